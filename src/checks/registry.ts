@@ -1,0 +1,28 @@
+import type { z } from 'zod';
+import { buildQueryCheck, queryEntry, validateQueries } from './query.js';
+import type { BuildContext, Check } from './types.js';
+
+/**
+ * The config sections that produce checks, by key. A section names the zod schema of one list entry, an
+ * optional validation across entries, and how an entry becomes checks. A new check kind is a file in this
+ * folder plus its line here (or, for the kinds of a dataset or model, in that section's own registry).
+ */
+export interface Section<E> {
+  key: string;
+  entry: z.ZodType<E, unknown>;
+  validateAll?: (entries: E[], ctx: z.RefinementCtx) => void;
+  build(entry: E, ctx: BuildContext): Check[];
+}
+
+function section<E>(s: Section<E>): Section<E> {
+  return s;
+}
+
+export const querySection = section({
+  key: 'queries',
+  entry: queryEntry,
+  validateAll: validateQueries,
+  build: (q, ctx) => [buildQueryCheck(q, ctx)],
+});
+
+export const sections = [querySection] as const;

@@ -1,0 +1,95 @@
+import { Command } from 'commander';
+import { checkConfig } from './commands/check-config.js';
+import { fail, listenError, loadOrExit, parsePort } from './commands/common.js';
+import { once } from './commands/once.js';
+import { loadConfigFile } from './config/load.js';
+import { DEFAULT_PORT } from './defaults.js';
+import { runDemo } from './demo/run.js';
+import { createLogger } from './log.js';
+import { handleSignals, serve } from './runtime/serve.js';
+import { VERSION } from './version.js';
+
+const program = new Command('mlwatch')
+  .description('Prometheus exporter for ML systems on a SQL warehouse')
+  .version(VERSION)
+  .option('--log-level <level>', 'debug, info, warn or error', process.env.MLWATCH_LOG_LEVEL ?? 'info');
+
+program
+  .command('serve')
+  .description('run the checks on their schedules and serve /metrics')
+  .requiredOption('-c, --config <file>', 'config file (mlwatch.yaml)')
+  .option('-p, --port <n>', 'HTTP port', String(DEFAULT_PORT))
+  .option('--host <addr>', 'address to listen on', '0.0.0.0')
+  .action(async (opts: { config: string; port: string; host: string }) => {
+    const log = createLogger(program.opts().logLevel);
+    const config = loadOrExit(opts.config);
+    const port = parsePort(opts.port);
+    try {
+      const running = await serve({
+        config,
+        loadAgain: () => loadConfigFile(opts.config),
+        host: opts.host,
+        port,
+        log,
+      });
+      handleSignals(running, log);
+    } catch (err) {
+      fail(listenError(err, port));
+    }
+  });
+
+program
+  .command('check-config')
+  .description('validate config files; exit 1 with every problem, file:line and path')
+  .argument('<files...>')
+  .action((files: string[]) => {
+    process.exitCode = checkConfig(files);
+  });
+
+program
+  .command('once')
+  .description('run every check once, print the exposition text; exit 1 if any check failed')
+  .requiredOption('-c, --config <file>', 'config file')
+  .action(async (opts: { config: string }) => {
+    const config = loadOrExit(opts.config);
+    process.exitCode = await once(config, createLogger(program.opts().logLevel));
+  });
+
+program
+  .command('demo')
+  .description('seed a demo warehouse (embedded PGlite, or a Postgres with --warehouse-url) and serve it')
+  .option('-p, --port <n>', 'HTTP port', String(DEFAULT_PORT))
+  .option('--host <addr>', 'address to listen on', '127.0.0.1')
+  .option(
+    '--warehouse-url <url>',
+    'seed this Postgres instead of the embedded engine (the schema is replaced)',
+  )
+  .option('--schema <name>', 'schema the demo tables live in', 'mlwatch_demo')
+  .option('--batch-interval <seconds>', 'seconds between live batches', '10')
+  .action(
+    async (opts: {
+      port: string;
+      host: string;
+      warehouseUrl?: string;
+      schema: string;
+      batchInterval: string;
+    }) => {
+      const log = createLogger(program.opts().logLevel);
+      const port = parsePort(opts.port);
+      const batchSeconds = Number(opts.batchInterval);
+      if (!(batchSeconds > 0))
+        fail(`--batch-interval: '${opts.batchInterval}' is not a positive number of seconds`);
+      if (!/^[a-z_][a-z0-9_]*$/.test(opts.schema))
+        fail(`--schema: '${opts.schema}' must be lower_snake_case`);
+      await runDemo({
+        port,
+        host: opts.host,
+        warehouseUrl: opts.warehouseUrl,
+        schema: opts.schema,
+        batchMs: batchSeconds * 1000,
+        log,
+      });
+    },
+  );
+
+await program.parseAsync();

@@ -1,0 +1,76 @@
+import type { z } from 'zod';
+
+/**
+ * zod's default messages speak TypeScript ("expected string, received undefined"); these speak YAML.
+ * Schemas that know better set their own message; this covers the rest.
+ */
+
+function describeInput(v: unknown): string {
+  if (v === null) return 'nothing (null)';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return `the text '${v.length > 40 ? `${v.slice(0, 40)}…` : v}'`;
+  if (typeof v === 'number') return `the number ${v}`;
+  if (typeof v === 'boolean') return `${v}`;
+  return typeof v;
+}
+
+const EXPECTED: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping (key: value)',
+};
+
+function levenshtein(a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0] as number;
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = d[j] as number;
+      d[j] = Math.min((d[j] as number) + 1, (d[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return d[b.length] as number;
+}
+
+export function unknownKeyMessage(key: string, known: string[]): string {
+  const best = known
+    .map((k) => ({ k, d: levenshtein(key.toLowerCase(), k.toLowerCase()) }))
+    .sort((x, y) => x.d - y.d)[0];
+  if (best && best.d <= Math.max(2, Math.floor(key.length / 3)))
+    return `unknown key; did you mean '${best.k}'?`;
+  return `unknown key; allowed here: ${known.join(', ')}`;
+}
+
+type Issue = z.core.$ZodRawIssue;
+
+/** The global error map handed to safeParse. Unknown-keys messages come one per line, one per key. */
+export function configErrorMap(iss: Issue): string | undefined {
+  switch (iss.code) {
+    case 'invalid_type':
+      if (iss.input === undefined) return 'missing; this key is required';
+      return `expected ${EXPECTED[iss.expected as string] ?? iss.expected}, got ${describeInput(iss.input)}`;
+    case 'unrecognized_keys': {
+      const shape =
+        (iss.inst as { _zod?: { def?: { shape?: Record<string, unknown> } } })?._zod?.def?.shape ?? {};
+      return iss.keys.map((k) => unknownKeyMessage(k, Object.keys(shape))).join('\n');
+    }
+    case 'invalid_value':
+      return `expected one of ${iss.values.map((v) => `'${String(v)}'`).join(', ')}, got ${describeInput(iss.input)}`;
+    case 'too_small':
+      if (iss.origin === 'array')
+        return `needs at least ${iss.minimum} entr${iss.minimum === 1 ? 'y' : 'ies'}`;
+      if (iss.origin === 'string') return 'cannot be empty';
+      return `must be at least ${iss.minimum}`;
+    case 'too_big':
+      if (iss.origin === 'array') return `at most ${iss.maximum} entries`;
+      return `must be at most ${iss.maximum}`;
+    default:
+      return undefined;
+  }
+}

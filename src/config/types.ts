@@ -1,0 +1,40 @@
+import cron from 'node-cron';
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+/** Building blocks shared by the config schema and by every check kind's spec schema. */
+
+export const duration = (what = 'a duration') =>
+  z.string({ error: `expected ${what} like 30s, 5m, 1h or 7d` }).transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined || ms <= 0) {
+      ctx.addIssue({ code: 'custom', message: `'${text}' is not ${what}: write it like 30s, 5m, 1h or 7d` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+export const cronExpression = z
+  .string({ error: "expected a cron expression like '*/5 * * * *'" })
+  .refine((text) => cron.validate(text), {
+    error: (iss) =>
+      `'${String(iss.input)}' is not a valid cron expression (5 or 6 fields, e.g. '*/5 * * * *')`,
+  });
+
+/** Names the user picks for checks and subjects: they become label values, so keep them tame. */
+export const subjectName = (what: string) =>
+  z
+    .string({ error: `expected a ${what} name` })
+    .regex(/^[a-z][a-z0-9_]*$/, { error: `a ${what} name uses lower_snake_case: a-z, 0-9 and _` });
+
+export const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** `interval` or `cron`, never both; absent means the default interval. */
+export const scheduleFields = {
+  interval: duration('an interval').optional(),
+  cron: cronExpression.optional(),
+  timeout: duration('a timeout').optional(),
+};
+
+export type Schedule = { everyMs: number } | { cron: string };

@@ -1,0 +1,105 @@
+import { quoteSchema } from './schema.js';
+
+/**
+ * The configuration the demo serves, as the raw object a YAML file would parse to.
+ *
+ * Every value is cast to int or float8 in SQL: both drivers then return a JS number, whereas count(*)
+ * (bigint) and extract()/avg() (numeric) would come back as strings from node-postgres.
+ */
+export function demoConfig(opts: { warehouseUrl: string; schema: string }): Record<string, unknown> {
+  const s = quoteSchema(opts.schema);
+  return {
+    warehouse: { url: opts.warehouseUrl, statement_timeout: '10s', pool: 4 },
+    defaults: { interval: '15s' },
+    queries: [
+      {
+        name: 'applications_last_hour',
+        sql: `SELECT region, count(*)::int AS applications FROM ${s}.applications
+WHERE ingested_at >= now() - interval '1 hour' GROUP BY region`,
+        metrics: [
+          {
+            name: 'demo_applications_last_hour',
+            help: 'Credit applications ingested in the last hour, by region.',
+            type: 'gauge',
+            labels: ['region'],
+            value: 'applications',
+          },
+        ],
+      },
+      {
+        // Alert on time() - this: the age of the newest application, i.e. whether ingestion is stuck.
+        name: 'applications_freshness',
+        sql: `SELECT extract(epoch FROM max(ingested_at))::float8 AS last_ingested FROM ${s}.applications`,
+        metrics: [
+          {
+            name: 'demo_applications_last_ingested_timestamp_seconds',
+            help: 'Unix time of the newest ingested credit application.',
+            type: 'gauge',
+            labels: [],
+            value: 'last_ingested',
+          },
+        ],
+      },
+      {
+        name: 'approval_ratio',
+        sql: `SELECT avg(approved::int)::float8 AS ratio FROM ${s}.decisions
+WHERE decided_at >= now() - interval '1 day'`,
+        metrics: [
+          {
+            name: 'demo_approval_ratio',
+            help: 'Share of credit applications approved over the last day (0..1).',
+            type: 'gauge',
+            labels: [],
+            value: 'ratio',
+          },
+        ],
+      },
+      {
+        name: 'job_runs_last_day',
+        interval: '1m',
+        sql: `SELECT job, status, count(*)::int AS runs FROM ${s}.job_runs
+WHERE finished_at >= now() - interval '1 day' GROUP BY job, status`,
+        metrics: [
+          {
+            name: 'demo_job_runs_last_day',
+            help: 'Pipeline job runs finished in the last day, by job and status.',
+            type: 'gauge',
+            labels: ['job', 'status'],
+            value: 'runs',
+          },
+        ],
+      },
+      {
+        // Labels arrive 1 to 10 days after scoring; a growing backlog means the label feed is broken.
+        name: 'predictions_awaiting_label',
+        cron: '*/5 * * * *',
+        sql: `SELECT count(*)::int AS awaiting FROM ${s}.predictions p
+WHERE p.predicted_at < now() - interval '1 day'
+  AND NOT EXISTS (SELECT 1 FROM ${s}.outcomes o WHERE o.application_id = p.application_id)`,
+        metrics: [
+          {
+            name: 'demo_predictions_awaiting_label',
+            help: 'Predictions older than a day whose outcome has not been observed yet.',
+            type: 'gauge',
+            labels: [],
+            value: 'awaiting',
+          },
+        ],
+      },
+      {
+        name: 'request_latency',
+        sql: `SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) / 1000 AS p95_seconds
+FROM ${s}.requests WHERE at >= now() - interval '15 minutes'`,
+        metrics: [
+          {
+            name: 'demo_request_latency_p95_seconds',
+            help: '95th percentile latency of the scoring API over the last 15 minutes.',
+            type: 'gauge',
+            labels: [],
+            value: 'p95_seconds',
+          },
+        ],
+      },
+    ],
+  };
+}

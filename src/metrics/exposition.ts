@@ -1,0 +1,33 @@
+import type { FamilyDef, Sample } from './types.js';
+
+/** The Prometheus text format (version 0.0.4), written by hand for cached check samples. */
+
+export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+const escapeHelp = (s: string) => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+const escapeLabel = (s: string) => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+
+export function formatValue(v: number): string {
+  if (v === Number.POSITIVE_INFINITY) return '+Inf';
+  if (v === Number.NEGATIVE_INFINITY) return '-Inf';
+  if (Number.isNaN(v)) return 'NaN';
+  return String(v);
+}
+
+export function familyHeader(f: FamilyDef): string {
+  return `# HELP ${f.name} ${escapeHelp(f.help)}\n# TYPE ${f.name} ${f.type}\n`;
+}
+
+export function sampleLine(s: Sample): string {
+  const keys = Object.keys(s.labels);
+  if (keys.length === 0) return `${s.name} ${formatValue(s.value)}\n`;
+  const labels = keys.map((k) => `${k}="${escapeLabel(s.labels[k] as string)}"`).join(',');
+  return `${s.name}{${labels}} ${formatValue(s.value)}\n`;
+}
+
+/** Sample lines grouped by family name, rendered once when a check succeeds so a scrape only concatenates. */
+export function renderByFamily(samples: readonly Sample[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const s of samples) out.set(s.name, (out.get(s.name) ?? '') + sampleLine(s));
+  return out;
+}

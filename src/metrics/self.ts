@@ -1,0 +1,98 @@
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { CheckState } from '../runtime/state.js';
+import { type CatalogEntry, catalog } from './catalog.js';
+
+/** What the exporter's own health metrics are read from, at scrape time. */
+export interface SelfSource {
+  states(): Iterable<CheckState>;
+  intervalSeconds(state: CheckState): number;
+  warehouseUp(): number | undefined;
+  reload(): { successful: boolean; lastSuccessAt?: number };
+  version: string;
+}
+
+function spec(e: CatalogEntry) {
+  return { name: e.name, help: e.help, labelNames: [...e.labels] };
+}
+
+/**
+ * prom-client registry with the process metrics and the exporter's own health. Every gauge is filled from
+ * the source when scraped, so a check that was removed by a reload leaves no series behind.
+ */
+export function createSelfRegistry(src: SelfSource, withProcessMetrics = true): Registry {
+  const registers = [new Registry()];
+  const [registry] = registers as [Registry];
+  if (withProcessMetrics) collectDefaultMetrics({ register: registry });
+
+  const perCheck = (e: CatalogEntry, value: (s: CheckState) => number | undefined) =>
+    new Gauge({
+      ...spec(e),
+      registers,
+      collect() {
+        this.reset();
+        for (const s of src.states()) {
+          const v = value(s);
+          if (v !== undefined) this.set({ check: s.check.id }, v);
+        }
+      },
+    });
+  const perCheckCounter = (e: CatalogEntry, value: (s: CheckState) => number) =>
+    new Counter({
+      ...spec(e),
+      registers,
+      collect() {
+        this.reset();
+        for (const s of src.states()) this.inc({ check: s.check.id }, value(s));
+      },
+    });
+
+  perCheck(catalog.checkSuccess, (s) => (s.status === 'pending' ? undefined : s.status === 'ok' ? 1 : 0));
+  perCheck(catalog.checkDuration, (s) => s.lastDurationSeconds);
+  perCheck(catalog.checkLastSuccess, (s) =>
+    s.lastSuccessAt !== undefined ? s.lastSuccessAt / 1000 : undefined,
+  );
+  perCheck(catalog.checkInterval, (s) => src.intervalSeconds(s));
+  perCheckCounter(catalog.checkRuns, (s) => s.runs);
+  perCheckCounter(catalog.checkErrors, (s) => s.errors);
+  perCheckCounter(catalog.checkOverruns, (s) => s.overruns);
+  new Gauge({
+    ...spec(catalog.checkSkippedSamples),
+    registers,
+    collect() {
+      this.reset();
+      for (const s of src.states()) {
+        for (const [reason, n] of Object.entries(s.skipped)) this.set({ check: s.check.id, reason }, n);
+      }
+    },
+  });
+  new Gauge({
+    ...spec(catalog.warehouseUp),
+    registers,
+    collect() {
+      this.reset();
+      const up = src.warehouseUp();
+      if (up !== undefined) this.set(up);
+    },
+  });
+  new Gauge({ ...spec(catalog.buildInfo), registers }).set(
+    { version: src.version, node_version: process.version },
+    1,
+  );
+  new Gauge({
+    ...spec(catalog.reloadSuccessful),
+    registers,
+    collect() {
+      this.set(src.reload().successful ? 1 : 0);
+    },
+  });
+  new Gauge({
+    ...spec(catalog.reloadSuccessTimestamp),
+    registers,
+    collect() {
+      this.reset();
+      const at = src.reload().lastSuccessAt;
+      if (at !== undefined) this.set(at / 1000);
+    },
+  });
+  return registry;
+}

@@ -1,0 +1,158 @@
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Logger } from 'pino';
+import { describeError, isConnectionError } from '../warehouse/errors.js';
+import type { Warehouse } from '../warehouse/types.js';
+import type { CheckState } from './state.js';
+
+export interface SchedulerOptions {
+  warehouse: Warehouse;
+  states: CheckState[];
+  /** Checks in flight at once; capped by the warehouse's own limit (its pool size). */
+  concurrency: number;
+  /** Fraction of the interval used to spread checks: each gets a random phase in [0, jitter x interval). */
+  jitter: number;
+  log: Logger;
+  /** Told whether each warehouse contact connected, for mlwatch_warehouse_up. */
+  onWarehouseContact(up: boolean): void;
+  /** Called after every run; tests and the landing page use it. */
+  onRunFinished?(state: CheckState): void;
+}
+
+/**
+ * Runs every check on its own schedule against the warehouse: a bounded number in flight, never two runs of
+ * the same check at once (a tick that finds the check still queued or running is counted as an overrun),
+ * and results into the CheckState cache, which /metrics serves without waiting on the warehouse.
+ */
+export class Scheduler {
+  private readonly queue: CheckState[] = [];
+  private inFlight = 0;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly cronTasks: ScheduledTask[] = [];
+  private stopped = false;
+  private readonly running = new Set<Promise<void>>();
+  private pendingFirstRound: Set<CheckState>;
+  private resolveFirstRound!: () => void;
+  /** Resolves when every check has finished its first run, successful or not (/readyz). */
+  readonly firstRound: Promise<void>;
+  readonly limit: number;
+
+  constructor(private readonly o: SchedulerOptions) {
+    this.limit = Math.max(1, Math.min(o.concurrency, o.warehouse.maxConcurrency));
+    this.pendingFirstRound = new Set(o.states);
+    this.firstRound = new Promise((r) => {
+      this.resolveFirstRound = r;
+    });
+    if (this.pendingFirstRound.size === 0) this.resolveFirstRound();
+  }
+
+  start(): void {
+    for (const state of this.o.states) {
+      this.trigger(state);
+      const { schedule } = state.check;
+      if ('everyMs' in schedule) {
+        const phase = Math.random() * this.o.jitter * schedule.everyMs;
+        const first = setTimeout(() => {
+          this.trigger(state);
+          const every = setInterval(() => this.trigger(state), schedule.everyMs);
+          every.unref();
+          this.timers.push(every);
+        }, schedule.everyMs + phase);
+        first.unref();
+        this.timers.push(first);
+      } else {
+        const task = cron.schedule(schedule.cron, () => this.trigger(state), {
+          name: state.check.id,
+          maxRandomDelay: Math.round(this.o.jitter * cronGapMs(schedule.cron)),
+          suppressMissedWarning: true,
+          unref: true,
+        });
+        this.cronTasks.push(task);
+      }
+    }
+  }
+
+  /** Runs every check once, without timers (`mlwatch once`). */
+  async runOnce(): Promise<void> {
+    for (const state of this.o.states) this.trigger(state);
+    await this.firstRound;
+  }
+
+  /** Queues one run of the check unless one is already queued or running. */
+  trigger(state: CheckState): void {
+    if (this.stopped) return;
+    if (state.queued || state.running) {
+      state.overruns++;
+      return;
+    }
+    state.queued = true;
+    this.queue.push(state);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (!this.stopped && this.inFlight < this.limit && this.queue.length > 0) {
+      const state = this.queue.shift() as CheckState;
+      state.queued = false;
+      state.running = true;
+      this.inFlight++;
+      const p = this.execute(state).finally(() => {
+        state.running = false;
+        this.inFlight--;
+        this.running.delete(p);
+        this.pump();
+      });
+      this.running.add(p);
+    }
+  }
+
+  private async execute(state: CheckState): Promise<void> {
+    const { check } = state;
+    const started = performance.now();
+    state.lastRunStartedAt = Date.now();
+    try {
+      const result = await this.o.warehouse.readOnly({ timeoutMs: check.timeoutMs }, (q) => check.run(q));
+      const seconds = (performance.now() - started) / 1000;
+      const recovered = state.status === 'failing';
+      state.succeed(result, Date.now(), seconds);
+      this.o.onWarehouseContact(true);
+      if (recovered) this.o.log.info({ check: check.id }, 'check recovered');
+    } catch (err) {
+      const seconds = (performance.now() - started) / 1000;
+      const reason = describeError(err, check.timeoutMs);
+      const connection = isConnectionError(err);
+      if (connection) this.o.onWarehouseContact(false);
+      // Logged once per state change: a check failing every 15 s for an hour logs one line, not 240.
+      if (state.fail(reason, Date.now(), seconds))
+        this.o.log.warn({ check: check.id, reason }, 'check failing');
+    } finally {
+      if (this.pendingFirstRound.delete(state) && this.pendingFirstRound.size === 0) this.resolveFirstRound();
+      this.o.onRunFinished?.(state);
+    }
+  }
+
+  /** Stops scheduling; waits up to graceMs for runs in flight. Returns true when all finished in time. */
+  async stop(graceMs: number): Promise<boolean> {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    for (const t of this.cronTasks) await t.destroy();
+    for (const s of this.queue) s.queued = false;
+    this.queue.length = 0;
+    if (this.running.size === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((r) => {
+      timer = setTimeout(() => r(false), graceMs);
+    });
+    const done = Promise.allSettled([...this.running]).then(() => true as const);
+    const finished = await Promise.race([done, timeout]);
+    clearTimeout(timer);
+    return finished;
+  }
+}
+
+/** The gap between a cron expression's next two runs: its effective interval. */
+export function cronGapMs(expr: string): number {
+  const task = cron.createTask(expr, () => {});
+  const [a, b] = task.getNextRuns(2);
+  void task.destroy();
+  return a && b ? b.getTime() - a.getTime() : 60_000;
+}

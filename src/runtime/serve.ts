@@ -1,0 +1,93 @@
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import { ConfigError } from '../config/errors.js';
+import type { LoadedConfig } from '../config/load.js';
+import { createApp } from '../http/app.js';
+import type { Warehouse } from '../warehouse/types.js';
+import { Exporter } from './exporter.js';
+
+export interface ServeOptions {
+  config: LoadedConfig;
+  /** Loads the config again for /-/reload and SIGHUP; throws ConfigError when it is invalid. */
+  loadAgain: () => LoadedConfig;
+  host: string;
+  port: number;
+  log: Logger;
+  openWarehouse?: (config: LoadedConfig) => Warehouse;
+  /** How long shutdown waits for checks in flight before giving up on them. */
+  shutdownGraceMs?: number;
+  /** Extra work on shutdown (the demo stops its feeder). */
+  onShutdown?: () => Promise<void>;
+}
+
+export interface Running {
+  exporter: Exporter;
+  server: Server;
+  port: number;
+  reload(): Promise<{ ok: true } | { ok: false; errors: string }>;
+  shutdown(): Promise<void>;
+}
+
+/** Starts the exporter and its HTTP server, and wires SIGHUP (reload) and SIGTERM/SIGINT (graceful stop). */
+export async function serve(o: ServeOptions): Promise<Running> {
+  const exporter = Exporter.start(o.config, {
+    log: o.log,
+    ...(o.openWarehouse ? { openWarehouse: o.openWarehouse } : {}),
+  });
+  let reloading: Promise<{ ok: true } | { ok: false; errors: string }> | undefined;
+
+  const reload = () => {
+    // Reloads are serialized: a second request waits for the first and then reloads again.
+    const next = (reloading ?? Promise.resolve()).then(async () => {
+      let config: LoadedConfig;
+      try {
+        config = o.loadAgain();
+      } catch (err) {
+        const errors = err instanceof ConfigError ? err.message : String(err);
+        exporter.refused(errors);
+        return { ok: false as const, errors };
+      }
+      await exporter.reload(config);
+      return { ok: true as const };
+    });
+    reloading = next;
+    return next;
+  };
+
+  const app = createApp({ exporter: () => exporter, reload });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(o.port, o.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : o.port;
+  o.log.info({ host: o.host, port, checks: o.config.checks.length }, 'mlwatch listening');
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = () => {
+    stopping ??= (async () => {
+      o.log.info('shutting down');
+      server.close();
+      server.closeAllConnections();
+      const clean = await exporter.stop(o.shutdownGraceMs ?? 10_000);
+      if (!clean) o.log.warn('checks still running after the grace period were abandoned');
+      await o.onShutdown?.();
+    })();
+    return stopping;
+  };
+  return { exporter, server, port, reload, shutdown };
+}
+
+/** For the CLI: signals drive reload and shutdown; the process exits 0 after a clean stop. */
+export function handleSignals(running: Running, log: Logger): void {
+  process.on('SIGHUP', () => {
+    void running.reload().then((r) => {
+      if (r.ok) log.info('reloaded on SIGHUP');
+    });
+  });
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(sig, () => {
+      void running.shutdown().then(() => process.exit(0));
+    });
+  }
+}

@@ -1,0 +1,70 @@
+import type { Check, CheckResult } from '../checks/types.js';
+import { renderByFamily } from '../metrics/exposition.js';
+import { cronGapMs } from './scheduler.js';
+
+export type CheckStatus = 'pending' | 'ok' | 'failing';
+
+/** What the exporter knows about one check: its last good samples and how its runs went. */
+export class CheckState {
+  status: CheckStatus = 'pending';
+  /** Rendered exposition lines of the last successful run, by family name. */
+  rendered = new Map<string, string>();
+  seriesCount = 0;
+  skipped: Record<string, number> = {};
+  lastRunStartedAt?: number;
+  lastRunEndedAt?: number;
+  lastDurationSeconds?: number;
+  lastSuccessAt?: number;
+  lastError?: string;
+  runs = 0;
+  errors = 0;
+  overruns = 0;
+  queued = false;
+  running = false;
+
+  /** The check's schedule as seconds between runs (for cron: the gap between its next two runs). */
+  readonly intervalSeconds: number;
+
+  constructor(public check: Check) {
+    const { schedule } = check;
+    this.intervalSeconds = ('everyMs' in schedule ? schedule.everyMs : cronGapMs(schedule.cron)) / 1000;
+  }
+
+  succeed(result: CheckResult, endedAt: number, durationSeconds: number): void {
+    // Replacing, not merging: a subject that disappeared (dropped column, removed row) loses its series now.
+    this.rendered = renderByFamily(result.samples);
+    this.seriesCount = result.samples.length;
+    this.skipped = result.skipped;
+    this.status = 'ok';
+    this.lastSuccessAt = endedAt;
+    this.lastError = undefined;
+    this.finish(endedAt, durationSeconds);
+  }
+
+  /** Keeps the last good samples; returns true when the failure reason changed (worth a log line). */
+  fail(reason: string, endedAt: number, durationSeconds: number): boolean {
+    const changed = this.status !== 'failing' || this.lastError !== reason;
+    this.status = 'failing';
+    this.lastError = reason;
+    this.errors++;
+    this.finish(endedAt, durationSeconds);
+    return changed;
+  }
+
+  /** Carries results over a reload that left this check's definition unchanged. */
+  adopt(previous: CheckState): void {
+    Object.assign(this, {
+      ...previous,
+      check: this.check,
+      intervalSeconds: this.intervalSeconds,
+      queued: false,
+      running: false,
+    });
+  }
+
+  private finish(endedAt: number, durationSeconds: number): void {
+    this.runs++;
+    this.lastRunEndedAt = endedAt;
+    this.lastDurationSeconds = durationSeconds;
+  }
+}

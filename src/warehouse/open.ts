@@ -1,0 +1,26 @@
+import { createPgWarehouse, createPgWriter } from './pg.js';
+import { createPgliteWarehouse, createPgliteWriter, openPglite } from './pglite.js';
+import type { SqlWriter, Warehouse } from './types.js';
+
+export interface WarehouseSettings {
+  url: string;
+  password?: string | undefined;
+  pool: number;
+  applicationName: string;
+  connectTimeoutMs: number;
+}
+
+export function isPgliteUrl(url: string): boolean {
+  return url.startsWith('pglite:');
+}
+
+/** Picks the driver from the URL scheme: postgres:// and postgresql:// use pg, pglite: the embedded engine. */
+export function openWarehouse(s: WarehouseSettings): Warehouse {
+  if (isPgliteUrl(s.url)) return createPgliteWarehouse(openPglite(s.url), true);
+  return createPgWarehouse(s);
+}
+
+export function openWriter(url: string): SqlWriter {
+  if (isPgliteUrl(url)) return createPgliteWriter(openPglite(url));
+  return createPgWriter(url);
+}

@@ -1,0 +1,113 @@
+import pg from 'pg';
+import { isConnectionError } from './errors.js';
+import type { Queryable, ReadOnlyOptions, Row, SqlWriter, Warehouse } from './types.js';
+
+export interface PgOptions {
+  url: string;
+  password?: string | undefined;
+  pool: number;
+  applicationName: string;
+  connectTimeoutMs: number;
+}
+
+// The server enforces statement_timeout; this client-side margin only catches a network that went silent,
+// where the server's cancel never reaches us.
+const CLIENT_GRACE_MS = 2000;
+
+function poolConfig(o: PgOptions, max: number): pg.PoolConfig {
+  return {
+    connectionString: o.url,
+    ...(o.password !== undefined ? { password: o.password } : {}),
+    max,
+    application_name: o.applicationName,
+    connectionTimeoutMillis: o.connectTimeoutMs,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+  };
+}
+
+// Extended protocol always: a prepared statement holds exactly one command, so a query text such as
+// "SELECT 1; COMMIT; DROP TABLE t" is refused instead of escaping the read-only transaction.
+async function run(client: pg.PoolClient, text: string, values: readonly unknown[], timeoutMs: number) {
+  const result = await client.query({
+    text,
+    values: [...values],
+    queryMode: 'extended',
+    query_timeout: timeoutMs,
+  } as pg.QueryConfig);
+  return result.rows as Row[];
+}
+
+export function createPgWarehouse(o: PgOptions): Warehouse {
+  const pool = new pg.Pool(poolConfig(o, o.pool));
+  // An idle client whose server went away emits 'error'; without a listener that would crash the process.
+  pool.on('error', () => {});
+
+  return {
+    driver: 'pg',
+    maxConcurrency: o.pool,
+    async readOnly<T>(opts: ReadOnlyOptions, fn: (q: Queryable) => Promise<T>): Promise<T> {
+      const guard = opts.timeoutMs + CLIENT_GRACE_MS;
+      const client = await pool.connect();
+      let broken = false;
+      try {
+        await run(client, 'BEGIN READ ONLY', [], guard);
+        // set_config binds the value as a parameter; SET LOCAL would need it spliced into the text.
+        await run(
+          client,
+          "SELECT set_config('statement_timeout', $1, true)",
+          [String(opts.timeoutMs)],
+          guard,
+        );
+        const result = await fn({ query: (sql, params = []) => run(client, sql, params, guard) });
+        await run(client, 'COMMIT', [], guard);
+        return result;
+      } catch (err) {
+        broken = isConnectionError(err);
+        if (!broken) {
+          try {
+            await run(client, 'ROLLBACK', [], guard);
+          } catch {
+            broken = true;
+          }
+        }
+        throw err;
+      } finally {
+        // A broken client is destroyed rather than returned to the pool.
+        client.release(broken ? true : undefined);
+      }
+    },
+    async ping(timeoutMs: number): Promise<void> {
+      const client = await pool.connect();
+      let broken = false;
+      try {
+        await run(client, 'SELECT 1', [], timeoutMs);
+      } catch (err) {
+        broken = true;
+        throw err;
+      } finally {
+        client.release(broken ? true : undefined);
+      }
+    },
+    async close(): Promise<void> {
+      await pool.end();
+    },
+  };
+}
+
+/** A read-write pool for the demo seeder and tests. */
+export function createPgWriter(url: string, max = 2): SqlWriter {
+  const pool = new pg.Pool({ connectionString: url, max, application_name: 'mlwatch-writer' });
+  pool.on('error', () => {});
+  return {
+    async query(sql, params = []) {
+      return (await pool.query({ text: sql, values: [...params] })).rows as Row[];
+    },
+    async exec(sql) {
+      await pool.query(sql);
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
