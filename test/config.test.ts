@@ -92,6 +92,10 @@ const cases: [string, string][] = [
     '23-password-and-file.yaml:4 warehouse.password_file: give password or password_file, not both',
   ],
   ['24-duplicate-key.yaml', '24-duplicate-key.yaml:4: YAML syntax error: Map keys must be unique'],
+  [
+    '25-query-writes.yaml',
+    '25-query-writes.yaml:5 queries[0].sql: a query is one SELECT (or WITH ... SELECT, VALUES, TABLE) statement; checks only read',
+  ],
 ];
 
 describe('bad configs name the file, line, path and fix', () => {

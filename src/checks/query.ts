@@ -98,12 +98,30 @@ const metricSpec = z
     }
   });
 
+// The read-only transaction is the real guard; this one turns the obvious mistakes into a config error, and
+// keeps transaction control (COMMIT, SET TRANSACTION ...) out of a check's statement.
+const READS = /^(select|with|values|table)\b/i;
+
+function stripLeadingComments(sql: string): string {
+  let rest = sql.trimStart();
+  for (;;) {
+    if (rest.startsWith('--'))
+      rest = rest.slice(rest.indexOf('\n') === -1 ? rest.length : rest.indexOf('\n')).trimStart();
+    else if (rest.startsWith('/*'))
+      rest = rest.slice(rest.indexOf('*/') === -1 ? rest.length : rest.indexOf('*/') + 2).trimStart();
+    else return rest;
+  }
+}
+
 export const queryEntry = z
   .strictObject({
     name: subjectName('query'),
     sql: z
       .string({ error: 'expected the SQL statement as a string' })
-      .min(1, { error: 'the SQL cannot be empty' }),
+      .min(1, { error: 'the SQL cannot be empty' })
+      .refine((sql) => READS.test(stripLeadingComments(sql)), {
+        error: 'a query is one SELECT (or WITH ... SELECT, VALUES, TABLE) statement; checks only read',
+      }),
     ...scheduleFields,
     metrics: z
       .array(metricSpec, { error: 'expected a list of metrics the query produces' })

@@ -10,7 +10,7 @@ import type { SqlWriter } from '../warehouse/types.js';
 import { DemoFeeder } from './batches.js';
 import { demoConfig } from './builtin-config.js';
 import { createDemoSchema } from './schema.js';
-import { seedHistory } from './seed.js';
+import { seedHistory, warehouseNow } from './seed.js';
 
 export interface DemoOptions {
   port: number;
@@ -33,10 +33,14 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   const writer: SqlWriter = embedded
     ? createPgliteWriter(embedded)
     : createPgWriter(o.warehouseUrl as string);
+  await embedded?.waitReady;
   const started = performance.now();
+  let until = new Date();
   try {
     await createDemoSchema(writer, o.schema);
-    const counts = await seedHistory(writer, o.schema);
+    // The feeder continues exactly where the history ends, on the warehouse's clock.
+    until = await warehouseNow(writer);
+    const counts = await seedHistory(writer, o.schema, { until });
     o.log.info(
       { ...counts, seconds: ((performance.now() - started) / 1000).toFixed(1) },
       'demo warehouse seeded',
@@ -45,6 +49,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     fail(`cannot seed the demo warehouse: ${(err as Error).message}`);
   }
   const feeder = new DemoFeeder(writer, o.schema, o.batchMs, {
+    since: until,
     onError: (err) =>
       o.log.warn({ err: (err as Error).message }, 'demo batch failed; the next one covers the gap'),
   });

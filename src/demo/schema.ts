@@ -16,6 +16,32 @@ export function quoteSchema(schema: string): string {
   return `"${schema}"`;
 }
 
+// Secondary indexes: the timestamp columns checks filter on, and the join key of predictions.
+const INDEXES: ReadonlyArray<readonly [table: string, column: string]> = [
+  ['applications', 'ingested_at'],
+  ['predictions', 'predicted_at'],
+  ['predictions', 'application_id'],
+  ['outcomes', 'observed_at'],
+  ['job_runs', 'started_at'],
+  ['job_runs', 'finished_at'],
+  ['requests', 'at'],
+  ['decisions', 'decided_at'],
+  ['sim_pending_outcomes', 'due_at'],
+];
+
+/**
+ * Statements creating or dropping the secondary indexes. seedHistory drops them around its bulk insert:
+ * building them afterwards is about a third faster on PGlite than maintaining them row by row.
+ */
+export function demoIndexesSql(schema: string, action: 'create' | 'drop'): string {
+  const s = quoteSchema(schema);
+  return INDEXES.map(([table, column]) =>
+    action === 'create'
+      ? `CREATE INDEX IF NOT EXISTS ${table}_${column}_idx ON ${s}.${table} (${column});`
+      : `DROP INDEX IF EXISTS ${s}.${table}_${column}_idx;`,
+  ).join('\n');
+}
+
 /** Drops the schema if it exists (with everything in it) and creates the demo tables, empty. */
 export async function createDemoSchema(w: SqlWriter, schema: string): Promise<void> {
   const s = quoteSchema(schema);
@@ -33,7 +59,6 @@ export async function createDemoSchema(w: SqlWriter, schema: string): Promise<vo
       region text,
       requested_amount numeric
     );
-    CREATE INDEX ON ${s}.applications (ingested_at);
 
     CREATE TABLE ${s}.predictions (
       application_id bigint,
@@ -41,8 +66,6 @@ export async function createDemoSchema(w: SqlWriter, schema: string): Promise<vo
       score double precision,
       model_version text
     );
-    CREATE INDEX ON ${s}.predictions (predicted_at);
-    CREATE INDEX ON ${s}.predictions (application_id);
 
     -- One label per application at most: the primary key enforces it.
     CREATE TABLE ${s}.outcomes (
@@ -50,7 +73,6 @@ export async function createDemoSchema(w: SqlWriter, schema: string): Promise<vo
       observed_at timestamptz,
       defaulted boolean
     );
-    CREATE INDEX ON ${s}.outcomes (observed_at);
 
     CREATE TABLE ${s}.job_runs (
       id bigint PRIMARY KEY,
@@ -59,8 +81,6 @@ export async function createDemoSchema(w: SqlWriter, schema: string): Promise<vo
       started_at timestamptz,
       finished_at timestamptz
     );
-    CREATE INDEX ON ${s}.job_runs (started_at);
-    CREATE INDEX ON ${s}.job_runs (finished_at);
 
     CREATE TABLE ${s}.requests (
       id bigint PRIMARY KEY,
@@ -68,14 +88,12 @@ export async function createDemoSchema(w: SqlWriter, schema: string): Promise<vo
       latency_ms double precision,
       status integer
     );
-    CREATE INDEX ON ${s}.requests (at);
 
     CREATE TABLE ${s}.decisions (
       application_id bigint,
       decided_at timestamptz,
       approved boolean
     );
-    CREATE INDEX ON ${s}.decisions (decided_at);
 
     -- Simulator state, not part of the story: labels already drawn when an application was scored,
     -- waiting for their delay to elapse before they are moved into outcomes.
@@ -84,7 +102,7 @@ export async function createDemoSchema(w: SqlWriter, schema: string): Promise<vo
       due_at timestamptz NOT NULL,
       defaulted boolean NOT NULL
     );
-    CREATE INDEX ON ${s}.sim_pending_outcomes (due_at);
     COMMENT ON TABLE ${s}.sim_pending_outcomes IS 'demo simulator state: outcomes not yet observed';
+    ${demoIndexesSql(schema, 'create')}
   `);
 }

@@ -1,6 +1,6 @@
 import type { SqlWriter } from '../warehouse/types.js';
 import { type BatchCounts, generateSql, toCounts } from './batches.js';
-import { quoteSchema } from './schema.js';
+import { demoIndexesSql, quoteSchema } from './schema.js';
 
 export interface SeedOptions {
   /** Days of history; 35 by default, so a 28-day drift reference ending 7 days ago is complete. */
@@ -13,6 +13,16 @@ export interface SeedOptions {
 
 /** The request log only covers the last few days: it is the biggest table and checks look at minutes. */
 const REQUEST_DAYS = 3;
+/** Analyzed after seeding, so the checks' first queries get good plans. */
+const TABLES = [
+  'applications',
+  'predictions',
+  'outcomes',
+  'decisions',
+  'requests',
+  'job_runs',
+  'sim_pending_outcomes',
+];
 
 function seedValue(seed: number): number {
   if (!Number.isFinite(seed)) throw new Error(`invalid seed ${seed}`);
@@ -37,21 +47,22 @@ export async function seedHistory(
 ): Promise<BatchCounts> {
   const s = quoteSchema(schema);
   const days = opts.days ?? 35;
-  if (!(days > 0)) throw new Error(`invalid number of days ${days}`);
+  if (!(days > 0 && days <= 3650)) throw new Error(`invalid number of days ${days}`);
   const until = opts.until ?? (await warehouseNow(w));
-  if (Number.isNaN(until.getTime())) throw new Error('could not read the warehouse clock');
+  if (Number.isNaN(until.getTime())) throw new Error('invalid end of history');
 
   // Literals rather than parameters: setseed only affects its own session, so it has to run in the same
   // simple-protocol script as the statement (a pool may hand each query() a different connection).
+  // The script runs as one implicit transaction: a failed seed leaves the tables as they were.
   const t1 = `'${until.toISOString()}'::timestamptz`;
   const bounds = `SELECT ${t1} - interval '${days} days' AS t0, ${t1} AS t1, ${t1} - interval '${REQUEST_DAYS} days' AS r0`;
-  await w.exec(`SELECT setseed(${seedValue(opts.seed ?? 0.42)}); ${generateSql(schema, bounds)};`);
-  // Fresh statistics so the checks' first queries get good plans.
-  await w.exec(
-    ['applications', 'predictions', 'outcomes', 'decisions', 'requests', 'job_runs']
-      .map((t) => `ANALYZE ${s}.${t};`)
-      .join(' '),
-  );
+  await w.exec(`
+    ${demoIndexesSql(schema, 'drop')}
+    SELECT setseed(${seedValue(opts.seed ?? 0.42)});
+    ${generateSql(schema, bounds)};
+    ${demoIndexesSql(schema, 'create')}
+    ${TABLES.map((t) => `ANALYZE ${s}.${t};`).join('\n')}
+  `);
 
   const rows = await w.query(`
     SELECT (SELECT count(*) FROM ${s}.applications)::int AS applications,

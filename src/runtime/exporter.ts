@@ -85,6 +85,12 @@ export class Exporter {
     return this.scheduler.firstRound;
   }
 
+  /** Runs checks now (all, or those with the given ids) and resolves when they have finished. */
+  runNow(ids?: readonly string[]): Promise<void> {
+    const states = ids ? this.states.filter((s) => ids.includes(s.check.id)) : this.states;
+    return this.scheduler.runNow(states);
+  }
+
   /** The exposition: self metrics from prom-client, then every check family from the cache. */
   async metricsText(): Promise<string> {
     let out = await this.registry.metrics();

@@ -30,6 +30,7 @@ export class Scheduler {
   private readonly cronTasks: ScheduledTask[] = [];
   private stopped = false;
   private readonly running = new Set<Promise<void>>();
+  private readonly completion = new Map<CheckState, { promise: Promise<void>; resolve: () => void }>();
   private pendingFirstRound: Set<CheckState>;
   private resolveFirstRound!: () => void;
   /** Resolves when every check has finished its first run, successful or not (/readyz). */
@@ -47,20 +48,20 @@ export class Scheduler {
 
   start(): void {
     for (const state of this.o.states) {
-      this.trigger(state);
+      void this.trigger(state, false);
       const { schedule } = state.check;
       if ('everyMs' in schedule) {
         const phase = Math.random() * this.o.jitter * schedule.everyMs;
         const first = setTimeout(() => {
-          this.trigger(state);
-          const every = setInterval(() => this.trigger(state), schedule.everyMs);
+          void this.trigger(state);
+          const every = setInterval(() => void this.trigger(state), schedule.everyMs);
           every.unref();
           this.timers.push(every);
         }, schedule.everyMs + phase);
         first.unref();
         this.timers.push(first);
       } else {
-        const task = cron.schedule(schedule.cron, () => this.trigger(state), {
+        const task = cron.schedule(schedule.cron, () => void this.trigger(state), {
           name: state.check.id,
           maxRandomDelay: Math.round(this.o.jitter * cronGapMs(schedule.cron)),
           suppressMissedWarning: true,
@@ -71,22 +72,34 @@ export class Scheduler {
     }
   }
 
-  /** Runs every check once, without timers (`mlwatch once`). */
-  async runOnce(): Promise<void> {
-    for (const state of this.o.states) this.trigger(state);
-    await this.firstRound;
+  /**
+   * Runs the given checks now, outside their schedule, and resolves when each has finished; a check already
+   * queued or running is awaited instead of run twice.
+   */
+  async runNow(states: readonly CheckState[] = this.o.states): Promise<void> {
+    await Promise.all(states.map((s) => this.trigger(s, false)));
   }
 
-  /** Queues one run of the check unless one is already queued or running. */
-  trigger(state: CheckState): void {
-    if (this.stopped) return;
-    if (state.queued || state.running) {
-      state.overruns++;
-      return;
+  /**
+   * Queues one run of the check unless one is already queued or running (a scheduled tick that finds it so
+   * counts as an overrun). Resolves when the run it queued, or the one it found, has finished.
+   */
+  trigger(state: CheckState, scheduled = true): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    const pending = this.completion.get(state);
+    if (pending) {
+      if (scheduled) state.overruns++;
+      return pending.promise;
     }
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => {
+      resolve = r;
+    });
+    this.completion.set(state, { promise, resolve });
     state.queued = true;
     this.queue.push(state);
     this.pump();
+    return promise;
   }
 
   private pump(): void {
@@ -99,6 +112,8 @@ export class Scheduler {
         state.running = false;
         this.inFlight--;
         this.running.delete(p);
+        this.completion.get(state)?.resolve();
+        this.completion.delete(state);
         this.pump();
       });
       this.running.add(p);
@@ -135,7 +150,11 @@ export class Scheduler {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     for (const t of this.cronTasks) await t.destroy();
-    for (const s of this.queue) s.queued = false;
+    for (const s of this.queue) {
+      s.queued = false;
+      this.completion.get(s)?.resolve();
+      this.completion.delete(s);
+    }
     this.queue.length = 0;
     if (this.running.size === 0) return true;
     let timer: NodeJS.Timeout | undefined;

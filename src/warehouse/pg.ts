@@ -40,8 +40,12 @@ async function run(client: pg.PoolClient, text: string, values: readonly unknown
 
 export function createPgWarehouse(o: PgOptions): Warehouse {
   const pool = new pg.Pool(poolConfig(o, o.pool));
+  // The health ping has a connection of its own: long checks filling the pool must not make it time out
+  // and report a healthy warehouse as down.
+  const pingPool = new pg.Pool(poolConfig(o, 1));
   // An idle client whose server went away emits 'error'; without a listener that would crash the process.
   pool.on('error', () => {});
+  pingPool.on('error', () => {});
 
   return {
     driver: 'pg',
@@ -78,7 +82,7 @@ export function createPgWarehouse(o: PgOptions): Warehouse {
       }
     },
     async ping(timeoutMs: number): Promise<void> {
-      const client = await pool.connect();
+      const client = await pingPool.connect();
       let broken = false;
       try {
         await run(client, 'SELECT 1', [], timeoutMs);
@@ -90,7 +94,7 @@ export function createPgWarehouse(o: PgOptions): Warehouse {
       }
     },
     async close(): Promise<void> {
-      await pool.end();
+      await Promise.all([pool.end(), pingPool.end()]);
     },
   };
 }

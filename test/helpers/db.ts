@@ -16,6 +16,10 @@ export interface TestDb {
   writer: SqlWriter;
   /** The read-only warehouse checks run against. */
   warehouse: Warehouse;
+  /** Another warehouse handle on the same database, for an Exporter that closes it on stop. */
+  newWarehouse(pool?: number): Warehouse;
+  /** A config `warehouse:` URL that reaches this database (pglite:memory stands for the shared instance). */
+  configUrl: string;
   /** For pg: the URL; for PGlite: the in-process instance. */
   url?: string;
   pglite?: PGlite;
@@ -28,17 +32,16 @@ export async function openTestDb(opts: { pool?: number } = {}): Promise<TestDb> 
     const url = TEST_DATABASE_URL as string;
     const writer = createPgWriter(url);
     await writer.exec(`CREATE SCHEMA ${schema}`);
-    const warehouse = createPgWarehouse({
-      url,
-      pool: opts.pool ?? 4,
-      applicationName: 'mlwatch',
-      connectTimeoutMs: 5000,
-    });
+    const newWarehouse = (pool = opts.pool ?? 4) =>
+      createPgWarehouse({ url, pool, applicationName: 'mlwatch', connectTimeoutMs: 5000 });
+    const warehouse = newWarehouse();
     return {
       kind: 'pg',
       schema,
       writer,
       warehouse,
+      newWarehouse,
+      configUrl: url,
       url,
       async close() {
         await warehouse.close();
@@ -55,6 +58,8 @@ export async function openTestDb(opts: { pool?: number } = {}): Promise<TestDb> 
     schema,
     writer,
     warehouse: createPgliteWarehouse(db, false),
+    newWarehouse: () => createPgliteWarehouse(db, false),
+    configUrl: 'pglite:memory',
     pglite: db,
     async close() {
       await db.close();
