@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Served, startCli } from './helpers/cli.js';
 import { onRealPostgres, openTestDb, TEST_DATABASE_URL, type TestDb } from './helpers/db.js';
-import { series, valueOf } from './helpers/exposition.js';
+import { sampleValue, series } from './helpers/exposition.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 import { scrape, waitFor } from './helpers/wait.js';
 
@@ -48,14 +48,14 @@ queries:
     );
     try {
       const m = await scrape(s.url);
-      expect(valueOf(m, 'mlwatch_check_success', { check: 'query:slow' })).toBe(0);
-      expect(valueOf(m, 'mlwatch_check_success', { check: 'query:fast_a' })).toBe(1);
-      expect(valueOf(m, 'mlwatch_check_success', { check: 'query:fast_b' })).toBe(1);
-      expect(valueOf(m, 't_fast_a')).toBe(250);
-      expect(valueOf(m, 't_fast_b')).toBe(250);
+      expect(sampleValue(m, 'mlwatch_check_success', { check: 'query:slow' })).toBe(0);
+      expect(sampleValue(m, 'mlwatch_check_success', { check: 'query:fast_a' })).toBe(1);
+      expect(sampleValue(m, 'mlwatch_check_success', { check: 'query:fast_b' })).toBe(1);
+      expect(sampleValue(m, 't_fast_a')).toBe(250);
+      expect(sampleValue(m, 't_fast_b')).toBe(250);
       expect(series(m, 't_slow')).toHaveLength(0);
       // A timeout is the check's problem: the warehouse answered.
-      expect(valueOf(m, 'mlwatch_warehouse_up')).toBe(1);
+      expect(sampleValue(m, 'mlwatch_warehouse_up')).toBe(1);
       expect(s.logs()).toContain(
         "statement timed out after 0.5s (statement_timeout); raise the check's timeout or make the query cheaper",
       );
@@ -79,7 +79,7 @@ queries:
     );
     try {
       const m = await scrape(s.url);
-      const seen = Array.from({ length: 6 }, (_, i) => valueOf(m, `t_conc_${i}`));
+      const seen = Array.from({ length: 6 }, (_, i) => sampleValue(m, `t_conc_${i}`));
       // Each check saw itself plus whatever else ran at that moment: never more than the pool of 2.
       expect(Math.max(...seen)).toBe(2);
       expect(Math.min(...seen)).toBeGreaterThanOrEqual(1);
@@ -105,22 +105,22 @@ queries:
 `,
     );
     try {
-      expect(valueOf(await scrape(s.url), 't_events')).toBe(250);
+      expect(sampleValue(await scrape(s.url), 't_events')).toBe(250);
 
       await proxy.cut();
       const down = await waitFor(
         async () => {
           const m = await scrape(s.url);
-          return valueOf(m, 'mlwatch_warehouse_up') === 0 &&
-            valueOf(m, 'mlwatch_check_success', { check: 'query:events' }) === 0
+          return sampleValue(m, 'mlwatch_warehouse_up') === 0 &&
+            sampleValue(m, 'mlwatch_check_success', { check: 'query:events' }) === 0
             ? m
             : undefined;
         },
         30_000,
         'warehouse_up 0',
       );
-      expect(valueOf(down, 't_events')).toBe(250);
-      expect(valueOf(down, 'mlwatch_check_errors_total', { check: 'query:events' })).toBeGreaterThan(0);
+      expect(sampleValue(down, 't_events')).toBe(250);
+      expect(sampleValue(down, 'mlwatch_check_errors_total', { check: 'query:events' })).toBeGreaterThan(0);
       expect(s.child.exitCode).toBeNull();
 
       await db.writer.exec(`INSERT INTO ${db.schema}.events SELECT g FROM generate_series(251, 300) g`);
@@ -128,12 +128,14 @@ queries:
       const up = await waitFor(
         async () => {
           const m = await scrape(s.url);
-          return valueOf(m, 'mlwatch_warehouse_up') === 1 && valueOf(m, 't_events') === 300 ? m : undefined;
+          return sampleValue(m, 'mlwatch_warehouse_up') === 1 && sampleValue(m, 't_events') === 300
+            ? m
+            : undefined;
         },
         30_000,
         'recovery',
       );
-      expect(valueOf(up, 'mlwatch_check_success', { check: 'query:events' })).toBe(1);
+      expect(sampleValue(up, 'mlwatch_check_success', { check: 'query:events' })).toBe(1);
       expect(s.logs()).toContain('"msg":"warehouse unreachable"');
       expect(s.logs()).toContain('"msg":"check recovered"');
     } finally {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDb, type TestDb } from './helpers/db.js';
 import { startExporter } from './helpers/exporter.js';
-import { series, valueOf } from './helpers/exposition.js';
+import { sampleValue, series } from './helpers/exposition.js';
 
 // Known data, generated here; every expected value below is computed in JavaScript from these rows.
 const regions = ['eu', 'us', 'apac', 'la "quoted" \\ back\nslash'];
@@ -67,18 +67,20 @@ describe('custom query metrics', () => {
     const want = expected();
     expect(series(m, 'shop_open_orders')).toHaveLength(want.size);
     for (const [region, w] of want) {
-      expect(valueOf(m, 'shop_open_orders', { region })).toBe(w.open);
+      expect(sampleValue(m, 'shop_open_orders', { region })).toBe(w.open);
       if (w.amount !== null)
-        expect(valueOf(m, 'shop_open_amount', { region, stat: 'amount' })).toBeCloseTo(w.amount, 6);
+        expect(sampleValue(m, 'shop_open_amount', { region, stat: 'amount' })).toBeCloseTo(w.amount, 6);
     }
     expect(m.type.get('shop_open_orders')).toBe('gauge');
     expect(m.help.get('shop_open_amount')).toBe('Open amount by region; NULL when no amount is known.');
-    expect(valueOf(m, 'mlwatch_check_success', { check: 'query:open_orders' })).toBe(1);
-    expect(valueOf(m, 'mlwatch_check_runs_total', { check: 'query:open_orders' })).toBe(1);
-    expect(valueOf(m, 'mlwatch_check_errors_total', { check: 'query:open_orders' })).toBe(0);
-    expect(valueOf(m, 'mlwatch_check_interval_seconds', { check: 'query:open_orders' })).toBe(3600);
-    expect(valueOf(m, 'mlwatch_warehouse_up')).toBe(1);
-    const last = valueOf(m, 'mlwatch_check_last_success_timestamp_seconds', { check: 'query:open_orders' });
+    expect(sampleValue(m, 'mlwatch_check_success', { check: 'query:open_orders' })).toBe(1);
+    expect(sampleValue(m, 'mlwatch_check_runs_total', { check: 'query:open_orders' })).toBe(1);
+    expect(sampleValue(m, 'mlwatch_check_errors_total', { check: 'query:open_orders' })).toBe(0);
+    expect(sampleValue(m, 'mlwatch_check_interval_seconds', { check: 'query:open_orders' })).toBe(3600);
+    expect(sampleValue(m, 'mlwatch_warehouse_up')).toBe(1);
+    const last = sampleValue(m, 'mlwatch_check_last_success_timestamp_seconds', {
+      check: 'query:open_orders',
+    });
     expect(Math.abs(last - Date.now() / 1000)).toBeLessThan(30);
     await e.exporter.stop(1000);
   });
@@ -102,7 +104,7 @@ describe('custom query metrics', () => {
       ['d', 4.5],
     ]);
     expect(
-      valueOf(m, 'mlwatch_check_skipped_samples', { check: 'query:nullable', reason: 'null_value' }),
+      sampleValue(m, 'mlwatch_check_skipped_samples', { check: 'query:nullable', reason: 'null_value' }),
     ).toBe(2);
     await e.exporter.stop(1000);
   });
@@ -125,14 +127,14 @@ describe('custom query metrics', () => {
     await db.writer.exec(`DROP TABLE ${db.schema}.fragile`);
     for (let i = 0; i < 3; i++) await e.exporter.runNow();
     const m = await e.scrape();
-    expect(valueOf(m, 't_fragile')).toBe(42);
-    expect(valueOf(m, 'mlwatch_check_success', { check: 'query:fragile' })).toBe(0);
-    expect(valueOf(m, 'mlwatch_check_errors_total', { check: 'query:fragile' })).toBe(3);
-    expect(valueOf(m, 'mlwatch_check_runs_total', { check: 'query:fragile' })).toBe(4);
-    expect(valueOf(m, 'mlwatch_check_success', { check: 'query:steady' })).toBe(1);
-    expect(valueOf(m, 't_steady')).toBe(orders.length);
+    expect(sampleValue(m, 't_fragile')).toBe(42);
+    expect(sampleValue(m, 'mlwatch_check_success', { check: 'query:fragile' })).toBe(0);
+    expect(sampleValue(m, 'mlwatch_check_errors_total', { check: 'query:fragile' })).toBe(3);
+    expect(sampleValue(m, 'mlwatch_check_runs_total', { check: 'query:fragile' })).toBe(4);
+    expect(sampleValue(m, 'mlwatch_check_success', { check: 'query:steady' })).toBe(1);
+    expect(sampleValue(m, 't_steady')).toBe(orders.length);
     // A missing table is the check's fault, not the warehouse's.
-    expect(valueOf(m, 'mlwatch_warehouse_up')).toBe(1);
+    expect(sampleValue(m, 'mlwatch_warehouse_up')).toBe(1);
     const failing = e.logs().filter((l) => l.msg === 'check failing');
     expect(failing).toHaveLength(1);
     expect(failing[0]?.reason).toMatch(/fragile" does not exist \(SQLSTATE 42P01\)/);
@@ -140,8 +142,8 @@ describe('custom query metrics', () => {
     await db.writer.exec(`CREATE TABLE ${db.schema}.fragile AS SELECT 7 AS n`);
     await e.exporter.runNow();
     const after = await e.scrape();
-    expect(valueOf(after, 't_fragile')).toBe(7);
-    expect(valueOf(after, 'mlwatch_check_success', { check: 'query:fragile' })).toBe(1);
+    expect(sampleValue(after, 't_fragile')).toBe(7);
+    expect(sampleValue(after, 'mlwatch_check_success', { check: 'query:fragile' })).toBe(1);
     expect(e.logs().filter((l) => l.msg === 'check recovered')).toHaveLength(1);
     await e.exporter.stop(1000);
   });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Served, startCli } from './helpers/cli.js';
 import { onRealPostgres, TEST_DATABASE_URL } from './helpers/db.js';
-import { series, valueOf } from './helpers/exposition.js';
+import { sampleValue, series } from './helpers/exposition.js';
 import { scrape, waitFor } from './helpers/wait.js';
 
 // The real CLI over HTTP: `mlwatch serve` against Postgres when configured, else an embedded PGlite.
@@ -35,9 +35,9 @@ describe('mlwatch serve', () => {
   it('becomes ready after the first round and serves the cached metrics', async () => {
     await waitFor(async () => (await fetch(`${served.url}/readyz`)).status === 200, 20_000, 'readyz');
     const m = await scrape(served.url);
-    expect(valueOf(m, 't_constant', { tag: 'a"b' })).toBe(1);
-    expect(valueOf(m, 'mlwatch_build_info', { node_version: process.version })).toBe(1);
-    expect(valueOf(m, 'mlwatch_config_last_reload_successful')).toBe(1);
+    expect(sampleValue(m, 't_constant', { tag: 'a"b' })).toBe(1);
+    expect(sampleValue(m, 'mlwatch_build_info', { node_version: process.version })).toBe(1);
+    expect(sampleValue(m, 'mlwatch_config_last_reload_successful')).toBe(1);
     expect(series(m, 'process_cpu_user_seconds_total')).toHaveLength(1);
   });
 
@@ -59,22 +59,25 @@ describe('mlwatch serve', () => {
     expect(res.status).toBe(500);
     expect(await res.text()).toContain(`${configFile}:9 bogus: unknown key`);
     const m = await scrape(served.url);
-    expect(valueOf(m, 'mlwatch_config_last_reload_successful')).toBe(0);
-    expect(valueOf(m, 't_constant', { tag: 'a"b' })).toBe(1);
+    expect(sampleValue(m, 'mlwatch_config_last_reload_successful')).toBe(0);
+    expect(sampleValue(m, 't_constant', { tag: 'a"b' })).toBe(1);
   });
 
   it('applies a valid config on SIGHUP: new series appear, removed ones vanish', async () => {
-    const before = valueOf(await scrape(served.url), 'mlwatch_config_last_reload_success_timestamp_seconds');
+    const before = sampleValue(
+      await scrape(served.url),
+      'mlwatch_config_last_reload_success_timestamp_seconds',
+    );
     writeFileSync(configFile, config('t_renamed', 2));
     served.child.kill('SIGHUP');
     const m = await waitFor(async () => {
       const now = await scrape(served.url);
       return series(now, 't_renamed').length === 1 ? now : undefined;
     });
-    expect(valueOf(m, 't_renamed', { tag: 'a"b' })).toBe(2);
+    expect(sampleValue(m, 't_renamed', { tag: 'a"b' })).toBe(2);
     expect(series(m, 't_constant')).toHaveLength(0);
-    expect(valueOf(m, 'mlwatch_config_last_reload_successful')).toBe(1);
-    expect(valueOf(m, 'mlwatch_config_last_reload_success_timestamp_seconds')).toBeGreaterThan(before);
+    expect(sampleValue(m, 'mlwatch_config_last_reload_successful')).toBe(1);
+    expect(sampleValue(m, 'mlwatch_config_last_reload_success_timestamp_seconds')).toBeGreaterThan(before);
   });
 
   it('shuts down cleanly on SIGTERM with exit code 0', async () => {

@@ -12,7 +12,7 @@ export interface Parsed {
   type: Map<string, string>;
 }
 
-function unescape(s: string): string {
+function unescapeLabel(s: string): string {
   return s.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
 }
 
@@ -32,7 +32,7 @@ export function parseExposition(text: string): Parsed {
     const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/g;
     let consumed = 0;
     for (const l of body.matchAll(re)) {
-      labels[l[1] as string] = unescape(l[2] as string);
+      labels[l[1] as string] = unescapeLabel(l[2] as string);
       consumed += l[0].length;
     }
     if (consumed !== body.length) throw new Error(`bad labels in: ${line}`);
@@ -51,7 +51,7 @@ export function series(p: Parsed, name: string, match: Record<string, string> = 
 }
 
 /** The single value of a series; fails when there is not exactly one. */
-export function valueOf(p: Parsed, name: string, match: Record<string, string> = {}): number {
+export function sampleValue(p: Parsed, name: string, match: Record<string, string> = {}): number {
   const found = series(p, name, match);
   if (found.length !== 1)
     throw new Error(`expected one ${name}${JSON.stringify(match)}, found ${found.length}`);

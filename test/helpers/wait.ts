@@ -2,7 +2,7 @@ import { type Parsed, parseExposition } from './exposition.js';
 
 /** Polls until `probe` returns a truthy value (returned) or the timeout passes (throws with the last value). */
 export async function waitFor<T>(
-  probe: () => Promise<T> | T,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
   timeoutMs = 20_000,
   what = 'condition',
 ): Promise<T> {
