@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what the stack test and the bundle checks need, from Debian's packages: Prometheus (with promtool),
+# Alertmanager (with amtool) and docker-compose (only to validate docker-compose.yml; no engine is needed).
+set -euo pipefail
+need=()
+command -v promtool >/dev/null || need+=(prometheus)
+command -v amtool >/dev/null || need+=(prometheus-alertmanager)
+command -v docker-compose >/dev/null || need+=(docker-compose)
+if [ ${#need[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+# The packages start system services on install; the stack test runs its own copies on other ports.
+for svc in prometheus prometheus-alertmanager; do
+  if pgrep -x "${svc#prometheus-}" >/dev/null 2>&1 && [ -x "/etc/init.d/$svc" ]; then "/etc/init.d/$svc" stop >/dev/null 2>&1 || true; fi
+done
+promtool --version | head -1
+amtool --version 2>&1 | head -1
+docker-compose version --short
