@@ -66,7 +66,8 @@ function stats(ms: number[]): Stats {
 
 const ms = (v: number) => (v < 10 ? v.toFixed(2) : v.toFixed(1));
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
-const line = (s: Stats) => `median ${ms(s.median)} ms, p95 ${ms(s.p95)} ms (min ${ms(s.min)}, max ${ms(s.max)})`;
+const line = (s: Stats) =>
+  `median ${ms(s.median)} ms, p95 ${ms(s.p95)} ms (min ${ms(s.min)}, max ${ms(s.max)})`;
 const round3 = (v: number) => Math.round(v * 1000) / 1000;
 const rounded = (s: Stats): Stats =>
   Object.fromEntries(Object.entries(s).map(([k, v]) => [k, k === 'n' ? v : round3(v)])) as unknown as Stats;
@@ -90,13 +91,14 @@ function config(yaml: string): LoadedConfig {
 // ---------------------------------------------------------------------------------------------------------
 // 1. scrape latency with 10,000 cached series while checks run
 
-async function timedGet(url: string): Promise<{ ms: number; body: string }> {
+async function timedGet(url: string): Promise<{ ms: number; ttfb: number; body: string }> {
   const t0 = performance.now();
   const res = await fetch(url);
+  const ttfb = performance.now() - t0; // the status line and headers are in; the body may still be on its way
   const body = await res.text();
   const t = performance.now() - t0;
   if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${body.slice(0, 200)}`);
-  return { ms: t, body };
+  return { ms: t, ttfb, body };
 }
 
 function countSeries(body: string): number {
@@ -159,16 +161,29 @@ ${sleepers}`);
 
     const kinds = ['scrape', 'healthz', 'metricsText'] as const;
     type Kind = (typeof kinds)[number];
-    const samples: Record<Kind, number[]> = { scrape: [], healthz: [], metricsText: [] };
+    const samples: Record<Kind | 'scrapeTtfb' | 'metricsTextEncoded', number[]> = {
+      scrape: [],
+      scrapeTtfb: [],
+      healthz: [],
+      metricsText: [],
+      metricsTextEncoded: [],
+    };
     let bodyBytes = 0;
     let checksBusyAtScrape = 0;
     const once = async (kind: Kind, record: boolean) => {
       if (kind === 'metricsText') {
+        // metricsText() may hand back a rope of concatenated strings; turning it into bytes (what res.send
+        // does) is where the copying happens, so that is timed too, on the same call.
         const t0 = performance.now();
         const text = await exporter.metricsText();
-        const t = performance.now() - t0;
-        if (text.length === 0) throw new Error('metricsText() returned nothing');
-        if (record) samples.metricsText.push(t);
+        const t1 = performance.now();
+        const bytes = Buffer.from(text, 'utf8');
+        const t2 = performance.now();
+        if (bytes.length === 0) throw new Error('metricsText() returned nothing');
+        if (record) {
+          samples.metricsText.push(t1 - t0);
+          samples.metricsTextEncoded.push(t2 - t0);
+        }
         return;
       }
       const busy = exporter.checkStates().some((s) => s.running);
@@ -177,8 +192,10 @@ ${sleepers}`);
       samples[kind].push(r.ms);
       if (kind === 'scrape') {
         const found = countSeries(r.body);
-        if (found !== SERIES) throw new Error(`/metrics held ${found} series of ${METRIC}, expected ${SERIES}`);
+        if (found !== SERIES)
+          throw new Error(`/metrics held ${found} series of ${METRIC}, expected ${SERIES}`);
         bodyBytes = Buffer.byteLength(r.body);
+        samples.scrapeTtfb.push(r.ttfb);
         if (busy) checksBusyAtScrape++;
       }
     };
@@ -204,8 +221,10 @@ ${sleepers}`);
       checkErrors,
       checksBusyAtScrape,
       scrape: stats(samples.scrape),
+      scrapeTtfb: stats(samples.scrapeTtfb),
       healthz: stats(samples.healthz),
       metricsText: stats(samples.metricsText),
+      metricsTextEncoded: stats(samples.metricsTextEncoded),
       raw: samples,
     };
   } finally {
@@ -268,7 +287,8 @@ async function benchCollect(writer: SqlWriter) {
       const t = performance.now() - t0;
       if (state.runs !== runs + 1) throw new Error(`runNow did not run ${id} exactly once`);
       if (state.status !== 'ok') throw new Error(`check ${id} failed: ${state.lastError ?? ''}`);
-      if (state.seriesCount !== 16) throw new Error(`check ${id} made ${state.seriesCount} series, expected 16`);
+      if (state.seriesCount !== 16)
+        throw new Error(`check ${id} made ${state.seriesCount} series, expected 16`);
       return t;
     };
 
@@ -357,12 +377,16 @@ async function main(): Promise<void> {
   console.log(
     `1. scrape latency, ${scrape.series} cached series, ${N} requests per endpoint (interleaved), ${scrape.seconds.toFixed(1)} s`,
   );
-  console.log(`   scrape /metrics (${mb} MB):   ${line(scrape.scrape)}`);
+  console.log(`   scrape /metrics (${mb} MB):     ${line(scrape.scrape)}`);
+  console.log(`     of which to first byte:    ${line(scrape.scrapeTtfb)}`);
   console.log(
-    `   baseline /healthz:           ${line(scrape.healthz)}   -> scrape = ${ratio(scrape.scrape.median, scrape.healthz.median)} healthz (median), ${ratio(scrape.scrape.p95, scrape.healthz.p95)} (p95)`,
+    `   baseline /healthz:             ${line(scrape.healthz)}   -> scrape = ${ratio(scrape.scrape.median, scrape.healthz.median)} healthz (median), ${ratio(scrape.scrape.p95, scrape.healthz.p95)} (p95)`,
   );
   console.log(
-    `   metricsText() in-process:    ${line(scrape.metricsText)}   -> ${ratio(scrape.metricsText.median, scrape.scrape.median)} of a scrape (median)`,
+    `   metricsText() in-process:      ${line(scrape.metricsText)}   -> ${ratio(scrape.metricsText.median, scrape.scrape.median)} scrape (median)`,
+  );
+  console.log(
+    `   metricsText() + UTF-8 encode:  ${line(scrape.metricsTextEncoded)}   -> ${ratio(scrape.metricsTextEncoded.median, scrape.scrape.median)} scrape (median)`,
   );
   console.log(
     `   checks during the scrapes: ${runs} runs, ${scrape.checkErrors} errors; ${scrape.checksBusyAtScrape}/${N} scrapes started with a check in flight`,
@@ -371,9 +395,9 @@ async function main(): Promise<void> {
   console.log(
     `2. custom query on ${ROWS.toLocaleString('en-US')} rows, ${R} runs per side (alternating) after ${R_WARMUP} warm-ups`,
   );
-  console.log(`   as an mlwatch check (runNow): ${line(collect.asCheck)}`);
+  console.log(`   as an mlwatch check (runNow):  ${line(collect.asCheck)}`);
   console.log(
-    `   bare query (pg.Client):       ${line(collect.bare)}   -> check = ${ratio(collect.asCheck.median, collect.bare.median)} bare (median), ${ratio(collect.asCheck.p95, collect.bare.p95)} (p95)`,
+    `   bare query (pg.Client):        ${line(collect.bare)}   -> check = ${ratio(collect.asCheck.median, collect.bare.median)} bare (median), ${ratio(collect.asCheck.p95, collect.bare.p95)} (p95)`,
   );
   console.log(
     `   overhead per run: ${ms(collect.asCheck.median - collect.bare.median)} ms (median difference); max_parallel_workers_per_gather=${collect.parallelWorkersPerGather}`,
@@ -393,13 +417,20 @@ async function main(): Promise<void> {
       checkErrors: scrape.checkErrors,
       scrapesStartedWithCheckInFlight: scrape.checksBusyAtScrape,
       scrapeMs: rounded(scrape.scrape),
+      scrapeTimeToFirstByteMs: rounded(scrape.scrapeTtfb),
       healthzMs: rounded(scrape.healthz),
       metricsTextMs: rounded(scrape.metricsText),
-      ratioScrapeToHealthz: { median: scrape.scrape.median / scrape.healthz.median, p95: scrape.scrape.p95 / scrape.healthz.p95 },
+      metricsTextEncodedMs: rounded(scrape.metricsTextEncoded),
+      ratioScrapeToHealthz: {
+        median: scrape.scrape.median / scrape.healthz.median,
+        p95: scrape.scrape.p95 / scrape.healthz.p95,
+      },
       rawMs: {
         scrape: scrape.raw.scrape.map(round3),
+        scrapeTimeToFirstByte: scrape.raw.scrapeTtfb.map(round3),
         healthz: scrape.raw.healthz.map(round3),
         metricsText: scrape.raw.metricsText.map(round3),
+        metricsTextEncoded: scrape.raw.metricsTextEncoded.map(round3),
       },
     },
     collect: {
@@ -411,7 +442,10 @@ async function main(): Promise<void> {
       sharedBuffers: collect.sharedBuffers,
       asCheckMs: rounded(collect.asCheck),
       bareMs: rounded(collect.bare),
-      ratioCheckToBare: { median: collect.asCheck.median / collect.bare.median, p95: collect.asCheck.p95 / collect.bare.p95 },
+      ratioCheckToBare: {
+        median: collect.asCheck.median / collect.bare.median,
+        p95: collect.asCheck.p95 / collect.bare.p95,
+      },
       rawMs: { asCheck: collect.raw.asCheck.map(round3), bare: collect.raw.bare.map(round3) },
     },
   };
@@ -421,7 +455,16 @@ async function main(): Promise<void> {
   console.log(`figures written to ${OUT_FILE}`);
 }
 
-main().catch((err: unknown) => {
-  console.error(`mlwatch bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  process.exit(1);
-});
+main().then(
+  () => {
+    // Everything is stopped by now; should a handle still hold the process open, say so rather than hang.
+    setTimeout(() => {
+      console.error('mlwatch bench: a handle still held the process open after the run; exiting anyway');
+      process.exit(0);
+    }, 5000).unref();
+  },
+  (err: unknown) => {
+    console.error(`mlwatch bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  },
+);

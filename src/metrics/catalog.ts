@@ -116,3 +116,20 @@ export const catalogByName: ReadonlyMap<string, CatalogEntry> = new Map(
 
 /** Prefixes a custom query metric may not use: the built-ins' and prom-client's process metrics. */
 export const RESERVED_PREFIXES = ['mlwatch_', 'process_', 'nodejs_'];
+
+/**
+ * Metrics the bundled rules and dashboards read that others define: Prometheus itself and prom-client's
+ * process metrics. The rule and dashboard linters accept these names besides the catalog's.
+ */
+export const externalMetrics: readonly string[] = [
+  'up',
+  'ALERTS',
+  'ALERTS_FOR_STATE',
+  'scrape_duration_seconds',
+  'scrape_samples_scraped',
+  'process_cpu_seconds_total',
+  'process_resident_memory_bytes',
+  'process_start_time_seconds',
+  'nodejs_eventloop_lag_p99_seconds',
+  'nodejs_heap_size_used_bytes',
+];
