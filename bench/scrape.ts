@@ -316,6 +316,9 @@ async function benchCollect(writer: SqlWriter) {
       checkLastDurationMs: (state.lastDurationSeconds ?? 0) * 1000,
       asCheck: stats(samples.asCheck),
       bare: stats(samples.bare),
+      // Each round's check time over the same round's bare time: steadier than a ratio of medians when the
+      // machine's load shifts during the run.
+      paired: stats(samples.asCheck.map((t, i) => t / (samples.bare[i] as number))),
       raw: samples,
     };
   } finally {
@@ -378,7 +381,7 @@ async function main(): Promise<void> {
     `1. scrape latency, ${scrape.series} cached series, ${N} requests per endpoint (interleaved), ${scrape.seconds.toFixed(1)} s`,
   );
   console.log(`   scrape /metrics (${mb} MB):     ${line(scrape.scrape)}`);
-  console.log(`     of which to first byte:    ${line(scrape.scrapeTtfb)}`);
+  console.log(`     of which to first byte:      ${line(scrape.scrapeTtfb)}`);
   console.log(
     `   baseline /healthz:             ${line(scrape.healthz)}   -> scrape = ${ratio(scrape.scrape.median, scrape.healthz.median)} healthz (median), ${ratio(scrape.scrape.p95, scrape.healthz.p95)} (p95)`,
   );
@@ -400,7 +403,10 @@ async function main(): Promise<void> {
     `   bare query (pg.Client):        ${line(collect.bare)}   -> check = ${ratio(collect.asCheck.median, collect.bare.median)} bare (median), ${ratio(collect.asCheck.p95, collect.bare.p95)} (p95)`,
   );
   console.log(
-    `   overhead per run: ${ms(collect.asCheck.median - collect.bare.median)} ms (median difference); max_parallel_workers_per_gather=${collect.parallelWorkersPerGather}`,
+    `   per round (check / bare of the same round): median ${collect.paired.median.toFixed(2)}x, p95 ${collect.paired.p95.toFixed(2)}x (min ${collect.paired.min.toFixed(2)}x, max ${collect.paired.max.toFixed(2)}x)`,
+  );
+  console.log(
+    `   overhead per run: ${ms(collect.asCheck.median - collect.bare.median)} ms (difference of medians); max_parallel_workers_per_gather=${collect.parallelWorkersPerGather}`,
   );
 
   const report = {
@@ -445,6 +451,8 @@ async function main(): Promise<void> {
       ratioCheckToBare: {
         median: collect.asCheck.median / collect.bare.median,
         p95: collect.asCheck.p95 / collect.bare.p95,
+        pairedMedian: collect.paired.median,
+        pairedP95: collect.paired.p95,
       },
       rawMs: { asCheck: collect.raw.asCheck.map(round3), bare: collect.raw.bare.map(round3) },
     },

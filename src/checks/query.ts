@@ -191,10 +191,11 @@ function rowsToSamples(metrics: MetricSpec[], rows: Record<string, unknown>[]): 
       for (const col of valueColumns(m)) {
         const labels =
           m.values && m.values.length > 1 && m.value_label ? { ...base, [m.value_label]: col } : base;
-        const key = JSON.stringify(labels);
+        // Label names are fixed per metric, so the values alone (NUL-separated) identify a series.
+        const key = Object.values(labels).join('\u0000');
         if (seen.has(key)) {
           throw new ValueError(
-            `metric ${m.name}: two rows have the same labels ${key}; add a label column or aggregate in SQL`,
+            `metric ${m.name}: two rows have the same labels ${JSON.stringify(labels)}; add a label column or aggregate in SQL`,
           );
         }
         seen.add(key);

@@ -26,6 +26,8 @@ function only(methods: string[], handler: (req: Request, res: Response) => unkno
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Prometheus never revalidates; hashing a megabyte of exposition per scrape for an ETag is waste.
+  app.set('etag', false);
 
   app.all(
     '/metrics',

@@ -1,4 +1,4 @@
-import { type Layer, catalogEntries } from './catalog.js';
+import { catalogEntries, type Layer } from './catalog.js';
 
 /** docs/metrics.md, generated from the catalog so the two cannot disagree (a test compares them). */
 
@@ -24,7 +24,12 @@ export function renderMetricsDoc(): string {
   for (const layer of Object.keys(LAYER_TITLES) as Layer[]) {
     const entries = catalogEntries.filter((e) => e.layer === layer);
     if (entries.length === 0) continue;
-    out.push(`## ${LAYER_TITLES[layer]}`, '', '| Metric | Type | Labels | Meaning |', '| --- | --- | --- | --- |');
+    out.push(
+      `## ${LAYER_TITLES[layer]}`,
+      '',
+      '| Metric | Type | Labels | Meaning |',
+      '| --- | --- | --- | --- |',
+    );
     for (const e of entries) {
       const labels = e.labels.length ? e.labels.map((l) => `\`${l}\``).join(', ') : '';
       out.push(`| \`${e.name}\` | ${e.type} | ${labels} | ${e.help.replace(/\|/g, '\\|')} |`);
