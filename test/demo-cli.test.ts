@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPgWriter } from '../src/warehouse/pg.js';
 import { type Served, startCli } from './helpers/cli.js';
-import { TEST_DATABASE_URL, onRealPostgres } from './helpers/db.js';
+import { onRealPostgres, TEST_DATABASE_URL } from './helpers/db.js';
 import { type Parsed, sampleValue, series } from './helpers/exposition.js';
 import { scrape, waitFor } from './helpers/wait.js';
 
@@ -51,7 +51,12 @@ describe('mlwatch demo', () => {
       await writer.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       await writer.close();
     });
-    const { served, metrics } = await readyDemo(['--warehouse-url', TEST_DATABASE_URL as string, '--schema', schema]);
+    const { served, metrics } = await readyDemo([
+      '--warehouse-url',
+      TEST_DATABASE_URL as string,
+      '--schema',
+      schema,
+    ]);
     stops.push(() => served.stop('SIGKILL'));
     assertLiveDemo(metrics);
     const rows = await writer.query(`SELECT count(*)::int AS n FROM ${schema}.applications`);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Check } from '../src/checks/types.js';
 import { Scheduler } from '../src/runtime/scheduler.js';
 import { CheckState } from '../src/runtime/state.js';
-import { type TestDb, openTestDb } from './helpers/db.js';
+import { openTestDb, type TestDb } from './helpers/db.js';
 
 // Checks whose run waits on a gate the test opens, so overlap and ordering are under the test's control.
 function gatedCheck(id: string, everyMs = 3_600_000) {
