@@ -1,0 +1,28 @@
+import { fileURLToPath } from 'node:url';
+import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import { exporterDashboard } from './exporter.js';
+import { overviewDashboard } from './overview.js';
+import { type RuleSet, readRules } from './rules.js';
+
+/** The list of dashboards and where their JSON is committed (Grafana's file provider reads that folder). */
+
+/** Subfolders become Grafana folders (`foldersFromFilesStructure`): these land in "mlwatch". */
+export const DASHBOARDS_DIR = fileURLToPath(new URL('../dashboards/mlwatch/', import.meta.url));
+
+export interface GeneratedDashboard {
+  /** File name inside DASHBOARDS_DIR. */
+  file: string;
+  dashboard: Dashboard;
+}
+
+export function buildDashboards(rules: RuleSet = readRules()): GeneratedDashboard[] {
+  return [
+    { file: 'overview.json', dashboard: overviewDashboard(rules) },
+    { file: 'exporter.json', dashboard: exporterDashboard(rules) },
+  ];
+}
+
+/** The committed form: stable key order as built, two-space indent, final newline. */
+export function dashboardJson(d: Dashboard): string {
+  return `${JSON.stringify(d, null, 2)}\n`;
+}

@@ -1,0 +1,142 @@
+import { type Dashboard, DashboardBuilder, RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import * as units from '@grafana/grafana-foundation-sdk/units';
+import {
+  BY_INSTANCE,
+  dashboardLink,
+  datasourceVariable,
+  finalize,
+  firingAlertsAnnotation,
+  instanceVariable,
+  runbookLink,
+  TAGS,
+} from './common.js';
+import { EXPORTER_UID } from './exporter.js';
+import { ANY_IS_BAD, okMapping, stat } from './panels.js';
+import type { RuleSet } from './rules.js';
+import { scope } from './scope.js';
+import { alertSteps, alertThreshold } from './thresholds.js';
+
+/** One row per layer: is anything firing or about to, and for the system layer, is the exporter healthy. */
+
+export const OVERVIEW_UID = 'mlwatch-overview';
+
+const LAYERS = [
+  { layer: 'data', title: 'Data layer: datasets (freshness, volume, schema, quality)' },
+  { layer: 'model', title: 'Model layer: models (drift, performance against outcomes)' },
+  { layer: 'system', title: 'System layer: the exporter, its checks, the warehouse connection' },
+  { layer: 'business', title: 'Business layer: the KPIs the models serve' },
+] as const;
+
+const EXPORTER_LINK = { title: 'mlwatch exporter dashboard', url: `/d/${EXPORTER_UID}` };
+
+const ANY_IS_PENDING = [
+  { value: null, color: 'green' },
+  { value: 1, color: 'orange' },
+];
+
+/** Counting stats: alerts of a layer in a state, `or vector(0)` so a quiet layer shows 0, not "No data". */
+function alertCount(layer: string, state: 'firing' | 'pending', w: number) {
+  const firing = state === 'firing';
+  return stat({
+    title: `${layer[0]?.toUpperCase()}${layer.slice(1)} alerts ${state}`,
+    description: firing
+      ? `Alerts of the ${layer} layer firing now. 0 is healthy; otherwise the alert annotations on this ` +
+        'dashboard and Alertmanager tell which ones, and each alert links its runbook.'
+      : `Alerts of the ${layer} layer whose condition holds but whose \`for\` has not passed yet: what ` +
+        'will page next if nothing changes. Usually 0; a count that lingers deserves a look.',
+    unit: units.NoUnit,
+    w,
+    h: 4,
+    queries: [{ expr: `count(ALERTS{alertstate="${state}",layer="${layer}"}) or vector(0)` }],
+    thresholds: firing ? ANY_IS_BAD : ANY_IS_PENDING,
+  });
+}
+
+export function overviewDashboard(rules: RuleSet): Dashboard {
+  const exporterDown = alertThreshold(rules, 'MlwatchExporterDown');
+  const warehouse = alertThreshold(rules, 'MlwatchWarehouseUnreachable');
+  const failing = alertThreshold(rules, 'MlwatchCheckFailing');
+  const stale = alertThreshold(rules, 'MlwatchCheckStale');
+
+  const b = new DashboardBuilder('mlwatch overview')
+    .uid(OVERVIEW_UID)
+    .description(
+      'Each layer of the ML system at a glance: what is firing, what is about to, and the exporter.',
+    )
+    .tags(TAGS)
+    .time({ from: 'now-24h', to: 'now' })
+    .refresh('1m')
+    .withVariable(datasourceVariable())
+    .withVariable(instanceVariable())
+    .annotation(firingAlertsAnnotation())
+    .link(dashboardLink('Exporter', EXPORTER_UID))
+    .link(runbookLink(exporterDown.alert))
+    .link(runbookLink(warehouse.alert));
+
+  for (const { layer, title } of LAYERS) {
+    b.withRow(new RowBuilder(title));
+    if (layer !== 'system') {
+      b.withPanel(alertCount(layer, 'firing', 12)).withPanel(alertCount(layer, 'pending', 12));
+      continue;
+    }
+    // The system row also shows the conditions of the exporter's alerts, without their `for`: the
+    // counts use each rule's own expression, so they agree with what will page.
+    b.withPanel(alertCount(layer, 'firing', 4))
+      .withPanel(alertCount(layer, 'pending', 4))
+      .withPanel(
+        stat({
+          title: 'Exporter up',
+          description: `Whether Prometheus can scrape each mlwatch exporter. Down means every check is blind; ${exporterDown.alert} fires after ${exporterDown.for}.`,
+          unit: units.NoUnit,
+          w: 4,
+          h: 4,
+          queries: [{ expr: `up{job="mlwatch",${BY_INSTANCE}}`, legend: '{{instance}}' }],
+          thresholds: alertSteps(exporterDown),
+          mappings: okMapping('up', 'down'),
+          runbooks: [exporterDown.alert],
+          links: [EXPORTER_LINK],
+        }),
+      )
+      .withPanel(
+        stat({
+          title: 'Warehouse up',
+          description: `Whether each exporter reaches the warehouse. Down means checks serve old values; ${warehouse.alert} fires after ${warehouse.for}.`,
+          unit: units.NoUnit,
+          w: 4,
+          h: 4,
+          queries: [{ expr: `mlwatch_warehouse_up{${BY_INSTANCE}}`, legend: '{{instance}}' }],
+          thresholds: alertSteps(warehouse),
+          mappings: okMapping('up', 'down'),
+          runbooks: [warehouse.alert],
+          links: [EXPORTER_LINK],
+        }),
+      )
+      .withPanel(
+        stat({
+          title: 'Checks failing',
+          description: `Checks whose last run failed (\`${failing.expr}\`). ${failing.alert} fires for a check that stays failed ${failing.for}. The exporter dashboard shows which; its landing page shows why.`,
+          unit: units.NoUnit,
+          w: 4,
+          h: 4,
+          queries: [{ expr: `count(${scope(failing.expr, BY_INSTANCE)}) or vector(0)` }],
+          thresholds: ANY_IS_BAD,
+          runbooks: [failing.alert],
+          links: [EXPORTER_LINK],
+        }),
+      )
+      .withPanel(
+        stat({
+          title: 'Checks stale',
+          description: `Checks whose last success is older than ${stale.value} intervals (the condition of ${stale.alert}, which fires after ${stale.for}). Their metrics are old: see the exporter dashboard.`,
+          unit: units.NoUnit,
+          w: 4,
+          h: 4,
+          queries: [{ expr: `count(${scope(stale.expr, BY_INSTANCE)}) or vector(0)` }],
+          thresholds: ANY_IS_BAD,
+          runbooks: [stale.alert],
+          links: [EXPORTER_LINK],
+        }),
+      );
+  }
+  return finalize(b.build());
+}

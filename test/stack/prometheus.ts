@@ -1,0 +1,73 @@
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { formatDuration, parseDuration } from '../../src/config/duration.js';
+import { ROOT } from '../helpers/cli.js';
+import { freePort, Proc, waitHttpOk } from './process.js';
+
+/**
+ * The bundle's rules with every `for:` divided by `factor` (at least 1 s). Dividing keeps their order, so an
+ * inhibiting alert (warehouse down after 2m) still fires before the alerts it silences (a check after 10m).
+ */
+export function scaledRules(dstDir: string, factor: number): Record<string, number> {
+  mkdirSync(dstDir, { recursive: true });
+  const fors: Record<string, number> = {};
+  const src = join(ROOT, 'prometheus/rules');
+  for (const f of readdirSync(src).filter((x) => x.endsWith('.yml'))) {
+    const doc = parse(readFileSync(join(src, f), 'utf8')) as {
+      groups: { rules: { alert?: string; for?: string }[] }[];
+    };
+    for (const g of doc.groups) {
+      for (const r of g.rules) {
+        if (!r.for) continue;
+        const ms = Math.max(1000, Math.round((parseDuration(r.for) ?? 0) / factor / 1000) * 1000);
+        r.for = formatDuration(ms);
+        if (r.alert) fors[r.alert] = ms;
+      }
+    }
+    writeFileSync(join(dstDir, f), stringify(doc));
+  }
+  return fors;
+}
+
+export interface PrometheusRun {
+  proc: Proc;
+  url: string;
+  query(expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]>;
+}
+
+export async function startPrometheus(
+  dir: string,
+  mlwatchTarget: string,
+  alertmanagerTarget: string,
+): Promise<PrometheusRun> {
+  const port = await freePort();
+  const config = {
+    global: { scrape_interval: '1s', evaluation_interval: '1s' },
+    rule_files: [join(dir, 'rules/*.yml')],
+    alerting: { alertmanagers: [{ static_configs: [{ targets: [alertmanagerTarget] }] }] },
+    scrape_configs: [
+      { job_name: 'mlwatch', static_configs: [{ targets: [mlwatchTarget] }] },
+      { job_name: 'prometheus', static_configs: [{ targets: [`127.0.0.1:${port}`] }] },
+    ],
+  };
+  writeFileSync(join(dir, 'prometheus.yml'), stringify(config));
+  const proc = new Proc('prometheus', 'prometheus', [
+    `--config.file=${join(dir, 'prometheus.yml')}`,
+    `--storage.tsdb.path=${join(dir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--web.enable-lifecycle',
+  ]);
+  const url = `http://127.0.0.1:${port}`;
+  await waitHttpOk(`${url}/-/ready`, proc);
+  return {
+    proc,
+    url,
+    async query(expr: string) {
+      const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`);
+      const body = (await res.json()) as { status: string; error?: string; data: { result: never[] } };
+      if (body.status !== 'success') throw new Error(`query failed: ${expr}: ${body.error}`);
+      return body.data.result;
+    },
+  };
+}

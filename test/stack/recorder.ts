@@ -1,0 +1,75 @@
+import { createServer, type Server } from 'node:http';
+
+/** One Alertmanager webhook notification (payload version 4), as a receiver got it. */
+export interface Notification {
+  receiver: string;
+  at: number;
+  status: 'firing' | 'resolved';
+  alerts: {
+    status: string;
+    labels: Record<string, string>;
+    annotations: Record<string, string>;
+    fingerprint: string;
+  }[];
+  groupLabels: Record<string, string>;
+}
+
+/** Stands in for every receiver: POST /<receiver> is recorded with its arrival time. */
+export class WebhookRecorder {
+  readonly received: Notification[] = [];
+  private server?: Server;
+  port = 0;
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => {
+        body += d;
+      });
+      req.on('end', () => {
+        const receiver = (req.url ?? '/').slice(1);
+        try {
+          const payload = JSON.parse(body);
+          this.received.push({ ...payload, receiver, at: Date.now() });
+        } catch {}
+        res.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r));
+    const address = this.server.address();
+    this.port = typeof address === 'object' && address ? address.port : 0;
+  }
+
+  url(receiver: string): string {
+    return `http://127.0.0.1:${this.port}/${receiver}`;
+  }
+
+  /** Receivers that got a notification with an alert matching the labels and status, since `since`. */
+  receiversOf(labels: Record<string, string>, status: 'firing' | 'resolved', since = 0): string[] {
+    const hits = this.received.filter(
+      (n) =>
+        n.at >= since &&
+        n.alerts.some(
+          (a) => a.status === status && Object.entries(labels).every(([k, v]) => a.labels[k] === v),
+        ),
+    );
+    return [...new Set(hits.map((n) => n.receiver))].sort();
+  }
+
+  firstArrival(labels: Record<string, string>, status: 'firing' | 'resolved', since = 0): number | undefined {
+    return this.received
+      .filter(
+        (n) =>
+          n.at >= since &&
+          n.alerts.some(
+            (a) => a.status === status && Object.entries(labels).every(([k, v]) => a.labels[k] === v),
+          ),
+      )
+      .map((n) => n.at)
+      .sort((a, b) => a - b)[0];
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((r) => this.server?.close(() => r()));
+  }
+}
