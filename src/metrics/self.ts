@@ -22,7 +22,18 @@ function spec(e: CatalogEntry) {
 export function createSelfRegistry(src: SelfSource, withProcessMetrics = true): Registry {
   const registers = [new Registry()];
   const [registry] = registers as [Registry];
-  if (withProcessMetrics) collectDefaultMetrics({ register: registry });
+  if (withProcessMetrics) {
+    collectDefaultMetrics({ register: registry });
+    // prom-client exports these gauges with a _total suffix, which `promtool check metrics` rejects; the same
+    // counts remain available per type as nodejs_active_handles, nodejs_active_requests, nodejs_active_resources.
+    for (const name of [
+      'nodejs_active_handles_total',
+      'nodejs_active_requests_total',
+      'nodejs_active_resources_total',
+    ]) {
+      registry.removeSingleMetric(name);
+    }
+  }
 
   const perCheck = (e: CatalogEntry, value: (s: CheckState) => number | undefined) =>
     new Gauge({
