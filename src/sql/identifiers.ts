@@ -16,12 +16,13 @@ export function quoteIdent(name: string): string {
  */
 export function quoteQualified(name: string): string {
   const parts: string[] = [];
-  const re = /"((?:[^"]|"")+)"|([^."]+)/g;
+  // Sticky: a part must start exactly where the previous one ended.
+  const re = /"((?:[^"]|"")+)"|([^."]+)/y;
   let rest = name;
   while (rest.length > 0) {
     re.lastIndex = 0;
     const m = re.exec(rest);
-    if (!m || m.index !== 0) throw new Error(`'${name}' is not a table name like schema.table`);
+    if (!m) throw new Error(`'${name}' is not a table name like schema.table`);
     parts.push(m[1] !== undefined ? m[1].replace(/""/g, '"') : (m[2] as string));
     rest = rest.slice(m[0].length);
     if (rest.startsWith('.')) {
