@@ -80,7 +80,7 @@ const cases: [string, string][] = [
   ],
   [
     '20-section-not-yet.yaml',
-    '20-section-not-yet.yaml:3 datasets: the datasets section is not supported by this version of mlwatch yet; remove it',
+    '20-section-not-yet.yaml:3 models: the models section is not supported by this version of mlwatch yet; remove it',
   ],
   [
     '21-duplicate-metric.yaml',
@@ -95,6 +95,10 @@ const cases: [string, string][] = [
   [
     '25-query-writes.yaml',
     '25-query-writes.yaml:5 queries[0].sql: a query is one SELECT (or WITH ... SELECT, VALUES, TABLE) statement; checks only read',
+  ],
+  [
+    '26-nulls-columns.yaml',
+    '26-nulls-columns.yaml:10 datasets[0].checks.nulls.columns: expected a list of column names, or all (every column of the table)',
   ],
 ];
 

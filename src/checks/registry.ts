@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { buildDatasetChecks, datasetEntry, validateDatasets } from './dataset/section.js';
 import { buildQueryCheck, queryEntry, validateQueries } from './query.js';
 import type { BuildContext, Check } from './types.js';
 
@@ -25,4 +26,11 @@ export const querySection = section({
   build: (q, ctx) => [buildQueryCheck(q, ctx)],
 });
 
-export const sections = [querySection] as const;
+export const datasetSection = section({
+  key: 'datasets',
+  entry: datasetEntry,
+  validateAll: validateDatasets,
+  build: buildDatasetChecks,
+});
+
+export const sections = [datasetSection, querySection] as const;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { querySection } from '../checks/registry.js';
+import { datasetSection, querySection } from '../checks/registry.js';
 import type { Check } from '../checks/types.js';
 import type { WarehouseSettings } from '../warehouse/open.js';
 import { ConfigError, formatPath, type Problem } from './errors.js';
@@ -72,7 +72,10 @@ export function loadConfigText(
   const raw = parsed.data;
   const password = readPassword(raw, src, file, baseDir);
   const ctx = { defaultIntervalMs: raw.defaults.interval, defaultTimeoutMs: raw.warehouse.statement_timeout };
-  const checks = raw.queries.flatMap((q) => querySection.build(q, ctx));
+  const checks = [
+    ...raw.datasets.flatMap((d) => datasetSection.build(d, ctx)),
+    ...raw.queries.flatMap((q) => querySection.build(q, ctx)),
+  ];
   return {
     file,
     raw,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { querySection } from '../checks/registry.js';
+import { datasetSection, querySection } from '../checks/registry.js';
 import { duration } from './types.js';
 
 /**
@@ -45,6 +45,11 @@ const notYet = (section: string) =>
     .max(0, { error: `the ${section} section is not supported by this version of mlwatch yet; remove it` })
     .default([]);
 
+const datasets = z
+  .array(datasetSection.entry, { error: 'expected a list of datasets' })
+  .superRefine((entries, ctx) => datasetSection.validateAll?.(entries, ctx))
+  .default([]);
+
 const queries = z
   .array(querySection.entry, { error: 'expected a list of queries' })
   .superRefine((entries, ctx) => querySection.validateAll?.(entries, ctx))
@@ -53,7 +58,7 @@ const queries = z
 export const configSchema = z.strictObject({
   warehouse,
   defaults,
-  datasets: notYet('datasets'),
+  datasets,
   models: notYet('models'),
   jobs: notYet('jobs'),
   serving: notYet('serving'),

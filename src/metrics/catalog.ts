@@ -106,6 +106,92 @@ export const catalog = {
     [],
     'Unix time of the last successful config load.',
   ),
+
+  // Data layer.
+  datasetLastUpdate: family(
+    'data',
+    'mlwatch_dataset_last_update_timestamp_seconds',
+    'gauge',
+    ['dataset'],
+    "Unix time of the newest row's timestamp: max(timestamp). Age = time() - this. Absent while the table is empty.",
+  ),
+  datasetRows: family(
+    'data',
+    'mlwatch_dataset_rows',
+    'gauge',
+    ['dataset', 'window'],
+    'Rows whose timestamp is in [now() - window, now()) on the warehouse clock.',
+  ),
+  datasetRowsBaseline: family(
+    'data',
+    'mlwatch_dataset_rows_baseline',
+    'gauge',
+    ['dataset', 'window'],
+    'Rows in the same window one period earlier: [now() - 2 x window, now() - window). Lets a volume drop alert on a fresh Prometheus.',
+  ),
+  datasetNullRatio: family(
+    'data',
+    'mlwatch_dataset_null_ratio',
+    'gauge',
+    ['dataset', 'column', 'window'],
+    'Share of rows in the window whose column is NULL (0..1). Not exported for an empty window.',
+  ),
+  datasetInvalidRatio: family(
+    'data',
+    'mlwatch_dataset_invalid_ratio',
+    'gauge',
+    ['dataset', 'column', 'window'],
+    'Share of non-NULL values in the window outside the configured min/max or allowed set (0..1). Not exported for an empty window.',
+  ),
+  datasetDuplicateKeys: family(
+    'data',
+    'mlwatch_dataset_duplicate_keys',
+    'gauge',
+    ['dataset', 'window'],
+    'Key values (of the configured key columns) that occur more than once among the rows in the window.',
+  ),
+  datasetSchemaInfo: family(
+    'data',
+    'mlwatch_dataset_schema_info',
+    'gauge',
+    ['dataset', 'hash'],
+    "Always 1; hash identifies the table's ordered column names and types (information_schema). A new hash is a schema change.",
+  ),
+  datasetSchemaChanges: family(
+    'data',
+    'mlwatch_dataset_schema_changes',
+    'gauge',
+    ['dataset', 'change'],
+    'Columns that differ from the expected schema (config or schema lock file), by change: added, removed, type_changed.',
+  ),
+  featurePsi: family(
+    'data',
+    'mlwatch_feature_psi',
+    'gauge',
+    ['dataset', 'feature', 'window'],
+    'Population stability index of the feature, current window against the reference bins (proportions floored at 1e-4).',
+  ),
+  featureJsDistance: family(
+    'data',
+    'mlwatch_feature_js_distance',
+    'gauge',
+    ['dataset', 'feature', 'window'],
+    'Jensen-Shannon distance (base 2, 0..1) between the current and reference bin proportions.',
+  ),
+  featureKsStatistic: family(
+    'data',
+    'mlwatch_feature_ks_statistic',
+    'gauge',
+    ['dataset', 'feature', 'window'],
+    'Two-sample Kolmogorov-Smirnov statistic D (0..1) of a numeric feature, current window against the reference values, exact.',
+  ),
+  featureSampleRows: family(
+    'data',
+    'mlwatch_feature_sample_rows',
+    'gauge',
+    ['dataset', 'feature', 'sample'],
+    'Non-NULL values a drift statistic was computed from, by sample: current or reference. Use it as a minimum-volume guard.',
+  ),
 } as const satisfies Record<string, CatalogEntry>;
 
 export const catalogEntries: readonly CatalogEntry[] = Object.values(catalog);

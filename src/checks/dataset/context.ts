@@ -1,0 +1,41 @@
+import type { Schedule } from '../../config/types.js';
+import { quoteIdent, quoteQualified } from '../../sql/identifiers.js';
+
+/** What every dataset check kind knows about its dataset, with identifiers already quoted for SQL. */
+export interface DatasetContext {
+  /** The dataset's name: the `dataset` label of its series. */
+  name: string;
+  /** As written in config, e.g. public.applications. */
+  table: string;
+  /** Quoted for SQL: "public"."applications". */
+  tableSql: string;
+  /** Quoted timestamp column. */
+  timestampSql: string;
+  /** The table's schema (undefined: the search path's current_schema()) and bare name, for information_schema. */
+  schemaName: string | undefined;
+  tableName: string;
+  schedule: Schedule;
+  timeoutMs: number;
+}
+
+export function datasetContext(
+  entry: { name: string; table: string; timestamp: string },
+  schedule: Schedule,
+  timeoutMs: number,
+): DatasetContext {
+  const tableSql = quoteQualified(entry.table);
+  // information_schema wants the parts unquoted; quoteQualified has validated the shape already.
+  const parts = tableSql.split('.').map((p) => p.slice(1, -1).replace(/""/g, '"'));
+  const tableName = parts[parts.length - 1] as string;
+  const schemaName = parts.length >= 2 ? parts[parts.length - 2] : undefined;
+  return {
+    name: entry.name,
+    table: entry.table,
+    tableSql,
+    timestampSql: quoteIdent(entry.timestamp),
+    schemaName,
+    tableName,
+    schedule,
+    timeoutMs,
+  };
+}

@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { intervalParam, window } from '../../config/types.js';
+import { catalog } from '../../metrics/catalog.js';
+import { quoteIdent } from '../../sql/identifiers.js';
+import type { Check } from '../types.js';
+import { toSampleValue } from '../values.js';
+import type { DatasetContext } from './context.js';
+
+/**
+ * Key values that occur more than once in the window. Rows with a NULL in any key column are left out, as a
+ * UNIQUE constraint would: NULL is not equal to NULL.
+ */
+export const duplicatesSpec = z.strictObject({
+  key: z.array(z.string().min(1), { error: 'expected a list of key column names' }).min(1),
+  window: window().default({ label: '1h', ms: 3_600_000 }),
+});
+
+export function buildDuplicatesCheck(ds: DatasetContext, spec: z.output<typeof duplicatesSpec>): Check {
+  const keys = spec.key.map(quoteIdent);
+  const t = ds.timestampSql;
+  const sql = `SELECT count(*) AS duplicate_keys FROM (
+  SELECT 1 FROM ${ds.tableSql}
+  WHERE ${t} >= now() - $1::interval AND ${t} < now() AND ${keys.map((k) => `${k} IS NOT NULL`).join(' AND ')}
+  GROUP BY ${keys.join(', ')} HAVING count(*) > 1
+) d`;
+  return {
+    id: `dataset:${ds.name}:duplicates`,
+    kind: 'dataset_duplicates',
+    schedule: ds.schedule,
+    timeoutMs: ds.timeoutMs,
+    families: [],
+    fingerprint: createHash('sha256')
+      .update(JSON.stringify([ds, spec]))
+      .digest('hex'),
+    async run(q) {
+      const [row] = await q.query(sql, [intervalParam(spec.window.ms)]);
+      const value = toSampleValue(row?.duplicate_keys, 'duplicate_keys') ?? 0;
+      return {
+        samples: [
+          {
+            name: catalog.datasetDuplicateKeys.name,
+            labels: { dataset: ds.name, window: spec.window.label },
+            value,
+          },
+        ],
+        skipped: {},
+      };
+    },
+  };
+}

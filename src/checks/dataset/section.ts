@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { scheduleFields, subjectName } from '../../config/types.js';
+import type { BuildContext, Check } from '../types.js';
+import { datasetContext } from './context.js';
+import { buildDriftChecks, driftSpec } from './drift.js';
+import { buildDuplicatesCheck, duplicatesSpec } from './duplicates.js';
+import { buildScanCheck, freshnessSpec, nullsSpec, validitySpec, volumeSpec } from './scan.js';
+import { buildSchemaCheck, schemaSpec } from './schema.js';
+
+/**
+ * The `datasets` section: a table with a timestamp column and the checks to run on it. Each key under
+ * `checks` is a check kind; freshness, volume, nulls and validity share one scan of the table.
+ */
+
+const checks = z
+  .strictObject({
+    freshness: freshnessSpec.optional(),
+    volume: volumeSpec.optional(),
+    nulls: nullsSpec.optional(),
+    validity: validitySpec.optional(),
+    duplicates: duplicatesSpec.optional(),
+    schema: schemaSpec.optional(),
+    drift: driftSpec.optional(),
+  })
+  .refine((c) => Object.values(c).some((v) => v !== undefined), {
+    error: 'name at least one check: freshness, volume, nulls, validity, duplicates, schema or drift',
+  });
+
+export const datasetEntry = z
+  .strictObject({
+    name: subjectName('dataset'),
+    table: z
+      .string({ error: 'expected a table name like schema.table' })
+      .regex(/^("([^"]|"")+"|[^."]+)(\.("([^"]|"")+"|[^."]+)){0,2}$/, {
+        error: 'expected a table name like schema.table (quote a part with double quotes if it holds a dot)',
+      }),
+    timestamp: z.string({ error: 'expected the name of the timestamp column' }).min(1),
+    ...scheduleFields,
+    checks,
+  })
+  .superRefine((d, ctx) => {
+    if (d.interval !== undefined && d.cron !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['cron'], message: 'give interval or cron, not both' });
+    }
+  });
+
+export type DatasetEntry = z.output<typeof datasetEntry>;
+
+export function validateDatasets(entries: DatasetEntry[], ctx: z.RefinementCtx): void {
+  const seen = new Map<string, number>();
+  entries.forEach((d, i) => {
+    const first = seen.get(d.name);
+    if (first !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [i, 'name'],
+        message: `dataset name '${d.name}' is already used by datasets[${first}]`,
+      });
+    } else seen.set(d.name, i);
+  });
+}
+
+export function buildDatasetChecks(d: DatasetEntry, ctx: BuildContext): Check[] {
+  const schedule = d.cron !== undefined ? { cron: d.cron } : { everyMs: d.interval ?? ctx.defaultIntervalMs };
+  const ds = datasetContext(d, schedule, d.timeout ?? ctx.defaultTimeoutMs);
+  const c = d.checks;
+  const out: Check[] = [];
+  if (c.freshness || c.volume || c.nulls || c.validity) {
+    out.push(
+      buildScanCheck(ds, { freshness: c.freshness, volume: c.volume, nulls: c.nulls, validity: c.validity }),
+    );
+  }
+  if (c.duplicates) out.push(buildDuplicatesCheck(ds, c.duplicates));
+  if (c.schema) out.push(...buildSchemaCheck(ds, c.schema));
+  if (c.drift) out.push(...buildDriftChecks(ds, c.drift));
+  return out;
+}
