@@ -4,10 +4,20 @@ import { fail, listenError, loadOrExit, parsePort } from './commands/common.js';
 import { once } from './commands/once.js';
 import { loadConfigFile } from './config/load.js';
 import { DEFAULT_PORT } from './defaults.js';
+import { INCIDENTS, isIncident } from './demo/incidents.js';
 import { runDemo } from './demo/run.js';
 import { createLogger } from './log.js';
 import { handleSignals, serve } from './runtime/serve.js';
 import { VERSION } from './version.js';
+
+interface DemoFlags {
+  port: string;
+  host: string;
+  warehouseUrl?: string;
+  schema: string;
+  batchInterval: string;
+  incident: string;
+}
 
 const program = new Command('mlwatch')
   .description('Prometheus exporter for ML systems on a SQL warehouse')
@@ -66,30 +76,31 @@ program
   )
   .option('--schema <name>', 'schema the demo tables live in', 'mlwatch_demo')
   .option('--batch-interval <seconds>', 'seconds between live batches', '10')
-  .action(
-    async (opts: {
-      port: string;
-      host: string;
-      warehouseUrl?: string;
-      schema: string;
-      batchInterval: string;
-    }) => {
-      const log = createLogger(program.opts().logLevel);
-      const port = parsePort(opts.port);
-      const batchSeconds = Number(opts.batchInterval);
-      if (!(batchSeconds > 0))
-        fail(`--batch-interval: '${opts.batchInterval}' is not a positive number of seconds`);
-      if (!/^[a-z_][a-z0-9_]*$/.test(opts.schema))
-        fail(`--schema: '${opts.schema}' must be lower_snake_case`);
-      await runDemo({
-        port,
-        host: opts.host,
-        warehouseUrl: opts.warehouseUrl,
-        schema: opts.schema,
-        batchMs: batchSeconds * 1000,
-        log,
-      });
-    },
-  );
+  .option(
+    '--incident <names>',
+    `switch incidents on from the start, comma-separated: ${INCIDENTS.join(', ')}`,
+    '',
+  )
+  .action(async (opts: DemoFlags) => {
+    const log = createLogger(program.opts().logLevel);
+    const port = parsePort(opts.port);
+    const batchSeconds = Number(opts.batchInterval);
+    if (!(batchSeconds > 0))
+      fail(`--batch-interval: '${opts.batchInterval}' is not a positive number of seconds`);
+    if (!/^[a-z_][a-z0-9_]*$/.test(opts.schema)) fail(`--schema: '${opts.schema}' must be lower_snake_case`);
+    const incidents = opts.incident.split(',').filter(Boolean);
+    const unknown = incidents.filter((i) => !isIncident(i));
+    if (unknown.length > 0)
+      fail(`--incident: no incident ${unknown.join(', ')}; available: ${INCIDENTS.join(', ')}`);
+    await runDemo({
+      port,
+      host: opts.host,
+      warehouseUrl: opts.warehouseUrl,
+      schema: opts.schema,
+      batchMs: batchSeconds * 1000,
+      incidents: incidents.filter(isIncident),
+      log,
+    });
+  });
 
 await program.parseAsync();

@@ -177,6 +177,8 @@ export interface DemoFeederOptions {
   /** Called with a failed batch's error; the feeder keeps going and retries the range next time. */
   onError?: (err: unknown) => void;
   onBatch?: (counts: BatchCounts, from: Date, to: Date) => void;
+  /** Awaited after each batch, before the next may start: demo incidents rewrite the rows just added. */
+  afterBatch?: (from: Date, to: Date) => Promise<void>;
 }
 
 /** Keeps the demo warehouse alive: every intervalMs, appends what happened since the previous batch. */
@@ -188,6 +190,7 @@ export class DemoFeeder {
   #lastBatchAt: Date;
   #timer: NodeJS.Timeout | undefined;
   #inFlight: Promise<void> | undefined;
+  #paused = false;
 
   constructor(w: SqlWriter, schema: string, intervalMs = 10_000, opts: DemoFeederOptions = {}) {
     quoteSchema(schema);
@@ -210,6 +213,21 @@ export class DemoFeeder {
     this.#timer.unref();
   }
 
+  /** The `stale` incident: no batches until resume(), which restarts from now and leaves the gap empty. */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#lastBatchAt = new Date();
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
   /** Stops the timer and waits for a batch in flight. */
   async stop(): Promise<void> {
     clearInterval(this.#timer);
@@ -223,12 +241,14 @@ export class DemoFeeder {
    */
   runOnce(): Promise<void> {
     if (this.#inFlight) return this.#inFlight;
+    if (this.#paused) return Promise.resolve();
     const from = this.#lastBatchAt;
     const to = new Date();
     this.#inFlight = appendBatch(this.#w, this.#schema, from, to)
-      .then((counts) => {
+      .then(async (counts) => {
         this.#lastBatchAt = to;
         this.#opts.onBatch?.(counts, from, to);
+        await this.#opts.afterBatch?.(from, to);
       })
       .catch((err: unknown) => {
         try {

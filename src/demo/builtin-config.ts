@@ -11,6 +11,27 @@ export function demoConfig(opts: { warehouseUrl: string; schema: string }): Reco
   return {
     warehouse: { url: opts.warehouseUrl, statement_timeout: '10s', pool: 4 },
     defaults: { interval: '15s' },
+    datasets: [
+      {
+        // The credit applications feed: what the data-layer alerts and the data-quality dashboard watch.
+        name: 'applications',
+        table: `${opts.schema}.applications`,
+        timestamp: 'ingested_at',
+        checks: {
+          freshness: {},
+          volume: { window: '1h' },
+          nulls: { columns: ['income', 'age', 'employment_years', 'purpose', 'region'], window: '1h' },
+          validity: {
+            window: '1h',
+            columns: {
+              age: { min: 18, max: 100 },
+              purpose: { allowed: ['car', 'home', 'education', 'business', 'debt_consolidation'] },
+            },
+          },
+          duplicates: { key: ['id'], window: '1d' },
+        },
+      },
+    ],
     queries: [
       {
         name: 'applications_last_hour',

@@ -9,6 +9,8 @@ import { createPgliteWarehouse, createPgliteWriter } from '../warehouse/pglite.j
 import type { SqlWriter } from '../warehouse/types.js';
 import { DemoFeeder } from './batches.js';
 import { demoConfig } from './builtin-config.js';
+import { incidentRoutes } from './incident-routes.js';
+import { DemoIncidents, INCIDENTS, type Incident } from './incidents.js';
 import { createDemoSchema } from './schema.js';
 import { seedHistory, warehouseNow } from './seed.js';
 
@@ -19,6 +21,8 @@ export interface DemoOptions {
   warehouseUrl?: string | undefined;
   schema: string;
   batchMs: number;
+  /** Incidents switched on from the start; more can be switched at /-/demo/incidents/NAME. */
+  incidents?: Incident[];
   log: Logger;
 }
 
@@ -48,11 +52,14 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   } catch (err) {
     fail(`cannot seed the demo warehouse: ${(err as Error).message}`);
   }
-  const feeder = new DemoFeeder(writer, o.schema, o.batchMs, {
+  const feeder: DemoFeeder = new DemoFeeder(writer, o.schema, o.batchMs, {
     since: until,
     onError: (err) =>
       o.log.warn({ err: (err as Error).message }, 'demo batch failed; the next one covers the gap'),
+    afterBatch: (from, to) => incidents.afterBatch(from, to),
   });
+  const incidents = new DemoIncidents(writer, o.schema, feeder);
+  for (const name of o.incidents ?? []) await incidents.set(name, true);
   feeder.start();
 
   const text = stringify(demoConfig({ warehouseUrl: o.warehouseUrl ?? 'pglite:memory', schema: o.schema }));
@@ -64,6 +71,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       host: o.host,
       port: o.port,
       log: o.log,
+      routes: incidentRoutes(incidents, o.log),
       // The checks read the same in-process database the feeder writes to.
       ...(embedded ? { openWarehouse: () => createPgliteWarehouse(embedded, false) } : {}),
       onShutdown: async () => {
@@ -76,7 +84,9 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     process.stderr.write(
       `mlwatch demo: ${embedded ? 'embedded PGlite' : o.warehouseUrl} schema ${o.schema}, a batch every ${o.batchMs / 1000}s\n` +
         `  metrics:  http://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${running.port}/metrics\n` +
-        `  checks:   http://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${running.port}/\n`,
+        `  checks:   http://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${running.port}/\n` +
+        `  incidents (${INCIDENTS.join(', ')}): curl -X PUT http://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${running.port}/-/demo/incidents/nulls  (DELETE to stop)\n` +
+        (incidents.active().length ? `  active incidents: ${incidents.active().join(', ')}\n` : ''),
     );
   } catch (err) {
     fail(listenError(err, o.port));

@@ -7,9 +7,11 @@ export interface AppDeps {
   exporter: () => Exporter;
   /** Re-reads the config file; resolves with the problems when the new config was refused. */
   reload: () => Promise<{ ok: true } | { ok: false; errors: string }>;
+  /** Extra endpoints (the demo's incident switches), mounted before the 404 handler. */
+  routes?: (app: Express) => void;
 }
 
-function only(methods: string[], handler: (req: Request, res: Response) => unknown) {
+export function only(methods: string[], handler: (req: Request, res: Response) => unknown) {
   return async (req: Request, res: Response) => {
     if (!methods.includes(req.method)) {
       res
@@ -76,6 +78,7 @@ export function createApp(deps: AppDeps): Express {
           .send(`config refused, previous config still running:\n${result.errors}\n`);
     }),
   );
+  deps.routes?.(app);
   app.use((req: Request, res: Response) => {
     res.status(404).type('text/plain').send(`no such endpoint: ${req.method} ${req.path}; try /metrics\n`);
   });

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { Express } from 'express';
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/errors.js';
 import type { LoadedConfig } from '../config/load.js';
@@ -16,6 +17,8 @@ export interface ServeOptions {
   openWarehouse?: (config: LoadedConfig) => Warehouse;
   /** How long shutdown waits for checks in flight before giving up on them. */
   shutdownGraceMs?: number;
+  /** Extra HTTP endpoints (the demo's incident switches). */
+  routes?: (app: Express) => void;
   /** Extra work on shutdown (the demo stops its feeder). */
   onShutdown?: () => Promise<void>;
 }
@@ -54,7 +57,7 @@ export async function serve(o: ServeOptions): Promise<Running> {
     return next;
   };
 
-  const app = createApp({ exporter: () => exporter, reload });
+  const app = createApp({ exporter: () => exporter, reload, ...(o.routes ? { routes: o.routes } : {}) });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(o.port, o.host, () => resolve(s));
     s.once('error', reject);
