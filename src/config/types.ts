@@ -47,16 +47,14 @@ export interface Window {
 }
 
 export const window = (what = 'a window') =>
-  z
-    .string({ error: `expected ${what} like 1h, 1d or 14d` })
-    .transform((text, ctx): Window => {
-      const ms = parseDuration(text);
-      if (ms === undefined || ms <= 0) {
-        ctx.addIssue({ code: 'custom', message: `'${text}' is not ${what}: write it like 15m, 1h, 1d or 14d` });
-        return z.NEVER;
-      }
-      return { label: text, ms };
-    });
+  z.string({ error: `expected ${what} like 1h, 1d or 14d` }).transform((text, ctx): Window => {
+    const ms = parseDuration(text);
+    if (ms === undefined || ms <= 0) {
+      ctx.addIssue({ code: 'custom', message: `'${text}' is not ${what}: write it like 15m, 1h, 1d or 14d` });
+      return z.NEVER;
+    }
+    return { label: text, ms };
+  });
 
 /** Postgres interval text for a bound parameter: `$1::interval` with '3600 seconds'. */
 export function intervalParam(ms: number): string {

@@ -10,6 +10,28 @@ const LAYER_TITLES: Record<Layer, string> = {
   business: 'Business layer',
 };
 
+/** What a reader needs beyond each metric's help text: the semantics shared by a layer's metrics. */
+const LAYER_NOTES: Partial<Record<Layer, string[]>> = {
+  self: [
+    'A failing check keeps serving its last good samples; `mlwatch_check_success` says whether they are current.',
+    'Values a check could not export (a NULL, an empty window) are counted in `mlwatch_check_skipped_samples`',
+    'by reason, never exported as NaN or a fake 0.',
+  ],
+  data: [
+    'A window `w` selects rows with timestamp in [now() - w, now()) on the **warehouse** clock; the `window`',
+    'label is the window as written in config. Freshness, volume, null ratios and validity of a dataset come',
+    'from one statement (one pass over the widest window).',
+    '',
+    '- Freshness is the newest timestamp that is not in the future, so a writer with a skewed clock cannot make',
+    '  a stale table look fresh.',
+    '- The volume baseline is the same window one period earlier, [now() - 2w, now() - w).',
+    '- Null ratio = NULL rows / rows in the window; invalid ratio = out-of-rule values / non-NULL values. An empty',
+    '  window exports neither (skipped reason `empty_window`).',
+    '- Duplicate keys leave out rows with a NULL in a key column, as a UNIQUE constraint would.',
+    '- Drift definitions (bins, PSI floor, Jensen-Shannon base 2, exact KS): see [drift.md](drift.md).',
+  ],
+};
+
 export function renderMetricsDoc(): string {
   const out = [
     '# Metrics',
