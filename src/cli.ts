@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { checkConfig } from './commands/check-config.js';
 import { fail, listenError, loadOrExit, parsePort } from './commands/common.js';
 import { once } from './commands/once.js';
+import { schemaLock } from './commands/schema-lock.js';
 import { loadConfigFile } from './config/load.js';
 import { DEFAULT_PORT } from './defaults.js';
 import { INCIDENTS, isIncident } from './demo/incidents.js';
@@ -63,6 +64,18 @@ program
   .action(async (opts: { config: string }) => {
     const config = loadOrExit(opts.config);
     process.exitCode = await once(config, createLogger(program.opts().logLevel));
+  });
+
+const schema = program
+  .command('schema')
+  .description('the schema lock file that schema checks compare against');
+schema
+  .command('lock')
+  .description('write the columns of every dataset with a schema check to the lock file (commit it)')
+  .requiredOption('-c, --config <file>', 'config file')
+  .option('-o, --out <file>', 'write every dataset to this file instead of the lock file(s) the config names')
+  .action(async (opts: { config: string; out?: string }) => {
+    process.exitCode = await schemaLock(opts.config, { out: opts.out });
   });
 
 program

@@ -33,4 +33,8 @@ export interface Check {
 export interface BuildContext {
   defaultIntervalMs: number;
   defaultTimeoutMs: number;
+  /** The config file's folder: relative paths in config (a schema lock file) start there. */
+  baseDir?: string;
+  /** The config file as the user named it, for messages that tell them what to run. */
+  configFile?: string;
 }

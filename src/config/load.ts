@@ -71,7 +71,12 @@ export function loadConfigText(
   }
   const raw = parsed.data;
   const password = readPassword(raw, src, file, baseDir);
-  const ctx = { defaultIntervalMs: raw.defaults.interval, defaultTimeoutMs: raw.warehouse.statement_timeout };
+  const ctx = {
+    defaultIntervalMs: raw.defaults.interval,
+    defaultTimeoutMs: raw.warehouse.statement_timeout,
+    baseDir,
+    configFile: file,
+  };
   const checks = [
     ...raw.datasets.flatMap((d) => datasetSection.build(d, ctx)),
     ...raw.queries.flatMap((q) => querySection.build(q, ctx)),

@@ -29,6 +29,19 @@ export function demoConfig(opts: { warehouseUrl: string; schema: string }): Reco
             },
           },
           duplicates: { key: ['id'], window: '1d' },
+          // The expected columns; the `schema` incident retypes age and this check reports type_changed.
+          schema: {
+            expect: {
+              id: 'bigint',
+              ingested_at: 'timestamp with time zone',
+              income: 'numeric',
+              age: 'integer',
+              employment_years: 'numeric',
+              purpose: 'text',
+              region: 'text',
+              requested_amount: 'numeric',
+            },
+          },
         },
       },
     ],

@@ -71,7 +71,7 @@ export function buildDatasetChecks(d: DatasetEntry, ctx: BuildContext): Check[] 
     );
   }
   if (c.duplicates) out.push(buildDuplicatesCheck(ds, c.duplicates));
-  if (c.schema) out.push(...buildSchemaCheck(ds, c.schema));
+  if (c.schema) out.push(...buildSchemaCheck(ds, c.schema, ctx.baseDir, ctx.configFile));
   if (c.drift) out.push(...buildDriftChecks(ds, c.drift));
   return out;
 }

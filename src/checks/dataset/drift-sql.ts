@@ -1,0 +1,200 @@
+import { intervalParam } from '../../config/types.js';
+import { quoteIdent } from '../../sql/identifiers.js';
+
+/**
+ * The statements of the drift check. Identifiers go into the text quoted (quoteIdent / quoteQualified);
+ * every value (windows, timestamps, percentiles, bin edges, categories) is a bound parameter. The text of a
+ * statement depends only on the dataset, the feature names and kinds, never on data.
+ *
+ * Every statement reads its sample through the alias `t` and unpivots the features with
+ * `CROSS JOIN LATERAL (VALUES (0, <feature 0>), (1, <feature 1>), ...) AS v(f, ...)`, so one scan serves every
+ * feature; `f` is the feature's position in the list handed to the builder.
+ *
+ * Independent of drift-math.ts on purpose (that module is the tests' oracle).
+ */
+
+export type FeatureKind = 'numeric' | 'categorical';
+
+/** A point in time: `agoMs` before the transaction's now() (0: now() itself), or a timestamp as written. */
+export type Bound = { agoMs: number } | { at: string };
+
+/** Where a sample's rows come from: a table, and optionally a range [from, to) on its timestamp column. */
+export interface Source {
+  tableSql: string;
+  /** Quoted timestamp column; required when from or to is set. */
+  timestampSql?: string | undefined;
+  from?: Bound | undefined;
+  to?: Bound | undefined;
+}
+
+export interface Statement {
+  text: string;
+  params: unknown[];
+}
+
+/** information_schema data_type values treated as numeric; every other type is categorical. */
+export const NUMERIC_TYPES: ReadonlySet<string> = new Set([
+  'smallint',
+  'integer',
+  'bigint',
+  'numeric',
+  'real',
+  'double precision',
+]);
+
+class Params {
+  readonly values: unknown[] = [];
+
+  add(v: unknown, cast: string): string {
+    this.values.push(v);
+    return `$${this.values.length}::${cast}`;
+  }
+}
+
+function col(name: string): string {
+  return `t.${quoteIdent(name)}`;
+}
+
+function bound(b: Bound, p: Params): string {
+  if ('at' in b) return p.add(b.at, 'timestamptz');
+  return b.agoMs === 0 ? 'now()' : `now() - ${p.add(intervalParam(b.agoMs), 'interval')}`;
+}
+
+/** `FROM <table> AS t WHERE <range>`; TRUE when the source is a whole table. */
+function fromWhere(src: Source, p: Params): { from: string; where: string } {
+  const conds: string[] = [];
+  if (src.from !== undefined || src.to !== undefined) {
+    if (src.timestampSql === undefined) throw new Error('a source with a range needs a timestamp column');
+    const ts = `t.${src.timestampSql}`;
+    if (src.from !== undefined) conds.push(`${ts} >= ${bound(src.from, p)}`);
+    if (src.to !== undefined) conds.push(`${ts} < ${bound(src.to, p)}`);
+  }
+  return { from: `${src.tableSql} AS t`, where: conds.length > 0 ? conds.join(' AND ') : 'TRUE' };
+}
+
+function unpivot(rows: string[]): string {
+  return `CROSS JOIN LATERAL (VALUES\n    ${rows.join(',\n    ')}\n  )`;
+}
+
+/** The kinds of the named columns of a table, from information_schema. */
+export function columnTypesStatement(
+  schemaName: string | undefined,
+  tableName: string,
+  columns: string[],
+): Statement {
+  return {
+    text: `SELECT column_name, data_type FROM information_schema.columns
+WHERE table_schema = coalesce($1, current_schema()) AND table_name = $2 AND column_name = ANY($3::text[])`,
+    params: [schemaName ?? null, tableName, columns],
+  };
+}
+
+/**
+ * Bin edges of numeric features: percentile_cont(i/k) for i = 1..k-1 of the non-NULL values, one sort per
+ * feature, one scan for all. Column e<i> is a float8[] (NULL for an empty sample).
+ */
+export function edgesStatement(src: Source, features: string[], bins: number): Statement {
+  const p = new Params();
+  const { from, where } = fromWhere(src, p);
+  const levels = p.add(
+    Array.from({ length: bins - 1 }, (_, i) => (i + 1) / bins),
+    'float8[]',
+  );
+  const selects = features.map(
+    (f, i) => `percentile_cont(${levels}) WITHIN GROUP (ORDER BY ${col(f)}::float8) AS e${i}`,
+  );
+  return { text: `SELECT ${selects.join(',\n  ')}\nFROM ${from}\nWHERE ${where}`, params: p.values };
+}
+
+/**
+ * The `max` most frequent non-NULL values (as text) of each categorical feature, ties broken by the value in
+ * byte order (COLLATE "C", the same on every server). Rows (f, x) ordered by feature, then rank.
+ */
+export function categoriesStatement(src: Source, features: string[], max: number): Statement {
+  const p = new Params();
+  const { from, where } = fromWhere(src, p);
+  const rows = features.map((f, i) => `(${i}, ${col(f)}::text)`);
+  const text = `SELECT r.f, r.x FROM (
+  SELECT v.f, v.x, row_number() OVER (PARTITION BY v.f ORDER BY count(*) DESC, v.x COLLATE "C") AS rn
+  FROM ${from}
+  ${unpivot(rows)} AS v(f, x)
+  WHERE ${where} AND v.x IS NOT NULL
+  GROUP BY v.f, v.x
+) r
+WHERE r.rn <= ${p.add(max, 'int')}
+ORDER BY r.f, r.rn`;
+  return { text, params: p.values };
+}
+
+/** A feature as the bin-count statement needs it: numeric with its edges, or categorical with its categories. */
+export type BinnedFeature =
+  | { name: string; kind: 'numeric'; edges: number[] }
+  | { name: string; kind: 'categorical'; categories: string[] };
+
+/**
+ * Counts per bin of every feature in ONE scan of the source. Rows (f, b, n): feature position, bin, count;
+ * bins with no values are absent; NULL values are in no bin.
+ *
+ * Numeric: b = #{e_i < x} = width_bucket(x, edges) - (x is an edge). width_bucket(x, sorted thresholds)
+ * counts the thresholds <= x; the edges are distinct, so at most one equals x. Empty edges: b = 0.
+ * Categorical: b = position of x::text in the categories (1-based), 0 for any other value (`other`).
+ */
+export function binCountsStatement(src: Source, features: BinnedFeature[]): Statement {
+  const p = new Params();
+  const { from, where } = fromWhere(src, p);
+  const rows = features.map((f, i) => {
+    const x = col(f.name);
+    if (f.kind === 'numeric') {
+      const edges = p.add(f.edges, 'float8[]');
+      return `(${i}, width_bucket(${x}::float8, ${edges}) - (${x}::float8 = ANY (${edges}))::int)`;
+    }
+    const cats = p.add(f.categories, 'text[]');
+    return `(${i}, CASE WHEN ${x}::text IS NULL THEN NULL ELSE coalesce(array_position(${cats}, ${x}::text), 0) END)`;
+  });
+  const text = `SELECT v.f, v.b, count(*) AS n
+FROM ${from}
+${unpivot(rows)} AS v(f, b)
+WHERE ${where} AND v.b IS NOT NULL
+GROUP BY v.f, v.b`;
+  return { text, params: p.values };
+}
+
+/**
+ * The exact two-sample Kolmogorov-Smirnov statistic of every listed numeric feature, in one statement:
+ * the non-NULL values of both samples with a source flag (`cur`), grouped by feature and distinct value into
+ * reference and current counts (r, c), running counts (cr, cc) over the distinct values in order, so that
+ * each ECDF is evaluated after all rows equal to x (ties exact), and D = max |cr/nr - cc/nc|.
+ * Rows (f, d, nr, nc); a feature with an empty sample on either side yields no row.
+ */
+export function ksStatement(reference: Source, current: Source, features: string[]): Statement {
+  const p = new Params();
+  const ref = fromWhere(reference, p);
+  const cur = fromWhere(current, p);
+  const rows = features.map((f, i) => `(${i}, ${col(f)}::float8)`);
+  // Counts as float8: exact for integers below 2^53, and cheaper in the window sums than numeric.
+  const text = `WITH s AS (
+  SELECT v.f, v.x, false AS cur
+  FROM ${ref.from}
+  ${unpivot(rows)} AS v(f, x)
+  WHERE ${ref.where} AND v.x IS NOT NULL
+  UNION ALL
+  SELECT v.f, v.x, true AS cur
+  FROM ${cur.from}
+  ${unpivot(rows)} AS v(f, x)
+  WHERE ${cur.where} AND v.x IS NOT NULL
+), g AS (
+  SELECT f, x, count(*) FILTER (WHERE NOT cur)::float8 AS r, count(*) FILTER (WHERE cur)::float8 AS c
+  FROM s GROUP BY f, x
+), e AS (
+  SELECT f,
+    sum(r) OVER w AS cr, sum(c) OVER w AS cc,
+    sum(r) OVER (PARTITION BY f) AS nr, sum(c) OVER (PARTITION BY f) AS nc
+  FROM g
+  WINDOW w AS (PARTITION BY f ORDER BY x ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+)
+SELECT f, max(abs(cr / nr - cc / nc)) AS d, max(nr) AS nr, max(nc) AS nc
+FROM e
+WHERE nr > 0 AND nc > 0
+GROUP BY f`;
+  return { text, params: p.values };
+}
