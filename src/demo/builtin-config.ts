@@ -29,6 +29,12 @@ export function demoConfig(opts: { warehouseUrl: string; schema: string }): Reco
             },
           },
           duplicates: { key: ['id'], window: '1d' },
+          // 35 days of history: the reference is the 28 days that end a week ago; the `drift` incident shifts income.
+          drift: {
+            features: ['income', 'age', 'purpose', 'region'],
+            current: '1d',
+            reference: { window: '28d', offset: '7d' },
+          },
           // The expected columns; the `schema` incident retypes age and this check reports type_changed.
           schema: {
             expect: {

@@ -55,7 +55,8 @@ export function createPgWarehouse(o: PgOptions): Warehouse {
       const client = await pool.connect();
       let broken = false;
       try {
-        await run(client, 'BEGIN READ ONLY', [], guard);
+        // REPEATABLE READ: every statement of a check (drift's reference and current scans) sees one snapshot.
+        await run(client, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', [], guard);
         // set_config binds the value as a parameter; SET LOCAL would need it spliced into the text.
         await run(
           client,

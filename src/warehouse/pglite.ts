@@ -12,7 +12,7 @@ export function createPgliteWarehouse(db: PGlite, ownsInstance: boolean): Wareho
     maxConcurrency: 1,
     readOnly<T>(opts: ReadOnlyOptions, fn: (q: Queryable) => Promise<T>): Promise<T> {
       return db.transaction(async (tx) => {
-        await tx.query('SET TRANSACTION READ ONLY');
+        await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
         await tx.query("SELECT set_config('statement_timeout', $1, true)", [String(opts.timeoutMs)]);
         // tx.query uses the extended protocol: one statement per call, as with the pg driver.
         return fn({ query: async (sql, params = []) => (await tx.query<Row>(sql, [...params])).rows });
