@@ -71,7 +71,11 @@ describe('dashboards as code', () => {
 
   it('keeps its uids, a datasource and subject variables, the alert annotation and runbook links', () => {
     const byUid = new Map(generated.map((g) => [g.dashboard.uid, g.dashboard]));
-    expect([...byUid.keys()].sort()).toEqual(['mlwatch-exporter', 'mlwatch-overview']);
+    expect([...byUid.keys()].sort()).toEqual([
+      'mlwatch-data-quality',
+      'mlwatch-exporter',
+      'mlwatch-overview',
+    ]);
     for (const d of byUid.values()) {
       const vars = d.templating.list ?? [];
       expect(vars.find((v) => v.name === 'datasource')?.type).toBe('datasource');
@@ -83,6 +87,7 @@ describe('dashboards as code', () => {
       expect(d.links?.some((l) => l.url?.includes('/docs/runbooks/'))).toBe(true);
     }
     expect(byUid.get('mlwatch-exporter')?.templating.list?.map((v) => v.name)).toContain('check');
+    expect(byUid.get('mlwatch-data-quality')?.templating.list?.map((v) => v.name)).toContain('dataset');
   });
 
   it('the overview has one row per layer, each with its firing-alert count', () => {
@@ -175,7 +180,10 @@ describe('thresholds from the alert rules', () => {
   });
 
   it('follows the rules: another factor in the stale rule changes the panels', () => {
-    const rules = parseRules([FIXTURE.replace('> 3 *', '> 5 *')], 'fixture');
+    const rules = parseRules(
+      [FIXTURE.replace('> 3 *', '> 5 *'), readFileSync(root('prometheus/rules/data.rules.yml'), 'utf8')],
+      'fixture',
+    );
     const json = buildDashboards(rules)
       .map((g) => dashboardJson(g.dashboard))
       .join('');

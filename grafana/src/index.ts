@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import { dataQualityDashboard } from './data-quality.js';
 import { exporterDashboard } from './exporter.js';
 import { overviewDashboard } from './overview.js';
 import { type RuleSet, readRules } from './rules.js';
@@ -19,6 +20,7 @@ export function buildDashboards(rules: RuleSet = readRules()): GeneratedDashboar
   return [
     { file: 'overview.json', dashboard: overviewDashboard(rules) },
     { file: 'exporter.json', dashboard: exporterDashboard(rules) },
+    { file: 'data-quality.json', dashboard: dataQualityDashboard(rules) },
   ];
 }
 

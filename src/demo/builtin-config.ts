@@ -31,7 +31,7 @@ export function demoConfig(opts: { warehouseUrl: string; schema: string }): Reco
           duplicates: { key: ['id'], window: '1d' },
           // 35 days of history: the reference is the 28 days that end a week ago; the `drift` incident shifts income.
           drift: {
-            features: ['income', 'age', 'purpose', 'region'],
+            features: ['income', 'age', 'purpose'],
             current: '1d',
             reference: { window: '28d', offset: '7d' },
           },

@@ -1,0 +1,816 @@
+/**
+ * mlwatch bench: the dataset scan check (freshness + volume + every null ratio from one statement) on a
+ * 1,000,000-row, 20-column table, against a bare count(*) over the same window and against one query per
+ * column (what per-metric exporters do), all measured in the same run; then the exporter's memory at
+ * 100,000, 1,000,000 and 10,000,000 rows, each in a fresh process. Runs against a real PostgreSQL, in a schema
+ * of its own (mlwatch_bench_data, dropped at the start and at the end); see bench/README.md.
+ *
+ *   npx tsx bench/data-scan.ts   (MLWATCH_BENCH_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/test)
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import pino from 'pino';
+import { type LoadedConfig, loadConfigText } from '../src/config/load.js';
+import { Exporter } from '../src/runtime/exporter.js';
+import { openWarehouse } from '../src/warehouse/open.js';
+import type { Queryable, Warehouse } from '../src/warehouse/types.js';
+
+const URL_ = process.env.MLWATCH_BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+const SCHEMA = 'mlwatch_bench_data';
+const TABLE = `${SCHEMA}.events`;
+const ROWS = 1_000_000; // the timed comparison
+const MEM_SMALL = 100_000;
+// The largest size: the first of these that the load rate seen so far says fits in the time budget.
+const MEM_BIG = [10_000_000, 5_000_000, 2_000_000];
+const R = 9; // timed rounds
+const R_WARMUP = 1; // untimed count(*) and check runs before them (besides the check's start-up run)
+const MEM_RUNS = 3; // check runs per memory measurement (the first is the exporter's start-up round)
+const DEADLINE_MS = 240_000;
+const CHECK_ID = 'dataset:bench:scan';
+const WINDOW_SQL = `ts >= now() - interval '1 hour' AND ts < now()`;
+const CHILD_ENV = 'MLWATCH_BENCH_DATA_CHILD';
+// The application_name of every connection of this run, the memory children's included, so the watchdog can
+// end exactly those.
+const APP = process.env[`${CHILD_ENV}_APP`] ?? `mlwatch-bench-data-${process.pid}`;
+const OUT_FILE = fileURLToPath(new URL('../.bench/data-scan.json', import.meta.url));
+const log = pino({ level: 'silent' });
+
+/** 20 nullable columns: 7 numeric, 7 integer, 6 text. Column k is NULL on every row with (7i + k) % 20 = 0. */
+const COLUMNS = [
+  ...[31, 37, 41, 43, 47, 53, 59].map((p, j) => ({
+    name: `amount_${j + 1}`,
+    type: 'numeric(12, 2)',
+    value: `round(((i * ${p}) % 100000) / 100.0, 2)`,
+  })),
+  ...[61, 67, 71, 73, 79, 83, 89].map((p, j) => ({
+    name: `count_${j + 1}`,
+    type: 'integer',
+    value: `((i * ${p}) % 10000)::integer`,
+  })),
+  ...[97, 101, 103, 107, 109, 113].map((p, j) => ({
+    name: `label_${j + 1}`,
+    type: 'text',
+    value: `'cat_' || ((i * ${p}) % 50)`,
+  })),
+];
+const NULL_FRACTION = 1 / 20;
+// freshness 1 + volume 2 (rows, baseline) + a null ratio for every column, the timestamp included (`all`)
+const EXPECTED_SERIES = 1 + 2 + COLUMNS.length + 1;
+
+// ---------------------------------------------------------------------------------------------------------
+// figures
+
+interface Stats {
+  n: number;
+  median: number;
+  p95: number;
+  min: number;
+  max: number;
+  mean: number;
+}
+
+/** Nearest-rank quantile of sorted values. */
+function quantile(sorted: number[], q: number): number {
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i] as number;
+}
+
+function stats(ms: number[]): Stats {
+  const s = [...ms].sort((a, b) => a - b);
+  const n = s.length;
+  const median = n % 2 ? (s[(n - 1) / 2] as number) : ((s[n / 2 - 1] as number) + (s[n / 2] as number)) / 2;
+  return {
+    n,
+    median,
+    p95: quantile(s, 0.95),
+    min: s[0] as number,
+    max: s[n - 1] as number,
+    mean: s.reduce((a, b) => a + b, 0) / n,
+  };
+}
+
+const ms = (v: number) => (v < 10 ? v.toFixed(2) : v.toFixed(1));
+const x = (v: number) => `${v.toFixed(2)}x`;
+const line = (s: Stats) =>
+  `median ${ms(s.median)} ms, p95 ${ms(s.p95)} ms (min ${ms(s.min)}, max ${ms(s.max)})`;
+const round3 = (v: number) => Math.round(v * 1000) / 1000;
+const rounded = (s: Stats): Stats =>
+  Object.fromEntries(Object.entries(s).map(([k, v]) => [k, k === 'n' ? v : round3(v)])) as unknown as Stats;
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+const signedMib = (bytes: number) => `${bytes >= 0 ? '+' : ''}${(bytes / 2 ** 20).toFixed(1)} MiB`;
+const count = (n: number) => n.toLocaleString('en-US');
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+function config(): LoadedConfig {
+  // JSON strings are valid YAML double-quoted scalars, so any URL survives. interval 1h: after the start-up
+  // round the check runs only when runNow asks.
+  const text = `warehouse:
+  url: ${JSON.stringify(URL_)}
+  statement_timeout: 120s
+  pool: 2
+  application_name: ${APP}
+datasets:
+  - name: bench
+    table: ${TABLE}
+    timestamp: ts
+    interval: 1h
+    checks:
+      freshness: {}
+      volume: { window: 1h }
+      nulls: { columns: all, window: 1h }
+`;
+  return loadConfigText(text, 'bench.yaml', {}, process.cwd());
+}
+
+interface Statement {
+  sql: string;
+  params: readonly unknown[];
+  rows: number;
+  ms: number;
+}
+
+/**
+ * The real warehouse, with every statement a check sends through its Queryable recorded (the transaction's
+ * BEGIN, set_config and COMMIT are not: the pg warehouse sends those itself). One function call per statement
+ * is all it adds.
+ */
+function recording(inner: Warehouse, transactions: Statement[][]): Warehouse {
+  return {
+    driver: inner.driver,
+    maxConcurrency: inner.maxConcurrency,
+    readOnly(opts, fn) {
+      const statements: Statement[] = [];
+      transactions.push(statements);
+      if (transactions.length > 4) transactions.shift();
+      return inner.readOnly(opts, (q) => {
+        const wrapped: Queryable = {
+          async query(sql, params = []) {
+            const t0 = performance.now();
+            const rows = await q.query(sql, params);
+            statements.push({ sql, params, rows: rows.length, ms: performance.now() - t0 });
+            return rows;
+          },
+        };
+        return fn(wrapped);
+      });
+    },
+    ping: (timeoutMs) => inner.ping(timeoutMs),
+    close: () => inner.close(),
+  };
+}
+
+function startExporter(transactions: Statement[][]): Exporter {
+  return Exporter.start(config(), {
+    log,
+    withProcessMetrics: false,
+    openWarehouse: (c) => recording(openWarehouse(c.warehouse), transactions),
+  });
+}
+
+/**
+ * firstRound() resolves a moment before the scheduler forgets the start-up run, and a runNow() in that moment
+ * would wait for that run instead of starting one; a turn of the event loop lets it settle.
+ */
+async function startedUp(e: Exporter): Promise<void> {
+  await e.firstRound();
+  await new Promise((r) => setImmediate(r));
+}
+
+/**
+ * The check's gauges as the exporter would serve them, checked against what the table holds. Null ratios are
+ * exact up to 1,000,000 rows; beyond, the copied rows may not all come from the first million (a copy can land
+ * in a page's leftover space), so they get a little slack there.
+ */
+async function verifyExport(e: Exporter, rows: number): Promise<void> {
+  const tolerance = rows > ROWS ? 1e-3 : 1e-9;
+  const state = e.checkStates().find((s) => s.check.id === CHECK_ID);
+  if (!state) throw new Error(`no check ${CHECK_ID}`);
+  if (state.status !== 'ok')
+    throw new Error(`check ${CHECK_ID} is ${state.status}: ${state.lastError ?? ''}`);
+  if (state.seriesCount !== EXPECTED_SERIES)
+    throw new Error(`check ${CHECK_ID} made ${state.seriesCount} series, expected ${EXPECTED_SERIES}`);
+  const text = await e.metricsText();
+  const value = (re: RegExp) => Number(text.match(re)?.[1]);
+  const seen = value(/^mlwatch_dataset_rows\{[^}]*\} (\S+)$/m);
+  if (seen !== rows) throw new Error(`mlwatch_dataset_rows is ${seen}, the table holds ${rows} rows`);
+  for (const c of COLUMNS) {
+    const v = value(new RegExp(`^mlwatch_dataset_null_ratio\\{[^}]*column="${c.name}"[^}]*\\} (\\S+)$`, 'm'));
+    if (!(Math.abs(v - NULL_FRACTION) <= tolerance))
+      throw new Error(`null ratio of ${c.name} is ${v}, expected ${NULL_FRACTION}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// the table
+
+async function client(): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: URL_, application_name: APP, connectionTimeoutMillis: 5000 });
+  c.on('error', () => {});
+  await c.connect();
+  return c;
+}
+
+async function createTable(db: pg.Client): Promise<void> {
+  await db.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
+  await db.query(`CREATE SCHEMA ${SCHEMA}`);
+  // UNLOGGED: loading 10,000,000 rows writes no WAL; reading it is the same as reading a logged table. No
+  // autovacuum: the bench vacuums when it wants to, and a worker waking up mid-round would only add noise.
+  await db.query(
+    `CREATE UNLOGGED TABLE ${TABLE} (ts timestamptz NOT NULL, ${COLUMNS.map((c) => `${c.name} ${c.type}`).join(', ')})
+     WITH (autovacuum_enabled = off)`,
+  );
+}
+
+/**
+ * Rows first..last. Each batch spreads its timestamps over the 50 minutes before its own now(), so every row
+ * stays inside the 1h window for the rest of the run (ten minutes at least; the run gives up after four).
+ */
+async function insertRows(db: pg.Client, first: number, last: number): Promise<void> {
+  const values = COLUMNS.map(
+    (c, k) => `CASE WHEN (i * 7 + ${k + 1}) % 20 = 0 THEN NULL ELSE ${c.value} END`,
+  ).join(',\n       ');
+  await db.query(
+    `INSERT INTO ${TABLE}
+     SELECT now() - interval '1 second' - interval '50 minutes' * ((i - $1)::float8 / ($2 - $1 + 1)),
+       ${values}
+     FROM generate_series($1::bigint, $2::bigint) AS i`,
+    [first, last],
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 1. one scan vs count(*) vs one query per column, on 1,000,000 rows
+
+interface PlanSummary {
+  nodes: string;
+  workers: number;
+  buffers: number;
+  jitFunctions: number;
+  jitMs: number;
+  executionMs: number;
+}
+
+/** EXPLAIN (ANALYZE, BUFFERS) once, boiled down to what the report needs. */
+async function explain(db: pg.Client, sql: string, params: readonly unknown[] = []): Promise<PlanSummary> {
+  const r = await db.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${sql}`, [...params]);
+  const doc = (r.rows[0] as { 'QUERY PLAN': unknown })['QUERY PLAN'] as Array<Record<string, unknown>>;
+  const top = doc[0] as Record<string, unknown>;
+  const names: string[] = [];
+  let workers = 0;
+  const walk = (node: Record<string, unknown>) => {
+    // The freshness fallback is an InitPlan that runs only when the window is empty: leave it out if it never ran.
+    if (node['Actual Loops'] === 0) return;
+    const type = `${node['Parallel Aware'] ? 'Parallel ' : ''}${String(node['Node Type'])}`;
+    const rel = node['Relation Name'] ? ` on ${node['Relation Name']}` : '';
+    const via = node['Index Name'] ? ` using ${node['Index Name']}` : '';
+    if (type !== 'Gather' && !type.includes('Aggregate')) names.push(`${type}${via}${rel}`);
+    if (type === 'Gather') workers = Number(node['Workers Launched'] ?? 0);
+    for (const child of (node.Plans as Array<Record<string, unknown>> | undefined) ?? []) walk(child);
+  };
+  const plan = top.Plan as Record<string, unknown>;
+  walk(plan);
+  const jit = top.JIT as { Functions?: number; Timing?: { Total?: number } } | undefined;
+  return {
+    nodes: names.join(' + '),
+    workers,
+    buffers: Number(plan['Shared Hit Blocks'] ?? 0) + Number(plan['Shared Read Blocks'] ?? 0),
+    jitFunctions: jit?.Functions ?? 0,
+    jitMs: jit?.Timing?.Total ?? 0,
+    executionMs: Number(top['Execution Time']),
+  };
+}
+
+const planLine = (p: PlanSummary) =>
+  `${p.nodes}${p.workers ? ` (${p.workers} workers)` : ''}, ${count(p.buffers)} buffers, ` +
+  `${p.jitFunctions ? `JIT ${p.jitFunctions} functions ${ms(p.jitMs)} ms, ` : 'no JIT, '}` +
+  `executed in ${ms(p.executionMs)} ms`;
+
+async function benchScan(db: pg.Client) {
+  const transactions: Statement[][] = [];
+  const perColumnSql = [
+    `SELECT max(ts) AS last FROM ${TABLE} WHERE ts < now()`,
+    `SELECT count(*) AS n FROM ${TABLE} WHERE ${WINDOW_SQL}`,
+    ...COLUMNS.map(
+      (c) =>
+        `SELECT count(*) FILTER (WHERE ${c.name} IS NULL) AS nulls, count(*) AS n FROM ${TABLE} WHERE ${WINDOW_SQL}`,
+    ),
+  ];
+  const countSql = `SELECT count(*) AS n FROM ${TABLE} WHERE ${WINDOW_SQL}`;
+
+  let exporter: Exporter | undefined;
+  // The same count(*), on a connection where the planner may not answer it from the timestamp index: on a
+  // vacuumed table it otherwise counts index entries (an index-only scan) and never reads the rows.
+  const heapDb = await client();
+  try {
+    await heapDb.query(
+      'SET enable_indexonlyscan = off; SET enable_indexscan = off; SET enable_bitmapscan = off',
+    );
+    exporter = startExporter(transactions);
+    const e = exporter;
+    await startedUp(e);
+    const state = e.checkStates().find((s) => s.check.id === CHECK_ID);
+    if (!state) throw new Error(`no check ${CHECK_ID}`);
+    await verifyExport(e, ROWS);
+
+    const counter = (on: pg.Client) => async () => {
+      const t0 = performance.now();
+      const r = await on.query(countSql);
+      const t = performance.now() - t0;
+      if (Number(r.rows[0]?.n) !== ROWS)
+        throw new Error(`count(*) saw ${r.rows[0]?.n} rows, expected ${ROWS}`);
+      return t;
+    };
+    const bare = counter(db);
+    const bareHeap = counter(heapDb);
+    let statementsPerRun = 0;
+    const parts = { columns: [] as number[], scan: [] as number[] };
+    const scan = async () => {
+      const runs = state.runs;
+      const t0 = performance.now();
+      await e.runNow([CHECK_ID]);
+      const t = performance.now() - t0;
+      if (state.runs !== runs + 1) throw new Error(`runNow did not run ${CHECK_ID} exactly once`);
+      if (state.status !== 'ok') throw new Error(`check ${CHECK_ID} failed: ${state.lastError ?? ''}`);
+      if (state.seriesCount !== EXPECTED_SERIES)
+        throw new Error(`check ${CHECK_ID} made ${state.seriesCount} series, expected ${EXPECTED_SERIES}`);
+      const sent = transactions.at(-1) ?? [];
+      statementsPerRun = Math.max(statementsPerRun, sent.length);
+      parts.columns.push(sent[0]?.ms ?? 0);
+      parts.scan.push(sent[1]?.ms ?? 0);
+      return t;
+    };
+    const perColumn = async () => {
+      const t0 = performance.now();
+      const results = [];
+      for (const sql of perColumnSql) results.push((await db.query(sql)).rows[0] as Record<string, unknown>);
+      const t = performance.now() - t0;
+      for (const r of results.slice(2)) {
+        if (Number(r.n) !== ROWS || Number(r.nulls) !== ROWS * NULL_FRACTION)
+          throw new Error(`a per-column query saw ${r.nulls} NULLs in ${r.n} rows`);
+      }
+      return t;
+    };
+
+    const sides = { count: bare, countHeap: bareHeap, scan, perColumn };
+    const names = Object.keys(sides) as Array<keyof typeof sides>;
+    const samples: Record<keyof typeof sides, number[]> = {
+      count: [],
+      countHeap: [],
+      scan: [],
+      perColumn: [],
+    };
+    // The per-column side reads the same pages as count(*) with statements of the same shape, so it is not
+    // warmed up on its own: a round of it costs as much as the rest of the run put together.
+    for (let i = 0; i < R_WARMUP; i++) {
+      await bare();
+      await bareHeap();
+      await scan();
+    }
+    // Interleaved, rotating which goes first, so drift and any warm-cache advantage fall on every side alike.
+    parts.columns.length = 0;
+    parts.scan.length = 0;
+    for (let i = 0; i < R; i++) {
+      for (let j = 0; j < names.length; j++) {
+        const k = names[(i + j) % names.length] as keyof typeof sides;
+        samples[k].push(await sides[k]());
+      }
+    }
+
+    // What the check sent, to explain it once with the same parameters, outside the timed rounds.
+    const last = transactions.at(-1) ?? [];
+    const scanStatement = last.at(-1);
+    if (!scanStatement) throw new Error('the check sent no statement');
+    const plans = {
+      count: await explain(db, countSql),
+      countHeap: await explain(heapDb, countSql),
+      scan: await explain(db, scanStatement.sql, scanStatement.params),
+      perColumn: await explain(db, perColumnSql[2] as string),
+    };
+    const settings = await db.query(
+      `SELECT current_setting('max_parallel_workers_per_gather') AS workers,
+              current_setting('shared_buffers') AS shared_buffers, current_setting('jit') AS jit,
+              pg_relation_size('${TABLE}') AS heap_bytes`,
+    );
+    const s = settings.rows[0] as Record<string, unknown>;
+    return {
+      statementsPerRun,
+      statements: last.map((st) => ({ sql: st.sql, params: st.params, rows: st.rows })),
+      // Inside each timed check run: the information_schema query and the scan, as the check's Queryable saw them.
+      columnsQuery: stats(parts.columns),
+      scanStatement: stats(parts.scan),
+      perColumnStatements: perColumnSql.length,
+      checkLastDurationMs: (state.lastDurationSeconds ?? 0) * 1000,
+      parallelWorkersPerGather: Number(s.workers),
+      sharedBuffers: String(s.shared_buffers),
+      jit: String(s.jit),
+      heapBytes: Number(s.heap_bytes),
+      plans,
+      count: stats(samples.count),
+      countHeap: stats(samples.countHeap),
+      scan: stats(samples.scan),
+      perColumn: stats(samples.perColumn),
+      // Each round's ratio: steadier than a ratio of medians when the machine's load shifts during the run.
+      pairedScanToCount: stats(samples.scan.map((t, i) => t / (samples.count[i] as number))),
+      pairedScanToCountHeap: stats(samples.scan.map((t, i) => t / (samples.countHeap[i] as number))),
+      pairedPerColumnToScan: stats(samples.perColumn.map((t, i) => t / (samples.scan[i] as number))),
+      raw: samples,
+    };
+  } finally {
+    if (exporter) await exporter.stop(10_000);
+    await heapDb.end().catch(() => {});
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 2. exporter memory, in a fresh process per table size
+
+interface MemoryFigures {
+  rows: number;
+  gc: boolean;
+  before: NodeJS.MemoryUsage;
+  after: NodeJS.MemoryUsage;
+  peakHeapUsed: number;
+  peakRss: number;
+  maxRssBytes: number;
+  runs: number;
+  checkMs: number[];
+  rowsIntoNode: number;
+  statements: number;
+}
+
+/** Runs in the child: start an exporter, run the check MEM_RUNS times, report memory as one JSON line. */
+async function memoryChild(rows: number): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const settle = () => {
+    if (gc) for (let i = 0; i < 3; i++) gc();
+  };
+  const transactions: Statement[][] = [];
+  settle();
+  const before = process.memoryUsage();
+  let peakHeapUsed = before.heapUsed;
+  let peakRss = before.rss;
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    peakHeapUsed = Math.max(peakHeapUsed, m.heapUsed);
+    peakRss = Math.max(peakRss, m.rss);
+  }, 5);
+  const e = startExporter(transactions);
+  const checkMs: number[] = [];
+  let rowsIntoNode = 0;
+  let statements = 0;
+  try {
+    await startedUp(e);
+    const state = e.checkStates().find((s) => s.check.id === CHECK_ID);
+    if (!state) throw new Error(`no check ${CHECK_ID}`);
+    checkMs.push((state.lastDurationSeconds ?? 0) * 1000);
+    for (let i = 1; i < MEM_RUNS; i++) {
+      const t0 = performance.now();
+      await e.runNow([CHECK_ID]);
+      checkMs.push(performance.now() - t0);
+    }
+    if (state.runs !== MEM_RUNS) throw new Error(`the check ran ${state.runs} times, expected ${MEM_RUNS}`);
+    await verifyExport(e, rows);
+    const last = transactions.at(-1) ?? [];
+    statements = last.length;
+    rowsIntoNode = last.reduce((a, st) => a + st.rows, 0);
+    clearInterval(sampler);
+    settle();
+    const after = process.memoryUsage(); // the exporter still running, its cache full
+    const figures: MemoryFigures = {
+      rows,
+      gc: gc !== undefined,
+      before,
+      after,
+      peakHeapUsed,
+      peakRss,
+      maxRssBytes: process.resourceUsage().maxRSS * 1024,
+      runs: MEM_RUNS,
+      checkMs,
+      rowsIntoNode,
+      statements,
+    };
+    process.stdout.write(`${JSON.stringify(figures)}\n`);
+  } finally {
+    clearInterval(sampler);
+    await e.stop(10_000);
+  }
+}
+
+function measureMemory(rows: number, timeoutMs: number): Promise<MemoryFigures> {
+  const script = fileURLToPath(import.meta.url);
+  // Same loader flags as this process (tsx), plus --expose-gc so heap figures are taken after a full GC.
+  const args = [...process.execArgv, '--expose-gc', script];
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      args,
+      {
+        env: { ...process.env, [CHILD_ENV]: String(rows), [`${CHILD_ENV}_APP`]: APP },
+        timeout: Math.round(timeoutMs),
+        maxBuffer: 1 << 20,
+      },
+      (err, stdout, stderr) => {
+        if (err) {
+          reject(new Error(`memory run at ${count(rows)} rows failed: ${stderr.trim() || err.message}`));
+          return;
+        }
+        const last = stdout.trim().split('\n').at(-1) ?? '';
+        try {
+          resolve(JSON.parse(last) as MemoryFigures);
+        } catch {
+          reject(new Error(`memory run at ${count(rows)} rows printed no figures: ${stdout.slice(0, 200)}`));
+        }
+      },
+    );
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+async function connectOrExit(): Promise<pg.Client> {
+  try {
+    return await client();
+  } catch (err) {
+    console.error(
+      `mlwatch bench: cannot reach PostgreSQL at ${redact(URL_)}: ${(err as Error).message || String(err)} ` +
+        '(set MLWATCH_BENCH_DATABASE_URL)',
+    );
+    process.exit(1);
+  }
+}
+
+let givingUp = false;
+
+/** Ends this run's own connections (by their application_name) and drops the schema; for the watchdog. */
+async function emergencyCleanup(): Promise<void> {
+  const c = new pg.Client({ connectionString: URL_, connectionTimeoutMillis: 5000 });
+  c.on('error', () => {});
+  try {
+    await c.connect();
+    await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [
+      APP,
+    ]);
+    await c.query(`SET lock_timeout = '10s'`);
+    await c.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const elapsed = () => performance.now() - started;
+  const watchdog = setTimeout(() => {
+    givingUp = true;
+    console.error(`mlwatch bench: did not finish within ${DEADLINE_MS / 1000} s; giving up`);
+    emergencyCleanup().then(
+      () => process.exit(1),
+      () => process.exit(1),
+    );
+    setTimeout(() => process.exit(1), 15_000).unref();
+  }, DEADLINE_MS);
+  watchdog.unref();
+
+  const db = await connectOrExit();
+  const version = String((await db.query('SHOW server_version')).rows[0]?.server_version ?? '?');
+  const cpus = os.availableParallelism();
+  console.log(`mlwatch bench: data scan (Postgres ${version}, node ${process.version}, ${cpus} CPUs)`);
+  console.log(`database ${redact(URL_)}, schema ${SCHEMA}`);
+
+  let scan: Awaited<ReturnType<typeof benchScan>>;
+  const memory: MemoryFigures[] = [];
+  const load: Array<{ step: string; rows: number; seconds: number }> = [];
+  const timed = async (step: string, rows: number, fn: () => Promise<unknown>) => {
+    const t0 = performance.now();
+    await fn();
+    const seconds = (performance.now() - t0) / 1000;
+    load.push({ step, rows, seconds });
+    return seconds * 1000;
+  };
+  // The index is dropped while rows go in and built afterwards: maintaining it row by row is most of the cost.
+  const index = (rows: number) =>
+    timed('index', rows, () => db.query(`CREATE INDEX events_ts ON ${TABLE} (ts)`));
+  const unindex = () => db.query(`DROP INDEX IF EXISTS ${SCHEMA}.events_ts`);
+  try {
+    await createTable(db);
+    await timed('generate', MEM_SMALL, () => insertRows(db, 1, MEM_SMALL));
+    await index(MEM_SMALL);
+    // VACUUM as well: hint bits and the visibility map are set now, not during a measured run.
+    await timed('vacuum', MEM_SMALL, () => db.query(`VACUUM (ANALYZE) ${TABLE}`));
+    memory.push(await measureMemory(MEM_SMALL, 60_000));
+
+    await unindex();
+    await timed('generate', ROWS, () => insertRows(db, MEM_SMALL + 1, ROWS));
+    const indexMsPerRow = (await index(ROWS)) / ROWS;
+    await timed('vacuum', ROWS, () => db.query(`VACUUM (ANALYZE) ${TABLE}`));
+    scan = await benchScan(db);
+    memory.push(await measureMemory(ROWS, 60_000));
+
+    // Beyond 1,000,000 rows the table grows by whole copies of those rows (copying is several times faster
+    // than generating, and keeps every column at exactly 5 % NULLs): the first 1,000,000 rows in physical
+    // order, which a serial seq scan from block 0 returns first. Then 10,000,000 rows if the rates seen so
+    // far say that fits in the budget, else the next size down.
+    await unindex();
+    await db.query('SET synchronize_seqscans = off');
+    const copy = async (rows: number) =>
+      timed('copy', rows, () => db.query(`INSERT INTO ${TABLE} SELECT * FROM ${TABLE} LIMIT ${ROWS}`));
+    const copyMs = await copy(2 * ROWS);
+    const checkMsPerRow = (memory[1]?.checkMs.reduce((a, b) => a + b, 0) ?? 0) / ROWS;
+    const need = (rows: number) =>
+      1.3 * (((rows - 2 * ROWS) / ROWS) * copyMs + rows * indexMsPerRow) +
+      1.5 * rows * checkMsPerRow +
+      15_000;
+    const target = MEM_BIG.find((rows) => elapsed() + need(rows) < DEADLINE_MS) ?? 2 * ROWS;
+    for (let rows = 3 * ROWS; rows <= target; rows += ROWS) await copy(rows);
+    await index(target);
+    await timed('analyze', target, () => db.query(`ANALYZE ${TABLE}`));
+    memory.push(await measureMemory(target, Math.max(10_000, DEADLINE_MS - elapsed() - 5000)));
+  } finally {
+    await db.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`).catch(() => {});
+    await db.end().catch(() => {});
+  }
+
+  const pass = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
+  const scanToCount = scan.scan.median / scan.count.median;
+  const scanToCountHeap = scan.scan.median / scan.countHeap.median;
+  const perColumnToScan = scan.perColumn.median / scan.scan.median;
+  const [st0, st1] = scan.statements;
+  const pr = (p: Stats) => `${x(p.median)} (min ${x(p.min)}, max ${x(p.max)})`;
+  console.log(
+    `table: ${count(ROWS)} rows in the last hour, ts + ${COLUMNS.length} nullable columns (7 numeric, 7 integer, 6 text, ` +
+      `${(NULL_FRACTION * 100).toFixed(0)} % NULLs each), ${mib(scan.heapBytes)} heap, unlogged, vacuumed; ` +
+      `loading and indexing took ${load.reduce((a, l) => a + l.seconds, 0).toFixed(1)} s in all`,
+  );
+  console.log('');
+  console.log(
+    `1. freshness + volume + ${COLUMNS.length + 1} null ratios on ${count(ROWS)} rows, ${R} rounds (interleaved, rotating order) after ${R_WARMUP} warm-up`,
+  );
+  console.log(`   bare count(*) (pg.Client):           ${line(scan.count)}`);
+  console.log(`   count(*) reading the rows:           ${line(scan.countHeap)}`);
+  console.log(
+    `   mlwatch scan check (runNow):         ${line(scan.scan)}   -> scan = ${x(scanToCount)} count (median), ${x(scan.scan.p95 / scan.count.p95)} (p95); ` +
+      `${x(scanToCountHeap)} count reading the rows`,
+  );
+  console.log(
+    `   one query per column (${scan.perColumnStatements} statements): ${line(scan.perColumn)}   -> per-column = ${x(perColumnToScan)} scan (median), ${x(scan.perColumn.p95 / scan.scan.p95)} (p95)`,
+  );
+  console.log(
+    `   per round: scan / count ${pr(scan.pairedScanToCount)}; scan / count reading the rows ${pr(scan.pairedScanToCountHeap)}; ` +
+      `per-column / scan ${pr(scan.pairedPerColumnToScan)}`,
+  );
+  console.log(
+    `   scan <= 2.5x bare count(*): ${pass(scanToCount <= 2.5)} (${x(scanToCount)}); ` +
+      `scan <= 2.5x count(*) reading the rows: ${pass(scanToCountHeap <= 2.5)} (${x(scanToCountHeap)}); ` +
+      `per-column >= 5x scan: ${pass(perColumnToScan >= 5)} (${x(perColumnToScan)})`,
+  );
+  console.log(
+    `   each check run sent ${scan.statementsPerRun} statements in one read-only transaction (plus BEGIN, set_config, COMMIT): ` +
+      `information_schema.columns (${st0?.rows ?? '?'} rows, for columns: all), then the scan (${st1?.rows ?? '?'} row); ` +
+      `${EXPECTED_SERIES} series, rows and null ratios checked against the table`,
+  );
+  console.log(
+    `   inside a check run (medians): information_schema ${ms(scan.columnsQuery.median)} ms, the scan statement ${ms(scan.scanStatement.median)} ms, ` +
+      `the rest ${ms(scan.scan.median - scan.columnsQuery.median - scan.scanStatement.median)} ms ` +
+      '(pool, BEGIN READ ONLY, set_config, COMMIT, samples)',
+  );
+  console.log(
+    `   plans (EXPLAIN ANALYZE once each, its own timing overhead included; max_parallel_workers_per_gather=${scan.parallelWorkersPerGather}, jit=${scan.jit}):`,
+  );
+  console.log(`     bare count(*):             ${planLine(scan.plans.count)}`);
+  console.log(`     count(*) reading the rows: ${planLine(scan.plans.countHeap)}`);
+  console.log(`     the check's scan:          ${planLine(scan.plans.scan)}`);
+  console.log(`     one column's query:        ${planLine(scan.plans.perColumn)}`);
+
+  const small = memory[0] as MemoryFigures;
+  const big = memory.at(-1) as MemoryFigures;
+  const growth = (m: MemoryFigures) => ({
+    heap: m.after.heapUsed - m.before.heapUsed,
+    peakHeap: m.peakHeapUsed - m.before.heapUsed,
+    rss: m.after.rss - m.before.rss,
+    peakRss: m.peakRss - m.before.rss,
+  });
+  const FLAT_BYTES = 8 * 2 ** 20;
+  const flat =
+    growth(big).peakHeap - growth(small).peakHeap <= FLAT_BYTES &&
+    growth(big).peakRss - growth(small).peakRss <= FLAT_BYTES;
+  console.log('');
+  console.log(
+    `2. exporter memory, a fresh process per size (${small.gc ? 'after a full GC, --expose-gc' : 'no --expose-gc: without a GC first'}), ${MEM_RUNS} check runs each` +
+      (big.rows !== MEM_BIG[0]
+        ? `; the largest is ${count(big.rows)} rows, not ${count(MEM_BIG[0] as number)}: loading more would not have fit in ${DEADLINE_MS / 1000} s`
+        : ''),
+  );
+  for (const m of memory) {
+    const g = growth(m);
+    console.log(
+      `   ${count(m.rows).padStart(10)} rows: heapUsed ${mib(m.before.heapUsed)} -> ${mib(m.after.heapUsed)} (${signedMib(g.heap)}, peak ${signedMib(g.peakHeap)}), ` +
+        `rss ${mib(m.before.rss)} -> ${mib(m.after.rss)} (peak ${signedMib(g.peakRss)}); ` +
+        `check ${m.checkMs.map((t) => ms(t)).join(' / ')} ms; ${m.rowsIntoNode} rows into Node per run`,
+    );
+  }
+  console.log(
+    `   flat from ${count(small.rows)} to ${count(big.rows)} rows (peak heapUsed and peak RSS growth within ${mib(FLAT_BYTES)}): ${pass(flat)} ` +
+      `(peak heapUsed ${signedMib(growth(big).peakHeap - growth(small).peakHeap)}, peak RSS ${signedMib(growth(big).peakRss - growth(small).peakRss)})`,
+  );
+
+  const report = {
+    at: new Date().toISOString(),
+    postgres: version,
+    node: process.version,
+    cpus,
+    seconds: round3(elapsed() / 1000),
+    table: {
+      rows: ROWS,
+      columns: COLUMNS.map((c) => ({ name: c.name, type: c.type })),
+      nullFraction: NULL_FRACTION,
+      heapBytes: scan.heapBytes,
+      load,
+    },
+    scan: {
+      rounds: R,
+      warmup: R_WARMUP,
+      maxParallelWorkersPerGather: scan.parallelWorkersPerGather,
+      sharedBuffers: scan.sharedBuffers,
+      jit: scan.jit,
+      statementsPerCheckRun: scan.statementsPerRun,
+      checkStatements: scan.statements,
+      perColumnStatements: scan.perColumnStatements,
+      checkLastDurationMs: round3(scan.checkLastDurationMs),
+      columnsQueryMs: rounded(scan.columnsQuery),
+      scanStatementMs: rounded(scan.scanStatement),
+      countMs: rounded(scan.count),
+      countReadingRowsMs: rounded(scan.countHeap),
+      scanMs: rounded(scan.scan),
+      perColumnMs: rounded(scan.perColumn),
+      ratioScanToCount: {
+        median: scanToCount,
+        p95: scan.scan.p95 / scan.count.p95,
+        pairedMedian: scan.pairedScanToCount.median,
+        limit: 2.5,
+        pass: scanToCount <= 2.5,
+      },
+      ratioScanToCountReadingRows: {
+        median: scanToCountHeap,
+        p95: scan.scan.p95 / scan.countHeap.p95,
+        pairedMedian: scan.pairedScanToCountHeap.median,
+        limit: 2.5,
+        pass: scanToCountHeap <= 2.5,
+      },
+      ratioPerColumnToScan: {
+        median: perColumnToScan,
+        p95: scan.perColumn.p95 / scan.scan.p95,
+        pairedMedian: scan.pairedPerColumnToScan.median,
+        atLeast: 5,
+        pass: perColumnToScan >= 5,
+      },
+      plans: scan.plans,
+      rawMs: {
+        count: scan.raw.count.map(round3),
+        countReadingRows: scan.raw.countHeap.map(round3),
+        scan: scan.raw.scan.map(round3),
+        perColumn: scan.raw.perColumn.map(round3),
+      },
+    },
+    memory: {
+      runsPerSize: MEM_RUNS,
+      largestRows: big.rows,
+      largestReduced: big.rows !== MEM_BIG[0],
+      flatWithinBytes: FLAT_BYTES,
+      pass: flat,
+      sizes: memory.map((m) => ({ ...m, checkMs: m.checkMs.map(round3), growth: growth(m) })),
+    },
+  };
+  mkdirSync(fileURLToPath(new URL('../.bench/', import.meta.url)), { recursive: true });
+  writeFileSync(OUT_FILE, `${JSON.stringify(report, null, 2)}\n`);
+  console.log('');
+  console.log(`figures written to ${OUT_FILE} (${(elapsed() / 1000).toFixed(0)} s)`);
+}
+
+const childRows = process.env[CHILD_ENV];
+(childRows ? memoryChild(Number(childRows)) : main()).then(
+  () => {
+    // Everything is stopped by now; should a handle still hold the process open, say so rather than hang.
+    setTimeout(() => {
+      console.error('mlwatch bench: a handle still held the process open after the run; exiting anyway');
+      process.exit(0);
+    }, 5000).unref();
+  },
+  (err: unknown) => {
+    if (givingUp) return; // the watchdog has said why, and exits once it has cleaned up
+    console.error(`mlwatch bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,138 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { DemoFeeder } from '../../src/demo/batches.js';
+import { demoConfig } from '../../src/demo/builtin-config.js';
+import { DemoIncidents } from '../../src/demo/incidents.js';
+import { createDemoSchema } from '../../src/demo/schema.js';
+import { seedHistory } from '../../src/demo/seed.js';
+import { createPgWriter } from '../../src/warehouse/pg.js';
+import type { SqlWriter } from '../../src/warehouse/types.js';
+import { type Served, startCli } from '../helpers/cli.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { waitFor } from '../helpers/wait.js';
+import { type AlertmanagerRun, startAlertmanager } from './alertmanager.js';
+import { type PrometheusRun, scaledRules, startPrometheus } from './prometheus.js';
+import { WebhookRecorder } from './recorder.js';
+
+/**
+ * The live stack: real PostgreSQL with the demo data in a fresh schema and live batches, the exporter
+ * (`mlwatch serve` with the demo's config, every check on a 1 s interval) reaching it through a TCP proxy the
+ * test can cut, Debian's Prometheus and Alertmanager with the bundle's rules and routing, and a webhook
+ * recorder standing in for every receiver. `for:` durations are divided by 24 and Alertmanager's waits set to
+ * 1 s; the promtool tests own the real timing.
+ */
+
+export const PG_URL = process.env.MLWATCH_TEST_DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/test';
+export const FOR_FACTOR = 24;
+
+export interface Stack {
+  schema: string;
+  writer: SqlWriter;
+  proxy: TcpProxy;
+  exporter: Served;
+  recorder: WebhookRecorder;
+  am: AlertmanagerRun;
+  prom: PrometheusRun;
+  feeder: DemoFeeder;
+  incidents: DemoIncidents;
+  /** Receivers that got the alert (firing or resolved) since `since`, once at least one did. */
+  receivers(labels: Record<string, string>, status: 'firing' | 'resolved', since: number): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+export async function startStack(): Promise<Stack> {
+  for (const bin of ['prometheus', 'prometheus-alertmanager', 'promtool']) {
+    if (spawnSync(bin, ['--version']).error)
+      throw new Error(`${bin} is not installed: run scripts/install-stack-deps.sh`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'mlwatch-stack-'));
+  const schema = `stack_${randomBytes(4).toString('hex')}`;
+  const writer = createPgWriter(PG_URL);
+  await createDemoSchema(writer, schema);
+  const until = new Date();
+  await seedHistory(writer, schema, { days: 8, until });
+  const feeder: DemoFeeder = new DemoFeeder(writer, schema, 2000, {
+    since: until,
+    afterBatch: (from, to) => incidents.afterBatch(from, to),
+  });
+  const incidents = new DemoIncidents(writer, schema, feeder);
+  feeder.start();
+
+  const upstream = new URL(PG_URL);
+  const proxy = new TcpProxy(upstream.hostname, Number(upstream.port || 5432));
+  const viaProxy = new URL(PG_URL);
+  viaProxy.port = String(await proxy.start());
+
+  const config = demoConfig({ warehouseUrl: viaProxy.toString(), schema }) as {
+    warehouse: Record<string, unknown>;
+    defaults: Record<string, unknown>;
+    queries: Record<string, unknown>[];
+  };
+  Object.assign(config.warehouse, { connect_timeout: '1s', statement_timeout: '5s' });
+  config.defaults = { interval: '1s', jitter: 0 };
+  for (const q of config.queries) {
+    delete q.interval;
+    delete q.cron;
+  }
+  writeFileSync(join(dir, 'mlwatch.yaml'), stringify(config));
+  const exporter = await startCli([
+    'serve',
+    '--config',
+    join(dir, 'mlwatch.yaml'),
+    '--port',
+    '0',
+    '--host',
+    '127.0.0.1',
+  ]);
+
+  const recorder = new WebhookRecorder();
+  await recorder.start();
+  const am = await startAlertmanager(dir, recorder);
+  scaledRules(join(dir, 'rules'), FOR_FACTOR);
+  const prom = await startPrometheus(dir, `127.0.0.1:${exporter.port}`, am.target);
+  await waitFor(
+    async () => (await prom.query('mlwatch_check_success == 1')).length >= 8,
+    60_000,
+    'checks scraped',
+  );
+
+  return {
+    schema,
+    writer,
+    proxy,
+    exporter,
+    recorder,
+    am,
+    prom,
+    feeder,
+    incidents,
+    receivers: (labels, status, since) =>
+      waitFor(
+        () => {
+          const got = recorder.receiversOf(labels, status, since);
+          return got.length > 0 ? got : undefined;
+        },
+        120_000,
+        `${status} ${JSON.stringify(labels)}`,
+      ),
+    async stop() {
+      await feeder.stop();
+      await prom.proc.stop();
+      await am.proc.stop();
+      await exporter.stop('SIGKILL');
+      await recorder.stop();
+      await proxy.stop();
+      await writer.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
+      await writer.close();
+    },
+  };
+}
+
+/** Waits a little more after the first notification, so late receivers of the same group show up too. */
+export function settle(ms = 3000): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
