@@ -154,7 +154,9 @@ describe('mlwatch check-config', () => {
   it('exits 0 with a one-line summary for a valid file', () => {
     const r = runCli(['check-config', 'mlwatch.example.yaml']);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toBe('mlwatch.example.yaml: valid, 1 check(s) (1 query)\n');
+    expect(r.stdout).toBe(
+      'mlwatch.example.yaml: valid, 5 check(s) (1 dataset_scan, 1 dataset_duplicates, 1 dataset_schema, 1 dataset_drift, 1 query)\n',
+    );
     expect(r.code).toBe(0);
   });
 
