@@ -114,6 +114,10 @@ export class Scheduler {
         this.running.delete(p);
         this.completion.get(state)?.resolve();
         this.completion.delete(state);
+        // After the completion entry is gone, so a runNow() right after the first round runs the check anew.
+        if (this.pendingFirstRound.delete(state) && this.pendingFirstRound.size === 0)
+          this.resolveFirstRound();
+        this.o.onRunFinished?.(state);
         this.pump();
       });
       this.running.add(p);
@@ -139,9 +143,6 @@ export class Scheduler {
       // Logged once per state change: a check failing every 15 s for an hour logs one line, not 240.
       if (state.fail(reason, Date.now(), seconds))
         this.o.log.warn({ check: check.id, reason }, 'check failing');
-    } finally {
-      if (this.pendingFirstRound.delete(state) && this.pendingFirstRound.size === 0) this.resolveFirstRound();
-      this.o.onRunFinished?.(state);
     }
   }
 

@@ -74,8 +74,19 @@ class ScanStatement {
     this.selects.push(`${expr} AS ${alias}`);
   }
 
+  private readonly cutoffs = new Map<number, string>();
+
+  /**
+   * `ts >= cutoff`, the cutoff an uncorrelated sub-select, so Postgres computes now() - w once per statement
+   * (an InitPlan) instead of once per row and filter: 22 filters on 1,000,000 rows made that the bulk of the scan.
+   */
   within(w: Window): string {
-    return `${this.ds.timestampSql} >= now() - ${this.param(intervalParam(w.ms), 'interval')}`;
+    let cutoff = this.cutoffs.get(w.ms);
+    if (!cutoff) {
+      cutoff = `(SELECT now() - ${this.param(intervalParam(w.ms), 'interval')})`;
+      this.cutoffs.set(w.ms, cutoff);
+    }
+    return `${this.ds.timestampSql} >= ${cutoff}`;
   }
 
   sql(spanMs: number): { text: string; params: unknown[] } {
@@ -145,7 +156,7 @@ async function runScan(
     spanMs = Math.max(spanMs, 2 * w.ms);
     st.select(`count(*) FILTER (WHERE ${st.within(w)})`, 'vol_rows');
     st.select(
-      `count(*) FILTER (WHERE ${t} >= now() - ${st.param(intervalParam(2 * w.ms), 'interval')} AND NOT (${st.within(w)}))`,
+      `count(*) FILTER (WHERE ${t} >= (SELECT now() - ${st.param(intervalParam(2 * w.ms), 'interval')}) AND NOT (${st.within(w)}))`,
       'vol_base',
     );
   }
@@ -153,8 +164,9 @@ async function runScan(
     const w = specs.nulls.window;
     spanMs = Math.max(spanMs, w.ms);
     st.select(`count(*) FILTER (WHERE ${st.within(w)})`, 'null_rows');
+    // The NULL test first: only the few NULL rows then pay for the window test.
     nullColumns.forEach((c, i) =>
-      st.select(`count(*) FILTER (WHERE ${st.within(w)} AND ${quoteIdent(c)} IS NULL)`, `null_${i}`),
+      st.select(`count(*) FILTER (WHERE ${quoteIdent(c)} IS NULL AND ${st.within(w)})`, `null_${i}`),
     );
   }
   const validity = Object.entries(specs.validity?.columns ?? {});
@@ -173,7 +185,8 @@ async function runScan(
             .join(' AND ');
       st.select(`count(${col}) FILTER (WHERE ${st.within(w)})`, `valid_n_${i}`);
       st.select(
-        `count(*) FILTER (WHERE ${st.within(w)} AND ${col} IS NOT NULL AND NOT (${inRange}))`,
+        // NOT (x in range) is NULL for a NULL x, so NULLs drop out without their own test.
+        `count(*) FILTER (WHERE NOT (${inRange}) AND ${st.within(w)})`,
         `valid_bad_${i}`,
       );
     });
