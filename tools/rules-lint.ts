@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import type { PromRule } from '../grafana/src/rules.js';
 import { catalogEntries, externalMetrics } from '../src/metrics/catalog.js';
 import { ALLOWED_LABELS, REQUIRED_ANNOTATIONS, REQUIRED_LABELS, RUNBOOK_BASE } from './bundle-contract.js';
 import { inspectPromql } from './promql.js';
@@ -10,14 +11,7 @@ import { inspectPromql } from './promql.js';
  * and annotations the routing and the on-call people rely on, every runbook exists, every metric exists.
  */
 
-export interface Rule {
-  alert?: string;
-  record?: string;
-  expr: string;
-  for?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-}
+export type Rule = PromRule;
 
 export interface RuleFile {
   file: string;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { LABEL_NAME, METRIC_NAME, scheduleFields, subjectName } from '../config/types.js';
+import { LABEL_NAME, METRIC_NAME, scheduleFields, subjectName, uniqueNames } from '../config/types.js';
 import { RESERVED_PREFIXES } from '../metrics/catalog.js';
 import type { FamilyDef, Sample } from '../metrics/types.js';
 import type { BuildContext, Check, CheckResult } from './types.js';
@@ -138,17 +138,9 @@ type MetricSpec = z.output<typeof metricSpec>;
 
 /** Checks across all queries: names are unique, and so are metric names. */
 export function validateQueries(entries: QueryEntry[], ctx: z.RefinementCtx): void {
-  const names = new Map<string, number>();
+  uniqueNames(entries, 'queries', 'query', ctx);
   const metrics = new Map<string, number>();
   entries.forEach((q, i) => {
-    const first = names.get(q.name);
-    if (first !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [i, 'name'],
-        message: `query name '${q.name}' is already used by queries[${first}]`,
-      });
-    } else names.set(q.name, i);
     q.metrics.forEach((m, j) => {
       const owner = metrics.get(m.name);
       if (owner !== undefined) {

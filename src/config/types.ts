@@ -60,3 +60,23 @@ export const window = (what = 'a window') =>
 export function intervalParam(ms: number): string {
   return `${ms / 1000} seconds`;
 }
+
+/** Names must be unique within a section: the second use of a name is reported at its own line. */
+export function uniqueNames(
+  entries: { name: string }[],
+  section: string,
+  what: string,
+  ctx: z.RefinementCtx,
+): void {
+  const seen = new Map<string, number>();
+  entries.forEach((e, i) => {
+    const first = seen.get(e.name);
+    if (first !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [i, 'name'],
+        message: `${what} name '${e.name}' is already used by ${section}[${first}]`,
+      });
+    } else seen.set(e.name, i);
+  });
+}

@@ -46,12 +46,9 @@ export function renderMetricsDoc(): string {
   for (const layer of Object.keys(LAYER_TITLES) as Layer[]) {
     const entries = catalogEntries.filter((e) => e.layer === layer);
     if (entries.length === 0) continue;
-    out.push(
-      `## ${LAYER_TITLES[layer]}`,
-      '',
-      '| Metric | Type | Labels | Meaning |',
-      '| --- | --- | --- | --- |',
-    );
+    out.push(`## ${LAYER_TITLES[layer]}`, '', ...(LAYER_NOTES[layer] ?? []));
+    if (LAYER_NOTES[layer]) out.push('');
+    out.push('| Metric | Type | Labels | Meaning |', '| --- | --- | --- | --- |');
     for (const e of entries) {
       const labels = e.labels.length ? e.labels.map((l) => `\`${l}\``).join(', ') : '';
       out.push(`| \`${e.name}\` | ${e.type} | ${labels} | ${e.help.replace(/\|/g, '\\|')} |`);

@@ -1,17 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { renderAlertmanagerConfig } from '../helpers/alertmanager.js';
+import { RECEIVERS, type Receiver, renderAlertmanagerConfig } from '../helpers/alertmanager.js';
 import { freePort, Proc, waitHttpOk } from './process.js';
 import type { WebhookRecorder } from './recorder.js';
-
-export const RECEIVERS = [
-  'ticketing',
-  'platform-oncall',
-  'data-science',
-  'business-analysts',
-  'retraining',
-] as const;
 
 interface Route {
   group_wait?: string;
@@ -36,10 +28,7 @@ export interface AlertmanagerRun {
 }
 
 export async function startAlertmanager(dir: string, recorder: WebhookRecorder): Promise<AlertmanagerRun> {
-  const urls = Object.fromEntries(RECEIVERS.map((r) => [r, recorder.url(r)])) as Record<
-    (typeof RECEIVERS)[number],
-    string
-  >;
+  const urls = Object.fromEntries(RECEIVERS.map((r) => [r, recorder.url(r)])) as Record<Receiver, string>;
   const file = renderAlertmanagerConfig({ urls, dir });
   const config = parse(readFileSync(file, 'utf8')) as { route: Route };
   config.route.group_wait = '1s';

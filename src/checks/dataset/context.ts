@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import type { Schedule } from '../../config/types.js';
 import { quoteIdent, quoteQualified } from '../../sql/identifiers.js';
+import type { Check } from '../types.js';
 
 /** What every dataset check kind knows about its dataset, with identifiers already quoted for SQL. */
 export interface DatasetContext {
@@ -37,5 +39,23 @@ export function datasetContext(
     tableName,
     schedule,
     timeoutMs,
+  };
+}
+
+/**
+ * The Check every dataset kind builds: id `dataset:<name>:<part>`, the dataset's schedule and timeout, and a
+ * fingerprint of the dataset and the kind's spec (a reload keeps cached samples while both are unchanged).
+ */
+export function datasetCheck(ds: DatasetContext, part: string, spec: unknown, run: Check['run']): Check {
+  return {
+    id: `dataset:${ds.name}:${part}`,
+    kind: `dataset_${part}`,
+    schedule: ds.schedule,
+    timeoutMs: ds.timeoutMs,
+    families: [],
+    fingerprint: createHash('sha256')
+      .update(JSON.stringify([ds, spec]))
+      .digest('hex'),
+    run,
   };
 }

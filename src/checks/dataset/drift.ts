@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { parseDuration } from '../../config/duration.js';
 import { duration, window } from '../../config/types.js';
@@ -7,7 +6,7 @@ import type { Sample } from '../../metrics/types.js';
 import { quoteIdent, quoteQualified } from '../../sql/identifiers.js';
 import type { Queryable, Row } from '../../warehouse/types.js';
 import type { Check, CheckResult } from '../types.js';
-import type { DatasetContext } from './context.js';
+import { type DatasetContext, datasetCheck } from './context.js';
 import {
   type BinnedFeature,
   binCountsStatement,
@@ -322,22 +321,12 @@ export function buildDriftChecks(ds: DatasetContext, spec: DriftSpec, opts: Drif
   const refSource = referenceSource(ds, spec);
   let cached: Reference | undefined;
   return [
-    {
-      id: `dataset:${ds.name}:drift`,
-      kind: 'dataset_drift',
-      schedule: ds.schedule,
-      timeoutMs: ds.timeoutMs,
-      families: [],
-      fingerprint: createHash('sha256')
-        .update(JSON.stringify([ds, spec]))
-        .digest('hex'),
-      async run(q) {
-        if (cached === undefined || clock() - cached.at >= spec.reference_interval) {
-          cached = await computeReference(q, ds, spec, refSource, clock());
-        }
-        return runCurrent(q, ds, spec, cached, current, refSource);
-      },
-    },
+    datasetCheck(ds, 'drift', spec, async (q) => {
+      if (cached === undefined || clock() - cached.at >= spec.reference_interval) {
+        cached = await computeReference(q, ds, spec, refSource, clock());
+      }
+      return runCurrent(q, ds, spec, cached, current, refSource);
+    }),
   ];
 }
 

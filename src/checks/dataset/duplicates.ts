@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { intervalParam, window } from '../../config/types.js';
 import { catalog } from '../../metrics/catalog.js';
 import { quoteIdent } from '../../sql/identifiers.js';
 import type { Check } from '../types.js';
 import { toSampleValue } from '../values.js';
-import type { DatasetContext } from './context.js';
+import { type DatasetContext, datasetCheck } from './context.js';
 
 /**
  * Key values that occur more than once in the window. Rows with a NULL in any key column are left out, as a
@@ -24,28 +23,18 @@ export function buildDuplicatesCheck(ds: DatasetContext, spec: z.output<typeof d
   WHERE ${t} >= now() - $1::interval AND ${t} < now() AND ${keys.map((k) => `${k} IS NOT NULL`).join(' AND ')}
   GROUP BY ${keys.join(', ')} HAVING count(*) > 1
 ) d`;
-  return {
-    id: `dataset:${ds.name}:duplicates`,
-    kind: 'dataset_duplicates',
-    schedule: ds.schedule,
-    timeoutMs: ds.timeoutMs,
-    families: [],
-    fingerprint: createHash('sha256')
-      .update(JSON.stringify([ds, spec]))
-      .digest('hex'),
-    async run(q) {
-      const [row] = await q.query(sql, [intervalParam(spec.window.ms)]);
-      const value = toSampleValue(row?.duplicate_keys, 'duplicate_keys') ?? 0;
-      return {
-        samples: [
-          {
-            name: catalog.datasetDuplicateKeys.name,
-            labels: { dataset: ds.name, window: spec.window.label },
-            value,
-          },
-        ],
-        skipped: {},
-      };
-    },
-  };
+  return datasetCheck(ds, 'duplicates', spec, async (q) => {
+    const [row] = await q.query(sql, [intervalParam(spec.window.ms)]);
+    const value = toSampleValue(row?.duplicate_keys, 'duplicate_keys') ?? 0;
+    return {
+      samples: [
+        {
+          name: catalog.datasetDuplicateKeys.name,
+          labels: { dataset: ds.name, window: spec.window.label },
+          value,
+        },
+      ],
+      skipped: {},
+    };
+  });
 }

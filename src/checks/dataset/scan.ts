@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { intervalParam, type Window, window } from '../../config/types.js';
 import { catalog } from '../../metrics/catalog.js';
@@ -7,7 +6,7 @@ import { quoteIdent } from '../../sql/identifiers.js';
 import type { Queryable, Row } from '../../warehouse/types.js';
 import type { Check, CheckResult } from '../types.js';
 import { toSampleValue } from '../values.js';
-import type { DatasetContext } from './context.js';
+import { type DatasetContext, datasetCheck } from './context.js';
 
 /**
  * Freshness, volume, null ratios and validity of a dataset from ONE statement: a single pass over the rows of
@@ -102,21 +101,10 @@ function num(row: Row, alias: string): number | null {
 }
 
 export function buildScanCheck(ds: DatasetContext, specs: ScanSpecs): Check {
-  const fingerprint = createHash('sha256')
-    .update(JSON.stringify([ds, specs]))
-    .digest('hex');
-  return {
-    id: `dataset:${ds.name}:scan`,
-    kind: 'dataset_scan',
-    schedule: ds.schedule,
-    timeoutMs: ds.timeoutMs,
-    families: [],
-    fingerprint,
-    async run(q) {
-      const nullColumns = specs.nulls ? await resolveColumns(q, ds, specs.nulls.columns) : [];
-      return runScan(q, ds, specs, nullColumns);
-    },
-  };
+  return datasetCheck(ds, 'scan', specs, async (q) => {
+    const nullColumns = specs.nulls ? await resolveColumns(q, ds, specs.nulls.columns) : [];
+    return runScan(q, ds, specs, nullColumns);
+  });
 }
 
 async function resolveColumns(
@@ -165,9 +153,9 @@ async function runScan(
     spanMs = Math.max(spanMs, w.ms);
     st.select(`count(*) FILTER (WHERE ${st.within(w)})`, 'null_rows');
     // The NULL test first: only the few NULL rows then pay for the window test.
-    nullColumns.forEach((c, i) =>
-      st.select(`count(*) FILTER (WHERE ${quoteIdent(c)} IS NULL AND ${st.within(w)})`, `null_${i}`),
-    );
+    for (const [i, c] of nullColumns.entries()) {
+      st.select(`count(*) FILTER (WHERE ${quoteIdent(c)} IS NULL AND ${st.within(w)})`, `null_${i}`);
+    }
   }
   const validity = Object.entries(specs.validity?.columns ?? {});
   if (specs.validity) {
@@ -237,25 +225,31 @@ function toResult(
   if (specs.nulls) {
     const w = specs.nulls.window.label;
     const n = num(row, 'null_rows') ?? 0;
-    nullColumns.forEach((column, i) => {
+    for (const [i, column] of nullColumns.entries()) {
       // An empty window has no null ratio: exporting 0 would claim "no NULLs" about rows that do not exist.
-      if (n === 0) return skip('empty_window');
+      if (n === 0) {
+        skip('empty_window');
+        continue;
+      }
       const v = (num(row, `null_${i}`) ?? 0) / n;
       samples.push({ name: catalog.datasetNullRatio.name, labels: { dataset, column, window: w }, value: v });
-    });
+    }
   }
   if (specs.validity) {
     const w = specs.validity.window.label;
-    validityColumns.forEach((column, i) => {
+    for (const [i, column] of validityColumns.entries()) {
       const n = num(row, `valid_n_${i}`) ?? 0;
-      if (n === 0) return skip('empty_window');
+      if (n === 0) {
+        skip('empty_window');
+        continue;
+      }
       const v = (num(row, `valid_bad_${i}`) ?? 0) / n;
       samples.push({
         name: catalog.datasetInvalidRatio.name,
         labels: { dataset, column, window: w },
         value: v,
       });
-    });
+    }
   }
   return { samples, skipped };
 }

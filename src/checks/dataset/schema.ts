@@ -5,7 +5,7 @@ import { catalog } from '../../metrics/catalog.js';
 import type { Sample } from '../../metrics/types.js';
 import type { Queryable } from '../../warehouse/types.js';
 import type { Check } from '../types.js';
-import type { DatasetContext } from './context.js';
+import { type DatasetContext, datasetCheck } from './context.js';
 import { LOCK_FILE_NAME, type LockedColumn, lockedDataset, readSchemaLock } from './schema-lock.js';
 
 /**
@@ -171,42 +171,32 @@ export function buildSchemaCheck(
     : undefined;
   const dataset = ds.name;
   return [
-    {
-      id: `dataset:${dataset}:schema`,
-      kind: 'dataset_schema',
-      schedule: ds.schedule,
-      timeoutMs: ds.timeoutMs,
-      families: [],
-      fingerprint: createHash('sha256')
-        .update(JSON.stringify([ds, spec, lock?.path]))
-        .digest('hex'),
-      async run(q) {
-        const columns = await readTableColumns(q, ds);
-        // The lock file is read on every run, so a new lock takes effect without a reload.
-        const against = lock
-          ? lockedDataset(
-              await readSchemaLock(lock.path, lock.display, configFile),
-              ds,
-              lock.display,
-              configFile,
-            ).columns
-          : expected;
-        const samples: Sample[] = [
-          { name: catalog.datasetSchemaInfo.name, labels: { dataset, hash: schemaHash(columns) }, value: 1 },
-        ];
-        if (against) {
-          const changes = compareSchema(columns, against);
-          for (const change of SCHEMA_CHANGES) {
-            samples.push({
-              name: catalog.datasetSchemaChanges.name,
-              labels: { dataset, change },
-              value: changes[change].length,
-            });
-          }
+    datasetCheck(ds, 'schema', [spec, lock?.path], async (q) => {
+      const columns = await readTableColumns(q, ds);
+      // The lock file is read on every run, so a new lock takes effect without a reload.
+      const against = lock
+        ? lockedDataset(
+            await readSchemaLock(lock.path, lock.display, configFile),
+            ds,
+            lock.display,
+            configFile,
+          ).columns
+        : expected;
+      const samples: Sample[] = [
+        { name: catalog.datasetSchemaInfo.name, labels: { dataset, hash: schemaHash(columns) }, value: 1 },
+      ];
+      if (against) {
+        const changes = compareSchema(columns, against);
+        for (const change of SCHEMA_CHANGES) {
+          samples.push({
+            name: catalog.datasetSchemaChanges.name,
+            labels: { dataset, change },
+            value: changes[change].length,
+          });
         }
-        return { samples, skipped: {} };
-      },
-    },
+      }
+      return { samples, skipped: {} };
+    }),
   ];
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { scheduleFields, subjectName } from '../../config/types.js';
+import { scheduleFields, subjectName, uniqueNames } from '../../config/types.js';
 import type { BuildContext, Check } from '../types.js';
 import { datasetContext } from './context.js';
 import { buildDriftChecks, driftSpec } from './drift.js';
@@ -47,17 +47,7 @@ export const datasetEntry = z
 export type DatasetEntry = z.output<typeof datasetEntry>;
 
 export function validateDatasets(entries: DatasetEntry[], ctx: z.RefinementCtx): void {
-  const seen = new Map<string, number>();
-  entries.forEach((d, i) => {
-    const first = seen.get(d.name);
-    if (first !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [i, 'name'],
-        message: `dataset name '${d.name}' is already used by datasets[${first}]`,
-      });
-    } else seen.set(d.name, i);
-  });
+  uniqueNames(entries, 'datasets', 'dataset', ctx);
 }
 
 export function buildDatasetChecks(d: DatasetEntry, ctx: BuildContext): Check[] {
