@@ -80,7 +80,7 @@ const cases: [string, string][] = [
   ],
   [
     '20-section-not-yet.yaml',
-    '20-section-not-yet.yaml:3 models: the models section is not supported by this version of mlwatch yet; remove it',
+    '20-section-not-yet.yaml:3 jobs: the jobs section is not supported by this version of mlwatch yet; remove it',
   ],
   [
     '21-duplicate-metric.yaml',

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { buildDatasetChecks, datasetEntry, validateDatasets } from './dataset/section.js';
+import { buildModelChecks, modelEntry, validateModels } from './model/section.js';
 import { buildQueryCheck, queryEntry, validateQueries } from './query.js';
 import type { BuildContext, Check } from './types.js';
 
@@ -33,4 +34,11 @@ export const datasetSection = section({
   build: buildDatasetChecks,
 });
 
-export const sections = [datasetSection, querySection] as const;
+export const modelSection = section({
+  key: 'models',
+  entry: modelEntry,
+  validateAll: validateModels,
+  build: buildModelChecks,
+});
+
+export const sections = [datasetSection, modelSection, querySection] as const;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { datasetSection, querySection } from '../checks/registry.js';
+import { datasetSection, modelSection, querySection } from '../checks/registry.js';
 import type { Check } from '../checks/types.js';
 import type { WarehouseSettings } from '../warehouse/open.js';
 import { ConfigError, formatPath, type Problem } from './errors.js';
@@ -79,6 +79,7 @@ export function loadConfigText(
   };
   const checks = [
     ...raw.datasets.flatMap((d) => datasetSection.build(d, ctx)),
+    ...raw.models.flatMap((m) => modelSection.build(m, ctx)),
     ...raw.queries.flatMap((q) => querySection.build(q, ctx)),
   ];
   return {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { datasetSection, querySection } from '../checks/registry.js';
+import { datasetSection, modelSection, querySection } from '../checks/registry.js';
 import { duration } from './types.js';
 
 /**
@@ -50,6 +50,11 @@ const datasets = z
   .superRefine((entries, ctx) => datasetSection.validateAll?.(entries, ctx))
   .default([]);
 
+const models = z
+  .array(modelSection.entry, { error: 'expected a list of models' })
+  .superRefine((entries, ctx) => modelSection.validateAll?.(entries, ctx))
+  .default([]);
+
 const queries = z
   .array(querySection.entry, { error: 'expected a list of queries' })
   .superRefine((entries, ctx) => querySection.validateAll?.(entries, ctx))
@@ -59,7 +64,7 @@ export const configSchema = z.strictObject({
   warehouse,
   defaults,
   datasets,
-  models: notYet('models'),
+  models,
   jobs: notYet('jobs'),
   serving: notYet('serving'),
   kpis: notYet('kpis'),

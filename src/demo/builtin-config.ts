@@ -51,6 +51,29 @@ export function demoConfig(opts: { warehouseUrl: string; schema: string }): Reco
         },
       },
     ],
+    models: [
+      {
+        // The credit model: scores at ingestion, outcomes (defaulted) arrive 1 to 10 days later.
+        name: 'credit_default',
+        task: 'binary_classification',
+        owner: 'data-science',
+        predictions: {
+          table: `${opts.schema}.predictions`,
+          key: 'application_id',
+          timestamp: 'predicted_at',
+          score: 'score',
+          version: 'model_version',
+        },
+        labels: {
+          table: `${opts.schema}.outcomes`,
+          key: 'application_id',
+          timestamp: 'observed_at',
+          label: 'defaulted',
+        },
+        windows: ['1d', '7d', '14d'],
+        threshold: 0.5,
+      },
+    ],
     queries: [
       {
         name: 'applications_last_hour',

@@ -30,6 +30,19 @@ const LAYER_NOTES: Partial<Record<Layer, string[]>> = {
     '- Duplicate keys leave out rows with a NULL in a key column, as a UNIQUE constraint would.',
     '- Drift definitions (bins, PSI floor, Jensen-Shannon base 2, exact KS): see [drift.md](drift.md).',
   ],
+  model: [
+    'A window `w` selects predictions by prediction timestamp in [now() - w, now()). A prediction joins the',
+    'latest label of its key (by label timestamp); performance metrics use labeled predictions only. All windows',
+    'of a model come from one statement per check. `version` is a label only when `predictions.version` is',
+    'configured.',
+    '',
+    '- Classification: the score is P(positive); predicted positive iff score >= threshold. AUC is exact and',
+    "  rank-based with ties counted half (scikit-learn's `roc_auc_score`); log loss clips scores to",
+    '  [1e-15, 1 - 1e-15].',
+    '- Regression: MAPE leaves out rows whose actual is zero and counts them; bias = mean(prediction - label).',
+    '- A metric that is undefined (one class only, no labeled rows, no variance) is not exported and is counted in',
+    '  `mlwatch_check_skipped_samples` with the reason; never NaN, never a fake value.',
+  ],
 };
 
 export function renderMetricsDoc(): string {

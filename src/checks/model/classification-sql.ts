@@ -1,0 +1,88 @@
+import { joinedCte, type ModelContext } from './context.js';
+
+/**
+ * The one statement of a binary classifier's performance check: every window and every version from one pass
+ * over `joined`.
+ *
+ * Shape:
+ * - `member`: each prediction once per window it falls in (the window flags unnested WITH ORDINALITY, false
+ *   ones dropped), so nested windows cost one scan of `joined`.
+ * - `scored`: grouped by (window, version, distinct score), counting labeled positives and negatives. Rows
+ *   with a NULL (or NaN) score or no label yet count in neither: performance metrics use labeled, scored
+ *   predictions only. Unlabeled groups still appear (with 0 and 0), so a version without labels is reported
+ *   as skipped.
+ * - `ranked`: per (window, version), the running count of negatives strictly below each distinct score, and
+ *   per calibration bin the bin's score sum and positives (kept on the bin's first row only).
+ * - the final aggregate per (window, version):
+ *     AUC numerator = sum over scores of pos(s) * (neg_below(s) + neg(s) / 2), i.e. Mann-Whitney with ties
+ *       counted half, exactly scikit-learn's roc_auc_score once divided by n_pos * n_neg;
+ *     log loss and Brier sums, confusion counts at the threshold, and the calibration numerator
+ *     sum over bins |sum of scores - positives| (= n * ECE).
+ * Scores outside [0, 1] land in the nearest calibration bin (bin = clamp(floor(10 s), 0, 9), so a score of 1.0
+ * is in the last bin); log loss clips scores to [1e-15, 1 - 1e-15] as float8, as scikit-learn does.
+ *
+ * Parameters: $1..$N the window lengths (from joinedCte), $N+1 the threshold. Every column is float8 (or int
+ * for the window index, text for the version).
+ */
+export function classificationSql(m: ModelContext): { sql: string; params: unknown[] } {
+  const { sql: cte, params } = joinedCte(m);
+  const t = `$${params.length + 1}::float8`;
+  const flags = m.windows.map((_, i) => `j.w${i}`).join(', ');
+  const eps = '1e-15::float8';
+  const clipped = `greatest(${eps}, least(1::float8 - ${eps}, s))`;
+  const sql = `WITH ${cte},
+member AS (
+  SELECT (u.i - 1)::int AS wi, j.v, nullif(j.s, 'NaN'::float8) AS s, j.y
+  FROM joined j CROSS JOIN LATERAL unnest(ARRAY[${flags}]) WITH ORDINALITY AS u(inside, i)
+  WHERE u.inside
+),
+scored AS (
+  SELECT wi, v, s,
+         count(*) FILTER (WHERE y = 1 AND s IS NOT NULL)::float8 AS pos,
+         count(*) FILTER (WHERE y = 0 AND s IS NOT NULL)::float8 AS neg
+  FROM member
+  GROUP BY wi, v, s
+),
+binned AS (
+  SELECT scored.*, CASE WHEN s IS NOT NULL THEN greatest(0, least(9, floor(s * 10)))::int END AS b
+  FROM scored
+),
+ranked AS (
+  SELECT binned.*,
+         coalesce(sum(neg) OVER (PARTITION BY wi, v ORDER BY s ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
+           AS neg_below,
+         sum((pos + neg) * s) OVER (PARTITION BY wi, v, b) AS bin_score,
+         sum(pos) OVER (PARTITION BY wi, v, b) AS bin_pos,
+         row_number() OVER (PARTITION BY wi, v, b) AS bin_row
+  FROM binned
+)
+SELECT wi, v,
+       sum(pos + neg) AS n,
+       sum(pos) AS n_pos,
+       sum(neg) AS n_neg,
+       sum(pos * (neg_below + neg * 0.5)) AS auc_num,
+       coalesce(sum(-(pos * ln(${clipped}) + neg * ln(1::float8 - ${clipped}))) FILTER (WHERE pos + neg > 0), 0)
+         AS log_loss_sum,
+       coalesce(sum(pos * (1 - s) * (1 - s) + neg * s * s) FILTER (WHERE pos + neg > 0), 0) AS brier_sum,
+       coalesce(sum(pos) FILTER (WHERE s >= ${t}), 0) AS tp,
+       coalesce(sum(neg) FILTER (WHERE s >= ${t}), 0) AS fp,
+       coalesce(sum(abs(bin_score - bin_pos)) FILTER (WHERE bin_row = 1 AND b IS NOT NULL), 0) AS calibration_num
+FROM ranked
+GROUP BY wi, v
+ORDER BY wi, v`;
+  return { sql, params: [...params, m.threshold] };
+}
+
+/**
+ * Hanley & McNeil (1982) standard error of an AUC from n_pos positives and n_neg negatives:
+ * Q1 = A / (2 - A), Q2 = 2A² / (1 + A),
+ * SE = sqrt((A(1 - A) + (n_pos - 1)(Q1 - A²) + (n_neg - 1)(Q2 - A²)) / (n_pos n_neg)).
+ * Every term is >= 0 for A in [0, 1]; the clamp only absorbs rounding.
+ */
+export function hanleyMcNeilStderr(auc: number, nPos: number, nNeg: number): number {
+  const a2 = auc * auc;
+  const q1 = auc / (2 - auc);
+  const q2 = (2 * a2) / (1 + auc);
+  const variance = (auc * (1 - auc) + (nPos - 1) * (q1 - a2) + (nNeg - 1) * (q2 - a2)) / (nPos * nNeg);
+  return Math.sqrt(Math.max(0, variance));
+}

@@ -1,0 +1,126 @@
+import { catalog } from '../../metrics/catalog.js';
+import type { Sample } from '../../metrics/types.js';
+import type { Row } from '../../warehouse/types.js';
+import type { Check, CheckResult } from '../types.js';
+import { toSampleValue } from '../values.js';
+import { classificationSql, hanleyMcNeilStderr } from './classification-sql.js';
+import { type ModelContext, modelCheck } from './context.js';
+
+/**
+ * Performance of a binary classifier per window (and version, when configured): AUC and its Hanley-McNeil
+ * standard error, log loss, Brier score, accuracy / precision / recall / F1 at the threshold (positive iff
+ * score >= threshold), expected calibration error over 10 equal-width bins, and the predicted and actual
+ * positive rates. One statement (see classificationSql); the ratios are taken here.
+ *
+ * Only labeled predictions with a score count; a prediction whose score is NULL or NaN is left out of every
+ * metric (it can be neither ranked nor thresholded). With versions configured every series is per version (version ''
+ * for predictions without one), as the families carry the version label then. A metric that is undefined is
+ * not exported but counted in skipped: `no_labels` (no labeled, scored predictions: every metric),
+ * `one_class` (AUC and its stderr with only positives or only negatives), `undefined` (precision without
+ * predicted positives, recall without actual positives, F1 when either is undefined or both are 0).
+ */
+export function buildClassificationCheck(m: ModelContext): Check {
+  const { sql, params } = classificationSql(m);
+  return modelCheck(m, 'performance', { kind: 'classification', sql }, async (q) =>
+    toResult(m, await q.query(sql, params)),
+  );
+}
+
+interface Counts {
+  n: number;
+  nPos: number;
+  nNeg: number;
+  aucNum: number;
+  logLossSum: number;
+  brierSum: number;
+  tp: number;
+  fp: number;
+  calibrationNum: number;
+}
+
+const EMPTY: Counts = {
+  n: 0,
+  nPos: 0,
+  nNeg: 0,
+  aucNum: 0,
+  logLossSum: 0,
+  brierSum: 0,
+  tp: 0,
+  fp: 0,
+  calibrationNum: 0,
+};
+
+function counts(row: Row): Counts {
+  const num = (col: string) => toSampleValue(row[col], col) ?? 0;
+  return {
+    n: num('n'),
+    nPos: num('n_pos'),
+    nNeg: num('n_neg'),
+    aucNum: num('auc_num'),
+    logLossSum: num('log_loss_sum'),
+    brierSum: num('brier_sum'),
+    tp: num('tp'),
+    fp: num('fp'),
+    calibrationNum: num('calibration_num'),
+  };
+}
+
+function toResult(m: ModelContext, rows: Row[]): CheckResult {
+  const samples: Sample[] = [];
+  const skipped: Record<string, number> = {};
+  const skip = (why: string, n = 1) => {
+    skipped[why] = (skipped[why] ?? 0) + n;
+  };
+  const byVersion = m.predictions.versionSql !== undefined;
+  const versionOf = (row: Row) => (row.v === null || row.v === undefined ? '' : String(row.v));
+  // Every (window, version) the statement saw; a version present in the widest window but absent (or
+  // unlabeled) in a narrower one is reported there as skipped, like a window without predictions at all.
+  const found = new Map<string, Counts>();
+  const versions = new Set<string>(byVersion ? [] : ['']);
+  for (const row of rows) {
+    const version = byVersion ? versionOf(row) : '';
+    versions.add(version);
+    found.set(`${toSampleValue(row.wi, 'wi')}\u0000${version}`, counts(row));
+  }
+  const families = 11;
+  for (const version of [...versions].sort()) {
+    m.windows.forEach((w, i) => {
+      const c = found.get(`${i}\u0000${version}`) ?? EMPTY;
+      const labels: Record<string, string> = {
+        model: m.name,
+        window: w.label,
+        ...(byVersion ? { version } : {}),
+      };
+      const put = (name: string, value: number, extra: Record<string, string> = {}) =>
+        samples.push({ name, labels: { ...labels, ...extra }, value });
+      if (c.n === 0) {
+        skip('no_labels', families);
+        return;
+      }
+      if (c.nPos === 0 || c.nNeg === 0) {
+        skip('one_class', 2);
+      } else {
+        const auc = c.aucNum / (c.nPos * c.nNeg);
+        put(catalog.modelAuc.name, auc);
+        put(catalog.modelAucStderr.name, hanleyMcNeilStderr(auc, c.nPos, c.nNeg));
+      }
+      put(catalog.modelLogLoss.name, c.logLossSum / c.n);
+      put(catalog.modelBrierScore.name, c.brierSum / c.n);
+      const tn = c.nNeg - c.fp;
+      put(catalog.modelAccuracy.name, (c.tp + tn) / c.n);
+      const predictedPos = c.tp + c.fp;
+      const precision = predictedPos > 0 ? c.tp / predictedPos : undefined;
+      const recall = c.nPos > 0 ? c.tp / c.nPos : undefined;
+      if (precision === undefined) skip('undefined');
+      else put(catalog.modelPrecision.name, precision);
+      if (recall === undefined) skip('undefined');
+      else put(catalog.modelRecall.name, recall);
+      if (precision === undefined || recall === undefined || precision + recall === 0) skip('undefined');
+      else put(catalog.modelF1.name, (2 * precision * recall) / (precision + recall));
+      put(catalog.modelCalibrationError.name, c.calibrationNum / c.n);
+      put(catalog.modelPositiveRate.name, predictedPos / c.n, { source: 'predicted' });
+      put(catalog.modelPositiveRate.name, c.nPos / c.n, { source: 'actual' });
+    });
+  }
+  return { samples, skipped };
+}

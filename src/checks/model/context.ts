@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto';
+import { intervalParam, type Schedule, type Window } from '../../config/types.js';
+import { quoteIdent, quoteQualified } from '../../sql/identifiers.js';
+import type { Check } from '../types.js';
+
+/** What every model check kind knows about its model, with identifiers quoted for SQL. */
+export interface ModelContext {
+  name: string;
+  task: 'binary_classification' | 'regression';
+  owner: string;
+  /** Largest first: the statement scans the widest window once and flags the narrower ones. */
+  windows: Window[];
+  threshold: number;
+  predictions: {
+    tableSql: string;
+    keySql: string;
+    timestampSql: string;
+    valueSql: string;
+    versionSql?: string;
+  };
+  labels: { tableSql: string; keySql: string; timestampSql: string; labelSql: string };
+  schedule: Schedule;
+  timeoutMs: number;
+}
+
+export interface ModelEntryShape {
+  name: string;
+  task: 'binary_classification' | 'regression';
+  owner: string;
+  predictions: {
+    table: string;
+    key: string;
+    timestamp: string;
+    score?: string | undefined;
+    prediction?: string | undefined;
+    version?: string | undefined;
+  };
+  labels: { table: string; key: string; timestamp: string; label: string };
+  windows: Window[];
+  threshold: number;
+}
+
+export function modelContext(m: ModelEntryShape, schedule: Schedule, timeoutMs: number): ModelContext {
+  const value = (m.task === 'regression' ? m.predictions.prediction : m.predictions.score) as string;
+  return {
+    name: m.name,
+    task: m.task,
+    owner: m.owner,
+    windows: [...m.windows].sort((a, b) => b.ms - a.ms),
+    threshold: m.threshold,
+    predictions: {
+      tableSql: quoteQualified(m.predictions.table),
+      keySql: quoteIdent(m.predictions.key),
+      timestampSql: quoteIdent(m.predictions.timestamp),
+      valueSql: quoteIdent(value),
+      ...(m.predictions.version ? { versionSql: quoteIdent(m.predictions.version) } : {}),
+    },
+    labels: {
+      tableSql: quoteQualified(m.labels.table),
+      keySql: quoteIdent(m.labels.key),
+      timestampSql: quoteIdent(m.labels.timestamp),
+      labelSql: quoteIdent(m.labels.label),
+    },
+    schedule,
+    timeoutMs,
+  };
+}
+
+/** The Check of a model kind: id `model:<name>:<part>`, the model's schedule, a fingerprint of its definition. */
+export function modelCheck(m: ModelContext, part: string, spec: unknown, run: Check['run']): Check {
+  return {
+    id: `model:${m.name}:${part}`,
+    kind: `model_${part}`,
+    schedule: m.schedule,
+    timeoutMs: m.timeoutMs,
+    families: [],
+    fingerprint: createHash('sha256')
+      .update(JSON.stringify([m, spec]))
+      .digest('hex'),
+    run,
+  };
+}
+
+/**
+ * The rows every model metric starts from, as a CTE named `joined`: the predictions of the widest window,
+ * each with the LATEST label of its key (by label timestamp; NULL when there is none yet), and one boolean
+ * column per window (`w0` = widest ... ) saying whether the prediction falls in it. Columns:
+ * k (key), pt (prediction time), s (score or predicted value, float8), v (version text or NULL),
+ * lt (label time), y (label as float8: booleans become 1/0), w0..wN.
+ * Windows are [now() - w, now()) on the warehouse clock; their lengths are bound as $1..$N.
+ */
+export function joinedCte(m: ModelContext): { sql: string; params: unknown[] } {
+  const p = m.predictions;
+  const l = m.labels;
+  const params = m.windows.map((w) => intervalParam(w.ms));
+  const flags = m.windows
+    .map((_, i) => `p.${p.timestampSql} >= now() - $${i + 1}::interval AS w${i}`)
+    .join(', ');
+  // Classification labels may be boolean, 0/1 integers or their text: via text to boolean covers all three.
+  const y =
+    m.task === 'regression' ? `lab.${l.labelSql}::float8` : `(lab.${l.labelSql}::text::boolean)::int::float8`;
+  const sql = `preds AS (
+  SELECT p.${p.keySql} AS k, p.${p.timestampSql} AS pt, p.${p.valueSql}::float8 AS s,
+         ${p.versionSql ? `p.${p.versionSql}::text` : 'NULL::text'} AS v, ${flags}
+  FROM ${p.tableSql} p
+  WHERE p.${p.timestampSql} >= now() - $1::interval AND p.${p.timestampSql} < now()
+),
+latest AS (
+  SELECT DISTINCT ON (lab.${l.keySql}) lab.${l.keySql} AS k, lab.${l.timestampSql} AS lt, ${y} AS y
+  FROM ${l.tableSql} lab
+  WHERE lab.${l.keySql} IN (SELECT k FROM preds)
+  ORDER BY lab.${l.keySql}, lab.${l.timestampSql} DESC, 3 DESC
+),
+joined AS (
+  SELECT preds.*, latest.lt, latest.y FROM preds LEFT JOIN latest ON latest.k = preds.k
+)`;
+  return { sql, params };
+}

@@ -1,0 +1,85 @@
+import { catalog } from '../../metrics/catalog.js';
+import type { Sample } from '../../metrics/types.js';
+import type { Row } from '../../warehouse/types.js';
+import type { Check, CheckResult } from '../types.js';
+import { toSampleValue } from '../values.js';
+import { joinedCte, type ModelContext, modelCheck } from './context.js';
+
+/**
+ * Labels of a model: predictions and labeled predictions per window (and version), label coverage, label delay
+ * quantiles, label leakage (a label stamped before its prediction), and which versions are serving. One
+ * statement: GROUPING SETS give the per-version counts and the all-versions figures from the same scan.
+ */
+export function buildLabelsCheck(m: ModelContext): Check {
+  const { sql: cte, params } = joinedCte(m);
+  // A label row whose value is NULL is not a label: delay and leakage count labeled predictions, like coverage.
+  const perWindow = m.windows.flatMap((_, i) => [
+    `count(*) FILTER (WHERE w${i}) AS n_${i}`,
+    `count(*) FILTER (WHERE w${i} AND y IS NOT NULL) AS labeled_${i}`,
+    `count(*) FILTER (WHERE w${i} AND y IS NOT NULL AND lt < pt) AS leak_${i}`,
+    `percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM lt - pt)) FILTER (WHERE w${i} AND y IS NOT NULL) AS d50_${i}`,
+    `percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM lt - pt)) FILTER (WHERE w${i} AND y IS NOT NULL) AS d95_${i}`,
+  ]);
+  const byVersion = m.predictions.versionSql !== undefined;
+  const sql = `WITH ${cte}
+SELECT ${byVersion ? 'GROUPING(v) AS all_versions, v' : '1 AS all_versions, NULL::text AS v'}, ${perWindow.join(',\n  ')}
+FROM joined
+${byVersion ? 'GROUP BY GROUPING SETS ((v), ())' : ''}`;
+  return modelCheck(m, 'labels', 'labels', async (q) => toResult(m, await q.query(sql, params)));
+}
+
+function toResult(m: ModelContext, rows: Row[]): CheckResult {
+  const samples: Sample[] = [];
+  const skipped: Record<string, number> = {};
+  const skip = (why: string) => {
+    skipped[why] = (skipped[why] ?? 0) + 1;
+  };
+  const model = m.name;
+  const byVersion = m.predictions.versionSql !== undefined;
+  const num = (row: Row, col: string) => toSampleValue(row[col], col);
+  for (const row of rows) {
+    const overall = Number(row.all_versions) === 1;
+    const version = row.v === null || row.v === undefined ? '' : String(row.v);
+    const vl: Record<string, string> = byVersion ? { version } : {};
+    if (!overall || !byVersion) {
+      // Counts per version (or for the model, when versions are not configured).
+      m.windows.forEach((w, i) => {
+        const n = num(row, `n_${i}`) ?? 0;
+        const labeled = num(row, `labeled_${i}`) ?? 0;
+        const labels = { model, window: w.label, ...vl };
+        samples.push({ name: catalog.modelPredictions.name, labels, value: n });
+        samples.push({ name: catalog.modelLabeledPredictions.name, labels, value: labeled });
+        if (n === 0) skip('empty_window');
+        else samples.push({ name: catalog.modelLabelCoverage.name, labels, value: labeled / n });
+      });
+      // Versions that made predictions in the widest window, as the catalog says.
+      if ((num(row, 'n_0') ?? 0) > 0) {
+        samples.push({ name: catalog.modelInfo.name, labels: { model, owner: m.owner, version }, value: 1 });
+      }
+    }
+    if (overall) {
+      // Delay and leakage over all versions.
+      m.windows.forEach((w, i) => {
+        samples.push({
+          name: catalog.modelLabelLeakage.name,
+          labels: { model, window: w.label },
+          value: num(row, `leak_${i}`) ?? 0,
+        });
+        for (const [quantile, col] of [
+          ['0.5', `d50_${i}`],
+          ['0.95', `d95_${i}`],
+        ] as const) {
+          const d = num(row, col);
+          if (d === null) skip('no_labels');
+          else
+            samples.push({
+              name: catalog.modelLabelDelay.name,
+              labels: { model, window: w.label, quantile },
+              value: d,
+            });
+        }
+      });
+    }
+  }
+  return { samples, skipped };
+}

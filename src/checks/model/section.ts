@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import { scheduleFields, subjectName, uniqueNames, window } from '../../config/types.js';
+import type { BuildContext, Check } from '../types.js';
+import { modelContext } from './context.js';
+import { buildLabelsCheck } from './labels.js';
+import { buildPerformanceCheck } from './performance.js';
+
+/**
+ * The `models` section: a model's predictions and labels tables, and the windows to judge it over. Each model
+ * gets a labels check (coverage, delay, leakage, versions) and a performance check (classification or
+ * regression metrics), both computed in the warehouse over every window in one statement each.
+ */
+
+const column = (what: string) => z.string({ error: `expected the ${what} column name` }).min(1);
+const table = z
+  .string({ error: 'expected a table name like schema.table' })
+  .regex(/^("([^"]|"")+"|[^."]+)(\.("([^"]|"")+"|[^."]+)){0,2}$/, {
+    error: 'expected a table name like schema.table',
+  });
+
+const predictions = z.strictObject({
+  table,
+  key: column('key'),
+  timestamp: column('timestamp'),
+  score: column('score').optional(),
+  prediction: column('prediction').optional(),
+  version: column('model version').optional(),
+});
+
+const labels = z.strictObject({
+  table,
+  key: column('key'),
+  timestamp: column('timestamp'),
+  label: column('label'),
+});
+
+export const modelEntry = z
+  .strictObject({
+    name: subjectName('model'),
+    task: z.enum(['binary_classification', 'regression'], {
+      error: "expected 'binary_classification' or 'regression'",
+    }),
+    owner: z.string({ error: 'expected the owning team, e.g. data-science' }).min(1),
+    predictions,
+    labels,
+    windows: z
+      .array(window(), { error: 'expected a list of windows like [1d, 7d, 14d]' })
+      .min(1)
+      .default([
+        { label: '1d', ms: 86_400_000 },
+        { label: '7d', ms: 604_800_000 },
+        { label: '14d', ms: 1_209_600_000 },
+      ]),
+    threshold: z
+      .number({ error: 'expected the decision threshold, a number between 0 and 1' })
+      .min(0, { error: 'the threshold is a score between 0 and 1' })
+      .max(1, { error: 'the threshold is a score between 0 and 1' })
+      .default(0.5),
+    ...scheduleFields,
+  })
+  .superRefine((m, ctx) => {
+    if (
+      m.task === 'binary_classification' &&
+      (m.predictions.score === undefined || m.predictions.prediction !== undefined)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['predictions'],
+        message:
+          'a binary_classification model names its score column (P(positive)) as score, not prediction',
+      });
+    }
+    if (
+      m.task === 'regression' &&
+      (m.predictions.prediction === undefined || m.predictions.score !== undefined)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['predictions'],
+        message: 'a regression model names its predicted value column as prediction, not score',
+      });
+    }
+    const seen = new Set<string>();
+    m.windows.forEach((w, i) => {
+      if (seen.has(w.label))
+        ctx.addIssue({ code: 'custom', path: ['windows', i], message: `window ${w.label} is listed twice` });
+      seen.add(w.label);
+    });
+    if (m.interval !== undefined && m.cron !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['cron'], message: 'give interval or cron, not both' });
+    }
+  });
+
+export type ModelEntry = z.output<typeof modelEntry>;
+
+export function validateModels(entries: ModelEntry[], ctx: z.RefinementCtx): void {
+  uniqueNames(entries, 'models', 'model', ctx);
+}
+
+export function buildModelChecks(entry: ModelEntry, ctx: BuildContext): Check[] {
+  const schedule =
+    entry.cron !== undefined ? { cron: entry.cron } : { everyMs: entry.interval ?? ctx.defaultIntervalMs };
+  const m = modelContext(entry, schedule, entry.timeout ?? ctx.defaultTimeoutMs);
+  return [buildLabelsCheck(m), buildPerformanceCheck(m)];
+}

@@ -1,0 +1,373 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfigText } from '../src/config/load.js';
+import { Exporter } from '../src/runtime/exporter.js';
+import { openTestDb, type TestDb } from './helpers/db.js';
+import { memoryLogger } from './helpers/exporter.js';
+import { type Parsed, parseExposition, series } from './helpers/exposition.js';
+
+// Seeded predictions and labels, each stamped by its age in seconds before the warehouse's now(); every
+// expected value is computed below by brute force in TypeScript from these arrays. Ages stay hours away from
+// the window edges (1d, 7d). Predictions with a NULL score are excluded from every performance metric (they
+// can be neither ranked nor thresholded); unlabeled predictions too.
+
+interface Pred {
+  key: string;
+  age: number;
+  score: number | null;
+  version: string | null;
+}
+interface Label {
+  key: string;
+  age: number;
+  label: boolean;
+}
+interface Model {
+  name: string;
+  threshold: number;
+  preds: Pred[];
+  labels: Label[];
+  versioned: boolean;
+}
+
+const H = 3600;
+const D = 86_400;
+const WINDOWS = [
+  { label: '1d', s: D },
+  { label: '7d', s: 7 * D },
+];
+
+let seed = 7;
+const rand = () => {
+  seed = (seed * 1103515245 + 12345) % 2147483648;
+  return seed / 2147483648;
+};
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+
+/** An age inside the 1d window, inside 7d only, older than 7d, or in the future. */
+function age(): number {
+  const r = rand();
+  if (r < 0.4) return H + Math.floor(rand() * 20 * H);
+  if (r < 0.9) return 30 * H + Math.floor(rand() * 4 * D);
+  if (r < 0.95) return 8 * D + Math.floor(rand() * D);
+  return -2 * H;
+}
+
+/**
+ * Predictions with tied scores on a 0.05 grid (0 and 1 exactly included), some NULL scores, labels drawn from
+ * the score, some predictions unlabeled, and some keys labeled twice (the later label wins).
+ */
+function makeModel(
+  name: string,
+  opts: {
+    n: number;
+    threshold: number;
+    score?: () => number | null;
+    label?: (s: number) => boolean;
+    versions?: (i: number) => string | null;
+  },
+): Model {
+  const preds: Pred[] = [];
+  const labels: Label[] = [];
+  for (let i = 0; i < opts.n; i++) {
+    const key = `${name}-${i}`;
+    const score = opts.score ? opts.score() : rand() < 0.05 ? null : Math.round(rand() * 20) / 20;
+    const a = age();
+    preds.push({ key, age: a, score, version: opts.versions ? opts.versions(i) : null });
+    if (rand() < 0.15) continue; // not labeled yet
+    const truth = (opts.label ?? ((s: number) => rand() < s))(score ?? 0.5);
+    // Label ages are distinct per key: the latest (smallest age) wins.
+    const labelAge = Math.floor(rand() * 10 * D) - 3 * D;
+    labels.push({ key, age: labelAge, label: truth });
+    if (rand() < 0.2) {
+      // An older, superseded label with the opposite value, and sometimes a third, even older one.
+      labels.push({ key, age: labelAge + 600 + Math.floor(rand() * D), label: !truth });
+      if (rand() < 0.5) labels.push({ key, age: labelAge + 2 * D, label: truth });
+    }
+  }
+  return { name, threshold: opts.threshold, preds, labels, versioned: opts.versions !== undefined };
+}
+
+const models: Model[] = [
+  makeModel('main', { n: 400, threshold: 0.45 }),
+  makeModel('oneclass', { n: 60, threshold: 0.5, label: () => true }),
+  makeModel('flat', { n: 80, threshold: 0.5, score: () => 0.3 }),
+  makeModel('extremes', {
+    n: 120,
+    threshold: 0.5,
+    score: () => pick([0, 1, 0, 1, 0.5, 1e-17, 1 - 1e-17, 0.999]),
+    label: () => rand() < 0.5,
+  }),
+  makeModel('versioned', {
+    n: 300,
+    threshold: 0.6,
+    versions: (i) => (i % 11 === 0 ? null : pick(['a', 'b', 'b'])),
+  }),
+];
+// NaN scores count like NULL ones: left out of every metric.
+const main = models[0] as Model;
+for (let i = 0; i < 6; i++) {
+  main.preds.push({ key: `nan-${i}`, age: 2 * H + i * D, score: Number.NaN, version: null });
+  main.labels.push({ key: `nan-${i}`, age: H, label: i % 2 === 0 });
+}
+// Version c only predicts outside 1d; version d is never labeled.
+const versioned = models[4] as Model;
+for (let i = 0; i < 30; i++) {
+  versioned.preds.push({
+    key: `c-${i}`,
+    age: 2 * D + i * H,
+    score: Math.round(rand() * 10) / 10,
+    version: 'c',
+  });
+  versioned.labels.push({ key: `c-${i}`, age: D, label: rand() < 0.5 });
+  versioned.preds.push({ key: `d-${i}`, age: 5 * H + i * 60, score: rand(), version: 'd' });
+}
+
+// ---- brute-force oracles ----
+
+function bruteAuc(xs: { s: number; y: number }[]): number {
+  const pos = xs.filter((x) => x.y === 1);
+  const neg = xs.filter((x) => x.y === 0);
+  let wins = 0;
+  for (const p of pos) for (const q of neg) wins += p.s > q.s ? 1 : p.s === q.s ? 0.5 : 0;
+  return wins / (pos.length * neg.length);
+}
+
+function hanleyMcNeil(a: number, nPos: number, nNeg: number): number {
+  const q1 = a / (2 - a);
+  const q2 = (2 * a * a) / (1 + a);
+  return Math.sqrt((a * (1 - a) + (nPos - 1) * (q1 - a * a) + (nNeg - 1) * (q2 - a * a)) / (nPos * nNeg));
+}
+
+interface Expected {
+  values: Map<string, number>;
+  skipped: Record<string, number>;
+}
+
+const key = (name: string, labels: Record<string, string>) =>
+  `${name}${JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)))}`;
+
+function expected(m: Model): Expected {
+  const values = new Map<string, number>();
+  const skipped: Record<string, number> = {};
+  const skip = (why: string, n = 1) => {
+    skipped[why] = (skipped[why] ?? 0) + n;
+  };
+  // The latest label of each key.
+  const latest = new Map<string, Label>();
+  for (const l of m.labels) {
+    const cur = latest.get(l.key);
+    if (!cur || l.age < cur.age) latest.set(l.key, l);
+  }
+  const versions = m.versioned
+    ? [...new Set(m.preds.filter((p) => p.age > 0 && p.age <= 7 * D).map((p) => p.version ?? ''))].sort()
+    : [''];
+  for (const version of versions) {
+    for (const w of WINDOWS) {
+      const base = { model: m.name, window: w.label, ...(m.versioned ? { version } : {}) };
+      const put = (name: string, v: number, extra: Record<string, string> = {}) =>
+        values.set(key(name, { ...base, ...extra }), v);
+      const xs = m.preds
+        .filter((p) => p.age > 0 && p.age <= w.s && (!m.versioned || (p.version ?? '') === version))
+        .filter((p) => p.score !== null && !Number.isNaN(p.score) && latest.has(p.key))
+        .map((p) => ({ s: p.score as number, y: latest.get(p.key)?.label ? 1 : 0 }));
+      const n = xs.length;
+      if (n === 0) {
+        skip('no_labels', 11);
+        continue;
+      }
+      const nPos = xs.filter((x) => x.y === 1).length;
+      const nNeg = n - nPos;
+      if (nPos === 0 || nNeg === 0) skip('one_class', 2);
+      else {
+        const auc = bruteAuc(xs);
+        put('mlwatch_model_auc', auc);
+        put('mlwatch_model_auc_stderr', hanleyMcNeil(auc, nPos, nNeg));
+      }
+      const clip = (s: number) => Math.min(Math.max(s, 1e-15), 1 - 1e-15);
+      put(
+        'mlwatch_model_log_loss',
+        xs.reduce((a, x) => a - (x.y ? Math.log(clip(x.s)) : Math.log(1 - clip(x.s))), 0) / n,
+      );
+      put('mlwatch_model_brier_score', xs.reduce((a, x) => a + (x.s - x.y) ** 2, 0) / n);
+      const predPos = xs.filter((x) => x.s >= m.threshold);
+      const tp = predPos.filter((x) => x.y === 1).length;
+      const correct = xs.filter((x) => (x.s >= m.threshold ? 1 : 0) === x.y).length;
+      put('mlwatch_model_accuracy', correct / n);
+      const precision = predPos.length ? tp / predPos.length : undefined;
+      const recall = nPos ? tp / nPos : undefined;
+      if (precision === undefined) skip('undefined');
+      else put('mlwatch_model_precision', precision);
+      if (recall === undefined) skip('undefined');
+      else put('mlwatch_model_recall', recall);
+      if (precision === undefined || recall === undefined || precision + recall === 0) skip('undefined');
+      else put('mlwatch_model_f1', (2 * precision * recall) / (precision + recall));
+      let ece = 0;
+      for (let b = 0; b < 10; b++) {
+        const inBin = xs.filter((x) => Math.max(0, Math.min(9, Math.floor(x.s * 10))) === b);
+        if (!inBin.length) continue;
+        const meanScore = inBin.reduce((a, x) => a + x.s, 0) / inBin.length;
+        const rate = inBin.filter((x) => x.y === 1).length / inBin.length;
+        ece += (inBin.length / n) * Math.abs(meanScore - rate);
+      }
+      put('mlwatch_model_calibration_error', ece);
+      put('mlwatch_model_positive_rate', predPos.length / n, { source: 'predicted' });
+      put('mlwatch_model_positive_rate', nPos / n, { source: 'actual' });
+    }
+  }
+  return { values, skipped };
+}
+
+// ---- the warehouse and the exporter ----
+
+let db: TestDb;
+let m: Parsed;
+
+async function seedModel(model: Model): Promise<void> {
+  const p = `${db.schema}.${model.name}_predictions`;
+  const l = `${db.schema}.${model.name}_labels`;
+  // main and extremes label with booleans, the others with 0/1 integers.
+  const labelType = model.name === 'main' || model.name === 'extremes' ? 'boolean' : 'integer';
+  await db.writer.exec(
+    `CREATE TABLE ${p} (request_id text, predicted_at timestamptz, score double precision, model_version text);
+     CREATE TABLE ${l} (request_id text, labeled_at timestamptz, outcome ${labelType})`,
+  );
+  for (const r of model.preds) {
+    await db.writer.query(`INSERT INTO ${p} VALUES ($1, now() - make_interval(secs => $2), $3, $4)`, [
+      r.key,
+      r.age,
+      r.score,
+      r.version,
+    ]);
+  }
+  for (const r of model.labels) {
+    await db.writer.query(`INSERT INTO ${l} VALUES ($1, now() - make_interval(secs => $2), $3)`, [
+      r.key,
+      r.age,
+      labelType === 'boolean' ? r.label : r.label ? 1 : 0,
+    ]);
+  }
+}
+
+function modelsYaml(): string {
+  return models
+    .map(
+      (model) => `  - name: ${model.name}
+    task: binary_classification
+    owner: data-science
+    threshold: ${model.threshold}
+    windows: [7d, 1d]
+    predictions:
+      table: ${db.schema}.${model.name}_predictions
+      key: request_id
+      timestamp: predicted_at
+      score: score${model.versioned ? '\n      version: model_version' : ''}
+    labels:
+      table: ${db.schema}.${model.name}_labels
+      key: request_id
+      timestamp: labeled_at
+      label: outcome
+`,
+    )
+    .join('');
+}
+
+beforeAll(async () => {
+  db = await openTestDb();
+  for (const model of models) await seedModel(model);
+  const text = `warehouse:\n  url: ${db.configUrl}\n  statement_timeout: 20s\ndefaults: { interval: 1h }\nmodels:\n${modelsYaml()}`;
+  const config = loadConfigText(text, 'test.yaml', {}, '/');
+  const exporter = Exporter.start(config, {
+    log: memoryLogger().log,
+    openWarehouse: () => db.newWarehouse(),
+    withProcessMetrics: false,
+  });
+  await exporter.firstRound();
+  m = parseExposition(await exporter.metricsText());
+  await exporter.stop(1000);
+}, 120_000);
+afterAll(async () => {
+  await db?.close();
+});
+
+const PERFORMANCE = [
+  'mlwatch_model_auc',
+  'mlwatch_model_auc_stderr',
+  'mlwatch_model_log_loss',
+  'mlwatch_model_brier_score',
+  'mlwatch_model_accuracy',
+  'mlwatch_model_precision',
+  'mlwatch_model_recall',
+  'mlwatch_model_f1',
+  'mlwatch_model_calibration_error',
+  'mlwatch_model_positive_rate',
+];
+
+describe('classification performance: every value against brute force', () => {
+  it('the performance checks succeed', () => {
+    for (const model of models) {
+      expect(series(m, 'mlwatch_check_success', { check: `model:${model.name}:performance` })[0]?.value).toBe(
+        1,
+      );
+    }
+  });
+
+  it('the data covers the cases the check must handle', () => {
+    const main = models[0] as Model;
+    expect(main.preds.some((p) => p.score === 0) && main.preds.some((p) => p.score === 1)).toBe(true);
+    expect(main.preds.some((p) => p.score === null)).toBe(true);
+    expect(main.labels.length).toBeGreaterThan(new Set(main.labels.map((l) => l.key)).size);
+  });
+
+  for (const model of models) {
+    it(`${model.name}: exported series equal the brute-force values (1e-9)`, () => {
+      const want = expected(model);
+      const got = new Map<string, number>();
+      for (const name of PERFORMANCE) {
+        for (const s of series(m, name, { model: model.name })) got.set(key(s.name, s.labels), s.value);
+      }
+      expect([...got.keys()].sort()).toEqual([...want.values.keys()].sort());
+      for (const [k, v] of want.values) {
+        const g = got.get(k) as number;
+        expect(Number.isFinite(g), k).toBe(true);
+        expect(Math.abs(g - v), `${k}: got ${g}, want ${v}`).toBeLessThan(1e-9);
+      }
+    });
+
+    it(`${model.name}: undefined metrics are counted as skipped, by reason`, () => {
+      const want = expected(model).skipped;
+      const got: Record<string, number> = {};
+      for (const s of series(m, 'mlwatch_check_skipped_samples', {
+        check: `model:${model.name}:performance`,
+      })) {
+        got[s.labels.reason as string] = s.value;
+      }
+      expect(got).toEqual(want);
+    });
+  }
+
+  it('special cases behave as specified', () => {
+    // One class: no AUC, skipped one_class for both windows (AUC and stderr).
+    expect(series(m, 'mlwatch_model_auc', { model: 'oneclass' })).toHaveLength(0);
+    expect(expected(models[1] as Model).skipped.one_class).toBe(4);
+    // All scores equal: AUC 0.5, no predicted positives at threshold 0.5 (precision and F1 undefined).
+    for (const s of series(m, 'mlwatch_model_auc', { model: 'flat' })) expect(s.value).toBe(0.5);
+    expect(series(m, 'mlwatch_model_precision', { model: 'flat' })).toHaveLength(0);
+    // Scores of exactly 0 and 1 with both labels: log loss is finite thanks to clipping, and large.
+    for (const s of series(m, 'mlwatch_model_log_loss', { model: 'extremes' })) {
+      expect(Number.isFinite(s.value)).toBe(true);
+      expect(s.value).toBeGreaterThan(5);
+    }
+    // Versions: one series per version ('' for none); c has nothing in 1d, d has no labels.
+    const versions = new Set(
+      series(m, 'mlwatch_model_auc', { model: 'versioned', window: '7d' }).map((s) => s.labels.version),
+    );
+    expect(versions).toEqual(new Set(['', 'a', 'b', 'c']));
+    expect(series(m, 'mlwatch_model_auc', { model: 'versioned', window: '1d', version: 'c' })).toHaveLength(
+      0,
+    );
+    expect(series(m, 'mlwatch_model_auc', { model: 'versioned', version: 'd' })).toHaveLength(0);
+    // Without versions configured, no version label.
+    for (const s of series(m, 'mlwatch_model_auc', { model: 'main' }))
+      expect(s.labels.version).toBeUndefined();
+  });
+});

@@ -1,0 +1,316 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfigText } from '../src/config/load.js';
+import { Exporter } from '../src/runtime/exporter.js';
+import { openTestDb, type TestDb } from './helpers/db.js';
+import { memoryLogger } from './helpers/exporter.js';
+import { type Parsed, parseExposition, sampleValue, series } from './helpers/exposition.js';
+
+// Known predictions and labels, each stamped at a whole number of seconds before one base instant taken from
+// the warehouse clock just before seeding, so label delays are exact. Expected values are computed by brute
+// force from these arrays. Ages keep 2 minutes away from the window edges; the 10m window holds nothing.
+interface Pred {
+  id: number;
+  age: number;
+  score: number;
+  version: string | null;
+}
+interface Label {
+  id: number;
+  age: number;
+  positive: boolean;
+}
+
+let seed = 2024;
+const rand = () => {
+  seed = (seed * 1103515245 + 12345) % 2147483648;
+  return seed / 2147483648;
+};
+const H = 3600;
+const preds: Pred[] = [];
+const labels: Label[] = [];
+let nextId = 1;
+
+function add(age: number, version: string | null, label: 'none' | 'late' | 'leak' | 'dup'): void {
+  const id = nextId++;
+  preds.push({ id, age, score: Math.round(rand() * 1000) / 1000, version });
+  if (label === 'none') return;
+  const positive = rand() < 0.4;
+  // Delay from prediction to label: usually minutes to hours; a leak is a label stamped before its prediction.
+  const delay = label === 'leak' ? -(1 + Math.floor(rand() * 900)) : Math.floor(rand() * 7200);
+  labels.push({ id, age: age - delay, positive });
+  // An older label of the same key (opposite value, earlier, and before the prediction): the latest wins.
+  if (label === 'dup') labels.push({ id, age: Math.max(age, age - delay) + 30, positive: !positive });
+}
+
+const safeAge = () => {
+  let a = 15 * 60 + Math.floor(rand() * (6 * H - 17 * 60));
+  if (Math.abs(a - H) < 150) a += 400;
+  return a;
+};
+const kinds = ['none', 'late', 'late', 'late', 'leak', 'dup'] as const;
+for (const version of ['v1', 'v1', 'v1', 'v2', null]) {
+  for (let i = 0; i < 40; i++)
+    add(safeAge(), version, kinds[Math.floor(rand() * kinds.length)] as (typeof kinds)[number]);
+}
+// A version that served only in the wide window, and one with no labels at all.
+for (let i = 0; i < 5; i++) add(2 * H + i * 60, 'old', 'late');
+for (let i = 0; i < 4; i++) add(20 * 60 + i * 60, 'unlabeled', 'none');
+// Out of every window: from the future and too old. Their labels must not count anywhere.
+add(-600, 'v1', 'late');
+add(7 * H, 'future-proof', 'late');
+
+const windows = [
+  { label: '10m', s: 600 },
+  { label: '1h', s: H },
+  { label: '6h', s: 6 * H },
+];
+
+function latestLabels(): Map<number, Label> {
+  const latest = new Map<number, Label>();
+  for (const l of labels) {
+    const cur = latest.get(l.id);
+    if (cur === undefined || l.age < cur.age) latest.set(l.id, l);
+  }
+  return latest;
+}
+
+const inWindow = (p: Pred, s: number) => p.age > 0 && p.age <= s;
+const versionsIn6h = [...new Set(preds.filter((p) => inWindow(p, 6 * H)).map((p) => p.version))];
+
+function counts(s: number, version: string | null | undefined) {
+  const latest = latestLabels();
+  const ps = preds.filter((p) => inWindow(p, s) && (version === undefined || p.version === version));
+  return { n: ps.length, labeled: ps.filter((p) => latest.has(p.id)).length };
+}
+
+/** Linear interpolation between the closest ranks, as percentile_cont. */
+function percentileCont(values: number[], q: number): number {
+  const a = [...values].sort((x, y) => x - y);
+  const pos = q * (a.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  const low = a[lo] as number;
+  return lo === hi ? low : low + ((a[hi] as number) - low) * (pos - lo);
+}
+
+function delays(s: number): number[] {
+  const latest = latestLabels();
+  return preds
+    .filter((p) => inWindow(p, s) && latest.has(p.id))
+    .map((p) => p.age - (latest.get(p.id) as Label).age);
+}
+
+function leaks(s: number): number {
+  return delays(s).filter((d) => d < 0).length;
+}
+
+const closeTo = (actual: number, want: number) => {
+  const tol = 1e-9 * Math.max(Math.abs(want), 1e-6);
+  if (!(Math.abs(actual - want) <= tol)) throw new Error(`expected ${actual} to be within ${tol} of ${want}`);
+};
+
+let db: TestDb;
+let s: string;
+beforeAll(async () => {
+  db = await openTestDb();
+  s = db.schema;
+  await db.writer.exec(`CREATE TABLE ${s}.scores (request_id bigint, scored_at timestamptz not null, p float8, model_version text);
+CREATE TABLE ${s}.clicks (request_id bigint, clicked_at timestamptz not null, clicked boolean);
+CREATE TABLE ${s}.clicks01 (request_id bigint, clicked_at timestamptz not null, clicked integer);
+CREATE TABLE ${s}.empty_scores (request_id bigint, scored_at timestamptz not null, p float8);
+CREATE TABLE ${s}.base AS SELECT now() AS t0;`);
+  const insert = async (table: string, rows: unknown[][]) => {
+    for (let at = 0; at < rows.length; at += 200) {
+      const chunk = rows.slice(at, at + 200);
+      const width = (chunk[0] as unknown[]).length;
+      const values = chunk.map(
+        (_, r) =>
+          `(${Array.from({ length: width }, (_, c) =>
+            c === 1
+              ? `(SELECT t0 FROM ${s}.base) - make_interval(secs => $${r * width + c + 1})`
+              : `$${r * width + c + 1}`,
+          ).join(', ')})`,
+      );
+      await db.writer.query(`INSERT INTO ${s}.${table} VALUES ${values.join(', ')}`, chunk.flat());
+    }
+  };
+  await insert(
+    'scores',
+    preds.map((p) => [p.id, p.age, p.score, p.version]),
+  );
+  await insert(
+    'clicks',
+    labels.map((l) => [l.id, l.age, l.positive]),
+  );
+  await insert(
+    'clicks01',
+    labels.map((l) => [l.id, l.age, l.positive ? 1 : 0]),
+  );
+});
+afterAll(async () => {
+  await db?.close();
+});
+
+async function scrape(modelsYaml: string): Promise<Parsed> {
+  const text = `warehouse:\n  url: ${db.configUrl}\ndefaults: { interval: 1h }\nmodels:\n${modelsYaml}`;
+  const config = loadConfigText(text, 'test.yaml', {}, '/');
+  const exporter = Exporter.start(config, {
+    log: memoryLogger().log,
+    openWarehouse: () => db.newWarehouse(),
+    withProcessMetrics: false,
+  });
+  await exporter.firstRound();
+  const m = parseExposition(await exporter.metricsText());
+  await exporter.stop(1000);
+  return m;
+}
+
+const model = (name: string, predTable: string, labelTable: string, version: boolean) => `  - name: ${name}
+    task: binary_classification
+    owner: search
+    windows: [1h, 10m, 6h]
+    predictions:
+      table: ${s}.${predTable}
+      key: request_id
+      timestamp: scored_at
+      score: p${version ? '\n      version: model_version' : ''}
+    labels: { table: ${s}.${labelTable}, key: request_id, timestamp: clicked_at, label: clicked }
+`;
+
+function skips(m: Parsed, check: string): Record<string, number> {
+  return Object.fromEntries(
+    series(m, 'mlwatch_check_skipped_samples', { check }).map((x) => [x.labels.reason as string, x.value]),
+  );
+}
+
+function expectDelayAndLeakage(m: Parsed, name: string): void {
+  for (const w of windows) {
+    const labels = { model: name, window: w.label };
+    expect(sampleValue(m, 'mlwatch_model_label_leakage_rows', labels)).toBe(leaks(w.s));
+    const d = delays(w.s);
+    if (d.length === 0) {
+      expect(series(m, 'mlwatch_model_label_delay_seconds', labels)).toHaveLength(0);
+      continue;
+    }
+    closeTo(
+      sampleValue(m, 'mlwatch_model_label_delay_seconds', { ...labels, quantile: '0.5' }),
+      percentileCont(d, 0.5),
+    );
+    closeTo(
+      sampleValue(m, 'mlwatch_model_label_delay_seconds', { ...labels, quantile: '0.95' }),
+      percentileCont(d, 0.95),
+    );
+    expect(series(m, 'mlwatch_model_label_delay_seconds', labels)).toHaveLength(2);
+  }
+}
+
+describe('labels of a versioned classification model with boolean labels', () => {
+  let m: Parsed;
+  beforeAll(async () => {
+    m = await scrape(model('ranker', 'scores', 'clicks', true));
+  });
+
+  it('the check succeeds', () => {
+    expect(sampleValue(m, 'mlwatch_check_success', { check: 'model:ranker:labels' })).toBe(1);
+  });
+
+  it('the seeded data covers the edge cases', () => {
+    expect(leaks(6 * H)).toBeGreaterThan(5);
+    expect(new Set(labels.map((l) => l.id)).size).toBeLessThan(labels.length);
+    expect(labels.filter((l) => !l.positive).length).toBeGreaterThan(20);
+    expect(counts(H, 'old').n).toBe(0);
+    expect(delays(600)).toHaveLength(0);
+  });
+
+  for (const w of windows) {
+    it(`predictions, labeled predictions and coverage per version in ${w.label}`, () => {
+      for (const v of versionsIn6h) {
+        const labels = { model: 'ranker', window: w.label, version: v ?? '' };
+        const c = counts(w.s, v);
+        expect(sampleValue(m, 'mlwatch_model_predictions', labels)).toBe(c.n);
+        expect(sampleValue(m, 'mlwatch_model_labeled_predictions', labels)).toBe(c.labeled);
+        if (c.n === 0) expect(series(m, 'mlwatch_model_label_coverage_ratio', labels)).toHaveLength(0);
+        else closeTo(sampleValue(m, 'mlwatch_model_label_coverage_ratio', labels), c.labeled / c.n);
+      }
+      expect(series(m, 'mlwatch_model_predictions', { model: 'ranker', window: w.label })).toHaveLength(
+        versionsIn6h.length,
+      );
+    });
+  }
+
+  it('no series for a version seen only outside every window', () => {
+    expect(series(m, 'mlwatch_model_predictions', { version: 'future-proof' })).toHaveLength(0);
+    expect(series(m, 'mlwatch_model_info', { version: 'future-proof' })).toHaveLength(0);
+  });
+
+  it('label delay quantiles and leakage over all versions', () => {
+    expectDelayAndLeakage(m, 'ranker');
+    for (const x of series(m, 'mlwatch_model_label_delay_seconds'))
+      expect(Object.keys(x.labels).sort()).toEqual(['model', 'quantile', 'window']);
+  });
+
+  it('model_info for each version that served in the widest window', () => {
+    const info = series(m, 'mlwatch_model_info', { model: 'ranker' });
+    expect(info.map((x) => x.labels.version).sort()).toEqual(versionsIn6h.map((v) => v ?? '').sort());
+    for (const x of info) {
+      expect(x.value).toBe(1);
+      expect(x.labels.owner).toBe('search');
+    }
+  });
+
+  it('an empty window exports zero counts, no coverage, and says why', () => {
+    for (const v of versionsIn6h) {
+      const labels = { model: 'ranker', window: '10m', version: v ?? '' };
+      expect(sampleValue(m, 'mlwatch_model_predictions', labels)).toBe(0);
+      expect(series(m, 'mlwatch_model_label_coverage_ratio', labels)).toHaveLength(0);
+    }
+    const empty = windows.flatMap((w) => versionsIn6h.filter((v) => counts(w.s, v).n === 0)).length;
+    const noDelay = windows.filter((w) => delays(w.s).length === 0).length * 2;
+    expect(skips(m, 'model:ranker:labels')).toEqual({ empty_window: empty, no_labels: noDelay });
+  });
+
+  it('never exports NaN', () => {
+    for (const x of m.samples.filter((y) => y.name.startsWith('mlwatch_model_')))
+      expect(Number.isFinite(x.value)).toBe(true);
+  });
+});
+
+describe('labels of an unversioned model with 0/1 integer labels', () => {
+  let m: Parsed;
+  beforeAll(async () => {
+    m = await scrape(
+      model('ranker01', 'scores', 'clicks01', false) + model('idle', 'empty_scores', 'clicks01', false),
+    );
+  });
+
+  it('counts, coverage, delay and leakage over every version, without a version label', () => {
+    expect(sampleValue(m, 'mlwatch_check_success', { check: 'model:ranker01:labels' })).toBe(1);
+    for (const w of windows) {
+      const labels = { model: 'ranker01', window: w.label };
+      const c = counts(w.s, undefined);
+      expect(sampleValue(m, 'mlwatch_model_predictions', labels)).toBe(c.n);
+      expect(sampleValue(m, 'mlwatch_model_labeled_predictions', labels)).toBe(c.labeled);
+      if (c.n === 0) expect(series(m, 'mlwatch_model_label_coverage_ratio', labels)).toHaveLength(0);
+      else closeTo(sampleValue(m, 'mlwatch_model_label_coverage_ratio', labels), c.labeled / c.n);
+      for (const x of series(m, 'mlwatch_model_predictions', labels))
+        expect(Object.keys(x.labels).sort()).toEqual(['model', 'window']);
+    }
+    expectDelayAndLeakage(m, 'ranker01');
+    expect(series(m, 'mlwatch_model_info', { model: 'ranker01' })).toEqual([
+      { name: 'mlwatch_model_info', labels: { model: 'ranker01', owner: 'search', version: '' }, value: 1 },
+    ]);
+  });
+
+  it('an empty predictions table: zero counts, no coverage or delay', () => {
+    expect(sampleValue(m, 'mlwatch_check_success', { check: 'model:idle:labels' })).toBe(1);
+    for (const w of windows) {
+      const labels = { model: 'idle', window: w.label };
+      expect(sampleValue(m, 'mlwatch_model_predictions', labels)).toBe(0);
+      expect(sampleValue(m, 'mlwatch_model_labeled_predictions', labels)).toBe(0);
+      expect(sampleValue(m, 'mlwatch_model_label_leakage_rows', labels)).toBe(0);
+      expect(series(m, 'mlwatch_model_label_coverage_ratio', labels)).toHaveLength(0);
+      expect(series(m, 'mlwatch_model_label_delay_seconds', labels)).toHaveLength(0);
+    }
+    expect(skips(m, 'model:idle:labels')).toEqual({ empty_window: 3, no_labels: 6 });
+  });
+});
