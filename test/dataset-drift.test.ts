@@ -10,7 +10,7 @@ import {
   numericCounts,
   psi,
   topCategories,
-} from '../src/checks/dataset/drift-math.js';
+} from './helpers/drift-math.js';
 import type { Check, CheckResult } from '../src/checks/types.js';
 import { ConfigError } from '../src/config/errors.js';
 import { loadConfigText } from '../src/config/load.js';

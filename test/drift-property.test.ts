@@ -11,7 +11,7 @@ import {
   percentileCont,
   psi,
   topCategories,
-} from '../src/checks/dataset/drift-math.js';
+} from './helpers/drift-math.js';
 
 // Pure TypeScript, no database: the oracle in drift-math.ts, and the check's own PSI/JS from bin counts.
 

@@ -10,7 +10,7 @@ import { quoteIdent } from '../../sql/identifiers.js';
  * `CROSS JOIN LATERAL (VALUES (0, <feature 0>), (1, <feature 1>), ...) AS v(f, ...)`, so one scan serves every
  * feature; `f` is the feature's position in the list handed to the builder.
  *
- * Independent of drift-math.ts on purpose (that module is the tests' oracle).
+ * Independent of test/helpers/drift-math.ts on purpose (that module is the tests' oracle).
  */
 
 export type FeatureKind = 'numeric' | 'categorical';

@@ -30,7 +30,7 @@ import {
  * for the bin counts of every feature, and one statement for KS of every numeric feature (which reads the
  * raw reference values: KS cannot be computed from bins). docs/drift.md has the definitions and costs.
  *
- * PSI and JS are computed here, in TypeScript, from the bin counts SQL returns; drift-math.ts is the tests'
+ * PSI and JS are computed here, in TypeScript, from the bin counts SQL returns; test/helpers/drift-math.ts is the tests'
  * independent oracle and is deliberately not used by this module.
  */
 
