@@ -74,6 +74,7 @@ describe('dashboards as code', () => {
     expect([...byUid.keys()].sort()).toEqual([
       'mlwatch-data-quality',
       'mlwatch-exporter',
+      'mlwatch-model-performance',
       'mlwatch-overview',
     ]);
     for (const d of byUid.values()) {
@@ -181,7 +182,11 @@ describe('thresholds from the alert rules', () => {
 
   it('follows the rules: another factor in the stale rule changes the panels', () => {
     const rules = parseRules(
-      [FIXTURE.replace('> 3 *', '> 5 *'), readFileSync(root('prometheus/rules/data.rules.yml'), 'utf8')],
+      [
+        FIXTURE.replace('> 3 *', '> 5 *'),
+        readFileSync(root('prometheus/rules/data.rules.yml'), 'utf8'),
+        readFileSync(root('prometheus/rules/model.rules.yml'), 'utf8'),
+      ],
       'fixture',
     );
     const json = buildDashboards(rules)

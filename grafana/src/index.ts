@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { dataQualityDashboard } from './data-quality.js';
 import { exporterDashboard } from './exporter.js';
+import { modelPerformanceDashboard } from './model-performance.js';
 import { overviewDashboard } from './overview.js';
 import { type RuleSet, readRules } from './rules.js';
 
@@ -21,6 +22,7 @@ export function buildDashboards(rules: RuleSet = readRules()): GeneratedDashboar
     { file: 'overview.json', dashboard: overviewDashboard(rules) },
     { file: 'exporter.json', dashboard: exporterDashboard(rules) },
     { file: 'data-quality.json', dashboard: dataQualityDashboard(rules) },
+    { file: 'model-performance.json', dashboard: modelPerformanceDashboard(rules) },
   ];
 }
 

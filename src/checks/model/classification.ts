@@ -18,6 +18,14 @@ import { type ModelContext, modelCheck } from './context.js';
  * not exported but counted in skipped: `no_labels` (no labeled, scored predictions: every metric),
  * `one_class` (AUC and its stderr with only positives or only negatives), `undefined` (precision without
  * predicted positives, recall without actual positives, F1 when either is undefined or both are 0).
+ *
+ * Estimated metrics, for the part of a window whose labels have not arrived: over the UNLABELED scored
+ * predictions, accuracy, precision, recall and F1 from the confusion counts expected if the scores are
+ * calibrated (P(y = 1 | score s) = s; s clamped to [0, 1]): expected TP = sum of s and FP = sum of 1 - s over
+ * predicted positives, FN = sum of s and TN = sum of 1 - s over predicted negatives. Their count is always
+ * exported (0 included); the rest is counted in skipped when undefined: `no_unlabeled` (no unlabeled, scored
+ * predictions: all four), `estimate_undefined` (precision without predicted positives, recall when expected
+ * TP + FN is 0, F1 when either is undefined or both are 0). From the same statement, not a second scan.
  */
 export function buildClassificationCheck(m: ModelContext): Check {
   const { sql, params } = classificationSql(m);
@@ -36,6 +44,13 @@ interface Counts {
   tp: number;
   fp: number;
   calibrationNum: number;
+  /** Unlabeled scored predictions, predicted positives among them, and their expected confusion counts. */
+  nUnl: number;
+  ePp: number;
+  eTp: number;
+  eFp: number;
+  eFn: number;
+  eTn: number;
 }
 
 const EMPTY: Counts = {
@@ -48,6 +63,12 @@ const EMPTY: Counts = {
   tp: 0,
   fp: 0,
   calibrationNum: 0,
+  nUnl: 0,
+  ePp: 0,
+  eTp: 0,
+  eFp: 0,
+  eFn: 0,
+  eTn: 0,
 };
 
 function counts(row: Row): Counts {
@@ -62,6 +83,12 @@ function counts(row: Row): Counts {
     tp: num('tp'),
     fp: num('fp'),
     calibrationNum: num('calibration_num'),
+    nUnl: num('n_unl'),
+    ePp: num('e_pp'),
+    eTp: num('e_tp'),
+    eFp: num('e_fp'),
+    eFn: num('e_fn'),
+    eTn: num('e_tn'),
   };
 }
 
@@ -93,6 +120,7 @@ function toResult(m: ModelContext, rows: Row[]): CheckResult {
       };
       const put = (name: string, value: number, extra: Record<string, string> = {}) =>
         samples.push({ name, labels: { ...labels, ...extra }, value });
+      putEstimates(c, put, skip);
       if (c.n === 0) {
         skip('no_labels', families);
         return;
@@ -123,4 +151,29 @@ function toResult(m: ModelContext, rows: Row[]): CheckResult {
     });
   }
   return { samples, skipped };
+}
+
+/**
+ * The estimated metrics of the unlabeled scored predictions of one (window, version): the count always (0
+ * included), and accuracy, precision, recall and F1 from the expected confusion counts when defined.
+ */
+function putEstimates(
+  c: Counts,
+  put: (name: string, value: number) => void,
+  skip: (why: string, n?: number) => void,
+): void {
+  put(catalog.modelUnlabeledPredictions.name, c.nUnl);
+  if (c.nUnl === 0) {
+    skip('no_unlabeled', 4);
+    return;
+  }
+  put(catalog.modelEstimatedAccuracy.name, Math.min(1, Math.max(0, (c.eTp + c.eTn) / c.nUnl)));
+  const precision = c.ePp > 0 ? c.eTp / (c.eTp + c.eFp) : undefined;
+  const recall = c.eTp + c.eFn > 0 ? c.eTp / (c.eTp + c.eFn) : undefined;
+  if (precision === undefined) skip('estimate_undefined');
+  else put(catalog.modelEstimatedPrecision.name, precision);
+  if (recall === undefined) skip('estimate_undefined');
+  else put(catalog.modelEstimatedRecall.name, recall);
+  if (precision === undefined || recall === undefined || precision + recall === 0) skip('estimate_undefined');
+  else put(catalog.modelEstimatedF1.name, (2 * precision * recall) / (precision + recall));
 }

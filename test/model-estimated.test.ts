@@ -1,0 +1,416 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildClassificationCheck } from '../src/checks/model/classification.js';
+import { type ModelEntryShape, modelContext } from '../src/checks/model/context.js';
+import { loadConfigText } from '../src/config/load.js';
+import { Exporter } from '../src/runtime/exporter.js';
+import { openTestDb, type TestDb } from './helpers/db.js';
+import { memoryLogger } from './helpers/exporter.js';
+import { type Parsed, parseExposition, series } from './helpers/exposition.js';
+
+// Estimated accuracy, precision, recall and F1 of the unlabeled predictions of a binary classifier (expected
+// confusion counts if the scores are calibrated), checked against a brute-force TypeScript oracle on seeded
+// predictions and labels, each stamped by its age in seconds before the warehouse's now(). Ages stay hours away
+// from the window edges (1d, 7d). Then a calibration sanity check: with labels drawn as Bernoulli(score), the
+// estimate on the unlabeled half is close to the realized accuracy of the labeled half.
+
+interface Pred {
+  key: string;
+  age: number;
+  score: number | null;
+  version: string | null;
+}
+interface Label {
+  key: string;
+  age: number;
+  label: boolean;
+}
+interface Model {
+  name: string;
+  threshold: number;
+  preds: Pred[];
+  labels: Label[];
+  versioned: boolean;
+}
+
+const H = 3600;
+const D = 86_400;
+const WINDOWS = [
+  { label: '1d', s: D },
+  { label: '7d', s: 7 * D },
+];
+const ESTIMATED = [
+  'mlwatch_model_unlabeled_predictions',
+  'mlwatch_model_estimated_accuracy',
+  'mlwatch_model_estimated_precision',
+  'mlwatch_model_estimated_recall',
+  'mlwatch_model_estimated_f1',
+];
+const ESTIMATE_REASONS = new Set(['no_unlabeled', 'estimate_undefined']);
+
+let seed = 11;
+const rand = () => {
+  seed = (seed * 1103515245 + 12345) % 2147483648;
+  return seed / 2147483648;
+};
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+
+/** An age inside the 1d window, inside 7d only, older than 7d, or in the future. */
+function age(): number {
+  const r = rand();
+  if (r < 0.4) return H + Math.floor(rand() * 20 * H);
+  if (r < 0.9) return 30 * H + Math.floor(rand() * 4 * D);
+  if (r < 0.95) return 8 * D + Math.floor(rand() * D);
+  return -2 * H;
+}
+
+/** Predictions, a share of them labeled (Bernoulli(score) for in-range scores), the rest not yet. */
+function makeModel(
+  name: string,
+  opts: {
+    n: number;
+    threshold: number;
+    score: () => number | null;
+    labeledShare: number | ((version: string | null) => number);
+    versions?: (i: number) => string | null;
+  },
+): Model {
+  const preds: Pred[] = [];
+  const labels: Label[] = [];
+  for (let i = 0; i < opts.n; i++) {
+    const key = `${name}-${i}`;
+    const score = opts.score();
+    const version = opts.versions ? opts.versions(i) : null;
+    preds.push({ key, age: age(), score, version });
+    const share = typeof opts.labeledShare === 'number' ? opts.labeledShare : opts.labeledShare(version);
+    if (rand() >= share) continue;
+    const s = score === null || Number.isNaN(score) ? 0.5 : score;
+    labels.push({ key, age: Math.floor(rand() * 10 * D) - 3 * D, label: rand() < s });
+  }
+  return { name, threshold: opts.threshold, preds, labels, versioned: opts.versions !== undefined };
+}
+
+const models: Model[] = [
+  // Ties on a 0.05 grid (0 and 1 included), NULL and NaN scores, a few out of [0, 1] (clamped), 40 % unlabeled.
+  makeModel('mixed', {
+    n: 500,
+    threshold: 0.45,
+    score: () => {
+      const r = rand();
+      if (r < 0.04) return null;
+      if (r < 0.06) return Number.NaN;
+      if (r < 0.08) return pick([-0.2, 1.3]);
+      return Math.round(rand() * 20) / 20;
+    },
+    labeledShare: 0.6,
+  }),
+  // Versions: a is fully labeled (no unlabeled: skipped), b partly, none ('') never labeled; c (added
+  // below) predicts outside 1d only.
+  makeModel('versioned', {
+    n: 300,
+    threshold: 0.6,
+    score: () => rand(),
+    labeledShare: (v) => (v === 'a' ? 1 : v === 'b' ? 0.5 : 0),
+    versions: (i) => (i % 7 === 0 ? null : pick(['a', 'b'])),
+  }),
+  // No predicted positives among the unlabeled: precision and F1 undefined.
+  makeModel('low', { n: 80, threshold: 0.5, score: () => pick([0.1, 0.2, 0.3, 0.45]), labeledShare: 0.3 }),
+  // Every score 0: no predicted positives and expected TP + FN = 0, so only accuracy (exactly 1).
+  makeModel('zeros', { n: 60, threshold: 0.5, score: () => 0, labeledShare: 0 }),
+  // Every score 1 with threshold 0: precision and recall 1, expected accuracy 1.
+  makeModel('ones', { n: 40, threshold: 0, score: () => 1, labeledShare: 0.2 }),
+];
+const versioned = models[1] as Model;
+for (let i = 0; i < 20; i++) {
+  versioned.preds.push({ key: `c-${i}`, age: 2 * D + i * H, score: rand(), version: 'c' });
+}
+
+// ---- the brute-force oracle ----
+
+interface Expected {
+  values: Map<string, number>;
+  skipped: Record<string, number>;
+}
+
+const key = (name: string, labels: Record<string, string>) =>
+  `${name}${JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)))}`;
+
+function expected(m: Model): Expected {
+  const values = new Map<string, number>();
+  const skipped: Record<string, number> = {};
+  const skip = (why: string, n = 1) => {
+    skipped[why] = (skipped[why] ?? 0) + n;
+  };
+  const labeled = new Set(m.labels.map((l) => l.key));
+  const versions = m.versioned
+    ? [...new Set(m.preds.filter((p) => p.age > 0 && p.age <= 7 * D).map((p) => p.version ?? ''))].sort()
+    : [''];
+  for (const version of versions) {
+    for (const w of WINDOWS) {
+      const base = { model: m.name, window: w.label, ...(m.versioned ? { version } : {}) };
+      const put = (name: string, v: number) => values.set(key(name, base), v);
+      const ps = m.preds
+        .filter((p) => p.age > 0 && p.age <= w.s && (!m.versioned || (p.version ?? '') === version))
+        .filter((p) => p.score !== null && !Number.isNaN(p.score) && !labeled.has(p.key))
+        .map((p) => ({ s: p.score as number, p: Math.min(1, Math.max(0, p.score as number)) }));
+      put('mlwatch_model_unlabeled_predictions', ps.length);
+      if (ps.length === 0) {
+        skip('no_unlabeled', 4);
+        continue;
+      }
+      let tp = 0;
+      let fp = 0;
+      let fn = 0;
+      let tn = 0;
+      let predictedPos = 0;
+      for (const x of ps) {
+        if (x.s >= m.threshold) {
+          predictedPos++;
+          tp += x.p;
+          fp += 1 - x.p;
+        } else {
+          fn += x.p;
+          tn += 1 - x.p;
+        }
+      }
+      put('mlwatch_model_estimated_accuracy', (tp + tn) / ps.length);
+      const precision = predictedPos > 0 ? tp / (tp + fp) : undefined;
+      const recall = tp + fn > 0 ? tp / (tp + fn) : undefined;
+      if (precision === undefined) skip('estimate_undefined');
+      else put('mlwatch_model_estimated_precision', precision);
+      if (recall === undefined) skip('estimate_undefined');
+      else put('mlwatch_model_estimated_recall', recall);
+      if (precision === undefined || recall === undefined || precision + recall === 0)
+        skip('estimate_undefined');
+      else put('mlwatch_model_estimated_f1', (2 * precision * recall) / (precision + recall));
+    }
+  }
+  return { values, skipped };
+}
+
+// ---- the warehouse and the exporter ----
+
+let db: TestDb;
+let m: Parsed;
+
+async function seedModel(model: Model): Promise<void> {
+  const p = `${db.schema}.${model.name}_predictions`;
+  const l = `${db.schema}.${model.name}_labels`;
+  await db.writer.exec(
+    `CREATE TABLE ${p} (request_id text, predicted_at timestamptz, score double precision, model_version text);
+     CREATE TABLE ${l} (request_id text, labeled_at timestamptz, outcome boolean)`,
+  );
+  // NaN travels as text: a float8 array parameter cannot carry it through every driver.
+  await db.writer.query(
+    `INSERT INTO ${p}
+     SELECT k, now() - make_interval(secs => a), s::float8, v
+     FROM unnest($1::text[], $2::float8[], $3::text[], $4::text[]) AS u(k, a, s, v)`,
+    [
+      model.preds.map((r) => r.key),
+      model.preds.map((r) => r.age),
+      model.preds.map((r) => (r.score === null ? null : String(r.score))),
+      model.preds.map((r) => r.version),
+    ],
+  );
+  if (model.labels.length === 0) return;
+  await db.writer.query(
+    `INSERT INTO ${l}
+     SELECT k, now() - make_interval(secs => a), y
+     FROM unnest($1::text[], $2::float8[], $3::boolean[]) AS u(k, a, y)`,
+    [model.labels.map((r) => r.key), model.labels.map((r) => r.age), model.labels.map((r) => r.label)],
+  );
+}
+
+function modelsYaml(): string {
+  return models
+    .map(
+      (model) => `  - name: ${model.name}
+    task: binary_classification
+    owner: data-science
+    threshold: ${model.threshold}
+    windows: [7d, 1d]
+    predictions:
+      table: ${db.schema}.${model.name}_predictions
+      key: request_id
+      timestamp: predicted_at
+      score: score${model.versioned ? '\n      version: model_version' : ''}
+    labels:
+      table: ${db.schema}.${model.name}_labels
+      key: request_id
+      timestamp: labeled_at
+      label: outcome
+`,
+    )
+    .join('');
+}
+
+beforeAll(async () => {
+  db = await openTestDb();
+  for (const model of models) await seedModel(model);
+  const text = `warehouse:\n  url: ${db.configUrl}\n  statement_timeout: 20s\ndefaults: { interval: 1h }\nmodels:\n${modelsYaml()}`;
+  const config = loadConfigText(text, 'test.yaml', {}, '/');
+  const exporter = Exporter.start(config, {
+    log: memoryLogger().log,
+    openWarehouse: () => db.newWarehouse(),
+    withProcessMetrics: false,
+  });
+  await exporter.firstRound();
+  m = parseExposition(await exporter.metricsText());
+  await exporter.stop(1000);
+}, 120_000);
+afterAll(async () => {
+  await db?.close();
+});
+
+describe('estimated classification metrics of unlabeled predictions: every value against brute force', () => {
+  it('the performance checks succeed and the families are declared', () => {
+    for (const model of models) {
+      expect(series(m, 'mlwatch_check_success', { check: `model:${model.name}:performance` })[0]?.value).toBe(
+        1,
+      );
+    }
+    for (const name of ESTIMATED) expect(m.type.get(name), name).toBe('gauge');
+  });
+
+  it('the data covers the cases the check must handle', () => {
+    const mixed = models[0] as Model;
+    expect(mixed.preds.some((p) => p.score === null)).toBe(true);
+    expect(mixed.preds.some((p) => Number.isNaN(p.score))).toBe(true);
+    expect(mixed.preds.some((p) => p.score !== null && (p.score < 0 || p.score > 1))).toBe(true);
+    const skipped = models.map((x) => expected(x).skipped);
+    expect(skipped.some((s) => (s.no_unlabeled ?? 0) > 0)).toBe(true);
+    expect(skipped.some((s) => (s.estimate_undefined ?? 0) > 0)).toBe(true);
+  });
+
+  for (const model of models) {
+    it(`${model.name}: exported series equal the brute-force values (1e-9), never NaN`, () => {
+      const want = expected(model);
+      const got = new Map<string, number>();
+      for (const name of ESTIMATED) {
+        for (const s of series(m, name, { model: model.name })) got.set(key(s.name, s.labels), s.value);
+      }
+      expect([...got.keys()].sort()).toEqual([...want.values.keys()].sort());
+      for (const [k, v] of want.values) {
+        const g = got.get(k) as number;
+        expect(Number.isFinite(g), k).toBe(true);
+        expect(Math.abs(g - v), `${k}: got ${g}, want ${v}`).toBeLessThan(1e-9);
+      }
+    });
+
+    it(`${model.name}: undefined estimates are counted as skipped, by reason`, () => {
+      const got: Record<string, number> = {};
+      for (const s of series(m, 'mlwatch_check_skipped_samples', {
+        check: `model:${model.name}:performance`,
+      })) {
+        if (ESTIMATE_REASONS.has(s.labels.reason as string)) got[s.labels.reason as string] = s.value;
+      }
+      expect(got).toEqual(expected(model).skipped);
+    });
+  }
+
+  it('special cases behave as specified', () => {
+    // Versions: a is fully labeled (count 0, nothing estimated), '' is never labeled, c has nothing in 1d.
+    expect(
+      series(m, 'mlwatch_model_unlabeled_predictions', { model: 'versioned', version: 'a' }).map(
+        (s) => s.value,
+      ),
+    ).toEqual([0, 0]);
+    expect(series(m, 'mlwatch_model_estimated_accuracy', { model: 'versioned', version: 'a' })).toHaveLength(
+      0,
+    );
+    expect(
+      series(m, 'mlwatch_model_estimated_accuracy', { model: 'versioned', version: '' }).length,
+    ).toBeGreaterThan(0);
+    expect(
+      series(m, 'mlwatch_model_estimated_accuracy', { model: 'versioned', window: '1d', version: 'c' }),
+    ).toHaveLength(0);
+    // No predicted positives: no precision or F1, but recall 0 and an accuracy.
+    expect(series(m, 'mlwatch_model_estimated_precision', { model: 'low' })).toHaveLength(0);
+    expect(series(m, 'mlwatch_model_estimated_f1', { model: 'low' })).toHaveLength(0);
+    for (const s of series(m, 'mlwatch_model_estimated_recall', { model: 'low' })) expect(s.value).toBe(0);
+    // All scores 0: certain negatives, accuracy exactly 1 and nothing else.
+    for (const s of series(m, 'mlwatch_model_estimated_accuracy', { model: 'zeros' }))
+      expect(s.value).toBe(1);
+    for (const name of ESTIMATED.slice(2)) expect(series(m, name, { model: 'zeros' }), name).toHaveLength(0);
+    // All scores 1 at threshold 0: every estimate is 1.
+    for (const name of ESTIMATED.slice(1)) {
+      const found = series(m, name, { model: 'ones' });
+      expect(found.length, name).toBe(2);
+      for (const s of found) expect(s.value, name).toBe(1);
+    }
+    // Without versions configured, no version label.
+    for (const s of series(m, 'mlwatch_model_estimated_accuracy', { model: 'mixed' }))
+      expect(s.labels.version).toBeUndefined();
+  });
+});
+
+describe('estimated accuracy of calibrated scores', () => {
+  it('on the unlabeled half it is within a few points of the realized accuracy on the labeled half', async () => {
+    // 4000 predictions in the last day, scores uniform on [0, 1], labels Bernoulli(score): calibrated by
+    // construction. Half of them get their label; the other half's label is drawn but kept back.
+    const n = 4000;
+    const keys: string[] = [];
+    const scores: number[] = [];
+    const labelKeys: string[] = [];
+    const labelValues: boolean[] = [];
+    const hidden: { s: number; y: boolean }[] = [];
+    for (let i = 0; i < n; i++) {
+      const s = rand();
+      const y = rand() < s;
+      keys.push(`cal-${i}`);
+      scores.push(s);
+      if (i % 2 === 0) {
+        labelKeys.push(`cal-${i}`);
+        labelValues.push(y);
+      } else hidden.push({ s, y });
+    }
+    await db.writer.exec(
+      `CREATE TABLE ${db.schema}.cal_p (k text, at timestamptz, s double precision);
+       CREATE TABLE ${db.schema}.cal_l (k text, at timestamptz, y boolean)`,
+    );
+    await db.writer.query(
+      `INSERT INTO ${db.schema}.cal_p SELECT k, now() - interval '2 hours', s FROM unnest($1::text[], $2::float8[]) AS u(k, s)`,
+      [keys, scores],
+    );
+    await db.writer.query(
+      `INSERT INTO ${db.schema}.cal_l SELECT k, now() - interval '1 hour', y FROM unnest($1::text[], $2::boolean[]) AS u(k, y)`,
+      [labelKeys, labelValues],
+    );
+    const entry: ModelEntryShape = {
+      name: 'cal',
+      task: 'binary_classification',
+      owner: 'test',
+      predictions: { table: `${db.schema}.cal_p`, key: 'k', timestamp: 'at', score: 's' },
+      labels: { table: `${db.schema}.cal_l`, key: 'k', timestamp: 'at', label: 'y' },
+      windows: [{ label: '1d', ms: 86_400_000 }],
+      threshold: 0.5,
+    };
+    const check = buildClassificationCheck(modelContext(entry, { everyMs: 60_000 }, 20_000));
+    // Realized and estimated metrics come from one statement.
+    let statements = 0;
+    const result = await db.warehouse.readOnly({ timeoutMs: 20_000 }, (q) =>
+      check.run({
+        query: (sql, params) => {
+          statements++;
+          return q.query(sql, params);
+        },
+      }),
+    );
+    expect(statements).toBe(1);
+    const value = (name: string) => result.samples.find((s) => s.name === name)?.value as number;
+    expect(value('mlwatch_model_unlabeled_predictions')).toBe(n / 2);
+    const realized = value('mlwatch_model_accuracy');
+    const estimated = value('mlwatch_model_estimated_accuracy');
+    // Uniform scores at threshold 0.5: E[max(s, 1 - s)] = 0.75. Each accuracy has a standard error of about
+    // 0.01 on 2000 rows; 0.04 is 4 of them.
+    expect(Math.abs(realized - 0.75)).toBeLessThan(0.04);
+    expect(Math.abs(estimated - realized), `estimated ${estimated}, realized ${realized}`).toBeLessThan(0.04);
+    // And against what the kept-back labels of the unlabeled half actually say.
+    const hiddenAccuracy = hidden.filter((x) => x.s >= 0.5 === x.y).length / hidden.length;
+    expect(Math.abs(estimated - hiddenAccuracy)).toBeLessThan(0.04);
+    for (const name of ['precision', 'recall', 'f1']) {
+      const r = value(`mlwatch_model_${name}`);
+      const e = value(`mlwatch_model_estimated_${name}`);
+      expect(Math.abs(e - r), `${name}: estimated ${e}, realized ${r}`).toBeLessThan(0.05);
+    }
+  });
+});
