@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DemoFeeder } from '../src/demo/batches.js';
+import { appendBatch, DemoFeeder } from '../src/demo/batches.js';
 import { DemoIncidents } from '../src/demo/incidents.js';
 import { createDemoSchema } from '../src/demo/schema.js';
 import { seedHistory } from '../src/demo/seed.js';
@@ -14,7 +14,8 @@ beforeAll(async () => {
   db = await openTestDb();
   s = db.schema;
   await createDemoSchema(db.writer, s);
-  await seedHistory(db.writer, s, { days: 3 });
+  // 8 days, as the live stack: enough labels (about 1,900 in 14 days) for the model incidents to be measured.
+  await seedHistory(db.writer, s, { days: 8 });
   feeder = new DemoFeeder(db.writer, s, 3_600_000, { afterBatch: (f, t) => incidents.afterBatch(f, t) });
   incidents = new DemoIncidents(db.writer, s, feeder);
 });
@@ -115,5 +116,160 @@ describe('demo incidents', () => {
     expect(
       Number((await one(`SELECT count(*) FILTER (WHERE income IS NULL)::int AS n FROM ${s}.applications`)).n),
     ).toBe(0);
+  });
+
+  // The model incidents, measured with SQL of their own rather than with the exporter's checks.
+  const scoresChecksum = async () =>
+    String(
+      (
+        await one(
+          `SELECT md5(string_agg(application_id || ':' || coalesce(score::text, 'null'), ',' ORDER BY application_id)) AS h FROM ${s}.predictions`,
+        )
+      ).h,
+    );
+  const outcomesChecksum = async (where = 'true') =>
+    String(
+      (
+        await one(
+          `SELECT md5(string_agg(application_id || ':' || observed_at::text || ':' || defaulted::text, ',' ORDER BY application_id)) AS h FROM ${s}.outcomes WHERE ${where}`,
+        )
+      ).h,
+    );
+  // By brute force: the share of (defaulted, not defaulted) pairs of labeled predictions of the last 14 days
+  // in which the defaulted one has the higher score, ties counting half.
+  const auc14d = async () => {
+    const r = await one(
+      `WITH l AS (
+         SELECT p.score, o.defaulted FROM ${s}.predictions p JOIN ${s}.outcomes o ON o.application_id = p.application_id
+         WHERE p.predicted_at >= now() - interval '14 days' AND p.predicted_at < now() AND p.score IS NOT NULL)
+       SELECT (sum(CASE WHEN pos.score > neg.score THEN 1 WHEN pos.score = neg.score THEN 0.5 ELSE 0 END)
+               / count(*))::float8 AS auc, count(*)::float8 AS pairs
+       FROM l pos JOIN l neg ON pos.defaulted AND NOT neg.defaulted`,
+    );
+    expect(Number(r.pairs)).toBeGreaterThan(100_000);
+    return Number(r.auc);
+  };
+  const coverage7d = async () =>
+    Number(
+      (
+        await one(
+          `SELECT (count(o.application_id)::float8 / count(*)) AS c FROM ${s}.predictions p
+           LEFT JOIN ${s}.outcomes o ON o.application_id = p.application_id
+           WHERE p.predicted_at >= now() - interval '7 days' AND p.predicted_at < now()`,
+        )
+      ).c,
+    );
+  const leakageRows = async () =>
+    Number(
+      (
+        await one(
+          `SELECT count(*)::int AS n FROM ${s}.predictions p JOIN ${s}.outcomes o ON o.application_id = p.application_id
+           WHERE p.predicted_at >= now() - interval '14 days' AND p.predicted_at < now() AND o.observed_at < p.predicted_at`,
+        )
+      ).n,
+    );
+  const scores14d = () =>
+    `SELECT md5(string_agg(score::text, ',' ORDER BY score)) AS h FROM ${s}.predictions WHERE predicted_at >= now() - interval '14 days'`;
+
+  it('auc: the 14-day scores no longer separate the classes (AUC about 0.5), and come back exactly', async () => {
+    // An old batch (outside every window) stands for one the feeder adds while the incident is on.
+    const t1 = new Date(Date.now() - 30 * 86_400_000);
+    const t0 = new Date(t1.getTime() - 3 * 3_600_000);
+    expect((await appendBatch(db.writer, s, t0, t1)).predictions).toBeGreaterThan(40);
+    const before = await scoresChecksum();
+    const multiset = String((await one(scores14d())).h);
+    expect(await auc14d()).toBeGreaterThan(0.72);
+
+    await incidents.set('auc', true);
+    expect(await auc14d()).toBeLessThan(0.6);
+    // A shuffle: the same scores, on other predictions.
+    expect(String((await one(scores14d())).h)).toBe(multiset);
+    expect(incidents.active()).toEqual(['auc']);
+
+    await incidents.afterBatch(t0, t1);
+    const batch = await db.writer.query(
+      `SELECT count(*)::int AS n, count(*) FILTER (WHERE p.score IS DISTINCT FROM b.score)::int AS changed,
+              count(*) FILTER (WHERE p.score NOT IN (SELECT score FROM ${s}.sim_backup_auc))::int AS foreign_
+       FROM ${s}.predictions p JOIN ${s}.sim_backup_auc b ON b.application_id = p.application_id
+       WHERE p.predicted_at > $1 AND p.predicted_at <= $2`,
+      [t0.toISOString(), t1.toISOString()],
+    );
+    const row = batch[0] as Record<string, unknown>;
+    expect(Number(row.n)).toBeGreaterThan(40);
+    expect(Number(row.changed)).toBeGreaterThan(Number(row.n) * 0.9);
+    // Every new score is one the model gave some other prediction.
+    expect(Number(row.foreign_)).toBe(0);
+
+    await incidents.set('auc', false);
+    expect(await scoresChecksum()).toBe(before);
+    expect(Number((await one(`SELECT count(*)::int AS n FROM ${s}.sim_backup_auc`)).n)).toBe(0);
+  });
+
+  it('labels: the 7-day coverage drops to 0 and stays there as labels fall due; off, all of them arrive', async () => {
+    const before = await outcomesChecksum();
+    const c0 = await coverage7d();
+    expect(c0).toBeGreaterThan(0.2);
+    // The labels still to come: the batch below delivers some of them.
+    await db.writer.exec(
+      `CREATE TABLE ${s}.t_pending AS SELECT application_id FROM ${s}.sim_pending_outcomes`,
+    );
+
+    await incidents.set('labels', true);
+    expect(await coverage7d()).toBe(0);
+
+    // Three more labels fall due: the next batch delivers them, and the incident holds them back too.
+    const due = (
+      await db.writer.query(
+        `UPDATE ${s}.sim_pending_outcomes SET due_at = now() - interval '1 minute'
+         WHERE application_id IN (SELECT application_id FROM ${s}.sim_pending_outcomes ORDER BY due_at LIMIT 3)
+         RETURNING application_id`,
+      )
+    ).map((r) => Number(r.application_id));
+    expect(due).toHaveLength(3);
+    await feeder.runOnce();
+    expect(await coverage7d()).toBe(0);
+    const delivered = `SELECT count(*)::int AS n FROM ${s}.outcomes WHERE application_id IN (${due.join(',')})`;
+    expect(Number((await one(delivered)).n)).toBe(0);
+
+    await incidents.set('labels', false);
+    expect(Number((await one(delivered)).n)).toBe(3);
+    expect(await coverage7d()).toBeGreaterThan(c0 - 0.01);
+    // The labels from before are exactly as they were, and every label delivered meanwhile arrived.
+    expect(await outcomesChecksum(`application_id NOT IN (SELECT application_id FROM ${s}.t_pending)`)).toBe(
+      before,
+    );
+    const arrived = await one(
+      `SELECT (SELECT count(*) FROM ${s}.outcomes WHERE application_id IN (SELECT application_id FROM ${s}.t_pending))::int AS got,
+              (SELECT count(*) FROM ${s}.t_pending
+               WHERE application_id NOT IN (SELECT application_id FROM ${s}.sim_pending_outcomes))::int AS due`,
+    );
+    expect(Number(arrived.got)).toBe(Number(arrived.due));
+    await db.writer.exec(`DROP TABLE ${s}.t_pending`);
+  });
+
+  it('leakage: 5 recent labels are stamped an hour before their prediction, and restored', async () => {
+    const before = await outcomesChecksum();
+    expect(await leakageRows()).toBe(0);
+    await incidents.set('leakage', true);
+    expect(await leakageRows()).toBe(5);
+    const gaps = await db.writer.query(
+      `SELECT extract(epoch FROM p.predicted_at - o.observed_at)::float8 AS gap FROM ${s}.predictions p
+       JOIN ${s}.outcomes o ON o.application_id = p.application_id WHERE o.observed_at < p.predicted_at`,
+    );
+    expect(gaps.map((g) => Math.round(Number(g.gap)))).toEqual([3600, 3600, 3600, 3600, 3600]);
+    await incidents.set('leakage', false);
+    expect(await leakageRows()).toBe(0);
+    expect(await outcomesChecksum()).toBe(before);
+  });
+
+  it('labels and leakage together: the stamped labels stay visible, and both switch off cleanly', async () => {
+    const before = await outcomesChecksum();
+    await incidents.set('leakage', true);
+    await incidents.set('labels', true);
+    expect(await leakageRows()).toBe(5);
+    expect(incidents.active()).toEqual(['labels', 'leakage']);
+    await incidents.set('leakage', false);
+    await incidents.set('labels', false);
+    expect(await outcomesChecksum()).toBe(before);
   });
 });

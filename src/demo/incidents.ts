@@ -8,9 +8,16 @@ import { quoteSchema } from './schema.js';
  * - nulls: a feature (income) goes 20 % NULL in the last hour and in every new batch.
  * - schema: a column is retyped (age: integer -> bigint); the schema check sees type_changed.
  * - drift: income shifts (x 2.5) over the last day and in every new batch; its PSI jumps.
- * Rewritten values are kept in side tables and written back when the incident is switched off.
+ * - auc: the model degrades: the scores of the last 14 days are shuffled among themselves, and every new
+ *   prediction gets the score of a random other one, so scores keep their distribution but no longer separate
+ *   the classes; the 14-day AUC falls to about 0.5.
+ * - labels: labels stop arriving: the labels observed in the last 7 days are held back, and so is every label a
+ *   new batch delivers; the 7-day label coverage falls to 0.
+ * - leakage: the 5 most recent labeled predictions get a label stamped an hour before the prediction.
+ * Rewritten or held-back rows are kept in side tables and written back when the incident is switched off (the
+ * labels delivered meanwhile included).
  */
-export const INCIDENTS = ['stale', 'nulls', 'schema', 'drift'] as const;
+export const INCIDENTS = ['stale', 'nulls', 'schema', 'drift', 'auc', 'labels', 'leakage'] as const;
 export type Incident = (typeof INCIDENTS)[number];
 
 export function isIncident(name: string): name is Incident {
@@ -37,7 +44,11 @@ export class DemoIncidents {
     if (enabled === this.on.has(name)) return;
     await this.w.exec(
       `CREATE TABLE IF NOT EXISTS ${this.s}.sim_backup_nulls (id bigint PRIMARY KEY, income numeric);
-       CREATE TABLE IF NOT EXISTS ${this.s}.sim_backup_drift (id bigint PRIMARY KEY, income numeric);`,
+       CREATE TABLE IF NOT EXISTS ${this.s}.sim_backup_drift (id bigint PRIMARY KEY, income numeric);
+       CREATE TABLE IF NOT EXISTS ${this.s}.sim_backup_auc (application_id bigint PRIMARY KEY, score double precision);
+       CREATE TABLE IF NOT EXISTS ${this.s}.sim_backup_labels
+         (application_id bigint PRIMARY KEY, observed_at timestamptz, defaulted boolean);
+       CREATE TABLE IF NOT EXISTS ${this.s}.sim_backup_leakage (application_id bigint PRIMARY KEY, observed_at timestamptz);`,
     );
     switch (name) {
       case 'stale':
@@ -57,6 +68,18 @@ export class DemoIncidents {
         if (enabled) await this.shift("now() - interval '1 day'", 'now()', []);
         else await this.restore('sim_backup_drift');
         break;
+      case 'auc':
+        if (enabled) await this.shuffleScores();
+        else await this.restoreScores();
+        break;
+      case 'labels':
+        if (enabled) await this.holdLabels();
+        else await this.releaseLabels();
+        break;
+      case 'leakage':
+        if (enabled) await this.leak();
+        else await this.unleak();
+        break;
     }
     // Recorded only once the warehouse took the change, so a failed switch can simply be retried.
     if (enabled) this.on.add(name);
@@ -69,6 +92,9 @@ export class DemoIncidents {
     const params = [from.toISOString(), to.toISOString()];
     if (this.on.has('drift')) await this.shift(range[0], range[1], params, true);
     if (this.on.has('nulls')) await this.nullify(range[0], range[1], params, true);
+    if (this.on.has('auc')) await this.scrambleNew(range[0], range[1], params);
+    // Whatever the batch delivered was observed just now: held back like the rest.
+    if (this.on.has('labels')) await this.holdLabels();
   }
 
   private async nullify(from: string, to: string, params: string[], openStart = false): Promise<void> {
@@ -100,6 +126,105 @@ export class DemoIncidents {
     await this.w.exec(
       `UPDATE ${this.s}.applications a SET income = b.income FROM ${this.s}.${table} b WHERE a.id = b.id;
        DELETE FROM ${this.s}.${table};`,
+    );
+  }
+
+  /** auc: the scores of the last 14 days, shuffled among themselves (originals backed up first). */
+  private async shuffleScores(): Promise<void> {
+    // A data-modifying CTE runs once, however often it is read: both sides of the shuffle see the same rows.
+    await this.w.query(
+      `WITH backed AS (
+         INSERT INTO ${this.s}.sim_backup_auc (application_id, score)
+         SELECT application_id, score FROM ${this.s}.predictions
+         WHERE predicted_at >= now() - interval '14 days' AND score IS NOT NULL
+         ON CONFLICT (application_id) DO NOTHING RETURNING application_id, score),
+       slots AS (SELECT application_id, row_number() OVER (ORDER BY random()) AS r FROM backed),
+       scores AS (SELECT score, row_number() OVER (ORDER BY random()) AS r FROM backed)
+       UPDATE ${this.s}.predictions p SET score = sc.score
+       FROM slots JOIN scores sc USING (r)
+       WHERE p.application_id = slots.application_id`,
+    );
+  }
+
+  /** auc, for a new batch: each new prediction takes the original score of a random other one. */
+  private async scrambleNew(from: string, to: string, params: string[]): Promise<void> {
+    // The subquery reads the backup as it was before this statement, so never the row's own score.
+    await this.w.query(
+      `WITH backed AS (
+         INSERT INTO ${this.s}.sim_backup_auc (application_id, score)
+         SELECT application_id, score FROM ${this.s}.predictions
+         WHERE predicted_at > ${from} AND predicted_at <= ${to} AND score IS NOT NULL
+         ON CONFLICT (application_id) DO NOTHING RETURNING application_id)
+       UPDATE ${this.s}.predictions p
+       SET score = coalesce(
+         (SELECT b.score FROM ${this.s}.sim_backup_auc b WHERE b.application_id <> p.application_id
+          ORDER BY random() LIMIT 1),
+         random())
+       WHERE p.application_id IN (SELECT application_id FROM backed)`,
+      params,
+    );
+  }
+
+  private async restoreScores(): Promise<void> {
+    await this.w.exec(
+      `UPDATE ${this.s}.predictions p SET score = b.score FROM ${this.s}.sim_backup_auc b
+       WHERE p.application_id = b.application_id;
+       DELETE FROM ${this.s}.sim_backup_auc;`,
+    );
+  }
+
+  /**
+   * labels: moves the labels observed in the last 7 days out of outcomes. Labels the leakage incident stamped
+   * stay, so both incidents can be on together and each is undone by its own switch.
+   */
+  private async holdLabels(): Promise<void> {
+    await this.w.query(
+      `WITH held AS (
+         DELETE FROM ${this.s}.outcomes
+         WHERE observed_at >= now() - interval '7 days'
+           AND application_id NOT IN (SELECT application_id FROM ${this.s}.sim_backup_leakage)
+         RETURNING application_id, observed_at, defaulted)
+       INSERT INTO ${this.s}.sim_backup_labels (application_id, observed_at, defaulted)
+       SELECT application_id, observed_at, defaulted FROM held`,
+    );
+  }
+
+  /** labels off: every held-back label returns, those delivered while the incident was on included. */
+  private async releaseLabels(): Promise<void> {
+    await this.w.exec(
+      `INSERT INTO ${this.s}.outcomes (application_id, observed_at, defaulted)
+       SELECT application_id, observed_at, defaulted FROM ${this.s}.sim_backup_labels
+       ON CONFLICT (application_id) DO NOTHING;
+       DELETE FROM ${this.s}.sim_backup_labels;`,
+    );
+  }
+
+  /** leakage: the 5 most recent labeled predictions of the last 14 days get a label an hour before them. */
+  private async leak(): Promise<void> {
+    await this.w.query(
+      `WITH picked AS (
+         SELECT o.application_id, o.observed_at, p.predicted_at
+         FROM ${this.s}.outcomes o JOIN ${this.s}.predictions p ON p.application_id = o.application_id
+         WHERE p.predicted_at >= now() - interval '14 days' AND p.predicted_at < now()
+           AND o.observed_at >= p.predicted_at AND o.defaulted IS NOT NULL
+         ORDER BY p.predicted_at DESC, o.application_id LIMIT 5),
+       backed AS (
+         INSERT INTO ${this.s}.sim_backup_leakage (application_id, observed_at)
+         SELECT application_id, observed_at FROM picked
+         ON CONFLICT (application_id) DO NOTHING RETURNING application_id)
+       UPDATE ${this.s}.outcomes o SET observed_at = picked.predicted_at - interval '1 hour'
+       FROM picked WHERE o.application_id = picked.application_id
+         AND o.application_id IN (SELECT application_id FROM backed)`,
+    );
+  }
+
+  private async unleak(): Promise<void> {
+    await this.w.exec(
+      `UPDATE ${this.s}.outcomes o SET observed_at = b.observed_at FROM ${this.s}.sim_backup_leakage b
+       WHERE o.application_id = b.application_id;
+       UPDATE ${this.s}.sim_backup_labels o SET observed_at = b.observed_at FROM ${this.s}.sim_backup_leakage b
+       WHERE o.application_id = b.application_id;
+       DELETE FROM ${this.s}.sim_backup_leakage;`,
     );
   }
 }
