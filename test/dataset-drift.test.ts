@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { datasetContext } from '../src/checks/dataset/context.js';
 import { buildDriftChecks, driftSpec } from '../src/checks/dataset/drift.js';
+import type { Check, CheckResult } from '../src/checks/types.js';
+import { ConfigError } from '../src/config/errors.js';
+import { loadConfigText } from '../src/config/load.js';
+import type { Queryable } from '../src/warehouse/types.js';
+import { openTestDb, type TestDb } from './helpers/db.js';
 // The oracle: plain TypeScript from raw values, independent of the check's SQL.
 import {
   binEdges,
@@ -11,11 +16,6 @@ import {
   psi,
   topCategories,
 } from './helpers/drift-math.js';
-import type { Check, CheckResult } from '../src/checks/types.js';
-import { ConfigError } from '../src/config/errors.js';
-import { loadConfigText } from '../src/config/load.js';
-import type { Queryable } from '../src/warehouse/types.js';
-import { openTestDb, type TestDb } from './helpers/db.js';
 import { startExporter } from './helpers/exporter.js';
 import { series } from './helpers/exposition.js';
 
