@@ -1,8 +1,9 @@
 /**
  * mlwatch bench: the dataset scan check (freshness + volume + every null ratio from one statement) on a
  * 1,000,000-row, 20-column table, against a bare count(*) over the same window and against one query per
- * column (what per-metric exporters do), all measured in the same run; then the exporter's memory at
- * 100,000, 1,000,000 and 10,000,000 rows, each in a fresh process. Runs against a real PostgreSQL, in a schema
+ * column (what per-metric exporters do), all measured in the same run; then the drift check of 10 features
+ * with cached reference bins (a 100,000-row reference table) against the same count(*); then the exporter's
+ * memory at 100,000, 1,000,000 and 10,000,000 rows, each in a fresh process. Runs against a real PostgreSQL, in a schema
  * of its own (mlwatch_bench_data, dropped at the start and at the end); see bench/README.md.
  *
  *   npx tsx bench/data-scan.ts   (MLWATCH_BENCH_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/test)
@@ -29,7 +30,7 @@ const MEM_BIG = [10_000_000, 5_000_000, 2_000_000];
 const R = 9; // timed rounds
 const R_WARMUP = 1; // untimed count(*) and check runs before them (besides the check's start-up run)
 const MEM_RUNS = 3; // check runs per memory measurement (the first is the exporter's start-up round)
-const DEADLINE_MS = 240_000;
+const DEADLINE_MS = 330_000; // the drift section alone takes about 2 minutes on 2 busy CPUs
 const CHECK_ID = 'dataset:bench:scan';
 const WINDOW_SQL = `ts >= now() - interval '1 hour' AND ts < now()`;
 const CHILD_ENV = 'MLWATCH_BENCH_DATA_CHILD';
@@ -172,8 +173,8 @@ function recording(inner: Warehouse, transactions: Statement[][]): Warehouse {
   };
 }
 
-function startExporter(transactions: Statement[][]): Exporter {
-  return Exporter.start(config(), {
+function startExporter(transactions: Statement[][], cfg: LoadedConfig = config()): Exporter {
+  return Exporter.start(cfg, {
     log,
     withProcessMetrics: false,
     openWarehouse: (c) => recording(openWarehouse(c.warehouse), transactions),
@@ -263,11 +264,21 @@ interface PlanSummary {
   executionMs: number;
 }
 
+type PlanNode = Record<string, unknown>;
+
+/** EXPLAIN (ANALYZE, BUFFERS) once: the top of the JSON plan (Plan, JIT, Execution Time). */
+async function explainJson(db: pg.Client, sql: string, params: readonly unknown[] = []): Promise<PlanNode> {
+  const r = await db.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${sql}`, [...params]);
+  const doc = (r.rows[0] as { 'QUERY PLAN': unknown })['QUERY PLAN'] as PlanNode[];
+  return doc[0] as PlanNode;
+}
+
 /** EXPLAIN (ANALYZE, BUFFERS) once, boiled down to what the report needs. */
 async function explain(db: pg.Client, sql: string, params: readonly unknown[] = []): Promise<PlanSummary> {
-  const r = await db.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${sql}`, [...params]);
-  const doc = (r.rows[0] as { 'QUERY PLAN': unknown })['QUERY PLAN'] as Array<Record<string, unknown>>;
-  const top = doc[0] as Record<string, unknown>;
+  return summarize(await explainJson(db, sql, params));
+}
+
+function summarize(top: PlanNode): PlanSummary {
   const names: string[] = [];
   let workers = 0;
   const walk = (node: Record<string, unknown>) => {
@@ -435,6 +446,248 @@ async function benchScan(db: pg.Client) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// 3. drift of 10 features against a cached reference, vs count(*) over the same current window
+
+/**
+ * 10 of the table's columns, 4 numeric, 3 integer, 3 text: 7 numeric features (bins and KS) and 3
+ * categorical ones (bins only).
+ */
+const DRIFT_FEATURES = [
+  'amount_1',
+  'amount_2',
+  'amount_3',
+  'amount_4',
+  'count_1',
+  'count_2',
+  'count_3',
+].concat(['label_1', 'label_2', 'label_3']);
+const DRIFT_NUMERIC = DRIFT_FEATURES.filter((f) => !f.startsWith('label_'));
+const DRIFT_CHECK_ID = 'dataset:bench:drift';
+const REFERENCE_TABLE = `${SCHEMA}.reference`;
+const REFERENCE_ROWS = 100_000;
+const R_DRIFT = 7; // timed rounds of the drift section
+const DRIFT_LIMIT = 3; // the requirement: drift with cached reference bins at most 3x the bare count(*)
+// sample_rows (current, reference) and PSI and JS for every feature, KS for the numeric ones
+const DRIFT_SERIES = DRIFT_FEATURES.length * 4 + DRIFT_NUMERIC.length;
+
+function driftConfig(): LoadedConfig {
+  // reference_interval is left at its default (1h): after the start-up round, every run uses the cached bins.
+  const text = `warehouse:
+  url: ${JSON.stringify(URL_)}
+  statement_timeout: 120s
+  pool: 2
+  application_name: ${APP}
+datasets:
+  - name: bench
+    table: ${TABLE}
+    timestamp: ts
+    interval: 1h
+    checks:
+      drift:
+        features: [${DRIFT_FEATURES.join(', ')}]
+        current: 1h
+        reference: { table: ${REFERENCE_TABLE} }
+`;
+  return loadConfigText(text, 'bench-drift.yaml', {}, process.cwd());
+}
+
+/**
+ * The reference: the first 100,000 rows of the table in physical order (i = 1..100,000, the first batch),
+ * copied into a table of their own, like a training set. Every column's value is a function of i with a period
+ * that divides 100,000, and so is its NULL pattern, so the reference holds exactly the distribution of the
+ * 1,000,000-row current window (each value a tenth as often): PSI and KS come out 0, which verifyDrift checks.
+ */
+async function createReference(db: pg.Client): Promise<void> {
+  // A serial scan from block 0 (CREATE TABLE AS may run in parallel, and a Gather returns rows in any order).
+  await db.query('SET synchronize_seqscans = off; SET max_parallel_workers_per_gather = 0');
+  await db.query(
+    `CREATE UNLOGGED TABLE ${REFERENCE_TABLE} WITH (autovacuum_enabled = off) AS
+     SELECT * FROM ${TABLE} LIMIT ${REFERENCE_ROWS}`,
+  );
+  await db.query('RESET synchronize_seqscans; RESET max_parallel_workers_per_gather');
+  await db.query(`VACUUM (ANALYZE) ${REFERENCE_TABLE}`);
+}
+
+/** The drift check's series, checked against what the two tables hold. */
+async function verifyDrift(e: Exporter): Promise<void> {
+  const state = e.checkStates().find((s) => s.check.id === DRIFT_CHECK_ID);
+  if (!state) throw new Error(`no check ${DRIFT_CHECK_ID}`);
+  if (state.status !== 'ok')
+    throw new Error(`check ${DRIFT_CHECK_ID} is ${state.status}: ${state.lastError ?? ''}`);
+  if (state.seriesCount !== DRIFT_SERIES)
+    throw new Error(`check ${DRIFT_CHECK_ID} made ${state.seriesCount} series, expected ${DRIFT_SERIES}`);
+  const text = await e.metricsText();
+  const value = (metric: string, feature: string, extra = '') =>
+    Number(
+      text.match(new RegExp(`^${metric}\\{[^}]*feature="${feature}"[^}]*${extra}[^}]*\\} (\\S+)$`, 'm'))?.[1],
+    );
+  for (const f of DRIFT_FEATURES) {
+    const cur = value('mlwatch_feature_sample_rows', f, 'sample="current"');
+    const ref = value('mlwatch_feature_sample_rows', f, 'sample="reference"');
+    if (
+      cur !== Math.round(ROWS * (1 - NULL_FRACTION)) ||
+      ref !== Math.round(REFERENCE_ROWS * (1 - NULL_FRACTION))
+    )
+      throw new Error(`${f}: sample_rows current ${cur}, reference ${ref}`);
+    const stats = ['mlwatch_feature_psi', 'mlwatch_feature_js_distance'];
+    if (DRIFT_NUMERIC.includes(f)) stats.push('mlwatch_feature_ks_statistic');
+    for (const m of stats) {
+      const v = value(m, f);
+      if (!(Math.abs(v) <= 1e-9)) throw new Error(`${m} of ${f} is ${v}, expected 0 (the same distribution)`);
+    }
+  }
+}
+
+/** The plan's nodes, indented, with each one's time and what it spilled; for the report. */
+function planTree(top: PlanNode): string[] {
+  const out: string[] = [];
+  const walk = (node: PlanNode, depth: number) => {
+    if (node['Actual Loops'] === 0) return;
+    const type = `${node['Parallel Aware'] ? 'Parallel ' : ''}${String(node['Node Type'])}`;
+    const strategy = node.Strategy && node.Strategy !== 'Plain' ? ` (${String(node.Strategy)})` : '';
+    const rel = node['Relation Name'] ? ` on ${node['Relation Name']}` : '';
+    const via = node['Index Name'] ? ` using ${node['Index Name']}` : '';
+    const loops = Number(node['Actual Loops'] ?? 1);
+    const extra: string[] = [];
+    if (node['Workers Launched'] !== undefined) extra.push(`${node['Workers Launched']} workers`);
+    if (node['Sort Method'] !== undefined)
+      extra.push(`${node['Sort Method']} ${node['Sort Space Used']} kB ${node['Sort Space Type']}`);
+    if (node['HashAgg Batches'] !== undefined)
+      extra.push(
+        `${node['HashAgg Batches']} batches, peak ${node['Peak Memory Usage']} kB` +
+          (Number(node['Disk Usage'] ?? 0) > 0 ? `, ${node['Disk Usage']} kB on disk` : ''),
+      );
+    const temp = Number(node['Temp Written Blocks'] ?? 0);
+    if (temp > 0) extra.push(`${count(temp)} temp blocks written`);
+    out.push(
+      `${'  '.repeat(depth)}${type}${strategy}${via}${rel}: ${ms(Number(node['Actual Total Time']))} ms${loops > 1 ? ' per loop' : ''}, ` +
+        `${count(Math.round(Number(node['Actual Rows']) * loops))} rows${loops > 1 ? ` (${loops} loops)` : ''}` +
+        (extra.length ? `; ${extra.join('; ')}` : ''),
+    );
+    for (const child of (node.Plans as PlanNode[] | undefined) ?? []) walk(child, depth + 1);
+  };
+  walk(top.Plan as PlanNode, 0);
+  return out;
+}
+
+/** What a drift statement is, from its first words. */
+function driftStatementLabel(sql: string): string {
+  if (sql.startsWith('SELECT column_name')) return 'information_schema';
+  if (sql.startsWith('SELECT percentile_cont')) return 'edges';
+  if (sql.startsWith('SELECT r.f, r.x')) return 'categories';
+  if (isBinCounts(sql)) return sql.includes('now()') ? 'bin counts (current)' : 'bin counts (reference)';
+  if (isKs(sql)) return 'KS';
+  return sql.split('\n')[0] ?? '';
+}
+
+const isKs = (sql: string) => sql.startsWith('WITH s AS');
+const isBinCounts = (sql: string) => sql.startsWith('SELECT v.f, v.b, count(*)');
+
+async function benchDrift(db: pg.Client) {
+  const transactions: Statement[][] = [];
+  const countSql = `SELECT count(*) AS n FROM ${TABLE} WHERE ${WINDOW_SQL}`;
+  let exporter: Exporter | undefined;
+  const heapDb = await client();
+  try {
+    await heapDb.query(
+      'SET enable_indexonlyscan = off; SET enable_indexscan = off; SET enable_bitmapscan = off',
+    );
+    // The start-up round is the cache's warm-up: it computes the reference (edges, categories, their counts)
+    // and then runs like every later run.
+    const t0 = performance.now();
+    exporter = startExporter(transactions, driftConfig());
+    const e = exporter;
+    await startedUp(e);
+    const startupMs = performance.now() - t0;
+    const state = e.checkStates().find((s) => s.check.id === DRIFT_CHECK_ID);
+    if (!state) throw new Error(`no check ${DRIFT_CHECK_ID}`);
+    await verifyDrift(e);
+    const startup = (transactions.at(-1) ?? []).map((st) => ({
+      statement: driftStatementLabel(st.sql),
+      ms: st.ms,
+    }));
+    const startupCheckMs = (state.lastDurationSeconds ?? 0) * 1000;
+
+    const counter = (on: pg.Client) => async () => {
+      const t = performance.now();
+      const r = await on.query(countSql);
+      const took = performance.now() - t;
+      if (Number(r.rows[0]?.n) !== ROWS)
+        throw new Error(`count(*) saw ${r.rows[0]?.n} rows, expected ${ROWS}`);
+      return took;
+    };
+    const parts = { binCounts: [] as number[], ks: [] as number[], rest: [] as number[] };
+    const drift = async () => {
+      const runs = state.runs;
+      const t = performance.now();
+      await e.runNow([DRIFT_CHECK_ID]);
+      const took = performance.now() - t;
+      if (state.runs !== runs + 1) throw new Error(`runNow did not run ${DRIFT_CHECK_ID} exactly once`);
+      if (state.status !== 'ok') throw new Error(`check ${DRIFT_CHECK_ID} failed: ${state.lastError ?? ''}`);
+      const sent = transactions.at(-1) ?? [];
+      // With the reference cached: the bin counts of the current window, then KS, and nothing else.
+      if (sent.length !== 2 || !isBinCounts(sent[0]?.sql ?? '') || !isKs(sent[1]?.sql ?? ''))
+        throw new Error(
+          `a drift run with cached bins sent ${sent.length} statements: ${sent.map((st) => st.sql.split('\n')[0]).join(' | ')}`,
+        );
+      const bins = sent[0]?.ms ?? 0;
+      const ks = sent[1]?.ms ?? 0;
+      parts.binCounts.push(bins);
+      parts.ks.push(ks);
+      parts.rest.push(took - bins - ks);
+      return took;
+    };
+    const sides = { count: counter(db), countHeap: counter(heapDb), drift };
+    const names = Object.keys(sides) as Array<keyof typeof sides>;
+    const samples: Record<keyof typeof sides, number[]> = { count: [], countHeap: [], drift: [] };
+    await sides.count();
+    await sides.countHeap();
+    for (let i = 0; i < R_DRIFT; i++) {
+      for (let j = 0; j < names.length; j++) {
+        const k = names[(i + j) % names.length] as keyof typeof sides;
+        samples[k].push(await sides[k]());
+      }
+    }
+    await verifyDrift(e);
+
+    // The two statements of the last run, explained once each with the same parameters.
+    const sent = transactions.at(-1) ?? [];
+    const [binSt, ksSt] = sent as [Statement, Statement];
+    const binPlan = await explainJson(db, binSt.sql, binSt.params);
+    const ksPlan = await explainJson(db, ksSt.sql, ksSt.params);
+    const settings = await db.query(
+      `SELECT current_setting('work_mem') AS work_mem, current_setting('hash_mem_multiplier') AS hash_mem,
+              pg_relation_size('${REFERENCE_TABLE}') AS reference_bytes`,
+    );
+    const s = settings.rows[0] as Record<string, unknown>;
+    return {
+      startupMs,
+      startupCheckMs,
+      startup,
+      count: stats(samples.count),
+      countHeap: stats(samples.countHeap),
+      drift: stats(samples.drift),
+      binCounts: stats(parts.binCounts),
+      ks: stats(parts.ks),
+      rest: stats(parts.rest),
+      pairedDriftToCount: stats(samples.drift.map((t, i) => t / (samples.count[i] as number))),
+      pairedDriftToCountHeap: stats(samples.drift.map((t, i) => t / (samples.countHeap[i] as number))),
+      plans: {
+        binCounts: { ...summarize(binPlan), tree: planTree(binPlan) },
+        ks: { ...summarize(ksPlan), tree: planTree(ksPlan) },
+      },
+      workMem: String(s.work_mem),
+      hashMemMultiplier: String(s.hash_mem),
+      referenceBytes: Number(s.reference_bytes),
+      raw: { ...samples, ...parts },
+    };
+  } finally {
+    if (exporter) await exporter.stop(10_000);
+    await heapDb.end().catch(() => {});
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // 2. exporter memory, in a fresh process per table size
 
 interface MemoryFigures {
@@ -591,6 +844,7 @@ async function main(): Promise<void> {
   console.log(`database ${redact(URL_)}, schema ${SCHEMA}`);
 
   let scan: Awaited<ReturnType<typeof benchScan>>;
+  let drift: Awaited<ReturnType<typeof benchDrift>>;
   const memory: MemoryFigures[] = [];
   const load: Array<{ step: string; rows: number; seconds: number }> = [];
   const timed = async (step: string, rows: number, fn: () => Promise<unknown>) => {
@@ -617,6 +871,9 @@ async function main(): Promise<void> {
     const indexMsPerRow = (await index(ROWS)) / ROWS;
     await timed('vacuum', ROWS, () => db.query(`VACUUM (ANALYZE) ${TABLE}`));
     scan = await benchScan(db);
+    await timed('reference', REFERENCE_ROWS, () => createReference(db));
+    drift = await benchDrift(db);
+    await db.query(`DROP TABLE ${REFERENCE_TABLE}`);
     memory.push(await measureMemory(ROWS, 60_000));
 
     // Beyond 1,000,000 rows the table grows by whole copies of those rows (copying is several times faster
@@ -726,6 +983,52 @@ async function main(): Promise<void> {
       `(peak heapUsed ${signedMib(growth(big).peakHeap - growth(small).peakHeap)}, peak RSS ${signedMib(growth(big).peakRss - growth(small).peakRss)})`,
   );
 
+  const driftToCount = drift.drift.median / drift.count.median;
+  const driftToCountHeap = drift.drift.median / drift.countHeap.median;
+  const binsToCount = drift.binCounts.median / drift.count.median;
+  const ksToCount = drift.ks.median / drift.count.median;
+  console.log('');
+  console.log(
+    `3. drift of ${DRIFT_FEATURES.length} features (4 numeric, 3 integer, 3 text; KS on the ${DRIFT_NUMERIC.length} numeric) over the 1h window ` +
+      `(${count(ROWS)} rows) against ${REFERENCE_TABLE} (${count(REFERENCE_ROWS)} rows copied from the table, ${mib(drift.referenceBytes)}), ` +
+      `reference bins cached; ${R_DRIFT} rounds (interleaved, rotating order) after the start-up run`,
+  );
+  console.log(
+    `   start-up run (computes the reference, then runs): ${ms(drift.startupCheckMs)} ms: ` +
+      drift.startup.map((st) => `${st.statement} ${ms(st.ms)} ms`).join(', '),
+  );
+  console.log(`   bare count(*) (pg.Client):           ${line(drift.count)}`);
+  console.log(`   count(*) reading the rows:           ${line(drift.countHeap)}`);
+  console.log(
+    `   mlwatch drift check (runNow):        ${line(drift.drift)}   -> drift = ${x(driftToCount)} count (median), ` +
+      `${x(drift.drift.p95 / drift.count.p95)} (p95); ${x(driftToCountHeap)} count reading the rows`,
+  );
+  console.log(
+    `   per round: drift / count ${pr(drift.pairedDriftToCount)}; drift / count reading the rows ${pr(drift.pairedDriftToCountHeap)}`,
+  );
+  console.log(
+    `   inside a drift run: bin-count scan ${line(drift.binCounts)} (${x(binsToCount)} count); ` +
+      `KS statement ${line(drift.ks)} (${x(ksToCount)} count); the rest median ${ms(drift.rest.median)} ms`,
+  );
+  console.log(
+    `   drift <= ${DRIFT_LIMIT}x bare count(*): ${pass(driftToCount <= DRIFT_LIMIT)} (${x(driftToCount)}); ` +
+      `drift <= ${DRIFT_LIMIT}x count(*) reading the rows: ${pass(driftToCountHeap <= DRIFT_LIMIT)} (${x(driftToCountHeap)}); ` +
+      `the bin-count scan alone (a run without KS): ${x(binsToCount)} count`,
+  );
+  console.log(
+    `   every run: ${DRIFT_SERIES} series; sample_rows, PSI, JS and KS (all 0: the reference has the window's distribution) checked`,
+  );
+  console.log(
+    `   plans (EXPLAIN ANALYZE once each; work_mem=${drift.workMem}, hash_mem_multiplier=${drift.hashMemMultiplier}, jit=${scan.jit}):`,
+  );
+  for (const [name, p] of [
+    ['bin-count scan', drift.plans.binCounts],
+    ['KS statement  ', drift.plans.ks],
+  ] as const) {
+    console.log(`     ${name}: ${planLine(p)}`);
+    for (const t of p.tree) console.log(`       ${t}`);
+  }
+
   const report = {
     at: new Date().toISOString(),
     postgres: version,
@@ -783,6 +1086,40 @@ async function main(): Promise<void> {
         scan: scan.raw.scan.map(round3),
         perColumn: scan.raw.perColumn.map(round3),
       },
+    },
+    drift: {
+      features: DRIFT_FEATURES,
+      current: '1h',
+      reference: { table: REFERENCE_TABLE, rows: REFERENCE_ROWS, bytes: drift.referenceBytes },
+      rounds: R_DRIFT,
+      series: DRIFT_SERIES,
+      workMem: drift.workMem,
+      startupCheckMs: round3(drift.startupCheckMs),
+      startupStatements: drift.startup.map((st) => ({ ...st, ms: round3(st.ms) })),
+      countMs: rounded(drift.count),
+      countReadingRowsMs: rounded(drift.countHeap),
+      driftMs: rounded(drift.drift),
+      binCountsMs: rounded(drift.binCounts),
+      ksMs: rounded(drift.ks),
+      restMs: rounded(drift.rest),
+      ratioDriftToCount: {
+        median: driftToCount,
+        p95: drift.drift.p95 / drift.count.p95,
+        pairedMedian: drift.pairedDriftToCount.median,
+        limit: DRIFT_LIMIT,
+        pass: driftToCount <= DRIFT_LIMIT,
+      },
+      ratioDriftToCountReadingRows: {
+        median: driftToCountHeap,
+        p95: drift.drift.p95 / drift.countHeap.p95,
+        pairedMedian: drift.pairedDriftToCountHeap.median,
+        limit: DRIFT_LIMIT,
+        pass: driftToCountHeap <= DRIFT_LIMIT,
+      },
+      ratioBinCountsToCount: binsToCount,
+      ratioKsToCount: ksToCount,
+      plans: drift.plans,
+      rawMs: Object.fromEntries(Object.entries(drift.raw).map(([k, v]) => [k, v.map(round3)])),
     },
     memory: {
       runsPerSize: MEM_RUNS,
