@@ -19,6 +19,7 @@ import { type LoadedConfig, loadConfigText } from '../src/config/load.js';
 import { Exporter } from '../src/runtime/exporter.js';
 import { openWarehouse } from '../src/warehouse/open.js';
 import type { Queryable, Warehouse } from '../src/warehouse/types.js';
+import { line, ms, type Stats, stats, x } from './stats.js';
 
 const URL_ = process.env.MLWATCH_BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
 const SCHEMA = 'mlwatch_bench_data';
@@ -65,39 +66,6 @@ const EXPECTED_SERIES = 1 + 2 + COLUMNS.length + 1;
 // ---------------------------------------------------------------------------------------------------------
 // figures
 
-interface Stats {
-  n: number;
-  median: number;
-  p95: number;
-  min: number;
-  max: number;
-  mean: number;
-}
-
-/** Nearest-rank quantile of sorted values. */
-function quantile(sorted: number[], q: number): number {
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[i] as number;
-}
-
-function stats(ms: number[]): Stats {
-  const s = [...ms].sort((a, b) => a - b);
-  const n = s.length;
-  const median = n % 2 ? (s[(n - 1) / 2] as number) : ((s[n / 2 - 1] as number) + (s[n / 2] as number)) / 2;
-  return {
-    n,
-    median,
-    p95: quantile(s, 0.95),
-    min: s[0] as number,
-    max: s[n - 1] as number,
-    mean: s.reduce((a, b) => a + b, 0) / n,
-  };
-}
-
-const ms = (v: number) => (v < 10 ? v.toFixed(2) : v.toFixed(1));
-const x = (v: number) => `${v.toFixed(2)}x`;
-const line = (s: Stats) =>
-  `median ${ms(s.median)} ms, p95 ${ms(s.p95)} ms (min ${ms(s.min)}, max ${ms(s.max)})`;
 const round3 = (v: number) => Math.round(v * 1000) / 1000;
 const rounded = (s: Stats): Stats =>
   Object.fromEntries(Object.entries(s).map(([k, v]) => [k, k === 'n' ? v : round3(v)])) as unknown as Stats;
