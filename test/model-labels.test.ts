@@ -193,11 +193,11 @@ function expectDelayAndLeakage(m: Parsed, name: string): void {
       continue;
     }
     closeTo(
-      sampleValue(m, 'mlwatch_model_label_delay_seconds', { ...labels, quantile: '0.5' }),
+      sampleValue(m, 'mlwatch_model_label_delay_seconds', { ...labels, percentile: '50' }),
       percentileCont(d, 0.5),
     );
     closeTo(
-      sampleValue(m, 'mlwatch_model_label_delay_seconds', { ...labels, quantile: '0.95' }),
+      sampleValue(m, 'mlwatch_model_label_delay_seconds', { ...labels, percentile: '95' }),
       percentileCont(d, 0.95),
     );
     expect(series(m, 'mlwatch_model_label_delay_seconds', labels)).toHaveLength(2);
@@ -246,7 +246,7 @@ describe('labels of a versioned classification model with boolean labels', () =>
   it('label delay quantiles and leakage over all versions', () => {
     expectDelayAndLeakage(m, 'ranker');
     for (const x of series(m, 'mlwatch_model_label_delay_seconds'))
-      expect(Object.keys(x.labels).sort()).toEqual(['model', 'quantile', 'window']);
+      expect(Object.keys(x.labels).sort()).toEqual(['model', 'percentile', 'window']);
   });
 
   it('model_info for each version that served in the widest window', () => {

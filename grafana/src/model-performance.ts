@@ -585,11 +585,11 @@ export function modelPerformanceDashboard(rules: RuleSet): Dashboard {
         h: 8,
         queries: [
           {
-            expr: `mlwatch_model_label_delay_seconds{quantile="0.5",${SEL_NO_VERSION}}`,
+            expr: `mlwatch_model_label_delay_seconds{percentile="50",${SEL_NO_VERSION}}`,
             legend: '{{model}} p50 ({{window}})',
           },
           {
-            expr: `mlwatch_model_label_delay_seconds{quantile="0.95",${SEL_NO_VERSION}}`,
+            expr: `mlwatch_model_label_delay_seconds{percentile="95",${SEL_NO_VERSION}}`,
             legend: '{{model}} p95 ({{window}})',
           },
         ],

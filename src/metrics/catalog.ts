@@ -226,8 +226,8 @@ export const catalog = {
     'model',
     'mlwatch_model_label_delay_seconds',
     'gauge',
-    ['model', 'window', 'quantile'],
-    'Time from prediction to its label, over labeled predictions in the window, at quantile 0.5 and 0.95 (percentile_cont).',
+    ['model', 'window', 'percentile'],
+    'Time from prediction to its label, over labeled predictions in the window, at percentile 50 and 95 (percentile_cont). The label is percentile, not quantile: Prometheus reserves quantile for summaries.',
   ),
   modelLabelLeakage: family(
     'model',

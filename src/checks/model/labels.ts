@@ -7,7 +7,7 @@ import { joinedCte, type ModelContext, modelCheck } from './context.js';
 
 /**
  * Labels of a model: predictions and labeled predictions per window (and version), label coverage, label delay
- * quantiles, label leakage (a label stamped before its prediction), and which versions are serving. One
+ * percentiles (label `percentile`: Prometheus reserves `quantile` for summaries), label leakage (a label stamped before its prediction), and which versions are serving. One
  * statement: GROUPING SETS give the per-version counts and the all-versions figures from the same scan.
  */
 export function buildLabelsCheck(m: ModelContext): Check {
@@ -65,16 +65,16 @@ function toResult(m: ModelContext, rows: Row[]): CheckResult {
           labels: { model, window: w.label },
           value: num(row, `leak_${i}`) ?? 0,
         });
-        for (const [quantile, col] of [
-          ['0.5', `d50_${i}`],
-          ['0.95', `d95_${i}`],
+        for (const [percentile, col] of [
+          ['50', `d50_${i}`],
+          ['95', `d95_${i}`],
         ] as const) {
           const d = num(row, col);
           if (d === null) skip('no_labels');
           else
             samples.push({
               name: catalog.modelLabelDelay.name,
-              labels: { model, window: w.label, quantile },
+              labels: { model, window: w.label, percentile },
               value: d,
             });
         }
