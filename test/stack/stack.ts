@@ -39,6 +39,8 @@ export interface Stack {
   prom: PrometheusRun;
   feeder: DemoFeeder;
   incidents: DemoIncidents;
+  /** What Prometheus, Alertmanager and the receivers know of an alert: the message when a wait times out. */
+  explain(alertname: string): () => Promise<string>;
   /** Receivers that got the alert (firing or resolved) since `since`, once at least one did. */
   receivers(labels: Record<string, string>, status: 'firing' | 'resolved', since: number): Promise<string[]>;
   stop(): Promise<void>;
@@ -110,6 +112,7 @@ export async function startStack(): Promise<Stack> {
     prom,
     feeder,
     incidents,
+    explain: (alertname) => () => explainAlert(prom, am, recorder, alertname),
     receivers: (labels, status, since) =>
       waitFor(
         () => {
@@ -118,6 +121,7 @@ export async function startStack(): Promise<Stack> {
         },
         120_000,
         `${status} ${JSON.stringify(labels)}`,
+        labels.alertname ? () => explainAlert(prom, am, recorder, labels.alertname as string) : undefined,
       ),
     async stop() {
       await feeder.stop();
@@ -130,6 +134,38 @@ export async function startStack(): Promise<Stack> {
       await writer.close();
     },
   };
+}
+
+async function explainAlert(
+  prom: PrometheusRun,
+  am: AlertmanagerRun,
+  recorder: WebhookRecorder,
+  alertname: string,
+): Promise<string> {
+  const lines: string[] = [];
+  const safely = async (what: string, f: () => Promise<unknown>) => {
+    try {
+      lines.push(`${what}: ${JSON.stringify(await f())}`);
+    } catch (err) {
+      lines.push(`${what}: ${String(err)}`);
+    }
+  };
+  await safely('prometheus ALERTS', () => prom.query(`ALERTS{alertname="${alertname}"}`));
+  await safely('prometheus up', () => prom.query('up'));
+  await safely('prometheus mlwatch_warehouse_up', () => prom.query('mlwatch_warehouse_up'));
+  await safely('prometheus alertmanagers', async () =>
+    (await fetch(`${prom.url}/api/v1/alertmanagers`)).json(),
+  );
+  await safely('alertmanager', async () =>
+    (await am.alerts())
+      .filter((a) => a.labels.alertname === alertname)
+      .map((a) => ({ labels: a.labels, status: a.status })),
+  );
+  const got = recorder.received
+    .filter((n) => n.alerts.some((a) => a.labels.alertname === alertname))
+    .map((n) => ({ receiver: n.receiver, at: new Date(n.at).toISOString(), status: n.status }));
+  lines.push(`receivers: ${JSON.stringify(got)}`, `now: ${new Date().toISOString()}`);
+  return lines.join('\n');
 }
 
 /** Waits a little more after the first notification, so late receivers of the same group show up too. */

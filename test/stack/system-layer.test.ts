@@ -58,6 +58,7 @@ describe('the live stack: system layer', () => {
       () => s.recorder.receiversOf(labels, 'firing', since).length === 2,
       120_000,
       'page and ticket',
+      s.explain('MlwatchWarehouseUnreachable'),
     );
     timings.warehouse_unreachable = (s.recorder.firstArrival(labels, 'firing', since) as number) - since;
     expect(s.recorder.receiversOf(labels, 'firing', since)).toEqual(['platform-oncall', 'ticketing']);
@@ -91,6 +92,7 @@ describe('the live stack: system layer', () => {
       () => s.recorder.receiversOf(labels, 'firing', since).length === 2,
       120_000,
       'exporter down',
+      s.explain('MlwatchExporterDown'),
     );
     timings.exporter_down = (s.recorder.firstArrival(labels, 'firing', since) as number) - since;
     expect(s.recorder.receiversOf(labels, 'firing', since)).toEqual(['platform-oncall', 'ticketing']);
