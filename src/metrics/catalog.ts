@@ -383,6 +383,100 @@ export const catalog = {
     ['model', 'window', 'version'],
     'Coefficient of determination R^2. Not exported when the labels have no variance.',
   ),
+  // System layer: batch jobs (one statement per job table) and serving latency (one per request log).
+  jobRuns: family(
+    'system',
+    'mlwatch_job_runs',
+    'gauge',
+    ['job', 'window', 'outcome'],
+    'Runs of the job that started in the window, by outcome: success, failure (finished, not a success status) or running (not finished).',
+  ),
+  jobSuccessRatio: family(
+    'system',
+    'mlwatch_job_success_ratio',
+    'gauge',
+    ['job', 'window'],
+    'Successful runs / finished runs that started in the window (0..1). Not exported when no run finished in the window.',
+  ),
+  jobLastSuccess: family(
+    'system',
+    'mlwatch_job_last_success_timestamp_seconds',
+    'gauge',
+    ['job'],
+    'Unix time the last successful run of the job finished. Absent when the job never succeeded.',
+  ),
+  jobDuration: family(
+    'system',
+    'mlwatch_job_duration_seconds',
+    'gauge',
+    ['job', 'stat'],
+    'Run duration in seconds: stat="last" is the last finished run, stat="p95" the 95th percentile (percentile_cont) of runs finished in the last day.',
+  ),
+  jobRunsInProgress: family(
+    'system',
+    'mlwatch_job_runs_in_progress',
+    'gauge',
+    ['job'],
+    'Runs of the job that have started and not finished.',
+  ),
+  servingLatency: family(
+    'system',
+    'mlwatch_serving_latency_seconds',
+    'gauge',
+    ['service', 'window', 'percentile'],
+    'Request latency in seconds at the percentile (50, 95, 99; percentile_cont) over requests in the window. Not exported for an empty window.',
+  ),
+  servingRequests: family(
+    'system',
+    'mlwatch_serving_requests',
+    'gauge',
+    ['service', 'window'],
+    'Requests logged in the window.',
+  ),
+  servingErrors: family(
+    'system',
+    'mlwatch_serving_errors',
+    'gauge',
+    ['service', 'window'],
+    'Requests in the window whose status counts as an error (by default 5xx).',
+  ),
+  servingSlowRatio: family(
+    'system',
+    'mlwatch_serving_slow_ratio',
+    'gauge',
+    ['service', 'window'],
+    'Share of requests in the window slower than the latency objective (0..1). Not exported for an empty window.',
+  ),
+  servingLatencyObjective: family(
+    'system',
+    'mlwatch_serving_latency_objective_seconds',
+    'gauge',
+    ['service'],
+    'The latency objective configured for the service, in seconds, so rules and dashboards draw the same line.',
+  ),
+
+  // Business layer: KPIs for the current window and the same window one baseline period earlier.
+  kpiValue: family(
+    'business',
+    'mlwatch_kpi_value',
+    'gauge',
+    ['kpi', 'window'],
+    'The KPI over [now - window, now). Not exported when it is undefined (a ratio with no rows, a NULL result).',
+  ),
+  kpiBaseline: family(
+    'business',
+    'mlwatch_kpi_baseline',
+    'gauge',
+    ['kpi', 'window'],
+    'The KPI over the same window one baseline period earlier (default 7 days), computed in the warehouse.',
+  ),
+  kpiVolume: family(
+    'business',
+    'mlwatch_kpi_volume',
+    'gauge',
+    ['kpi', 'window', 'period'],
+    'Rows behind the KPI (the ratio\'s denominator) for period="current" or "baseline", for a minimum-volume guard.',
+  ),
 } as const satisfies Record<string, CatalogEntry>;
 
 export const catalogEntries: readonly CatalogEntry[] = Object.values(catalog);
