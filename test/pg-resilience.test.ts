@@ -2,6 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isConnectionError } from '../src/warehouse/errors.js';
+import { createPgWarehouse } from '../src/warehouse/pg.js';
 import { type Served, startCli } from './helpers/cli.js';
 import { onRealPostgres, openTestDb, TEST_DATABASE_URL, type TestDb } from './helpers/db.js';
 import { sampleValue, series } from './helpers/exposition.js';
@@ -140,6 +142,48 @@ queries:
       expect(s.logs()).toContain('"msg":"check recovered"');
     } finally {
       await s.stop();
+      await proxy.stop();
+    }
+  });
+
+  it('a connection cut between two statements of a check fails that check, and does not crash the process', async () => {
+    // node-postgres emits 'error' on a checked-out client whose socket dies while no query is in flight.
+    // Unhandled, that event kills the exporter (seen in the live stack when the warehouse went away); here the
+    // cut falls exactly in that gap, and vitest fails the run on any uncaught exception.
+    const upstream = new URL(TEST_DATABASE_URL as string);
+    const proxy = new TcpProxy(upstream.hostname, Number(upstream.port || 5432));
+    const viaProxy = new URL(TEST_DATABASE_URL as string);
+    viaProxy.port = String(await proxy.start());
+    const w = createPgWarehouse({
+      url: viaProxy.toString(),
+      pool: 1,
+      applicationName: 'mlwatch-test',
+      connectTimeoutMs: 1000,
+    });
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const failed = await w
+        .readOnly({ timeoutMs: 5000 }, async (q) => {
+          await q.query('SELECT 1');
+          await proxy.cut();
+          await new Promise((r) => setTimeout(r, 300));
+          return q.query('SELECT 2');
+        })
+        .then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+      expect(uncaught).toEqual([]);
+      expect(isConnectionError(failed)).toBe(true);
+
+      // The broken client was destroyed, not pooled: once the network is back, the next check works.
+      await proxy.restore();
+      expect(await w.readOnly({ timeoutMs: 5000 }, (q) => q.query('SELECT 42 AS n'))).toEqual([{ n: 42 }]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await w.close();
       await proxy.stop();
     }
   });

@@ -38,6 +38,33 @@ async function run(client: pg.PoolClient, text: string, values: readonly unknown
   return result.rows as Row[];
 }
 
+/**
+ * Checks a client out for one unit of work. node-postgres emits 'error' on a checked-out client whose socket
+ * dies between two statements (no query in flight to reject); the pool listens only to idle clients, so
+ * without this listener that event would crash the exporter. The next statement then fails with a
+ * connection error, and the client is destroyed instead of going back to the pool.
+ */
+async function withClient<T>(
+  p: pg.Pool,
+  fn: (client: pg.PoolClient, discard: () => void) => Promise<T>,
+): Promise<T> {
+  const client = await p.connect();
+  let broken = false;
+  const discard = () => {
+    broken = true;
+  };
+  client.on('error', discard);
+  try {
+    return await fn(client, discard);
+  } catch (err) {
+    broken ||= isConnectionError(err);
+    throw err;
+  } finally {
+    client.off('error', discard);
+    client.release(broken ? true : undefined);
+  }
+}
+
 export function createPgWarehouse(o: PgOptions): Warehouse {
   const pool = new pg.Pool(poolConfig(o, o.pool));
   // The health ping has a connection of its own: long checks filling the pool must not make it time out
@@ -52,47 +79,37 @@ export function createPgWarehouse(o: PgOptions): Warehouse {
     maxConcurrency: o.pool,
     async readOnly<T>(opts: ReadOnlyOptions, fn: (q: Queryable) => Promise<T>): Promise<T> {
       const guard = opts.timeoutMs + CLIENT_GRACE_MS;
-      const client = await pool.connect();
-      let broken = false;
-      try {
-        // REPEATABLE READ: every statement of a check (drift's reference and current scans) sees one snapshot.
-        await run(client, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', [], guard);
-        // set_config binds the value as a parameter; SET LOCAL would need it spliced into the text.
-        await run(
-          client,
-          "SELECT set_config('statement_timeout', $1, true)",
-          [String(opts.timeoutMs)],
-          guard,
-        );
-        const result = await fn({ query: (sql, params = []) => run(client, sql, params, guard) });
-        await run(client, 'COMMIT', [], guard);
-        return result;
-      } catch (err) {
-        broken = isConnectionError(err);
-        if (!broken) {
-          try {
-            await run(client, 'ROLLBACK', [], guard);
-          } catch {
-            broken = true;
-          }
+      return withClient(pool, async (client, discard) => {
+        try {
+          // REPEATABLE READ: every statement of a check (drift's reference and current scans) sees one snapshot.
+          await run(client, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', [], guard);
+          // set_config binds the value as a parameter; SET LOCAL would need it spliced into the text.
+          await run(
+            client,
+            "SELECT set_config('statement_timeout', $1, true)",
+            [String(opts.timeoutMs)],
+            guard,
+          );
+          const result = await fn({ query: (sql, params = []) => run(client, sql, params, guard) });
+          await run(client, 'COMMIT', [], guard);
+          return result;
+        } catch (err) {
+          // A failed statement leaves the transaction aborted: roll back so the client can be reused. When
+          // the ROLLBACK fails too, the client is in an unknown state: destroy it. The first error is the one
+          // worth reporting either way.
+          if (!isConnectionError(err)) await run(client, 'ROLLBACK', [], guard).catch(discard);
+          throw err;
         }
-        throw err;
-      } finally {
-        // A broken client is destroyed rather than returned to the pool.
-        client.release(broken ? true : undefined);
-      }
+      });
     },
     async ping(timeoutMs: number): Promise<void> {
-      const client = await pingPool.connect();
-      let broken = false;
-      try {
-        await run(client, 'SELECT 1', [], timeoutMs);
-      } catch (err) {
-        broken = true;
-        throw err;
-      } finally {
-        client.release(broken ? true : undefined);
-      }
+      await withClient(pingPool, async (client, discard) => {
+        // A ping that failed for any reason (a timeout included) leaves a client not worth keeping.
+        await run(client, 'SELECT 1', [], timeoutMs).catch((err) => {
+          discard();
+          throw err;
+        });
+      });
     },
     async close(): Promise<void> {
       await Promise.all([pool.end(), pingPool.end()]);

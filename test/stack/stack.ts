@@ -112,7 +112,7 @@ export async function startStack(): Promise<Stack> {
     prom,
     feeder,
     incidents,
-    explain: (alertname) => () => explainAlert(prom, am, recorder, alertname),
+    explain: (alertname) => () => explainAlert(prom, am, recorder, alertname, exporter),
     receivers: (labels, status, since) =>
       waitFor(
         () => {
@@ -121,7 +121,9 @@ export async function startStack(): Promise<Stack> {
         },
         120_000,
         `${status} ${JSON.stringify(labels)}`,
-        labels.alertname ? () => explainAlert(prom, am, recorder, labels.alertname as string) : undefined,
+        labels.alertname
+          ? () => explainAlert(prom, am, recorder, labels.alertname as string, exporter)
+          : undefined,
       ),
     async stop() {
       await feeder.stop();
@@ -141,8 +143,15 @@ async function explainAlert(
   am: AlertmanagerRun,
   recorder: WebhookRecorder,
   alertname: string,
+  exporter: Served,
 ): Promise<string> {
+  const { exitCode, signalCode } = exporter.child;
   const lines: string[] = [];
+  if (exitCode !== null || signalCode !== null) {
+    lines.push(
+      `exporter exited (${exitCode ?? signalCode}); its last output:\n${exporter.logs().slice(-3000)}`,
+    );
+  }
   const safely = async (what: string, f: () => Promise<unknown>) => {
     try {
       lines.push(`${what}: ${JSON.stringify(await f())}`);
