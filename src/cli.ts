@@ -3,6 +3,7 @@ import { checkConfig } from './commands/check-config.js';
 import { fail, listenError, loadOrExit, parsePort } from './commands/common.js';
 import { once } from './commands/once.js';
 import { schemaLock } from './commands/schema-lock.js';
+import { listTickets, type TicketListFlags } from './commands/tickets.js';
 import { loadConfigFile } from './config/load.js';
 import { DEFAULT_PORT } from './defaults.js';
 import { INCIDENTS, isIncident } from './demo/incidents.js';
@@ -76,6 +77,24 @@ schema
   .option('-o, --out <file>', 'write every dataset to this file instead of the lock file(s) the config names')
   .action(async (opts: { config: string; out?: string }) => {
     process.exitCode = await schemaLock(opts.config, { out: opts.out });
+  });
+
+const tickets = program
+  .command('tickets')
+  .description("the shared ticket log (Alertmanager's ticketing receiver)");
+tickets
+  .command('list')
+  .description('list tickets from the state store, newest first')
+  .requiredOption('-c, --config <file>', 'config file (its state section says where the log is)')
+  .option('--state <state>', 'open or resolved')
+  .option('--team <team>', 'only this team, e.g. platform')
+  .option('--layer <layer>', 'only this layer, e.g. model')
+  .option('--limit <n>', 'at most this many', '100')
+  .option('--json', 'print JSON instead of a table')
+  .action(async (opts: { config: string } & TicketListFlags) => {
+    const result = await listTickets(loadOrExit(opts.config), opts);
+    (result.code === 0 ? process.stdout : process.stderr).write(`${result.out}\n`);
+    process.exitCode = result.code;
   });
 
 program

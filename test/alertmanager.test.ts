@@ -373,7 +373,7 @@ const SCENARIOS: Record<string, Case[]> = {
       labels: platform('MlwatchConfigReloadFailed', 'warning', { depends_on: 'exporter' }),
     },
   ],
-  'c) a stale dataset: data and model alerts of that dataset only': [
+  'c) a stale dataset: data, model and KPI alerts of that dataset only': [
     { id: 'stale-a', labels: data('MlwatchDatasetStale', { dataset: 'a' }) },
     {
       id: 'nulls-a',
@@ -382,10 +382,52 @@ const SCENARIOS: Record<string, Case[]> = {
     },
     { id: 'nulls-b', labels: data('MlwatchDatasetNullRatioHigh', { dataset: 'b', column: 'income' }) },
     { id: 'auc-a', labels: model({ dataset: 'a' }), inhibitedBy: 'stale-a' },
+    // Model alerts as the rules send them: `dataset` joined from mlwatch_model_info when the model's config
+    // names it. A critical one (it would page) and one without `action` are silenced alike; another
+    // dataset's model, and a model that names none, are not.
+    {
+      id: 'auc-crit-a',
+      labels: model({
+        model: 'credit_limit',
+        dataset: 'a',
+        window: '14d',
+        version: 'v2',
+        severity: 'critical',
+      }),
+      inhibitedBy: 'stale-a',
+    },
+    {
+      id: 'leakage-a',
+      labels: {
+        alertname: 'MlwatchModelLabelLeakage',
+        severity: 'warning',
+        layer: 'model',
+        team: 'data-science',
+        depends_on: 'warehouse',
+        model: 'credit_scoring',
+        dataset: 'a',
+      },
+      inhibitedBy: 'stale-a',
+    },
+    { id: 'auc-b', labels: model({ model: 'fraud', dataset: 'b', window: '14d' }) },
     { id: 'auc-no-dataset', labels: model({ model: 'churn' }) },
     {
       id: 'kpi-a',
-      labels: { ...data('MlwatchKpiDrop', { dataset: 'a', kpi: 'approvals' }), layer: 'business' },
+      labels: { ...data('MlwatchKpiBelowBaseline', { dataset: 'a', kpi: 'approvals' }), layer: 'business' },
+      inhibitedBy: 'stale-a',
+    },
+    {
+      id: 'kpi-b',
+      labels: { ...data('MlwatchKpiBelowBaseline', { dataset: 'b', kpi: 'approvals' }), layer: 'business' },
+    },
+    // A KPI whose config names no dataset: we cannot know it depends on the stale one.
+    {
+      id: 'kpi-no-dataset',
+      labels: {
+        ...data('MlwatchKpiSuddenDrop', { kpi: 'conversion' }),
+        layer: 'business',
+        severity: 'critical',
+      },
     },
     { id: 'stale-c', labels: data('MlwatchDatasetStale', { dataset: 'c' }) },
     // A malformed stale alert without `dataset` must not silence the data/model alerts that lack it too.
@@ -414,6 +456,32 @@ const SCENARIOS: Record<string, Case[]> = {
       labels: { ...data('MlwatchFeatureDrift', { dataset: 'a', feature: 'age' }), severity: 'critical' },
     },
     { id: 'drift-other-feature', labels: data('MlwatchFeatureDrift', { dataset: 'a', feature: 'income' }) },
+    // Batch jobs are the subject `job_name`; `job` is the scrape job, the same on every job alert.
+    {
+      id: 'burn-crit-pipeline',
+      labels: platform('MlwatchJobErrorBudgetBurn', 'critical', {
+        job: 'mlwatch',
+        job_name: 'feature_pipeline',
+        depends_on: 'warehouse',
+      }),
+    },
+    {
+      id: 'burn-warn-pipeline',
+      labels: platform('MlwatchJobErrorBudgetBurn', 'warning', {
+        job: 'mlwatch',
+        job_name: 'feature_pipeline',
+        depends_on: 'warehouse',
+      }),
+      inhibitedBy: 'burn-crit-pipeline',
+    },
+    {
+      id: 'burn-warn-nightly',
+      labels: platform('MlwatchJobErrorBudgetBurn', 'warning', {
+        job: 'mlwatch',
+        job_name: 'nightly_report',
+        depends_on: 'warehouse',
+      }),
+    },
   ],
 };
 

@@ -79,8 +79,8 @@ const cases: [string, string][] = [
     "19-label-and-value.yaml:7 queries[0].metrics[0]: column 'n' is both a label and a value",
   ],
   [
-    '20-section-not-yet.yaml',
-    '20-section-not-yet.yaml:3 jobs: the jobs section is not supported by this version of mlwatch yet; remove it',
+    '20-job-value-without-column.yaml',
+    '20-job-value-without-column.yaml:6 jobs[0].job: job is a value of job_column; name the column that holds job names as job_column',
   ],
   [
     '21-duplicate-metric.yaml',
@@ -99,6 +99,34 @@ const cases: [string, string][] = [
   [
     '26-nulls-columns.yaml',
     '26-nulls-columns.yaml:10 datasets[0].checks.nulls.columns: expected a list of column names, or all (every column of the table)',
+  ],
+  [
+    '27-job-typo-key.yaml',
+    "27-job-typo-key.yaml:8 jobs[0].sucess_values: unknown key; did you mean 'success_values'?",
+  ],
+  [
+    '28-job-success-values.yaml',
+    '28-job-success-values.yaml:8 jobs[0].success_values: expected a list of the status values that mean success, e.g. [success, succeeded]',
+  ],
+  [
+    '29-serving-latency-unit.yaml',
+    "29-serving-latency-unit.yaml:9 serving[0].latency.unit: expected the latency column's unit: s, ms or us",
+  ],
+  [
+    '30-serving-latency-column.yaml',
+    '30-serving-latency-column.yaml:7 serving[0].latency: expected latency: { column: <name>, unit: s | ms | us }',
+  ],
+  [
+    '31-serving-objective.yaml',
+    '31-serving-objective.yaml:8 serving[0].objective: expected a latency objective like 250ms or 1s',
+  ],
+  [
+    '32-serving-error-rule.yaml',
+    '32-serving-error-rule.yaml:11 serving[0].status.error_values: give error_min or error_values, not both',
+  ],
+  [
+    '33-duplicate-service.yaml',
+    "33-duplicate-service.yaml:8 serving[1].name: service name 'scoring_api' is already used by serving[0]",
   ],
 ];
 
@@ -155,7 +183,7 @@ describe('mlwatch check-config', () => {
     const r = runCli(['check-config', 'mlwatch.example.yaml']);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(
-      'mlwatch.example.yaml: valid, 5 check(s) (1 dataset_scan, 1 dataset_duplicates, 1 dataset_schema, 1 dataset_drift, 1 query)\n',
+      'mlwatch.example.yaml: valid, 11 check(s) (1 dataset_scan, 1 dataset_duplicates, 1 dataset_schema, 1 dataset_drift, 1 model_labels, 1 model_performance, 1 model_prediction_drift, 1 job, 1 serving, 1 kpi, 1 query)\n',
     );
     expect(r.code).toBe(0);
   });

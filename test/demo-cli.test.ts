@@ -26,6 +26,14 @@ function assertLiveDemo(m: Parsed) {
   const age = Date.now() / 1000 - sampleValue(m, 'demo_applications_last_ingested_timestamp_seconds');
   expect(age).toBeLessThan(15 * 60);
   expect(sampleValue(m, 'mlwatch_warehouse_up')).toBe(1);
+  // The demo model names the dataset it scores, one the demo watches: its alerts carry it, so a stale
+  // applications feed silences them.
+  const info = series(m, 'mlwatch_model_info', { model: 'credit_default' });
+  expect(info.length).toBeGreaterThan(0);
+  expect([...new Set(info.map((x) => x.labels.dataset))]).toEqual(['applications']);
+  expect(
+    series(m, 'mlwatch_dataset_last_update_timestamp_seconds', { dataset: 'applications' }),
+  ).toHaveLength(1);
 }
 
 describe('mlwatch demo', () => {

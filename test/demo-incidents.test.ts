@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendBatch, DemoFeeder } from '../src/demo/batches.js';
+import { APPROVAL_CUT, appendBatch, DemoFeeder } from '../src/demo/batches.js';
 import { DemoIncidents } from '../src/demo/incidents.js';
 import { createDemoSchema } from '../src/demo/schema.js';
-import { seedHistory } from '../src/demo/seed.js';
+import { seedHistory, warehouseNow } from '../src/demo/seed.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
+import { percentileCont } from './helpers/drift-math.js';
 
 // Each incident changes what the checks will see, and switching it off puts the data back exactly.
 let db: TestDb;
@@ -271,5 +272,240 @@ describe('demo incidents', () => {
     await incidents.set('leakage', false);
     await incidents.set('labels', false);
     expect(await outcomesChecksum()).toBe(before);
+  });
+});
+
+// The system and business incidents, measured from the rows themselves: the test fetches them and computes the
+// failure share, the latency quantile and the approval rate in TypeScript.
+describe('demo incidents: jobs, latency, kpi', () => {
+  const HOUR = 3_600_000;
+  const rows = async (sql: string, params: unknown[] = []) => db.writer.query(sql, params);
+  const ms = (v: unknown) => new Date(v as string | Date).getTime();
+  const backupRows = async (table: string) =>
+    Number((await one(`SELECT count(*)::int AS n FROM ${s}.${table}`)).n);
+  const checksum = async (table: string, key: string, column: string) =>
+    String(
+      (
+        await one(
+          `SELECT md5(string_agg(${key} || ':' || coalesce(${column}::text, 'null'), ',' ORDER BY ${key})) AS h FROM ${s}.${table}`,
+        )
+      ).h,
+    );
+  const p95 = (values: number[]) =>
+    percentileCont(
+      [...values].sort((a, b) => a - b),
+      0.95,
+    );
+
+  it('jobs: every run of the last hour fails, older runs are untouched, and off restores them exactly', async () => {
+    const before = await checksum('job_runs', 'id', 'status');
+    const statuses = await rows(`SELECT DISTINCT status FROM ${s}.job_runs ORDER BY status`);
+    // The statuses the feeder writes: the incident uses the failure one, so the job check sees failures.
+    expect(statuses.map((r) => r.status)).toEqual(['failed', 'success']);
+    const snapshot = async () =>
+      (await rows(`SELECT id, status, started_at, finished_at FROM ${s}.job_runs`)).map((r) => ({
+        id: Number(r.id),
+        status: String(r.status),
+        started: ms(r.started_at),
+        finished: ms(r.finished_at),
+      }));
+    const old = new Map((await snapshot()).map((r) => [r.id, r.status]));
+    const t0 = (await warehouseNow(db.writer)).getTime();
+    await incidents.set('jobs', true);
+    const t1 = (await warehouseNow(db.writer)).getTime();
+    expect(incidents.active()).toEqual(['jobs']);
+    const now = await snapshot();
+    // Runs that started in the last hour, as the 1h burn-rate window counts them: all failed.
+    const lastHour = now.filter((r) => r.started >= t1 - HOUR);
+    expect(lastHour.length).toBeGreaterThanOrEqual(12);
+    expect(lastHour.filter((r) => r.status === 'failed').length / lastHour.length).toBe(1);
+    // And the 5-minute window, when it holds a run.
+    for (const r of now.filter((r) => r.started >= t1 - 300_000)) expect(r.status).toBe('failed');
+    // Runs that finished before the switch's hour (a second of slack either side) are as they were.
+    const older = now.filter((r) => r.finished < t0 - HOUR - 1000);
+    expect(older.length).toBeGreaterThan(2000);
+    for (const r of older) expect(r.status).toBe(old.get(r.id));
+    for (const r of now.filter((r) => r.finished > t1 - HOUR + 1000)) expect(r.status).toBe('failed');
+
+    await incidents.set('jobs', false);
+    expect(await checksum('job_runs', 'id', 'status')).toBe(before);
+    expect(await backupRows('sim_backup_jobs')).toBe(0);
+  });
+
+  it('latency: the last 15 minutes get 8 times slower (p95 well above 500 ms), and come back exactly', async () => {
+    const before = await checksum('requests', 'id', 'latency_ms');
+    const t0 = (await warehouseNow(db.writer)).getTime();
+    const recentRows = async () =>
+      new Map(
+        (
+          await rows(`SELECT id, at, latency_ms FROM ${s}.requests WHERE at >= $1`, [
+            new Date(t0 - 20 * 60_000).toISOString(),
+          ])
+        ).map((r) => [Number(r.id), { at: ms(r.at), latency: Number(r.latency_ms) }]),
+      );
+    const old = await recentRows();
+    const window = (m: typeof old, since: number) =>
+      [...m.values()].filter((r) => r.at >= since).map((r) => r.latency);
+    const p95Before = p95(window(old, t0 - 15 * 60_000)) / 1000;
+    expect(window(old, t0 - 15 * 60_000).length).toBeGreaterThan(50);
+    expect(p95Before).toBeLessThan(0.5);
+
+    await incidents.set('latency', true);
+    const t1 = (await warehouseNow(db.writer)).getTime();
+    const now = await recentRows();
+    // The requests of the last 15 minutes (as the switch saw them) took exactly 8 times longer.
+    const slowed = [...now.entries()].filter(([, r]) => r.at >= t1 - 15 * 60_000);
+    for (const [id, r] of slowed) expect(r.latency).toBe((old.get(id)?.latency ?? Number.NaN) * 8);
+    const p95After = p95(slowed.map(([, r]) => r.latency)) / 1000;
+    expect(p95After).toBeGreaterThan(1.2);
+    expect(p95After).toBeLessThan(2.8);
+    // Older ones (a second of slack) are untouched.
+    for (const [id, r] of now)
+      if (r.at < t0 - 15 * 60_000 - 1000) expect(r.latency).toBe(old.get(id)?.latency);
+
+    await incidents.set('latency', false);
+    expect(await checksum('requests', 'id', 'latency_ms')).toBe(before);
+    expect(await backupRows('sim_backup_latency')).toBe(0);
+  });
+
+  it('kpi: 20 % of the last day’s approvals become rejections, about 20 % below the baseline; off restores them', async () => {
+    const before = await checksum('decisions', 'application_id', 'approved');
+    const decisions = async () =>
+      new Map(
+        (await rows(`SELECT application_id, decided_at, approved FROM ${s}.decisions`)).map((r) => [
+          Number(r.application_id),
+          { at: ms(r.decided_at), approved: r.approved as boolean | null },
+        ]),
+      );
+    const rate = (m: Awaited<ReturnType<typeof decisions>>, from: number, to: number) => {
+      const w = [...m.values()].filter((d) => d.at >= from && d.at < to);
+      return { approved: w.filter((d) => d.approved === true).length, total: w.length };
+    };
+    const DAY = 24 * HOUR;
+    const t0 = (await warehouseNow(db.writer)).getTime();
+    const old = await decisions();
+    const day0 = rate(old, t0 - DAY, t0 + 1);
+    expect(day0.total).toBeGreaterThan(500);
+
+    await incidents.set('kpi', true);
+    const t1 = (await warehouseNow(db.writer)).getTime();
+    const now = await decisions();
+    // Only approvals turned, all into rejections, and only within the last day.
+    const turned = [...now.entries()].filter(([id, d]) => d.approved !== old.get(id)?.approved);
+    for (const [id, d] of turned) {
+      expect(old.get(id)?.approved).toBe(true);
+      expect(d.approved).toBe(false);
+      expect(d.at).toBeGreaterThanOrEqual(t0 - DAY - 1000);
+    }
+    // Exactly 20 % (rounded) of the approvals in the switch's window, which began between t0 and t1 minus a day.
+    const candidates = [t0, t1].map((t) => Math.round(rate(old, t - DAY, t + 1).approved * 0.2));
+    expect(candidates).toContain(turned.length);
+    const day1 = rate(now, t1 - DAY, t1 + 1);
+    expect(day1.approved / day1.total / (day0.approved / day0.total)).toBeCloseTo(0.8, 1);
+    // Against the same window 7 days earlier, as the KPI's baseline: about 20 % lower (about ±4 % of sampling
+    // noise on each side of the ratio).
+    const base = rate(now, t1 - 8 * DAY, t1 - 7 * DAY);
+    expect(base.total).toBeGreaterThan(500);
+    const drop = day1.approved / day1.total / (base.approved / base.total);
+    expect(drop).toBeGreaterThan(0.68);
+    expect(drop).toBeLessThan(0.92);
+
+    await incidents.set('kpi', false);
+    expect(await checksum('decisions', 'application_id', 'approved')).toBe(before);
+    expect(await backupRows('sim_backup_kpi')).toBe(0);
+  });
+
+  it('the feeder keeps working with all three on: its new rows follow them, ids stay unique, off restores', async () => {
+    const maxes = await one(
+      `SELECT (SELECT max(id) FROM ${s}.job_runs)::int AS runs, (SELECT max(id) FROM ${s}.requests)::int AS requests,
+              (SELECT max(application_id) FROM ${s}.decisions)::int AS decisions`,
+    );
+    // The rows as they are, to compare with after the switch-off (the batch below overlaps the last day).
+    const oldSums = async () =>
+      (await one(
+        `SELECT (SELECT md5(string_agg(id || ':' || status, ',' ORDER BY id)) FROM ${s}.job_runs
+                   WHERE id <= ${Number(maxes.runs)}) AS runs,
+                  (SELECT md5(string_agg(id || ':' || latency_ms::text, ',' ORDER BY id)) FROM ${s}.requests
+                   WHERE id <= ${Number(maxes.requests)}) AS requests,
+                  (SELECT md5(string_agg(application_id || ':' || approved::text, ',' ORDER BY application_id))
+                   FROM ${s}.decisions WHERE application_id <= ${Number(maxes.decisions)}) AS decisions`,
+      )) as Record<string, string>;
+    const before = await oldSums();
+
+    await incidents.set('jobs', true);
+    await incidents.set('latency', true);
+    await incidents.set('kpi', true);
+    expect(incidents.active()).toEqual(['jobs', 'latency', 'kpi']);
+    // A feeder that starts a day back: its first batch is a full day of runs, requests and decisions.
+    const errors: unknown[] = [];
+    const batches: number[] = [];
+    const second = new DemoFeeder(db.writer, s, 3_600_000, {
+      since: new Date(Date.now() - 24 * HOUR),
+      onError: (e) => errors.push(e),
+      onBatch: (c) => batches.push(c.jobRuns),
+      afterBatch: (f, t) => incidents.afterBatch(f, t),
+    });
+    await second.runOnce();
+    await new Promise((r) => setTimeout(r, 50));
+    await second.runOnce();
+    await second.stop();
+    expect(errors).toEqual([]);
+    expect(batches).toHaveLength(2);
+    expect(batches[0]).toBeGreaterThan(350);
+
+    const unique = await one(
+      `SELECT (SELECT count(*) - count(DISTINCT id) FROM ${s}.job_runs)::int AS runs,
+              (SELECT count(*) - count(DISTINCT id) FROM ${s}.requests)::int AS requests,
+              (SELECT count(*) - count(DISTINCT id) FROM ${s}.applications)::int AS applications,
+              (SELECT count(*) - count(DISTINCT application_id) FROM ${s}.decisions)::int AS decisions,
+              (SELECT count(*) - count(DISTINCT application_id) FROM ${s}.predictions)::int AS predictions`,
+    );
+    expect(unique).toEqual({ runs: 0, requests: 0, applications: 0, decisions: 0, predictions: 0 });
+
+    const newRuns = await rows(`SELECT status FROM ${s}.job_runs WHERE id > $1`, [Number(maxes.runs)]);
+    expect(newRuns.length).toBeGreaterThan(350);
+    expect(newRuns.every((r) => r.status === 'failed')).toBe(true);
+    const newLatency = async () =>
+      p95(
+        (await rows(`SELECT latency_ms FROM ${s}.requests WHERE id > $1`, [Number(maxes.requests)])).map(
+          (r) => Number(r.latency_ms),
+        ),
+      ) / 1000;
+    // About 14,400 requests: the p95 is close to its expected 0.23 s x 8 = 1.85 s.
+    expect(await newLatency()).toBeGreaterThan(1.6);
+    expect(await newLatency()).toBeLessThan(2.1);
+    // A decision follows from the score (approved iff score < APPROVAL_CUT); the incident only rejects approvals.
+    const newDecisions = async () =>
+      (
+        await rows(
+          `SELECT d.approved, p.score < $2 AS approvable FROM ${s}.decisions d
+           JOIN ${s}.predictions p ON p.application_id = d.application_id WHERE d.application_id > $1`,
+          [Number(maxes.decisions), APPROVAL_CUT],
+        )
+      ).map((r) => ({ approved: r.approved as boolean, approvable: r.approvable as boolean }));
+    const on = await newDecisions();
+    const approvable = on.filter((d) => d.approvable);
+    expect(approvable.length).toBeGreaterThan(300);
+    expect(on.filter((d) => d.approved && !d.approvable)).toEqual([]);
+    // Each approval turned with probability 0.2: about ±0.02 of sampling noise with some 430 approvals.
+    const rejected = approvable.filter((d) => !d.approved).length / approvable.length;
+    expect(rejected).toBeGreaterThan(0.13);
+    expect(rejected).toBeLessThan(0.27);
+
+    await incidents.set('kpi', false);
+    await incidents.set('latency', false);
+    await incidents.set('jobs', false);
+    expect(incidents.active()).toEqual([]);
+    // The old rows are exactly as before, and the new ones as the feeder wrote them.
+    expect(await oldSums()).toEqual(before);
+    const failed = await one(
+      `SELECT avg((status = 'failed')::int)::float8 AS f FROM ${s}.job_runs WHERE id > ${Number(maxes.runs)}`,
+    );
+    // About 1 % of runs fail on their own.
+    expect(Number(failed.f)).toBeLessThan(0.05);
+    expect(await newLatency()).toBeLessThan(0.3);
+    expect((await newDecisions()).every((d) => d.approved === d.approvable)).toBe(true);
+    for (const t of ['sim_backup_jobs', 'sim_backup_latency', 'sim_backup_kpi'])
+      expect(await backupRows(t)).toBe(0);
   });
 });

@@ -165,9 +165,15 @@ async function scrape(modelsYaml: string): Promise<Parsed> {
   return m;
 }
 
-const model = (name: string, predTable: string, labelTable: string, version: boolean) => `  - name: ${name}
+const model = (
+  name: string,
+  predTable: string,
+  labelTable: string,
+  version: boolean,
+  dataset?: string,
+) => `  - name: ${name}
     task: binary_classification
-    owner: search
+    owner: search${dataset ? `\n    dataset: ${dataset}` : ''}
     windows: [1h, 10m, 6h]
     predictions:
       table: ${s}.${predTable}
@@ -207,7 +213,7 @@ function expectDelayAndLeakage(m: Parsed, name: string): void {
 describe('labels of a versioned classification model with boolean labels', () => {
   let m: Parsed;
   beforeAll(async () => {
-    m = await scrape(model('ranker', 'scores', 'clicks', true));
+    m = await scrape(model('ranker', 'scores', 'clicks', true, 'search_events'));
   });
 
   it('the check succeeds', () => {
@@ -249,13 +255,23 @@ describe('labels of a versioned classification model with boolean labels', () =>
       expect(Object.keys(x.labels).sort()).toEqual(['model', 'percentile', 'window']);
   });
 
-  it('model_info for each version that served in the widest window', () => {
+  it('model_info for each version that served in the widest window, with the configured dataset', () => {
     const info = series(m, 'mlwatch_model_info', { model: 'ranker' });
     expect(info.map((x) => x.labels.version).sort()).toEqual(versionsIn6h.map((v) => v ?? '').sort());
     for (const x of info) {
       expect(x.value).toBe(1);
-      expect(x.labels.owner).toBe('search');
+      expect(x.labels).toEqual({
+        model: 'ranker',
+        owner: 'search',
+        version: x.labels.version,
+        dataset: 'search_events',
+      });
     }
+    // The dataset is on the info series only: the rules join it from there.
+    for (const x of m.samples.filter(
+      (y) => y.name.startsWith('mlwatch_model_') && y.name !== 'mlwatch_model_info',
+    ))
+      expect(x.labels.dataset).toBeUndefined();
   });
 
   it('an empty window exports zero counts, no coverage, and says why', () => {
@@ -296,6 +312,7 @@ describe('labels of an unversioned model with 0/1 integer labels', () => {
         expect(Object.keys(x.labels).sort()).toEqual(['model', 'window']);
     }
     expectDelayAndLeakage(m, 'ranker01');
+    // No dataset configured: no dataset label (not an empty one).
     expect(series(m, 'mlwatch_model_info', { model: 'ranker01' })).toEqual([
       { name: 'mlwatch_model_info', labels: { model: 'ranker01', owner: 'search', version: '' }, value: 1 },
     ]);

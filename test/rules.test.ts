@@ -55,6 +55,33 @@ describe('alert and recording rules', () => {
   });
 });
 
+describe('one alert name per severity', () => {
+  it('accepts a name once per severity (fast burn pages, slow burn tickets), not twice at one', () => {
+    const rule = (severity: string) => ({
+      alert: 'MlwatchJobErrorBudgetBurn',
+      expr: 'mlwatch_job_success_ratio < 0.99',
+      for: '2m',
+      labels: { severity, layer: 'system', team: 'platform' },
+      annotations: {
+        summary: 's',
+        description: 'd',
+        runbook_url:
+          'https://github.com/mlwatch/mlwatch/blob/main/docs/runbooks/MlwatchJobErrorBudgetBurn.md',
+        dashboard: 'http://localhost:3000/d/mlwatch-system',
+      },
+    });
+    const lint = (...severities: string[]) =>
+      lintRules([{ file: 'f.yml', groups: [{ name: 'g', rules: severities.map(rule) }] }], {
+        root: ROOT,
+        testedAlerts: new Set(['MlwatchJobErrorBudgetBurn']),
+      });
+    expect(lint('critical', 'warning')).toEqual([]);
+    expect(lint('warning', 'warning')).toEqual([
+      'f.yml: MlwatchJobErrorBudgetBurn: alert name defined twice with the same severity',
+    ]);
+  });
+});
+
 describe.skipIf(!hasPromtool)('promtool (install: scripts/install-stack-deps.sh)', () => {
   const promtool = (...args: string[]) => spawnSync('promtool', args, { cwd: ROOT, encoding: 'utf8' });
 

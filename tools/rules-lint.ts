@@ -59,8 +59,11 @@ export function lintRules(files: RuleFile[], ctx: LintContext): string[] {
           continue;
         }
         const name = r.alert as string;
-        if (alertNames.has(name)) say('alert name defined twice');
-        alertNames.add(name);
+        // One name may have a rule per severity (a fast burn pages, a slow one makes a ticket): Alertmanager's
+        // critical-silences-warning inhibition matches on the alert name. Twice at one severity is a mistake.
+        const key = `${name}/${r.labels?.severity ?? ''}`;
+        if (alertNames.has(key)) say('alert name defined twice with the same severity');
+        alertNames.add(key);
         if (!/^Mlwatch[A-Z][A-Za-z0-9]*$/.test(name)) say('alert names are CamelCase and start with Mlwatch');
 
         const labels = r.labels ?? {};

@@ -1,10 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import { businessKpisDashboard } from './business-kpis.js';
 import { dataQualityDashboard } from './data-quality.js';
 import { exporterDashboard } from './exporter.js';
 import { modelPerformanceDashboard } from './model-performance.js';
 import { overviewDashboard } from './overview.js';
 import { type RuleSet, readRules } from './rules.js';
+import { systemDashboard } from './system.js';
 
 /** The list of dashboards and where their JSON is committed (Grafana's file provider reads that folder). */
 
@@ -23,6 +25,8 @@ export function buildDashboards(rules: RuleSet = readRules()): GeneratedDashboar
     { file: 'exporter.json', dashboard: exporterDashboard(rules) },
     { file: 'data-quality.json', dashboard: dataQualityDashboard(rules) },
     { file: 'model-performance.json', dashboard: modelPerformanceDashboard(rules) },
+    { file: 'business-kpis.json', dashboard: businessKpisDashboard(rules) },
+    { file: 'system.json', dashboard: systemDashboard(rules) },
   ];
 }
 

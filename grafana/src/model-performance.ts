@@ -100,6 +100,14 @@ function windowOf(t: { alert: string; lhs: string }): string {
   return w;
 }
 
+/** The windows an alert's left side selects with `window=~"1d|7d"`, as words ("1d and 7d"). */
+function driftWindows(t: { alert: string; lhs: string }): string {
+  const w = /window=~"([^"]+)"/.exec(t.lhs)?.[1];
+  if (!w) throw new Error(`alert ${t.alert}: no window=~"..." matcher in \`${t.lhs}\``);
+  const list = w.split('|');
+  return list.length > 1 ? `${list.slice(0, -1).join(', ')} and ${list[list.length - 1]}` : w;
+}
+
 /** The minimum-volume guard on the right of `and`: `<labeled predictions> >= N`. */
 function volumeGuard(rules: RuleSet, alert: string): AlertThreshold {
   const expr = findAlert(rules, alert).expr;
@@ -192,7 +200,9 @@ export function modelPerformanceDashboard(rules: RuleSet): Dashboard {
   const coverage = alertThreshold(rules, 'MlwatchModelLabelCoverageLow');
   const delay = alertThreshold(rules, 'MlwatchModelLabelDelayHigh');
   const leakage = alertThreshold(rules, 'MlwatchModelLabelLeakage');
-  const alerts = [auc.alert, mae.alert, rmse.alert, coverage.alert, delay.alert, leakage.alert];
+  const drift = alertThreshold(rules, 'MlwatchModelPredictionDrift');
+  const driftGuard = volumeGuard(rules, drift.alert);
+  const alerts = [auc.alert, mae.alert, rmse.alert, drift.alert, coverage.alert, delay.alert, leakage.alert];
 
   const pct = (v: number) => `${Math.round(v * 1000) / 10} %`;
   const delaySeconds = constantOf(delay);
@@ -523,6 +533,30 @@ export function modelPerformanceDashboard(rules: RuleSet): Dashboard {
           { expr: regression('mlwatch_model_r2'), name: 'R²', unit: units.NoUnit, mappings: nanAs('-') },
         ],
         runbooks: [mae.alert, rmse.alert],
+      }),
+    )
+
+    .withRow(new RowBuilder('Prediction drift'))
+    .withPanel(
+      timeseries({
+        title: 'Prediction drift (PSI)',
+        description:
+          "Population stability index of each model's scores (classification) or predicted values " +
+          '(regression) in every window, whatever the Window variable, against the reference configured for ' +
+          'the model, over all versions (docs/drift.md, "Prediction drift"). Below 0.1 is stable, 0.1 to ' +
+          `${drift.value} moderate. The dashed line is ${drift.alert}'s threshold (${drift.value}): it opens a ` +
+          `ticket after ${drift.for} above it in the ${driftWindows(drift)} windows, with at least ` +
+          `${driftGuard.value} predictions. No labels needed: the earliest model-layer signal. Check feature ` +
+          'drift (data-quality dashboard) and recent rollouts before retraining (runbook). No line: the model ' +
+          'has no reference, or its window or reference is empty.',
+        unit: units.NoUnit,
+        w: 24,
+        h: 8,
+        queries: [{ expr: `mlwatch_model_prediction_psi{${MODEL}}`, legend: '{{model}} ({{window}})' }],
+        thresholds: alertSteps(drift),
+        thresholdLine: true,
+        min: 0,
+        runbooks: [drift.alert],
       }),
     )
 

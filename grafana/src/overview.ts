@@ -20,11 +20,29 @@ import { alertSteps, alertThreshold } from './thresholds.js';
 
 export const OVERVIEW_UID = 'mlwatch-overview';
 
+// Each layer's row links the dashboard that shows its detail. UIDs are literals here: importing them from the
+// layer modules would make a cycle, since those link back to the overview.
 const LAYERS = [
-  { layer: 'data', title: 'Data layer: datasets (freshness, volume, schema, quality)' },
-  { layer: 'model', title: 'Model layer: models (drift, performance against outcomes)' },
-  { layer: 'system', title: 'System layer: the exporter, its checks, the warehouse connection' },
-  { layer: 'business', title: 'Business layer: the KPIs the models serve' },
+  {
+    layer: 'data',
+    title: 'Data layer: datasets (freshness, volume, schema, quality)',
+    link: { title: 'Data quality dashboard', url: '/d/mlwatch-data-quality' },
+  },
+  {
+    layer: 'model',
+    title: 'Model layer: models (drift, performance against outcomes)',
+    link: { title: 'Model performance dashboard', url: '/d/mlwatch-model-performance' },
+  },
+  {
+    layer: 'system',
+    title: 'System layer: the exporter, batch jobs, serving latency, resources',
+    link: { title: 'System dashboard', url: '/d/mlwatch-system' },
+  },
+  {
+    layer: 'business',
+    title: 'Business layer: the KPIs the models serve',
+    link: { title: 'Business KPIs dashboard', url: '/d/mlwatch-business-kpis' },
+  },
 ] as const;
 
 const EXPORTER_LINK = { title: 'mlwatch exporter dashboard', url: `/d/${EXPORTER_UID}` };
@@ -35,7 +53,12 @@ const ANY_IS_PENDING = [
 ];
 
 /** Counting stats: alerts of a layer in a state, `or vector(0)` so a quiet layer shows 0, not "No data". */
-function alertCount(layer: string, state: 'firing' | 'pending', w: number) {
+function alertCount(
+  layer: string,
+  state: 'firing' | 'pending',
+  w: number,
+  link: { title: string; url: string },
+) {
   const firing = state === 'firing';
   return stat({
     title: `${layer[0]?.toUpperCase()}${layer.slice(1)} alerts ${state}`,
@@ -49,6 +72,7 @@ function alertCount(layer: string, state: 'firing' | 'pending', w: number) {
     h: 4,
     queries: [{ expr: `count(ALERTS{alertstate="${state}",layer="${layer}"}) or vector(0)` }],
     thresholds: firing ? ANY_IS_BAD : ANY_IS_PENDING,
+    links: [link],
   });
 }
 
@@ -73,16 +97,17 @@ export function overviewDashboard(rules: RuleSet): Dashboard {
     .link(runbookLink(exporterDown.alert))
     .link(runbookLink(warehouse.alert));
 
-  for (const { layer, title } of LAYERS) {
+  for (const { layer, title, link } of LAYERS) {
     b.withRow(new RowBuilder(title));
+    b.link(dashboardLink(link.title.replace(/ dashboard$/, ''), link.url.replace('/d/', '')));
     if (layer !== 'system') {
-      b.withPanel(alertCount(layer, 'firing', 12)).withPanel(alertCount(layer, 'pending', 12));
+      b.withPanel(alertCount(layer, 'firing', 12, link)).withPanel(alertCount(layer, 'pending', 12, link));
       continue;
     }
     // The system row also shows the conditions of the exporter's alerts, without their `for`: the
     // counts use each rule's own expression, so they agree with what will page.
-    b.withPanel(alertCount(layer, 'firing', 4))
-      .withPanel(alertCount(layer, 'pending', 4))
+    b.withPanel(alertCount(layer, 'firing', 4, link))
+      .withPanel(alertCount(layer, 'pending', 4, link))
       .withPanel(
         stat({
           title: 'Exporter up',

@@ -102,6 +102,11 @@ const metricSpec = z
 // keeps transaction control (COMMIT, SET TRANSACTION ...) out of a check's statement.
 const READS = /^(select|with|values|table)\b/i;
 
+/** Whether a statement starts (after comments) like a read; KPI statements use the same guard. */
+export function isReadStatement(sql: string): boolean {
+  return READS.test(stripLeadingComments(sql));
+}
+
 function stripLeadingComments(sql: string): string {
   let rest = sql.trimStart();
   for (;;) {
@@ -119,7 +124,7 @@ export const queryEntry = z
     sql: z
       .string({ error: 'expected the SQL statement as a string' })
       .min(1, { error: 'the SQL cannot be empty' })
-      .refine((sql) => READS.test(stripLeadingComments(sql)), {
+      .refine(isReadStatement, {
         error: 'a query is one SELECT (or WITH ... SELECT, VALUES, TABLE) statement; checks only read',
       }),
     ...scheduleFields,

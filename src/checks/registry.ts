@@ -1,7 +1,10 @@
 import type { z } from 'zod';
 import { buildDatasetChecks, datasetEntry, validateDatasets } from './dataset/section.js';
+import { buildJobChecks, jobEntry, validateJobs } from './job/section.js';
+import { buildKpiCheck, kpiEntry, validateKpis } from './kpi/section.js';
 import { buildModelChecks, modelEntry, validateModels } from './model/section.js';
 import { buildQueryCheck, queryEntry, validateQueries } from './query.js';
+import { buildServingChecks, servingEntry, validateServing } from './serving/section.js';
 import type { BuildContext, Check } from './types.js';
 
 /**
@@ -41,4 +44,32 @@ export const modelSection = section({
   build: buildModelChecks,
 });
 
-export const sections = [datasetSection, modelSection, querySection] as const;
+export const jobSection = section({
+  key: 'jobs',
+  entry: jobEntry,
+  validateAll: validateJobs,
+  build: buildJobChecks,
+});
+
+export const servingSection = section({
+  key: 'serving',
+  entry: servingEntry,
+  validateAll: validateServing,
+  build: buildServingChecks,
+});
+
+export const kpiSection = section({
+  key: 'kpis',
+  entry: kpiEntry,
+  validateAll: validateKpis,
+  build: (k, ctx) => [buildKpiCheck(k, ctx)],
+});
+
+export const sections = [
+  datasetSection,
+  modelSection,
+  jobSection,
+  servingSection,
+  kpiSection,
+  querySection,
+] as const;

@@ -1,7 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { datasetSection, modelSection, querySection } from '../checks/registry.js';
+import {
+  datasetSection,
+  jobSection,
+  kpiSection,
+  modelSection,
+  querySection,
+  servingSection,
+} from '../checks/registry.js';
 import type { Check } from '../checks/types.js';
+import type { StateSettings } from '../state/db.js';
 import type { WarehouseSettings } from '../warehouse/open.js';
 import { ConfigError, formatPath, type Problem } from './errors.js';
 import { configErrorMap } from './messages.js';
@@ -13,6 +21,8 @@ export interface LoadedConfig {
   file: string;
   raw: RawConfig;
   warehouse: WarehouseSettings & { statementTimeoutMs: number };
+  /** The state store (ticket log); by default the warehouse's server, schema mlwatch. */
+  state: StateSettings & { schema: string };
   defaults: { intervalMs: number; jitter: number };
   checks: Check[];
 }
@@ -70,7 +80,8 @@ export function loadConfigText(
     throw new ConfigError(file, problems);
   }
   const raw = parsed.data;
-  const password = readPassword(raw, src, file, baseDir);
+  const password = readPassword(raw.warehouse, 'warehouse', src, file, baseDir);
+  const statePassword = readPassword(raw.state, 'state', src, file, baseDir);
   const ctx = {
     defaultIntervalMs: raw.defaults.interval,
     defaultTimeoutMs: raw.warehouse.statement_timeout,
@@ -80,6 +91,9 @@ export function loadConfigText(
   const checks = [
     ...raw.datasets.flatMap((d) => datasetSection.build(d, ctx)),
     ...raw.models.flatMap((m) => modelSection.build(m, ctx)),
+    ...raw.jobs.flatMap((j) => jobSection.build(j, ctx)),
+    ...raw.serving.flatMap((s) => servingSection.build(s, ctx)),
+    ...raw.kpis.flatMap((k) => kpiSection.build(k, ctx)),
     ...raw.queries.flatMap((q) => querySection.build(q, ctx)),
   ];
   return {
@@ -93,16 +107,30 @@ export function loadConfigText(
       connectTimeoutMs: raw.warehouse.connect_timeout,
       statementTimeoutMs: raw.warehouse.statement_timeout,
     },
+    state: {
+      url: raw.state.url ?? raw.warehouse.url,
+      // Without a URL of its own the state store connects as the warehouse does.
+      password: raw.state.url === undefined ? (statePassword ?? password) : statePassword,
+      applicationName: raw.state.application_name,
+      connectTimeoutMs: raw.warehouse.connect_timeout,
+      schema: raw.state.schema,
+    },
     defaults: { intervalMs: raw.defaults.interval, jitter: raw.defaults.jitter },
     checks,
   };
 }
 
 // A password may sit in its own file (a Docker or Kubernetes secret) so the config itself holds none.
-function readPassword(raw: RawConfig, src: YamlSource, file: string, baseDir: string): string | undefined {
-  const { password, password_file } = raw.warehouse;
+function readPassword(
+  section: { password?: string | undefined; password_file?: string | undefined },
+  name: 'warehouse' | 'state',
+  src: YamlSource,
+  file: string,
+  baseDir: string,
+): string | undefined {
+  const { password, password_file } = section;
   if (password !== undefined && password_file !== undefined) {
-    const path = ['warehouse', 'password_file'];
+    const path = [name, 'password_file'];
     throw new ConfigError(file, [
       { line: src.lineOf(path), path: formatPath(path), message: 'give password or password_file, not both' },
     ]);
@@ -112,7 +140,7 @@ function readPassword(raw: RawConfig, src: YamlSource, file: string, baseDir: st
   try {
     return readFileSync(target, 'utf8').replace(/\r?\n$/, '');
   } catch (err) {
-    const path = ['warehouse', 'password_file'];
+    const path = [name, 'password_file'];
     const code = (err as NodeJS.ErrnoException).code;
     throw new ConfigError(file, [
       {

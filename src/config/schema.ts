@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { datasetSection, modelSection, querySection } from '../checks/registry.js';
+import {
+  datasetSection,
+  jobSection,
+  kpiSection,
+  modelSection,
+  querySection,
+  servingSection,
+} from '../checks/registry.js';
 import { duration } from './types.js';
 
 /**
@@ -26,6 +33,28 @@ const warehouse = z.strictObject({
   application_name: z.string().min(1).default('mlwatch'),
 });
 
+// Where actions (the ticket log) write. Checks never do: this is a separate connection, by default to the
+// warehouse's server, in its own schema; in production give it its own role (docs/state.md).
+const state = z
+  .strictObject({
+    url: z
+      .string({ error: 'expected the state store URL, e.g. postgresql://mlwatch_state@host:5432/db' })
+      .regex(/^(postgres|postgresql|pglite):/, {
+        error: 'the URL must start with postgresql:// (or postgres://), or pglite: for the embedded engine',
+      })
+      .optional(),
+    password: z.string().optional(),
+    password_file: z.string({ error: 'expected the path of a file that holds the password' }).optional(),
+    schema: z
+      .string({ error: 'expected a schema name, e.g. mlwatch' })
+      .regex(/^[a-z_][a-z0-9_]*$/, {
+        error: 'expected a lower-case schema name of letters, digits and _ (it is created if missing)',
+      })
+      .default('mlwatch'),
+    application_name: z.string().min(1).default('mlwatch-state'),
+  })
+  .prefault({});
+
 const defaults = z
   .strictObject({
     interval: duration('an interval').default(60_000),
@@ -37,14 +66,6 @@ const defaults = z
   })
   .prefault({});
 
-// Sections that later versions fill through the check registry. Until a section's check kinds exist, it
-// accepts only an empty list, so a config written for a newer mlwatch fails loudly instead of silently.
-const notYet = (section: string) =>
-  z
-    .array(z.unknown(), { error: `expected a list of ${section}` })
-    .max(0, { error: `the ${section} section is not supported by this version of mlwatch yet; remove it` })
-    .default([]);
-
 const datasets = z
   .array(datasetSection.entry, { error: 'expected a list of datasets' })
   .superRefine((entries, ctx) => datasetSection.validateAll?.(entries, ctx))
@@ -55,6 +76,21 @@ const models = z
   .superRefine((entries, ctx) => modelSection.validateAll?.(entries, ctx))
   .default([]);
 
+const jobs = z
+  .array(jobSection.entry, { error: 'expected a list of jobs' })
+  .superRefine((entries, ctx) => jobSection.validateAll?.(entries, ctx))
+  .default([]);
+
+const serving = z
+  .array(servingSection.entry, { error: 'expected a list of services' })
+  .superRefine((entries, ctx) => servingSection.validateAll?.(entries, ctx))
+  .default([]);
+
+const kpis = z
+  .array(kpiSection.entry, { error: 'expected a list of KPIs' })
+  .superRefine((entries, ctx) => kpiSection.validateAll?.(entries, ctx))
+  .default([]);
+
 const queries = z
   .array(querySection.entry, { error: 'expected a list of queries' })
   .superRefine((entries, ctx) => querySection.validateAll?.(entries, ctx))
@@ -62,12 +98,13 @@ const queries = z
 
 export const configSchema = z.strictObject({
   warehouse,
+  state,
   defaults,
   datasets,
   models,
-  jobs: notYet('jobs'),
-  serving: notYet('serving'),
-  kpis: notYet('kpis'),
+  jobs,
+  serving,
+  kpis,
   queries,
 });
 

@@ -57,6 +57,8 @@ export function demoConfig(opts: { warehouseUrl: string; schema: string }): Reco
         name: 'credit_default',
         task: 'binary_classification',
         owner: 'data-science',
+        // Scores the applications dataset's rows: a stale applications feed silences the model's alerts.
+        dataset: 'applications',
         predictions: {
           table: `${opts.schema}.predictions`,
           key: 'application_id',
@@ -72,6 +74,42 @@ export function demoConfig(opts: { warehouseUrl: string; schema: string }): Reco
         },
         windows: ['1d', '7d', '14d'],
         threshold: 0.5,
+        // Prediction drift: the scores of the 14 days before the widest window (history is 35 days).
+        reference: { window: '14d', offset: '14d' },
+      },
+    ],
+    kpis: [
+      {
+        // Share of applications approved (near 0.6), against the same day and hour a week earlier; the `kpi`
+        // incident lowers it. Decisions follow applications, so a stale applications feed explains a drop.
+        name: 'approval_rate',
+        ratio: { table: `${opts.schema}.decisions`, timestamp: 'decided_at', numerator: 'approved' },
+        windows: ['1d', '1h'],
+        baseline: '7d',
+        dataset: 'applications',
+        interval: '1m',
+      },
+    ],
+    // The two pipelines share the job_runs table; `job` tells their rows apart. Default windows (5m to 3d),
+    // the ones the job SLO burn-rate alerts pair up.
+    jobs: ['feature_pipeline', 'scoring_batch'].map((name) => ({
+      name,
+      table: `${opts.schema}.job_runs`,
+      job_column: 'job',
+      status_column: 'status',
+      success_values: ['success'],
+      started_column: 'started_at',
+      finished_column: 'finished_at',
+    })),
+    serving: [
+      {
+        // The scoring API's request log: latency in ms, 5xx are errors, 500 ms objective (the latency alerts').
+        name: 'scoring_api',
+        table: `${opts.schema}.requests`,
+        timestamp: 'at',
+        latency: { column: 'latency_ms', unit: 'ms' },
+        status: { column: 'status' },
+        objective: '500ms',
       },
     ],
     queries: [
@@ -120,14 +158,15 @@ WHERE decided_at >= now() - interval '1 day'`,
       {
         name: 'job_runs_last_day',
         interval: '1m',
-        sql: `SELECT job, status, count(*)::int AS runs FROM ${s}.job_runs
+        // job_name, not job: Prometheus keeps `job` for the scrape job (it would rename ours exported_job).
+        sql: `SELECT job AS job_name, status, count(*)::int AS runs FROM ${s}.job_runs
 WHERE finished_at >= now() - interval '1 day' GROUP BY job, status`,
         metrics: [
           {
             name: 'demo_job_runs_last_day',
             help: 'Pipeline job runs finished in the last day, by job and status.',
             type: 'gauge',
-            labels: ['job', 'status'],
+            labels: ['job_name', 'status'],
             value: 'runs',
           },
         ],

@@ -1,6 +1,15 @@
 import type { SqlWriter } from '../warehouse/types.js';
 import type { DemoFeeder } from './batches.js';
 import { quoteSchema } from './schema.js';
+import {
+  BACKUP_TABLES_SQL,
+  batch,
+  failRuns,
+  recent,
+  rejectApprovals,
+  restoreSystem,
+  slowRequests,
+} from './system-incidents.js';
 
 /**
  * Faults the demo can inject, each reversible, so alerts fire for real and resolve again:
@@ -14,10 +23,28 @@ import { quoteSchema } from './schema.js';
  * - labels: labels stop arriving: the labels observed in the last 7 days are held back, and so is every label a
  *   new batch delivers; the 7-day label coverage falls to 0.
  * - leakage: the 5 most recent labeled predictions get a label stamped an hour before the prediction.
+ * - jobs: job runs start failing: the runs that finished in the last hour, and every run a new batch logs, get
+ *   the status 'failed', so the 5m and 1h burn-rate windows see a 100 % error ratio at once.
+ * - latency: requests get 8 times slower (p95 about 1.85 s instead of 0.23 s): those of the last 15 minutes and
+ *   every new one.
+ * - kpi: the approval rate drops by 20 % (relative): exactly 20 % of the last day's approvals become rejections,
+ *   and each new approval does with probability 0.2, so the 1d rate falls about 20 % below its 7d-earlier
+ *   baseline.
  * Rewritten or held-back rows are kept in side tables and written back when the incident is switched off (the
  * labels delivered meanwhile included).
  */
-export const INCIDENTS = ['stale', 'nulls', 'schema', 'drift', 'auc', 'labels', 'leakage'] as const;
+export const INCIDENTS = [
+  'stale',
+  'nulls',
+  'schema',
+  'drift',
+  'auc',
+  'labels',
+  'leakage',
+  'jobs',
+  'latency',
+  'kpi',
+] as const;
 export type Incident = (typeof INCIDENTS)[number];
 
 export function isIncident(name: string): name is Incident {
@@ -48,7 +75,8 @@ export class DemoIncidents {
        CREATE TABLE IF NOT EXISTS ${this.s}.sim_backup_auc (application_id bigint PRIMARY KEY, score double precision);
        CREATE TABLE IF NOT EXISTS ${this.s}.sim_backup_labels
          (application_id bigint PRIMARY KEY, observed_at timestamptz, defaulted boolean);
-       CREATE TABLE IF NOT EXISTS ${this.s}.sim_backup_leakage (application_id bigint PRIMARY KEY, observed_at timestamptz);`,
+       CREATE TABLE IF NOT EXISTS ${this.s}.sim_backup_leakage (application_id bigint PRIMARY KEY, observed_at timestamptz);
+       ${BACKUP_TABLES_SQL(this.s)}`,
     );
     switch (name) {
       case 'stale':
@@ -80,6 +108,18 @@ export class DemoIncidents {
         if (enabled) await this.leak();
         else await this.unleak();
         break;
+      case 'jobs':
+        if (enabled) await failRuns(this.w, this.s, recent('finished_at', '1 hour'));
+        else await restoreSystem(this.w, this.s, 'jobs');
+        break;
+      case 'latency':
+        if (enabled) await slowRequests(this.w, this.s, recent('at', '15 minutes'));
+        else await restoreSystem(this.w, this.s, 'latency');
+        break;
+      case 'kpi':
+        if (enabled) await rejectApprovals(this.w, this.s, recent('decided_at', '1 day'), true);
+        else await restoreSystem(this.w, this.s, 'kpi');
+        break;
     }
     // Recorded only once the warehouse took the change, so a failed switch can simply be retried.
     if (enabled) this.on.add(name);
@@ -95,6 +135,9 @@ export class DemoIncidents {
     if (this.on.has('auc')) await this.scrambleNew(range[0], range[1], params);
     // Whatever the batch delivered was observed just now: held back like the rest.
     if (this.on.has('labels')) await this.holdLabels();
+    if (this.on.has('jobs')) await failRuns(this.w, this.s, batch('finished_at', from, to));
+    if (this.on.has('latency')) await slowRequests(this.w, this.s, batch('at', from, to));
+    if (this.on.has('kpi')) await rejectApprovals(this.w, this.s, batch('decided_at', from, to), false);
   }
 
   private async nullify(from: string, to: string, params: string[], openStart = false): Promise<void> {

@@ -4,6 +4,7 @@ import { stringify } from 'yaml';
 import { fail, listenError } from '../commands/common.js';
 import { loadConfigText } from '../config/load.js';
 import { handleSignals, serve } from '../runtime/serve.js';
+import { pgliteStateDb } from '../state/db.js';
 import { createPgWriter } from '../warehouse/pg.js';
 import { createPgliteWarehouse, createPgliteWriter } from '../warehouse/pglite.js';
 import type { SqlWriter } from '../warehouse/types.js';
@@ -74,6 +75,8 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       routes: incidentRoutes(incidents, o.log),
       // The checks read the same in-process database the feeder writes to.
       ...(embedded ? { openWarehouse: () => createPgliteWarehouse(embedded, false) } : {}),
+      // The ticket log lives in the same database too (schema mlwatch), so the demo needs nothing else.
+      ...(embedded ? { openState: () => pgliteStateDb(embedded, false) } : {}),
       onShutdown: async () => {
         await feeder.stop();
         await writer.close();

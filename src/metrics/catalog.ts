@@ -5,7 +5,7 @@ import type { FamilyDef } from './types.js';
  * docs/metrics.md are checked against this list. Custom query metrics are declared in the user's config.
  */
 
-export type Layer = 'self' | 'data' | 'model' | 'system' | 'business';
+export type Layer = 'self' | 'data' | 'model' | 'system' | 'business' | 'actions';
 
 export interface CatalogEntry extends FamilyDef {
   layer: Layer;
@@ -198,8 +198,8 @@ export const catalog = {
     'model',
     'mlwatch_model_info',
     'gauge',
-    ['model', 'owner', 'version'],
-    'Always 1 for each model version that made predictions in the widest window; owner as configured (version empty when not configured).',
+    ['model', 'owner', 'version', 'dataset'],
+    'Always 1 for each model version that made predictions in the widest window; owner as configured (version empty when not configured); dataset names the dataset its features come from (absent when not configured), so rules can join it and a stale dataset silences the alerts of the model.',
   ),
   modelPredictions: family(
     'model',
@@ -383,40 +383,47 @@ export const catalog = {
     ['model', 'window', 'version'],
     'Coefficient of determination R^2. Not exported when the labels have no variance.',
   ),
+  modelPredictionPsi: family(
+    'model',
+    'mlwatch_model_prediction_psi',
+    'gauge',
+    ['model', 'window'],
+    "Population stability index of the model's scores (classification) or predicted values (regression) in the window against its reference, on 10 reference-percentile bins, proportions floored at 1e-4; all versions. Not exported for an empty window or reference.",
+  ),
   // System layer: batch jobs (one statement per job table) and serving latency (one per request log).
   jobRuns: family(
     'system',
     'mlwatch_job_runs',
     'gauge',
-    ['job', 'window', 'outcome'],
+    ['job_name', 'window', 'outcome'],
     'Runs of the job that started in the window, by outcome: success, failure (finished, not a success status) or running (not finished).',
   ),
   jobSuccessRatio: family(
     'system',
     'mlwatch_job_success_ratio',
     'gauge',
-    ['job', 'window'],
+    ['job_name', 'window'],
     'Successful runs / finished runs that started in the window (0..1). Not exported when no run finished in the window.',
   ),
   jobLastSuccess: family(
     'system',
     'mlwatch_job_last_success_timestamp_seconds',
     'gauge',
-    ['job'],
+    ['job_name'],
     'Unix time the last successful run of the job finished. Absent when the job never succeeded.',
   ),
   jobDuration: family(
     'system',
     'mlwatch_job_duration_seconds',
     'gauge',
-    ['job', 'stat'],
+    ['job_name', 'stat'],
     'Run duration in seconds: stat="last" is the last finished run, stat="p95" the 95th percentile (percentile_cont) of runs finished in the last day.',
   ),
   jobRunsInProgress: family(
     'system',
     'mlwatch_job_runs_in_progress',
     'gauge',
-    ['job'],
+    ['job_name'],
     'Runs of the job that have started and not finished.',
   ),
   servingLatency: family(
@@ -477,6 +484,29 @@ export const catalog = {
     ['kpi', 'window', 'period'],
     'Rows behind the KPI (the ratio\'s denominator) for period="current" or "baseline", for a minimum-volume guard.',
   ),
+  kpiInfo: family(
+    'business',
+    'mlwatch_kpi_info',
+    'gauge',
+    ['kpi', 'dataset'],
+    'Always 1 for each configured KPI; dataset names the dataset the KPI is computed from (absent when not configured), so rules can join it and a stale dataset silences its KPI alerts.',
+  ),
+
+  // Actions: what the exporter records in its state store.
+  tickets: family(
+    'actions',
+    'mlwatch_tickets',
+    'gauge',
+    ['state', 'team', 'layer'],
+    'Tickets in the shared ticket log by state (open, resolved) and by the team and layer labels of their alert.',
+  ),
+  stateStoreUp: family(
+    'actions',
+    'mlwatch_state_store_up',
+    'gauge',
+    [],
+    'Whether the state store (ticket log) is migrated and answering (1) or not (0); webhooks get 503 meanwhile.',
+  ),
 } as const satisfies Record<string, CatalogEntry>;
 
 export const catalogEntries: readonly CatalogEntry[] = Object.values(catalog);
@@ -503,4 +533,11 @@ export const externalMetrics: readonly string[] = [
   'process_start_time_seconds',
   'nodejs_eventloop_lag_p99_seconds',
   'nodejs_heap_size_used_bytes',
+  // node_exporter (the system layer's resource rules and dashboard).
+  'node_cpu_seconds_total',
+  'node_memory_MemAvailable_bytes',
+  'node_memory_MemTotal_bytes',
+  'node_filesystem_avail_bytes',
+  'node_filesystem_size_bytes',
+  'node_filesystem_readonly',
 ];

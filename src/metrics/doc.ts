@@ -8,6 +8,7 @@ const LAYER_TITLES: Record<Layer, string> = {
   model: 'Model layer',
   system: 'System layer',
   business: 'Business layer',
+  actions: 'Actions (ticket log)',
 };
 
 /** What a reader needs beyond each metric's help text: the semantics shared by a layer's metrics. */
@@ -47,6 +48,9 @@ const LAYER_NOTES: Partial<Record<Layer, string[]>> = {
     '  distribution (more scores near the threshold lower them), not a model that stays confident while wrong:',
     '  compare them with the realized metrics once labels arrive, and watch `mlwatch_model_calibration_error`.',
     '- Regression: MAPE leaves out rows whose actual is zero and counts them; bias = mean(prediction - label).',
+    '- Prediction drift (models with a `reference`): PSI of the scores or predicted values in each window against',
+    '  the reference, on 10 bins at its percentiles, proportions floored at 1e-4, over all versions; no labels',
+    '  needed. Definitions and the reference forms: see [drift.md](drift.md#prediction-drift).',
     '- A metric that is undefined (one class only, no labeled rows, no variance) is not exported and is counted in',
     '  `mlwatch_check_skipped_samples` with the reason; never NaN, never a fake value.',
   ],

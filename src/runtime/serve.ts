@@ -4,6 +4,9 @@ import type { Logger } from 'pino';
 import { ConfigError } from '../config/errors.js';
 import type { LoadedConfig } from '../config/load.js';
 import { createApp } from '../http/app.js';
+import { ticketRoutes } from '../http/ticket-routes.js';
+import { openStateDb, type StateDb } from '../state/db.js';
+import { StateService } from '../state/service.js';
 import type { Warehouse } from '../warehouse/types.js';
 import { Exporter } from './exporter.js';
 
@@ -19,12 +22,15 @@ export interface ServeOptions {
   shutdownGraceMs?: number;
   /** Extra HTTP endpoints (the demo's incident switches). */
   routes?: (app: Express) => void;
+  /** Builds the state store for a config; the demo passes its in-process PGlite. */
+  openState?: (config: LoadedConfig) => StateDb;
   /** Extra work on shutdown (the demo stops its feeder). */
   onShutdown?: () => Promise<void>;
 }
 
 export interface Running {
   exporter: Exporter;
+  state: StateService;
   server: Server;
   port: number;
   reload(): Promise<{ ok: true } | { ok: false; errors: string }>;
@@ -37,6 +43,14 @@ export async function serve(o: ServeOptions): Promise<Running> {
     log: o.log,
     ...(o.openWarehouse ? { openWarehouse: o.openWarehouse } : {}),
   });
+  // The state store's settings are read at start; a reload changes checks, not where tickets are kept.
+  const state = new StateService({
+    db: o.openState ? o.openState(o.config) : openStateDb(o.config.state),
+    schema: o.config.state.schema,
+    log: o.log,
+  });
+  state.register(exporter.registry);
+  void state.start();
   let reloading: Promise<{ ok: true } | { ok: false; errors: string }> | undefined;
 
   const reload = () => {
@@ -57,7 +71,11 @@ export async function serve(o: ServeOptions): Promise<Running> {
     return next;
   };
 
-  const app = createApp({ exporter: () => exporter, reload, ...(o.routes ? { routes: o.routes } : {}) });
+  const routes = (app: Express) => {
+    ticketRoutes(state)(app);
+    o.routes?.(app);
+  };
+  const app = createApp({ exporter: () => exporter, reload, routes });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(o.port, o.host, () => resolve(s));
     s.once('error', reject);
@@ -74,11 +92,12 @@ export async function serve(o: ServeOptions): Promise<Running> {
       server.closeAllConnections();
       const clean = await exporter.stop(o.shutdownGraceMs ?? 10_000);
       if (!clean) o.log.warn('checks still running after the grace period were abandoned');
+      await state.stop();
       await o.onShutdown?.();
     })();
     return stopping;
   };
-  return { exporter, server, port, reload, shutdown };
+  return { exporter, state, server, port, reload, shutdown };
 }
 
 /** For the CLI: signals drive reload and shutdown; the process exits 0 after a clean stop. */

@@ -44,7 +44,7 @@ async function run(client: pg.PoolClient, text: string, values: readonly unknown
  * without this listener that event would crash the exporter. The next statement then fails with a
  * connection error, and the client is destroyed instead of going back to the pool.
  */
-async function withClient<T>(
+export async function withClient<T>(
   p: pg.Pool,
   fn: (client: pg.PoolClient, discard: () => void) => Promise<T>,
 ): Promise<T> {

@@ -29,3 +29,22 @@ export function startExporter(db: TestDb, queriesYaml: string, extra = '') {
     },
   };
 }
+
+/**
+ * Loads a whole config text, runs every check once on the test database in-process, and returns the parsed
+ * exposition: what most check tests assert on.
+ */
+export async function scrapeOnce(db: TestDb, configText: string): Promise<Parsed> {
+  const config = loadConfigText(configText, 'test.yaml', {}, '/');
+  const exporter = Exporter.start(config, {
+    log: memoryLogger().log,
+    openWarehouse: () => db.newWarehouse(),
+    withProcessMetrics: false,
+  });
+  try {
+    await exporter.firstRound();
+    return parseExposition(await exporter.metricsText());
+  } finally {
+    await exporter.stop(1000);
+  }
+}

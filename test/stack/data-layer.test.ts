@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait.js';
-import { type Stack, settle, startStack } from './stack.js';
+import { type ExpectedAlert, runIncident } from './incident.js';
+import { type Stack, startStack } from './stack.js';
 
 // The demo's data incidents injected into a live warehouse: each alert reaches exactly its receivers and
 // resolves when the incident ends; a stale dataset silences the alerts computed from its rows.
@@ -14,35 +15,8 @@ afterAll(async () => {
   await s?.stop();
 });
 
-async function incident(
-  name: 'nulls' | 'schema' | 'drift',
-  alerts: { labels: Record<string, string>; receivers: string[]; resolvedTo?: string[] }[],
-): Promise<void> {
-  const since = Date.now();
-  await s.incidents.set(name, true);
-  for (const a of alerts) {
-    await s.receivers(a.labels, 'firing', since);
-    timings[`${name}:${a.labels.alertname}`] =
-      (s.recorder.firstArrival(a.labels, 'firing', since) as number) - since;
-  }
-  await settle();
-  for (const a of alerts)
-    expect(s.recorder.receiversOf(a.labels, 'firing', since), a.labels.alertname).toEqual(a.receivers);
-
-  const off = Date.now();
-  await s.incidents.set(name, false);
-  for (const a of alerts) {
-    const expected = a.resolvedTo ?? a.receivers;
-    await waitFor(
-      () => s.recorder.receiversOf(a.labels, 'resolved', off).length === expected.length,
-      120_000,
-      `${a.labels.alertname} resolved`,
-    );
-    expect(s.recorder.receiversOf(a.labels, 'resolved', off), `${a.labels.alertname} resolved`).toEqual(
-      expected,
-    );
-  }
-}
+const incident = (name: 'nulls' | 'schema' | 'drift', alerts: ExpectedAlert[]) =>
+  runIncident(s, name, alerts, timings);
 
 describe('the live stack: data layer', () => {
   it('nulls: MlwatchDatasetNullRatioHigh goes to data science and the ticket log', async () => {

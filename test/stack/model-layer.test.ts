@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait.js';
-import { FOR_FACTOR, type Stack, settle, startStack } from './stack.js';
+import { runIncident } from './incident.js';
+import { FOR_FACTOR, type Stack, startStack } from './stack.js';
 
 // The demo's model incidents injected into a live warehouse: each alert reaches exactly its receivers and
 // resolves when the incident ends. MlwatchModelAucLow and MlwatchModelLabelCoverageLow hold for 1h, 150 s here,
@@ -24,36 +25,12 @@ async function value(expr: string): Promise<number> {
   return r.length === 1 ? Number(r[0]?.value[1]) : Number.NaN;
 }
 
-async function incident(
+const incident = (
   name: 'auc' | 'labels' | 'leakage',
   labels: Record<string, string>,
   receivers: string[],
   resolvedTo = receivers,
-): Promise<void> {
-  const since = Date.now();
-  await s.incidents.set(name, true);
-  await waitFor(
-    () => s.recorder.receiversOf(labels, 'firing', since).length > 0,
-    WAIT_MS,
-    `${labels.alertname} firing`,
-  );
-  timings[`${name}:${labels.alertname}`] =
-    (s.recorder.firstArrival(labels, 'firing', since) as number) - since;
-  await settle();
-  expect(s.recorder.receiversOf(labels, 'firing', since), labels.alertname).toEqual(receivers);
-
-  const off = Date.now();
-  await s.incidents.set(name, false);
-  await waitFor(
-    () => s.recorder.receiversOf(labels, 'resolved', off).length === resolvedTo.length,
-    WAIT_MS,
-    `${labels.alertname} resolved`,
-  );
-  timings[`${name}:${labels.alertname}:resolved`] =
-    (s.recorder.firstArrival(labels, 'resolved', off) as number) - off;
-  await settle();
-  expect(s.recorder.receiversOf(labels, 'resolved', off), `${labels.alertname} resolved`).toEqual(resolvedTo);
-}
+) => runIncident(s, name, [{ labels, receivers, resolvedTo }], timings, WAIT_MS);
 
 describe('the live stack: model layer', () => {
   it('the 8 days of history are enough for the 14-day AUC alert', async () => {

@@ -14,11 +14,21 @@ export interface Notification {
   groupLabels: Record<string, string>;
 }
 
-/** Stands in for every receiver: POST /<receiver> is recorded with its arrival time. */
+/**
+ * Stands in for every receiver: POST /<receiver> is recorded with its arrival time. A receiver given a
+ * forwarding URL (ticketing: the exporter's own /api/v1/alerts) also gets the body passed on, as sent.
+ */
 export class WebhookRecorder {
   readonly received: Notification[] = [];
+  /** Status codes the forwarding targets answered, by receiver. */
+  readonly forwarded: Record<string, number[]> = {};
+  private readonly forward = new Map<string, string>();
   private server?: Server;
   port = 0;
+
+  forwardTo(receiver: string, url: string): void {
+    this.forward.set(receiver, url);
+  }
 
   async start(): Promise<void> {
     this.server = createServer((req, res) => {
@@ -32,7 +42,19 @@ export class WebhookRecorder {
           const payload = JSON.parse(body);
           this.received.push({ ...payload, receiver, at: Date.now() });
         } catch {}
-        res.writeHead(200).end('ok');
+        const target = this.forward.get(receiver);
+        if (!target) {
+          res.writeHead(200).end('ok');
+          return;
+        }
+        // Answer with the target's status, so Alertmanager retries when the exporter does not take it.
+        fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+          .then((r) => r.status)
+          .catch(() => 502)
+          .then((status) => {
+            this.forwarded[receiver] = [...(this.forwarded[receiver] ?? []), status];
+            res.writeHead(status).end();
+          });
       });
     });
     await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r));

@@ -72,10 +72,16 @@ export async function startStack(): Promise<Stack> {
   const config = demoConfig({ warehouseUrl: viaProxy.toString(), schema }) as {
     warehouse: Record<string, unknown>;
     defaults: Record<string, unknown>;
+    models: Record<string, unknown>[];
     queries: Record<string, unknown>[];
   };
+  // The demo's prediction-drift reference (14 days ending 14 days ago) lies before these 8 days of history;
+  // 4 days ending 3 days ago lie inside them.
+  for (const m of config.models) m.reference = { window: '4d', offset: '3d' };
   Object.assign(config.warehouse, { connect_timeout: '1s', statement_timeout: '5s' });
   config.defaults = { interval: '1s', jitter: 0 };
+  // The ticket log in a schema of this stack's own; Alertmanager's ticketing webhook reaches it (below).
+  (config as Record<string, unknown>).state = { url: PG_URL, schema: `${schema}_state` };
   for (const q of config.queries) {
     delete q.interval;
     delete q.cron;
@@ -93,6 +99,7 @@ export async function startStack(): Promise<Stack> {
 
   const recorder = new WebhookRecorder();
   await recorder.start();
+  recorder.forwardTo('ticketing', `${exporter.url}/api/v1/alerts`);
   const am = await startAlertmanager(dir, recorder);
   scaledRules(join(dir, 'rules'), FOR_FACTOR);
   const prom = await startPrometheus(dir, `127.0.0.1:${exporter.port}`, am.target);
@@ -133,6 +140,7 @@ export async function startStack(): Promise<Stack> {
       await recorder.stop();
       await proxy.stop();
       await writer.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
+      await writer.exec(`DROP SCHEMA IF EXISTS ${schema}_state CASCADE`).catch(() => {});
       await writer.close();
     },
   };

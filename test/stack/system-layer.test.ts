@@ -48,6 +48,19 @@ describe('the live stack: system layer', () => {
     await s.writer.exec(`ALTER TABLE ${s.schema}.decisions_moved RENAME TO decisions`);
     expect(await s.receivers(labels, 'resolved', fixed)).toEqual(['ticketing']);
     timings.check_failing_resolved = (s.recorder.firstArrival(labels, 'resolved', fixed) as number) - fixed;
+
+    // The ticketing webhook, as Alertmanager sent it, reached the exporter's ticket log: one ticket, resolved.
+    const ticket = await waitFor(
+      async () => {
+        const res = await fetch(`${s.exporter.url}/api/v1/tickets?state=resolved`);
+        const { tickets } = (await res.json()) as { tickets: { labels: Record<string, string> }[] };
+        return tickets.find((t) => t.labels.check === 'query:approval_ratio');
+      },
+      20_000,
+      'a resolved ticket for the failing check',
+    );
+    expect(ticket).toMatchObject({ alertname: 'MlwatchCheckFailing', severity: 'warning', team: 'platform' });
+    expect(s.recorder.forwarded.ticketing?.every((status) => status === 200)).toBe(true);
   });
 
   it('the warehouse going away pages platform on-call and silences the check alerts that depend on it', async () => {

@@ -8,6 +8,8 @@ export interface ModelContext {
   name: string;
   task: 'binary_classification' | 'regression';
   owner: string;
+  /** The dataset the model's features come from, exported on mlwatch_model_info; absent when not configured. */
+  dataset?: string;
   /** Largest first: the statement scans the widest window once and flags the narrower ones. */
   windows: Window[];
   threshold: number;
@@ -38,6 +40,7 @@ export interface ModelEntryShape {
   labels: { table: string; key: string; timestamp: string; label: string };
   windows: Window[];
   threshold: number;
+  dataset?: string | undefined;
 }
 
 export function modelContext(m: ModelEntryShape, schedule: Schedule, timeoutMs: number): ModelContext {
@@ -46,6 +49,7 @@ export function modelContext(m: ModelEntryShape, schedule: Schedule, timeoutMs: 
     name: m.name,
     task: m.task,
     owner: m.owner,
+    ...(m.dataset ? { dataset: m.dataset } : {}),
     windows: [...m.windows].sort((a, b) => b.ms - a.ms),
     threshold: m.threshold,
     predictions: {

@@ -52,9 +52,15 @@ function toResult(m: ModelContext, rows: Row[]): CheckResult {
         if (n === 0) skip('empty_window');
         else samples.push({ name: catalog.modelLabelCoverage.name, labels, value: labeled / n });
       });
-      // Versions that made predictions in the widest window, as the catalog says.
+      // Versions that made predictions in the widest window, as the catalog says: every model alert needs
+      // predictions in some window, so the rules can join `dataset` from here without losing an alert.
       if ((num(row, 'n_0') ?? 0) > 0) {
-        samples.push({ name: catalog.modelInfo.name, labels: { model, owner: m.owner, version }, value: 1 });
+        const dl: Record<string, string> = m.dataset ? { dataset: m.dataset } : {};
+        samples.push({
+          name: catalog.modelInfo.name,
+          labels: { model, owner: m.owner, version, ...dl },
+          value: 1,
+        });
       }
     }
     if (overall) {

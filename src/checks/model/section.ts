@@ -1,14 +1,17 @@
 import { z } from 'zod';
-import { scheduleFields, subjectName, uniqueNames, window } from '../../config/types.js';
+import { duration, scheduleFields, subjectName, uniqueNames, window } from '../../config/types.js';
 import type { BuildContext, Check } from '../types.js';
 import { modelContext } from './context.js';
 import { buildLabelsCheck } from './labels.js';
 import { buildPerformanceCheck } from './performance.js';
+import { buildPredictionDriftCheck } from './prediction-drift.js';
+import { modelReference } from './reference.js';
 
 /**
  * The `models` section: a model's predictions and labels tables, and the windows to judge it over. Each model
  * gets a labels check (coverage, delay, leakage, versions) and a performance check (classification or
- * regression metrics), both computed in the warehouse over every window in one statement each.
+ * regression metrics), both computed in the warehouse over every window in one statement each; a model with a
+ * `reference` also gets a prediction-drift check (PSI of its scores or predictions against the reference).
  */
 
 const column = (what: string) => z.string({ error: `expected the ${what} column name` }).min(1);
@@ -41,6 +44,10 @@ export const modelEntry = z
       error: "expected 'binary_classification' or 'regression'",
     }),
     owner: z.string({ error: 'expected the owning team, e.g. data-science' }).min(1),
+    // Optional: the dataset the model's features come from, exported on mlwatch_model_info so the model's
+    // alerts carry it and a stale dataset silences them (docs/alertmanager.md, inhibition c). Any
+    // lower_snake_case name, not only one of this file's datasets: another exporter may watch it.
+    dataset: subjectName('dataset').optional(),
     predictions,
     labels,
     windows: z
@@ -56,6 +63,10 @@ export const modelEntry = z
       .min(0, { error: 'the threshold is a score between 0 and 1' })
       .max(1, { error: 'the threshold is a score between 0 and 1' })
       .default(0.5),
+    // Optional: without it the model has no prediction-drift check.
+    reference: modelReference.optional(),
+    // How often the reference bins are recomputed (default 1h); cached in between.
+    reference_interval: duration('an interval').optional(),
     ...scheduleFields,
   })
   .superRefine((m, ctx) => {
@@ -86,6 +97,14 @@ export const modelEntry = z
         ctx.addIssue({ code: 'custom', path: ['windows', i], message: `window ${w.label} is listed twice` });
       seen.add(w.label);
     });
+    if (m.reference_interval !== undefined && m.reference === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['reference_interval'],
+        message:
+          'reference_interval needs a reference to recompute; add reference (e.g. {window: 14d}) or remove it',
+      });
+    }
     if (m.interval !== undefined && m.cron !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['cron'], message: 'give interval or cron, not both' });
     }
@@ -101,5 +120,11 @@ export function buildModelChecks(entry: ModelEntry, ctx: BuildContext): Check[] 
   const schedule =
     entry.cron !== undefined ? { cron: entry.cron } : { everyMs: entry.interval ?? ctx.defaultIntervalMs };
   const m = modelContext(entry, schedule, entry.timeout ?? ctx.defaultTimeoutMs);
-  return [buildLabelsCheck(m), buildPerformanceCheck(m)];
+  const checks = [buildLabelsCheck(m), buildPerformanceCheck(m)];
+  if (entry.reference !== undefined) {
+    checks.push(
+      buildPredictionDriftCheck(m, entry.reference, { intervalMs: entry.reference_interval ?? 3_600_000 }),
+    );
+  }
+  return checks;
 }

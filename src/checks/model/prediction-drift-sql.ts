@@ -1,0 +1,118 @@
+import { intervalParam } from '../../config/types.js';
+import type { ModelContext } from './context.js';
+
+/**
+ * The two statements of a model's prediction-drift check. Identifiers are quoted (from ModelContext or the
+ * reference's source); windows, timestamps, percentile levels and bin edges are bound parameters, so the text
+ * depends only on the model's config, never on data.
+ *
+ * Values: the score (classification) or predicted value (regression) as float8, with NaN read as NULL, as the
+ * performance check does; NULL values are in no sample. A value x goes to bin #{e_i < x}, computed as
+ * width_bucket(x, edges) - (x is an edge): width_bucket counts the (sorted, distinct) edges <= x.
+ *
+ * Written apart from src/checks/dataset/drift-sql.ts (one column, no unpivot, nested windows in one pass);
+ * test/helpers/drift-math.ts is the tests' oracle and is not used here.
+ */
+
+/** Percentile edges of the reference: 10 bins, edges at the 10th..90th percentiles. */
+export const PREDICTION_BINS = 10;
+
+/** A point in time: `agoMs` before the transaction's now() (0: now() itself), or a timestamp as written. */
+export type Bound = { agoMs: number } | { at: string };
+
+/** Where the reference rows come from: a table (quoted) and optionally a range on its timestamp column. */
+export interface ReferenceSource {
+  tableSql: string;
+  /** Quoted value column of that table (the model's score or prediction column name). */
+  valueSql: string;
+  timestampSql?: string | undefined;
+  from?: Bound | undefined;
+  to?: Bound | undefined;
+}
+
+export interface Statement {
+  text: string;
+  params: unknown[];
+}
+
+class Params {
+  readonly values: unknown[] = [];
+
+  add(v: unknown, cast: string): string {
+    this.values.push(v);
+    return `$${this.values.length}::${cast}`;
+  }
+}
+
+function bound(b: Bound, p: Params): string {
+  if ('at' in b) return p.add(b.at, 'timestamptz');
+  return b.agoMs === 0 ? 'now()' : `now() - ${p.add(intervalParam(b.agoMs), 'interval')}`;
+}
+
+/** `t.ts >= from AND t.ts < to`, or TRUE for a whole table. */
+function range(src: ReferenceSource, p: Params): string {
+  if (src.from === undefined && src.to === undefined) return 'TRUE';
+  if (src.timestampSql === undefined) throw new Error('a reference with a range needs a timestamp column');
+  const conds: string[] = [];
+  if (src.from !== undefined) conds.push(`t.${src.timestampSql} >= ${bound(src.from, p)}`);
+  if (src.to !== undefined) conds.push(`t.${src.timestampSql} < ${bound(src.to, p)}`);
+  return conds.join(' AND ');
+}
+
+/**
+ * The reference's bins and counts in one statement: the edges (percentile_cont at 0.1..0.9 of the non-NULL
+ * values, sorted, equal ones collapsed) and the count per bin. Always one row at least: `edges` ('{}' for an
+ * empty reference) on every row, and (b, n) per non-empty bin, NULL when the reference holds no value.
+ * It reads the reference twice (the percentiles, then the bins): run on the reference's own schedule only.
+ */
+export function referenceStatement(src: ReferenceSource): Statement {
+  const p = new Params();
+  const levels = p.add(
+    Array.from({ length: PREDICTION_BINS - 1 }, (_, i) => (i + 1) / PREDICTION_BINS),
+    'float8[]',
+  );
+  // The range's parameters are bound once and used by both reads of the reference.
+  const where = range(src, p);
+  const value = `nullif(t.${src.valueSql}::float8, 'NaN'::float8)`;
+  const text = `WITH pct AS (
+  SELECT percentile_cont(${levels}) WITHIN GROUP (ORDER BY ${value}) AS q
+  FROM ${src.tableSql} AS t
+  WHERE ${where}
+),
+edges AS (
+  SELECT coalesce((SELECT array_agg(DISTINCT x ORDER BY x) FROM unnest(pct.q) AS x), '{}'::float8[]) AS e
+  FROM pct
+)
+SELECT edges.e AS edges, c.b, c.n
+FROM edges LEFT JOIN LATERAL (
+  SELECT width_bucket(r.s, edges.e) - (r.s = ANY (edges.e))::int AS b, count(*) AS n
+  FROM (SELECT ${value} AS s FROM ${src.tableSql} AS t WHERE ${where}) AS r
+  WHERE r.s IS NOT NULL
+  GROUP BY 1
+) AS c ON TRUE
+ORDER BY c.b`;
+  return { text, params: p.values };
+}
+
+/**
+ * Bin counts of every window of the model in one scan of the widest: rows (b, n0..nK) where n<i> counts the
+ * non-NULL values predicted in window i ([now() - w_i, now()), widest first) that fall in bin b. Parameters:
+ * $1..$K+1 the window lengths, then the reference edges.
+ */
+export function currentStatement(m: ModelContext, edges: readonly number[]): Statement {
+  const p = new Params();
+  const lengths = m.windows.map((w) => p.add(intervalParam(w.ms), 'interval'));
+  const e = p.add([...edges], 'float8[]');
+  const ts = `t.${m.predictions.timestampSql}`;
+  const counts = lengths.map((len, i) => `count(*) FILTER (WHERE x.pt >= now() - ${len}) AS n${i}`);
+  const text = `SELECT width_bucket(x.s, ${e}) - (x.s = ANY (${e}))::int AS b,
+  ${counts.join(',\n  ')}
+FROM (
+  SELECT ${ts} AS pt, nullif(t.${m.predictions.valueSql}::float8, 'NaN'::float8) AS s
+  FROM ${m.predictions.tableSql} AS t
+  WHERE ${ts} >= now() - ${lengths[0]} AND ${ts} < now()
+) AS x
+WHERE x.s IS NOT NULL
+GROUP BY 1`;
+  return { text, params: p.values };
+}

@@ -1,0 +1,125 @@
+import type { Logger } from 'pino';
+import { Gauge, type Registry } from 'prom-client';
+import { catalog } from '../metrics/catalog.js';
+import { quoteIdent } from '../sql/identifiers.js';
+import type { StateDb } from './db.js';
+import { migrate } from './migrations.js';
+import { type TicketCount, TicketLog } from './tickets.js';
+
+export interface StateServiceOptions {
+  db: StateDb;
+  schema: string;
+  log: Logger;
+  /** How long to wait between attempts while the store cannot be reached or migrated. */
+  retryMs?: number;
+  /** How often the ticket counts behind mlwatch_tickets are re-read (other replicas write too). */
+  refreshMs?: number;
+}
+
+/**
+ * The state store as the running exporter sees it: migrated at start (retried until it works, so an exporter
+ * started before its database still serves /metrics), the ticket log once it is ready, and the ticket counts
+ * cached for /metrics, which never waits on a database.
+ */
+export class StateService {
+  readonly tickets: TicketLog;
+  private ready = false;
+  private lastError = 'not migrated yet';
+  private counts: TicketCount[] = [];
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(private readonly o: StateServiceOptions) {
+    this.tickets = new TicketLog(o.db, quoteIdent(o.schema));
+  }
+
+  /** Starts migrating in the background; resolves when the first attempt is over, ready or not. */
+  async start(): Promise<void> {
+    await this.attempt();
+    this.timer = setInterval(() => void this.tick(), this.ready ? this.refreshMs() : this.retryMs());
+    this.timer.unref();
+  }
+
+  isReady(): boolean {
+    return this.ready;
+  }
+
+  /** Why the store is not ready, for a 503 body. */
+  unavailableReason(): string {
+    return this.lastError;
+  }
+
+  /** Re-reads the counts now (after a webhook wrote), without failing the caller. */
+  async refresh(): Promise<void> {
+    try {
+      this.counts = await this.tickets.counts();
+    } catch (err) {
+      this.o.log.warn({ err: (err as Error).message }, 'cannot read ticket counts');
+    }
+  }
+
+  register(registry: Registry): void {
+    const self = this;
+    new Gauge({
+      name: catalog.tickets.name,
+      help: catalog.tickets.help,
+      labelNames: [...catalog.tickets.labels],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const c of self.counts) this.set({ state: c.state, team: c.team, layer: c.layer }, c.count);
+      },
+    });
+    new Gauge({
+      name: catalog.stateStoreUp.name,
+      help: catalog.stateStoreUp.help,
+      registers: [registry],
+      collect() {
+        this.set(self.ready ? 1 : 0);
+      },
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.o.db.close().catch(() => {});
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    if (!this.ready) {
+      await this.attempt();
+      if (this.ready) {
+        clearInterval(this.timer);
+        this.timer = setInterval(() => void this.tick(), this.refreshMs());
+        this.timer.unref();
+      }
+      return;
+    }
+    await this.refresh();
+  }
+
+  private async attempt(): Promise<void> {
+    try {
+      const applied = await migrate(this.o.db, quoteIdent(this.o.schema));
+      this.ready = true;
+      this.o.log.info({ schema: this.o.schema, applied }, 'state store ready');
+      await this.refresh();
+    } catch (err) {
+      const reason = (err as Error).message.split('\n')[0] ?? String(err);
+      if (reason !== this.lastError) {
+        this.o.log.error({ err: reason }, 'state store unavailable; webhooks answer 503 until it is back');
+      }
+      this.lastError = `state store unavailable: ${reason}`;
+    }
+  }
+
+  private retryMs(): number {
+    return this.o.retryMs ?? 10_000;
+  }
+
+  private refreshMs(): number {
+    return this.o.refreshMs ?? 15_000;
+  }
+}

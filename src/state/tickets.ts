@@ -1,0 +1,174 @@
+import { createHash } from 'node:crypto';
+import type { WebhookAlert } from './alert-payload.js';
+import type { StateDb, StateTx } from './db.js';
+
+export const TICKET_STATES = ['open', 'resolved'] as const;
+export type TicketState = (typeof TICKET_STATES)[number];
+
+export interface Ticket {
+  id: number;
+  fingerprint: string;
+  alertname: string;
+  severity: string | null;
+  team: string | null;
+  layer: string | null;
+  state: TicketState;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt: string;
+  openedAt: string;
+  lastSeenAt: string;
+  resolvedAt: string | null;
+  notifications: number;
+}
+
+export interface TicketFilter {
+  state?: TicketState | undefined;
+  team?: string | undefined;
+  layer?: string | undefined;
+  limit?: number | undefined;
+}
+
+export interface IngestResult {
+  opened: number;
+  updated: number;
+  resolved: number;
+  /** Alerts already delivered with the same status, start and end: a retried or duplicated webhook. */
+  duplicates: number;
+}
+
+export interface TicketCount {
+  state: TicketState;
+  team: string;
+  layer: string;
+  count: number;
+}
+
+// Alertmanager marks an alert without an end with Go's zero time.
+const NO_END = '0001-01-01T00:00:00Z';
+
+/** What makes one delivery of one alert unique: a second webhook carrying the same is a duplicate. */
+function deliveryKey(a: WebhookAlert): string {
+  return createHash('sha256')
+    .update(JSON.stringify([a.fingerprint, a.status, a.startsAt, a.endsAt ?? NO_END]))
+    .digest('hex');
+}
+
+/**
+ * The shared ticket log behind the `ticketing` receiver. One ticket per alert occurrence: an alert fingerprint
+ * with its start time (an alert that resolves and fires again starts again, so it gets a new ticket). A firing
+ * notification opens it or counts a repeat; a resolved one closes it. Every alert of a webhook is recorded in
+ * one transaction, so a failed request changes nothing and Alertmanager's retry is safe.
+ */
+export class TicketLog {
+  constructor(
+    private readonly db: StateDb,
+    private readonly s: string,
+  ) {}
+
+  ingest(alerts: readonly WebhookAlert[]): Promise<IngestResult> {
+    return this.db.transaction(async (tx) => {
+      const result: IngestResult = { opened: 0, updated: 0, resolved: 0, duplicates: 0 };
+      for (const a of alerts) {
+        const outcome = await this.record(tx, a);
+        result[outcome] += 1;
+      }
+      return result;
+    });
+  }
+
+  private async record(tx: StateTx, a: WebhookAlert): Promise<keyof IngestResult> {
+    // The delivery first: when it was seen before, nothing else is touched (last_seen_at included). A second
+    // replica handling the same webhook at once waits here on the first one's key, then sees it as a duplicate.
+    const fresh = await tx.query(
+      `INSERT INTO ${this.s}.ticket_deliveries (delivery_key, fingerprint, starts_at, status)
+       VALUES ($1, $2, $3, $4) ON CONFLICT (delivery_key) DO NOTHING RETURNING delivery_key`,
+      [deliveryKey(a), a.fingerprint, a.startsAt, a.status],
+    );
+    if (fresh.length === 0) return 'duplicates';
+
+    const resolved = a.status === 'resolved';
+    const endsAt = a.endsAt && a.endsAt !== NO_END ? a.endsAt : null;
+    // A resolved ticket stays resolved: a late firing notification of the same occurrence only counts.
+    const [row] = await tx.query(
+      `INSERT INTO ${this.s}.tickets AS t
+         (fingerprint, starts_at, alertname, severity, team, layer, state, labels, annotations, resolved_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10)
+       ON CONFLICT (fingerprint, starts_at) DO UPDATE SET
+         notifications = t.notifications + 1,
+         last_seen_at = now(),
+         annotations = EXCLUDED.annotations,
+         state = CASE WHEN t.state = 'resolved' THEN 'resolved' ELSE EXCLUDED.state END,
+         resolved_at = COALESCE(t.resolved_at, EXCLUDED.resolved_at)
+       RETURNING notifications`,
+      [
+        a.fingerprint,
+        a.startsAt,
+        a.labels.alertname ?? '',
+        a.labels.severity ?? null,
+        a.labels.team ?? null,
+        a.labels.layer ?? null,
+        resolved ? 'resolved' : 'open',
+        JSON.stringify(a.labels),
+        JSON.stringify(a.annotations),
+        resolved ? (endsAt ?? new Date().toISOString()) : null,
+      ],
+    );
+    if (resolved) return 'resolved';
+    return Number(row?.notifications) === 1 ? 'opened' : 'updated';
+  }
+
+  list(f: TicketFilter = {}): Promise<Ticket[]> {
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.query(
+        `SELECT id, fingerprint, alertname, severity, team, layer, state, labels, annotations,
+                starts_at, opened_at, last_seen_at, resolved_at, notifications
+           FROM ${this.s}.tickets
+          WHERE ($1::text IS NULL OR state = $1)
+            AND ($2::text IS NULL OR team = $2)
+            AND ($3::text IS NULL OR layer = $3)
+          ORDER BY id DESC
+          LIMIT $4`,
+        [f.state ?? null, f.team ?? null, f.layer ?? null, f.limit ?? 100],
+      );
+      return rows.map(toTicket);
+    });
+  }
+
+  counts(): Promise<TicketCount[]> {
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.query(
+        `SELECT state, coalesce(team, '') AS team, coalesce(layer, '') AS layer, count(*)::int AS n
+           FROM ${this.s}.tickets GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+      );
+      return rows.map((r) => ({
+        state: r.state as TicketState,
+        team: String(r.team),
+        layer: String(r.layer),
+        count: Number(r.n),
+      }));
+    });
+  }
+}
+
+const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : v === null ? null : String(v));
+const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v) as Record<string, string>;
+
+function toTicket(r: Record<string, unknown>): Ticket {
+  return {
+    id: Number(r.id),
+    fingerprint: String(r.fingerprint),
+    alertname: String(r.alertname),
+    severity: (r.severity as string | null) ?? null,
+    team: (r.team as string | null) ?? null,
+    layer: (r.layer as string | null) ?? null,
+    state: r.state as TicketState,
+    labels: json(r.labels),
+    annotations: json(r.annotations),
+    startsAt: iso(r.starts_at) as string,
+    openedAt: iso(r.opened_at) as string,
+    lastSeenAt: iso(r.last_seen_at) as string,
+    resolvedAt: iso(r.resolved_at),
+    notifications: Number(r.notifications),
+  };
+}

@@ -1,0 +1,116 @@
+import { readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { periodsOf } from '../src/checks/kpi/periods.js';
+import { ratioStatement } from '../src/checks/kpi/ratio.js';
+import { ConfigError } from '../src/config/errors.js';
+import { loadConfigFile, loadConfigText } from '../src/config/load.js';
+
+// The `kpis` section's config mistakes and the exact text the user reads, as in test/config.test.ts.
+const dir = 'test/fixtures/bad-config-kpi';
+
+const cases: [string, string][] = [
+  [
+    '01-sql-and-ratio.yaml',
+    '01-sql-and-ratio.yaml:6 kpis[0].ratio: give either sql or ratio, not both: ratio is the shorthand for a share of rows, sql for any other KPI',
+  ],
+  [
+    '02-neither.yaml',
+    '02-neither.yaml:4 kpis[0]: give sql (one row, the KPI of the window from $1 to $2) or ratio {table, timestamp, numerator}',
+  ],
+  [
+    '03-bad-window.yaml',
+    "03-bad-window.yaml:6 kpis[0].windows[0]: '1 day' is not a window: write it like 15m, 1h, 1d or 14d",
+  ],
+  [
+    '04-window-longer-than-baseline.yaml',
+    '04-window-longer-than-baseline.yaml:6 kpis[0].windows[1]: window 14d is longer than the baseline period, so the current and baseline periods overlap; make baseline at least 14d',
+  ],
+  [
+    '05-sql-without-bounds.yaml',
+    '05-sql-without-bounds.yaml:5 kpis[0].sql: bound the window with $1 (start) and $2 (end), and no other parameter, e.g. WHERE decided_at >= $1 AND decided_at < $2',
+  ],
+  [
+    '06-numerator-parameter.yaml',
+    "06-numerator-parameter.yaml:8 kpis[0].ratio.numerator: the numerator is an expression over the table's columns, e.g. approved; it cannot use parameters like $1",
+  ],
+  [
+    '07-duplicate-kpi.yaml',
+    "07-duplicate-kpi.yaml:6 kpis[1].name: KPI name 'approval_rate' is already used by kpis[0]",
+  ],
+  [
+    '08-ratio-missing-numerator.yaml',
+    [
+      '08-ratio-missing-numerator.yaml:5 kpis[0].ratio.numerator: expected the numerator as a boolean SQL expression, e.g. approved',
+      `${dir}/08-ratio-missing-numerator.yaml:8 kpis[0].ratio.numerater: unknown key; did you mean 'numerator'?`,
+    ].join('\n'),
+  ],
+];
+
+describe('bad kpis configs name the file, line, path and fix', () => {
+  it.each(cases)('%s', (file, expected) => {
+    let err: unknown;
+    try {
+      loadConfigFile(`${dir}/${file}`, {});
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message).toBe(`${dir}/${expected}`);
+  });
+
+  it('covers every fixture in the folder', () => {
+    expect(readdirSync(dir).sort()).toEqual(cases.map(([f]) => f).sort());
+  });
+});
+
+describe('a valid kpis section', () => {
+  const text = (kpi: string) => `warehouse:\n  url: postgresql://x/db\nkpis:\n${kpi}`;
+
+  it('defaults: window 1d, baseline 7d, the default schedule; one check per KPI', () => {
+    const c = loadConfigText(
+      text('  - name: approval_rate\n    ratio: { table: d, timestamp: t, numerator: approved }\n'),
+      'm.yaml',
+      {},
+      '/',
+    );
+    expect(c.raw.kpis[0]).toMatchObject({
+      windows: [{ label: '1d', ms: 86_400_000 }],
+      baseline: 604_800_000,
+    });
+    expect(c.checks.map((k) => [k.id, k.kind, k.schedule])).toEqual([
+      ['kpi:approval_rate', 'kpi', { everyMs: 60_000 }],
+    ]);
+  });
+
+  it('quotes the table and timestamp, and keeps the expressions as written', () => {
+    const st = ratioStatement(
+      { table: '"Sales".orders', timestamp: 'placed at', numerator: "status = 'paid'" },
+      periodsOf([{ label: '1d', ms: 86_400_000 }], 604_800_000),
+    );
+    expect(st.sql).toContain('FROM "Sales"."orders"');
+    expect(st.sql).toContain('SELECT "placed at" AS kpi_ts, (status = \'paid\') AS kpi_hit');
+    // Every bound is a bound parameter: the periods' cutoffs, then the two stretches the scan reads.
+    expect(st.params).toEqual([
+      '86400 seconds',
+      '691200 seconds',
+      '604800 seconds',
+      '86400 seconds',
+      '691200 seconds',
+      '604800 seconds',
+    ]);
+    expect(st.sql).toContain(
+      'WHERE ("placed at" >= now() - $4::interval AND "placed at" < now() OR "placed at" >= now() - $5::interval AND "placed at" < now() - $6::interval)',
+    );
+  });
+
+  it('refuses a table name that is not schema.table', () => {
+    expect(() =>
+      loadConfigText(
+        text('  - name: r\n    ratio: { table: a.b.c.d, timestamp: t, numerator: ok }\n'),
+        'm.yaml',
+        {},
+        '/',
+      ),
+    ).toThrow("m.yaml:5 kpis[0].ratio.table: 'a.b.c.d' has 4 parts; write schema.table");
+  });
+});

@@ -1,0 +1,61 @@
+import { expect } from 'vitest';
+import type { Incident } from '../../src/demo/incidents.js';
+import { waitFor } from '../helpers/wait.js';
+import { type Stack, settle } from './stack.js';
+
+export interface ExpectedAlert {
+  labels: Record<string, string>;
+  /** Exactly the receivers the firing alert reaches. */
+  receivers: string[];
+  /** Receivers of its resolution, when they differ (retraining gets firing alerts only). */
+  resolvedTo?: string[];
+}
+
+/**
+ * Switches a demo incident on in the live stack, asserts each alert reaches exactly its receivers, switches it
+ * off and asserts each resolution does too. Records ms from switch to first webhook in `timings`.
+ */
+export async function runIncident(
+  s: Stack,
+  name: Incident,
+  alerts: ExpectedAlert[],
+  timings: Record<string, number>,
+  waitMs = 120_000,
+): Promise<void> {
+  const since = Date.now();
+  await s.incidents.set(name, true);
+  for (const a of alerts) {
+    await waitFor(
+      () => s.recorder.receiversOf(a.labels, 'firing', since).length > 0,
+      waitMs,
+      `${a.labels.alertname} firing`,
+      a.labels.alertname ? s.explain(a.labels.alertname) : undefined,
+    );
+    timings[`${name}:${a.labels.alertname}`] =
+      (s.recorder.firstArrival(a.labels, 'firing', since) as number) - since;
+  }
+  // Late receivers of the same group show up within Alertmanager's 1 s waits.
+  await settle();
+  for (const a of alerts)
+    expect(s.recorder.receiversOf(a.labels, 'firing', since), a.labels.alertname).toEqual(a.receivers);
+
+  const off = Date.now();
+  await s.incidents.set(name, false);
+  for (const a of alerts) {
+    const expected = a.resolvedTo ?? a.receivers;
+    await waitFor(
+      () => s.recorder.receiversOf(a.labels, 'resolved', off).length >= expected.length,
+      waitMs,
+      `${a.labels.alertname} resolved`,
+      a.labels.alertname ? s.explain(a.labels.alertname) : undefined,
+    );
+    timings[`${name}:${a.labels.alertname}:resolved`] =
+      (s.recorder.firstArrival(a.labels, 'resolved', off) as number) - off;
+  }
+  await settle();
+  for (const a of alerts) {
+    expect(s.recorder.receiversOf(a.labels, 'resolved', off), `${a.labels.alertname} resolved`).toEqual(
+      a.resolvedTo ?? a.receivers,
+    );
+  }
+}
