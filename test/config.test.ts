@@ -128,6 +128,22 @@ const cases: [string, string][] = [
     '33-duplicate-service.yaml',
     "33-duplicate-service.yaml:8 serving[1].name: service name 'scoring_api' is already used by serving[0]",
   ],
+  [
+    '34-drift-ks-interval.yaml',
+    "34-drift-ks-interval.yaml:11 datasets[0].checks.drift.ks_interval: '1 hour' is not an interval: write it like 30s, 5m, 1h or 7d",
+  ],
+  [
+    '35-model-segment-repeated.yaml',
+    "35-model-segment-repeated.yaml:9 models[0].segments[2]: segment column 'channel' is listed twice",
+  ],
+  [
+    '36-model-max-segments.yaml',
+    '36-model-max-segments.yaml:10 models[0].max_segments: max_segments is a whole number from 1 to 100',
+  ],
+  [
+    '37-model-segments-not-list.yaml',
+    '37-model-segments-not-list.yaml:9 models[0].segments: expected a list of predictions-table columns to slice by, e.g. [channel]',
+  ],
 ];
 
 describe('bad configs name the file, line, path and fix', () => {

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { datasetContext } from '../src/checks/dataset/context.js';
 import { buildDriftChecks, driftSpec } from '../src/checks/dataset/drift.js';
+import { nextUp, strictThresholds } from '../src/checks/dataset/drift-bins.js';
+import { binCountsStatement } from '../src/checks/dataset/drift-sql.js';
 import type { Check, CheckResult } from '../src/checks/types.js';
 import { ConfigError } from '../src/config/errors.js';
 import { loadConfigText } from '../src/config/load.js';
@@ -220,15 +222,36 @@ function expectMatches(result: CheckResult, want: { values: Expected; skipped: n
   expect(result.skipped).toEqual(want.skipped > 0 ? { empty_window: want.skipped } : {});
 }
 
-function build(table: string, spec: unknown, name = 'events', clock?: () => number): Check {
+/** The two checks of a drift spec: the binned one (PSI, JS, sample sizes) and KS on its own schedule. */
+function buildBoth(
+  table: string,
+  spec: unknown,
+  name = 'events',
+  clock?: () => number,
+): { drift: Check; ks: Check } {
   const ds = datasetContext(
     { name, table: `${db.schema}.${table}`, timestamp: 'ts' },
     { everyMs: 60_000 },
     20_000,
   );
   const checks = buildDriftChecks(ds, driftSpec.parse(spec), clock ? { clock } : {});
-  expect(checks).toHaveLength(1);
-  return checks[0] as Check;
+  expect(checks.map((c) => c.id)).toEqual([`dataset:${name}:drift`, `dataset:${name}:drift_ks`]);
+  return { drift: checks[0] as Check, ks: checks[1] as Check };
+}
+
+/** Both checks as one, their samples and skipped counts merged: what the oracle describes. */
+function build(table: string, spec: unknown, name = 'events', clock?: () => number): Check {
+  const { drift, ks } = buildBoth(table, spec, name, clock);
+  return {
+    ...drift,
+    async run(q) {
+      const a = await drift.run(q);
+      const b = await ks.run(q);
+      const skipped: Record<string, number> = { ...a.skipped };
+      for (const [k, v] of Object.entries(b.skipped)) skipped[k] = (skipped[k] ?? 0) + v;
+      return { samples: [...a.samples, ...b.samples], skipped };
+    },
+  };
 }
 
 /** Runs a check in a read-only transaction, recording its statements. */
@@ -424,18 +447,130 @@ describe('drift check: values against an independent TypeScript computation', ()
     expect(result.samples.filter((s) => s.name === 'mlwatch_feature_psi')).toHaveLength(7);
   });
 
-  it('an empty current window exports sample sizes only, and skips the KS statement', async () => {
+  it('an empty current window exports sample sizes only; KS skips every numeric feature', async () => {
     await createEvents(db, 'quiet', inRegion('reference', 'old'));
-    const check = build(
-      'quiet',
-      { features: FEATURES.map(([f]) => f), reference: { window: '28d', offset: '7d' } },
-      'quiet',
-    );
-    const statements: string[] = [];
-    const result = await runCheck(check, statements);
+    const spec = { features: FEATURES.map(([f]) => f), reference: { window: '28d', offset: '7d' } };
+    const result = await runCheck(build('quiet', spec, 'quiet'));
     expectMatches(result, oracle('quiet', '1d', FEATURES, inRegion('reference'), [], 10, 50));
     expect(result.samples.every((s) => s.name === 'mlwatch_feature_sample_rows')).toBe(true);
-    expect(statements.some((s) => s.includes('UNION ALL'))).toBe(false);
+    // Split by check: PSI and JS of all 8 features in the binned check, KS of the 6 numeric ones in its own.
+    const { drift, ks } = buildBoth('quiet', spec, 'quiet');
+    const statements: string[] = [];
+    expect((await runCheck(drift, statements)).skipped).toEqual({ empty_window: 16 });
+    expect(statements.some((s) => s.startsWith('WITH s AS'))).toBe(false);
+    expect(await runCheck(ks)).toEqual({ samples: [], skipped: { empty_window: 6 } });
+  });
+});
+
+describe('drift check: bin edges and odd shapes', () => {
+  it('nextUp and the width_bucket thresholds: the next float8 up, specials handled', () => {
+    expect(nextUp(1)).toBe(1 + Number.EPSILON);
+    expect(nextUp(-1)).toBe(-1 + Number.EPSILON / 2);
+    expect(nextUp(0)).toBe(Number.MIN_VALUE);
+    expect(nextUp(-0)).toBe(Number.MIN_VALUE);
+    expect(nextUp(-Number.MIN_VALUE) === 0).toBe(true); // -0, equal to 0 in float8 as in JavaScript
+    expect(nextUp(Number.MAX_VALUE)).toBe(Number.POSITIVE_INFINITY);
+    expect(nextUp(Number.NEGATIVE_INFINITY)).toBe(-Number.MAX_VALUE);
+    expect(nextUp(Number.POSITIVE_INFINITY)).toBeNaN();
+    for (const x of [1e300, -1e15, 0.1, -250.5, 5e-324]) {
+      expect(nextUp(x)).toBeGreaterThan(x);
+      // Nothing lies between x and nextUp(x): their midpoint rounds to one of them.
+      expect([x, nextUp(x)]).toContain(x / 2 + nextUp(x) / 2);
+    }
+    expect(strictThresholds([Number.NEGATIVE_INFINITY, 1, Number.POSITIVE_INFINITY, Number.NaN])).toEqual([
+      -Number.MAX_VALUE,
+      nextUp(1),
+      Number.NaN,
+    ]);
+  });
+
+  it('values equal to an edge, its neighbours, -0, subnormal, huge and negative values, NULLs', async () => {
+    // Reference: 1..9 and their negatives give edges at known values; the current window holds every edge
+    // exactly, the float8 just above and below each, and the specials.
+    const refValues = [-4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 5, 5];
+    const edges = binEdges(refValues, 10);
+    const below = (x: number) => -nextUp(-x);
+    const curValues = [
+      ...edges,
+      ...edges.map(nextUp),
+      ...edges.map(below),
+      -0,
+      0,
+      5e-324,
+      -5e-324,
+      1e300,
+      -1e300,
+      -1e15,
+    ];
+    const mk = (ago: number, v: number | null, cat: string | null): EventRow => ({
+      ago,
+      region: ago < DAY ? 'current' : 'reference',
+      income: v,
+      age: null,
+      purpose: cat,
+      flag: null,
+      constant: 5,
+      sparse: null,
+      refnull: null,
+      band: null,
+    });
+    const edgeRows = [
+      ...refValues.map((v, i) => mk(2 * DAY + i * 60, v, i % 2 ? 'a' : 'b')),
+      mk(2 * DAY + 3600, null, null),
+      ...curValues.map((v, i) => mk(HOUR + i * 10, v, ['a', 'b', 'unseen'][i % 3] as string)),
+      mk(HOUR / 2, null, null),
+    ];
+    await createEvents(db, 'edges', edgeRows);
+    const features: [string, Kind][] = [
+      ['income', 'numeric'],
+      ['purpose', 'categorical'],
+      ['constant', 'numeric'],
+    ];
+    const check = build(
+      'edges',
+      { features: features.map(([f]) => f), current: '1d', reference: { window: '6d' } },
+      'edges',
+    );
+    const ref = edgeRows.filter((r) => r.region === 'reference');
+    const cur = edgeRows.filter((r) => r.region === 'current');
+    expectMatches(await runCheck(check), oracle('edges', '1d', features, ref, cur, 10, 50));
+    // The bins themselves, against the oracle's #{e < x}: PSI/JS could hide a value in the wrong neighbour.
+    const st = binCountsStatement(
+      { tableSql: `${db.schema}.edges`, timestampSql: 'ts', from: { agoMs: DAY * 1000 }, to: { agoMs: 0 } },
+      [{ name: 'income', kind: 'numeric', edges }],
+    );
+    const got = new Array<number>(edges.length + 1).fill(0);
+    for (const r of await db.warehouse.readOnly({ timeoutMs: 20_000 }, (q) => q.query(st.text, st.params)))
+      got[Number(r.b)] = Number(r.n);
+    expect(got).toEqual(numericCounts(edges, curValues));
+  });
+
+  it('only categorical features, one numeric feature, and an odd number of numeric ones', async () => {
+    for (const features of [
+      [
+        ['purpose', 'categorical'],
+        ['flag', 'categorical'],
+      ],
+      [['income', 'numeric']],
+      [
+        ['income', 'numeric'],
+        ['purpose', 'categorical'],
+        ['age', 'numeric'],
+        ['flag', 'categorical'],
+        [WEIRD, 'numeric'],
+      ],
+    ] as [string, Kind][][]) {
+      const check = build('events', {
+        features: features.map(([f]) => f),
+        current: '1d',
+        reference: { window: '28d', offset: '7d' },
+        bins: 7,
+      });
+      expectMatches(
+        await runCheck(check),
+        oracle('events', '1d', features, inRegion('reference'), inRegion('current'), 7, 50),
+      );
+    }
   });
 });
 
@@ -445,7 +580,7 @@ describe('drift check: reference cache and statements', () => {
     // The check's own clock (not Date.now: PGlite's now() follows Date.now).
     let clock = 1_000_000;
     await createEvents(db, 'cached', base);
-    const check = build(
+    const both = buildBoth(
       'cached',
       {
         features: ['income', 'purpose'],
@@ -455,6 +590,7 @@ describe('drift check: reference cache and statements', () => {
       'cached',
       () => clock,
     );
+    const check = both.drift;
     const features: [string, Kind][] = [
       ['income', 'numeric'],
       ['purpose', 'categorical'],
@@ -462,14 +598,20 @@ describe('drift check: reference cache and statements', () => {
     const regionOf = (list: EventRow[], ...regions: Region[]) =>
       list.filter((r) => regions.includes(r.region));
 
+    const ksOnly = (want: { values: Expected; skipped: number }) => ({
+      values: new Map([...want.values].filter(([k]) => !k.startsWith('mlwatch_feature_ks_statistic'))),
+      skipped: 0,
+    });
     const first: string[] = [];
     const r1 = await runCheck(check, first);
-    // information_schema, edges, categories, reference bins, current bins, KS.
-    expect(first).toHaveLength(6);
+    // information_schema, edges, categories, reference bins, current bins; KS is the other check's.
+    expect(first).toHaveLength(5);
     expect(first.filter((s) => /percentile_cont/.test(s))).toHaveLength(1);
     expectMatches(
       r1,
-      oracle('cached', '1d', features, regionOf(base, 'reference'), regionOf(base, 'current'), 10, 50),
+      ksOnly(
+        oracle('cached', '1d', features, regionOf(base, 'reference'), regionOf(base, 'current'), 10, 50),
+      ),
     );
 
     // More reference rows: the cached bins do not see them yet; KS (raw reference, live) does.
@@ -477,13 +619,18 @@ describe('drift check: reference cache and statements', () => {
     await insertEvents(db, 'cached', extra);
     const second: string[] = [];
     const r2 = await runCheck(check, second);
-    expect(second).toHaveLength(2);
+    expect(second).toHaveLength(1);
     const psiOf = (r: CheckResult) => r.samples.find((s) => s.name === 'mlwatch_feature_psi')?.value;
     expect(psiOf(r2)).toBe(psiOf(r1));
     const refRows = (r: CheckResult) =>
       r.samples.find((s) => s.labels.sample === 'reference' && s.labels.feature === 'income')?.value;
     expect(refRows(r2)).toBe(refRows(r1));
-    const ks = r2.samples.find((s) => s.name === 'mlwatch_feature_ks_statistic')?.value as number;
+    // With the reference cached, KS takes the features' kinds from it: one statement, the live KS.
+    const ksStatements: string[] = [];
+    const ksResult = await runCheck(both.ks, ksStatements);
+    expect(ksStatements).toHaveLength(1);
+    expect(ksStatements[0]).toMatch(/^WITH s AS/);
+    const ks = ksResult.samples.find((s) => s.name === 'mlwatch_feature_ks_statistic')?.value as number;
     const income = (list: EventRow[]) => list.map((r) => r.income).filter((v) => v !== null);
     expectClose(
       ks,
@@ -496,21 +643,23 @@ describe('drift check: reference cache and statements', () => {
     clock += 3_599_999;
     const justBefore: string[] = [];
     await runCheck(check, justBefore);
-    expect(justBefore).toHaveLength(2);
+    expect(justBefore).toHaveLength(1);
     clock += 1;
     const third: string[] = [];
     const r3 = await runCheck(check, third);
-    expect(third).toHaveLength(6);
+    expect(third).toHaveLength(5);
     expectMatches(
       r3,
-      oracle(
-        'cached',
-        '1d',
-        features,
-        [...regionOf(base, 'reference'), ...extra],
-        regionOf(base, 'current'),
-        10,
-        50,
+      ksOnly(
+        oracle(
+          'cached',
+          '1d',
+          features,
+          [...regionOf(base, 'reference'), ...extra],
+          regionOf(base, 'current'),
+          10,
+          50,
+        ),
       ),
     );
   });
@@ -566,6 +715,7 @@ datasets:
       bins: 10,
       max_categories: 50,
       reference_interval: 3_600_000,
+      ks_interval: 3_600_000,
     });
     expect(
       configError(
@@ -584,6 +734,18 @@ datasets:
       '/',
     );
     expect(config.checks.map((c) => c.id)).toContain('dataset:loans:drift');
+    // KS on its own schedule: ks_interval, default 1h, whatever the dataset's interval.
+    const ks = config.checks.find((c) => c.id === 'dataset:loans:drift_ks');
+    expect(ks?.schedule).toEqual({ everyMs: 3_600_000 });
+    const custom = loadConfigText(
+      configText('{ features: [income], reference: { window: 28d }, ks_interval: 6h }'),
+      'drift.yaml',
+      {},
+      '/',
+    );
+    expect(custom.checks.find((c) => c.id === 'dataset:loans:drift_ks')?.schedule).toEqual({
+      everyMs: 6 * 3_600_000,
+    });
   });
 
   it.each([
@@ -645,11 +807,17 @@ datasets:
     expect(got).toHaveLength(want.values.size);
     for (const s of got)
       expectClose(s.value, want.values.get(key(s.name, s.labels)) as number, key(s.name, s.labels));
-    const check = { check: 'dataset:events:drift' };
-    expect(series(m, 'mlwatch_check_success', check)[0]?.value).toBe(1);
-    expect(series(m, 'mlwatch_check_skipped_samples', { ...check, reason: 'empty_window' })[0]?.value).toBe(
-      3,
-    );
+    // sparse has no current values: PSI and JS skipped by the binned check, KS by its own.
+    for (const [id, skipped] of [
+      ['dataset:events:drift', 2],
+      ['dataset:events:drift_ks', 1],
+    ] as const) {
+      const check = { check: id };
+      expect(series(m, 'mlwatch_check_success', check)[0]?.value).toBe(1);
+      expect(series(m, 'mlwatch_check_skipped_samples', { ...check, reason: 'empty_window' })[0]?.value).toBe(
+        skipped,
+      );
+    }
     await e.exporter.stop(1000);
   });
 });

@@ -1,14 +1,15 @@
 import { intervalParam } from '../../config/types.js';
 import { quoteIdent } from '../../sql/identifiers.js';
+import { strictThresholds } from './drift-bins.js';
 
 /**
  * The statements of the drift check. Identifiers go into the text quoted (quoteIdent / quoteQualified);
  * every value (windows, timestamps, percentiles, bin edges, categories) is a bound parameter. The text of a
  * statement depends only on the dataset, the feature names and kinds, never on data.
  *
- * Every statement reads its sample through the alias `t` and unpivots the features with
- * `CROSS JOIN LATERAL (VALUES (0, <feature 0>), (1, <feature 1>), ...) AS v(f, ...)`, so one scan serves every
- * feature; `f` is the feature's position in the list handed to the builder.
+ * Every statement reads its sample through the alias `t`, once for all features; `f` in the rows returned is the
+ * feature's position in the list handed to the builder. The categories and KS statements unpivot the features
+ * with `CROSS JOIN LATERAL (VALUES (0, <feature 0>), ...)`; the bin counts, which run on every check, do not.
  *
  * Independent of test/helpers/drift-math.ts on purpose (that module is the tests' oracle).
  */
@@ -131,31 +132,85 @@ export type BinnedFeature =
   | { name: string; kind: 'numeric'; edges: number[] }
   | { name: string; kind: 'categorical'; categories: string[] };
 
+/** Bin codes per key: a slot's numeric bins are packed as b1 * 128 + b2 (bins < 101), NULL as NULL_CODE. */
+const SLOT = 16384;
+const CODE = 128;
+const NULL_CODE = 127;
+
 /**
  * Counts per bin of every feature in ONE scan of the source. Rows (f, b, n): feature position, bin, count;
  * bins with no values are absent; NULL values are in no bin.
  *
- * Numeric: b = #{e_i < x} = width_bucket(x, edges) - (x is an edge). width_bucket(x, sorted thresholds)
- * counts the thresholds <= x; the edges are distinct, so at most one equals x. Empty edges: b = 0.
- * Categorical: b = position of x::text in the categories (1-based), 0 for any other value (`other`).
+ * Per row, every feature's bin is computed once, and the row is spread over a few "slots" by two zipped
+ * `unnest(ARRAY[...])` in the select list (a ProjectSet, no per-row function scan): a slot holds either two
+ * numeric features, packed as the integer key slot * 16384 + b1 * 128 + b2, or one categorical feature, as
+ * (slot * 16384, its value as text). One parallel hash aggregation then counts (key, value) groups, which are
+ * few: at most 128 * 128 per numeric slot, and the distinct values for a categorical one. A last step, on
+ * those groups only, unpacks the keys into (feature, bin) and maps categorical values to their bins.
+ *
+ * Why this shape (figures in bench/README.md): unpivoting with `CROSS JOIN LATERAL (VALUES ...)` makes a
+ * tuple per (row, feature) and re-initialises the VALUES expressions on every row; GROUPING SETS cannot
+ * aggregate in parallel and sorts; a per-row array_position over 50 categories costs more than the rest of
+ * the scan. Packing two numeric features per slot halves the tuples, and the key stays one integer, which
+ * keeps the planner's group estimate small enough for partial (per-worker) aggregation.
+ *
+ * Numeric: b = width_bucket(x, nextUp(edges)) = #{e_i < x} (drift-bins.ts; a binary search in C). Empty edges:
+ * b = 0. Categorical: b = position of the value in the categories (1-based), 0 for any other value (`other`).
  */
 export function binCountsStatement(src: Source, features: BinnedFeature[]): Statement {
   const p = new Params();
   const { from, where } = fromWhere(src, p);
-  const rows = features.map((f, i) => {
-    const x = col(f.name);
-    if (f.kind === 'numeric') {
-      const edges = p.add(f.edges, 'float8[]');
-      return `(${i}, width_bucket(${x}::float8, ${edges}) - (${x}::float8 = ANY (${edges}))::int)`;
+  const numeric: { i: number; code: string }[] = [];
+  const categorical: { i: number; categories: string[] }[] = [];
+  features.forEach((f, i) => {
+    if (f.kind === 'categorical') categorical.push({ i, categories: f.categories });
+    else {
+      const t = p.add(strictThresholds(f.edges), 'float8[]');
+      numeric.push({ i, code: `coalesce(width_bucket(${col(f.name)}::float8, ${t}), ${NULL_CODE})` });
     }
-    const cats = p.add(f.categories, 'text[]');
-    return `(${i}, CASE WHEN ${x}::text IS NULL THEN NULL ELSE coalesce(array_position(${cats}, ${x}::text), 0) END)`;
   });
-  const text = `SELECT v.f, v.b, count(*) AS n
-FROM ${from}
-${unpivot(rows)} AS v(f, b)
-WHERE ${where} AND v.b IS NOT NULL
-GROUP BY v.f, v.b`;
+  const pairs = Array.from({ length: Math.ceil(numeric.length / 2) }, (_, s) =>
+    numeric.slice(2 * s, 2 * s + 2),
+  );
+  const keys = pairs.map(
+    ([a, b], s) => `${s * SLOT} + ${a?.code} * ${CODE} + ${b === undefined ? NULL_CODE : b.code}`,
+  );
+  const values = pairs.map(() => 'NULL');
+  categorical.forEach((c, j) => {
+    keys.push(String((pairs.length + j) * SLOT));
+    values.push(`${col((features[c.i] as BinnedFeature).name)}::text`);
+  });
+  const parts: string[] = [];
+  if (pairs.length > 0) {
+    // Each numeric slot's key, unpacked into its two (feature, bin); the code of a NULL (or a missing 2nd) is dropped.
+    const unpack = pairs.flatMap(([a, b], s) => [
+      `(${s}, ${a?.i}, (a.k % ${SLOT}) / ${CODE})`,
+      ...(b === undefined ? [] : [`(${s}, ${b.i}, a.k % ${CODE})`]),
+    ]);
+    parts.push(`SELECT d.f, d.b, a.n
+  FROM a CROSS JOIN LATERAL (VALUES ${unpack.join(', ')}) AS d(s, f, b)
+  WHERE d.s = a.k / ${SLOT} AND a.k < ${pairs.length * SLOT} AND d.b <> ${NULL_CODE}`);
+  }
+  if (categorical.length > 0) {
+    const cases = categorical.map(
+      (c, j) => `WHEN ${pairs.length + j} THEN array_position(${p.add(c.categories, 'text[]')}, a.v)`,
+    );
+    const positions = categorical.map((c, j) => `WHEN ${pairs.length + j} THEN ${c.i}`);
+    parts.push(`SELECT CASE a.k / ${SLOT} ${positions.join(' ')} END, coalesce(CASE a.k / ${SLOT} ${cases.join(' ')} END, 0), a.n
+  FROM a WHERE a.v IS NOT NULL`);
+  }
+  const text = `WITH a AS (
+  SELECT r.k, r.v, count(*) AS n
+  FROM (SELECT unnest(ARRAY[${keys.join(',\n      ')}]::int[]) AS k,
+      unnest(ARRAY[${values.join(', ')}]::text[]) AS v
+    FROM ${from}
+    WHERE ${where}) AS r
+  GROUP BY r.k, r.v
+)
+SELECT u.f, u.b, sum(u.n) AS n FROM (
+  ${parts.join('\n  UNION ALL\n  ')}
+) AS u(f, b, n)
+GROUP BY u.f, u.b`;
   return { text, params: p.values };
 }
 

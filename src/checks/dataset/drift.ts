@@ -7,6 +7,7 @@ import { quoteIdent, quoteQualified } from '../../sql/identifiers.js';
 import type { Queryable, Row } from '../../warehouse/types.js';
 import type { Check, CheckResult } from '../types.js';
 import { type DatasetContext, datasetCheck } from './context.js';
+import { buildKsCheck } from './drift-ks.js';
 import {
   type BinnedFeature,
   binCountsStatement,
@@ -14,7 +15,6 @@ import {
   columnTypesStatement,
   edgesStatement,
   type FeatureKind,
-  ksStatement,
   NUMERIC_TYPES,
   type Source,
   type Statement,
@@ -26,9 +26,11 @@ import {
  * distance on bins fixed by the reference, and for numeric features the exact two-sample KS statistic.
  *
  * Reference bins (edges / top categories and their counts) are computed on their own, slower schedule
- * (`reference_interval`) and cached in the check object. Each run is then one scan of the current window
- * for the bin counts of every feature, and one statement for KS of every numeric feature (which reads the
- * raw reference values: KS cannot be computed from bins). docs/drift.md has the definitions and costs.
+ * (`reference_interval`) and cached in the check object. Each run of `dataset:<name>:drift` is then one scan
+ * of the current window for the bin counts of every feature. KS of the numeric features reads the raw
+ * reference (it cannot be computed from bins) and sorts both samples, so it is a check of its own,
+ * `dataset:<name>:drift_ks`, on its own slower schedule (`ks_interval`; drift-ks.ts). docs/drift.md has the
+ * definitions and costs.
  *
  * PSI and JS are computed here, in TypeScript, from the bin counts SQL returns; test/helpers/drift-math.ts is the tests'
  * independent oracle and is deliberately not used by this module.
@@ -135,6 +137,8 @@ export const driftSpec = z
       .max(1000, { error: 'at most 1000 categories' })
       .default(50),
     reference_interval: duration('an interval').default(3_600_000),
+    // KS reads the raw reference and sorts both samples: its own check on a slower schedule (docs/drift.md).
+    ks_interval: duration('an interval').default(3_600_000),
   })
   .superRefine((s, ctx) => {
     const seen = new Set<string>();
@@ -194,7 +198,7 @@ function floatArray(v: unknown): number[] | null {
   return v.map((x) => (typeof x === 'number' ? x : Number(x)));
 }
 
-async function resolveKinds(
+export async function resolveKinds(
   q: Queryable,
   ds: DatasetContext,
   features: DriftSpec['features'],
@@ -325,8 +329,13 @@ export function buildDriftChecks(ds: DatasetContext, spec: DriftSpec, opts: Drif
       if (cached === undefined || clock() - cached.at >= spec.reference_interval) {
         cached = await computeReference(q, ds, spec, refSource, clock());
       }
-      return runCurrent(q, ds, spec, cached, current, refSource);
+      return runCurrent(q, ds, spec, cached, current);
     }),
+    // KS uses the kinds of the cached reference when there is one (read with it, every reference_interval), so
+    // that its runs send the KS statement only.
+    buildKsCheck(ds, spec, refSource, current, async (q) =>
+      cached !== undefined ? cached.features : resolveKinds(q, ds, spec.features),
+    ),
   ];
 }
 
@@ -336,23 +345,9 @@ async function runCurrent(
   spec: DriftSpec,
   ref: Reference,
   current: Source,
-  refSource: Source,
 ): Promise<CheckResult> {
   const curCounts = await binCounts(q, current, ref.features);
   const nCur = curCounts.map((c) => c.reduce((a, b) => a + b, 0));
-
-  // KS only where both samples hold values: the statement reads the raw reference, the costly part of a run.
-  const ksFeatures = ref.features.filter(
-    (f, i) => f.kind === 'numeric' && f.n > 0 && (nCur[i] as number) > 0,
-  );
-  const ks = new Map<string, number>();
-  if (ksFeatures.length > 0) {
-    const names = ksFeatures.map((f) => f.name);
-    for (const r of await run(q, ksStatement(refSource, current, names))) {
-      const d = r.d === null || r.d === undefined ? null : Number(r.d);
-      if (d !== null && Number.isFinite(d)) ks.set(names[Number(r.f)] as string, d);
-    }
-  }
 
   const samples: Sample[] = [];
   const skipped: Record<string, number> = {};
@@ -374,7 +369,7 @@ async function runCurrent(
       labels: { dataset, feature: f.name, sample: 'reference' },
       value: f.n,
     });
-    const stats = f.kind === 'numeric' ? 3 : 2;
+    const stats = 2;
     // No distribution to compare on one side: no statistic, rather than NaN or a fake 0.
     if (n === 0 || f.n === 0) {
       for (let s = 0; s < stats; s++) skip('empty_window');
@@ -383,12 +378,6 @@ async function runCurrent(
     const { psi, js } = histogramDivergences(f.counts, curCounts[i] as number[]);
     samples.push({ name: catalog.featurePsi.name, labels, value: psi });
     samples.push({ name: catalog.featureJsDistance.name, labels, value: js });
-    if (f.kind === 'numeric') {
-      const d = ks.get(f.name);
-      // The reference window slides with now(): the live reference may be empty although the cached bins are not.
-      if (d === undefined) skip('empty_window');
-      else samples.push({ name: catalog.featureKsStatistic.name, labels, value: d });
-    }
   });
   return { samples, skipped };
 }
