@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { checkConfig } from './commands/check-config.js';
 import { fail, listenError, loadOrExit, parsePort } from './commands/common.js';
 import { once } from './commands/once.js';
+import { listRetrainRequests, type RetrainListFlags } from './commands/retrain.js';
 import { schemaLock } from './commands/schema-lock.js';
 import { listTickets, type TicketListFlags } from './commands/tickets.js';
 import { loadConfigFile } from './config/load.js';
@@ -93,6 +94,23 @@ tickets
   .option('--json', 'print JSON instead of a table')
   .action(async (opts: { config: string } & TicketListFlags) => {
     const result = await listTickets(loadOrExit(opts.config), opts);
+    (result.code === 0 ? process.stdout : process.stderr).write(`${result.out}\n`);
+    process.exitCode = result.code;
+  });
+
+const retrain = program
+  .command('retrain')
+  .description("retraining requests (each model's cadence and Alertmanager's retraining receiver)");
+retrain
+  .command('list')
+  .description('list retraining requests from the state store, newest first')
+  .requiredOption('-c, --config <file>', 'config file (its state section says where the requests are)')
+  .option('--model <model>', 'only this model')
+  .option('--state <state>', 'pending or dispatched')
+  .option('--limit <n>', 'at most this many', '100')
+  .option('--json', 'print JSON instead of a table')
+  .action(async (opts: { config: string } & RetrainListFlags) => {
+    const result = await listRetrainRequests(loadOrExit(opts.config), opts);
     (result.code === 0 ? process.stdout : process.stderr).write(`${result.out}\n`);
     process.exitCode = result.code;
   });

@@ -199,7 +199,7 @@ describe('mlwatch check-config', () => {
     const r = runCli(['check-config', 'mlwatch.example.yaml']);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(
-      'mlwatch.example.yaml: valid, 11 check(s) (1 dataset_scan, 1 dataset_duplicates, 1 dataset_schema, 1 dataset_drift, 1 model_labels, 1 model_performance, 1 model_prediction_drift, 1 job, 1 serving, 1 kpi, 1 query)\n',
+      'mlwatch.example.yaml: valid, 13 check(s) (1 dataset_scan, 1 dataset_duplicates, 1 dataset_schema, 1 dataset_drift, 1 dataset_drift_ks, 1 model_labels, 1 model_performance, 1 model_prediction_drift, 1 model_segments, 1 job, 1 serving, 1 kpi, 1 query)\n',
     );
     expect(r.code).toBe(0);
   });

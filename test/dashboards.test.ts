@@ -209,6 +209,47 @@ describe('thresholds from the alert rules', () => {
     expect(json).toContain('5 intervals');
   });
 
+  it('follows the rules: the estimated-accuracy panel draws the margin and windows of its alert', () => {
+    const rulesWith = (model: string) =>
+      parseRules(
+        ['data', 'model', 'business', 'system'].map((l) =>
+          l === 'model' ? model : readFileSync(root(`prometheus/rules/${l}.rules.yml`), 'utf8'),
+        ),
+        'fixture',
+      );
+    const original = readFileSync(root('prometheus/rules/model.rules.yml'), 'utf8');
+    const edited = original
+      .replace(
+        '(mlwatch_model_accuracy{window="14d"} - 0.05)',
+        '(mlwatch_model_accuracy{window="7d"} - 0.08)',
+      )
+      .replace(
+        'mlwatch_model_estimated_accuracy{window="1d"}',
+        'mlwatch_model_estimated_accuracy{window="2d"}',
+      );
+    expect(edited).not.toBe(original);
+    const panel = (rules: ReturnType<typeof parseRules>) =>
+      JSON.stringify(
+        JSON.parse(
+          dashboardJson(
+            buildDashboards(rules).find((g) => g.file === 'model-performance.json')?.dashboard as never,
+          ),
+        ).panels.find((p: { title?: string }) => p.title === 'Realized and estimated accuracy'),
+      );
+    expect(panel(rulesWith(original))).toContain(
+      'mlwatch_model_accuracy{window=\\"14d\\",model=~\\"$model\\"',
+    );
+    const moved = panel(rulesWith(edited));
+    expect(moved).toContain(' - 0.08');
+    expect(moved).toContain('mlwatch_model_estimated_accuracy{window=\\"2d\\"');
+    expect(moved).toContain('mlwatch_model_accuracy{window=\\"7d\\"');
+    expect(() =>
+      buildDashboards(rulesWith(original.replace('{window="14d"} - 0.05)', '{window="14d"} * 0.95)'))),
+    ).toThrow(
+      /MlwatchModelEstimatedAccuracyDrop: expected estimated\{window\} < \(accuracy\{window\} - margin\)/,
+    );
+  });
+
   it('lists recording rules, which panels may query', () => {
     expect(recordingRuleNames(fixture())).toEqual(['job:mlwatch_checks_failing:count']);
     expect(knownMetrics().has('mlwatch_check_success')).toBe(true);

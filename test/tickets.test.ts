@@ -92,8 +92,8 @@ describe('state store migrations', () => {
         : a;
     try {
       const both = await Promise.all([migrate(a, `"${schema}"`), migrate(b, `"${schema}"`)]);
-      // Exactly one of them applied migration 1; the other found it done.
-      expect(both.map((v) => v.join(',')).sort()).toEqual(['', '1']);
+      // Exactly one of them applied the migrations; the other found them done.
+      expect(both.map((v) => v.join(',')).sort()).toEqual(['', '1,2']);
       expect(await migrate(a, `"${schema}"`)).toEqual([]);
       const tables = await a.transaction((tx) =>
         tx.query(
@@ -101,7 +101,13 @@ describe('state store migrations', () => {
           [schema],
         ),
       );
-      expect(tables.map((t) => t.table_name)).toEqual(['schema_migrations', 'ticket_deliveries', 'tickets']);
+      expect(tables.map((t) => t.table_name)).toEqual([
+        'retrain_requests',
+        'retrain_triggers',
+        'schema_migrations',
+        'ticket_deliveries',
+        'tickets',
+      ]);
     } finally {
       await a.transaction((tx) => tx.query(`DROP SCHEMA "${schema}" CASCADE`));
       await a.close();

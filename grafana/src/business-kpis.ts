@@ -2,7 +2,6 @@ import { TableSortByFieldStateBuilder } from '@grafana/grafana-foundation-sdk/co
 import {
   type Dashboard,
   DashboardBuilder,
-  type DynamicConfigValue,
   MappingType,
   RowBuilder,
   type Threshold,
@@ -23,7 +22,7 @@ import {
 import { DATA_QUALITY_UID } from './data-quality.js';
 import { MODEL_PERFORMANCE_UID } from './model-performance.js';
 import { OVERVIEW_UID } from './overview.js';
-import { ANY_IS_BAD, stat, table, timeseries } from './panels.js';
+import { ANY_IS_BAD, dashed, stat, table, timeseries } from './panels.js';
 import { findAlert, type RuleSet } from './rules.js';
 import { type AlertThreshold, alertThreshold, OK_COLOR, parseThreshold } from './thresholds.js';
 
@@ -85,15 +84,6 @@ function kpiAlert(rules: RuleSet, name: string): KpiAlert {
     );
   }
   return { ...t, window: windowOf(t), guard: volumeGuard(rules, name) };
-}
-
-/** Overrides drawing one query's series as a dashed line of one colour: a line per KPI, not one number. */
-function dashed(color: string): DynamicConfigValue[] {
-  return [
-    { id: 'custom.lineStyle', value: { fill: 'dash', dash: [10, 10] } },
-    { id: 'custom.fillOpacity', value: 0 },
-    { id: 'color', value: { mode: 'fixed', fixedColor: color } },
-  ];
 }
 
 const ANY_IS_PENDING: Threshold[] = [

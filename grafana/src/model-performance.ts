@@ -26,7 +26,7 @@ import {
 import { DATA_QUALITY_UID } from './data-quality.js';
 import { EXPORTER_UID } from './exporter.js';
 import { OVERVIEW_UID } from './overview.js';
-import { ANY_IS_BAD, stat, table, timeseries } from './panels.js';
+import { ANY_IS_BAD, dashed, stat, table, timeseries } from './panels.js';
 import { findAlert, type RuleSet, recordingRuleNames } from './rules.js';
 import { scope } from './scope.js';
 import {
@@ -202,7 +202,17 @@ export function modelPerformanceDashboard(rules: RuleSet): Dashboard {
   const leakage = alertThreshold(rules, 'MlwatchModelLabelLeakage');
   const drift = alertThreshold(rules, 'MlwatchModelPredictionDrift');
   const driftGuard = volumeGuard(rules, drift.alert);
-  const alerts = [auc.alert, mae.alert, rmse.alert, drift.alert, coverage.alert, delay.alert, leakage.alert];
+  const estimated = estimatedAccuracyRule(rules);
+  const alerts = [
+    auc.alert,
+    mae.alert,
+    rmse.alert,
+    drift.alert,
+    estimated.alert,
+    coverage.alert,
+    delay.alert,
+    leakage.alert,
+  ];
 
   const pct = (v: number) => `${Math.round(v * 1000) / 10} %`;
   const delaySeconds = constantOf(delay);
@@ -451,6 +461,40 @@ export function modelPerformanceDashboard(rules: RuleSet): Dashboard {
       }),
     )
 
+    .withPanel(
+      timeseries({
+        title: 'Realized and estimated accuracy',
+        description:
+          `Realized: accuracy over the labeled predictions of the last ${estimated.realizedWindow}. Estimated: ` +
+          `the accuracy expected on the unlabeled predictions of the last ${estimated.estimatedWindow}, from ` +
+          'their scores (expected TP = sum of scores of predicted positives, and so on; it assumes calibrated ' +
+          `scores: docs/metrics.md). ${estimated.alert} opens a ticket when the estimate stays more than ` +
+          `${estimated.margin} below the realized accuracy (the dashed line) for ${estimated.for}: the model ` +
+          'grows less sure days before the labels say whether it is wrong. No estimated line: every recent ' +
+          'prediction is already labeled, or the model is a regression.',
+        unit: units.PercentUnit,
+        w: 24,
+        h: 8,
+        queries: [
+          {
+            expr: `mlwatch_model_accuracy{window="${estimated.realizedWindow}",${MODEL}}`,
+            legend: `${perVersion} realized (${estimated.realizedWindow})`,
+          },
+          {
+            expr: `mlwatch_model_estimated_accuracy{window="${estimated.estimatedWindow}",${MODEL}}`,
+            legend: `${perVersion} estimated (${estimated.estimatedWindow}, unlabeled)`,
+          },
+          {
+            expr: `mlwatch_model_accuracy{window="${estimated.realizedWindow}",${MODEL}} - ${estimated.margin}`,
+            legend: `${perVersion} alert line`,
+          },
+        ],
+        min: 0,
+        max: 1,
+        runbooks: [estimated.alert],
+      }).overrideByQuery('C', dashed('red')),
+    )
+
     .withRow(new RowBuilder('Regression'))
     .withPanel(
       timeseries({
@@ -535,6 +579,9 @@ export function modelPerformanceDashboard(rules: RuleSet): Dashboard {
         runbooks: [mae.alert, rmse.alert],
       }),
     )
+
+    .withRow(new RowBuilder('Segments'))
+    .withPanel(segmentsTable(alertSteps(auc)))
 
     .withRow(new RowBuilder('Prediction drift'))
     .withPanel(
@@ -653,4 +700,81 @@ export function modelPerformanceDashboard(rules: RuleSet): Dashboard {
       }),
     );
   return finalize(builder.build());
+}
+
+/**
+ * MlwatchModelEstimatedAccuracyDrop compares the estimate of one window with the realized accuracy of another,
+ * minus a margin; the panel reads all three from the rule so it draws what the alert judges.
+ */
+function estimatedAccuracyRule(rules: RuleSet) {
+  const rule = findAlert(rules, 'MlwatchModelEstimatedAccuracyDrop');
+  const m =
+    /mlwatch_model_estimated_accuracy\{window="([^"]+)"\}[\s\S]*?mlwatch_model_accuracy\{window="([^"]+)"\}\s*-\s*([0-9.]+)\)/.exec(
+      rule.expr,
+    );
+  if (!m)
+    throw new Error(
+      `${rule.alert}: expected estimated{window} < (accuracy{window} - margin) in its expression`,
+    );
+  return {
+    alert: rule.alert as string,
+    for: rule.for ?? '0s',
+    estimatedWindow: m[1] as string,
+    realizedWindow: m[2] as string,
+    margin: Number(m[3]),
+  };
+}
+
+/**
+ * Per segment column and value (models with `segments`, docs/metrics.md): the model's metrics in each slice,
+ * over all versions, for the chosen windows. A missing metric is "-": not computed (no labels, one class) or
+ * not one of the model's task. Colours: the AUC alert's threshold, as a guide; no alert watches a segment.
+ */
+function segmentsTable(aucSteps: Threshold[]) {
+  const by = 'on (job, instance, model, window, segment, segment_value)';
+  const orDash = (metric: string) =>
+    `${metric}{${SEL_NO_VERSION}} or ${by} (mlwatch_model_segment_predictions{${SEL_NO_VERSION}} * NaN)`;
+  return table({
+    title: 'Metrics by segment',
+    description:
+      'Each value of each segment column of the model (segment, segment_value), for the chosen windows and ' +
+      'over all versions: AUC and accuracy at the threshold (classification) or MAE and RMSE (regression), ' +
+      'with the predictions and labeled predictions behind them. Per column only the values with the most ' +
+      'predictions in the widest window have a row (max_segments, default 10); the rest are summed into ' +
+      '"other", and NULL is "(null)". A slice far below the model as a whole points at the population to ' +
+      'look at (a new channel, a region with different data) before retraining. A red AUC is below the ' +
+      'model AUC alert\'s threshold; no alert watches a segment. "-": not computed (no labels, one class ' +
+      "only) or not the model's task. Empty: no model has segments configured.",
+    unit: units.NoUnit,
+    w: 24,
+    h: 9,
+    labels: ['model', 'segment', 'segment_value', 'window', 'instance'],
+    columns: [
+      {
+        expr: orDash('mlwatch_model_segment_auc'),
+        name: 'AUC',
+        unit: units.NoUnit,
+        thresholds: aucSteps,
+        mappings: nanAs('-'),
+      },
+      {
+        expr: orDash('mlwatch_model_segment_accuracy'),
+        name: 'Accuracy',
+        unit: units.PercentUnit,
+        mappings: nanAs('-'),
+      },
+      { expr: orDash('mlwatch_model_segment_mae'), name: 'MAE', unit: units.Short, mappings: nanAs('-') },
+      { expr: orDash('mlwatch_model_segment_rmse'), name: 'RMSE', unit: units.Short, mappings: nanAs('-') },
+      {
+        expr: `mlwatch_model_segment_predictions{${SEL_NO_VERSION}}`,
+        name: 'Predictions',
+        unit: units.Short,
+      },
+      {
+        expr: `mlwatch_model_segment_labeled_predictions{${SEL_NO_VERSION}}`,
+        name: 'Labeled predictions',
+        unit: units.Short,
+      },
+    ],
+  });
 }

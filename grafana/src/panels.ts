@@ -209,3 +209,15 @@ export function table(
   });
   return b;
 }
+
+/**
+ * Overrides drawing one query's series as a dashed line of one colour: an alert's line that moves with the
+ * data (a baseline minus a margin), where a fixed threshold line cannot be used.
+ */
+export function dashed(color: string): DynamicConfigValue[] {
+  return [
+    { id: 'custom.lineStyle', value: { fill: 'dash', dash: [10, 10] } },
+    { id: 'custom.fillOpacity', value: 0 },
+    { id: 'color', value: { mode: 'fixed', fixedColor: color } },
+  ];
+}

@@ -21,7 +21,8 @@ function subject(t: Ticket): string {
     .join(',');
 }
 
-function table(rows: string[][]): string {
+/** Rows as columns padded to their widest cell, two spaces apart (also `mlwatch retrain list`). */
+export function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   return rows
     .map((r) =>

@@ -1,19 +1,8 @@
-import type { Express, Request, Response } from 'express';
-import express from 'express';
-import { payloadProblem, webhookPayload } from '../state/alert-payload.js';
+import type { Express, Request } from 'express';
 import type { StateService } from '../state/service.js';
 import { TICKET_STATES, type TicketFilter, type TicketState } from '../state/tickets.js';
 import { only } from './app.js';
-
-// Alertmanager sends at most a few hundred alerts per group; anything near this size is not a webhook.
-const MAX_BODY = '1mb';
-
-function unavailable(res: Response, state: StateService): boolean {
-  if (state.isReady()) return false;
-  // 503: Alertmanager retries, so a notification that arrives while the store is down is not lost.
-  res.status(503).type('text/plain').send(`${state.unavailableReason()}\n`);
-  return true;
-}
+import { readWebhookPayload, unavailable } from './webhook.js';
 
 function filterFrom(req: Request): TicketFilter | string {
   const q = req.query;
@@ -33,30 +22,13 @@ function filterFrom(req: Request): TicketFilter | string {
 /** POST /api/v1/alerts (the `ticketing` receiver's webhook) and GET /api/v1/tickets. */
 export function ticketRoutes(state: StateService) {
   return (app: Express) => {
-    const json = express.json({ limit: MAX_BODY, type: () => true });
     app.all(
       '/api/v1/alerts',
       only(['POST'], async (req, res) => {
         if (unavailable(res, state)) return;
-        const bodyError = await new Promise<unknown>((resolve) => json(req, res, resolve));
-        if (bodyError) {
-          const e = bodyError as { status?: number; message?: string };
-          const status = e.status === 413 ? 413 : 400;
-          res
-            .status(status)
-            .type('text/plain')
-            .send(`${status === 413 ? `body larger than ${MAX_BODY}` : `invalid JSON: ${e.message}`}\n`);
-          return;
-        }
-        const parsed = webhookPayload.safeParse(req.body);
-        if (!parsed.success) {
-          res
-            .status(400)
-            .type('text/plain')
-            .send(`not an Alertmanager webhook payload: ${payloadProblem(parsed.error)}\n`);
-          return;
-        }
-        const result = await state.tickets.ingest(parsed.data.alerts);
+        const payload = await readWebhookPayload(req, res);
+        if (!payload) return;
+        const result = await state.tickets.ingest(payload.alerts);
         await state.refresh();
         res.json(result);
       }),

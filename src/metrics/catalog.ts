@@ -390,6 +390,56 @@ export const catalog = {
     ['model', 'window'],
     "Population stability index of the model's scores (classification) or predicted values (regression) in the window against its reference, on 10 reference-percentile bins, proportions floored at 1e-4; all versions. Not exported for an empty window or reference.",
   ),
+  // Model layer, per segment (models with `segments`): own families, so sum/avg of the whole-model ones hold.
+  modelSegmentPredictions: family(
+    'model',
+    'mlwatch_model_segment_predictions',
+    'gauge',
+    ['model', 'window', 'segment', 'segment_value'],
+    'Predictions in the window whose segment column (segment) holds segment_value: one of the top max_segments values by predictions in the widest window, other for the rest, (null) for NULL; all versions.',
+  ),
+  modelSegmentLabeledPredictions: family(
+    'model',
+    'mlwatch_model_segment_labeled_predictions',
+    'gauge',
+    ['model', 'window', 'segment', 'segment_value'],
+    'Predictions of the segment in the window that have a label (the latest label of their key).',
+  ),
+  modelSegmentAuc: family(
+    'model',
+    'mlwatch_model_segment_auc',
+    'gauge',
+    ['model', 'window', 'segment', 'segment_value'],
+    'ROC AUC of the score on the labeled predictions of the segment, exact, ties counted half (as mlwatch_model_auc). Not exported with one class only.',
+  ),
+  modelSegmentAccuracy: family(
+    'model',
+    'mlwatch_model_segment_accuracy',
+    'gauge',
+    ['model', 'window', 'segment', 'segment_value'],
+    "Share of the segment's labeled predictions classified correctly at the model's threshold.",
+  ),
+  modelSegmentPositiveRate: family(
+    'model',
+    'mlwatch_model_segment_positive_rate',
+    'gauge',
+    ['model', 'window', 'segment', 'segment_value', 'source'],
+    "Share of the segment's labeled predictions that are positive, by source: predicted (score >= threshold) or actual (label).",
+  ),
+  modelSegmentMae: family(
+    'model',
+    'mlwatch_model_segment_mae',
+    'gauge',
+    ['model', 'window', 'segment', 'segment_value'],
+    'Mean absolute error of a regression model on the labeled predictions of the segment.',
+  ),
+  modelSegmentRmse: family(
+    'model',
+    'mlwatch_model_segment_rmse',
+    'gauge',
+    ['model', 'window', 'segment', 'segment_value'],
+    'Root mean squared error of a regression model on the labeled predictions of the segment.',
+  ),
   // System layer: batch jobs (one statement per job table) and serving latency (one per request log).
   jobRuns: family(
     'system',
@@ -506,6 +556,27 @@ export const catalog = {
     'gauge',
     [],
     'Whether the state store (ticket log) is migrated and answering (1) or not (0); webhooks get 503 meanwhile.',
+  ),
+  modelLastRetrainRequest: family(
+    'actions',
+    'mlwatch_model_last_retrain_request_timestamp_seconds',
+    'gauge',
+    ['model', 'reason'],
+    'When the latest retraining request of the model was recorded, by reason (cadence or alert), as Unix time in seconds; triggers deduplicated within the cooldown do not move it.',
+  ),
+  retrainRequestsPending: family(
+    'actions',
+    'mlwatch_retrain_requests_pending',
+    'gauge',
+    ['model'],
+    'Retraining requests of the model not yet accepted by its retrain webhook (new, or failed and waiting for a retry); 0 for every model with a retrain config.',
+  ),
+  retrainDispatchFailures: family(
+    'actions',
+    'mlwatch_retrain_dispatch_failures_total',
+    'counter',
+    ['model'],
+    "Failed attempts of this exporter to dispatch a retraining request to the model's webhook (no 2xx answer, timeout, connection error); each is retried with backoff.",
   ),
 } as const satisfies Record<string, CatalogEntry>;
 

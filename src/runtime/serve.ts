@@ -4,8 +4,10 @@ import type { Logger } from 'pino';
 import { ConfigError } from '../config/errors.js';
 import type { LoadedConfig } from '../config/load.js';
 import { createApp } from '../http/app.js';
+import { retrainRoutes } from '../http/retrain-routes.js';
 import { ticketRoutes } from '../http/ticket-routes.js';
 import { openStateDb, type StateDb } from '../state/db.js';
+import { RetrainService, type RetrainServiceOptions } from '../state/retrain-service.js';
 import { StateService } from '../state/service.js';
 import type { Warehouse } from '../warehouse/types.js';
 import { Exporter } from './exporter.js';
@@ -26,11 +28,14 @@ export interface ServeOptions {
   openState?: (config: LoadedConfig) => StateDb;
   /** Extra work on shutdown (the demo stops its feeder). */
   onShutdown?: () => Promise<void>;
+  /** Retraining's clock, poll and backoff (tests shorten them). */
+  retrain?: Pick<RetrainServiceOptions, 'now' | 'pollMs' | 'backoffMs' | 'backoffCapMs' | 'refreshMs'>;
 }
 
 export interface Running {
   exporter: Exporter;
   state: StateService;
+  retrain: RetrainService;
   server: Server;
   port: number;
   reload(): Promise<{ ok: true } | { ok: false; errors: string }>;
@@ -44,13 +49,21 @@ export async function serve(o: ServeOptions): Promise<Running> {
     ...(o.openWarehouse ? { openWarehouse: o.openWarehouse } : {}),
   });
   // The state store's settings are read at start; a reload changes checks, not where tickets are kept.
-  const state = new StateService({
-    db: o.openState ? o.openState(o.config) : openStateDb(o.config.state),
+  const stateDb = o.openState ? o.openState(o.config) : openStateDb(o.config.state);
+  const state = new StateService({ db: stateDb, schema: o.config.state.schema, log: o.log });
+  state.register(exporter.registry);
+  // Retraining writes to the same store; its model settings follow reloads, its cadences are rescheduled.
+  const retrain = new RetrainService({
+    ...o.retrain,
+    db: stateDb,
     schema: o.config.state.schema,
     log: o.log,
+    isReady: () => state.isReady(),
   });
-  state.register(exporter.registry);
-  void state.start();
+  retrain.configure(o.config.raw.models);
+  retrain.register(exporter.registry);
+  void state.start().then(() => retrain.refresh());
+  retrain.start();
   let reloading: Promise<{ ok: true } | { ok: false; errors: string }> | undefined;
 
   const reload = () => {
@@ -65,6 +78,7 @@ export async function serve(o: ServeOptions): Promise<Running> {
         return { ok: false as const, errors };
       }
       await exporter.reload(config);
+      retrain.configure(config.raw.models);
       return { ok: true as const };
     });
     reloading = next;
@@ -73,6 +87,7 @@ export async function serve(o: ServeOptions): Promise<Running> {
 
   const routes = (app: Express) => {
     ticketRoutes(state)(app);
+    retrainRoutes(state, retrain)(app);
     o.routes?.(app);
   };
   const app = createApp({ exporter: () => exporter, reload, routes });
@@ -92,12 +107,13 @@ export async function serve(o: ServeOptions): Promise<Running> {
       server.closeAllConnections();
       const clean = await exporter.stop(o.shutdownGraceMs ?? 10_000);
       if (!clean) o.log.warn('checks still running after the grace period were abandoned');
+      await retrain.stop();
       await state.stop();
       await o.onShutdown?.();
     })();
     return stopping;
   };
-  return { exporter, state, server, port, reload, shutdown };
+  return { exporter, state, retrain, server, port, reload, shutdown };
 }
 
 /** For the CLI: signals drive reload and shutdown; the process exits 0 after a clean stop. */

@@ -44,6 +44,41 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    name: 'retrain_requests',
+    statements: (s) => [
+      // The outbox: one row per retraining request, dispatched to the model's webhook until it answers 2xx.
+      // pending -> dispatched; a failed attempt stays pending (attempts, last_error, next_attempt_at later).
+      `CREATE TABLE ${s}.retrain_requests (
+        id bigserial PRIMARY KEY,
+        model text NOT NULL,
+        reason text NOT NULL CHECK (reason IN ('cadence', 'alert')),
+        detail jsonb NOT NULL,
+        requested_at timestamptz NOT NULL,
+        state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'dispatched')),
+        attempts integer NOT NULL DEFAULT 0,
+        failures integer NOT NULL DEFAULT 0,
+        next_attempt_at timestamptz NOT NULL,
+        last_error text,
+        dispatched_at timestamptz,
+        deduplicated integer NOT NULL DEFAULT 0,
+        last_deduplicated_at timestamptz
+      )`,
+      `CREATE INDEX retrain_requests_due_idx ON ${s}.retrain_requests (next_attempt_at) WHERE state = 'pending'`,
+      `CREATE INDEX retrain_requests_model_idx ON ${s}.retrain_requests (model, requested_at)`,
+      // One row per trigger as received: an alert delivery (fingerprint, status, startsAt, endsAt) or a cadence
+      // slot (model, minute). Its key makes a retried webhook and a second replica's cadence tick no-ops.
+      `CREATE TABLE ${s}.retrain_triggers (
+        trigger_key text PRIMARY KEY,
+        model text NOT NULL,
+        reason text NOT NULL CHECK (reason IN ('cadence', 'alert')),
+        request_id bigint NOT NULL REFERENCES ${s}.retrain_requests (id),
+        outcome text NOT NULL CHECK (outcome IN ('requested', 'deduplicated')),
+        received_at timestamptz NOT NULL
+      )`,
+    ],
+  },
 ];
 
 // Two exporters starting at once must not both migrate: the first holds this lock until it commits.

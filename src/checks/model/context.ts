@@ -90,10 +90,11 @@ export function modelCheck(m: ModelContext, part: string, spec: unknown, run: Ch
  * each with the LATEST label of its key (by label timestamp; NULL when there is none yet), and one boolean
  * column per window (`w0` = widest ... ) saying whether the prediction falls in it. Columns:
  * k (key), pt (prediction time), s (score or predicted value, float8), v (version text or NULL),
- * lt (label time), y (label as float8: booleans become 1/0), w0..wN.
+ * lt (label time), y (label as float8: booleans become 1/0), w0..wN, and g0..gK: the `carry` columns of the
+ * predictions table (quoted identifiers) as text, for checks that slice by them (segments).
  * Windows are [now() - w, now()) on the warehouse clock; their lengths are bound as $1..$N.
  */
-export function joinedCte(m: ModelContext): { sql: string; params: unknown[] } {
+export function joinedCte(m: ModelContext, carry: string[] = []): { sql: string; params: unknown[] } {
   const p = m.predictions;
   const l = m.labels;
   const params = m.windows.map((w) => intervalParam(w.ms));
@@ -105,7 +106,7 @@ export function joinedCte(m: ModelContext): { sql: string; params: unknown[] } {
     m.task === 'regression' ? `lab.${l.labelSql}::float8` : `(lab.${l.labelSql}::text::boolean)::int::float8`;
   const sql = `preds AS (
   SELECT p.${p.keySql} AS k, p.${p.timestampSql} AS pt, p.${p.valueSql}::float8 AS s,
-         ${p.versionSql ? `p.${p.versionSql}::text` : 'NULL::text'} AS v, ${flags}
+         ${p.versionSql ? `p.${p.versionSql}::text` : 'NULL::text'} AS v, ${flags}${carry.map((c, i) => `, p.${c}::text AS g${i}`).join('')}
   FROM ${p.tableSql} p
   WHERE p.${p.timestampSql} >= now() - $1::interval AND p.${p.timestampSql} < now()
 ),

@@ -1,17 +1,20 @@
 import { z } from 'zod';
 import { duration, scheduleFields, subjectName, uniqueNames, window } from '../../config/types.js';
+import { retrainConfig } from '../../state/retrain-config.js';
 import type { BuildContext, Check } from '../types.js';
 import { modelContext } from './context.js';
 import { buildLabelsCheck } from './labels.js';
 import { buildPerformanceCheck } from './performance.js';
 import { buildPredictionDriftCheck } from './prediction-drift.js';
 import { modelReference } from './reference.js';
+import { buildSegmentsCheck } from './segments.js';
 
 /**
  * The `models` section: a model's predictions and labels tables, and the windows to judge it over. Each model
  * gets a labels check (coverage, delay, leakage, versions) and a performance check (classification or
  * regression metrics), both computed in the warehouse over every window in one statement each; a model with a
- * `reference` also gets a prediction-drift check (PSI of its scores or predictions against the reference).
+ * `reference` also gets a prediction-drift check (PSI of its scores or predictions against the reference), and
+ * a model with `segments` a segments check (its metrics per value of each segment column).
  */
 
 const column = (what: string) => z.string({ error: `expected the ${what} column name` }).min(1);
@@ -67,6 +70,23 @@ export const modelEntry = z
     reference: modelReference.optional(),
     // How often the reference bins are recomputed (default 1h); cached in between.
     reference_interval: duration('an interval').optional(),
+    // Optional: columns of the predictions table to slice the metrics by (the segments check). Each column's
+    // top max_segments values by predictions keep their own series, the rest are `other`: bounded labels.
+    segments: z
+      .array(column('segment'), {
+        error: 'expected a list of predictions-table columns to slice by, e.g. [channel]',
+      })
+      .min(1, { error: 'list at least one column, or remove segments' })
+      .optional(),
+    // Default 10 (applied when building, so that max_segments without segments can be refused).
+    max_segments: z
+      .number({ error: 'expected how many values of each segment column keep their own series, 1 to 100' })
+      .int({ error: 'max_segments is a whole number from 1 to 100' })
+      .min(1, { error: 'max_segments is a whole number from 1 to 100' })
+      .max(100, { error: 'max_segments is a whole number from 1 to 100' })
+      .optional(),
+    // Optional: where and when retraining is requested (src/state/retrain-config.ts, docs/retraining.md).
+    retrain: retrainConfig.optional(),
     ...scheduleFields,
   })
   .superRefine((m, ctx) => {
@@ -105,6 +125,23 @@ export const modelEntry = z
           'reference_interval needs a reference to recompute; add reference (e.g. {window: 14d}) or remove it',
       });
     }
+    const columns = new Set<string>();
+    m.segments?.forEach((c, i) => {
+      if (columns.has(c))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['segments', i],
+          message: `segment column '${c}' is listed twice`,
+        });
+      columns.add(c);
+    });
+    if (m.max_segments !== undefined && m.segments === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['max_segments'],
+        message: 'max_segments needs segments to cap; add segments (e.g. [channel]) or remove it',
+      });
+    }
     if (m.interval !== undefined && m.cron !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['cron'], message: 'give interval or cron, not both' });
     }
@@ -125,6 +162,9 @@ export function buildModelChecks(entry: ModelEntry, ctx: BuildContext): Check[] 
     checks.push(
       buildPredictionDriftCheck(m, entry.reference, { intervalMs: entry.reference_interval ?? 3_600_000 }),
     );
+  }
+  if (entry.segments !== undefined) {
+    checks.push(buildSegmentsCheck(m, { columns: entry.segments, maxSegments: entry.max_segments ?? 10 }));
   }
   return checks;
 }

@@ -1,0 +1,321 @@
+import { createHash } from 'node:crypto';
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { catalog } from '../metrics/catalog.js';
+import { quoteIdent } from '../sql/identifiers.js';
+import type { WebhookAlert } from './alert-payload.js';
+import type { StateDb } from './db.js';
+import { type ClaimedRequest, type RetrainCounts, RetrainLog, type RetrainTrigger } from './retrain.js';
+import { DEFAULT_RETRAIN_TIMEOUT_MS, type RetrainConfig } from './retrain-config.js';
+
+export interface RetrainServiceOptions {
+  db: StateDb;
+  schema: string;
+  log: Logger;
+  /** Whether the state store is migrated (StateService): nothing is read or written before. */
+  isReady: () => boolean;
+  /** The clock for request times, cooldowns and due attempts (tests move it). */
+  now?: () => Date;
+  /** How often due requests are looked for (default 5 s). */
+  pollMs?: number;
+  /** The first retry's delay (default 10 s); each further failure doubles it, up to capMs (default 10 min). */
+  backoffMs?: number;
+  backoffCapMs?: number;
+  /** How often the counts behind the gauges are re-read (other replicas write too; default 15 s). */
+  refreshMs?: number;
+}
+
+export interface AlertSummary {
+  requested: number;
+  deduplicated: number;
+  duplicates: number;
+  ignored: number;
+  alerts: { alertname: string; model?: string; outcome: string; request?: number }[];
+}
+
+// Alertmanager marks an alert without an end with Go's zero time.
+const NO_END = '0001-01-01T00:00:00Z';
+// A claim outlives the webhook's timeout by this much, so another replica never takes an attempt in flight.
+const LEASE_MARGIN_MS = 60_000;
+// ±10 %: replicas retrying the same webhook after an outage spread out instead of arriving together.
+const JITTER = 0.1;
+
+/** The delay before retry number `failures` (1 = after the first failure): doubling, capped, jittered. */
+export function backoffDelay(failures: number, baseMs: number, capMs: number, random = Math.random): number {
+  const plain = Math.min(capMs, baseMs * 2 ** Math.max(0, failures - 1));
+  return Math.round(plain * (1 + JITTER * (2 * random() - 1)));
+}
+
+/**
+ * Retraining as the running exporter does it: records triggers (alerts through the webhook, and each model's
+ * cadence), dispatches due requests to the model's webhook and retries failed ones with backoff. Every step is
+ * in the state store, so a restart resumes where it stopped, and several replicas act once between them.
+ */
+export class RetrainService {
+  readonly log: RetrainLog;
+  private models = new Map<string, RetrainConfig>();
+  private tasks: ScheduledTask[] = [];
+  /** Cadence ticks that could not be recorded yet (store down): retried with the dispatch loop. */
+  private readonly unrecordedTicks = new Map<string, Date>();
+  private counts: RetrainCounts = { pending: [], last: [] };
+  private failures?: Counter<'model'>;
+  private timer?: NodeJS.Timeout;
+  private lastRefresh = 0;
+  private dispatching?: Promise<number>;
+  private stopped = false;
+
+  constructor(private readonly o: RetrainServiceOptions) {
+    this.log = new RetrainLog(o.db, quoteIdent(o.schema));
+  }
+
+  private now(): Date {
+    return this.o.now ? this.o.now() : new Date();
+  }
+
+  /** Takes the models' retrain settings (at start and after a reload) and schedules their cadences. */
+  configure(models: readonly { name: string; retrain?: RetrainConfig | undefined }[]): void {
+    for (const t of this.tasks) void t.destroy();
+    this.tasks = [];
+    this.models = new Map(models.flatMap((m) => (m.retrain ? [[m.name, m.retrain] as const] : [])));
+    for (const [model, r] of this.models) {
+      this.failures?.inc({ model }, 0);
+      if (this.stopped) continue;
+      this.tasks.push(
+        cron.schedule(r.cadence, (ctx) => void this.cadenceTick(model, ctx.date), {
+          name: `retrain:${model}`,
+          suppressMissedWarning: true,
+          unref: true,
+        }),
+      );
+    }
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.loop(), this.o.pollMs ?? 5000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    for (const t of this.tasks) await t.destroy();
+    this.tasks = [];
+    await this.dispatching;
+  }
+
+  /**
+   * Records the cadence's request for `model` at the tick scheduled for `at`. The slot (the tick's minute) is
+   * the trigger's key: every replica ticks, one records it. A tick the store cannot take is retried.
+   */
+  async cadenceTick(model: string, at: Date = this.now()): Promise<void> {
+    const r = this.models.get(model);
+    if (!r) return;
+    const slot = new Date(Math.floor(at.getTime() / 60_000) * 60_000);
+    try {
+      if (!this.o.isReady()) throw new Error('state store not ready');
+      const [res] = await this.log.record([
+        {
+          key: `cadence:${model}:${slot.toISOString()}`,
+          model,
+          reason: 'cadence',
+          detail: { cadence: r.cadence, slot: slot.toISOString() },
+          at: slot,
+          cooldownMs: r.cooldown,
+        },
+      ]);
+      this.unrecordedTicks.delete(model);
+      this.o.log.info({ model, slot, ...res }, 'retrain cadence tick');
+      await this.refresh();
+      void this.dispatchDue();
+    } catch (err) {
+      this.unrecordedTicks.set(model, at);
+      this.o.log.warn(
+        { model, err: (err as Error).message },
+        'cannot record the retrain cadence yet; retrying',
+      );
+    }
+  }
+
+  /** The `retraining` receiver: one trigger per firing alert of a model that has a retrain config. */
+  async ingestAlerts(alerts: readonly WebhookAlert[]): Promise<AlertSummary> {
+    const summary: AlertSummary = { requested: 0, deduplicated: 0, duplicates: 0, ignored: 0, alerts: [] };
+    const triggers: RetrainTrigger[] = [];
+    const at = this.now();
+    const entries: AlertSummary['alerts'] = alerts.map((a) => {
+      const alertname = a.labels.alertname ?? '';
+      const model = a.labels.model;
+      if (model === undefined) return { alertname, outcome: 'ignored: alert has no model label' };
+      if (a.status !== 'firing') return { alertname, model, outcome: 'ignored: resolved' };
+      const r = this.models.get(model);
+      if (!r) return { alertname, model, outcome: 'ignored: model has no retrain config' };
+      triggers.push({
+        key: `alert:${createHash('sha256')
+          .update(JSON.stringify([a.fingerprint, a.status, a.startsAt, a.endsAt ?? NO_END]))
+          .digest('hex')}`,
+        model,
+        reason: 'alert',
+        detail: {
+          alertname,
+          fingerprint: a.fingerprint,
+          startsAt: a.startsAt,
+          labels: a.labels,
+          annotations: a.annotations,
+        },
+        at,
+        cooldownMs: r.cooldown,
+      });
+      return { alertname, model, outcome: 'pending' };
+    });
+    const outcomes = await this.log.record(triggers);
+    let i = 0;
+    for (const e of entries) {
+      if (e.outcome !== 'pending') {
+        summary.ignored++;
+        summary.alerts.push(e);
+        continue;
+      }
+      const o = outcomes[i++];
+      if (!o) continue;
+      const key = o.outcome === 'duplicate' ? 'duplicates' : o.outcome;
+      summary[key]++;
+      summary.alerts.push({ ...e, outcome: o.outcome, request: o.requestId });
+    }
+    if (summary.requested > 0 || summary.deduplicated > 0) {
+      await this.refresh();
+      void this.dispatchDue();
+    }
+    return summary;
+  }
+
+  /** Dispatches every due request one after the other; resolves with how many went out. Never overlaps. */
+  dispatchDue(): Promise<number> {
+    if (this.dispatching) return this.dispatching;
+    this.dispatching = (async () => {
+      let sent = 0;
+      try {
+        for (;;) {
+          if (this.stopped || !this.o.isReady()) break;
+          const claim = await this.log.claimDue(
+            this.now(),
+            [...this.models.keys()],
+            Math.max(...[...this.models.values()].map(timeoutOf)) + LEASE_MARGIN_MS,
+          );
+          if (!claim) break;
+          if (await this.attempt(claim)) sent++;
+        }
+      } catch (err) {
+        this.o.log.warn({ err: (err as Error).message }, 'retrain dispatch interrupted');
+      } finally {
+        this.dispatching = undefined;
+      }
+      if (sent > 0) await this.refresh();
+      return sent;
+    })();
+    return this.dispatching;
+  }
+
+  private async attempt(c: ClaimedRequest): Promise<boolean> {
+    const r = this.models.get(c.model);
+    if (!r) return false;
+    let error: string | undefined;
+    try {
+      const res = await fetch(r.webhook, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          // At-least-once on a crash mid-attempt: the receiver can drop a request id it already started.
+          'idempotency-key': `mlwatch-retrain-${c.id}`,
+          ...r.headers,
+        },
+        body: JSON.stringify({
+          id: c.id,
+          model: c.model,
+          reason: c.reason,
+          requested_at: c.requestedAt,
+          detail: c.detail,
+        }),
+        signal: AbortSignal.timeout(timeoutOf(r)),
+      });
+      const text = await res.text().catch(() => '');
+      if (!res.ok) error = `HTTP ${res.status}${text ? `: ${text.trim().slice(0, 200)}` : ''}`;
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string; message?: string } };
+      error =
+        e.name === 'TimeoutError'
+          ? `no answer within ${timeoutOf(r) / 1000}s`
+          : (e.cause?.code ?? e.cause?.message ?? e.message);
+    }
+    const at = this.now();
+    if (error === undefined) {
+      const kept = await this.log.finish(c, { ok: true, at });
+      this.o.log.info(
+        { model: c.model, request: c.id, attempt: c.attempt, kept },
+        'retrain request dispatched',
+      );
+      return true;
+    }
+    this.failures?.inc({ model: c.model });
+    const delay = backoffDelay(c.failures + 1, this.o.backoffMs ?? 10_000, this.o.backoffCapMs ?? 600_000);
+    await this.log.finish(c, { ok: false, error, retryAt: new Date(at.getTime() + delay) });
+    this.o.log.warn(
+      { model: c.model, request: c.id, attempt: c.attempt, err: error, retryInMs: delay },
+      'retrain dispatch failed; will retry',
+    );
+    return false;
+  }
+
+  /** Re-reads the counts behind the gauges, without failing the caller. */
+  async refresh(): Promise<void> {
+    if (!this.o.isReady()) return;
+    try {
+      this.counts = await this.log.counts();
+      this.lastRefresh = Date.now();
+    } catch (err) {
+      this.o.log.warn({ err: (err as Error).message }, 'cannot read retrain counts');
+    }
+  }
+
+  private async loop(): Promise<void> {
+    if (this.stopped || !this.o.isReady()) return;
+    for (const [model, at] of this.unrecordedTicks) await this.cadenceTick(model, at);
+    await this.dispatchDue();
+    if (Date.now() - this.lastRefresh >= (this.o.refreshMs ?? 15_000)) await this.refresh();
+  }
+
+  /** The gauges come from the cached counts: /metrics never waits on the store. */
+  register(registry: Registry): void {
+    const self = this;
+    new Gauge({
+      name: catalog.modelLastRetrainRequest.name,
+      help: catalog.modelLastRetrainRequest.help,
+      labelNames: [...catalog.modelLastRetrainRequest.labels],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const l of self.counts.last) this.set({ model: l.model, reason: l.reason }, l.at);
+      },
+    });
+    new Gauge({
+      name: catalog.retrainRequestsPending.name,
+      help: catalog.retrainRequestsPending.help,
+      labelNames: [...catalog.retrainRequestsPending.labels],
+      registers: [registry],
+      collect() {
+        this.reset();
+        // Every model with a retrain config has a series (0 when nothing waits), so `> 0` can be alerted on.
+        for (const model of self.models.keys()) this.set({ model }, 0);
+        for (const p of self.counts.pending) this.set({ model: p.model }, p.count);
+      },
+    });
+    this.failures = new Counter({
+      name: catalog.retrainDispatchFailures.name,
+      help: catalog.retrainDispatchFailures.help,
+      labelNames: [...catalog.retrainDispatchFailures.labels] as ['model'],
+      registers: [registry],
+    });
+    for (const model of this.models.keys()) this.failures.inc({ model }, 0);
+  }
+}
+
+const timeoutOf = (r: RetrainConfig) => r.timeout ?? DEFAULT_RETRAIN_TIMEOUT_MS;

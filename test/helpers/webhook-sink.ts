@@ -1,0 +1,61 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface SinkCall {
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: Record<string, unknown>;
+  at: number;
+}
+
+/**
+ * A local HTTP server standing in for a webhook (a retraining service): records every call and answers with
+ * `status` (200 by default). `close()` and `open()` take it down and bring it back on the same port.
+ */
+export async function webhookSink() {
+  const calls: SinkCall[] = [];
+  let server: Server | undefined;
+  let port = 0;
+  const sink = {
+    calls,
+    status: 200,
+    get url() {
+      return `http://127.0.0.1:${port}`;
+    },
+    async open(): Promise<void> {
+      const s = createServer((req, res) => {
+        let text = '';
+        req.on('data', (d) => {
+          text += d;
+        });
+        req.on('end', () => {
+          calls.push({
+            path: req.url ?? '',
+            headers: req.headers,
+            body: JSON.parse(text || '{}'),
+            at: Date.now(),
+          });
+          res.statusCode = sink.status;
+          res.end(sink.status < 300 ? 'ok' : 'retraining service unavailable');
+        });
+      });
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(port, '127.0.0.1', () => resolve());
+      });
+      port = (s.address() as AddressInfo).port;
+      server = s;
+    },
+    async close(): Promise<void> {
+      const s = server;
+      server = undefined;
+      if (!s) return;
+      s.closeAllConnections();
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+    },
+  };
+  await sink.open();
+  return sink;
+}
+
+export type WebhookSink = Awaited<ReturnType<typeof webhookSink>>;

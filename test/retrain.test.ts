@@ -1,0 +1,538 @@
+import { readdirSync } from 'node:fs';
+import pino from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { listRetrainRequests } from '../src/commands/retrain.js';
+import { ConfigError } from '../src/config/errors.js';
+import { loadConfigFile, loadConfigText } from '../src/config/load.js';
+import { type Running, serve } from '../src/runtime/serve.js';
+import { pgliteStateDb } from '../src/state/db.js';
+import { backoffDelay } from '../src/state/retrain-service.js';
+import { onRealPostgres, openTestDb, type TestDb } from './helpers/db.js';
+import { memoryLogger } from './helpers/exporter.js';
+import { parseExposition, sampleValue, series } from './helpers/exposition.js';
+import { waitFor } from './helpers/wait.js';
+import { type WebhookSink, webhookSink } from './helpers/webhook-sink.js';
+
+// Retraining requests, from alerts (the `retraining` receiver) and from each model's cadence, through in-process
+// `serve()` exporters over HTTP, with the state store on the real PostgreSQL (or one embedded PGlite that two
+// in-process exporters share, standing in for one database).
+
+describe('bad retrain configs name the file, line, path and fix', () => {
+  const dir = 'test/fixtures/bad-config-retrain';
+  const fix = 'give the URL that starts a retraining run, e.g. https://ml-platform/retrain';
+  const cases: [string, string][] = [
+    [
+      '01-missing-webhook.yaml',
+      `01-missing-webhook.yaml:9 models[0].retrain.webhook: missing; give the http(s) URL that starts a retraining run, e.g. https://ml-platform/retrain`,
+    ],
+    [
+      '02-webhook-not-http.yaml',
+      `02-webhook-not-http.yaml:10 models[0].retrain.webhook: 'ftp://ml-platform/retrain' is not an http(s) URL; ${fix}`,
+    ],
+    [
+      '03-bad-cadence.yaml',
+      "03-bad-cadence.yaml:11 models[0].retrain.cadence: 'monthly' is not a valid cron expression (5 or 6 fields, e.g. '*/5 * * * *')",
+    ],
+    [
+      '04-bad-cooldown.yaml',
+      "04-bad-cooldown.yaml:11 models[0].retrain.cooldown: '1 day' is not a cooldown: write it like 30s, 5m, 1h or 7d",
+    ],
+    [
+      '05-typo-key.yaml',
+      "05-typo-key.yaml:11 models[0].retrain.cooldwon: unknown key; did you mean 'cooldown'?",
+    ],
+    [
+      '06-header-not-string.yaml',
+      '06-header-not-string.yaml:11 models[0].retrain.headers.x-retries: expected header values as strings',
+    ],
+  ];
+  it.each(cases)('%s', (file, expected) => {
+    let err: unknown;
+    try {
+      loadConfigFile(`${dir}/${file}`, {});
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message).toBe(`${dir}/${expected}`);
+  });
+  it('covers every fixture in the folder', () => {
+    expect(readdirSync(dir).sort()).toEqual(cases.map(([f]) => f).sort());
+  });
+
+  it('defaults: monthly cadence, 24 h cooldown; a model without retrain has none', () => {
+    const c = loadConfigText(
+      `warehouse: { url: 'postgresql://x/db' }\nmodels:\n${model('a', 'retrain: { webhook: "http://r/a" }')}${model('b')}`,
+      'm.yaml',
+      {},
+      '/',
+    );
+    expect(c.raw.models.map((m) => m.retrain)).toEqual([
+      { webhook: 'http://r/a', cadence: '0 3 1 * *', cooldown: 86_400_000 },
+      undefined,
+    ]);
+  });
+});
+
+describe('backoff', () => {
+  it('doubles from the base, is capped, and jitters by at most 10 %', () => {
+    const mid = () => 0.5;
+    expect([1, 2, 3, 4, 5, 6, 7, 8].map((n) => backoffDelay(n, 10_000, 600_000, mid))).toEqual([
+      10_000, 20_000, 40_000, 80_000, 160_000, 320_000, 600_000, 600_000,
+    ]);
+    expect(backoffDelay(1, 10_000, 600_000, () => 0)).toBe(9_000);
+    expect(backoffDelay(20, 10_000, 600_000, () => 1)).toBe(660_000);
+  });
+});
+
+function model(name: string, extra = ''): string {
+  // The checks' tables exist (empty) only in the served tests; here only the config matters.
+  return [
+    `  - name: ${name}`,
+    '    task: binary_classification',
+    '    owner: data-science',
+    '    predictions: { table: preds, key: id, timestamp: ts, score: score }',
+    '    labels: { table: outcomes, key: id, timestamp: ts, label: label }',
+    ...(extra ? [`    ${extra}`] : []),
+    '',
+  ].join('\n');
+}
+
+// ----- served ---------------------------------------------------------------------------------------------
+
+let db: TestDb;
+let sink: WebhookSink;
+const running: Running[] = [];
+const schemas: string[] = [];
+/** The exporters' clock: real time plus an offset the tests move (cooldowns, due attempts). */
+let offsetMs = 0;
+const now = () => new Date(Date.now() + offsetMs);
+
+beforeAll(async () => {
+  db = await openTestDb();
+  await db.writer.exec(
+    `CREATE TABLE ${db.schema}.preds (id int, ts timestamptz, score float8);
+     CREATE TABLE ${db.schema}.outcomes (id int, ts timestamptz, label int);`,
+  );
+  sink = await webhookSink();
+});
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((r) => r.shutdown()));
+  sink.status = 200;
+  sink.calls.length = 0;
+  await sink.open().catch(() => {}); // reopened if a test closed it (already open: EADDRINUSE, ignored)
+  offsetMs = 0;
+});
+afterAll(async () => {
+  await sink?.close();
+  if (db?.kind === 'pg') for (const s of schemas) await db.writer.exec(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
+  await db?.close();
+});
+
+let schemaCount = 0;
+/** A fresh state schema for one test. */
+function stateSchema(): string {
+  const s = `${db.schema}_r${++schemaCount}`;
+  schemas.push(s);
+  return s;
+}
+
+interface Options {
+  schema: string;
+  /** The models section's entries (model(...) strings). */
+  models: string;
+  stateUrl?: string;
+  logs?: ReturnType<typeof memoryLogger>;
+}
+
+function configOf(o: Options) {
+  const t = db.schema;
+  const text = [
+    `warehouse: { url: '${db.configUrl}', statement_timeout: 10s }`,
+    `state: { url: '${o.stateUrl ?? db.url ?? 'pglite:memory'}', schema: ${o.schema} }`,
+    'models:',
+    o.models
+      .replaceAll('table: preds', `table: ${t}.preds`)
+      .replaceAll('table: outcomes', `table: ${t}.outcomes`),
+  ].join('\n');
+  return loadConfigText(text, 'retrain.yaml', {}, '/');
+}
+
+/** An in-process `mlwatch serve` on the test database; the same schema makes replicas of one deployment. */
+async function start(o: Options): Promise<Running> {
+  const config = configOf(o);
+  const pglite = db.pglite;
+  const r = await serve({
+    config,
+    loadAgain: () => config,
+    host: '127.0.0.1',
+    port: 0,
+    log: (o.logs ?? memoryLogger()).log,
+    openWarehouse: () => db.newWarehouse(),
+    ...(pglite && !o.stateUrl ? { openState: () => pgliteStateDb(pglite, false) } : {}),
+    retrain: { now, pollMs: 50, backoffMs: 150, backoffCapMs: 600, refreshMs: 100 },
+  });
+  running.push(r);
+  await waitFor(() => r.state.isReady(), 20_000, 'state store ready');
+  return r;
+}
+
+const url = (r: Running) => `http://127.0.0.1:${r.port}`;
+
+const retrainModel = (name: string, extra = '') =>
+  model(
+    name,
+    `retrain: { webhook: '${sink.url}/${name}', headers: { authorization: 'Bearer s3cret' }${extra} }`,
+  );
+
+interface Alert {
+  status: 'firing' | 'resolved';
+  labels: Record<string, string>;
+  annotations?: Record<string, string>;
+  startsAt: string;
+  endsAt?: string;
+  fingerprint: string;
+}
+const aucLow = (over: Partial<Alert> = {}): Alert => ({
+  status: 'firing',
+  labels: { alertname: 'MlwatchModelAucLow', model: 'credit', action: 'retrain', severity: 'critical' },
+  annotations: { description: 'AUC 0.61 below 0.65' },
+  startsAt: '2026-11-29T01:00:00Z',
+  endsAt: '2026-11-29T01:04:00Z',
+  fingerprint: 'f-auc-credit',
+  ...over,
+});
+
+async function post(r: Running, alerts: unknown[], body?: unknown) {
+  const res = await fetch(`${url(r)}/api/v1/retrain`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body ?? { version: '4', receiver: 'retraining', status: 'firing', alerts }),
+  });
+  const text = await res.text();
+  return {
+    status: res.status,
+    body: res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text,
+  };
+}
+
+const requests = (r: Running, model?: string) => r.retrain.log.list(model ? { model } : {});
+const metrics = async (r: Running) => parseExposition(await r.exporter.metricsText());
+
+describe('POST /api/v1/retrain', () => {
+  it('records a request for a firing alert, dispatches it once, and deduplicates within the cooldown', async () => {
+    const a = await start({ schema: stateSchema(), models: retrainModel('credit') + model('churn') });
+    const first = await post(a, [aucLow()]);
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ requested: 1, deduplicated: 0, duplicates: 0, ignored: 0 });
+    const id = first.body.alerts[0].request;
+
+    await waitFor(() => sink.calls.length === 1, 10_000, 'the webhook called');
+    const [call] = sink.calls;
+    const [req] = await requests(a);
+    expect(call?.path).toBe('/credit');
+    expect(call?.headers.authorization).toBe('Bearer s3cret');
+    expect(call?.headers['idempotency-key']).toBe(`mlwatch-retrain-${id}`);
+    expect(call?.body).toEqual({
+      id,
+      model: 'credit',
+      reason: 'alert',
+      requested_at: req?.requestedAt,
+      detail: {
+        alertname: 'MlwatchModelAucLow',
+        fingerprint: 'f-auc-credit',
+        startsAt: '2026-11-29T01:00:00Z',
+        labels: aucLow().labels,
+        annotations: { description: 'AUC 0.61 below 0.65' },
+      },
+    });
+    await waitFor(async () => (await requests(a))[0]?.state === 'dispatched', 5000, 'marked dispatched');
+
+    // The same delivery again (Alertmanager retried): nothing new.
+    expect((await post(a, [aucLow()])).body).toMatchObject({ requested: 0, deduplicated: 0, duplicates: 1 });
+    // A repeat notification (later end) and another alert of the model within the cooldown: counted, not sent.
+    const repeat = aucLow({ endsAt: '2026-11-29T05:04:00Z' });
+    const other = aucLow({
+      labels: { alertname: 'MlwatchModelEstimatedAccuracyDrop', model: 'credit' },
+      fingerprint: 'f-est',
+    });
+    offsetMs = 23 * 3_600_000;
+    expect((await post(a, [repeat, other])).body).toMatchObject({ requested: 0, deduplicated: 2 });
+    const [deduped] = await requests(a);
+    expect(deduped).toMatchObject({ id, state: 'dispatched', attempts: 1, failures: 0, deduplicated: 2 });
+
+    // After the cooldown (24 h after the request) the alert still firing asks again.
+    offsetMs = 24 * 3_600_000 + 60_000;
+    const again = await post(a, [aucLow({ endsAt: '2026-11-30T01:04:00Z' })]);
+    expect(again.body).toMatchObject({ requested: 1 });
+    await waitFor(() => sink.calls.length === 2, 10_000, 'the second request dispatched');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sink.calls.length).toBe(2);
+
+    const all = await requests(a);
+    expect(all.map((r) => [r.reason, r.state])).toEqual([
+      ['alert', 'dispatched'],
+      ['alert', 'dispatched'],
+    ]);
+    await a.retrain.refresh();
+    const m = await metrics(a);
+    expect(
+      sampleValue(m, 'mlwatch_model_last_retrain_request_timestamp_seconds', {
+        model: 'credit',
+        reason: 'alert',
+      }),
+    ).toBe(Date.parse(all[0]?.requestedAt as string) / 1000);
+    expect(sampleValue(m, 'mlwatch_retrain_requests_pending', { model: 'credit' })).toBe(0);
+    expect(sampleValue(m, 'mlwatch_retrain_dispatch_failures_total', { model: 'credit' })).toBe(0);
+    // churn has no retrain config: no series of its own.
+    expect(series(m, 'mlwatch_retrain_requests_pending', { model: 'churn' })).toEqual([]);
+  });
+
+  it('records nothing for alerts without a model, of a model without retrain config, or resolved', async () => {
+    const a = await start({ schema: stateSchema(), models: retrainModel('credit') + model('churn') });
+    const res = await post(a, [
+      aucLow({ labels: { alertname: 'MlwatchDatasetStale', dataset: 'applications' }, fingerprint: 'x1' }),
+      aucLow({ labels: { alertname: 'MlwatchModelAucLow', model: 'churn' }, fingerprint: 'x2' }),
+      aucLow({ labels: { alertname: 'MlwatchModelAucLow', model: 'unknown' }, fingerprint: 'x3' }),
+      aucLow({ status: 'resolved', endsAt: '2026-11-29T02:00:00Z' }),
+    ]);
+    expect(res).toEqual({
+      status: 200,
+      body: {
+        requested: 0,
+        deduplicated: 0,
+        duplicates: 0,
+        ignored: 4,
+        alerts: [
+          { alertname: 'MlwatchDatasetStale', outcome: 'ignored: alert has no model label' },
+          {
+            alertname: 'MlwatchModelAucLow',
+            model: 'churn',
+            outcome: 'ignored: model has no retrain config',
+          },
+          {
+            alertname: 'MlwatchModelAucLow',
+            model: 'unknown',
+            outcome: 'ignored: model has no retrain config',
+          },
+          { alertname: 'MlwatchModelAucLow', model: 'credit', outcome: 'ignored: resolved' },
+        ],
+      },
+    });
+    expect(await requests(a)).toEqual([]);
+  });
+
+  it('answers 400 to what is not a version 4 payload, 405 to GET, and changes nothing', async () => {
+    const a = await start({ schema: stateSchema(), models: retrainModel('credit') });
+    const v3 = await post(a, [], { version: '3', alerts: [aucLow()] });
+    expect(v3).toEqual({
+      status: 400,
+      body: 'not an Alertmanager webhook payload: version: expected version "4" (Alertmanager webhook payload)\n',
+    });
+    const badTime = await post(a, [], { version: '4', alerts: [aucLow({ startsAt: 'now' })] });
+    expect(badTime.body).toBe(
+      'not an Alertmanager webhook payload: alerts[0].startsAt: expected an RFC 3339 timestamp\n',
+    );
+    const notJson = await fetch(`${url(a)}/api/v1/retrain`, { method: 'POST', body: '{nope' });
+    expect(notJson.status).toBe(400);
+    expect((await fetch(`${url(a)}/api/v1/retrain`)).status).toBe(405);
+    expect(await requests(a)).toEqual([]);
+  });
+
+  it('answers 503 while the state store cannot be reached, so Alertmanager retries', async () => {
+    const a = await serve({
+      config: loadConfigText(
+        `warehouse: { url: '${db.configUrl}' }\nstate: { url: 'postgresql://postgres@127.0.0.1:1/test', schema: down }\nmodels:\n${retrainModel('credit')}`,
+        'down.yaml',
+        {},
+        '/',
+      ),
+      loadAgain: () => {
+        throw new Error('no reload');
+      },
+      host: '127.0.0.1',
+      port: 0,
+      log: pino({ level: 'silent' }),
+      openWarehouse: () => db.newWarehouse(),
+    });
+    running.push(a);
+    const res = await post(a, [aucLow()]);
+    expect(res.status).toBe(503);
+    expect(res.body).toMatch(/^state store unavailable: .*ECONNREFUSED/);
+  });
+});
+
+describe('dispatch', () => {
+  it('retries a failing webhook with backoff and counts the failures', async () => {
+    const a = await start({ schema: stateSchema(), models: retrainModel('credit') });
+    sink.status = 500;
+    await post(a, [aucLow()]);
+    await waitFor(() => sink.calls.length >= 3, 10_000, 'three attempts');
+    sink.status = 200;
+    await waitFor(async () => (await requests(a))[0]?.state === 'dispatched', 10_000, 'dispatched at last');
+    const [req] = await requests(a);
+    const calls = sink.calls.map((c) => c.at);
+    // Every call is the same request; the gaps grow: >= 0.9 x 150 ms, then >= 0.9 x 300 ms.
+    expect(new Set(sink.calls.map((c) => c.body.id))).toEqual(new Set([req?.id]));
+    expect(req).toMatchObject({ attempts: calls.length, failures: calls.length - 1 });
+    expect(req?.lastError).toBe('HTTP 500: retraining service unavailable');
+    expect((calls[1] as number) - (calls[0] as number)).toBeGreaterThanOrEqual(135);
+    expect((calls[2] as number) - (calls[1] as number)).toBeGreaterThanOrEqual(270);
+    const m = await metrics(a);
+    expect(sampleValue(m, 'mlwatch_retrain_dispatch_failures_total', { model: 'credit' })).toBe(
+      calls.length - 1,
+    );
+  });
+
+  it('keeps a request pending across a restart and dispatches it exactly once when the webhook is back', async () => {
+    const schema = stateSchema();
+    await sink.close();
+    const a = await start({ schema, models: retrainModel('credit') });
+    await post(a, [aucLow()]);
+    await waitFor(async () => ((await requests(a))[0]?.failures ?? 0) >= 1, 10_000, 'a failed attempt');
+    expect((await requests(a))[0]?.lastError).toBe('ECONNREFUSED');
+    expect(sampleValue(await metrics(a), 'mlwatch_retrain_requests_pending', { model: 'credit' })).toBe(1);
+    await a.shutdown();
+    running.splice(running.indexOf(a), 1);
+
+    await sink.open();
+    const b = await start({ schema, models: retrainModel('credit') });
+    await waitFor(
+      async () => (await requests(b))[0]?.state === 'dispatched',
+      10_000,
+      'dispatched after restart',
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sink.calls.length).toBe(1);
+    expect(await requests(b)).toHaveLength(1);
+  });
+
+  it('two replicas on one store record one request per model and dispatch each exactly once', async () => {
+    const schema = stateSchema();
+    const names = ['m1', 'm2', 'm3', 'm4', 'm5', 'm6'];
+    const models = names.map((n) => retrainModel(n)).join('');
+    sink.status = 503; // requests pile up while both replicas retry them
+    const [a, b] = [await start({ schema, models }), await start({ schema, models })] as [Running, Running];
+    // Both replicas get an alert for every model at once (different alerts: they would be two requests
+    // without the per-model lock and the cooldown).
+    const alertsFor = (who: string) =>
+      names.map((n) =>
+        aucLow({ labels: { alertname: `Alert${who}`, model: n }, fingerprint: `${who}-${n}` }),
+      );
+    const [ra, rb] = await Promise.all([post(a, alertsFor('a')), post(b, alertsFor('b'))]);
+    expect(ra.body.requested + rb.body.requested).toBe(names.length);
+    expect(ra.body.deduplicated + rb.body.deduplicated).toBe(names.length);
+    await waitFor(() => sink.calls.length >= 2 * names.length, 10_000, 'failed attempts by both');
+    sink.calls.length = 0;
+    sink.status = 200;
+    await waitFor(
+      async () => (await requests(a)).every((r) => r.state === 'dispatched'),
+      10_000,
+      'all dispatched',
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const ids = sink.calls.map((c) => c.body.id);
+    expect(ids.sort()).toEqual((await requests(a)).map((r) => r.id).sort());
+    expect(sink.calls.map((c) => c.path).sort()).toEqual(names.map((n) => `/${n}`));
+  });
+});
+
+describe('cadence', () => {
+  it('one tick of two replicas records one request, deduplicated with alerts within the cooldown', async () => {
+    const schema = stateSchema();
+    const models = retrainModel('credit', ", cadence: '0 3 1 * *', cooldown: 12h");
+    const [a, b] = [await start({ schema, models }), await start({ schema, models })] as [Running, Running];
+    // Each replica's cron fires a few milliseconds apart within the slot's minute.
+    const slot = new Date(Date.now() - 60_000);
+    slot.setUTCSeconds(0, 0);
+    offsetMs = slot.getTime() - Date.now();
+    await Promise.all([
+      a.retrain.cadenceTick('credit', new Date(slot.getTime() + 3)),
+      b.retrain.cadenceTick('credit', new Date(slot.getTime() + 41)),
+    ]);
+    await waitFor(() => sink.calls.length === 1, 10_000, 'the cadence request dispatched');
+    expect(sink.calls[0]?.body).toMatchObject({
+      model: 'credit',
+      reason: 'cadence',
+      requested_at: slot.toISOString(),
+      detail: { cadence: '0 3 1 * *', slot: slot.toISOString() },
+    });
+    // The same slot again (a late tick): nothing; an alert 11 h later: within the 12 h cooldown.
+    await b.retrain.cadenceTick('credit', new Date(slot.getTime() + 59_000));
+    offsetMs += 11 * 3_600_000;
+    expect((await post(a, [aucLow()])).body).toMatchObject({ requested: 0, deduplicated: 1 });
+    const all = await requests(a);
+    expect(all.map((r) => [r.reason, r.deduplicated])).toEqual([['cadence', 1]]);
+    await a.retrain.refresh();
+    expect(
+      sampleValue(await metrics(a), 'mlwatch_model_last_retrain_request_timestamp_seconds', {
+        model: 'credit',
+        reason: 'cadence',
+      }),
+    ).toBe(slot.getTime() / 1000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sink.calls.length).toBe(1);
+  });
+});
+
+describe('mlwatch retrain list', () => {
+  it.skipIf(!onRealPostgres)('prints the requests as a table or JSON, filtered', async () => {
+    const schema = stateSchema();
+    const models = retrainModel('credit') + retrainModel('churn');
+    const a = await start({ schema, models });
+    sink.status = 500;
+    await post(a, [
+      aucLow(),
+      aucLow({ labels: { alertname: 'MlwatchModelAucLow', model: 'churn' }, fingerprint: 'c' }),
+    ]);
+    await waitFor(async () => (await requests(a)).every((r) => r.failures >= 1), 10_000, 'failed attempts');
+    await a.shutdown();
+    running.splice(running.indexOf(a), 1);
+    const [churn, credit] = await (async () => {
+      const r = await listRetrainRequests(configOf({ schema, models }), { limit: '100', json: true });
+      return JSON.parse(r.out) as { id: number; model: string; requestedAt: string; attempts: number }[];
+    })();
+    expect([churn?.model, credit?.model]).toEqual(['churn', 'credit']);
+
+    const listed = await listRetrainRequests(configOf({ schema, models }), { limit: '100', model: 'credit' });
+    expect(listed.code).toBe(0);
+    const [header, ...rows] = listed.out.split('\n');
+    expect(header?.split(/\s{2,}/)).toEqual([
+      'ID',
+      'MODEL',
+      'REASON',
+      'STATE',
+      'REQUESTED',
+      'ATTEMPTS',
+      'FAILURES',
+      'DEDUPLICATED',
+      'LAST ERROR',
+    ]);
+    expect(rows.map((r) => r.split(/\s{2,}/))).toEqual([
+      [
+        String(credit?.id),
+        'credit',
+        'alert',
+        'pending',
+        credit?.requestedAt,
+        String(credit?.attempts),
+        String(credit?.attempts),
+        '0',
+        'HTTP 500: retraining service unavailable',
+      ],
+    ]);
+  });
+
+  it('says what to do when there are no requests yet, or a flag is wrong', async () => {
+    const config = configOf({ schema: 'never_started', models: retrainModel('credit') });
+    const none = await listRetrainRequests(config, { limit: '100' });
+    expect(none).toEqual({
+      code: 1,
+      out: 'no retraining requests table in schema never_started of the state store yet: start `mlwatch serve --config retrain.yaml` once, it creates it',
+    });
+    expect(await listRetrainRequests(config, { limit: '100', state: 'failed' })).toEqual({
+      code: 1,
+      out: "--state: expected one of pending, dispatched, not 'failed'",
+    });
+  });
+});
