@@ -3,6 +3,14 @@ import { checkConfig } from './commands/check-config.js';
 import { fail, listenError, loadOrExit, parsePort } from './commands/common.js';
 import { once } from './commands/once.js';
 import { listRetrainRequests, type RetrainListFlags } from './commands/retrain.js';
+import {
+  type ApiFlags,
+  type CliResult,
+  decideRollback,
+  listRollbacks,
+  requestRollback,
+  showRollback,
+} from './commands/rollback.js';
 import { schemaLock } from './commands/schema-lock.js';
 import { listTickets, type TicketListFlags } from './commands/tickets.js';
 import { loadConfigFile } from './config/load.js';
@@ -114,6 +122,53 @@ retrain
     (result.code === 0 ? process.stdout : process.stderr).write(`${result.out}\n`);
     process.exitCode = result.code;
   });
+
+const rollback = program
+  .command('rollback')
+  .description('rollback requests with joint approval, through a running exporter (docs/rollbacks.md)');
+const printed = (r: CliResult) => {
+  (r.code === 0 ? process.stdout : process.stderr).write(`${r.out}\n`);
+  process.exitCode = r.code;
+};
+const apiOptions = (c: Command) =>
+  c
+    .option('--url <url>', 'the exporter', `http://127.0.0.1:${DEFAULT_PORT}`)
+    .option('--token <token>', 'your approver token (default: $MLWATCH_TOKEN)')
+    .option('--json', 'print JSON');
+apiOptions(
+  rollback
+    .command('request')
+    .description(
+      'ask for a model to be rolled back; it runs once an engineering and a product approver approve',
+    )
+    .requiredOption('--model <model>', 'a model with a rollback block in the config')
+    .requiredOption('--to-version <version>', 'the version to roll back to')
+    .requiredOption('--reason <text>', 'why, for the approvers and the audit log'),
+).action(async (opts: ApiFlags & { model: string; toVersion: string; reason: string }) =>
+  printed(await requestRollback(opts)),
+);
+for (const decision of ['approve', 'reject'] as const) {
+  apiOptions(
+    rollback
+      .command(decision)
+      .description(
+        decision === 'approve' ? 'approve a pending request' : 'reject a pending request (closes it)',
+      )
+      .argument('<id>', 'the request id (mlwatch rollback list)')
+      .option('--comment <text>', 'kept in the audit log'),
+  ).action(async (id: string, opts: ApiFlags & { comment?: string }) =>
+    printed(await decideRollback(decision, id, opts)),
+  );
+}
+apiOptions(
+  rollback
+    .command('list')
+    .description('list rollback requests, newest first')
+    .option('--state <state>', 'pending, approved, executing, executed, failed, rejected or expired'),
+).action(async (opts: ApiFlags & { state?: string }) => printed(await listRollbacks(opts)));
+apiOptions(
+  rollback.command('show').description('one request with its approvals and audit log').argument('<id>'),
+).action(async (id: string, opts: ApiFlags) => printed(await showRollback(id, opts)));
 
 program
   .command('demo')

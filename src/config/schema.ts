@@ -7,6 +7,8 @@ import {
   querySection,
   servingSection,
 } from '../checks/registry.js';
+import { approversConfig, rollbackExpiry } from '../state/rollback-config.js';
+import { ticketForwardConfig } from '../state/ticket-forward-config.js';
 import { duration } from './types.js';
 
 /**
@@ -52,6 +54,8 @@ const state = z
       })
       .default('mlwatch'),
     application_name: z.string().min(1).default('mlwatch-state'),
+    // Optional: forward ticket events to an external tracker (docs/tickets.md, "Forwarding").
+    ticket_forward: ticketForwardConfig.optional(),
   })
   .prefault({});
 
@@ -106,6 +110,9 @@ export const configSchema = z.strictObject({
   serving,
   kpis,
   queries,
+  // Who may request and approve rollbacks, and how long a request waits (docs/rollbacks.md).
+  approvers: approversConfig,
+  rollback_expiry: rollbackExpiry,
 });
 
 export type RawConfig = z.output<typeof configSchema>;

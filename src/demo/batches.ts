@@ -80,8 +80,8 @@ ins_app AS (
   RETURNING 1
 ),
 ins_pred AS (
-  INSERT INTO ${s}.predictions (application_id, predicted_at, score, model_version)
-  SELECT id, t, score, '${MODEL_VERSION}' FROM app
+  INSERT INTO ${s}.predictions (application_id, predicted_at, score, model_version, region)
+  SELECT id, t, score, '${MODEL_VERSION}', region FROM app
   RETURNING 1
 ),
 ins_dec AS (

@@ -6,7 +6,12 @@ import { quoteSchema } from './schema.js';
  * Every value is cast to int or float8 in SQL: both drivers then return a JS number, whereas count(*)
  * (bigint) and extract()/avg() (numeric) would come back as strings from node-postgres.
  */
-export function demoConfig(opts: { warehouseUrl: string; schema: string }): Record<string, unknown> {
+export function demoConfig(opts: {
+  warehouseUrl: string;
+  schema: string;
+  /** credit_default's retrain webhook (the demo's own recording sink); without it the model has no `retrain`. */
+  retrainWebhook?: string;
+}): Record<string, unknown> {
   const s = quoteSchema(opts.schema);
   return {
     warehouse: { url: opts.warehouseUrl, statement_timeout: '10s', pool: 4 },
@@ -74,8 +79,12 @@ export function demoConfig(opts: { warehouseUrl: string; schema: string }): Reco
         },
         windows: ['1d', '7d', '14d'],
         threshold: 0.5,
+        // The scoring service logs the applicant's region with each prediction: AUC and accuracy per region.
+        segments: ['region'],
         // Prediction drift: the scores of the 14 days before the widest window (history is 35 days).
         reference: { window: '14d', offset: '14d' },
+        // Monthly cadence and the retraining receiver's alerts (the `auc` incident) request a retrain here.
+        ...(opts.retrainWebhook ? { retrain: { webhook: opts.retrainWebhook } } : {}),
       },
     ],
     kpis: [

@@ -12,6 +12,7 @@ import { DemoFeeder } from './batches.js';
 import { demoConfig } from './builtin-config.js';
 import { incidentRoutes } from './incident-routes.js';
 import { DemoIncidents, INCIDENTS, type Incident } from './incidents.js';
+import { RetrainSink, retrainSinkRoutes } from './retrain-sink.js';
 import { createDemoSchema } from './schema.js';
 import { seedHistory, warehouseNow } from './seed.js';
 
@@ -63,8 +64,20 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   for (const name of o.incidents ?? []) await incidents.set(name, true);
   feeder.start();
 
-  const text = stringify(demoConfig({ warehouseUrl: o.warehouseUrl ?? 'pglite:memory', schema: o.schema }));
-  const load = () => loadConfigText(text, DEMO_CONFIG_NAME, process.env, process.cwd());
+  // credit_default's retrain webhook is the demo's own sink, reached on loopback, so a retraining request
+  // (the `auc` incident, through Alertmanager) ends in a call listed at GET /-/demo/retrain-sink.
+  const sink = new RetrainSink();
+  const self = o.host === '0.0.0.0' || o.host === '::' ? '127.0.0.1' : o.host;
+  let port = o.port;
+  const text = () =>
+    stringify(
+      demoConfig({
+        warehouseUrl: o.warehouseUrl ?? 'pglite:memory',
+        schema: o.schema,
+        retrainWebhook: `http://${self.includes(':') ? `[${self}]` : self}:${port}/-/demo/retrain-sink`,
+      }),
+    );
+  const load = () => loadConfigText(text(), DEMO_CONFIG_NAME, process.env, process.cwd());
   try {
     const running = await serve({
       config: load(),
@@ -72,7 +85,10 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       host: o.host,
       port: o.port,
       log: o.log,
-      routes: incidentRoutes(incidents, o.log),
+      routes: (app) => {
+        incidentRoutes(incidents, o.log)(app);
+        retrainSinkRoutes(sink, o.log)(app);
+      },
       // The checks read the same in-process database the feeder writes to.
       ...(embedded ? { openWarehouse: () => createPgliteWarehouse(embedded, false) } : {}),
       // The ticket log lives in the same database too (schema mlwatch), so the demo needs nothing else.
@@ -84,11 +100,20 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       },
     });
     handleSignals(running, o.log);
+    if (running.port !== port) {
+      // --port 0: the webhook can name the port only now; retraining takes the model settings again.
+      port = running.port;
+      running.retrain.configure(load().raw.models);
+    }
+    const base = `http://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${running.port}`;
     process.stderr.write(
       `mlwatch demo: ${embedded ? 'embedded PGlite' : o.warehouseUrl} schema ${o.schema}, a batch every ${o.batchMs / 1000}s\n` +
-        `  metrics:  http://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${running.port}/metrics\n` +
-        `  checks:   http://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${running.port}/\n` +
-        `  incidents (${INCIDENTS.join(', ')}): curl -X PUT http://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${running.port}/-/demo/incidents/nulls  (DELETE to stop)\n` +
+        `  metrics:  ${base}/metrics\n` +
+        `  checks:   ${base}/\n` +
+        `  incidents (${INCIDENTS.join(', ')}): curl -X PUT ${base}/-/demo/incidents/nulls  (DELETE to stop)\n` +
+        `  tickets:  ${base}/api/v1/tickets  (Alertmanager's ticketing receiver: POST ${base}/api/v1/alerts)\n` +
+        `  retrain:  ${base}/api/v1/retrain/requests  (the retraining receiver: POST ${base}/api/v1/retrain)\n` +
+        `  credit_default's retraining service (a recording sink): ${base}/-/demo/retrain-sink\n` +
         (incidents.active().length ? `  active incidents: ${incidents.active().join(', ')}\n` : ''),
     );
   } catch (err) {

@@ -64,7 +64,8 @@ export async function createDemoSchema(w: SqlWriter, schema: string): Promise<vo
       application_id bigint,
       predicted_at timestamptz,
       score double precision,
-      model_version text
+      model_version text,
+      region text
     );
 
     -- One label per application at most: the primary key enforces it.

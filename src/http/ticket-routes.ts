@@ -30,6 +30,7 @@ export function ticketRoutes(state: StateService) {
         if (!payload) return;
         const result = await state.tickets.ingest(payload.alerts);
         await state.refresh();
+        state.forwardSoon();
         res.json(result);
       }),
     );

@@ -24,11 +24,15 @@ export async function readWebhookPayload(req: Request, res: Response): Promise<W
   const bodyError = await new Promise<unknown>((resolve) => json(req, res, resolve));
   if (bodyError) {
     const e = bodyError as { status?: number; message?: string };
-    const status = e.status === 413 ? 413 : 400;
-    res
-      .status(status)
-      .type('text/plain')
-      .send(`${status === 413 ? `body larger than ${MAX_BODY}` : `invalid JSON: ${e.message}`}\n`);
+    // 413: too large; 415: a charset or content encoding the parser does not know; anything else is bad JSON.
+    const status = e.status === 413 || e.status === 415 ? e.status : 400;
+    const why =
+      status === 413
+        ? `body larger than ${MAX_BODY}`
+        : status === 415
+          ? e.message
+          : `invalid JSON: ${e.message}`;
+    res.status(status).type('text/plain').send(`${why}\n`);
     return undefined;
   }
   const parsed = webhookPayload.safeParse(req.body);

@@ -578,6 +578,27 @@ export const catalog = {
     ['model'],
     "Failed attempts of this exporter to dispatch a retraining request to the model's webhook (no 2xx answer, timeout, connection error); each is retried with backoff.",
   ),
+  ticketForwardPending: family(
+    'actions',
+    'mlwatch_ticket_forward_pending',
+    'gauge',
+    [],
+    'Ticket events (opened, resolved) queued for the external tracker (state.ticket_forward) and not yet accepted by it; exported only when forwarding is configured.',
+  ),
+  ticketForwardFailures: family(
+    'actions',
+    'mlwatch_ticket_forward_failures_total',
+    'counter',
+    [],
+    'Failed attempts of this exporter to forward a ticket event to the external tracker (no 2xx answer, timeout, connection error); each is retried with backoff.',
+  ),
+  rollbackRequests: family(
+    'actions',
+    'mlwatch_rollback_requests',
+    'gauge',
+    ['state'],
+    'Rollback requests in the state store by state (pending, approved, executing, executed, failed, rejected, expired); every state has a series.',
+  ),
 } as const satisfies Record<string, CatalogEntry>;
 
 export const catalogEntries: readonly CatalogEntry[] = Object.values(catalog);

@@ -5,10 +5,12 @@ import { ConfigError } from '../config/errors.js';
 import type { LoadedConfig } from '../config/load.js';
 import { createApp } from '../http/app.js';
 import { retrainRoutes } from '../http/retrain-routes.js';
+import { rollbackRoutes } from '../http/rollback-routes.js';
 import { ticketRoutes } from '../http/ticket-routes.js';
 import { openStateDb, type StateDb } from '../state/db.js';
 import { RetrainService, type RetrainServiceOptions } from '../state/retrain-service.js';
-import { StateService } from '../state/service.js';
+import { RollbackService, type RollbackServiceOptions } from '../state/rollback-service.js';
+import { StateService, type StateServiceOptions } from '../state/service.js';
 import type { Warehouse } from '../warehouse/types.js';
 import { Exporter } from './exporter.js';
 
@@ -30,12 +32,17 @@ export interface ServeOptions {
   onShutdown?: () => Promise<void>;
   /** Retraining's clock, poll and backoff (tests shorten them). */
   retrain?: Pick<RetrainServiceOptions, 'now' | 'pollMs' | 'backoffMs' | 'backoffCapMs' | 'refreshMs'>;
+  /** Ticket forwarding's poll, backoff and lease (tests shorten them). */
+  ticketForward?: StateServiceOptions['forwardTiming'];
+  /** Rollbacks' clock, poll and backoff (tests shorten them). */
+  rollback?: Pick<RollbackServiceOptions, 'now' | 'pollMs' | 'backoffMs' | 'backoffCapMs' | 'refreshMs'>;
 }
 
 export interface Running {
   exporter: Exporter;
   state: StateService;
   retrain: RetrainService;
+  rollbacks: RollbackService;
   server: Server;
   port: number;
   reload(): Promise<{ ok: true } | { ok: false; errors: string }>;
@@ -50,7 +57,13 @@ export async function serve(o: ServeOptions): Promise<Running> {
   });
   // The state store's settings are read at start; a reload changes checks, not where tickets are kept.
   const stateDb = o.openState ? o.openState(o.config) : openStateDb(o.config.state);
-  const state = new StateService({ db: stateDb, schema: o.config.state.schema, log: o.log });
+  const state = new StateService({
+    db: stateDb,
+    schema: o.config.state.schema,
+    log: o.log,
+    forward: o.config.raw.state.ticket_forward,
+    ...(o.ticketForward ? { forwardTiming: o.ticketForward } : {}),
+  });
   state.register(exporter.registry);
   // Retraining writes to the same store; its model settings follow reloads, its cadences are rescheduled.
   const retrain = new RetrainService({
@@ -62,8 +75,19 @@ export async function serve(o: ServeOptions): Promise<Running> {
   });
   retrain.configure(o.config.raw.models);
   retrain.register(exporter.registry);
-  void state.start().then(() => retrain.refresh());
+  // Rollbacks too: approvers, expiry and each model's rollback webhook follow reloads.
+  const rollbacks = new RollbackService({
+    ...o.rollback,
+    db: stateDb,
+    schema: o.config.state.schema,
+    log: o.log,
+    isReady: () => state.isReady(),
+  });
+  rollbacks.configure(o.config.raw);
+  rollbacks.register(exporter.registry);
+  void state.start().then(() => Promise.all([retrain.refresh(), rollbacks.refresh()]));
   retrain.start();
+  rollbacks.start();
   let reloading: Promise<{ ok: true } | { ok: false; errors: string }> | undefined;
 
   const reload = () => {
@@ -79,6 +103,7 @@ export async function serve(o: ServeOptions): Promise<Running> {
       }
       await exporter.reload(config);
       retrain.configure(config.raw.models);
+      rollbacks.configure(config.raw);
       return { ok: true as const };
     });
     reloading = next;
@@ -88,6 +113,7 @@ export async function serve(o: ServeOptions): Promise<Running> {
   const routes = (app: Express) => {
     ticketRoutes(state)(app);
     retrainRoutes(state, retrain)(app);
+    rollbackRoutes(state, rollbacks)(app);
     o.routes?.(app);
   };
   const app = createApp({ exporter: () => exporter, reload, routes });
@@ -108,12 +134,13 @@ export async function serve(o: ServeOptions): Promise<Running> {
       const clean = await exporter.stop(o.shutdownGraceMs ?? 10_000);
       if (!clean) o.log.warn('checks still running after the grace period were abandoned');
       await retrain.stop();
+      await rollbacks.stop();
       await state.stop();
       await o.onShutdown?.();
     })();
     return stopping;
   };
-  return { exporter, state, retrain, server, port, reload, shutdown };
+  return { exporter, state, retrain, rollbacks, server, port, reload, shutdown };
 }
 
 /** For the CLI: signals drive reload and shutdown; the process exits 0 after a clean stop. */

@@ -4,16 +4,54 @@ import { z } from 'zod';
  * Alertmanager's webhook payload, version 4 (https://prometheus.io/docs/alerting/latest/configuration/#webhook_config).
  * Only what the ticket log and the retraining trigger read is required; other fields pass through.
  */
-const timestamp = z.iso.datetime({ offset: true, error: 'expected an RFC 3339 timestamp' });
+// Postgres keeps neither NUL nor a lone UTF-16 surrogate in text or jsonb: such a string is refused with a
+// reason (400), not left to fail in the store (500). Alertmanager itself never sends them.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const unstorable = (v: string) => v.includes('\u0000') || LONE_SURROGATE.test(v);
+const UNSTORABLE_MESSAGE = 'contains a NUL character or a lone surrogate, which the state store cannot keep';
+const storable = (typeError: string) =>
+  z.string({ error: typeError }).refine((v) => !unstorable(v), { error: UNSTORABLE_MESSAGE });
+const stringMap = (what: string, one: string) =>
+  z
+    .record(z.string(), storable(`expected ${one} values as strings`), {
+      error: `expected ${what} as an object of strings`,
+    })
+    .superRefine((map, ctx) => {
+      for (const name of Object.keys(map)) {
+        if (unstorable(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `a name ${UNSTORABLE_MESSAGE}`,
+            path: [JSON.stringify(name)],
+          });
+        }
+      }
+    });
+
+// The regex alone takes year 0000, which Postgres refuses (there is no year 0).
+const timestamp = z.iso
+  .datetime({ offset: true, error: 'expected an RFC 3339 timestamp' })
+  .refine((v) => !v.startsWith('0000-'), { error: 'expected an RFC 3339 timestamp after year 0000' });
+
+// Indexed columns (a btree entry holds at most ~2.7 kB): a longer value is not an Alertmanager alert.
+const MAX_INDEXED = 256;
 
 export const webhookAlert = z.object({
   status: z.enum(['firing', 'resolved'], { error: "expected status 'firing' or 'resolved'" }),
-  labels: z.record(z.string(), z.string(), { error: 'expected labels as an object of strings' }),
-  annotations: z.record(z.string(), z.string()).default({}),
+  labels: stringMap('labels', 'label').superRefine((labels, ctx) => {
+    for (const name of ['team', 'layer']) {
+      if ((labels[name]?.length ?? 0) > MAX_INDEXED) {
+        ctx.addIssue({ code: 'custom', message: `longer than ${MAX_INDEXED} characters`, path: [name] });
+      }
+    }
+  }),
+  annotations: stringMap('annotations', 'annotation').default({}),
   startsAt: timestamp,
   endsAt: timestamp.optional(),
   generatorURL: z.string().optional(),
-  fingerprint: z.string({ error: 'expected the alert fingerprint' }).min(1),
+  fingerprint: storable('expected the alert fingerprint')
+    .min(1, { error: 'expected the alert fingerprint' })
+    .max(MAX_INDEXED, { error: `expected a fingerprint of at most ${MAX_INDEXED} characters` }),
 });
 
 export const webhookPayload = z.object({

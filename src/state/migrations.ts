@@ -79,6 +79,88 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 3,
+    name: 'rollbacks',
+    statements: (s) => [
+      // One row per rollback request. pending -> approved (an engineering and a product approver) ->
+      // executing (claimed by a replica; next_attempt_at is the claim's end) -> executed | failed; a failed
+      // attempt goes back to approved until `attempts` failures. pending -> rejected | expired.
+      `CREATE TABLE ${s}.rollback_requests (
+        id bigserial PRIMARY KEY,
+        model text NOT NULL,
+        to_version text NOT NULL,
+        reason text NOT NULL,
+        requested_by text NOT NULL,
+        state text NOT NULL DEFAULT 'pending'
+          CHECK (state IN ('pending', 'approved', 'executing', 'executed', 'failed', 'rejected', 'expired')),
+        created_at timestamptz NOT NULL,
+        expires_at timestamptz NOT NULL,
+        decided_at timestamptz,
+        attempts integer NOT NULL DEFAULT 0,
+        failures integer NOT NULL DEFAULT 0,
+        next_attempt_at timestamptz,
+        last_error text,
+        finished_at timestamptz
+      )`,
+      // One open request per model: two rollbacks of one model racing each other is never what anyone wants.
+      `CREATE UNIQUE INDEX rollback_requests_open_idx ON ${s}.rollback_requests (model)
+        WHERE state IN ('pending', 'approved', 'executing')`,
+      `CREATE INDEX rollback_requests_due_idx ON ${s}.rollback_requests (next_attempt_at)
+        WHERE state IN ('approved', 'executing')`,
+      `CREATE INDEX rollback_requests_pending_idx ON ${s}.rollback_requests (expires_at) WHERE state = 'pending'`,
+      `CREATE TABLE ${s}.rollback_approvals (
+        request_id bigint NOT NULL REFERENCES ${s}.rollback_requests (id),
+        approver text NOT NULL,
+        role text NOT NULL CHECK (role IN ('engineering', 'product')),
+        decision text NOT NULL CHECK (decision IN ('approve', 'reject')),
+        at timestamptz NOT NULL,
+        PRIMARY KEY (request_id, approver)
+      )`,
+      // Append-only: the code only inserts, and the database refuses UPDATE, DELETE and TRUNCATE.
+      `CREATE TABLE ${s}.rollback_audit (
+        id bigserial PRIMARY KEY,
+        request_id bigint NOT NULL REFERENCES ${s}.rollback_requests (id),
+        at timestamptz NOT NULL,
+        actor text NOT NULL,
+        action text NOT NULL,
+        details jsonb NOT NULL DEFAULT '{}'
+      )`,
+      `CREATE INDEX rollback_audit_request_idx ON ${s}.rollback_audit (request_id, id)`,
+      `CREATE FUNCTION ${s}.rollback_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          RAISE EXCEPTION 'rollback_audit is append-only: % refused', TG_OP;
+        END $$`,
+      `CREATE TRIGGER rollback_audit_no_update BEFORE UPDATE OR DELETE ON ${s}.rollback_audit
+        FOR EACH ROW EXECUTE FUNCTION ${s}.rollback_audit_append_only()`,
+      `CREATE TRIGGER rollback_audit_no_truncate BEFORE TRUNCATE ON ${s}.rollback_audit
+        FOR EACH STATEMENT EXECUTE FUNCTION ${s}.rollback_audit_append_only()`,
+    ],
+  },
+  {
+    version: 5,
+    name: 'ticket_outbox',
+    statements: (s) => [
+      // Ticket events to forward to the external tracker (state.ticket_forward), written in the transaction that
+      // changes the ticket. One row per (ticket, event): a retried webhook or a second replica cannot queue an
+      // event twice. The same outbox columns as retrain_requests (src/state/outbox.ts).
+      `CREATE TABLE ${s}.ticket_outbox (
+        id bigserial PRIMARY KEY,
+        ticket_id bigint NOT NULL REFERENCES ${s}.tickets (id),
+        event text NOT NULL CHECK (event IN ('opened', 'resolved')),
+        payload jsonb NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'dispatched')),
+        attempts integer NOT NULL DEFAULT 0,
+        failures integer NOT NULL DEFAULT 0,
+        next_attempt_at timestamptz NOT NULL DEFAULT now(),
+        last_error text,
+        dispatched_at timestamptz,
+        UNIQUE (ticket_id, event)
+      )`,
+      `CREATE INDEX ticket_outbox_due_idx ON ${s}.ticket_outbox (next_attempt_at) WHERE state = 'pending'`,
+    ],
+  },
 ];
 
 // Two exporters starting at once must not both migrate: the first holds this lock until it commits.

@@ -6,6 +6,7 @@ import { catalog } from '../metrics/catalog.js';
 import { quoteIdent } from '../sql/identifiers.js';
 import type { WebhookAlert } from './alert-payload.js';
 import type { StateDb } from './db.js';
+import { backoffDelay, OutboxDrain, postJson } from './outbox.js';
 import { type ClaimedRequest, type RetrainCounts, RetrainLog, type RetrainTrigger } from './retrain.js';
 import { DEFAULT_RETRAIN_TIMEOUT_MS, type RetrainConfig } from './retrain-config.js';
 
@@ -38,14 +39,9 @@ export interface AlertSummary {
 const NO_END = '0001-01-01T00:00:00Z';
 // A claim outlives the webhook's timeout by this much, so another replica never takes an attempt in flight.
 const LEASE_MARGIN_MS = 60_000;
-// ±10 %: replicas retrying the same webhook after an outage spread out instead of arriving together.
-const JITTER = 0.1;
 
-/** The delay before retry number `failures` (1 = after the first failure): doubling, capped, jittered. */
-export function backoffDelay(failures: number, baseMs: number, capMs: number, random = Math.random): number {
-  const plain = Math.min(capMs, baseMs * 2 ** Math.max(0, failures - 1));
-  return Math.round(plain * (1 + JITTER * (2 * random() - 1)));
-}
+// The backoff is the outbox's (src/state/outbox.ts); re-exported where the retrain tests import it.
+export { backoffDelay };
 
 /**
  * Retraining as the running exporter does it: records triggers (alerts through the webhook, and each model's
@@ -62,11 +58,18 @@ export class RetrainService {
   private failures?: Counter<'model'>;
   private timer?: NodeJS.Timeout;
   private lastRefresh = 0;
-  private dispatching?: Promise<number>;
+  private readonly drain: OutboxDrain;
   private stopped = false;
 
   constructor(private readonly o: RetrainServiceOptions) {
     this.log = new RetrainLog(o.db, quoteIdent(o.schema));
+    this.drain = new OutboxDrain({
+      log: o.log,
+      what: 'retrain dispatch',
+      canRun: () => !this.stopped && this.o.isReady(),
+      next: () => this.next(),
+      afterDelivery: () => this.refresh(),
+    });
   }
 
   private now(): Date {
@@ -101,7 +104,7 @@ export class RetrainService {
     clearInterval(this.timer);
     for (const t of this.tasks) await t.destroy();
     this.tasks = [];
-    await this.dispatching;
+    await this.drain.inFlight();
   }
 
   /**
@@ -190,62 +193,35 @@ export class RetrainService {
 
   /** Dispatches every due request one after the other; resolves with how many went out. Never overlaps. */
   dispatchDue(): Promise<number> {
-    if (this.dispatching) return this.dispatching;
-    this.dispatching = (async () => {
-      let sent = 0;
-      try {
-        for (;;) {
-          if (this.stopped || !this.o.isReady()) break;
-          const claim = await this.log.claimDue(
-            this.now(),
-            [...this.models.keys()],
-            Math.max(...[...this.models.values()].map(timeoutOf)) + LEASE_MARGIN_MS,
-          );
-          if (!claim) break;
-          if (await this.attempt(claim)) sent++;
-        }
-      } catch (err) {
-        this.o.log.warn({ err: (err as Error).message }, 'retrain dispatch interrupted');
-      } finally {
-        this.dispatching = undefined;
-      }
-      if (sent > 0) await this.refresh();
-      return sent;
-    })();
-    return this.dispatching;
+    return this.drain.drain();
+  }
+
+  /** One claim and its attempt; undefined when nothing is due. */
+  private async next(): Promise<boolean | undefined> {
+    const claim = await this.log.claimDue(
+      this.now(),
+      [...this.models.keys()],
+      Math.max(...[...this.models.values()].map(timeoutOf)) + LEASE_MARGIN_MS,
+    );
+    return claim ? this.attempt(claim) : undefined;
   }
 
   private async attempt(c: ClaimedRequest): Promise<boolean> {
     const r = this.models.get(c.model);
     if (!r) return false;
-    let error: string | undefined;
-    try {
-      const res = await fetch(r.webhook, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          // At-least-once on a crash mid-attempt: the receiver can drop a request id it already started.
-          'idempotency-key': `mlwatch-retrain-${c.id}`,
-          ...r.headers,
-        },
-        body: JSON.stringify({
-          id: c.id,
-          model: c.model,
-          reason: c.reason,
-          requested_at: c.requestedAt,
-          detail: c.detail,
-        }),
-        signal: AbortSignal.timeout(timeoutOf(r)),
-      });
-      const text = await res.text().catch(() => '');
-      if (!res.ok) error = `HTTP ${res.status}${text ? `: ${text.trim().slice(0, 200)}` : ''}`;
-    } catch (err) {
-      const e = err as Error & { cause?: { code?: string; message?: string } };
-      error =
-        e.name === 'TimeoutError'
-          ? `no answer within ${timeoutOf(r) / 1000}s`
-          : (e.cause?.code ?? e.cause?.message ?? e.message);
-    }
+    const error = await postJson({
+      url: r.webhook,
+      // At-least-once on a crash mid-attempt: the receiver can drop a request id it already started.
+      headers: { 'idempotency-key': `mlwatch-retrain-${c.id}`, ...r.headers },
+      body: {
+        id: c.id,
+        model: c.model,
+        reason: c.reason,
+        requested_at: c.requestedAt,
+        detail: c.detail,
+      },
+      timeoutMs: timeoutOf(r),
+    });
     const at = this.now();
     if (error === undefined) {
       const kept = await this.log.finish(c, { ok: true, at });

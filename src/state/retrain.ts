@@ -1,4 +1,5 @@
 import type { StateDb, StateTx } from './db.js';
+import { OutboxTable } from './outbox.js';
 
 export const RETRAIN_REASONS = ['cadence', 'alert'] as const;
 export type RetrainReason = (typeof RETRAIN_REASONS)[number];
@@ -63,10 +64,14 @@ const MODEL_LOCK_CLASS = 72_680;
  * and, when that replica dies mid-attempt, by another once the lease is over.
  */
 export class RetrainLog {
+  private readonly outbox: OutboxTable;
+
   constructor(
     private readonly db: StateDb,
     private readonly s: string,
-  ) {}
+  ) {
+    this.outbox = new OutboxTable(db, `${s}.retrain_requests`, ['model', 'reason', 'detail', 'requested_at']);
+  }
 
   /** Records triggers in one transaction (a webhook's alerts): a failure records none of them. */
   record(triggers: readonly RetrainTrigger[]): Promise<TriggerOutcome[]> {
@@ -130,48 +135,25 @@ export class RetrainLog {
    */
   async claimDue(now: Date, models: readonly string[], leaseMs: number): Promise<ClaimedRequest | undefined> {
     if (models.length === 0) return undefined;
-    const [row] = await this.db.transaction((tx) =>
-      tx.query(
-        `UPDATE ${this.s}.retrain_requests SET attempts = attempts + 1, next_attempt_at = $3
-          WHERE id = (SELECT id FROM ${this.s}.retrain_requests
-                       WHERE state = 'pending' AND next_attempt_at <= $1 AND model = ANY($2::text[])
-                       ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-          RETURNING id, model, reason, detail, requested_at, attempts, failures`,
-        [now, [...models], new Date(now.getTime() + leaseMs)],
-      ),
-    );
-    if (!row) return undefined;
+    const c = await this.outbox.claimDue(now, leaseMs, { column: 'model', values: models });
+    if (!c) return undefined;
     return {
-      id: Number(row.id),
-      model: String(row.model),
-      reason: row.reason as RetrainReason,
-      detail: json(row.detail),
-      requestedAt: iso(row.requested_at) as string,
-      attempt: Number(row.attempts),
-      failures: Number(row.failures),
+      id: c.id,
+      model: String(c.row.model),
+      reason: c.row.reason as RetrainReason,
+      detail: json(c.row.detail),
+      requestedAt: iso(c.row.requested_at) as string,
+      attempt: c.attempt,
+      failures: c.failures,
     };
   }
 
   /** Ends a claimed attempt; false when the claim was lost (the lease ran out and another replica took it). */
-  async finish(
+  finish(
     c: ClaimedRequest,
     result: { ok: true; at: Date } | { ok: false; error: string; retryAt: Date },
   ): Promise<boolean> {
-    const rows = await this.db.transaction((tx) =>
-      result.ok
-        ? tx.query(
-            `UPDATE ${this.s}.retrain_requests SET state = 'dispatched', dispatched_at = $3
-              WHERE id = $1 AND attempts = $2 AND state = 'pending' RETURNING id`,
-            [c.id, c.attempt, result.at],
-          )
-        : tx.query(
-            `UPDATE ${this.s}.retrain_requests
-                SET failures = failures + 1, last_error = $3, next_attempt_at = $4
-              WHERE id = $1 AND attempts = $2 AND state = 'pending' RETURNING id`,
-            [c.id, c.attempt, result.error, result.retryAt],
-          ),
-    );
-    return rows.length === 1;
+    return this.outbox.finish(c, result);
   }
 
   counts(): Promise<RetrainCounts> {

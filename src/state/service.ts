@@ -4,6 +4,8 @@ import { catalog } from '../metrics/catalog.js';
 import { quoteIdent } from '../sql/identifiers.js';
 import type { StateDb } from './db.js';
 import { migrate } from './migrations.js';
+import { TicketForwarder, type TicketForwarderOptions } from './ticket-forward.js';
+import type { TicketForwardConfig } from './ticket-forward-config.js';
 import { type TicketCount, TicketLog } from './tickets.js';
 
 export interface StateServiceOptions {
@@ -14,6 +16,10 @@ export interface StateServiceOptions {
   retryMs?: number;
   /** How often the ticket counts behind mlwatch_tickets are re-read (other replicas write too). */
   refreshMs?: number;
+  /** state.ticket_forward: forward ticket events to an external tracker (off when absent). */
+  forward?: TicketForwardConfig | undefined;
+  /** The forwarding's poll, backoff and lease (tests shorten them). */
+  forwardTiming?: Pick<TicketForwarderOptions, 'pollMs' | 'backoffMs' | 'backoffCapMs' | 'leaseMarginMs'>;
 }
 
 /**
@@ -23,6 +29,8 @@ export interface StateServiceOptions {
  */
 export class StateService {
   readonly tickets: TicketLog;
+  /** Present when state.ticket_forward is configured. */
+  readonly forwarder?: TicketForwarder;
   private ready = false;
   private lastError = 'not migrated yet';
   private counts: TicketCount[] = [];
@@ -30,7 +38,18 @@ export class StateService {
   private stopped = false;
 
   constructor(private readonly o: StateServiceOptions) {
-    this.tickets = new TicketLog(o.db, quoteIdent(o.schema));
+    const schemaSql = quoteIdent(o.schema);
+    this.tickets = new TicketLog(o.db, schemaSql, new Set(o.forward?.on ?? []));
+    if (o.forward) {
+      this.forwarder = new TicketForwarder({
+        ...o.forwardTiming,
+        db: o.db,
+        schemaSql,
+        config: o.forward,
+        log: o.log,
+        isReady: () => this.ready,
+      });
+    }
   }
 
   /** Starts migrating in the background; resolves when the first attempt is over, ready or not. */
@@ -38,6 +57,7 @@ export class StateService {
     await this.attempt();
     this.timer = setInterval(() => void this.tick(), this.ready ? this.refreshMs() : this.retryMs());
     this.timer.unref();
+    this.forwarder?.start();
   }
 
   isReady(): boolean {
@@ -56,6 +76,12 @@ export class StateService {
     } catch (err) {
       this.o.log.warn({ err: (err as Error).message }, 'cannot read ticket counts');
     }
+    await this.forwarder?.refresh();
+  }
+
+  /** After a webhook changed tickets: sends their queued events now rather than at the next poll. */
+  forwardSoon(): void {
+    void this.forwarder?.forwardDue().catch(() => {});
   }
 
   register(registry: Registry): void {
@@ -78,11 +104,13 @@ export class StateService {
         this.set(self.ready ? 1 : 0);
       },
     });
+    this.forwarder?.register(registry);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    await this.forwarder?.stop();
     await this.o.db.close().catch(() => {});
   }
 

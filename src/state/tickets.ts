@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { WebhookAlert } from './alert-payload.js';
 import type { StateDb, StateTx } from './db.js';
+import type { TicketEvent } from './ticket-forward-config.js';
 
 export const TICKET_STATES = ['open', 'resolved'] as const;
 export type TicketState = (typeof TICKET_STATES)[number];
@@ -64,6 +65,8 @@ export class TicketLog {
   constructor(
     private readonly db: StateDb,
     private readonly s: string,
+    /** The events queued for the external tracker (state.ticket_forward.on); empty: forwarding is off. */
+    private readonly forward: ReadonlySet<TicketEvent> = new Set(),
   ) {}
 
   ingest(alerts: readonly WebhookAlert[]): Promise<IngestResult> {
@@ -100,7 +103,7 @@ export class TicketLog {
          annotations = EXCLUDED.annotations,
          state = CASE WHEN t.state = 'resolved' THEN 'resolved' ELSE EXCLUDED.state END,
          resolved_at = COALESCE(t.resolved_at, EXCLUDED.resolved_at)
-       RETURNING notifications`,
+       RETURNING *`,
       [
         a.fingerprint,
         a.startsAt,
@@ -114,8 +117,25 @@ export class TicketLog {
         resolved ? (endsAt ?? new Date().toISOString()) : null,
       ],
     );
+    if (row && this.forward.size > 0) {
+      const ticket = toTicket(row);
+      // A ticket first seen resolved (its firing notification never came) is opened, then resolved, so the
+      // tracker always gets an issue before its closing. The unique (ticket, event) makes repeats no-ops.
+      await this.enqueue(tx, ticket, 'opened');
+      if (ticket.state === 'resolved') await this.enqueue(tx, ticket, 'resolved');
+    }
     if (resolved) return 'resolved';
     return Number(row?.notifications) === 1 ? 'opened' : 'updated';
+  }
+
+  /** Queues one event of a ticket for the tracker, in the ticket's transaction (src/state/ticket-forward.ts). */
+  private async enqueue(tx: StateTx, t: Ticket, event: TicketEvent): Promise<void> {
+    if (!this.forward.has(event)) return;
+    await tx.query(
+      `INSERT INTO ${this.s}.ticket_outbox (ticket_id, event, payload, next_attempt_at)
+       VALUES ($1, $2, $3::jsonb, now()) ON CONFLICT (ticket_id, event) DO NOTHING`,
+      [t.id, event, JSON.stringify(forwardPayload(t, event))],
+    );
   }
 
   list(f: TicketFilter = {}): Promise<Ticket[]> {
@@ -170,5 +190,25 @@ function toTicket(r: Record<string, unknown>): Ticket {
     lastSeenAt: iso(r.last_seen_at) as string,
     resolvedAt: iso(r.resolved_at),
     notifications: Number(r.notifications),
+  };
+}
+
+/** The body the tracker receives: the event and the ticket as it was when the event happened. */
+export function forwardPayload(t: Ticket, event: TicketEvent) {
+  return {
+    event,
+    ticket: {
+      id: t.id,
+      fingerprint: t.fingerprint,
+      alertname: t.alertname,
+      severity: t.severity,
+      team: t.team,
+      layer: t.layer,
+      labels: t.labels,
+      annotations: t.annotations,
+      state: t.state,
+      startsAt: t.startsAt,
+      resolvedAt: t.resolvedAt,
+    },
   };
 }

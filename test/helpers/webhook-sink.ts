@@ -10,7 +10,8 @@ export interface SinkCall {
 
 /**
  * A local HTTP server standing in for a webhook (a retraining service): records every call and answers with
- * `status` (200 by default). `close()` and `open()` take it down and bring it back on the same port.
+ * `status` (200 by default), after `holdMs` (0: at once; a long hold stands for a receiver that hangs).
+ * `close()` and `open()` take it down and bring it back on the same port.
  */
 export async function webhookSink() {
   const calls: SinkCall[] = [];
@@ -19,6 +20,7 @@ export async function webhookSink() {
   const sink = {
     calls,
     status: 200,
+    holdMs: 0,
     get url() {
       return `http://127.0.0.1:${port}`;
     },
@@ -35,8 +37,11 @@ export async function webhookSink() {
             body: JSON.parse(text || '{}'),
             at: Date.now(),
           });
-          res.statusCode = sink.status;
-          res.end(sink.status < 300 ? 'ok' : 'retraining service unavailable');
+          const { status } = sink;
+          setTimeout(() => {
+            res.statusCode = status;
+            res.end(status < 300 ? 'ok' : 'retraining service unavailable');
+          }, sink.holdMs);
         });
       });
       await new Promise<void>((resolve, reject) => {

@@ -50,6 +50,19 @@ describe('the live stack: data layer', () => {
         resolvedTo: ['data-science', 'ticketing'],
       },
     ]);
+    // The recorder forwards `retraining` to the exporter's /api/v1/retrain. MlwatchDatasetDrift is about a
+    // dataset and carries no `model` label, so the endpoint records nothing and says why; no model's retrain
+    // webhook is called.
+    const outcomes = (s.recorder.answers.retraining ?? []).flatMap(
+      (text) => (JSON.parse(text) as { alerts: { alertname: string; outcome: string }[] }).alerts,
+    );
+    const drift = outcomes.filter((o) => o.alertname === 'MlwatchDatasetDrift');
+    expect(drift.length).toBeGreaterThan(0);
+    expect(new Set(drift.map((o) => o.outcome))).toEqual(new Set(['ignored: alert has no model label']));
+    const r = await fetch(`${s.exporter.url}/api/v1/retrain/requests?model=credit_default`);
+    const requests = ((await r.json()) as { requests: { reason: string }[] }).requests;
+    expect(requests.filter((x) => x.reason === 'alert')).toEqual([]);
+    expect(s.retrainSink.calls.filter((c) => c.body.reason === 'alert')).toEqual([]);
   });
 
   it('stale: MlwatchDatasetStale pages platform on-call and silences the null alert of the same dataset', async () => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RetrainRequest } from '../../src/state/retrain.js';
 import { waitFor } from '../helpers/wait.js';
 import { runIncident } from './incident.js';
 import { FOR_FACTOR, type Stack, startStack } from './stack.js';
@@ -65,6 +66,32 @@ describe('the live stack: model layer', () => {
       ['data-science', 'platform-oncall', 'ticketing'],
     );
     expect(timings['auc:MlwatchModelAucLow']).toBeGreaterThanOrEqual(3_600_000 / FOR_FACTOR);
+
+    // The retraining receiver reached the exporter's /api/v1/retrain (the recorder forwards it), which recorded
+    // one request for the model and dispatched it to the model's retrain webhook exactly once. Requests of the
+    // monthly cadence (should the test run at its minute) are not the alert's.
+    expect(s.recorder.forwarded.retraining).toContain(200);
+    const requests = await waitFor(
+      async () => {
+        const r = await fetch(`${s.exporter.url}/api/v1/retrain/requests?model=credit_default`);
+        const all = ((await r.json()) as { requests: RetrainRequest[] }).requests;
+        const fromAlerts = all.filter((x) => x.reason === 'alert');
+        return fromAlerts.length > 0 && fromAlerts.every((x) => x.state === 'dispatched')
+          ? fromAlerts
+          : undefined;
+      },
+      60_000,
+      'retrain request dispatched',
+    );
+    expect(requests).toHaveLength(1);
+    const [request] = requests as [RetrainRequest];
+    expect(request).toMatchObject({ model: 'credit_default', state: 'dispatched', failures: 0 });
+    expect(request.detail).toMatchObject({ alertname: 'MlwatchModelAucLow' });
+    const calls = s.retrainSink.calls.filter((c) => c.body.reason === 'alert');
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.path).toBe('/retrain/credit_default');
+    expect(calls[0]?.headers['idempotency-key']).toBe(`mlwatch-retrain-${request.id}`);
+    expect(calls[0]?.body).toMatchObject({ id: request.id, model: 'credit_default', reason: 'alert' });
   }, 600_000);
 
   it('labels: MlwatchModelLabelCoverageLow goes to data science and the ticket log', async () => {

@@ -16,12 +16,15 @@ export interface Notification {
 
 /**
  * Stands in for every receiver: POST /<receiver> is recorded with its arrival time. A receiver given a
- * forwarding URL (ticketing: the exporter's own /api/v1/alerts) also gets the body passed on, as sent.
+ * forwarding URL (ticketing: the exporter's own /api/v1/alerts; retraining: its /api/v1/retrain) also gets the
+ * body passed on, as sent.
  */
 export class WebhookRecorder {
   readonly received: Notification[] = [];
   /** Status codes the forwarding targets answered, by receiver. */
   readonly forwarded: Record<string, number[]> = {};
+  /** The bodies the forwarding targets answered, by receiver (the retrain endpoint's summaries). */
+  readonly answers: Record<string, string[]> = {};
   private readonly forward = new Map<string, string>();
   private server?: Server;
   port = 0;
@@ -49,10 +52,11 @@ export class WebhookRecorder {
         }
         // Answer with the target's status, so Alertmanager retries when the exporter does not take it.
         fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
-          .then((r) => r.status)
-          .catch(() => 502)
-          .then((status) => {
+          .then(async (r) => ({ status: r.status, text: await r.text() }))
+          .catch((err: unknown) => ({ status: 502, text: String(err) }))
+          .then(({ status, text }) => {
             this.forwarded[receiver] = [...(this.forwarded[receiver] ?? []), status];
+            this.answers[receiver] = [...(this.answers[receiver] ?? []), text];
             res.writeHead(status).end();
           });
       });

@@ -14,6 +14,7 @@ import type { SqlWriter } from '../../src/warehouse/types.js';
 import { type Served, startCli } from '../helpers/cli.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor } from '../helpers/wait.js';
+import { type WebhookSink, webhookSink } from '../helpers/webhook-sink.js';
 import { type AlertmanagerRun, startAlertmanager } from './alertmanager.js';
 import { type PrometheusRun, scaledRules, startPrometheus } from './prometheus.js';
 import { WebhookRecorder } from './recorder.js';
@@ -35,6 +36,8 @@ export interface Stack {
   proxy: TcpProxy;
   exporter: Served;
   recorder: WebhookRecorder;
+  /** credit_default's retrain webhook: the retraining service the exporter dispatches requests to. */
+  retrainSink: WebhookSink;
   am: AlertmanagerRun;
   prom: PrometheusRun;
   feeder: DemoFeeder;
@@ -69,7 +72,14 @@ export async function startStack(): Promise<Stack> {
   const viaProxy = new URL(PG_URL);
   viaProxy.port = String(await proxy.start());
 
-  const config = demoConfig({ warehouseUrl: viaProxy.toString(), schema }) as {
+  // The retraining service: Alertmanager's `retraining` receiver reaches the exporter (below), which records a
+  // request and dispatches it here.
+  const retrainSink = await webhookSink();
+  const config = demoConfig({
+    warehouseUrl: viaProxy.toString(),
+    schema,
+    retrainWebhook: `${retrainSink.url}/retrain/credit_default`,
+  }) as {
     warehouse: Record<string, unknown>;
     defaults: Record<string, unknown>;
     models: Record<string, unknown>[];
@@ -100,6 +110,7 @@ export async function startStack(): Promise<Stack> {
   const recorder = new WebhookRecorder();
   await recorder.start();
   recorder.forwardTo('ticketing', `${exporter.url}/api/v1/alerts`);
+  recorder.forwardTo('retraining', `${exporter.url}/api/v1/retrain`);
   const am = await startAlertmanager(dir, recorder);
   scaledRules(join(dir, 'rules'), FOR_FACTOR);
   const prom = await startPrometheus(dir, `127.0.0.1:${exporter.port}`, am.target);
@@ -115,6 +126,7 @@ export async function startStack(): Promise<Stack> {
     proxy,
     exporter,
     recorder,
+    retrainSink,
     am,
     prom,
     feeder,
@@ -138,6 +150,7 @@ export async function startStack(): Promise<Stack> {
       await am.proc.stop();
       await exporter.stop('SIGKILL');
       await recorder.stop();
+      await retrainSink.close();
       await proxy.stop();
       await writer.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
       await writer.exec(`DROP SCHEMA IF EXISTS ${schema}_state CASCADE`).catch(() => {});

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { duration, scheduleFields, subjectName, uniqueNames, window } from '../../config/types.js';
 import { retrainConfig } from '../../state/retrain-config.js';
+import { rollbackConfig } from '../../state/rollback-config.js';
 import type { BuildContext, Check } from '../types.js';
 import { modelContext } from './context.js';
 import { buildLabelsCheck } from './labels.js';
@@ -87,6 +88,8 @@ export const modelEntry = z
       .optional(),
     // Optional: where and when retraining is requested (src/state/retrain-config.ts, docs/retraining.md).
     retrain: retrainConfig.optional(),
+    // Optional: where a jointly approved rollback is executed (src/state/rollback-config.ts, docs/rollbacks.md).
+    rollback: rollbackConfig.optional(),
     ...scheduleFields,
   })
   .superRefine((m, ctx) => {

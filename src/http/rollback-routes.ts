@@ -1,0 +1,161 @@
+import express, { type Express, type Request, type Response } from 'express';
+import type { RollbackService } from '../state/rollback-service.js';
+import { type Actor, type Outcome, ROLLBACK_STATES, type RollbackState } from '../state/rollbacks.js';
+import type { StateService } from '../state/service.js';
+import { only } from './app.js';
+import { unavailable } from './webhook.js';
+
+/**
+ * /api/v1/rollbacks: open, approve, reject and read rollback requests (docs/rollbacks.md). Every call is an
+ * approver's, authenticated by `Authorization: Bearer <token>`: 401 without a token, 403 with one nobody has.
+ */
+
+// A request is three short strings; anything bigger is not one.
+const MAX_BODY = '16kb';
+const json = express.json({ limit: MAX_BODY, type: () => true });
+const MAX_TEXT = 1000;
+
+const text = (res: Response, status: number, message: string) =>
+  res.status(status).type('text/plain').send(`${message}\n`);
+
+/** The caller, or undefined after answering 401 (with WWW-Authenticate) or 403. */
+function caller(req: Request, res: Response, rollbacks: RollbackService): Actor | undefined {
+  const auth = rollbacks.authenticate(req.get('authorization'));
+  if (auth.ok) return auth.actor;
+  if (auth.status === 401) res.set('WWW-Authenticate', 'Bearer realm="mlwatch"');
+  text(res, auth.status, auth.reason);
+  return undefined;
+}
+
+/** The JSON body (an object; empty is {}), or undefined after answering 400 or 413. */
+async function body(req: Request, res: Response): Promise<Record<string, unknown> | undefined> {
+  const err = await new Promise<unknown>((resolve) => json(req, res, resolve));
+  if (err) {
+    const e = err as { status?: number; message?: string };
+    if (e.status === 413) text(res, 413, `body larger than ${MAX_BODY}`);
+    else text(res, 400, `invalid JSON: ${e.message}`);
+    return undefined;
+  }
+  const b = req.body ?? {};
+  if (typeof b !== 'object' || Array.isArray(b) || b === null) {
+    text(res, 400, 'expected a JSON object');
+    return undefined;
+  }
+  return b as Record<string, unknown>;
+}
+
+/** A required (or optional) non-empty string field of at most MAX_TEXT characters; a string is a problem. */
+function field(
+  b: Record<string, unknown>,
+  name: string,
+  required: boolean,
+): string | { problem: string } | undefined {
+  const v = b[name];
+  if (v === undefined) return required ? { problem: `${name}: missing` } : undefined;
+  if (typeof v !== 'string' || v.trim() === '') return { problem: `${name}: expected a non-empty string` };
+  if (v.length > MAX_TEXT) return { problem: `${name}: at most ${MAX_TEXT} characters` };
+  return v;
+}
+
+const isProblem = (v: unknown): v is { problem: string } => typeof v === 'object' && v !== null;
+
+function answer(res: Response, out: Outcome, okStatus = 200): void {
+  if (out.ok) res.status(okStatus).json(out.request);
+  else text(res, out.status, out.reason);
+}
+
+function idOf(req: Request, res: Response): number | undefined {
+  const id = Number(req.params.id);
+  if (!Number.isSafeInteger(id) || id < 1 || !/^\d+$/.test(String(req.params.id))) {
+    text(res, 400, `'${req.params.id}' is not a rollback request id`);
+    return undefined;
+  }
+  return id;
+}
+
+export function rollbackRoutes(state: StateService, rollbacks: RollbackService) {
+  return (app: Express) => {
+    app.all(
+      '/api/v1/rollbacks',
+      only(['GET', 'HEAD', 'POST'], async (req, res) => {
+        const who = caller(req, res, rollbacks);
+        if (!who || unavailable(res, state)) return;
+        if (req.method !== 'POST') {
+          const s = typeof req.query.state === 'string' ? req.query.state : undefined;
+          if (s !== undefined && !(ROLLBACK_STATES as readonly string[]).includes(s)) {
+            text(res, 400, `state must be one of ${ROLLBACK_STATES.join(', ')}, not '${s}'`);
+            return;
+          }
+          const list = await rollbacks.log.list({
+            state: s as RollbackState | undefined,
+            limit: 1000,
+            now: rollbacks.now(),
+          });
+          res.json({ rollbacks: list });
+          return;
+        }
+        const b = await body(req, res);
+        if (!b) return;
+        const unknown = Object.keys(b).filter((k) => !['model', 'to_version', 'reason'].includes(k));
+        const model = field(b, 'model', true);
+        const toVersion = field(b, 'to_version', true);
+        const reason = field(b, 'reason', true);
+        const problem = [model, toVersion, reason].find(isProblem);
+        if (unknown.length > 0) {
+          text(res, 400, `${unknown[0]}: unknown field; a request is {model, to_version, reason}`);
+          return;
+        }
+        if (problem) {
+          text(res, 400, `${problem.problem}; a request is {model, to_version, reason}`);
+          return;
+        }
+        if (!rollbacks.hasRollback(model as string)) {
+          text(
+            res,
+            400,
+            `model: '${model}' has no rollback config; add a rollback block (webhook) to the model in the config`,
+          );
+          return;
+        }
+        const out = await rollbacks.request(who, model as string, toVersion as string, reason as string);
+        if (out.ok) res.location(`/api/v1/rollbacks/${out.request.id}`);
+        answer(res, out, 201);
+      }),
+    );
+    app.all(
+      '/api/v1/rollbacks/:id',
+      only(['GET', 'HEAD'], async (req, res) => {
+        if (!caller(req, res, rollbacks) || unavailable(res, state)) return;
+        const id = idOf(req, res);
+        if (id === undefined) return;
+        const r = await rollbacks.log.get(id, rollbacks.now());
+        if (!r) text(res, 404, `no rollback request ${id}`);
+        else res.json(r);
+      }),
+    );
+    for (const decision of ['approve', 'reject'] as const) {
+      app.all(
+        `/api/v1/rollbacks/:id/${decision}`,
+        only(['POST'], async (req, res) => {
+          const who = caller(req, res, rollbacks);
+          if (!who || unavailable(res, state)) return;
+          const id = idOf(req, res);
+          if (id === undefined) return;
+          const b = await body(req, res);
+          if (!b) return;
+          const unknown = Object.keys(b).filter((k) => k !== 'comment');
+          const comment = field(b, 'comment', false);
+          if (unknown.length > 0) {
+            text(res, 400, `${unknown[0]}: unknown field; the body is empty or {comment}`);
+            return;
+          }
+          if (isProblem(comment)) {
+            text(res, 400, comment.problem);
+            return;
+          }
+          answer(res, await rollbacks.decide(id, who, decision, comment));
+        }),
+      );
+    }
+  };
+}

@@ -1,0 +1,279 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { Gauge, type Registry } from 'prom-client';
+import { catalog } from '../metrics/catalog.js';
+import { quoteIdent } from '../sql/identifiers.js';
+import type { StateDb } from './db.js';
+import { backoffDelay } from './retrain-service.js';
+import {
+  type Approver,
+  DEFAULT_ROLLBACK_EXPIRY_MS,
+  DEFAULT_ROLLBACK_TIMEOUT_MS,
+  type RollbackConfig,
+} from './rollback-config.js';
+import { type Actor, type ClaimedRollback, type Outcome, ROLLBACK_STATES, RollbackLog } from './rollbacks.js';
+
+export interface RollbackServiceOptions {
+  db: StateDb;
+  schema: string;
+  log: Logger;
+  /** Whether the state store is migrated (StateService): nothing is read or written before. */
+  isReady: () => boolean;
+  /** The clock for request times, expiry and due attempts (tests move it). */
+  now?: () => Date;
+  /** How often expiry is swept and approved requests are looked for (default 5 s). */
+  pollMs?: number;
+  /** The first retry's delay (default 10 s), doubling up to capMs (default 10 min). */
+  backoffMs?: number;
+  backoffCapMs?: number;
+  /** How often the counts behind the gauge are re-read (default 15 s). */
+  refreshMs?: number;
+}
+
+/** Who is calling: an approver, or why not (401: no usable token; 403: a token nobody has). */
+export type Authentication = { ok: true; actor: Actor } | { ok: false; status: 401 | 403; reason: string };
+
+// A claim outlives the webhook's timeout by this much, so another replica never takes an attempt in flight.
+const LEASE_MARGIN_MS = 60_000;
+
+/**
+ * Rollbacks as the running exporter does them: authenticates approvers by the SHA-256 of their token, opens,
+ * approves and rejects requests, expires the ones left pending (on access and every poll), and executes the
+ * approved ones through the model's rollback webhook, once, with retries, from whichever replica claims them.
+ */
+export class RollbackService {
+  readonly log: RollbackLog;
+  private approvers: { approver: Approver; hash: Buffer }[] = [];
+  private models = new Map<string, RollbackConfig>();
+  private expiryMs = DEFAULT_ROLLBACK_EXPIRY_MS;
+  private counts: { state: string; count: number }[] = [];
+  private timer?: NodeJS.Timeout;
+  private lastRefresh = 0;
+  private executing?: Promise<number>;
+  private stopped = false;
+  private readonly replica = `${hostname()}:${process.pid}`;
+
+  constructor(private readonly o: RollbackServiceOptions) {
+    this.log = new RollbackLog(o.db, quoteIdent(o.schema));
+  }
+
+  now(): Date {
+    return this.o.now ? this.o.now() : new Date();
+  }
+
+  /** Takes the approvers, the expiry and the models' rollback settings (at start and after a reload). */
+  configure(c: {
+    approvers: readonly Approver[];
+    rollback_expiry: number;
+    models: readonly { name: string; rollback?: RollbackConfig | undefined }[];
+  }): void {
+    this.approvers = c.approvers.map((a) => ({ approver: a, hash: Buffer.from(a.token_sha256, 'hex') }));
+    this.expiryMs = c.rollback_expiry;
+    this.models = new Map(c.models.flatMap((m) => (m.rollback ? [[m.name, m.rollback] as const] : [])));
+  }
+
+  hasRollback(model: string): boolean {
+    return this.models.has(model);
+  }
+
+  /**
+   * `Authorization: Bearer <token>`: the token's SHA-256 against every configured hash, each compared in
+   * constant time and all of them compared, so the answer's timing says nothing about which hash was close.
+   */
+  authenticate(header: string | undefined): Authentication {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+    if (!m) {
+      return {
+        ok: false,
+        status: 401,
+        reason:
+          header === undefined
+            ? 'no Authorization header; send Authorization: Bearer <your approver token>'
+            : 'the Authorization header is not Bearer <token>',
+      };
+    }
+    const presented = createHash('sha256')
+      .update(m[1] as string)
+      .digest();
+    let found: Approver | undefined;
+    for (const a of this.approvers) {
+      if (timingSafeEqual(presented, a.hash) && !found) found = a.approver;
+    }
+    if (!found) return { ok: false, status: 403, reason: 'this token belongs to no configured approver' };
+    return { ok: true, actor: { name: found.name, role: found.role } };
+  }
+
+  async request(by: Actor, model: string, toVersion: string, reason: string): Promise<Outcome> {
+    const now = this.now();
+    const out = await this.log.create({
+      model,
+      toVersion,
+      reason,
+      by,
+      now,
+      expiresAt: new Date(now.getTime() + this.expiryMs),
+    });
+    if (out.ok)
+      this.o.log.info(
+        { request: out.request.id, model, to_version: toVersion, by: by.name },
+        'rollback requested',
+      );
+    await this.refresh();
+    return out;
+  }
+
+  async decide(id: number, by: Actor, decision: 'approve' | 'reject', comment?: string): Promise<Outcome> {
+    const out = await this.log.decide(id, by, decision, comment, this.now());
+    this.o.log.info(
+      {
+        request: id,
+        by: by.name,
+        role: by.role,
+        decision,
+        ...(out.ok ? { state: out.request.state } : { refused: out.reason }),
+      },
+      'rollback decision',
+    );
+    await this.refresh();
+    if (out.ok && out.request.state === 'approved') void this.executeDue();
+    return out;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.loop(), this.o.pollMs ?? 5000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.executing;
+  }
+
+  /** Executes every due approved request one after the other; resolves with how many succeeded. */
+  executeDue(): Promise<number> {
+    if (this.executing) return this.executing;
+    this.executing = (async () => {
+      let done = 0;
+      try {
+        for (;;) {
+          if (this.stopped || !this.o.isReady()) break;
+          const lease = Math.max(...[...this.models.values()].map(timeoutOf)) + LEASE_MARGIN_MS;
+          const claim = await this.log.claimDue(this.now(), [...this.models.keys()], lease, this.replica);
+          if (!claim) break;
+          if (await this.attempt(claim)) done++;
+        }
+      } catch (err) {
+        this.o.log.warn({ err: (err as Error).message }, 'rollback execution interrupted');
+      } finally {
+        this.executing = undefined;
+      }
+      await this.refresh();
+      return done;
+    })();
+    return this.executing;
+  }
+
+  private async attempt(c: ClaimedRollback): Promise<boolean> {
+    const r = this.models.get(c.model);
+    if (!r) return false;
+    let error: string | undefined;
+    try {
+      const res = await fetch(r.webhook, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          // At-least-once on a crash mid-attempt: the receiver can drop a request id it already started.
+          'idempotency-key': `mlwatch-rollback-${c.id}`,
+          ...r.headers,
+        },
+        body: JSON.stringify({
+          id: c.id,
+          model: c.model,
+          to_version: c.to_version,
+          reason: c.reason,
+          requested_by: c.requested_by,
+          approvals: c.approvals,
+        }),
+        signal: AbortSignal.timeout(timeoutOf(r)),
+      });
+      const text = await res.text().catch(() => '');
+      if (!res.ok) error = `HTTP ${res.status}${text ? `: ${text.trim().slice(0, 200)}` : ''}`;
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string; message?: string } };
+      error =
+        e.name === 'TimeoutError'
+          ? `no answer within ${timeoutOf(r) / 1000}s`
+          : (e.cause?.code ?? e.cause?.message ?? e.message);
+    }
+    const at = this.now();
+    if (error === undefined) {
+      const kept = await this.log.finish(c, { ok: true, at });
+      this.o.log.info({ model: c.model, request: c.id, attempt: c.attempt, kept }, 'rollback executed');
+      return true;
+    }
+    const delay = backoffDelay(c.failures + 1, this.o.backoffMs ?? 10_000, this.o.backoffCapMs ?? 600_000);
+    await this.log.finish(c, {
+      ok: false,
+      at,
+      error,
+      retryAt: new Date(at.getTime() + delay),
+      maxFailures: r.attempts,
+    });
+    this.o.log.warn(
+      {
+        model: c.model,
+        request: c.id,
+        attempt: c.attempt,
+        err: error,
+        failures: c.failures + 1,
+        of: r.attempts,
+      },
+      'rollback execution failed',
+    );
+    return false;
+  }
+
+  /** Re-reads the counts behind the gauge, without failing the caller. */
+  async refresh(): Promise<void> {
+    if (!this.o.isReady()) return;
+    try {
+      this.counts = await this.log.counts();
+      this.lastRefresh = Date.now();
+    } catch (err) {
+      this.o.log.warn({ err: (err as Error).message }, 'cannot read rollback counts');
+    }
+  }
+
+  private async loop(): Promise<void> {
+    if (this.stopped || !this.o.isReady()) return;
+    try {
+      const expired = await this.log.sweep(this.now());
+      if (expired.length > 0) this.o.log.info({ requests: expired }, 'rollback requests expired');
+    } catch (err) {
+      this.o.log.warn({ err: (err as Error).message }, 'cannot sweep expired rollback requests');
+    }
+    await this.executeDue();
+    if (Date.now() - this.lastRefresh >= (this.o.refreshMs ?? 15_000)) await this.refresh();
+  }
+
+  /** The gauge comes from the cached counts: /metrics never waits on the store. */
+  register(registry: Registry): void {
+    const self = this;
+    new Gauge({
+      name: catalog.rollbackRequests.name,
+      help: catalog.rollbackRequests.help,
+      labelNames: [...catalog.rollbackRequests.labels],
+      registers: [registry],
+      collect() {
+        this.reset();
+        // Every state has a series (0 when none), so `state="pending" > 0` can be alerted on and graphed.
+        for (const state of ROLLBACK_STATES) this.set({ state }, 0);
+        for (const c of self.counts) this.set({ state: c.state }, c.count);
+      },
+    });
+  }
+}
+
+const timeoutOf = (r: RollbackConfig) => r.timeout ?? DEFAULT_ROLLBACK_TIMEOUT_MS;

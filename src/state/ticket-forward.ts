@@ -1,0 +1,142 @@
+import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { catalog } from '../metrics/catalog.js';
+import type { StateDb } from './db.js';
+import { backoffDelay, type OutboxClaim, OutboxDrain, OutboxTable, postJson } from './outbox.js';
+import type { TicketForwardConfig } from './ticket-forward-config.js';
+
+export interface TicketForwarderOptions {
+  db: StateDb;
+  /** The state schema, already quoted. */
+  schemaSql: string;
+  config: TicketForwardConfig;
+  log: Logger;
+  /** Whether the state store is migrated: nothing is read or written before. */
+  isReady: () => boolean;
+  /** How often due events are looked for (default 5 s). */
+  pollMs?: number;
+  /** The first retry's delay (default 10 s); each further failure doubles it, up to backoffCapMs (10 min). */
+  backoffMs?: number;
+  backoffCapMs?: number;
+  /** How long a claim outlives the attempt's timeout (default 60 s): after it, another replica retakes it. */
+  leaseMarginMs?: number;
+}
+
+/**
+ * Sends the ticket log's queued events (table ticket_outbox, written with the ticket change) to the external
+ * tracker: once accepted (2xx), an event is never sent again; until then it is retried with backoff, also after
+ * a restart and by whichever replica claims it first.
+ */
+export class TicketForwarder {
+  private readonly outbox: OutboxTable;
+  private readonly drain: OutboxDrain;
+  private pending = 0;
+  private failures?: Counter;
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+  /** Aborts the attempt in flight on stop. */
+  private readonly abort = new AbortController();
+
+  constructor(private readonly o: TicketForwarderOptions) {
+    this.outbox = new OutboxTable(o.db, `${o.schemaSql}.ticket_outbox`, ['ticket_id', 'event', 'payload']);
+    this.drain = new OutboxDrain({
+      log: o.log,
+      what: 'ticket forwarding',
+      canRun: () => !this.stopped && o.isReady(),
+      next: () => this.next(),
+      afterDelivery: () => this.refresh(),
+    });
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.drain.drain(), this.o.pollMs ?? 5000);
+    this.timer.unref();
+  }
+
+  /** Sends what is due now (after a webhook queued events); resolves with how many were accepted. */
+  forwardDue(): Promise<number> {
+    return this.drain.drain();
+  }
+
+  /**
+   * Stops without waiting for a slow tracker: an attempt in flight is aborted and put back as due at once, so
+   * the next exporter (or another replica) sends it without waiting for the claim to run out.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.abort.abort();
+    await this.drain.inFlight();
+  }
+
+  private async next(): Promise<boolean | undefined> {
+    const timeoutMs = this.o.config.timeout;
+    const claim = await this.outbox.claimDue(new Date(), timeoutMs + (this.o.leaseMarginMs ?? 60_000));
+    return claim ? this.attempt(claim) : undefined;
+  }
+
+  private async attempt(c: OutboxClaim): Promise<boolean> {
+    const event = String(c.row.event);
+    const ticketId = Number(c.row.ticket_id);
+    const payload = typeof c.row.payload === 'string' ? JSON.parse(c.row.payload) : c.row.payload;
+    const error = await postJson({
+      url: this.o.config.url,
+      // The tracker can drop a key it has already seen: the one case of a second send is a replica that died
+      // after the tracker accepted but before the acceptance was recorded.
+      headers: { 'idempotency-key': idempotencyKey(ticketId, event), ...this.o.config.headers },
+      body: payload,
+      timeoutMs: this.o.config.timeout,
+      signal: this.abort.signal,
+    });
+    const where = { ticket: ticketId, event, attempt: c.attempt };
+    if (error === undefined) {
+      const kept = await this.outbox.finish(c, { ok: true, at: new Date() });
+      this.o.log.info({ ...where, kept }, 'ticket event forwarded');
+      return true;
+    }
+    if (this.abort.signal.aborted) {
+      // Stopping: not the tracker's failure. The tracker may have it already; the resend carries the same key.
+      await this.outbox.finish(c, { ok: false, error: 'aborted: exporter stopping', retryAt: new Date() });
+      return false;
+    }
+    this.failures?.inc();
+    const delay = backoffDelay(c.failures + 1, this.o.backoffMs ?? 10_000, this.o.backoffCapMs ?? 600_000);
+    await this.outbox.finish(c, { ok: false, error, retryAt: new Date(Date.now() + delay) });
+    this.o.log.warn({ ...where, err: error, retryInMs: delay }, 'ticket forwarding failed; will retry');
+    return false;
+  }
+
+  /** Re-reads the pending count behind the gauge, without failing the caller. */
+  async refresh(): Promise<void> {
+    if (!this.o.isReady()) return;
+    try {
+      const [row] = await this.o.db.transaction((tx) =>
+        tx.query(`SELECT count(*)::int AS n FROM ${this.o.schemaSql}.ticket_outbox WHERE state = 'pending'`),
+      );
+      this.pending = Number(row?.n ?? 0);
+    } catch (err) {
+      this.o.log.warn({ err: (err as Error).message }, 'cannot read the ticket outbox');
+    }
+  }
+
+  /** The gauge comes from the cached count: /metrics never waits on the store. */
+  register(registry: Registry): void {
+    const self = this;
+    new Gauge({
+      name: catalog.ticketForwardPending.name,
+      help: catalog.ticketForwardPending.help,
+      registers: [registry],
+      collect() {
+        this.set(self.pending);
+      },
+    });
+    this.failures = new Counter({
+      name: catalog.ticketForwardFailures.name,
+      help: catalog.ticketForwardFailures.help,
+      registers: [registry],
+    });
+  }
+}
+
+/** `mlwatch-ticket-7-opened`: the same for every attempt at one event, different for each event. */
+export const idempotencyKey = (ticketId: number, event: string) => `mlwatch-ticket-${ticketId}-${event}`;
