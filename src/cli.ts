@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { checkConfig } from './commands/check-config.js';
 import { fail, listenError, loadOrExit, parsePort } from './commands/common.js';
 import { once } from './commands/once.js';
+import { type ReportFlags, report } from './commands/report.js';
 import { listRetrainRequests, type RetrainListFlags } from './commands/retrain.js';
 import {
   type ApiFlags,
@@ -119,6 +120,20 @@ retrain
   .option('--json', 'print JSON instead of a table')
   .action(async (opts: { config: string } & RetrainListFlags) => {
     const result = await listRetrainRequests(loadOrExit(opts.config), opts);
+    (result.code === 0 ? process.stdout : process.stderr).write(`${result.out}\n`);
+    process.exitCode = result.code;
+  });
+
+program
+  .command('report')
+  .description('the weekly data-science review as Markdown (docs/report.md)')
+  .requiredOption('-c, --config <file>', 'config file (its report and state sections say where to read)')
+  .option('--since <duration>', 'the period, ending now; also the model window compared', '7d')
+  .option('--prometheus <url>', 'the Prometheus with the time series (default: report.prometheus_url)')
+  .option('--at <time>', 'end the period at this ISO time instead of now, e.g. 2026-11-23T08:00:00Z')
+  .action(async (opts: { config: string } & ReportFlags) => {
+    const result = await report(loadOrExit(opts.config), opts);
+    for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
     (result.code === 0 ? process.stdout : process.stderr).write(`${result.out}\n`);
     process.exitCode = result.code;
   });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SinkCall } from '../src/demo/retrain-sink.js';
+import type { SinkCall } from '../src/demo/action-sink.js';
 import type { RetrainRequest } from '../src/state/retrain.js';
 import { type Served, startCli } from './helpers/cli.js';
 import { waitFor } from './helpers/wait.js';

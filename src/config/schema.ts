@@ -7,6 +7,7 @@ import {
   querySection,
   servingSection,
 } from '../checks/registry.js';
+import { reportConfig } from '../report/config.js';
 import { approversConfig, rollbackExpiry } from '../state/rollback-config.js';
 import { ticketForwardConfig } from '../state/ticket-forward-config.js';
 import { duration } from './types.js';
@@ -113,6 +114,8 @@ export const configSchema = z.strictObject({
   // Who may request and approve rollbacks, and how long a request waits (docs/rollbacks.md).
   approvers: approversConfig,
   rollback_expiry: rollbackExpiry,
+  // The weekly data-science review: its cadence, Prometheus and webhook (docs/report.md).
+  report: reportConfig.optional(),
 });
 
 export type RawConfig = z.output<typeof configSchema>;

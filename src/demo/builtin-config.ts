@@ -1,4 +1,16 @@
+import { createHash } from 'node:crypto';
 import { quoteSchema } from './schema.js';
+
+/**
+ * The demo's two approvers, one per role, so a user can walk a rollback from request to execution
+ * (docs/rollbacks.md). Their tokens are fixed and published (the demo prints them, the README shows them):
+ * demo-only credentials, never to be copied into a real config. The config holds only their SHA-256, as a
+ * user's would.
+ */
+export const DEMO_APPROVERS = [
+  { name: 'demo-engineer', role: 'engineering', token: 'demo-engineering-token' },
+  { name: 'demo-product', role: 'product', token: 'demo-product-token' },
+] as const;
 
 /**
  * The configuration the demo serves, as the raw object a YAML file would parse to.
@@ -11,10 +23,17 @@ export function demoConfig(opts: {
   schema: string;
   /** credit_default's retrain webhook (the demo's own recording sink); without it the model has no `retrain`. */
   retrainWebhook?: string;
+  /** credit_default's rollback webhook (the demo's own recording sink); without it the model has no `rollback`. */
+  rollbackWebhook?: string;
 }): Record<string, unknown> {
   const s = quoteSchema(opts.schema);
   return {
     warehouse: { url: opts.warehouseUrl, statement_timeout: '10s', pool: 4 },
+    approvers: DEMO_APPROVERS.map(({ name, role, token }) => ({
+      name,
+      role,
+      token_sha256: createHash('sha256').update(token).digest('hex'),
+    })),
     defaults: { interval: '15s' },
     datasets: [
       {
@@ -85,6 +104,8 @@ export function demoConfig(opts: {
         reference: { window: '14d', offset: '14d' },
         // Monthly cadence and the retraining receiver's alerts (the `auc` incident) request a retrain here.
         ...(opts.retrainWebhook ? { retrain: { webhook: opts.retrainWebhook } } : {}),
+        // A rollback both demo approvers approve is executed here (the demo's deployment stand-in).
+        ...(opts.rollbackWebhook ? { rollback: { webhook: opts.rollbackWebhook } } : {}),
       },
     ],
     kpis: [

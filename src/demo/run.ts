@@ -3,16 +3,17 @@ import type { Logger } from 'pino';
 import { stringify } from 'yaml';
 import { fail, listenError } from '../commands/common.js';
 import { loadConfigText } from '../config/load.js';
+import { DEFAULT_PORT } from '../defaults.js';
 import { handleSignals, serve } from '../runtime/serve.js';
 import { pgliteStateDb } from '../state/db.js';
 import { createPgWriter } from '../warehouse/pg.js';
 import { createPgliteWarehouse, createPgliteWriter } from '../warehouse/pglite.js';
 import type { SqlWriter } from '../warehouse/types.js';
-import { DemoFeeder } from './batches.js';
-import { demoConfig } from './builtin-config.js';
+import { ActionSink, actionSinkRoutes, sinkPath } from './action-sink.js';
+import { DemoFeeder, MODEL_VERSION } from './batches.js';
+import { DEMO_APPROVERS, demoConfig } from './builtin-config.js';
 import { incidentRoutes } from './incident-routes.js';
 import { DemoIncidents, INCIDENTS, type Incident } from './incidents.js';
-import { RetrainSink, retrainSinkRoutes } from './retrain-sink.js';
 import { createDemoSchema } from './schema.js';
 import { seedHistory, warehouseNow } from './seed.js';
 
@@ -64,17 +65,21 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   for (const name of o.incidents ?? []) await incidents.set(name, true);
   feeder.start();
 
-  // credit_default's retrain webhook is the demo's own sink, reached on loopback, so a retraining request
-  // (the `auc` incident, through Alertmanager) ends in a call listed at GET /-/demo/retrain-sink.
-  const sink = new RetrainSink();
+  // credit_default's retrain and rollback webhooks are the demo's own sinks, reached on loopback, so a
+  // retraining request (the `auc` incident, through Alertmanager) ends in a call listed at
+  // GET /-/demo/retrain-sink, and a rollback both demo approvers approved in one at GET /-/demo/rollback-sink.
+  const retrainSink = new ActionSink();
+  const rollbackSink = new ActionSink();
   const self = o.host === '0.0.0.0' || o.host === '::' ? '127.0.0.1' : o.host;
   let port = o.port;
+  const selfUrl = () => `http://${self.includes(':') ? `[${self}]` : self}:${port}`;
   const text = () =>
     stringify(
       demoConfig({
         warehouseUrl: o.warehouseUrl ?? 'pglite:memory',
         schema: o.schema,
-        retrainWebhook: `http://${self.includes(':') ? `[${self}]` : self}:${port}/-/demo/retrain-sink`,
+        retrainWebhook: `${selfUrl()}${sinkPath('retrain')}`,
+        rollbackWebhook: `${selfUrl()}${sinkPath('rollback')}`,
       }),
     );
   const load = () => loadConfigText(text(), DEMO_CONFIG_NAME, process.env, process.cwd());
@@ -87,7 +92,8 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       log: o.log,
       routes: (app) => {
         incidentRoutes(incidents, o.log)(app);
-        retrainSinkRoutes(sink, o.log)(app);
+        actionSinkRoutes('retrain', retrainSink, o.log)(app);
+        actionSinkRoutes('rollback', rollbackSink, o.log)(app);
       },
       // The checks read the same in-process database the feeder writes to.
       ...(embedded ? { openWarehouse: () => createPgliteWarehouse(embedded, false) } : {}),
@@ -101,9 +107,11 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     });
     handleSignals(running, o.log);
     if (running.port !== port) {
-      // --port 0: the webhook can name the port only now; retraining takes the model settings again.
+      // --port 0: the webhooks can name the port only now; retraining and rollbacks take the settings again.
       port = running.port;
-      running.retrain.configure(load().raw.models);
+      const again = load().raw;
+      running.retrain.configure(again.models);
+      running.rollbacks.configure(again);
     }
     const base = `http://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${running.port}`;
     process.stderr.write(
@@ -113,10 +121,35 @@ export async function runDemo(o: DemoOptions): Promise<void> {
         `  incidents (${INCIDENTS.join(', ')}): curl -X PUT ${base}/-/demo/incidents/nulls  (DELETE to stop)\n` +
         `  tickets:  ${base}/api/v1/tickets  (Alertmanager's ticketing receiver: POST ${base}/api/v1/alerts)\n` +
         `  retrain:  ${base}/api/v1/retrain/requests  (the retraining receiver: POST ${base}/api/v1/retrain)\n` +
-        `  credit_default's retraining service (a recording sink): ${base}/-/demo/retrain-sink\n` +
+        `  credit_default's retraining service (a recording sink): ${base}${sinkPath('retrain')}\n` +
+        rollbackWalkthrough(base, selfUrl()) +
         (incidents.active().length ? `  active incidents: ${incidents.active().join(', ')}\n` : ''),
     );
   } catch (err) {
     fail(listenError(err, o.port));
   }
+}
+
+/**
+ * The start-up lines that walk a rollback from request to execution with the two demo approvers. `apiUrl` is
+ * the address the CLI reaches; `--url` is left out when it is the CLI's default.
+ */
+function rollbackWalkthrough(base: string, apiUrl: string): string {
+  const [engineer, product] = DEMO_APPROVERS;
+  const url = apiUrl === `http://127.0.0.1:${DEFAULT_PORT}` ? '' : ` --url ${apiUrl}`;
+  const cmd = (args: string, token: string) => `      npx mlwatch rollback ${args}${url} --token ${token}\n`;
+  return (
+    `  rollbacks: ${base}/api/v1/rollbacks  (credit_default's deployment service, a recording sink: ${base}${sinkPath('rollback')})\n` +
+    `    demo approvers (DEMO-ONLY tokens, published in the README; never use them in a real config):\n` +
+    DEMO_APPROVERS.map((a) => `      ${a.name} (${a.role}): ${a.token}\n`).join('') +
+    `    walk a rollback (1 is the id the first command prints; use that one if it differs):\n` +
+    cmd(
+      `request --model credit_default --to-version credit-gbm-3.1 --reason 'demo: AUC dropped with ${MODEL_VERSION}'`,
+      engineer.token,
+    ) +
+    cmd('approve 1', engineer.token) +
+    cmd('approve 1', product.token) +
+    `    the result: npx mlwatch rollback list${url} --token ${engineer.token}\n` +
+    `                and what the deployment service received: curl ${base}${sinkPath('rollback')}\n`
+  );
 }

@@ -4,9 +4,11 @@ import type { Logger } from 'pino';
 import { ConfigError } from '../config/errors.js';
 import type { LoadedConfig } from '../config/load.js';
 import { createApp } from '../http/app.js';
+import { reportRoutes } from '../http/report-routes.js';
 import { retrainRoutes } from '../http/retrain-routes.js';
 import { rollbackRoutes } from '../http/rollback-routes.js';
 import { ticketRoutes } from '../http/ticket-routes.js';
+import { ReportService, type ReportServiceOptions } from '../report/service.js';
 import { openStateDb, type StateDb } from '../state/db.js';
 import { RetrainService, type RetrainServiceOptions } from '../state/retrain-service.js';
 import { RollbackService, type RollbackServiceOptions } from '../state/rollback-service.js';
@@ -36,6 +38,8 @@ export interface ServeOptions {
   ticketForward?: StateServiceOptions['forwardTiming'];
   /** Rollbacks' clock, poll and backoff (tests shorten them). */
   rollback?: Pick<RollbackServiceOptions, 'now' | 'pollMs' | 'backoffMs' | 'backoffCapMs' | 'refreshMs'>;
+  /** The weekly review's clock, poll and backoff (tests shorten them). */
+  report?: Pick<ReportServiceOptions, 'now' | 'pollMs' | 'backoffMs' | 'backoffCapMs'>;
 }
 
 export interface Running {
@@ -43,6 +47,7 @@ export interface Running {
   state: StateService;
   retrain: RetrainService;
   rollbacks: RollbackService;
+  reports: ReportService;
   server: Server;
   port: number;
   reload(): Promise<{ ok: true } | { ok: false; errors: string }>;
@@ -85,9 +90,19 @@ export async function serve(o: ServeOptions): Promise<Running> {
   });
   rollbacks.configure(o.config.raw);
   rollbacks.register(exporter.registry);
+  // The weekly review: its cadence and webhook follow reloads (src/report/service.ts).
+  const reports = new ReportService({
+    ...o.report,
+    db: stateDb,
+    schema: o.config.state.schema,
+    log: o.log,
+    isReady: () => state.isReady(),
+  });
+  reports.configure(o.config.raw.report);
   void state.start().then(() => Promise.all([retrain.refresh(), rollbacks.refresh()]));
   retrain.start();
   rollbacks.start();
+  reports.start();
   let reloading: Promise<{ ok: true } | { ok: false; errors: string }> | undefined;
 
   const reload = () => {
@@ -104,6 +119,7 @@ export async function serve(o: ServeOptions): Promise<Running> {
       await exporter.reload(config);
       retrain.configure(config.raw.models);
       rollbacks.configure(config.raw);
+      reports.configure(config.raw.report);
       return { ok: true as const };
     });
     reloading = next;
@@ -114,6 +130,7 @@ export async function serve(o: ServeOptions): Promise<Running> {
     ticketRoutes(state)(app);
     retrainRoutes(state, retrain)(app);
     rollbackRoutes(state, rollbacks)(app);
+    reportRoutes(state, reports)(app);
     o.routes?.(app);
   };
   const app = createApp({ exporter: () => exporter, reload, routes });
@@ -135,12 +152,13 @@ export async function serve(o: ServeOptions): Promise<Running> {
       if (!clean) o.log.warn('checks still running after the grace period were abandoned');
       await retrain.stop();
       await rollbacks.stop();
+      await reports.stop();
       await state.stop();
       await o.onShutdown?.();
     })();
     return stopping;
   };
-  return { exporter, state, retrain, rollbacks, server, port, reload, shutdown };
+  return { exporter, state, retrain, rollbacks, reports, server, port, reload, shutdown };
 }
 
 /** For the CLI: signals drive reload and shutdown; the process exits 0 after a clean stop. */

@@ -138,6 +138,29 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
+    version: 4,
+    name: 'reports',
+    statements: (s) => [
+      // The weekly reviews as built (src/report/), one per period end: every replica's cadence builds it, the
+      // unique period_end keeps one. Also the outbox of the report webhook (src/state/outbox.ts columns);
+      // 'not_posted' when no webhook was configured when it was built.
+      `CREATE TABLE ${s}.reports (
+        id bigserial PRIMARY KEY,
+        period_start timestamptz NOT NULL,
+        period_end timestamptz NOT NULL UNIQUE,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        markdown text NOT NULL,
+        state text NOT NULL CHECK (state IN ('pending', 'dispatched', 'not_posted')),
+        attempts integer NOT NULL DEFAULT 0,
+        failures integer NOT NULL DEFAULT 0,
+        next_attempt_at timestamptz NOT NULL DEFAULT now(),
+        last_error text,
+        dispatched_at timestamptz
+      )`,
+      `CREATE INDEX reports_due_idx ON ${s}.reports (next_attempt_at) WHERE state = 'pending'`,
+    ],
+  },
+  {
     version: 5,
     name: 'ticket_outbox',
     statements: (s) => [

@@ -2,10 +2,13 @@ import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import { only } from '../http/app.js';
 
-/** One retraining request as the demo's stand-in retraining service received it. */
+/** One call as a demo stand-in service (retraining, deployment) received it. */
 export interface SinkCall {
   receivedAt: string;
-  /** mlwatch sends `idempotency-key: mlwatch-retrain-<id>`; a key seen before marks a re-sent request. */
+  /**
+   * mlwatch sends `idempotency-key: mlwatch-retrain-<id>` or `mlwatch-rollback-<id>`; a key seen before marks a
+   * re-sent request.
+   */
   idempotencyKey: string | null;
   duplicate: boolean;
   body: unknown;
@@ -16,11 +19,11 @@ const KEEP = 100;
 const json = express.json({ limit: '256kb', type: () => true });
 
 /**
- * The demo's retraining service: credit_default's `retrain.webhook` points here, so a retraining request
- * (the `auc` incident through Alertmanager's `retraining` receiver, or `POST /api/v1/retrain`) ends in a call
- * a user can see. It only records, in memory: the requests themselves are in the state store.
+ * A service the demo stands in for: credit_default's `retrain.webhook` and `rollback.webhook` point at one each,
+ * so a retraining request or an approved rollback ends in a call a user can see. It only records, in memory:
+ * the requests themselves are in the state store.
  */
-export class RetrainSink {
+export class ActionSink {
   readonly calls: SinkCall[] = [];
   private readonly keys = new Set<string>();
 
@@ -34,11 +37,21 @@ export class RetrainSink {
   }
 }
 
-/** POST /-/demo/retrain-sink records a call (200); GET lists them, newest first. */
-export function retrainSinkRoutes(sink: RetrainSink, log: Logger) {
+/** The sinks of the demo, each at /-/demo/<name>-sink. */
+export const SINKS = {
+  retrain: { what: 'demo retraining service', fields: ['id', 'model', 'reason'] },
+  rollback: { what: 'demo deployment service (rollbacks)', fields: ['id', 'model', 'to_version'] },
+} as const;
+export type SinkName = keyof typeof SINKS;
+
+export const sinkPath = (name: SinkName) => `/-/demo/${name}-sink`;
+
+/** POST /-/demo/<name>-sink records a call (200); GET lists them, newest first. */
+export function actionSinkRoutes(name: SinkName, sink: ActionSink, log: Logger) {
+  const { what, fields } = SINKS[name];
   return (app: Express) => {
     app.all(
-      '/-/demo/retrain-sink',
+      sinkPath(name),
       only(['GET', 'HEAD', 'POST'], async (req, res) => {
         if (req.method !== 'POST') {
           res.json({ calls: [...sink.calls].reverse() });
@@ -54,10 +67,14 @@ export function retrainSinkRoutes(sink: RetrainSink, log: Logger) {
           return;
         }
         const call = sink.record(req.get('idempotency-key') ?? null, req.body);
-        const body = req.body as { id?: unknown; model?: unknown; reason?: unknown };
+        // The few fields that say which request this was; the whole body is at GET.
+        const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<
+          string,
+          unknown
+        >;
         log.info(
-          { id: body.id, model: body.model, reason: body.reason, duplicate: call.duplicate },
-          'demo retraining service: request received',
+          { ...Object.fromEntries(fields.map((f) => [f, body[f]])), duplicate: call.duplicate },
+          `${what}: request received`,
         );
         res.json({ received: true, duplicate: call.duplicate });
       }),

@@ -1,0 +1,47 @@
+import type { StateDb } from '../state/db.js';
+import { type ActivitySections, activityUnavailable, gatherActivity } from './activity.js';
+import { renderMarkdown } from './markdown.js';
+import { gatherMetrics, type MetricSections, metricsUnavailable } from './metrics.js';
+import type { PrometheusClient } from './prometheus.js';
+import type { ReportData, ReportPeriod, Section } from './types.js';
+
+export interface BuildReportOptions {
+  period: ReportPeriod;
+  /** Absent: the metric sections say no Prometheus is configured. */
+  prometheus?: PrometheusClient | undefined;
+  /** Absent: the activity sections say why (given in `stateUnavailable`). */
+  state?: { db: StateDb; schemaSql: string } | undefined;
+  stateUnavailable?: string;
+}
+
+export interface BuiltReport {
+  period: ReportPeriod;
+  markdown: string;
+  data: ReportData;
+  /** One line per source that could not be read; the sections concerned say so in the Markdown too. */
+  warnings: string[];
+}
+
+export const NO_PROMETHEUS = 'no Prometheus configured (set report.prometheus_url, or pass --prometheus URL)';
+
+/** The period of `window` (e.g. 7d, `ms` long) that ends at `end`. */
+export function periodEnding(end: Date, ms: number, window: string): ReportPeriod {
+  return { start: new Date(end.getTime() - ms), end, window };
+}
+
+/** Gathers every section (sources read in parallel) and renders the review; never fails on a missing source. */
+export async function buildReport(o: BuildReportOptions): Promise<BuiltReport> {
+  const [metrics, activity] = await Promise.all([
+    o.prometheus ? gatherMetrics(o.prometheus, o.period) : Promise.resolve(metricsUnavailable(NO_PROMETHEUS)),
+    o.state
+      ? gatherActivity(o.state.db, o.state.schemaSql, o.period)
+      : Promise.resolve(activityUnavailable(o.stateUnavailable ?? 'no state store')),
+  ]);
+  const data: ReportData = { period: o.period, ...metrics, ...activity };
+  return { period: o.period, markdown: renderMarkdown(data), data, warnings: warningsOf(metrics, activity) };
+}
+
+function warningsOf(m: MetricSections, a: ActivitySections): string[] {
+  const all: Section<unknown>[] = [m.performance, m.coverage, m.drift, a.tickets, a.retrains, a.rollbacks];
+  return [...new Set(all.flatMap((s) => ('unavailable' in s ? [s.unavailable] : [])))];
+}
