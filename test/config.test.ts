@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../src/config/errors.js';
 import { loadConfigFile, loadConfigText } from '../src/config/load.js';
+import { rejectsEachFixture } from './helpers/bad-config.js';
 import { ROOT, runCli } from './helpers/cli.js';
 
 const dir = 'test/fixtures/bad-config';
@@ -147,21 +147,7 @@ const cases: [string, string][] = [
 ];
 
 describe('bad configs name the file, line, path and fix', () => {
-  it.each(cases)('%s', (file, expected) => {
-    let err: unknown;
-    try {
-      loadConfigFile(`${dir}/${file}`, {});
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).message).toBe(`${dir}/${expected}`);
-  });
-
-  it('covers every fixture in the folder', async () => {
-    const { readdirSync } = await import('node:fs');
-    expect(readdirSync(dir).sort()).toEqual(cases.map(([f]) => f).sort());
-  });
+  rejectsEachFixture(dir, cases);
 
   it('lists every problem of a file at once, in line order', () => {
     const text = [

@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfigText } from '../src/config/load.js';
-import { Exporter } from '../src/runtime/exporter.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
 import { percentileCont } from './helpers/drift-math.js';
-import { memoryLogger } from './helpers/exporter.js';
-import { type Parsed, parseExposition, sampleValue, series } from './helpers/exposition.js';
+import { scrapeOnce } from './helpers/exporter.js';
+import { type Parsed, sampleValue, series } from './helpers/exposition.js';
 
 // Known runs, each stamped a whole number of seconds before one base instant read from the warehouse clock just
 // before seeding. Every expected value is computed below in TypeScript from these arrays, by brute force.
@@ -141,15 +139,7 @@ ${job('pipeline')}${job('broken')}${job('weekly')}${job('old')}${job('idle')}${j
     finished_column: ended
     windows: [1h]
 `;
-  const config = loadConfigText(text, 'test.yaml', {}, '/');
-  const exporter = Exporter.start(config, {
-    log: memoryLogger().log,
-    openWarehouse: () => db.newWarehouse(),
-    withProcessMetrics: false,
-  });
-  await exporter.firstRound();
-  m = parseExposition(await exporter.metricsText());
-  await exporter.stop(1000);
+  m = await scrapeOnce(db, text);
 }, 60_000);
 afterAll(async () => {
   await db?.close();

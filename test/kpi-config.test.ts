@@ -1,9 +1,8 @@
-import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { periodsOf } from '../src/checks/kpi/periods.js';
 import { ratioStatement } from '../src/checks/kpi/ratio.js';
-import { ConfigError } from '../src/config/errors.js';
-import { loadConfigFile, loadConfigText } from '../src/config/load.js';
+import { loadConfigText } from '../src/config/load.js';
+import { rejectsEachFixture } from './helpers/bad-config.js';
 
 // The `kpis` section's config mistakes and the exact text the user reads, as in test/config.test.ts.
 const dir = 'test/fixtures/bad-config-kpi';
@@ -47,20 +46,7 @@ const cases: [string, string][] = [
 ];
 
 describe('bad kpis configs name the file, line, path and fix', () => {
-  it.each(cases)('%s', (file, expected) => {
-    let err: unknown;
-    try {
-      loadConfigFile(`${dir}/${file}`, {});
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).message).toBe(`${dir}/${expected}`);
-  });
-
-  it('covers every fixture in the folder', () => {
-    expect(readdirSync(dir).sort()).toEqual(cases.map(([f]) => f).sort());
-  });
+  rejectsEachFixture(dir, cases);
 });
 
 describe('a valid kpis section', () => {

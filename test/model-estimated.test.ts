@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildClassificationCheck } from '../src/checks/model/classification.js';
 import { type ModelEntryShape, modelContext } from '../src/checks/model/context.js';
-import { loadConfigText } from '../src/config/load.js';
-import { Exporter } from '../src/runtime/exporter.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
-import { memoryLogger } from './helpers/exporter.js';
-import { type Parsed, parseExposition, series } from './helpers/exposition.js';
+import { scrapeOnce } from './helpers/exporter.js';
+import { type Parsed, series } from './helpers/exposition.js';
 
 // Estimated accuracy, precision, recall and F1 of the unlabeled predictions of a binary classifier (expected
 // confusion counts if the scores are calibrated), checked against a brute-force TypeScript oracle on seeded
@@ -247,15 +245,7 @@ beforeAll(async () => {
   db = await openTestDb();
   for (const model of models) await seedModel(model);
   const text = `warehouse:\n  url: ${db.configUrl}\n  statement_timeout: 20s\ndefaults: { interval: 1h }\nmodels:\n${modelsYaml()}`;
-  const config = loadConfigText(text, 'test.yaml', {}, '/');
-  const exporter = Exporter.start(config, {
-    log: memoryLogger().log,
-    openWarehouse: () => db.newWarehouse(),
-    withProcessMetrics: false,
-  });
-  await exporter.firstRound();
-  m = parseExposition(await exporter.metricsText());
-  await exporter.stop(1000);
+  m = await scrapeOnce(db, text);
 }, 120_000);
 afterAll(async () => {
   await db?.close();

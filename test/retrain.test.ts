@@ -1,12 +1,11 @@
-import { readdirSync } from 'node:fs';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { listRetrainRequests } from '../src/commands/retrain.js';
-import { ConfigError } from '../src/config/errors.js';
-import { loadConfigFile, loadConfigText } from '../src/config/load.js';
+import { loadConfigText } from '../src/config/load.js';
 import { type Running, serve } from '../src/runtime/serve.js';
 import { pgliteStateDb } from '../src/state/db.js';
 import { backoffDelay } from '../src/state/retrain-service.js';
+import { rejectsEachFixture } from './helpers/bad-config.js';
 import { onRealPostgres, openTestDb, type TestDb } from './helpers/db.js';
 import { memoryLogger } from './helpers/exporter.js';
 import { parseExposition, sampleValue, series } from './helpers/exposition.js';
@@ -46,19 +45,7 @@ describe('bad retrain configs name the file, line, path and fix', () => {
       '06-header-not-string.yaml:11 models[0].retrain.headers.x-retries: expected header values as strings',
     ],
   ];
-  it.each(cases)('%s', (file, expected) => {
-    let err: unknown;
-    try {
-      loadConfigFile(`${dir}/${file}`, {});
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).message).toBe(`${dir}/${expected}`);
-  });
-  it('covers every fixture in the folder', () => {
-    expect(readdirSync(dir).sort()).toEqual(cases.map(([f]) => f).sort());
-  });
+  rejectsEachFixture(dir, cases);
 
   it('defaults: monthly cadence, 24 h cooldown; a model without retrain has none', () => {
     const c = loadConfigText(

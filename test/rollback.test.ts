@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decideRollback, listRollbacks, requestRollback, showRollback } from '../src/commands/rollback.js';
-import { ConfigError } from '../src/config/errors.js';
-import { loadConfigFile, loadConfigText } from '../src/config/load.js';
+import { loadConfigText } from '../src/config/load.js';
 import { type Running, serve } from '../src/runtime/serve.js';
 import { openStateDb, pgliteStateDb, type StateDb } from '../src/state/db.js';
+import { rejectsEachFixture } from './helpers/bad-config.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
 import { memoryLogger } from './helpers/exporter.js';
 import { parseExposition, sampleValue } from './helpers/exposition.js';
@@ -46,19 +45,7 @@ describe('bad approver and rollback configs name the file, line, path and fix', 
       '07-bad-attempts.yaml:9 models[0].rollback.attempts: attempts is a whole number from 1 to 100',
     ],
   ];
-  it.each(cases)('%s', (file, expected) => {
-    let err: unknown;
-    try {
-      loadConfigFile(`${dir}/${file}`, {});
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).message).toBe(`${dir}/${expected}`);
-  });
-  it('covers every fixture in the folder', () => {
-    expect(readdirSync(dir).sort()).toEqual(cases.map(([f]) => f).sort());
-  });
+  rejectsEachFixture(dir, cases);
 
   it('defaults: no approvers, 24 h expiry, 5 attempts; upper-case hashes are read as lower case', () => {
     const c = loadConfigText(

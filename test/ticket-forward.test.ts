@@ -1,10 +1,9 @@
-import { readdirSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../src/config/errors.js';
-import { loadConfigFile, loadConfigText } from '../src/config/load.js';
+import { loadConfigText } from '../src/config/load.js';
 import { type Running, serve } from '../src/runtime/serve.js';
 import { openStateDb, pgliteStateDb } from '../src/state/db.js';
 import { OutboxTable } from '../src/state/outbox.js';
+import { rejectsEachFixture } from './helpers/bad-config.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
 import { memoryLogger } from './helpers/exporter.js';
 import { parseExposition, sampleValue, series } from './helpers/exposition.js';
@@ -31,19 +30,7 @@ describe('bad ticket_forward configs name the file, line, path and fix', () => {
       '03-no-event.yaml:5 state.ticket_forward.on: give at least one event (opened, resolved), or remove ticket_forward',
     ],
   ];
-  it.each(cases)('%s', (file, expected) => {
-    let err: unknown;
-    try {
-      loadConfigFile(`${dir}/${file}`, {});
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).message).toBe(`${dir}/${expected}`);
-  });
-  it('covers every fixture in the folder', () => {
-    expect(readdirSync(dir).sort()).toEqual(cases.map(([f]) => f).sort());
-  });
+  rejectsEachFixture(dir, cases);
   it('defaults: both events, a 10 s timeout; headers expand the environment', () => {
     const c = loadConfigText(
       "warehouse: { url: 'postgresql://x/db' }\nstate:\n  ticket_forward:\n    url: http://t/issues\n    headers: { authorization: 'Bearer ${TRACKER_TOKEN}' }\n",
