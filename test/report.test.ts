@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReport, NO_PROMETHEUS, periodEnding } from '../src/report/build.js';
 import { prometheusClient } from '../src/report/prometheus.js';
@@ -12,6 +13,7 @@ import { openStateDb, pgliteStateDb, type StateDb } from '../src/state/db.js';
 import { migrate } from '../src/state/migrations.js';
 import { ROOT, runCli, type Served, startCli } from './helpers/cli.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
+import { parseExposition, sampleValue } from './helpers/exposition.js';
 import { waitFor } from './helpers/wait.js';
 import { webhookSink } from './helpers/webhook-sink.js';
 import { freePort, Proc, waitHttpOk } from './stack/process.js';
@@ -502,6 +504,71 @@ describe('the weekly cadence', () => {
     }
   });
 
+  it('counts failed posts and the reviews waiting for the webhook (mlwatch_report_post_*)', async () => {
+    const sink = await webhookSink();
+    sink.status = 503;
+    const own = `${schema}_posts`;
+    await migrate(state, `"${own}"`);
+    const registry = new Registry();
+    const service = new ReportService({
+      db: state,
+      schema: own,
+      log,
+      isReady: () => true,
+      backoffMs: 50,
+      backoffCapMs: 50,
+    });
+    service.register(registry);
+    service.configure({
+      prometheus_url: await closedPortUrl(),
+      cron: '0 8 * * 1',
+      webhook: `${sink.url}/review`,
+      timeout: 2000,
+    });
+    const metrics = async () => {
+      const m = parseExposition(await registry.metrics());
+      return [
+        sampleValue(m, 'mlwatch_report_post_pending'),
+        sampleValue(m, 'mlwatch_report_post_failures_total'),
+      ];
+    };
+    // The row as stored, read on the test's own connection (not through the code under test).
+    const stored = () =>
+      db.writer.query(`SELECT state, attempts, failures, last_error FROM "${own}".reports`);
+    const backoff = () => new Promise((r) => setTimeout(r, 120));
+    try {
+      expect(await metrics()).toEqual([0, 0]);
+      expect(await service.tick(new Date(E + 5_000))).toBeDefined();
+      await service.dispatchDue(); // the attempt the tick started
+      expect(sink.calls).toHaveLength(1);
+      expect(await metrics()).toEqual([1, 1]);
+      await backoff();
+      await service.dispatchDue();
+      expect(sink.calls).toHaveLength(2);
+      expect(await metrics()).toEqual([1, 2]);
+      expect(await stored()).toEqual([
+        {
+          state: 'pending',
+          attempts: 2,
+          failures: 2,
+          last_error: 'HTTP 503: retraining service unavailable',
+        },
+      ]);
+
+      // The webhook is back: the retry goes out, nothing waits, the failures stay counted.
+      sink.status = 200;
+      await backoff();
+      await service.dispatchDue();
+      expect(sink.calls).toHaveLength(3);
+      expect(await metrics()).toEqual([0, 2]);
+      expect((await stored())[0]).toMatchObject({ state: 'dispatched', attempts: 3, failures: 2 });
+    } finally {
+      await service.stop();
+      await sink.close();
+      await state.transaction((tx) => tx.query(`DROP SCHEMA IF EXISTS "${own}" CASCADE`));
+    }
+  });
+
   it('serves the last report at /api/v1/reports/latest from a running exporter', async () => {
     const sink = await webhookSink();
     const down = await closedPortUrl();
@@ -534,6 +601,11 @@ describe('the weekly cadence', () => {
       // One post per kept report: the ticks within a minute keep (and post) the minute's report once.
       const keys = sink.calls.map((c) => c.headers['idempotency-key']);
       expect(new Set(keys).size).toBe(keys.length);
+      // The post metrics are served with the rest (their counting is tested above, against a failing sink).
+      // Not asserted as 0 failures: on a loaded machine one post in this 2-second cadence may exceed its 2 s timeout.
+      const m = parseExposition(await (await fetch(`${served.url}/metrics`)).text());
+      expect(sampleValue(m, 'mlwatch_report_post_failures_total')).toBeGreaterThanOrEqual(0);
+      expect(sampleValue(m, 'mlwatch_report_post_pending')).toBeGreaterThanOrEqual(0);
     } finally {
       await served?.stop('SIGKILL');
       await sink.close();

@@ -8,6 +8,7 @@ import { runCli, type Served, startCli } from './helpers/cli.js';
 import { onRealPostgres, openTestDb, type TestDb } from './helpers/db.js';
 import { sampleValue } from './helpers/exposition.js';
 import { scrape, waitFor } from './helpers/wait.js';
+import { webhookSink } from './helpers/webhook-sink.js';
 
 // The ticket log behind Alertmanager's `ticketing` receiver, through the real `mlwatch serve` over HTTP, with
 // its state store on the real PostgreSQL (or an embedded PGlite when there is none).
@@ -287,6 +288,40 @@ describe.skipIf(!onRealPostgres)('after a restart', () => {
   });
 });
 
+describe.skipIf(!onRealPostgres)('two replicas handling the same webhook', () => {
+  it('with the alerts in opposite orders: both answer 2xx, one opens each ticket, no deadlock', async () => {
+    // Two replicas on a store of their own, so the counts below are exactly theirs.
+    const schema = `${db.schema}_replicas`;
+    const state = `{ url: '${stateUrl()}', schema: ${schema} }`;
+    const [a, b] = await Promise.all([serveWith('replica-a', state), serveWith('replica-b', state)]);
+    try {
+      await Promise.all([ready(a), ready(b)]);
+      const n = 40;
+      const rounds = 5;
+      for (let round = 0; round < rounds; round++) {
+        // New occurrences each round (a later start): every round opens n tickets.
+        const startsAt = `2026-11-29T0${round}:00:00Z`;
+        const alerts = Array.from({ length: n }, (_, i) =>
+          firing({ fingerprint: `f${String(i).padStart(3, '0')}`, startsAt, endsAt: startsAt }),
+        );
+        // Locked in the order given, replica a would hold the first alerts' rows while waiting for the last
+        // ones', which b holds while waiting for the first: PostgreSQL aborts one of them, which answers 500.
+        const answers = await Promise.all([post(a, alerts), post(b, [...alerts].reverse())]);
+        expect(answers.map((r) => r.status)).toEqual([200, 200]);
+        const sum = (k: string) =>
+          answers.reduce((t, r) => t + Number((r.body as Record<string, number>)[k]), 0);
+        expect([sum('opened'), sum('duplicates'), sum('updated')]).toEqual([n, n, 0]);
+      }
+      const all = await tickets(a, '?limit=1000');
+      expect(all).toHaveLength(n * rounds);
+      expect(all.every((t) => t.notifications === 1)).toBe(true);
+    } finally {
+      await Promise.all([a.stop('SIGKILL'), b.stop('SIGKILL')]);
+      await db.writer.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    }
+  });
+});
+
 describe('mlwatch tickets list', () => {
   it.skipIf(!onRealPostgres)('prints the log as a table or JSON, filtered', async () => {
     const file = join(dir, 'main.yaml');
@@ -303,6 +338,7 @@ describe('mlwatch tickets list', () => {
       'SUBJECT',
       'STARTED',
       'NOTIFICATIONS',
+      'FORWARD',
     ]);
     expect(rows).toHaveLength(1);
     expect(rows[0]?.split(/\s{2,}/).slice(1)).toEqual([
@@ -314,12 +350,88 @@ describe('mlwatch tickets list', () => {
       'model=credit',
       '2026-11-29T01:00:00.000Z',
       '1',
+      'not configured',
     ]);
     const json = runCli(['tickets', 'list', '--config', file, '--state', 'resolved', '--json']);
-    expect((JSON.parse(json.stdout) as { state: string }[]).map((t) => t.state)).toEqual([
-      'resolved',
-      'resolved',
+    expect(
+      (JSON.parse(json.stdout) as { state: string; forward: unknown }[]).map((t) => [t.state, t.forward]),
+    ).toEqual([
+      ['resolved', { status: 'not_configured' }],
+      ['resolved', { status: 'not_configured' }],
     ]);
+  });
+
+  it.skipIf(!onRealPostgres)('shows whether each ticket reached the external tracker', async () => {
+    const tracker = await webhookSink();
+    const schema = `${db.schema}_forward`;
+    // A 30 s timeout: the tracker below hangs on one event for the rest of the test, holding the sender.
+    const forward = `{ url: '${tracker.url}/issues', timeout: 30s }`;
+    const s = await serveWith(
+      'forward',
+      `{ url: '${stateUrl()}', schema: ${schema}, ticket_forward: ${forward} }`,
+    );
+    const failures = async (fingerprint: string) =>
+      Number(
+        (
+          await db.writer.query(
+            `SELECT o.failures FROM ${schema}.ticket_outbox o JOIN ${schema}.tickets t ON t.id = o.ticket_id
+              WHERE t.fingerprint = '${fingerprint}'`,
+          )
+        )[0]?.failures ?? 0,
+      );
+    try {
+      await ready(s);
+      // fw-ok: opened and resolved, both accepted.
+      await post(s, [firing({ fingerprint: 'fw-ok' })]);
+      await waitFor(() => tracker.calls.length === 1, 10_000, 'opened forwarded');
+      await post(s, [firing({ fingerprint: 'fw-ok', status: 'resolved', endsAt: '2026-11-29T02:00:00Z' })]);
+      await waitFor(() => tracker.calls.length === 2, 10_000, 'resolved forwarded');
+      // fw-failing: the tracker answers 503; the next attempt is 10 s away.
+      tracker.status = 503;
+      await post(s, [firing({ fingerprint: 'fw-failing' })]);
+      await waitFor(async () => (await failures('fw-failing')) === 1, 10_000, 'a failed attempt');
+      // fw-pending: the tracker takes the request and hangs, so it waits without a failure yet.
+      tracker.status = 200;
+      tracker.holdMs = 60_000;
+      await post(s, [firing({ fingerprint: 'fw-pending' })]);
+      await waitFor(() => tracker.calls.length === 4, 10_000, 'the attempt in flight');
+
+      const file = join(dir, 'forward.yaml');
+      const listed = runCli(['tickets', 'list', '--config', file]);
+      expect(listed.code).toBe(0);
+      const [header, ...rows] = listed.stdout.trimEnd().split('\n');
+      const forwardColumn = header?.split(/\s{2,}/).indexOf('FORWARD');
+      expect(forwardColumn).toBe(9);
+      // Newest first.
+      expect(rows.map((r) => r.split(/\s{2,}/)[forwardColumn as number])).toEqual([
+        'pending',
+        'failing (1 attempt)',
+        'forwarded',
+      ]);
+      const json = runCli(['tickets', 'list', '--config', file, '--json']);
+      expect(
+        (JSON.parse(json.stdout) as { fingerprint: string; forward: unknown }[]).map((t) => [
+          t.fingerprint,
+          t.forward,
+        ]),
+      ).toEqual([
+        ['fw-pending', { status: 'pending', event: 'opened', failures: 0, lastError: null }],
+        [
+          'fw-failing',
+          {
+            status: 'failing',
+            event: 'opened',
+            failures: 1,
+            lastError: 'HTTP 503: retraining service unavailable',
+          },
+        ],
+        ['fw-ok', { status: 'forwarded' }],
+      ]);
+    } finally {
+      await s.stop('SIGKILL');
+      await tracker.close();
+      await db.writer.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    }
   });
 
   it('says what to do when there is no ticket log yet, or a flag is wrong', () => {

@@ -1,7 +1,13 @@
 import type { LoadedConfig } from '../config/load.js';
 import { quoteIdent } from '../sql/identifiers.js';
 import { openStateDb } from '../state/db.js';
-import { TICKET_STATES, type Ticket, TicketLog, type TicketState } from '../state/tickets.js';
+import {
+  type ForwardStatus,
+  TICKET_STATES,
+  type Ticket,
+  TicketLog,
+  type TicketState,
+} from '../state/tickets.js';
 
 export interface TicketListFlags {
   state?: string;
@@ -19,6 +25,13 @@ function subject(t: Ticket): string {
     .filter(([k]) => !SHOWN.has(k))
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
+}
+
+/** `forwarded`, `pending`, `failing (3 attempts)`, `not queued`, `not configured`. */
+function forwardCell(f: ForwardStatus | undefined): string {
+  if (!f) return '';
+  if (f.status === 'failing') return `failing (${f.failures} attempt${f.failures === 1 ? '' : 's'})`;
+  return f.status.replace('_', ' ');
 }
 
 /** Rows as columns padded to their widest cell, two spaces apart (also `mlwatch retrain list`). */
@@ -54,10 +67,18 @@ export async function listTickets(
       layer: f.layer,
       limit,
     });
-    if (f.json) return { code: 0, out: JSON.stringify(tickets, null, 2) };
+    // Whether each ticket reached the external tracker, as the outbox records it (docs/tickets.md).
+    const forward = await log.forwardStatus(
+      tickets.map((t) => t.id),
+      config.raw.state.ticket_forward !== undefined,
+    );
+    if (f.json) {
+      const out = tickets.map((t) => ({ ...t, forward: forward.get(t.id) }));
+      return { code: 0, out: JSON.stringify(out, null, 2) };
+    }
     if (tickets.length === 0) return { code: 0, out: 'no tickets' };
     const rows = [
-      ['ID', 'STATE', 'SEVERITY', 'TEAM', 'LAYER', 'ALERT', 'SUBJECT', 'STARTED', 'NOTIFICATIONS'],
+      ['ID', 'STATE', 'SEVERITY', 'TEAM', 'LAYER', 'ALERT', 'SUBJECT', 'STARTED', 'NOTIFICATIONS', 'FORWARD'],
       ...tickets.map((t) => [
         String(t.id),
         t.state,
@@ -68,6 +89,7 @@ export async function listTickets(
         subject(t),
         t.startsAt,
         String(t.notifications),
+        forwardCell(forward.get(t.id)),
       ]),
     ];
     return { code: 0, out: table(rows) };

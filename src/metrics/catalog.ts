@@ -592,6 +592,20 @@ export const catalog = {
     [],
     'Failed attempts of this exporter to forward a ticket event to the external tracker (no 2xx answer, timeout, connection error); each is retried with backoff.',
   ),
+  reportPostPending: family(
+    'actions',
+    'mlwatch_report_post_pending',
+    'gauge',
+    [],
+    'Weekly reviews kept in the state store for report.webhook and not yet accepted by it (new, or failed and waiting for a retry); 0 without a webhook.',
+  ),
+  reportPostFailures: family(
+    'actions',
+    'mlwatch_report_post_failures_total',
+    'counter',
+    [],
+    'Failed attempts of this exporter to post a weekly review to report.webhook (no 2xx answer, timeout, connection error); each is retried with backoff.',
+  ),
   rollbackRequests: family(
     'actions',
     'mlwatch_rollback_requests',

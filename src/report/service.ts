@@ -1,5 +1,7 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { catalog } from '../metrics/catalog.js';
 import { quoteIdent } from '../sql/identifiers.js';
 import type { StateDb } from '../state/db.js';
 import { backoffDelay, OutboxDrain, postJson } from '../state/outbox.js';
@@ -21,6 +23,8 @@ export interface ReportServiceOptions {
   /** The first retry's delay (default 10 s), doubling up to the cap (default 10 min). */
   backoffMs?: number;
   backoffCapMs?: number;
+  /** How often the pending count behind mlwatch_report_post_pending is re-read (default 15 s). */
+  refreshMs?: number;
 }
 
 // The cadence is weekly, so a report covers the 7 days before its tick and compares the checks' 7d window.
@@ -43,6 +47,9 @@ export class ReportService {
   private timer?: NodeJS.Timeout;
   private readonly drain: OutboxDrain;
   private stopped = false;
+  private pending = 0;
+  private lastRefresh = 0;
+  private failures?: Counter;
 
   constructor(private readonly o: ReportServiceOptions) {
     this.reports = new ReportLog(o.db, quoteIdent(o.schema));
@@ -51,6 +58,7 @@ export class ReportService {
       what: 'report post',
       canRun: () => !this.stopped && this.o.isReady() && this.config?.webhook !== undefined,
       next: () => this.next(),
+      afterDelivery: () => this.refresh(),
     });
   }
 
@@ -103,7 +111,10 @@ export class ReportService {
       const id = await this.reports.store(built.period, built.markdown, c.webhook !== undefined, this.now());
       this.unrecorded = undefined;
       this.o.log.info({ period_end: end, id, stored: id !== undefined }, 'weekly review built');
-      if (id !== undefined) void this.dispatchDue();
+      if (id !== undefined) {
+        await this.refresh();
+        void this.dispatchDue();
+      }
       return id;
     } catch (err) {
       this.unrecorded = at;
@@ -138,6 +149,7 @@ export class ReportService {
       this.o.log.info({ report: r.id, period_end: r.periodEnd }, 'weekly review posted');
       return true;
     }
+    this.failures?.inc();
     const delay = backoffDelay(r.failures + 1, this.o.backoffMs ?? 10_000, this.o.backoffCapMs ?? 600_000);
     await this.reports.finish(r, { ok: false, error, retryAt: new Date(at.getTime() + delay) });
     this.o.log.warn({ report: r.id, err: error, retryInMs: delay }, 'weekly review post failed; will retry');
@@ -148,5 +160,38 @@ export class ReportService {
     if (this.stopped || !this.o.isReady()) return;
     if (this.unrecorded) await this.tick(this.unrecorded);
     await this.dispatchDue();
+    if (Date.now() - this.lastRefresh >= (this.o.refreshMs ?? 15_000)) await this.refresh();
+  }
+
+  /** Re-reads the pending count behind the gauge, without failing the caller. */
+  async refresh(): Promise<void> {
+    if (!this.o.isReady()) return;
+    try {
+      this.pending = await this.reports.pendingCount();
+      this.lastRefresh = Date.now();
+    } catch (err) {
+      this.o.log.warn({ err: (err as Error).message }, 'cannot read the pending weekly reviews');
+    }
+  }
+
+  /**
+   * The gauge comes from the cached count: /metrics never waits on the store. Both are exported with or without
+   * `report.webhook` (it follows reloads): without one nothing is pending and nothing fails.
+   */
+  register(registry: Registry): void {
+    const self = this;
+    new Gauge({
+      name: catalog.reportPostPending.name,
+      help: catalog.reportPostPending.help,
+      registers: [registry],
+      collect() {
+        this.set(self.pending);
+      },
+    });
+    this.failures = new Counter({
+      name: catalog.reportPostFailures.name,
+      help: catalog.reportPostFailures.help,
+      registers: [registry],
+    });
   }
 }

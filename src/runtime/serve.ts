@@ -4,50 +4,26 @@ import type { Logger } from 'pino';
 import { ConfigError } from '../config/errors.js';
 import type { LoadedConfig } from '../config/load.js';
 import { createApp } from '../http/app.js';
-import { reportRoutes } from '../http/report-routes.js';
-import { retrainRoutes } from '../http/retrain-routes.js';
-import { rollbackRoutes } from '../http/rollback-routes.js';
-import { ticketRoutes } from '../http/ticket-routes.js';
-import { ReportService, type ReportServiceOptions } from '../report/service.js';
-import { openStateDb, type StateDb } from '../state/db.js';
-import { RetrainService, type RetrainServiceOptions } from '../state/retrain-service.js';
-import { RollbackService, type RollbackServiceOptions } from '../state/rollback-service.js';
-import { StateService, type StateServiceOptions } from '../state/service.js';
 import type { Warehouse } from '../warehouse/types.js';
+import { type Actions, type ActionsOptions, startActions } from './actions.js';
 import { Exporter } from './exporter.js';
 
-export interface ServeOptions {
-  config: LoadedConfig;
+export interface ServeOptions extends Omit<ActionsOptions, 'registry'> {
   /** Loads the config again for /-/reload and SIGHUP; throws ConfigError when it is invalid. */
   loadAgain: () => LoadedConfig;
   host: string;
   port: number;
-  log: Logger;
   openWarehouse?: (config: LoadedConfig) => Warehouse;
   /** How long shutdown waits for checks in flight before giving up on them. */
   shutdownGraceMs?: number;
   /** Extra HTTP endpoints (the demo's incident switches). */
   routes?: (app: Express) => void;
-  /** Builds the state store for a config; the demo passes its in-process PGlite. */
-  openState?: (config: LoadedConfig) => StateDb;
   /** Extra work on shutdown (the demo stops its feeder). */
   onShutdown?: () => Promise<void>;
-  /** Retraining's clock, poll and backoff (tests shorten them). */
-  retrain?: Pick<RetrainServiceOptions, 'now' | 'pollMs' | 'backoffMs' | 'backoffCapMs' | 'refreshMs'>;
-  /** Ticket forwarding's poll, backoff and lease (tests shorten them). */
-  ticketForward?: StateServiceOptions['forwardTiming'];
-  /** Rollbacks' clock, poll and backoff (tests shorten them). */
-  rollback?: Pick<RollbackServiceOptions, 'now' | 'pollMs' | 'backoffMs' | 'backoffCapMs' | 'refreshMs'>;
-  /** The weekly review's clock, poll and backoff (tests shorten them). */
-  report?: Pick<ReportServiceOptions, 'now' | 'pollMs' | 'backoffMs' | 'backoffCapMs'>;
 }
 
-export interface Running {
+export interface Running extends Pick<Actions, 'state' | 'retrain' | 'rollbacks' | 'reports'> {
   exporter: Exporter;
-  state: StateService;
-  retrain: RetrainService;
-  rollbacks: RollbackService;
-  reports: ReportService;
   server: Server;
   port: number;
   reload(): Promise<{ ok: true } | { ok: false; errors: string }>;
@@ -60,49 +36,18 @@ export async function serve(o: ServeOptions): Promise<Running> {
     log: o.log,
     ...(o.openWarehouse ? { openWarehouse: o.openWarehouse } : {}),
   });
-  // The state store's settings are read at start; a reload changes checks, not where tickets are kept.
-  const stateDb = o.openState ? o.openState(o.config) : openStateDb(o.config.state);
-  const state = new StateService({
-    db: stateDb,
-    schema: o.config.state.schema,
+  // The ticket log, retraining, rollbacks and the weekly review, on the state store (src/runtime/actions.ts).
+  const actions = startActions({
+    config: o.config,
     log: o.log,
-    forward: o.config.raw.state.ticket_forward,
-    ...(o.ticketForward ? { forwardTiming: o.ticketForward } : {}),
+    registry: exporter.registry,
+    openState: o.openState,
+    retrain: o.retrain,
+    ticketForward: o.ticketForward,
+    rollback: o.rollback,
+    report: o.report,
   });
-  state.register(exporter.registry);
-  // Retraining writes to the same store; its model settings follow reloads, its cadences are rescheduled.
-  const retrain = new RetrainService({
-    ...o.retrain,
-    db: stateDb,
-    schema: o.config.state.schema,
-    log: o.log,
-    isReady: () => state.isReady(),
-  });
-  retrain.configure(o.config.raw.models);
-  retrain.register(exporter.registry);
-  // Rollbacks too: approvers, expiry and each model's rollback webhook follow reloads.
-  const rollbacks = new RollbackService({
-    ...o.rollback,
-    db: stateDb,
-    schema: o.config.state.schema,
-    log: o.log,
-    isReady: () => state.isReady(),
-  });
-  rollbacks.configure(o.config.raw);
-  rollbacks.register(exporter.registry);
-  // The weekly review: its cadence and webhook follow reloads (src/report/service.ts).
-  const reports = new ReportService({
-    ...o.report,
-    db: stateDb,
-    schema: o.config.state.schema,
-    log: o.log,
-    isReady: () => state.isReady(),
-  });
-  reports.configure(o.config.raw.report);
-  void state.start().then(() => Promise.all([retrain.refresh(), rollbacks.refresh()]));
-  retrain.start();
-  rollbacks.start();
-  reports.start();
+  const { state, retrain, rollbacks, reports } = actions;
   let reloading: Promise<{ ok: true } | { ok: false; errors: string }> | undefined;
 
   const reload = () => {
@@ -117,9 +62,7 @@ export async function serve(o: ServeOptions): Promise<Running> {
         return { ok: false as const, errors };
       }
       await exporter.reload(config);
-      retrain.configure(config.raw.models);
-      rollbacks.configure(config.raw);
-      reports.configure(config.raw.report);
+      actions.configure(config);
       return { ok: true as const };
     });
     reloading = next;
@@ -127,10 +70,7 @@ export async function serve(o: ServeOptions): Promise<Running> {
   };
 
   const routes = (app: Express) => {
-    ticketRoutes(state)(app);
-    retrainRoutes(state, retrain)(app);
-    rollbackRoutes(state, rollbacks)(app);
-    reportRoutes(state, reports)(app);
+    actions.routes(app);
     o.routes?.(app);
   };
   const app = createApp({ exporter: () => exporter, reload, routes });
@@ -150,10 +90,7 @@ export async function serve(o: ServeOptions): Promise<Running> {
       server.closeAllConnections();
       const clean = await exporter.stop(o.shutdownGraceMs ?? 10_000);
       if (!clean) o.log.warn('checks still running after the grace period were abandoned');
-      await retrain.stop();
-      await rollbacks.stop();
-      await reports.stop();
-      await state.stop();
+      await actions.stop();
       await o.onShutdown?.();
     })();
     return stopping;

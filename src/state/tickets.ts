@@ -45,6 +45,17 @@ export interface TicketCount {
   count: number;
 }
 
+/**
+ * Where a ticket's events stand with the external tracker (state.ticket_forward), from ticket_outbox: `failing`
+ * when an event waits after failed attempts (`failures` of them, the last one's error), `pending` when one waits
+ * without a failure yet, `forwarded` when the tracker accepted every queued event; `not_queued` when forwarding
+ * is on but nothing of this ticket was queued (an event not in `on`, a ticket older than forwarding), and
+ * `not_configured` when it is off.
+ */
+export type ForwardStatus =
+  | { status: 'forwarded' | 'not_queued' | 'not_configured' }
+  | { status: 'pending' | 'failing'; event: TicketEvent; failures: number; lastError: string | null };
+
 // Alertmanager marks an alert without an end with Go's zero time.
 const NO_END = '0001-01-01T00:00:00Z';
 
@@ -53,6 +64,26 @@ function deliveryKey(a: WebhookAlert): string {
   return createHash('sha256')
     .update(JSON.stringify([a.fingerprint, a.status, a.startsAt, a.endsAt ?? NO_END]))
     .digest('hex');
+}
+
+/**
+ * The alerts in the order their rows are locked: by ticket (fingerprint, then start), then delivery. Two replicas
+ * handling the same webhook, or overlapping ones listing alerts in another order, then take the row locks of
+ * ticket_deliveries and tickets in the same order, so one waits for the other instead of both deadlocking (and
+ * one answering 500). This holds as Alertmanager sends it: each fingerprint once per webhook.
+ */
+function lockOrder(alerts: readonly WebhookAlert[]): WebhookAlert[] {
+  const keyed = alerts.map((a) => ({ a, key: [a.fingerprint, a.startsAt, deliveryKey(a)] }));
+  keyed.sort((x, y) => compareKeys(x.key, y.key));
+  return keyed.map((k) => k.a);
+}
+
+function compareKeys(x: readonly string[], y: readonly string[]): number {
+  for (let i = 0; i < x.length; i++) {
+    const [l, r] = [x[i] ?? '', y[i] ?? ''];
+    if (l !== r) return l < r ? -1 : 1;
+  }
+  return 0;
 }
 
 /**
@@ -72,7 +103,7 @@ export class TicketLog {
   ingest(alerts: readonly WebhookAlert[]): Promise<IngestResult> {
     return this.db.transaction(async (tx) => {
       const result: IngestResult = { opened: 0, updated: 0, resolved: 0, duplicates: 0 };
-      for (const a of alerts) {
+      for (const a of lockOrder(alerts)) {
         const outcome = await this.record(tx, a);
         result[outcome] += 1;
       }
@@ -153,6 +184,35 @@ export class TicketLog {
       );
       return rows.map(toTicket);
     });
+  }
+
+  /** The forwarding status of each ticket (ForwardStatus); `configured`: whether state.ticket_forward is set. */
+  async forwardStatus(ids: readonly number[], configured: boolean): Promise<Map<number, ForwardStatus>> {
+    const rows = await this.db.transaction((tx) =>
+      tx.query(
+        `SELECT ticket_id::int AS ticket_id, event, state, failures, last_error FROM ${this.s}.ticket_outbox
+          WHERE ticket_id = ANY($1::bigint[]) ORDER BY id`,
+        [[...ids]],
+      ),
+    );
+    const out = new Map<number, ForwardStatus>();
+    for (const id of ids) {
+      const events = rows.filter((r) => Number(r.ticket_id) === id);
+      const waiting = events.filter((r) => r.state === 'pending');
+      // A failing event says more than a pending one: it names what the tracker answered.
+      const worst = waiting.find((r) => Number(r.failures) > 0) ?? waiting[0];
+      if (worst) {
+        const failures = Number(worst.failures);
+        out.set(id, {
+          status: failures > 0 ? 'failing' : 'pending',
+          event: worst.event as TicketEvent,
+          failures,
+          lastError: (worst.last_error as string | null) ?? null,
+        });
+      } else if (events.length > 0) out.set(id, { status: 'forwarded' });
+      else out.set(id, { status: configured ? 'not_queued' : 'not_configured' });
+    }
+    return out;
   }
 
   counts(): Promise<TicketCount[]> {
