@@ -78,6 +78,11 @@ export async function serve(o: ServeOptions): Promise<Running> {
     const s = app.listen(o.port, o.host, () => resolve(s));
     s.once('error', reject);
   });
+  // Node closes an idle keep-alive connection after 5 s by default. A client (Prometheus, a load balancer, a
+  // test whose event loop was busy) that sends on such a socket just as it closes gets "socket hang up". Keep
+  // idle connections longer than the usual scrape interval (up to 60 s); the headers timeout must exceed it.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : o.port;
   o.log.info({ host: o.host, port, checks: o.config.checks.length }, 'mlwatch listening');
