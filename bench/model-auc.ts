@@ -869,6 +869,13 @@ async function main(): Promise<void> {
     `     the joined rows alone are ${share(auc.plans.sort)} of (a)'s executed time, ${share(auc.plans.one)} of (b)'s ` +
       `and ${share(auc.plans.three)} of (c)'s (EXPLAIN ANALYZE figures, one run each)`,
   );
+  // (b) runs the same join as (d) before its own work, so (b) >= the join; (d) >= 2x (b) then needs the join under
+  // half of (d). Both figures here are from this run: the join from its plan, (d) from its rounds.
+  const joinShareOfNode = joinMs / auc.nodeSide.median;
+  console.log(
+    `     bound on (d) >= 2x (b): the check pays the joined rows (${ms(joinMs)} ms) before any metric, so it needs them under ` +
+      `half of (d): they are ${x(joinShareOfNode)} of (d)'s median: ${joinShareOfNode < 0.5 ? 'reachable' : 'out of reach for any statement that joins in the server'}`,
+  );
 
   const small = memory[0] as MemoryFigures;
   const big = memory.at(-1) as MemoryFigures;
