@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { catalog } from '../metrics/catalog.js';
 import { quoteIdent } from '../sql/identifiers.js';
+import { CachedReading } from '../state/cached-reading.js';
 import type { StateDb } from '../state/db.js';
 import { backoffDelay, OutboxDrain, postJson } from '../state/outbox.js';
 import { buildReport, periodEnding } from './build.js';
@@ -47,12 +48,19 @@ export class ReportService {
   private timer?: NodeJS.Timeout;
   private readonly drain: OutboxDrain;
   private stopped = false;
-  private pending = 0;
-  private lastRefresh = 0;
+  private readonly pending: CachedReading<number>;
   private failures?: Counter;
 
   constructor(private readonly o: ReportServiceOptions) {
     this.reports = new ReportLog(o.db, quoteIdent(o.schema));
+    this.pending = new CachedReading({
+      initial: 0,
+      read: () => this.reports.pendingCount(),
+      isReady: o.isReady,
+      log: o.log,
+      what: 'the pending weekly reviews',
+      everyMs: o.refreshMs,
+    });
     this.drain = new OutboxDrain({
       log: o.log,
       what: 'report post',
@@ -160,18 +168,12 @@ export class ReportService {
     if (this.stopped || !this.o.isReady()) return;
     if (this.unrecorded) await this.tick(this.unrecorded);
     await this.dispatchDue();
-    if (Date.now() - this.lastRefresh >= (this.o.refreshMs ?? 15_000)) await this.refresh();
+    await this.pending.refreshIfDue();
   }
 
   /** Re-reads the pending count behind the gauge, without failing the caller. */
-  async refresh(): Promise<void> {
-    if (!this.o.isReady()) return;
-    try {
-      this.pending = await this.reports.pendingCount();
-      this.lastRefresh = Date.now();
-    } catch (err) {
-      this.o.log.warn({ err: (err as Error).message }, 'cannot read the pending weekly reviews');
-    }
+  refresh(): Promise<void> {
+    return this.pending.refresh();
   }
 
   /**
@@ -185,7 +187,7 @@ export class ReportService {
       help: catalog.reportPostPending.help,
       registers: [registry],
       collect() {
-        this.set(self.pending);
+        this.set(self.pending.value);
       },
     });
     this.failures = new Counter({

@@ -71,11 +71,8 @@ export class ReportLog {
   }
 
   /** Reports queued for the webhook and not yet accepted (mlwatch_report_post_pending). */
-  async pendingCount(): Promise<number> {
-    const [row] = await this.db.transaction((tx) =>
-      tx.query(`SELECT count(*)::int AS n FROM ${this.s}.reports WHERE state = 'pending'`),
-    );
-    return Number(row?.n ?? 0);
+  pendingCount(): Promise<number> {
+    return this.outbox.pendingCount();
   }
 
   async claimDue(now: Date, leaseMs: number): Promise<ClaimedReport | undefined> {

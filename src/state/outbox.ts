@@ -39,6 +39,14 @@ export class OutboxTable {
     private readonly columns: readonly string[],
   ) {}
 
+  /** Rows not yet accepted by their receiver (new, or failed and waiting for a retry): the pending gauges. */
+  async pendingCount(): Promise<number> {
+    const [row] = await this.db.transaction((tx) =>
+      tx.query(`SELECT count(*)::int AS n FROM ${this.table} WHERE state = 'pending'`),
+    );
+    return Number(row?.n ?? 0);
+  }
+
   /**
    * Claims the oldest due row (of those whose `scope.column` is in `scope.values`, when given) for one attempt:
    * its next attempt moves to the end of the lease, so no other replica picks it meanwhile.

@@ -5,6 +5,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { catalog } from '../metrics/catalog.js';
 import { quoteIdent } from '../sql/identifiers.js';
 import type { WebhookAlert } from './alert-payload.js';
+import { CachedReading } from './cached-reading.js';
 import type { StateDb } from './db.js';
 import { backoffDelay, OutboxDrain, postJson } from './outbox.js';
 import { type ClaimedRequest, type RetrainCounts, RetrainLog, type RetrainTrigger } from './retrain.js';
@@ -54,15 +55,23 @@ export class RetrainService {
   private tasks: ScheduledTask[] = [];
   /** Cadence ticks that could not be recorded yet (store down): retried with the dispatch loop. */
   private readonly unrecordedTicks = new Map<string, Date>();
-  private counts: RetrainCounts = { pending: [], last: [] };
   private failures?: Counter<'model'>;
   private timer?: NodeJS.Timeout;
-  private lastRefresh = 0;
   private readonly drain: OutboxDrain;
   private stopped = false;
 
+  private readonly counts: CachedReading<RetrainCounts>;
+
   constructor(private readonly o: RetrainServiceOptions) {
     this.log = new RetrainLog(o.db, quoteIdent(o.schema));
+    this.counts = new CachedReading({
+      initial: { pending: [], last: [] },
+      read: () => this.log.counts(),
+      isReady: o.isReady,
+      log: o.log,
+      what: 'retrain counts',
+      everyMs: o.refreshMs,
+    });
     this.drain = new OutboxDrain({
       log: o.log,
       what: 'retrain dispatch',
@@ -242,21 +251,15 @@ export class RetrainService {
   }
 
   /** Re-reads the counts behind the gauges, without failing the caller. */
-  async refresh(): Promise<void> {
-    if (!this.o.isReady()) return;
-    try {
-      this.counts = await this.log.counts();
-      this.lastRefresh = Date.now();
-    } catch (err) {
-      this.o.log.warn({ err: (err as Error).message }, 'cannot read retrain counts');
-    }
+  refresh(): Promise<void> {
+    return this.counts.refresh();
   }
 
   private async loop(): Promise<void> {
     if (this.stopped || !this.o.isReady()) return;
     for (const [model, at] of this.unrecordedTicks) await this.cadenceTick(model, at);
     await this.dispatchDue();
-    if (Date.now() - this.lastRefresh >= (this.o.refreshMs ?? 15_000)) await this.refresh();
+    await this.counts.refreshIfDue();
   }
 
   /** The gauges come from the cached counts: /metrics never waits on the store. */
@@ -269,7 +272,7 @@ export class RetrainService {
       registers: [registry],
       collect() {
         this.reset();
-        for (const l of self.counts.last) this.set({ model: l.model, reason: l.reason }, l.at);
+        for (const l of self.counts.value.last) this.set({ model: l.model, reason: l.reason }, l.at);
       },
     });
     new Gauge({
@@ -281,7 +284,7 @@ export class RetrainService {
         this.reset();
         // Every model with a retrain config has a series (0 when nothing waits), so `> 0` can be alerted on.
         for (const model of self.models.keys()) this.set({ model }, 0);
-        for (const p of self.counts.pending) this.set({ model: p.model }, p.count);
+        for (const p of self.counts.value.pending) this.set({ model: p.model }, p.count);
       },
     });
     this.failures = new Counter({

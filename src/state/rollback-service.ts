@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import { catalog } from '../metrics/catalog.js';
 import { quoteIdent } from '../sql/identifiers.js';
+import { CachedReading } from './cached-reading.js';
 import type { StateDb } from './db.js';
 import { backoffDelay } from './retrain-service.js';
 import {
@@ -47,15 +48,23 @@ export class RollbackService {
   private approvers: { approver: Approver; hash: Buffer }[] = [];
   private models = new Map<string, RollbackConfig>();
   private expiryMs = DEFAULT_ROLLBACK_EXPIRY_MS;
-  private counts: { state: string; count: number }[] = [];
   private timer?: NodeJS.Timeout;
-  private lastRefresh = 0;
   private executing?: Promise<number>;
   private stopped = false;
   private readonly replica = `${hostname()}:${process.pid}`;
 
+  private readonly counts: CachedReading<{ state: string; count: number }[]>;
+
   constructor(private readonly o: RollbackServiceOptions) {
     this.log = new RollbackLog(o.db, quoteIdent(o.schema));
+    this.counts = new CachedReading({
+      initial: [],
+      read: () => this.log.counts(),
+      isReady: o.isReady,
+      log: o.log,
+      what: 'rollback counts',
+      everyMs: o.refreshMs,
+    });
   }
 
   now(): Date {
@@ -236,14 +245,8 @@ export class RollbackService {
   }
 
   /** Re-reads the counts behind the gauge, without failing the caller. */
-  async refresh(): Promise<void> {
-    if (!this.o.isReady()) return;
-    try {
-      this.counts = await this.log.counts();
-      this.lastRefresh = Date.now();
-    } catch (err) {
-      this.o.log.warn({ err: (err as Error).message }, 'cannot read rollback counts');
-    }
+  refresh(): Promise<void> {
+    return this.counts.refresh();
   }
 
   private async loop(): Promise<void> {
@@ -255,7 +258,7 @@ export class RollbackService {
       this.o.log.warn({ err: (err as Error).message }, 'cannot sweep expired rollback requests');
     }
     await this.executeDue();
-    if (Date.now() - this.lastRefresh >= (this.o.refreshMs ?? 15_000)) await this.refresh();
+    await this.counts.refreshIfDue();
   }
 
   /** The gauge comes from the cached counts: /metrics never waits on the store. */
@@ -270,7 +273,7 @@ export class RollbackService {
         this.reset();
         // Every state has a series (0 when none), so `state="pending" > 0` can be alerted on and graphed.
         for (const state of ROLLBACK_STATES) this.set({ state }, 0);
-        for (const c of self.counts) this.set({ state: c.state }, c.count);
+        for (const c of self.counts.value) this.set({ state: c.state }, c.count);
       },
     });
   }

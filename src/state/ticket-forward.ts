@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { catalog } from '../metrics/catalog.js';
+import { CachedReading } from './cached-reading.js';
 import type { StateDb } from './db.js';
 import { backoffDelay, type OutboxClaim, OutboxDrain, OutboxTable, postJson } from './outbox.js';
 import type { TicketForwardConfig } from './ticket-forward-config.js';
@@ -30,7 +31,7 @@ export interface TicketForwarderOptions {
 export class TicketForwarder {
   private readonly outbox: OutboxTable;
   private readonly drain: OutboxDrain;
-  private pending = 0;
+  private readonly pending: CachedReading<number>;
   private failures?: Counter;
   private timer?: NodeJS.Timeout;
   private stopped = false;
@@ -39,6 +40,13 @@ export class TicketForwarder {
 
   constructor(private readonly o: TicketForwarderOptions) {
     this.outbox = new OutboxTable(o.db, `${o.schemaSql}.ticket_outbox`, ['ticket_id', 'event', 'payload']);
+    this.pending = new CachedReading({
+      initial: 0,
+      read: () => this.outbox.pendingCount(),
+      isReady: o.isReady,
+      log: o.log,
+      what: 'the ticket outbox',
+    });
     this.drain = new OutboxDrain({
       log: o.log,
       what: 'ticket forwarding',
@@ -107,16 +115,8 @@ export class TicketForwarder {
   }
 
   /** Re-reads the pending count behind the gauge, without failing the caller. */
-  async refresh(): Promise<void> {
-    if (!this.o.isReady()) return;
-    try {
-      const [row] = await this.o.db.transaction((tx) =>
-        tx.query(`SELECT count(*)::int AS n FROM ${this.o.schemaSql}.ticket_outbox WHERE state = 'pending'`),
-      );
-      this.pending = Number(row?.n ?? 0);
-    } catch (err) {
-      this.o.log.warn({ err: (err as Error).message }, 'cannot read the ticket outbox');
-    }
+  refresh(): Promise<void> {
+    return this.pending.refresh();
   }
 
   /** The gauge comes from the cached count: /metrics never waits on the store. */
@@ -127,7 +127,7 @@ export class TicketForwarder {
       help: catalog.ticketForwardPending.help,
       registers: [registry],
       collect() {
-        this.set(self.pending);
+        this.set(self.pending.value);
       },
     });
     this.failures = new Counter({
