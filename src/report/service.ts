@@ -1,11 +1,11 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
 import { catalog } from '../metrics/catalog.js';
 import { quoteIdent } from '../sql/identifiers.js';
 import { CachedReading } from '../state/cached-reading.js';
 import type { StateDb } from '../state/db.js';
-import { backoffDelay, OutboxDrain, postJson } from '../state/outbox.js';
+import { backoffDelay, OutboxDrain, postJson, registerOutboxMetrics } from '../state/outbox.js';
 import { buildReport, periodEnding } from './build.js';
 import type { ReportConfig } from './config.js';
 import { prometheusClient } from './prometheus.js';
@@ -181,19 +181,10 @@ export class ReportService {
    * `report.webhook` (it follows reloads): without one nothing is pending and nothing fails.
    */
   register(registry: Registry): void {
-    const self = this;
-    new Gauge({
-      name: catalog.reportPostPending.name,
-      help: catalog.reportPostPending.help,
-      registers: [registry],
-      collect() {
-        this.set(self.pending.value);
-      },
-    });
-    this.failures = new Counter({
-      name: catalog.reportPostFailures.name,
-      help: catalog.reportPostFailures.help,
-      registers: [registry],
-    });
+    this.failures = registerOutboxMetrics(
+      registry,
+      { pending: catalog.reportPostPending, failures: catalog.reportPostFailures },
+      () => this.pending.value,
+    );
   }
 }

@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { CatalogEntry } from '../metrics/catalog.js';
 import type { Row } from '../warehouse/types.js';
 import type { StateDb } from './db.js';
 
@@ -173,4 +175,24 @@ export class OutboxDrain {
   inFlight(): Promise<number> | undefined {
     return this.running;
   }
+}
+
+/**
+ * The two metrics of an outbox: a gauge of its pending rows, from `pending()` (a cached reading: /metrics never
+ * waits on the store), and the counter of this replica's failed attempts, which the caller increments.
+ */
+export function registerOutboxMetrics(
+  registry: Registry,
+  families: { pending: CatalogEntry; failures: CatalogEntry },
+  pending: () => number,
+): Counter {
+  new Gauge({
+    name: families.pending.name,
+    help: families.pending.help,
+    registers: [registry],
+    collect() {
+      this.set(pending());
+    },
+  });
+  return new Counter({ name: families.failures.name, help: families.failures.help, registers: [registry] });
 }

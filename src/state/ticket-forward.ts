@@ -1,9 +1,16 @@
 import type { Logger } from 'pino';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
 import { catalog } from '../metrics/catalog.js';
 import { CachedReading } from './cached-reading.js';
 import type { StateDb } from './db.js';
-import { backoffDelay, type OutboxClaim, OutboxDrain, OutboxTable, postJson } from './outbox.js';
+import {
+  backoffDelay,
+  type OutboxClaim,
+  OutboxDrain,
+  OutboxTable,
+  postJson,
+  registerOutboxMetrics,
+} from './outbox.js';
 import type { TicketForwardConfig } from './ticket-forward-config.js';
 
 export interface TicketForwarderOptions {
@@ -121,20 +128,11 @@ export class TicketForwarder {
 
   /** The gauge comes from the cached count: /metrics never waits on the store. */
   register(registry: Registry): void {
-    const self = this;
-    new Gauge({
-      name: catalog.ticketForwardPending.name,
-      help: catalog.ticketForwardPending.help,
-      registers: [registry],
-      collect() {
-        this.set(self.pending.value);
-      },
-    });
-    this.failures = new Counter({
-      name: catalog.ticketForwardFailures.name,
-      help: catalog.ticketForwardFailures.help,
-      registers: [registry],
-    });
+    this.failures = registerOutboxMetrics(
+      registry,
+      { pending: catalog.ticketForwardPending, failures: catalog.ticketForwardFailures },
+      () => this.pending.value,
+    );
   }
 }
 
