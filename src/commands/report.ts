@@ -1,5 +1,6 @@
 import { parseDuration } from '../config/duration.js';
 import type { LoadedConfig } from '../config/load.js';
+import { redactUrl } from '../redact.js';
 import { buildReport, periodEnding } from '../report/build.js';
 import { DEFAULT_REPORT_TIMEOUT_MS } from '../report/config.js';
 import { prometheusClient } from '../report/prometheus.js';
@@ -37,7 +38,7 @@ export async function report(
   if (promUrl !== undefined && !/^https?:\/\/[^/]/.test(promUrl)) {
     return {
       code: 1,
-      out: `--prometheus: '${promUrl}' is not an http(s) URL, e.g. http://prometheus:9090`,
+      out: `--prometheus: '${redactUrl(promUrl)}' is not an http(s) URL, e.g. http://prometheus:9090`,
       warnings: [],
     };
   }

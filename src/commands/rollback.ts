@@ -1,3 +1,4 @@
+import { Redactor, redactUrl } from '../redact.js';
 import { ROLLBACK_STATES, type RollbackRequest } from '../state/rollbacks.js';
 import { table } from './tickets.js';
 
@@ -52,7 +53,11 @@ async function call(
       ok: false,
       result: {
         code: 1,
-        out: `cannot reach ${base}: ${e.cause?.code ?? e.cause?.message ?? e.message}; is mlwatch serve running there (--url)?`,
+        out: new Redactor()
+          .addUrl(base)
+          .redact(
+            `cannot reach ${redactUrl(base)}: ${e.cause?.code ?? e.cause?.message ?? e.message}; is mlwatch serve running there (--url)?`,
+          ),
       },
     };
   }

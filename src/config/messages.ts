@@ -1,4 +1,6 @@
 import type { z } from 'zod';
+import { isSecretKey } from '../redact.js';
+import { formatPath } from './errors.js';
 
 /**
  * zod's default messages speak TypeScript ("expected string, received undefined"); these speak YAML.
@@ -49,19 +51,43 @@ export function unknownKeyMessage(key: string, known: string[]): string {
 
 type Issue = z.core.$ZodRawIssue;
 
+// A value under a secret key (a password, a header) is described by its type only: the message ends up on a
+// terminal, in CI logs and in the reload response.
+function describeAt(iss: Issue): string {
+  const path = iss.path ?? [];
+  if (!isSecretKey(path)) return describeInput(iss.input);
+  return `${describeType(iss.input)} (value hidden: ${formatPath(path)} is a secret)`;
+}
+
+// A password of digits (or yes/no) is read by YAML as a number (or a boolean): quoting it is the fix.
+function quoteHint(iss: Issue): string {
+  const path = iss.path ?? [];
+  const scalar = typeof iss.input === 'number' || typeof iss.input === 'boolean';
+  return scalar && iss.code === 'invalid_type' && iss.expected === 'string' && isSecretKey(path)
+    ? `; quote it (${String(path.at(-1))}: '...') so YAML reads it as text`
+    : '';
+}
+
+function describeType(v: unknown): string {
+  if (typeof v === 'string') return 'a string';
+  if (typeof v === 'number') return 'a number';
+  if (typeof v === 'boolean') return 'a boolean';
+  return describeInput(v);
+}
+
 /** The global error map handed to safeParse. Unknown-keys messages come one per line, one per key. */
 export function configErrorMap(iss: Issue): string | undefined {
   switch (iss.code) {
     case 'invalid_type':
       if (iss.input === undefined) return 'missing; this key is required';
-      return `expected ${EXPECTED[iss.expected as string] ?? iss.expected}, got ${describeInput(iss.input)}`;
+      return `expected ${EXPECTED[iss.expected as string] ?? iss.expected}, got ${describeAt(iss)}${quoteHint(iss)}`;
     case 'unrecognized_keys': {
       const shape =
         (iss.inst as { _zod?: { def?: { shape?: Record<string, unknown> } } })?._zod?.def?.shape ?? {};
       return iss.keys.map((k) => unknownKeyMessage(k, Object.keys(shape))).join('\n');
     }
     case 'invalid_value':
-      return `expected one of ${iss.values.map((v) => `'${String(v)}'`).join(', ')}, got ${describeInput(iss.input)}`;
+      return `expected one of ${iss.values.map((v) => `'${String(v)}'`).join(', ')}, got ${describeAt(iss)}`;
     case 'too_small':
       if (iss.origin === 'array')
         return `needs at least ${iss.minimum} entr${iss.minimum === 1 ? 'y' : 'ies'}`;

@@ -80,3 +80,27 @@ export function uniqueNames(
     } else seen.set(e.name, i);
   });
 }
+
+/**
+ * Bearer-token hashes must be unique within a section: two entries with one token would be one caller under two
+ * names (an approver approving twice). The second use is reported at its own line.
+ */
+export function uniqueTokenHashes(
+  entries: { token_sha256?: string | undefined }[],
+  section: string,
+  what: string,
+  ctx: z.RefinementCtx,
+): void {
+  const seen = new Map<string, number>();
+  entries.forEach((e, i) => {
+    if (e.token_sha256 === undefined) return;
+    const first = seen.get(e.token_sha256);
+    if (first !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [i, 'token_sha256'],
+        message: `the same token hash as ${section}[${first}]; every ${what} needs a token of its own`,
+      });
+    } else seen.set(e.token_sha256, i);
+  });
+}

@@ -1,3 +1,5 @@
+import { Redactor, redactUrl } from '../redact.js';
+
 /**
  * The few calls of Prometheus's HTTP API the review needs: instant queries at a given time. The report asks
  * Prometheus, not the exporter, because only Prometheus keeps last week's values.
@@ -32,7 +34,10 @@ export function prometheusClient(url: string, timeoutMs: number): PrometheusClie
           e.name === 'TimeoutError'
             ? `no answer within ${timeoutMs / 1000}s`
             : (e.cause?.code ?? e.cause?.message ?? e.message);
-        throw new PrometheusUnavailable(`cannot reach Prometheus at ${base} (${why})`);
+        // A --prometheus URL typed with a password must not end up in the report or on the terminal.
+        throw new PrometheusUnavailable(
+          new Redactor().addUrl(base).redact(`cannot reach Prometheus at ${redactUrl(base)} (${why})`),
+        );
       }
       const text = await res.text().catch(() => '');
       let body: { status?: string; error?: string; data?: { resultType?: string; result?: unknown } };

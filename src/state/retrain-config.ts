@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { cronExpression, duration } from '../config/types.js';
+import { credentialsToHeader } from '../config/url-credentials.js';
+import { redactUrl } from '../redact.js';
 
 /**
  * A model's `retrain` block: where its retraining requests are dispatched, on which cadence, and how long
@@ -9,13 +11,13 @@ export const DEFAULT_CADENCE = '0 3 1 * *';
 export const DEFAULT_COOLDOWN_MS = 86_400_000;
 export const DEFAULT_RETRAIN_TIMEOUT_MS = 10_000;
 
-export const retrainConfig = z.strictObject({
+const retrainFields = z.strictObject({
   webhook: z.url({
     protocol: /^https?$/,
     error: (iss) =>
       iss.input === undefined
         ? 'missing; give the http(s) URL that starts a retraining run, e.g. https://ml-platform/retrain'
-        : `'${String(iss.input)}' is not an http(s) URL; give the URL that starts a retraining run, e.g. https://ml-platform/retrain`,
+        : `'${redactUrl(String(iss.input))}' is not an http(s) URL; give the URL that starts a retraining run, e.g. https://ml-platform/retrain`,
   }),
   // Monthly by default (03:00 on the 1st, in the exporter's time zone).
   cadence: cronExpression.default(DEFAULT_CADENCE),
@@ -28,5 +30,8 @@ export const retrainConfig = z.strictObject({
     .optional(),
   timeout: duration('a timeout').optional(),
 });
+
+// https://user:pw@ml-platform/retrain: the user and password go in an authorization header.
+export const retrainConfig = retrainFields.transform(credentialsToHeader('webhook'));
 
 export type RetrainConfig = z.output<typeof retrainConfig>;

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { duration } from '../config/types.js';
+import { duration, uniqueNames, uniqueTokenHashes } from '../config/types.js';
+import { credentialsToHeader } from '../config/url-credentials.js';
+import { redactUrl } from '../redact.js';
 
 /**
  * Who may request and approve rollbacks (`approvers`), how long a request waits for its approvals
@@ -36,39 +38,20 @@ export const approversConfig = z
     error: 'expected a list of approvers like { name: alice, role: engineering, token_sha256: ... }',
   })
   .superRefine((list, ctx) => {
-    const names = new Map<string, number>();
-    const hashes = new Map<string, number>();
-    list.forEach((a, i) => {
-      const byName = names.get(a.name);
-      if (byName !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [i, 'name'],
-          message: `approver name '${a.name}' is already used by approvers[${byName}]`,
-        });
-      } else names.set(a.name, i);
-      // Two entries with one token would be one person approving twice under two names.
-      const byHash = hashes.get(a.token_sha256);
-      if (byHash !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [i, 'token_sha256'],
-          message: `the same token hash as approvers[${byHash}]; every approver needs a token of their own`,
-        });
-      } else hashes.set(a.token_sha256, i);
-    });
+    uniqueNames(list, 'approvers', 'approver', ctx);
+    uniqueTokenHashes(list, 'approvers', 'approver', ctx);
   })
   .default([]);
 
 export const rollbackExpiry = duration('an expiry').default(DEFAULT_ROLLBACK_EXPIRY_MS);
 
-export const rollbackConfig = z.strictObject({
+const rollbackFields = z.strictObject({
   webhook: z.url({
     protocol: /^https?$/,
     error: (iss) =>
       iss.input === undefined
         ? 'missing; give the http(s) URL that rolls the model back, e.g. https://ml-platform/rollback'
-        : `'${String(iss.input)}' is not an http(s) URL; give the URL that rolls the model back, e.g. https://ml-platform/rollback`,
+        : `'${redactUrl(String(iss.input))}' is not an http(s) URL; give the URL that rolls the model back, e.g. https://ml-platform/rollback`,
   }),
   headers: z
     .record(z.string(), z.string({ error: 'expected header values as strings' }), {
@@ -85,5 +68,8 @@ export const rollbackConfig = z.strictObject({
     .max(100, { error: 'attempts is a whole number from 1 to 100' })
     .default(DEFAULT_ROLLBACK_ATTEMPTS),
 });
+
+// https://user:pw@ml-platform/rollback: the user and password go in an authorization header.
+export const rollbackConfig = rollbackFields.transform(credentialsToHeader('webhook'));
 
 export type RollbackConfig = z.output<typeof rollbackConfig>;
