@@ -1,11 +1,14 @@
+import { ALERT_LAYERS, ALERT_TEAMS } from '../src/state/ticket-labels.js';
+
 /** The alert contract shared by the rules, their linter, the dashboards and Alertmanager's routing. */
 
 export const RUNBOOK_BASE = 'https://github.com/mlwatch/mlwatch/blob/main/docs/runbooks/';
 
 export const ALLOWED_LABELS: Record<string, readonly string[]> = {
   severity: ['critical', 'warning', 'info'],
-  layer: ['data', 'model', 'system', 'business'],
-  team: ['platform', 'data-science', 'business'],
+  // One list with the ticket log, which counts any other team or layer as `other` in mlwatch_tickets.
+  layer: ALERT_LAYERS,
+  team: ALERT_TEAMS,
   depends_on: ['exporter', 'warehouse'],
   action: ['retrain'],
 };

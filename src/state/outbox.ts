@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { CatalogEntry } from '../metrics/catalog.js';
+import { Redactor } from '../redact.js';
 import type { Row } from '../warehouse/types.js';
 import type { StateDb } from './db.js';
 
@@ -39,6 +40,11 @@ export class OutboxTable {
     private readonly table: string,
     /** Extra columns claimDue returns (already quoted). */
     private readonly columns: readonly string[],
+    /**
+     * The order due rows are claimed in (quoted columns; ascending). Default: the longest due first. Ticket
+     * forwarding puts its priority in front; its index (migration 7) follows the same order.
+     */
+    private readonly order: readonly string[] = ['next_attempt_at', 'id'],
   ) {}
 
   /** Rows not yet accepted by their receiver (new, or failed and waiting for a retry): the pending gauges. */
@@ -50,8 +56,8 @@ export class OutboxTable {
   }
 
   /**
-   * Claims the oldest due row (of those whose `scope.column` is in `scope.values`, when given) for one attempt:
-   * its next attempt moves to the end of the lease, so no other replica picks it meanwhile.
+   * Claims the first due row in the table's order (of those whose `scope.column` is in `scope.values`, when
+   * given) for one attempt: its next attempt moves to the end of the lease, so no other replica picks it meanwhile.
    */
   async claimDue(
     now: Date,
@@ -69,7 +75,7 @@ export class OutboxTable {
         `UPDATE ${this.table} SET attempts = attempts + 1, next_attempt_at = $2
           WHERE id = (SELECT id FROM ${this.table}
                        WHERE state = 'pending' AND next_attempt_at <= $1 ${where}
-                       ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+                       ORDER BY ${this.order.join(', ')} LIMIT 1 FOR UPDATE SKIP LOCKED)
           RETURNING id, attempts, failures${this.columns.map((c) => `, ${c}`).join('')}`,
         params,
       ),
@@ -111,6 +117,10 @@ export async function postJson(o: {
   timeoutMs: number;
   signal?: AbortSignal | undefined;
 }): Promise<string | undefined> {
+  // The reason is logged and kept in last_error: a receiver echoing the request (its authorization header) in
+  // its error body, or an error quoting the URL, leaves no credential there. Redacted before it is cut short.
+  const { 'idempotency-key': _key, ...secret } = o.headers;
+  const hide = new Redactor().addTree({ headers: secret }).addUrl(o.url);
   try {
     const timeout = AbortSignal.timeout(o.timeoutMs);
     const res = await fetch(o.url, {
@@ -120,12 +130,14 @@ export async function postJson(o: {
       signal: o.signal ? AbortSignal.any([timeout, o.signal]) : timeout,
     });
     const text = await res.text().catch(() => '');
-    return res.ok ? undefined : `HTTP ${res.status}${text ? `: ${text.trim().slice(0, 200)}` : ''}`;
+    return res.ok
+      ? undefined
+      : `HTTP ${res.status}${text ? `: ${hide.redact(text.trim()).slice(0, 200)}` : ''}`;
   } catch (err) {
     const e = err as Error & { cause?: { code?: string; message?: string } };
     if (e.name === 'TimeoutError') return `no answer within ${o.timeoutMs / 1000}s`;
     if (e.name === 'AbortError') return 'aborted';
-    return e.cause?.code ?? e.cause?.message ?? e.message;
+    return hide.redact(e.cause?.code ?? e.cause?.message ?? e.message);
   }
 }
 

@@ -1,14 +1,14 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import { catalog } from '../metrics/catalog.js';
+import { Redactor } from '../redact.js';
 import { quoteIdent } from '../sql/identifiers.js';
+import type { AuditVerification } from './audit-chain.js';
 import { CachedReading } from './cached-reading.js';
 import type { StateDb } from './db.js';
 import { backoffDelay } from './retrain-service.js';
 import {
-  type Approver,
   DEFAULT_ROLLBACK_EXPIRY_MS,
   DEFAULT_ROLLBACK_TIMEOUT_MS,
   type RollbackConfig,
@@ -28,24 +28,20 @@ export interface RollbackServiceOptions {
   /** The first retry's delay (default 10 s), doubling up to capMs (default 10 min). */
   backoffMs?: number;
   backoffCapMs?: number;
-  /** How often the counts behind the gauge are re-read (default 15 s). */
+  /** How often the counts and the audit chain behind the gauges are re-read (default 15 s). */
   refreshMs?: number;
 }
-
-/** Who is calling: an approver, or why not (401: no usable token; 403: a token nobody has). */
-export type Authentication = { ok: true; actor: Actor } | { ok: false; status: 401 | 403; reason: string };
 
 // A claim outlives the webhook's timeout by this much, so another replica never takes an attempt in flight.
 const LEASE_MARGIN_MS = 60_000;
 
 /**
- * Rollbacks as the running exporter does them: authenticates approvers by the SHA-256 of their token, opens,
+ * Rollbacks as the running exporter does them (callers are authenticated by src/http/auth): opens,
  * approves and rejects requests, expires the ones left pending (on access and every poll), and executes the
  * approved ones through the model's rollback webhook, once, with retries, from whichever replica claims them.
  */
 export class RollbackService {
   readonly log: RollbackLog;
-  private approvers: { approver: Approver; hash: Buffer }[] = [];
   private models = new Map<string, RollbackConfig>();
   private expiryMs = DEFAULT_ROLLBACK_EXPIRY_MS;
   private timer?: NodeJS.Timeout;
@@ -54,6 +50,10 @@ export class RollbackService {
   private readonly replica = `${hostname()}:${process.pid}`;
 
   private readonly counts: CachedReading<{ state: string; count: number }[]>;
+  /** The audit chain as last verified; undefined until the first verification. */
+  private readonly auditChain: CachedReading<AuditVerification | undefined>;
+  /** Adds the audit gauges to the registry (register() sets it; the first verification calls it). */
+  private showAuditGauges?: () => void;
 
   constructor(private readonly o: RollbackServiceOptions) {
     this.log = new RollbackLog(o.db, quoteIdent(o.schema));
@@ -65,6 +65,16 @@ export class RollbackService {
       what: 'rollback counts',
       everyMs: o.refreshMs,
     });
+    // On the poll's cadence only, not after each write: it reads the whole log, and an API call should not
+    // wait for that. Every replica verifies, so one whose store was tampered with reports it by itself.
+    this.auditChain = new CachedReading<AuditVerification | undefined>({
+      initial: undefined,
+      read: () => this.log.verify(),
+      isReady: o.isReady,
+      log: o.log,
+      what: 'the rollback audit chain',
+      everyMs: o.refreshMs,
+    });
   }
 
   now(): Date {
@@ -73,44 +83,15 @@ export class RollbackService {
 
   /** Takes the approvers, the expiry and the models' rollback settings (at start and after a reload). */
   configure(c: {
-    approvers: readonly Approver[];
     rollback_expiry: number;
     models: readonly { name: string; rollback?: RollbackConfig | undefined }[];
   }): void {
-    this.approvers = c.approvers.map((a) => ({ approver: a, hash: Buffer.from(a.token_sha256, 'hex') }));
     this.expiryMs = c.rollback_expiry;
     this.models = new Map(c.models.flatMap((m) => (m.rollback ? [[m.name, m.rollback] as const] : [])));
   }
 
   hasRollback(model: string): boolean {
     return this.models.has(model);
-  }
-
-  /**
-   * `Authorization: Bearer <token>`: the token's SHA-256 against every configured hash, each compared in
-   * constant time and all of them compared, so the answer's timing says nothing about which hash was close.
-   */
-  authenticate(header: string | undefined): Authentication {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-    if (!m) {
-      return {
-        ok: false,
-        status: 401,
-        reason:
-          header === undefined
-            ? 'no Authorization header; send Authorization: Bearer <your approver token>'
-            : 'the Authorization header is not Bearer <token>',
-      };
-    }
-    const presented = createHash('sha256')
-      .update(m[1] as string)
-      .digest();
-    let found: Approver | undefined;
-    for (const a of this.approvers) {
-      if (timingSafeEqual(presented, a.hash) && !found) found = a.approver;
-    }
-    if (!found) return { ok: false, status: 403, reason: 'this token belongs to no configured approver' };
-    return { ok: true, actor: { name: found.name, role: found.role } };
   }
 
   async request(by: Actor, model: string, toVersion: string, reason: string): Promise<Outcome> {
@@ -188,6 +169,8 @@ export class RollbackService {
     const r = this.models.get(c.model);
     if (!r) return false;
     let error: string | undefined;
+    // The error is logged and kept: no header value of the config (a receiver may echo them) goes with it.
+    const hide = new Redactor().addTree({ headers: r.headers }).addUrl(r.webhook);
     try {
       const res = await fetch(r.webhook, {
         method: 'POST',
@@ -208,13 +191,13 @@ export class RollbackService {
         signal: AbortSignal.timeout(timeoutOf(r)),
       });
       const text = await res.text().catch(() => '');
-      if (!res.ok) error = `HTTP ${res.status}${text ? `: ${text.trim().slice(0, 200)}` : ''}`;
+      if (!res.ok) error = `HTTP ${res.status}${text ? `: ${hide.redact(text.trim()).slice(0, 200)}` : ''}`;
     } catch (err) {
       const e = err as Error & { cause?: { code?: string; message?: string } };
       error =
         e.name === 'TimeoutError'
           ? `no answer within ${timeoutOf(r) / 1000}s`
-          : (e.cause?.code ?? e.cause?.message ?? e.message);
+          : hide.redact(e.cause?.code ?? e.cause?.message ?? e.message);
     }
     const at = this.now();
     if (error === undefined) {
@@ -259,6 +242,21 @@ export class RollbackService {
     }
     await this.executeDue();
     await this.counts.refreshIfDue();
+    await this.verifyAuditIfDue();
+  }
+
+  private async verifyAuditIfDue(): Promise<void> {
+    const before = this.auditChain.value;
+    await this.auditChain.refreshIfDue();
+    const after = this.auditChain.value;
+    if (after && !before) this.showAuditGauges?.();
+    // Once per break, not every 15 s: the gauge and its alert carry it from there.
+    if (after && !after.intact && (before?.intact ?? true)) {
+      this.o.log.error(
+        { entries: after.entries, broken: after.firstBroken },
+        'rollback audit chain broken: an entry was changed, deleted or inserted outside mlwatch; run mlwatch rollback verify',
+      );
+    }
   }
 
   /** The gauge comes from the cached counts: /metrics never waits on the store. */
@@ -276,6 +274,31 @@ export class RollbackService {
         for (const c of self.counts.value) this.set({ state: c.state }, c.count);
       },
     });
+    // The audit gauges join the registry with the first verification, not before: an unlabelled gauge
+    // always has a sample, and a restarted replica exporting 0 entries (or intact 0) before it has read the
+    // log would look to the alert like a log that lost its entries.
+    const audit = [
+      new Gauge({
+        name: catalog.rollbackAuditIntact.name,
+        help: catalog.rollbackAuditIntact.help,
+        registers: [],
+        collect() {
+          this.set(self.auditChain.value?.intact ? 1 : 0);
+        },
+      }),
+      new Gauge({
+        name: catalog.rollbackAuditEntries.name,
+        help: catalog.rollbackAuditEntries.help,
+        registers: [],
+        collect() {
+          this.set(self.auditChain.value?.entries ?? 0);
+        },
+      }),
+    ];
+    this.showAuditGauges = () => {
+      for (const g of audit) registry.registerMetric(g);
+    };
+    if (this.auditChain.value) this.showAuditGauges();
   }
 }
 

@@ -1,3 +1,4 @@
+import { type AuditVerification, appendAudit, lockAuditChain, verifyAuditChain } from './audit-chain.js';
 import type { StateDb, StateTx } from './db.js';
 import { APPROVER_ROLES, type ApproverRole } from './rollback-config.js';
 
@@ -61,6 +62,15 @@ export interface Actor {
   role: ApproverRole;
 }
 
+export interface NewRequest {
+  model: string;
+  toVersion: string;
+  reason: string;
+  by: Actor;
+  now: Date;
+  expiresAt: Date;
+}
+
 /** An approved request this replica has claimed for one execution attempt; `attempt` is its claim token. */
 export interface ClaimedRollback {
   id: number;
@@ -77,7 +87,9 @@ export interface ClaimedRollback {
  * Rollback requests, their approvals and their audit log. Every decision takes the request's row lock
  * (SELECT ... FOR UPDATE), so approvals arriving at two replicas at once are seen one after the other; the
  * execution is an outbox claimed with FOR UPDATE SKIP LOCKED and a lease, as for retraining. The audit log is
- * only ever inserted into (the database refuses UPDATE and DELETE on it).
+ * only ever inserted into (the database refuses UPDATE and DELETE on it), each entry chained to the one
+ * before by its hash (audit-chain.ts), so what its owner changes with the triggers disabled shows in
+ * verify().
  */
 export class RollbackLog {
   constructor(
@@ -86,10 +98,12 @@ export class RollbackLog {
   ) {}
 
   private audit(tx: StateTx, id: number, at: Date, actor: string, action: string, details: object) {
-    return tx.query(
-      `INSERT INTO ${this.s}.rollback_audit (request_id, at, actor, action, details) VALUES ($1, $2, $3, $4, $5::jsonb)`,
-      [id, at, actor, action, JSON.stringify(details)],
-    );
+    return appendAudit(tx, this.s, { requestId: id, at, actor, action, details });
+  }
+
+  /** Recomputes the audit log's hash chain: intact, or the first entry changed, deleted or inserted. */
+  verify(): Promise<AuditVerification> {
+    return verifyAuditChain(this.db, this.s);
   }
 
   /** Expires pending requests past their expiry; returns their ids. */
@@ -112,27 +126,49 @@ export class RollbackLog {
   }
 
   /** Opens a request; 409 when the model already has an open one. */
-  create(r: {
-    model: string;
-    toVersion: string;
-    reason: string;
-    by: Actor;
-    now: Date;
-    expiresAt: Date;
-  }): Promise<Outcome> {
+  async create(r: NewRequest): Promise<Outcome> {
+    try {
+      return await this.insertRequest(r);
+    } catch (err) {
+      // The unique index refused a second open request of the model that insertRequest's check could not see
+      // (not yet committed when the check's snapshot was taken: a session above READ COMMITTED, or a writer
+      // that skips the lock). For the caller it is the same conflict: 409, not a 500.
+      const e = err as { code?: string; constraint?: string };
+      if (e.code !== '23505' || e.constraint !== 'rollback_requests_open_idx') throw err;
+      const open = await this.db.transaction((tx) => this.openConflict(tx, r.model));
+      return (
+        open ?? {
+          ok: false,
+          status: 409,
+          reason: `model ${r.model} already has an open rollback request, opened at the same moment; approve, reject or let it expire first`,
+        }
+      );
+    }
+  }
+
+  /** The 409 for a model's open request, if it has one. */
+  private async openConflict(tx: StateTx, model: string): Promise<Outcome | undefined> {
+    const [open] = await tx.query(
+      `SELECT id, state FROM ${this.s}.rollback_requests WHERE model = $1 AND state = ANY($2::text[])`,
+      [model, [...OPEN_STATES]],
+    );
+    if (!open) return undefined;
+    return {
+      ok: false,
+      status: 409,
+      reason: `model ${model} already has an open rollback request ${open.id} (${open.state}); approve, reject or let it expire first`,
+    };
+  }
+
+  private insertRequest(r: NewRequest): Promise<Outcome> {
     return this.db.transaction(async (tx) => {
       await this.expire(tx, r.now);
-      const [open] = await tx.query(
-        `SELECT id, state FROM ${this.s}.rollback_requests WHERE model = $1 AND state = ANY($2::text[])`,
-        [r.model, [...OPEN_STATES]],
-      );
-      if (open) {
-        return {
-          ok: false as const,
-          status: 409 as const,
-          reason: `model ${r.model} already has an open rollback request ${open.id} (${open.state}); approve, reject or let it expire first`,
-        };
-      }
+      // Creates queue on the audit chain's lock (they append anyway) before they look: each then sees the
+      // request the one before it committed and answers 409 instead of racing it to the unique index. Taken
+      // after expire(), whose row locks may wait; nothing after it waits on another transaction.
+      await lockAuditChain(tx, this.s);
+      const open = await this.openConflict(tx, r.model);
+      if (open) return open;
       const [row] = await tx.query(
         `INSERT INTO ${this.s}.rollback_requests (model, to_version, reason, requested_by, created_at, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,

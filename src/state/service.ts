@@ -6,6 +6,7 @@ import type { StateDb } from './db.js';
 import { migrate } from './migrations.js';
 import { TicketForwarder, type TicketForwarderOptions } from './ticket-forward.js';
 import type { TicketForwardConfig } from './ticket-forward-config.js';
+import { knownTicketLabels, type TicketLabelsConfig } from './ticket-labels.js';
 import { type TicketCount, TicketLog } from './tickets.js';
 
 export interface StateServiceOptions {
@@ -16,6 +17,8 @@ export interface StateServiceOptions {
   retryMs?: number;
   /** How often the ticket counts behind mlwatch_tickets are re-read (other replicas write too). */
   refreshMs?: number;
+  /** state.ticket_labels: team and layer values of the operator's rules that mlwatch_tickets shows by name. */
+  ticketLabels?: TicketLabelsConfig | undefined;
   /** state.ticket_forward: forward ticket events to an external tracker (off when absent). */
   forward?: TicketForwardConfig | undefined;
   /** The forwarding's poll, backoff and lease (tests shorten them). */
@@ -39,7 +42,12 @@ export class StateService {
 
   constructor(private readonly o: StateServiceOptions) {
     const schemaSql = quoteIdent(o.schema);
-    this.tickets = new TicketLog(o.db, schemaSql, new Set(o.forward?.on ?? []));
+    this.tickets = new TicketLog(
+      o.db,
+      schemaSql,
+      new Set(o.forward?.on ?? []),
+      knownTicketLabels(o.ticketLabels),
+    );
     if (o.forward) {
       this.forwarder = new TicketForwarder({
         ...o.forwardTiming,

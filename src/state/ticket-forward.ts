@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Counter, Registry } from 'prom-client';
 import { catalog } from '../metrics/catalog.js';
+import { TokenBucket } from '../token-bucket.js';
 import { CachedReading } from './cached-reading.js';
 import type { StateDb } from './db.js';
 import {
@@ -34,10 +35,15 @@ export interface TicketForwarderOptions {
  * Sends the ticket log's queued events (table ticket_outbox, written with the ticket change) to the external
  * tracker: once accepted (2xx), an event is never sent again; until then it is retried with backoff, also after
  * a restart and by whichever replica claims it first.
+ *
+ * At most `rate` attempts a second (state.ticket_forward.rate), critical events first: a flood of thousands of
+ * warning tickets neither hammers the tracker nor holds back the one critical ticket queued behind it. The
+ * claim comes after the wait for a token, so whatever is most urgent at that moment is what goes next.
  */
 export class TicketForwarder {
   private readonly outbox: OutboxTable;
   private readonly drain: OutboxDrain;
+  private readonly bucket: TokenBucket;
   private readonly pending: CachedReading<number>;
   private failures?: Counter;
   private timer?: NodeJS.Timeout;
@@ -46,7 +52,14 @@ export class TicketForwarder {
   private readonly abort = new AbortController();
 
   constructor(private readonly o: TicketForwarderOptions) {
-    this.outbox = new OutboxTable(o.db, `${o.schemaSql}.ticket_outbox`, ['ticket_id', 'event', 'payload']);
+    // The order of ticket_outbox_priority_idx (migration 7): severity, then the longest due.
+    this.outbox = new OutboxTable(
+      o.db,
+      `${o.schemaSql}.ticket_outbox`,
+      ['ticket_id', 'event', 'payload'],
+      ['priority', 'next_attempt_at', 'id'],
+    );
+    this.bucket = new TokenBucket(o.config.rate);
     this.pending = new CachedReading({
       initial: 0,
       read: () => this.outbox.pendingCount(),
@@ -85,9 +98,21 @@ export class TicketForwarder {
   }
 
   private async next(): Promise<boolean | undefined> {
+    // Stopping ends the wait: undefined ends the round like "nothing due".
+    if (!(await this.bucket.acquire(this.abort.signal))) return undefined;
     const timeoutMs = this.o.config.timeout;
-    const claim = await this.outbox.claimDue(new Date(), timeoutMs + (this.o.leaseMarginMs ?? 60_000));
-    return claim ? this.attempt(claim) : undefined;
+    const claim = await this.outbox
+      .claimDue(new Date(), timeoutMs + (this.o.leaseMarginMs ?? 60_000))
+      .catch((err: unknown) => {
+        this.bucket.refund();
+        throw err;
+      });
+    if (!claim) {
+      // Only a send pays: a round that finds nothing due leaves the token for the next event.
+      this.bucket.refund();
+      return undefined;
+    }
+    return this.attempt(claim);
   }
 
   private async attempt(c: OutboxClaim): Promise<boolean> {

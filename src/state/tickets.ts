@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { WebhookAlert } from './alert-payload.js';
 import type { StateDb, StateTx } from './db.js';
 import type { TicketEvent } from './ticket-forward-config.js';
+import { type KnownTicketLabels, knownTicketLabels, OTHER_LABEL_VALUE } from './ticket-labels.js';
 
 export const TICKET_STATES = ['open', 'resolved'] as const;
 export type TicketState = (typeof TICKET_STATES)[number];
@@ -38,6 +39,7 @@ export interface IngestResult {
   duplicates: number;
 }
 
+/** Tickets by state, team and layer as the gauge shows them: known values, `other`, or '' when missing. */
 export interface TicketCount {
   state: TicketState;
   team: string;
@@ -98,6 +100,8 @@ export class TicketLog {
     private readonly s: string,
     /** The events queued for the external tracker (state.ticket_forward.on); empty: forwarding is off. */
     private readonly forward: ReadonlySet<TicketEvent> = new Set(),
+    /** The team and layer values counts() reports by name; the others are counted as `other`. */
+    private readonly labels: KnownTicketLabels = knownTicketLabels(),
   ) {}
 
   ingest(alerts: readonly WebhookAlert[]): Promise<IngestResult> {
@@ -163,9 +167,9 @@ export class TicketLog {
   private async enqueue(tx: StateTx, t: Ticket, event: TicketEvent): Promise<void> {
     if (!this.forward.has(event)) return;
     await tx.query(
-      `INSERT INTO ${this.s}.ticket_outbox (ticket_id, event, payload, next_attempt_at)
-       VALUES ($1, $2, $3::jsonb, now()) ON CONFLICT (ticket_id, event) DO NOTHING`,
-      [t.id, event, JSON.stringify(forwardPayload(t, event))],
+      `INSERT INTO ${this.s}.ticket_outbox (ticket_id, event, payload, next_attempt_at, priority)
+       VALUES ($1, $2, $3::jsonb, now(), $4) ON CONFLICT (ticket_id, event) DO NOTHING`,
+      [t.id, event, JSON.stringify(forwardPayload(t, event)), forwardPriority(t.severity)],
     );
   }
 
@@ -215,11 +219,20 @@ export class TicketLog {
     return out;
   }
 
+  /**
+   * Tickets by state, team and layer, with each team and layer outside the known sets counted as `other` (a
+   * missing one as ''): the rows, and so the series of mlwatch_tickets, stay bounded whatever the alerts carry.
+   * Grouped in the database, so thousands of made-up teams never even reach the exporter.
+   */
   counts(): Promise<TicketCount[]> {
     return this.db.transaction(async (tx) => {
       const rows = await tx.query(
-        `SELECT state, coalesce(team, '') AS team, coalesce(layer, '') AS layer, count(*)::int AS n
+        `SELECT state,
+                CASE WHEN coalesce(team, '') = '' THEN '' WHEN team = ANY($1::text[]) THEN team ELSE $3 END AS team,
+                CASE WHEN coalesce(layer, '') = '' THEN '' WHEN layer = ANY($2::text[]) THEN layer ELSE $3 END AS layer,
+                count(*)::int AS n
            FROM ${this.s}.tickets GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+        [[...this.labels.team], [...this.labels.layer], OTHER_LABEL_VALUE],
       );
       return rows.map((r) => ({
         state: r.state as TicketState,
@@ -251,6 +264,11 @@ function toTicket(r: Record<string, unknown>): Ticket {
     resolvedAt: iso(r.resolved_at),
     notifications: Number(r.notifications),
   };
+}
+
+/** The forwarding order (migration 7): critical first, then warning, then the rest. */
+export function forwardPriority(severity: string | null): number {
+  return severity === 'critical' ? 0 : severity === 'warning' ? 1 : 2;
 }
 
 /** The body the tracker receives: the event and the ticket as it was when the event happened. */

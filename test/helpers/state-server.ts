@@ -1,0 +1,72 @@
+import { loadConfigText } from '../../src/config/load.js';
+import { type Running, serve } from '../../src/runtime/serve.js';
+import { pgliteStateDb } from '../../src/state/db.js';
+import { ACCESS_YAML, VIEWER_HEADERS, WEBHOOK_HEADERS } from './credentials.js';
+import type { TestDb } from './db.js';
+import { memoryLogger } from './exporter.js';
+import { waitFor } from './wait.js';
+
+/**
+ * An in-process `mlwatch serve` with its state store in `schema` of the test database (the real PostgreSQL, or
+ * the shared PGlite), or at `stateUrl` when given; `ready: false` does not wait for the store to migrate.
+ */
+export async function serveState(
+  db: TestDb,
+  o: { schema: string; stateUrl?: string; ready?: boolean },
+): Promise<Running & { url: string }> {
+  const stateUrl = o.stateUrl ?? db.url ?? 'pglite:memory';
+  const text = [
+    `warehouse: { url: '${db.configUrl}' }`,
+    `state: { url: '${stateUrl}', schema: ${o.schema} }`,
+    ACCESS_YAML,
+  ].join('\n');
+  const config = loadConfigText(text, 'state.yaml', {}, '/');
+  const pglite = o.stateUrl === undefined ? db.pglite : undefined;
+  const r = await serve({
+    config,
+    loadAgain: () => config,
+    host: '127.0.0.1',
+    port: 0,
+    log: memoryLogger().log,
+    openWarehouse: () => db.newWarehouse(),
+    ...(pglite ? { openState: () => pgliteStateDb(pglite, false) } : {}),
+  });
+  if (o.ready !== false) await waitFor(() => r.state.isReady(), 20_000, 'state store ready');
+  return Object.assign(r, { url: `http://127.0.0.1:${r.port}` });
+}
+
+export interface TestAlert {
+  status: 'firing' | 'resolved';
+  labels: Record<string, string>;
+  annotations?: Record<string, string>;
+  startsAt: string;
+  fingerprint: string;
+}
+
+export const warningAlert = (fingerprint: string): TestAlert => ({
+  status: 'firing',
+  labels: { alertname: 'MlwatchModelAucLow', severity: 'warning', team: 'data-science', layer: 'model' },
+  annotations: { summary: 'auc low' },
+  startsAt: '2026-11-29T01:00:00Z',
+  fingerprint,
+});
+
+/** POSTs a webhook as Alertmanager does (JSON, the webhook client's token). */
+export function postAlerts(url: string, body: unknown): Promise<Response> {
+  return fetch(`${url}/api/v1/alerts`, {
+    method: 'POST',
+    headers: WEBHOOK_HEADERS,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+export const webhook = (alerts: unknown[]) => ({
+  version: '4',
+  receiver: 'ticketing',
+  status: 'firing',
+  alerts,
+});
+
+export function getTickets(url: string, query = ''): Promise<Response> {
+  return fetch(`${url}/api/v1/tickets${query}`, { headers: VIEWER_HEADERS });
+}
