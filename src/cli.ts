@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { checkConfig } from './commands/check-config.js';
-import { fail, listenError, loadOrExit, parsePort } from './commands/common.js';
+import { fail, loadOrExit, parsePort, startError } from './commands/common.js';
+import { doctor } from './commands/doctor.js';
 import { once } from './commands/once.js';
 import { type ReportFlags, report } from './commands/report.js';
 import { listRetrainRequests, type RetrainListFlags } from './commands/retrain.js';
@@ -12,13 +13,16 @@ import {
   requestRollback,
   showRollback,
 } from './commands/rollback.js';
+import { verifyRollbackAudit } from './commands/rollback-verify.js';
 import { schemaLock } from './commands/schema-lock.js';
 import { listTickets, type TicketListFlags } from './commands/tickets.js';
+import { WEB_FLAGS, type WebOptions, webOptions } from './commands/web-flags.js';
 import { loadConfigFile } from './config/load.js';
 import { DEFAULT_PORT } from './defaults.js';
 import { INCIDENTS, isIncident } from './demo/incidents.js';
 import { runDemo } from './demo/run.js';
 import { createLogger } from './log.js';
+import { warnAboutWarehouseRole } from './runtime/role-check.js';
 import { handleSignals, serve } from './runtime/serve.js';
 import { VERSION } from './version.js';
 
@@ -42,7 +46,13 @@ program
   .requiredOption('-c, --config <file>', 'config file (mlwatch.yaml)')
   .option('-p, --port <n>', 'HTTP port', String(DEFAULT_PORT))
   .option('--host <addr>', 'address to listen on', '0.0.0.0')
-  .action(async (opts: { config: string; port: string; host: string }) => {
+  .option(WEB_FLAGS.configFile, 'TLS and basic auth in exporter-toolkit format (docs/security.md)')
+  .option(WEB_FLAGS.lifecycle, 'answer POST /-/reload (to clients with the lifecycle role)')
+  .option(
+    WEB_FLAGS.insecureActions,
+    'let callers without credentials post webhooks and read tickets (local use only)',
+  )
+  .action(async (opts: { config: string; port: string; host: string } & WebOptions) => {
     const log = createLogger(program.opts().logLevel);
     const config = loadOrExit(opts.config);
     const port = parsePort(opts.port);
@@ -53,11 +63,30 @@ program
         host: opts.host,
         port,
         log,
+        ...webOptions(opts),
       });
       handleSignals(running, log);
+      warnAboutWarehouseRole(config, log);
     } catch (err) {
-      fail(listenError(err, port));
+      fail(startError(err, port));
     }
+  });
+
+program
+  .command('doctor')
+  .description(
+    'report what the warehouse role may do beyond reading what the config watches (docs/warehouse-role.md)',
+  )
+  .requiredOption('-c, --config <file>', 'config file')
+  .option('--strict', 'exit 1 when anything was found (default: findings are warnings, exit 0)')
+  .option('--json', 'print JSON')
+  .action(async (opts: { config: string; strict?: boolean; json?: boolean }) => {
+    const r = await doctor(loadOrExit(opts.config), {
+      strict: opts.strict ?? false,
+      json: opts.json ?? false,
+    });
+    (r.code === 2 ? process.stderr : process.stdout).write(r.out);
+    process.exitCode = r.code;
   });
 
 program
@@ -185,6 +214,15 @@ apiOptions(
   rollback.command('show').description('one request with its approvals and audit log').argument('<id>'),
 ).action(async (id: string, opts: ApiFlags) => printed(await showRollback(id, opts)));
 
+rollback
+  .command('verify')
+  .description("check the rollback audit log's hash chain in the state store (exit 1 when broken)")
+  .requiredOption('-c, --config <file>', 'config file (its state section says where the log is)')
+  .option('--json', 'print JSON')
+  .action(async (opts: { config: string; json?: boolean }) =>
+    printed(await verifyRollbackAudit(loadOrExit(opts.config), { json: opts.json })),
+  );
+
 program
   .command('demo')
   .description('seed a demo warehouse (embedded PGlite, or a Postgres with --warehouse-url) and serve it')
@@ -201,7 +239,9 @@ program
     `switch incidents on from the start, comma-separated: ${INCIDENTS.join(', ')}`,
     '',
   )
-  .action(async (opts: DemoFlags) => {
+  .option(WEB_FLAGS.configFile, 'TLS and basic auth in exporter-toolkit format (docs/security.md)')
+  .option(WEB_FLAGS.lifecycle, 'answer POST /-/reload (to clients with the lifecycle role)')
+  .action(async (opts: DemoFlags & WebOptions) => {
     const log = createLogger(program.opts().logLevel);
     const port = parsePort(opts.port);
     const batchSeconds = Number(opts.batchInterval);
@@ -220,6 +260,7 @@ program
       batchMs: batchSeconds * 1000,
       incidents: incidents.filter(isIncident),
       log,
+      ...webOptions(opts),
     });
   });
 

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SinkCall } from '../src/demo/action-sink.js';
 import type { RetrainRequest } from '../src/state/retrain.js';
 import { type Served, startCli } from './helpers/cli.js';
+import { DEMO_HEADERS } from './helpers/credentials.js';
 import { waitFor } from './helpers/wait.js';
 
 // `mlwatch demo` turns retraining on: credit_default's retrain webhook is the demo's own recording sink, so
@@ -13,7 +14,8 @@ beforeAll(async () => {
   served = await startCli(['demo', '--port', '0', '--batch-interval', '1']);
   // The state store answers 503 until its migrations have run.
   await waitFor(
-    async () => (await fetch(`${served.url}/api/v1/retrain/requests`)).status === 200,
+    async () =>
+      (await fetch(`${served.url}/api/v1/retrain/requests`, { headers: DEMO_HEADERS })).status === 200,
     60_000,
     'state store ready',
   );
@@ -39,7 +41,7 @@ const alert = (startsAt: string, fingerprint: string) => ({
 async function postRetrain(alerts: unknown[]) {
   const res = await fetch(`${served.url}/api/v1/retrain`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...DEMO_HEADERS },
     body: JSON.stringify({ version: '4', receiver: 'retraining', status: 'firing', alerts }),
   });
   expect(res.status).toBe(200);
@@ -47,13 +49,15 @@ async function postRetrain(alerts: unknown[]) {
 }
 
 async function sinkCalls(): Promise<SinkCall[]> {
-  const res = await fetch(`${served.url}/-/demo/retrain-sink`);
+  const res = await fetch(`${served.url}/-/demo/retrain-sink`, { headers: DEMO_HEADERS });
   expect(res.status).toBe(200);
   return ((await res.json()) as { calls: SinkCall[] }).calls;
 }
 
 async function requests(): Promise<RetrainRequest[]> {
-  const res = await fetch(`${served.url}/api/v1/retrain/requests?model=credit_default`);
+  const res = await fetch(`${served.url}/api/v1/retrain/requests?model=credit_default`, {
+    headers: DEMO_HEADERS,
+  });
   return ((await res.json()) as { requests: RetrainRequest[] }).requests;
 }
 
@@ -116,10 +120,23 @@ describe('mlwatch demo: the retraining service', () => {
     ]);
   });
 
-  it('the sink answers GET and POST only, and 400 to a body that is not JSON', async () => {
-    const put = await fetch(`${served.url}/-/demo/retrain-sink`, { method: 'PUT' });
+  it('the sink answers GET and POST only, takes calls with its token only, and 400 to a body that is not JSON', async () => {
+    const sink = `${served.url}/-/demo/retrain-sink`;
+    const put = await fetch(sink, { method: 'PUT' });
     expect(put.status).toBe(405);
-    const bad = await fetch(`${served.url}/-/demo/retrain-sink`, { method: 'POST', body: '{nope' });
+    const json = { 'content-type': 'application/json' };
+    const body = JSON.stringify({ id: 999, model: 'credit_default', reason: 'forged' });
+    // The operator's token is not the sink's: only mlwatch's dispatch (retrain.headers) gets in.
+    for (const headers of [json, { ...json, ...DEMO_HEADERS }]) {
+      expect((await fetch(sink, { method: 'POST', headers, body })).status).toBe(401);
+    }
+    expect((await sinkCalls()).some((c) => (c.body as { id?: number }).id === 999)).toBe(false);
+    const bad = await fetch(sink, {
+      method: 'POST',
+      headers: { ...json, authorization: 'Bearer demo-sink-token' },
+      body: '{nope',
+    });
     expect(bad.status).toBe(400);
+    expect((await fetch(sink)).status).toBe(401);
   });
 });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SinkCall } from '../src/demo/action-sink.js';
 import { demoConfig } from '../src/demo/builtin-config.js';
 import { runCli, type Served, startCli } from './helpers/cli.js';
+import { DEMO_HEADERS } from './helpers/credentials.js';
 import { waitFor } from './helpers/wait.js';
 
 // `mlwatch demo` turns rollbacks on: two demo approvers (one engineering, one product) whose tokens it prints,
@@ -56,7 +57,7 @@ interface Rollback {
 }
 
 async function sinkCalls(): Promise<SinkCall[]> {
-  const res = await fetch(`${served.url}/-/demo/rollback-sink`);
+  const res = await fetch(`${served.url}/-/demo/rollback-sink`, { headers: DEMO_HEADERS });
   expect(res.status).toBe(200);
   return ((await res.json()) as { calls: SinkCall[] }).calls;
 }
@@ -88,9 +89,11 @@ describe('mlwatch demo: rollbacks with the demo approvers', () => {
     expect(out).toContain('DEMO-ONLY');
     expect(out).toContain(`${served.port}/-/demo/rollback-sink`);
     expect(out).toContain(`${served.port}/api/v1/rollbacks`);
-    // A token nobody has is refused, none at all asks for one.
-    expect((await api('GET', '/api/v1/rollbacks', 'demo-nobody-token')).status).toBe(403);
+    // A token nobody has is refused, none at all asks for one; the operator may read but not approve.
+    expect((await api('GET', '/api/v1/rollbacks', 'demo-nobody-token')).status).toBe(401);
     expect((await api('GET', '/api/v1/rollbacks')).status).toBe(401);
+    expect((await api('GET', '/api/v1/rollbacks', 'demo-operator-token')).status).toBe(200);
+    expect((await api('POST', '/api/v1/rollbacks/1/approve', 'demo-operator-token', {})).status).toBe(403);
     // The config holds the hashes of the printed tokens, never the tokens.
     const sha = (t: string) => createHash('sha256').update(t).digest('hex');
     const { approvers } = demoConfig({ warehouseUrl: 'pglite:memory', schema: 'x' }) as {

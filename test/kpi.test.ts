@@ -2,6 +2,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigText } from '../src/config/load.js';
 import { createApp } from '../src/http/app.js';
+import { Security } from '../src/http/auth/security.js';
+import { WebConfigSource } from '../src/http/auth/web-config-source.js';
 import { Exporter } from '../src/runtime/exporter.js';
 import type { Queryable } from '../src/warehouse/types.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
@@ -148,10 +150,21 @@ async function scrapeOnce(kpis: string): Promise<{ m: Parsed; logs: Record<strin
     openWarehouse: () => db.newWarehouse(),
     withProcessMetrics: false,
   });
-  const server = createApp({ exporter: () => exporter, reload: async () => ({ ok: true }) }).listen(
-    0,
-    '127.0.0.1',
-  );
+  const web = new WebConfigSource(undefined, logger.log);
+  const security = new Security(config.raw, {
+    web,
+    log: logger.log,
+    lifecycle: false,
+    insecureActions: false,
+  });
+  const app = createApp({
+    exporter: () => exporter,
+    reload: async () => ({ ok: true }),
+    security,
+    web,
+    log: logger.log,
+  });
+  const server = app.listen(0, '127.0.0.1');
   try {
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));
     await exporter.firstRound();

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isConnectionError } from '../src/warehouse/errors.js';
 import { createPgWarehouse } from '../src/warehouse/pg.js';
 import { type Served, startCli } from './helpers/cli.js';
+import { ACCESS_YAML } from './helpers/credentials.js';
 import { onRealPostgres, openTestDb, TEST_DATABASE_URL, type TestDb } from './helpers/db.js';
 import { sampleValue, series } from './helpers/exposition.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
@@ -24,7 +25,7 @@ describe.skipIf(!onRealPostgres)('against a real PostgreSQL', () => {
 
   const serveWith = async (name: string, yaml: string): Promise<Served> => {
     const file = join(dir, `${name}.yaml`);
-    writeFileSync(file, yaml);
+    writeFileSync(file, `${yaml}\n${ACCESS_YAML}`);
     const s = await startCli(['serve', '--config', file, '--port', '0', '--host', '127.0.0.1']);
     await waitFor(async () => (await fetch(`${s.url}/readyz`)).status === 200, 30_000, 'readyz');
     return s;

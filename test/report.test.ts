@@ -12,6 +12,7 @@ import { ReportService } from '../src/report/service.js';
 import { openStateDb, pgliteStateDb, type StateDb } from '../src/state/db.js';
 import { migrate } from '../src/state/migrations.js';
 import { ROOT, runCli, type Served, startCli } from './helpers/cli.js';
+import { ACCESS_YAML, VIEWER_HEADERS } from './helpers/credentials.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
 import { parseExposition, sampleValue } from './helpers/exposition.js';
 import { waitFor } from './helpers/wait.js';
@@ -577,7 +578,7 @@ describe('the weekly cadence', () => {
     writeFileSync(
       file,
       `warehouse: { url: '${db.configUrl}' }\nstate: { url: '${stateUrl}', schema: ${schema}_serve }\n` +
-        `report: { prometheus_url: '${down}', cron: '*/2 * * * * *', webhook: '${sink.url}', timeout: 2s }\n`,
+        `report: { prometheus_url: '${down}', cron: '*/2 * * * * *', webhook: '${sink.url}', timeout: 2s }\n${ACCESS_YAML}`,
     );
     let served: Served | undefined;
     try {
@@ -585,7 +586,7 @@ describe('the weekly cadence', () => {
       const url = `${served.url}/api/v1/reports/latest`;
       const res = await waitFor(
         async () => {
-          const r = await fetch(url);
+          const r = await fetch(url, { headers: VIEWER_HEADERS });
           return r.status === 200 ? r : undefined;
         },
         30_000,

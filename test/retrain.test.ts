@@ -6,6 +6,7 @@ import { type Running, serve } from '../src/runtime/serve.js';
 import { pgliteStateDb } from '../src/state/db.js';
 import { backoffDelay } from '../src/state/retrain-service.js';
 import { rejectsEachFixture } from './helpers/bad-config.js';
+import { ACCESS_YAML, WEBHOOK_HEADERS } from './helpers/credentials.js';
 import { onRealPostgres, openTestDb, type TestDb } from './helpers/db.js';
 import { memoryLogger } from './helpers/exporter.js';
 import { parseExposition, sampleValue, series } from './helpers/exposition.js';
@@ -141,6 +142,7 @@ function configOf(o: Options) {
     o.models
       .replaceAll('table: preds', `table: ${t}.preds`)
       .replaceAll('table: outcomes', `table: ${t}.outcomes`),
+    ACCESS_YAML,
   ].join('\n');
   return loadConfigText(text, 'retrain.yaml', {}, '/');
 }
@@ -193,7 +195,7 @@ const aucLow = (over: Partial<Alert> = {}): Alert => ({
 async function post(r: Running, alerts: unknown[], body?: unknown) {
   const res = await fetch(`${url(r)}/api/v1/retrain`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: WEBHOOK_HEADERS,
     body: JSON.stringify(body ?? { version: '4', receiver: 'retraining', status: 'firing', alerts }),
   });
   const text = await res.text();
@@ -320,7 +322,11 @@ describe('POST /api/v1/retrain', () => {
     expect(badTime.body).toBe(
       'not an Alertmanager webhook payload: alerts[0].startsAt: expected an RFC 3339 timestamp\n',
     );
-    const notJson = await fetch(`${url(a)}/api/v1/retrain`, { method: 'POST', body: '{nope' });
+    const notJson = await fetch(`${url(a)}/api/v1/retrain`, {
+      method: 'POST',
+      headers: WEBHOOK_HEADERS,
+      body: '{nope',
+    });
     expect(notJson.status).toBe(400);
     expect((await fetch(`${url(a)}/api/v1/retrain`)).status).toBe(405);
     expect(await requests(a)).toEqual([]);
@@ -329,7 +335,7 @@ describe('POST /api/v1/retrain', () => {
   it('answers 503 while the state store cannot be reached, so Alertmanager retries', async () => {
     const a = await serve({
       config: loadConfigText(
-        `warehouse: { url: '${db.configUrl}' }\nstate: { url: 'postgresql://postgres@127.0.0.1:1/test', schema: down }\nmodels:\n${retrainModel('credit')}`,
+        `warehouse: { url: '${db.configUrl}' }\nstate: { url: 'postgresql://postgres@127.0.0.1:1/test', schema: down }\nmodels:\n${retrainModel('credit')}\n${ACCESS_YAML}`,
         'down.yaml',
         {},
         '/',

@@ -3,14 +3,18 @@ import { type AddressInfo, createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decideRollback, listRollbacks, requestRollback, showRollback } from '../src/commands/rollback.js';
 import { loadConfigText } from '../src/config/load.js';
+import { FailureLimiter } from '../src/http/auth/failure-limiter.js';
 import { type Running, serve } from '../src/runtime/serve.js';
 import { openStateDb, pgliteStateDb, type StateDb } from '../src/state/db.js';
 import { rejectsEachFixture } from './helpers/bad-config.js';
+import { ACCESS_YAML, TOKENS as CLIENT_TOKENS } from './helpers/credentials.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
 import { memoryLogger } from './helpers/exporter.js';
 import { parseExposition, sampleValue } from './helpers/exposition.js';
 import { waitFor } from './helpers/wait.js';
 import { type WebhookSink, webhookSink } from './helpers/webhook-sink.js';
+
+const VIEWER_TOKEN = CLIENT_TOKENS.viewer;
 
 // Rollbacks with joint approval, through in-process `serve()` exporters over HTTP, with the state store on the
 // real PostgreSQL (or one embedded PGlite that two in-process exporters share, standing in for one database).
@@ -142,6 +146,7 @@ function configOf(schema: string, models: string, expiry = '24h') {
     models
       .replaceAll('table: preds', `table: ${t}.preds`)
       .replaceAll('table: outcomes', `table: ${t}.outcomes`),
+    ACCESS_YAML,
   ].join('\n');
   return loadConfigText(text, 'rollback.yaml', {}, '/');
 }
@@ -158,6 +163,8 @@ async function start(schema: string, models: string, expiry?: string): Promise<R
     openWarehouse: () => db.newWarehouse(),
     ...(pglite ? { openState: () => pgliteStateDb(pglite, false) } : {}),
     rollback: { now, pollMs: 50, backoffMs: 100, backoffCapMs: 400, refreshMs: 100 },
+    // The refusal tests fail authentication on purpose, more often than a real client may per minute.
+    failureLimiter: new FailureLimiter(1000),
   });
   running.push(r);
   await waitFor(() => r.state.isReady(), 20_000, 'state store ready');
@@ -461,19 +468,30 @@ describe('refusals before anything is written', () => {
       expect([path, none.status, none.body]).toEqual([
         path,
         401,
-        'no Authorization header; send Authorization: Bearer <your approver token>\n',
+        method === 'POST'
+          ? 'no credentials; send Authorization: Bearer <your approver token>\n'
+          : 'no credentials; send Authorization: Bearer <token> of a client with the viewer role (or basic auth as one)\n',
       ]);
       expect(none.headers.get('www-authenticate')).toBe('Bearer realm="mlwatch"');
+      // No basic-auth users are configured: basic credentials are wrong by definition.
       const basic = await api(a, method, path, 'Basic YWxpY2U6eA==', body);
-      expect([basic.status, basic.body]).toEqual([401, 'the Authorization header is not Bearer <token>\n']);
+      expect([basic.status, basic.body]).toEqual([401, 'wrong user name or password\n']);
       // The hash of a token is not a token: sending the configured hash itself is refused.
       for (const wrong of ['Bearer tok-mallory', `Bearer ${sha(TOKENS.alice)}`]) {
-        const forbidden = await api(a, method, path, wrong, body);
-        expect([forbidden.status, forbidden.body]).toEqual([
-          403,
-          'this token belongs to no configured approver\n',
+        const refused = await api(a, method, path, wrong, body);
+        expect([refused.status, refused.body]).toEqual([
+          401,
+          'this token belongs to no configured client or approver\n',
         ]);
       }
+      // A viewer may read but not act.
+      const viewer = await api(a, method, path, `Bearer ${VIEWER_TOKEN}`, body);
+      if (method === 'GET') expect(viewer.status).toBe(200);
+      else
+        expect([viewer.status, viewer.body]).toEqual([
+          403,
+          "oncall is not an approver; only the approvers section's tokens may request, approve or reject rollbacks\n",
+        ]);
     }
     const r = await get(a, id);
     expect([r.state, r.approvals, r.audit.length]).toEqual(['pending', [], 1]);
@@ -547,7 +565,7 @@ describe('refusals before anything is written', () => {
 
   it('answers 503 while the state store cannot be reached', async () => {
     const config = loadConfigText(
-      `warehouse: { url: '${db.configUrl}' }\nstate: { url: 'postgresql://postgres@127.0.0.1:1/test', schema: down }\napprovers:\n  - { name: alice, role: engineering, token_sha256: ${sha(TOKENS.alice)} }\nmodels:\n${rollbackModel('credit')}`,
+      `warehouse: { url: '${db.configUrl}' }\nstate: { url: 'postgresql://postgres@127.0.0.1:1/test', schema: down }\napprovers:\n  - { name: alice, role: engineering, token_sha256: ${sha(TOKENS.alice)} }\nmodels:\n${rollbackModel('credit')}\n${ACCESS_YAML}`,
       'down.yaml',
       {},
       '/',
@@ -564,8 +582,8 @@ describe('refusals before anything is written', () => {
     const res = await open(a, 'alice');
     expect(res.status).toBe(503);
     expect(res.body).toMatch(/^state store unavailable: .*ECONNREFUSED/);
-    // Authentication does not need the store: an unknown token is still a 403.
-    expect((await api(a, 'GET', '/api/v1/rollbacks', 'Bearer x')).status).toBe(403);
+    // Authentication does not need the store: an unknown token is still refused.
+    expect((await api(a, 'GET', '/api/v1/rollbacks', 'Bearer x')).status).toBe(401);
   });
 });
 
@@ -849,7 +867,7 @@ describe('mlwatch rollback', () => {
     });
     expect(await listRollbacks({ ...base, token: 'nope' }, {})).toEqual({
       code: 2,
-      out: 'refused (HTTP 403): this token belongs to no configured approver',
+      out: 'refused (HTTP 401): this token belongs to no configured client or approver',
     });
     expect(await listRollbacks({ ...base, state: 'open' }, env('pat'))).toEqual({
       code: 1,

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Served, startCli } from './helpers/cli.js';
+import { ACCESS_YAML, bearer, TOKENS } from './helpers/credentials.js';
 import { onRealPostgres, TEST_DATABASE_URL } from './helpers/db.js';
 import { sampleValue, series } from './helpers/exposition.js';
 import { scrape, waitFor } from './helpers/wait.js';
@@ -20,12 +21,21 @@ queries:
   - name: constant
     sql: SELECT ${value} AS n, 'a"b' AS tag
     metrics: [{ name: ${metric}, help: A constant., labels: [tag], value: n }]
-`;
+${ACCESS_YAML}`;
 
 let served: Served;
 beforeAll(async () => {
   writeFileSync(configFile, config('t_constant', 1));
-  served = await startCli(['serve', '--config', configFile, '--port', '0', '--host', '127.0.0.1']);
+  served = await startCli([
+    'serve',
+    '--config',
+    configFile,
+    '--port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--web.enable-lifecycle',
+  ]);
 });
 afterAll(async () => {
   await served?.stop('SIGKILL');
@@ -55,9 +65,10 @@ describe('mlwatch serve', () => {
 
   it('refuses an invalid config on reload, keeps the old one, and says so in the metrics', async () => {
     writeFileSync(configFile, `${config('t_constant', 1)}bogus: true\n`);
-    const res = await fetch(`${served.url}/-/reload`, { method: 'POST' });
+    const res = await fetch(`${served.url}/-/reload`, { method: 'POST', headers: bearer(TOKENS.lifecycle) });
     expect(res.status).toBe(500);
-    expect(await res.text()).toContain(`${configFile}:9 bogus: unknown key`);
+    const line = config('t_constant', 1).split('\n').length;
+    expect(await res.text()).toContain(`${configFile}:${line} bogus: unknown key`);
     const m = await scrape(served.url);
     expect(sampleValue(m, 'mlwatch_config_last_reload_successful')).toBe(0);
     expect(sampleValue(m, 't_constant', { tag: 'a"b' })).toBe(1);

@@ -4,6 +4,7 @@ import { type Running, serve } from '../src/runtime/serve.js';
 import { openStateDb, pgliteStateDb } from '../src/state/db.js';
 import { OutboxTable } from '../src/state/outbox.js';
 import { rejectsEachFixture } from './helpers/bad-config.js';
+import { ACCESS_YAML, WEBHOOK_HEADERS } from './helpers/credentials.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
 import { memoryLogger } from './helpers/exporter.js';
 import { parseExposition, sampleValue, series } from './helpers/exposition.js';
@@ -31,7 +32,7 @@ describe('bad ticket_forward configs name the file, line, path and fix', () => {
     ],
   ];
   rejectsEachFixture(dir, cases);
-  it('defaults: both events, a 10 s timeout; headers expand the environment', () => {
+  it('defaults: both events, a 10 s timeout, 10 events a second; headers expand the environment', () => {
     const c = loadConfigText(
       "warehouse: { url: 'postgresql://x/db' }\nstate:\n  ticket_forward:\n    url: http://t/issues\n    headers: { authorization: 'Bearer ${TRACKER_TOKEN}' }\n",
       'f.yaml',
@@ -42,6 +43,7 @@ describe('bad ticket_forward configs name the file, line, path and fix', () => {
       url: 'http://t/issues',
       headers: { authorization: 'Bearer s3cret' },
       timeout: 10_000,
+      rate: 10,
       on: ['opened', 'resolved'],
     });
   });
@@ -86,6 +88,7 @@ async function start(schema: string, forward?: string, timing: { leaseMarginMs?:
     `  url: '${db.url ?? 'pglite:memory'}'`,
     `  schema: ${schema}`,
     ...(forward ? [`  ticket_forward: ${forward}`] : []),
+    ACCESS_YAML,
   ].join('\n');
   const config = loadConfigText(text, 'forward.yaml', { TRACKER_TOKEN: 't0ken' }, '/');
   const pglite = db.pglite;
@@ -135,7 +138,7 @@ const firing = (over: Partial<Alert> = {}): Alert => ({
 async function post(r: Running, alerts: Alert[]) {
   const res = await fetch(`http://127.0.0.1:${r.port}/api/v1/alerts`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: WEBHOOK_HEADERS,
     body: JSON.stringify({ version: '4', receiver: 'ticketing', status: 'firing', alerts }),
   });
   expect(res.status).toBe(200);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStateDb } from '../src/state/db.js';
 import { MIGRATIONS, migrate } from '../src/state/migrations.js';
 import { runCli, type Served, startCli } from './helpers/cli.js';
+import { ACCESS_YAML, VIEWER_HEADERS, WEBHOOK_HEADERS } from './helpers/credentials.js';
 import { onRealPostgres, openTestDb, type TestDb } from './helpers/db.js';
 import { sampleValue } from './helpers/exposition.js';
 import { scrape, waitFor } from './helpers/wait.js';
@@ -21,12 +22,16 @@ const stateUrl = () => db.url ?? 'pglite:memory';
 
 async function serveWith(name: string, state: string): Promise<Served> {
   const file = join(dir, `${name}.yaml`);
-  writeFileSync(file, `warehouse: { url: '${db.configUrl}' }\nstate: ${state}\n`);
+  writeFileSync(file, `warehouse: { url: '${db.configUrl}' }\nstate: ${state}\n${ACCESS_YAML}`);
   return startCli(['serve', '--config', file, '--port', '0', '--host', '127.0.0.1']);
 }
 
 const ready = (s: Served) =>
-  waitFor(async () => (await fetch(`${s.url}/api/v1/tickets`)).status === 200, 20_000, 'state store ready');
+  waitFor(
+    async () => (await fetch(`${s.url}/api/v1/tickets`, { headers: VIEWER_HEADERS })).status === 200,
+    20_000,
+    'state store ready',
+  );
 
 interface Alert {
   status: 'firing' | 'resolved';
@@ -57,7 +62,7 @@ const firing = (over: Partial<Alert> = {}): Alert => ({
 async function post(s: Served, alerts: unknown[], extra: Record<string, unknown> = {}) {
   const res = await fetch(`${s.url}/api/v1/alerts`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: WEBHOOK_HEADERS,
     body: JSON.stringify({ version: '4', receiver: 'ticketing', status: 'firing', alerts, ...extra }),
   });
   return {
@@ -67,7 +72,7 @@ async function post(s: Served, alerts: unknown[], extra: Record<string, unknown>
 }
 
 async function tickets(s: Served, query = '') {
-  const res = await fetch(`${s.url}/api/v1/tickets${query}`);
+  const res = await fetch(`${s.url}/api/v1/tickets${query}`, { headers: VIEWER_HEADERS });
   return ((await res.json()) as { tickets: Record<string, unknown>[] }).tickets;
 }
 
@@ -244,18 +249,22 @@ describe('POST /api/v1/alerts and GET /api/v1/tickets', () => {
     for (const [body, status, reason] of cases) {
       const res = await fetch(`${served.url}/api/v1/alerts`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: WEBHOOK_HEADERS,
         body: typeof body === 'string' ? body : JSON.stringify(body),
       });
       expect([res.status, await res.text()]).toEqual([status, expect.stringContaining(reason)]);
     }
     expect((await fetch(`${served.url}/api/v1/alerts`)).status).toBe(405);
-    const badFilter = await fetch(`${served.url}/api/v1/tickets?state=closed`);
+    const badFilter = await fetch(`${served.url}/api/v1/tickets?state=closed`, {
+      headers: VIEWER_HEADERS,
+    });
     expect([badFilter.status, await badFilter.text()]).toEqual([
       400,
       "state must be one of open, resolved, not 'closed'\n",
     ]);
-    expect((await fetch(`${served.url}/api/v1/tickets?limit=0`)).status).toBe(400);
+    expect((await fetch(`${served.url}/api/v1/tickets?limit=0`, { headers: VIEWER_HEADERS })).status).toBe(
+      400,
+    );
     expect(await tickets(served, '?limit=1000')).toEqual(before);
   });
 
@@ -268,7 +277,7 @@ describe('POST /api/v1/alerts and GET /api/v1/tickets', () => {
       const res = await post(down, [firing()]);
       expect(res.status).toBe(503);
       expect(res.body).toMatch(/^state store unavailable: .*ECONNREFUSED/);
-      expect((await fetch(`${down.url}/api/v1/tickets`)).status).toBe(503);
+      expect((await fetch(`${down.url}/api/v1/tickets`, { headers: VIEWER_HEADERS })).status).toBe(503);
       expect(sampleValue(await scrape(down.url), 'mlwatch_state_store_up')).toBe(0);
     } finally {
       await down.stop('SIGKILL');

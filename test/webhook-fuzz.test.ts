@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigText } from '../src/config/load.js';
 import { type Running, serve } from '../src/runtime/serve.js';
 import { pgliteStateDb } from '../src/state/db.js';
+import { ACCESS_YAML, bearer, TOKENS, WEBHOOK_HEADERS } from './helpers/credentials.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
 import { type WebhookSink, webhookSink } from './helpers/webhook-sink.js';
 
@@ -37,7 +38,7 @@ beforeAll(async () => {
       `    predictions: { table: ${t}.preds, key: id, timestamp: ts, score: score }`,
       `    labels: { table: ${t}.outcomes, key: id, timestamp: ts, label: label }`,
       `    retrain: { webhook: '${sink.url}/credit' }`,
-      '',
+      ACCESS_YAML,
     ].join('\n'),
     'fuzz.yaml',
     {},
@@ -66,8 +67,13 @@ afterAll(async () => {
 
 const ENDPOINTS = ['/api/v1/alerts', '/api/v1/retrain'] as const;
 
+/** A post as Alertmanager's webhook client: its token, with the headers under test. */
 async function send(path: string, body: string | Uint8Array, headers: Record<string, string> = {}) {
-  const res = await fetch(`${base}${path}`, { method: 'POST', headers, body });
+  const res = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { ...bearer(TOKENS.webhook), ...headers },
+    body,
+  });
   return { status: res.status, text: await res.text() };
 }
 
@@ -359,7 +365,7 @@ describe('fuzz', () => {
 describe('store down', () => {
   it('answers 503 to anything, and /metrics still answers', async () => {
     const config = loadConfigText(
-      `warehouse: { url: '${db.configUrl}' }\nstate: { url: 'postgresql://postgres@127.0.0.1:1/test', schema: down }\n`,
+      `warehouse: { url: '${db.configUrl}' }\nstate: { url: 'postgresql://postgres@127.0.0.1:1/test', schema: down }\n${ACCESS_YAML}`,
       'down.yaml',
       {},
       '/',
@@ -375,7 +381,11 @@ describe('store down', () => {
     try {
       await fc.assert(
         fc.asyncProperty(fc.constantFrom(...ENDPOINTS), anyBody, async (path, body) => {
-          const res = await fetch(`http://127.0.0.1:${down.port}${path}`, { method: 'POST', body });
+          const res = await fetch(`http://127.0.0.1:${down.port}${path}`, {
+            method: 'POST',
+            headers: WEBHOOK_HEADERS,
+            body,
+          });
           expect(res.status).toBe(503);
           expect(await res.text()).toMatch(/^state store unavailable: /);
         }),

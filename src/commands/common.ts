@@ -1,5 +1,6 @@
 import { ConfigError } from '../config/errors.js';
 import { type LoadedConfig, loadConfigFile } from '../config/load.js';
+import { StartRefused } from '../runtime/serve.js';
 
 /** Exits 1 with every problem on stderr and no stack trace: what a user sees for a bad config. */
 export function loadOrExit(file: string): LoadedConfig {
@@ -22,6 +23,12 @@ export function parsePort(text: string): number {
 export function fail(message: string): never {
   process.stderr.write(`${message}\n`);
   process.exit(1);
+}
+
+/** Why serve or demo could not start, in words: a refused config, a bad web config, a taken port. */
+export function startError(err: unknown, port: number): string {
+  if (err instanceof ConfigError || err instanceof StartRefused) return err.message;
+  return listenError(err, port);
 }
 
 /** A listen error in words, e.g. the port is taken. */

@@ -7,9 +7,11 @@ import {
   querySection,
   servingSection,
 } from '../checks/registry.js';
+import { accessConfig } from '../http/auth/access-config.js';
 import { reportConfig } from '../report/config.js';
 import { approversConfig, rollbackExpiry } from '../state/rollback-config.js';
 import { ticketForwardConfig } from '../state/ticket-forward-config.js';
+import { ticketLabelsConfig } from '../state/ticket-labels.js';
 import { duration } from './types.js';
 
 /**
@@ -57,6 +59,8 @@ const state = z
     application_name: z.string().min(1).default('mlwatch-state'),
     // Optional: forward ticket events to an external tracker (docs/tickets.md, "Forwarding").
     ticket_forward: ticketForwardConfig.optional(),
+    // Team and layer values of your own rules that mlwatch_tickets shows by name; others count as `other`.
+    ticket_labels: ticketLabelsConfig,
   })
   .prefault({});
 
@@ -101,21 +105,38 @@ const queries = z
   .superRefine((entries, ctx) => querySection.validateAll?.(entries, ctx))
   .default([]);
 
-export const configSchema = z.strictObject({
-  warehouse,
-  state,
-  defaults,
-  datasets,
-  models,
-  jobs,
-  serving,
-  kpis,
-  queries,
-  // Who may request and approve rollbacks, and how long a request waits (docs/rollbacks.md).
-  approvers: approversConfig,
-  rollback_expiry: rollbackExpiry,
-  // The weekly data-science review: its cadence, Prometheus and webhook (docs/report.md).
-  report: reportConfig.optional(),
-});
+export const configSchema = z
+  .strictObject({
+    warehouse,
+    state,
+    defaults,
+    datasets,
+    models,
+    jobs,
+    serving,
+    kpis,
+    queries,
+    // Who may request and approve rollbacks, and how long a request waits (docs/rollbacks.md).
+    approvers: approversConfig,
+    rollback_expiry: rollbackExpiry,
+    // The weekly data-science review: its cadence, Prometheus and webhook (docs/report.md).
+    report: reportConfig.optional(),
+    // Who may use which endpoint: webhook, viewer and lifecycle clients (docs/security.md).
+    access: accessConfig,
+  })
+  .superRefine((c, ctx) => {
+    // One token is one identity: a client and an approver sharing it would be one caller with two names.
+    const approverOf = new Map(c.approvers.map((a, i) => [a.token_sha256, i]));
+    c.access.clients.forEach((client, i) => {
+      const a = client.token_sha256 === undefined ? undefined : approverOf.get(client.token_sha256);
+      if (a !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['access', 'clients', i, 'token_sha256'],
+          message: `the same token hash as approvers[${a}]; a client needs a token of its own`,
+        });
+      }
+    });
+  });
 
 export type RawConfig = z.output<typeof configSchema>;

@@ -1,6 +1,9 @@
-import express, { type Express } from 'express';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import express, { type Express, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { only } from '../http/app.js';
+import { allow } from '../http/app.js';
+import type { Security } from '../http/auth/security.js';
+import { DEMO_SINK_TOKEN } from './builtin-config.js';
 
 /** One call as a demo stand-in service (retraining, deployment) received it. */
 export interface SinkCall {
@@ -46,15 +49,32 @@ export type SinkName = keyof typeof SINKS;
 
 export const sinkPath = (name: SinkName) => `/-/demo/${name}-sink`;
 
-/** POST /-/demo/<name>-sink records a call (200); GET lists them, newest first. */
+const digest = (s: string) => createHash('sha256').update(s).digest();
+const SINK_AUTH = digest(`Bearer ${DEMO_SINK_TOKEN}`);
+
+/**
+ * POST /-/demo/<name>-sink records a call (200) when it carries the sink's own token, as a real retraining or
+ * deployment service would insist on; GET lists the calls, newest first, to a viewer.
+ */
 export function actionSinkRoutes(name: SinkName, sink: ActionSink, log: Logger) {
   const { what, fields } = SINKS[name];
-  return (app: Express) => {
+  return (app: Express, security: Security) => {
     app.all(
       sinkPath(name),
-      only(['GET', 'HEAD', 'POST'], async (req, res) => {
+      allow(['GET', 'HEAD', 'POST']),
+      (req: Request, res: Response, next: () => void) =>
+        req.method === 'POST' ? next() : security.guard('viewer')(req, res, next),
+      async (req: Request, res: Response) => {
         if (req.method !== 'POST') {
           res.json({ calls: [...sink.calls].reverse() });
+          return;
+        }
+        if (!timingSafeEqual(digest(req.get('authorization') ?? ''), SINK_AUTH)) {
+          res
+            .status(401)
+            .set('WWW-Authenticate', 'Bearer realm="mlwatch-demo-sink"')
+            .type('text/plain')
+            .send(`the ${what} takes calls with its token only (retrain/rollback headers in the config)\n`);
           return;
         }
         const bodyError = await new Promise<unknown>((resolve) => json(req, res, resolve));
@@ -77,7 +97,7 @@ export function actionSinkRoutes(name: SinkName, sink: ActionSink, log: Logger) 
           `${what}: request received`,
         );
         res.json({ received: true, duplicate: call.duplicate });
-      }),
+      },
     );
   };
 }

@@ -13,6 +13,25 @@ export const DEMO_APPROVERS = [
 ] as const;
 
 /**
+ * The demo's operator: one client holding every role (viewer, webhook, lifecycle), so a user can read tickets,
+ * post an Alertmanager-shaped alert and switch incidents with one token. Published like the approvers' tokens:
+ * demo-only. A real config gives each client (Alertmanager, on-call, CI) its own token and only its roles.
+ */
+export const DEMO_OPERATOR = { name: 'demo-operator', token: 'demo-operator-token' } as const;
+
+/** Alertmanager's client in the demo (docker-compose.yml's secrets/mlwatch-webhook-token): the webhook role only. */
+export const DEMO_ALERTMANAGER = { name: 'demo-alertmanager', token: 'demo-alertmanager-token' } as const;
+
+/**
+ * The token mlwatch sends to the demo's stand-in retraining and deployment services (their `headers`), which
+ * refuse a call without it, as a real service would.
+ */
+export const DEMO_SINK_TOKEN = 'demo-sink-token';
+
+const sha256 = (token: string) => createHash('sha256').update(token).digest('hex');
+const SINK_HEADERS = { authorization: `Bearer ${DEMO_SINK_TOKEN}` };
+
+/**
  * The configuration the demo serves, as the raw object a YAML file would parse to.
  *
  * Every value is cast to int or float8 in SQL: both drivers then return a JS number, whereas count(*)
@@ -29,11 +48,17 @@ export function demoConfig(opts: {
   const s = quoteSchema(opts.schema);
   return {
     warehouse: { url: opts.warehouseUrl, statement_timeout: '10s', pool: 4 },
-    approvers: DEMO_APPROVERS.map(({ name, role, token }) => ({
-      name,
-      role,
-      token_sha256: createHash('sha256').update(token).digest('hex'),
-    })),
+    approvers: DEMO_APPROVERS.map(({ name, role, token }) => ({ name, role, token_sha256: sha256(token) })),
+    access: {
+      clients: [
+        {
+          name: DEMO_OPERATOR.name,
+          roles: ['viewer', 'webhook', 'lifecycle'],
+          token_sha256: sha256(DEMO_OPERATOR.token),
+        },
+        { name: DEMO_ALERTMANAGER.name, roles: ['webhook'], token_sha256: sha256(DEMO_ALERTMANAGER.token) },
+      ],
+    },
     defaults: { interval: '15s' },
     datasets: [
       {
@@ -103,9 +128,11 @@ export function demoConfig(opts: {
         // Prediction drift: the scores of the 14 days before the widest window (history is 35 days).
         reference: { window: '14d', offset: '14d' },
         // Monthly cadence and the retraining receiver's alerts (the `auc` incident) request a retrain here.
-        ...(opts.retrainWebhook ? { retrain: { webhook: opts.retrainWebhook } } : {}),
+        ...(opts.retrainWebhook ? { retrain: { webhook: opts.retrainWebhook, headers: SINK_HEADERS } } : {}),
         // A rollback both demo approvers approve is executed here (the demo's deployment stand-in).
-        ...(opts.rollbackWebhook ? { rollback: { webhook: opts.rollbackWebhook } } : {}),
+        ...(opts.rollbackWebhook
+          ? { rollback: { webhook: opts.rollbackWebhook, headers: SINK_HEADERS } }
+          : {}),
       },
     ],
     kpis: [

@@ -1,23 +1,24 @@
-import type { Express } from 'express';
+import type { Express, Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { only } from '../http/app.js';
+import { allow } from '../http/app.js';
+import type { Security } from '../http/auth/security.js';
 import { type DemoIncidents, INCIDENTS, isIncident } from './incidents.js';
 
 /**
  * The demo's incident switches: GET /-/demo/incidents lists the active ones, PUT /-/demo/incidents/NAME
- * switches one on, DELETE switches it off.
+ * switches one on, DELETE switches it off. Switching changes the demo's data, so it takes a credential (any of
+ * the demo's); listing does not.
  */
 export function incidentRoutes(incidents: DemoIncidents, log: Logger) {
-  return (app: Express) => {
-    app.all(
-      '/-/demo/incidents',
-      only(['GET', 'HEAD'], (_req, res) => {
-        res.json({ active: incidents.active(), available: INCIDENTS });
-      }),
-    );
+  return (app: Express, security: Security) => {
+    app.all('/-/demo/incidents', allow(['GET', 'HEAD']), (_req: Request, res: Response) => {
+      res.json({ active: incidents.active(), available: INCIDENTS });
+    });
     app.all(
       '/-/demo/incidents/:name',
-      only(['PUT', 'DELETE'], async (req, res) => {
+      allow(['PUT', 'DELETE']),
+      security.guard('any'),
+      async (req: Request, res: Response) => {
         const name = String(req.params.name);
         if (!isIncident(name)) {
           res
@@ -38,7 +39,7 @@ export function incidentRoutes(incidents: DemoIncidents, log: Logger) {
         }
         log.info({ incident: name, on }, 'demo incident switched');
         res.json({ active: incidents.active() });
-      }),
+      },
     );
   };
 }

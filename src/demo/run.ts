@@ -1,9 +1,10 @@
 import { PGlite } from '@electric-sql/pglite';
 import type { Logger } from 'pino';
 import { stringify } from 'yaml';
-import { fail, listenError } from '../commands/common.js';
+import { fail, startError } from '../commands/common.js';
 import { loadConfigText } from '../config/load.js';
 import { DEFAULT_PORT } from '../defaults.js';
+import { Redactor, redactUrl } from '../redact.js';
 import { handleSignals, serve } from '../runtime/serve.js';
 import { pgliteStateDb } from '../state/db.js';
 import { createPgWriter } from '../warehouse/pg.js';
@@ -11,7 +12,7 @@ import { createPgliteWarehouse, createPgliteWriter } from '../warehouse/pglite.j
 import type { SqlWriter } from '../warehouse/types.js';
 import { ActionSink, actionSinkRoutes, sinkPath } from './action-sink.js';
 import { DemoFeeder, MODEL_VERSION } from './batches.js';
-import { DEMO_APPROVERS, demoConfig } from './builtin-config.js';
+import { DEMO_APPROVERS, DEMO_OPERATOR, demoConfig } from './builtin-config.js';
 import { incidentRoutes } from './incident-routes.js';
 import { DemoIncidents, INCIDENTS, type Incident } from './incidents.js';
 import { createDemoSchema } from './schema.js';
@@ -27,6 +28,9 @@ export interface DemoOptions {
   /** Incidents switched on from the start; more can be switched at /-/demo/incidents/NAME. */
   incidents?: Incident[];
   log: Logger;
+  /** --web.config.file and --web.enable-lifecycle, as for serve (docker-compose.yml passes the web config). */
+  webConfigFile?: string | undefined;
+  enableLifecycle?: boolean;
 }
 
 export const DEMO_CONFIG_NAME = '<built-in demo config>';
@@ -53,7 +57,12 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       'demo warehouse seeded',
     );
   } catch (err) {
-    fail(`cannot seed the demo warehouse: ${(err as Error).message}`);
+    // The driver's message may quote the URL it was given, password included.
+    fail(
+      new Redactor()
+        .addUrl(o.warehouseUrl)
+        .redact(`cannot seed the demo warehouse: ${(err as Error).message}`),
+    );
   }
   const feeder: DemoFeeder = new DemoFeeder(writer, o.schema, o.batchMs, {
     since: until,
@@ -72,7 +81,8 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   const rollbackSink = new ActionSink();
   const self = o.host === '0.0.0.0' || o.host === '::' ? '127.0.0.1' : o.host;
   let port = o.port;
-  const selfUrl = () => `http://${self.includes(':') ? `[${self}]` : self}:${port}`;
+  let scheme = 'http';
+  const selfUrl = () => `${scheme}://${self.includes(':') ? `[${self}]` : self}:${port}`;
   const text = () =>
     stringify(
       demoConfig({
@@ -90,10 +100,12 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       host: o.host,
       port: o.port,
       log: o.log,
-      routes: (app) => {
-        incidentRoutes(incidents, o.log)(app);
-        actionSinkRoutes('retrain', retrainSink, o.log)(app);
-        actionSinkRoutes('rollback', rollbackSink, o.log)(app);
+      webConfigFile: o.webConfigFile,
+      enableLifecycle: o.enableLifecycle ?? false,
+      routes: (app, security) => {
+        incidentRoutes(incidents, o.log)(app, security);
+        actionSinkRoutes('retrain', retrainSink, o.log)(app, security);
+        actionSinkRoutes('rollback', rollbackSink, o.log)(app, security);
       },
       // The checks read the same in-process database the feeder writes to.
       ...(embedded ? { openWarehouse: () => createPgliteWarehouse(embedded, false) } : {}),
@@ -106,27 +118,32 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       },
     });
     handleSignals(running, o.log);
-    if (running.port !== port) {
-      // --port 0: the webhooks can name the port only now; retraining and rollbacks take the settings again.
+    if (running.port !== port || running.scheme !== scheme) {
+      // --port 0 or a web config with TLS: the webhooks can name the port and scheme only now; retraining and
+      // rollbacks take the settings again.
       port = running.port;
+      scheme = running.scheme;
       const again = load().raw;
       running.retrain.configure(again.models);
       running.rollbacks.configure(again);
     }
-    const base = `http://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${running.port}`;
+    const base = `${running.scheme}://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${running.port}`;
+    const auth = `-H 'authorization: Bearer ${DEMO_OPERATOR.token}'`;
     process.stderr.write(
-      `mlwatch demo: ${embedded ? 'embedded PGlite' : o.warehouseUrl} schema ${o.schema}, a batch every ${o.batchMs / 1000}s\n` +
+      `mlwatch demo: ${embedded ? 'embedded PGlite' : redactUrl(o.warehouseUrl as string)} schema ${o.schema}, a batch every ${o.batchMs / 1000}s\n` +
         `  metrics:  ${base}/metrics\n` +
         `  checks:   ${base}/\n` +
-        `  incidents (${INCIDENTS.join(', ')}): curl -X PUT ${base}/-/demo/incidents/nulls  (DELETE to stop)\n` +
-        `  tickets:  ${base}/api/v1/tickets  (Alertmanager's ticketing receiver: POST ${base}/api/v1/alerts)\n` +
-        `  retrain:  ${base}/api/v1/retrain/requests  (the retraining receiver: POST ${base}/api/v1/retrain)\n` +
-        `  credit_default's retraining service (a recording sink): ${base}${sinkPath('retrain')}\n` +
+        `  demo operator (DEMO-ONLY token, published in the README; roles viewer, webhook, lifecycle): ${DEMO_OPERATOR.token}\n` +
+        `    every call below but /metrics needs it: ${auth}\n` +
+        `  incidents (${INCIDENTS.join(', ')}): curl ${auth} -X PUT ${base}/-/demo/incidents/nulls  (DELETE to stop)\n` +
+        `  tickets:  curl ${auth} ${base}/api/v1/tickets  (Alertmanager's ticketing receiver: POST ${base}/api/v1/alerts)\n` +
+        `  retrain:  curl ${auth} ${base}/api/v1/retrain/requests  (the retraining receiver: POST ${base}/api/v1/retrain)\n` +
+        `  credit_default's retraining service (a recording sink): curl ${auth} ${base}${sinkPath('retrain')}\n` +
         rollbackWalkthrough(base, selfUrl()) +
         (incidents.active().length ? `  active incidents: ${incidents.active().join(', ')}\n` : ''),
     );
   } catch (err) {
-    fail(listenError(err, o.port));
+    fail(startError(err, o.port));
   }
 }
 
@@ -150,6 +167,6 @@ function rollbackWalkthrough(base: string, apiUrl: string): string {
     cmd('approve 1', engineer.token) +
     cmd('approve 1', product.token) +
     `    the result: npx mlwatch rollback list${url} --token ${engineer.token}\n` +
-    `                and what the deployment service received: curl ${base}${sinkPath('rollback')}\n`
+    `                and what the deployment service received: curl -H 'authorization: Bearer ${DEMO_OPERATOR.token}' ${base}${sinkPath('rollback')}\n`
   );
 }

@@ -1,15 +1,18 @@
-import type { Express } from 'express';
+import type { Express, Request, Response } from 'express';
 import type { ReportService } from '../report/service.js';
 import type { StateService } from '../state/service.js';
-import { only } from './app.js';
+import { allow } from './app.js';
+import type { Security } from './auth/security.js';
 import { unavailable } from './webhook.js';
 
 /** GET /api/v1/reports/latest: the last weekly review the cadence kept, as Markdown. */
-export function reportRoutes(state: StateService, reports: ReportService) {
+export function reportRoutes(state: StateService, reports: ReportService, security: Security) {
   return (app: Express) => {
     app.all(
       '/api/v1/reports/latest',
-      only(['GET', 'HEAD'], async (_req, res) => {
+      allow(['GET', 'HEAD']),
+      security.guard('viewer'),
+      async (_req: Request, res: Response) => {
         if (unavailable(res, state)) return;
         const r = await reports.reports.latest();
         if (!r) {
@@ -22,7 +25,7 @@ export function reportRoutes(state: StateService, reports: ReportService) {
           .set('x-report-period-start', r.periodStart)
           .set('x-report-period-end', r.periodEnd)
           .send(r.markdown);
-      }),
+      },
     );
   };
 }

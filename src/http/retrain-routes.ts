@@ -1,25 +1,30 @@
-import type { Express } from 'express';
+import type { Express, Request, Response } from 'express';
 import { RETRAIN_STATES, type RetrainState } from '../state/retrain.js';
 import type { RetrainService } from '../state/retrain-service.js';
 import type { StateService } from '../state/service.js';
-import { only } from './app.js';
+import { allow } from './app.js';
+import type { Security } from './auth/security.js';
 import { readWebhookPayload, unavailable } from './webhook.js';
 
 /** POST /api/v1/retrain (the `retraining` receiver's webhook) and GET /api/v1/retrain/requests. */
-export function retrainRoutes(state: StateService, retrain: RetrainService) {
+export function retrainRoutes(state: StateService, retrain: RetrainService, security: Security) {
   return (app: Express) => {
     app.all(
       '/api/v1/retrain',
-      only(['POST'], async (req, res) => {
+      allow(['POST']),
+      security.guard('webhook'),
+      async (req: Request, res: Response) => {
         if (unavailable(res, state)) return;
         const payload = await readWebhookPayload(req, res);
         if (!payload) return;
         res.json(await retrain.ingestAlerts(payload.alerts));
-      }),
+      },
     );
     app.all(
       '/api/v1/retrain/requests',
-      only(['GET', 'HEAD'], async (req, res) => {
+      allow(['GET', 'HEAD']),
+      security.guard('viewer'),
+      async (req: Request, res: Response) => {
         if (unavailable(res, state)) return;
         const q = req.query;
         const stateFilter = typeof q.state === 'string' ? q.state : undefined;
@@ -36,7 +41,7 @@ export function retrainRoutes(state: StateService, retrain: RetrainService) {
           limit: 1000,
         });
         res.json({ requests });
-      }),
+      },
     );
   };
 }

@@ -2,12 +2,16 @@ import express, { type Express, type Request, type Response } from 'express';
 import type { RollbackService } from '../state/rollback-service.js';
 import { type Actor, type Outcome, ROLLBACK_STATES, type RollbackState } from '../state/rollbacks.js';
 import type { StateService } from '../state/service.js';
-import { only } from './app.js';
+import { allow } from './app.js';
+import { Security } from './auth/security.js';
+import { unstorableText } from './request-guards.js';
 import { unavailable } from './webhook.js';
 
 /**
- * /api/v1/rollbacks: open, approve, reject and read rollback requests (docs/rollbacks.md). Every call is an
- * approver's, authenticated by `Authorization: Bearer <token>`: 401 without a token, 403 with one nobody has.
+ * /api/v1/rollbacks: open, approve, reject and read rollback requests (docs/rollbacks.md). Opening and deciding
+ * are an approver's (`Authorization: Bearer <approver token>`); reading is a viewer's (approvers are viewers).
+ * Authentication is the security guard's (src/http/auth/security.ts): 401 without a usable credential, 403 for
+ * one that may not.
  */
 
 // A request is three short strings; anything bigger is not one.
@@ -18,13 +22,9 @@ const MAX_TEXT = 1000;
 const text = (res: Response, status: number, message: string) =>
   res.status(status).type('text/plain').send(`${message}\n`);
 
-/** The caller, or undefined after answering 401 (with WWW-Authenticate) or 403. */
-function caller(req: Request, res: Response, rollbacks: RollbackService): Actor | undefined {
-  const auth = rollbacks.authenticate(req.get('authorization'));
-  if (auth.ok) return auth.actor;
-  if (auth.status === 401) res.set('WWW-Authenticate', 'Bearer realm="mlwatch"');
-  text(res, auth.status, auth.reason);
-  return undefined;
+/** The approver a guard let through. */
+function caller(res: Response): Actor {
+  return Security.principal(res).approver as Actor;
 }
 
 /** The JSON body (an object; empty is {}), or undefined after answering 400 or 413. */
@@ -54,6 +54,8 @@ function field(
   if (v === undefined) return required ? { problem: `${name}: missing` } : undefined;
   if (typeof v !== 'string' || v.trim() === '') return { problem: `${name}: expected a non-empty string` };
   if (v.length > MAX_TEXT) return { problem: `${name}: at most ${MAX_TEXT} characters` };
+  // The state store keeps neither: refused here with the reason, not as a 500 from Postgres.
+  if (unstorableText(v)) return { problem: `${name}: contains a NUL character or a lone surrogate` };
   return v;
 }
 
@@ -73,13 +75,15 @@ function idOf(req: Request, res: Response): number | undefined {
   return id;
 }
 
-export function rollbackRoutes(state: StateService, rollbacks: RollbackService) {
+export function rollbackRoutes(state: StateService, rollbacks: RollbackService, security: Security) {
   return (app: Express) => {
     app.all(
       '/api/v1/rollbacks',
-      only(['GET', 'HEAD', 'POST'], async (req, res) => {
-        const who = caller(req, res, rollbacks);
-        if (!who || unavailable(res, state)) return;
+      allow(['GET', 'HEAD', 'POST']),
+      (req: Request, res: Response, next: () => void) =>
+        security.guard(req.method === 'POST' ? 'approver' : 'viewer')(req, res, next),
+      async (req: Request, res: Response) => {
+        if (unavailable(res, state)) return;
         if (req.method !== 'POST') {
           const s = typeof req.query.state === 'string' ? req.query.state : undefined;
           if (s !== undefined && !(ROLLBACK_STATES as readonly string[]).includes(s)) {
@@ -117,28 +121,36 @@ export function rollbackRoutes(state: StateService, rollbacks: RollbackService) 
           );
           return;
         }
-        const out = await rollbacks.request(who, model as string, toVersion as string, reason as string);
+        const out = await rollbacks.request(
+          caller(res),
+          model as string,
+          toVersion as string,
+          reason as string,
+        );
         if (out.ok) res.location(`/api/v1/rollbacks/${out.request.id}`);
         answer(res, out, 201);
-      }),
+      },
     );
     app.all(
       '/api/v1/rollbacks/:id',
-      only(['GET', 'HEAD'], async (req, res) => {
-        if (!caller(req, res, rollbacks) || unavailable(res, state)) return;
+      allow(['GET', 'HEAD']),
+      security.guard('viewer'),
+      async (req: Request, res: Response) => {
+        if (unavailable(res, state)) return;
         const id = idOf(req, res);
         if (id === undefined) return;
         const r = await rollbacks.log.get(id, rollbacks.now());
         if (!r) text(res, 404, `no rollback request ${id}`);
         else res.json(r);
-      }),
+      },
     );
     for (const decision of ['approve', 'reject'] as const) {
       app.all(
         `/api/v1/rollbacks/:id/${decision}`,
-        only(['POST'], async (req, res) => {
-          const who = caller(req, res, rollbacks);
-          if (!who || unavailable(res, state)) return;
+        allow(['POST']),
+        security.guard('approver'),
+        async (req: Request, res: Response) => {
+          if (unavailable(res, state)) return;
           const id = idOf(req, res);
           if (id === undefined) return;
           const b = await body(req, res);
@@ -153,8 +165,8 @@ export function rollbackRoutes(state: StateService, rollbacks: RollbackService) 
             text(res, 400, comment.problem);
             return;
           }
-          answer(res, await rollbacks.decide(id, who, decision, comment));
-        }),
+          answer(res, await rollbacks.decide(id, caller(res), decision, comment));
+        },
       );
     }
   };

@@ -1,7 +1,8 @@
-import type { Express, Request } from 'express';
+import type { Express, Request, Response } from 'express';
 import type { StateService } from '../state/service.js';
 import { TICKET_STATES, type TicketFilter, type TicketState } from '../state/tickets.js';
-import { only } from './app.js';
+import { allow } from './app.js';
+import type { Security } from './auth/security.js';
 import { readWebhookPayload, unavailable } from './webhook.js';
 
 function filterFrom(req: Request): TicketFilter | string {
@@ -20,11 +21,13 @@ function filterFrom(req: Request): TicketFilter | string {
 }
 
 /** POST /api/v1/alerts (the `ticketing` receiver's webhook) and GET /api/v1/tickets. */
-export function ticketRoutes(state: StateService) {
+export function ticketRoutes(state: StateService, security: Security) {
   return (app: Express) => {
     app.all(
       '/api/v1/alerts',
-      only(['POST'], async (req, res) => {
+      allow(['POST']),
+      security.guard('webhook'),
+      async (req: Request, res: Response) => {
         if (unavailable(res, state)) return;
         const payload = await readWebhookPayload(req, res);
         if (!payload) return;
@@ -32,11 +35,13 @@ export function ticketRoutes(state: StateService) {
         await state.refresh();
         state.forwardSoon();
         res.json(result);
-      }),
+      },
     );
     app.all(
       '/api/v1/tickets',
-      only(['GET', 'HEAD'], async (req, res) => {
+      allow(['GET', 'HEAD']),
+      security.guard('viewer'),
+      async (req: Request, res: Response) => {
         if (unavailable(res, state)) return;
         const filter = filterFrom(req);
         if (typeof filter === 'string') {
@@ -44,7 +49,7 @@ export function ticketRoutes(state: StateService) {
           return;
         }
         res.json({ tickets: await state.tickets.list(filter) });
-      }),
+      },
     );
   };
 }

@@ -106,6 +106,20 @@ export const catalog = {
     [],
     'Unix time of the last successful config load.',
   ),
+  webConfigReloadSuccessful: family(
+    'self',
+    'mlwatch_web_config_last_reload_successful',
+    'gauge',
+    [],
+    'Whether the web config (--web.config.file: TLS, basic-auth users) last loaded (1) or a change was refused (0); a refused file leaves the previous one serving.',
+  ),
+  httpRefused: family(
+    'self',
+    'mlwatch_http_requests_refused_total',
+    'counter',
+    ['reason'],
+    'HTTP requests refused before reaching an endpoint, by reason: unauthenticated (401), forbidden (403), cross_origin (403), lifecycle_disabled (403), unsupported_media_type (415), invalid_text (400), rate_limited (429).',
+  ),
 
   // Data layer.
   datasetLastUpdate: family(
@@ -548,7 +562,7 @@ export const catalog = {
     'mlwatch_tickets',
     'gauge',
     ['state', 'team', 'layer'],
-    'Tickets in the shared ticket log by state (open, resolved) and by the team and layer labels of their alert.',
+    "Tickets in the shared ticket log by state (open, resolved) and by the team and layer labels of their alert; a team or layer outside the alert contract and state.ticket_labels counts as 'other', a missing one as ''.",
   ),
   stateStoreUp: family(
     'actions',
@@ -612,6 +626,20 @@ export const catalog = {
     'gauge',
     ['state'],
     'Rollback requests in the state store by state (pending, approved, executing, executed, failed, rejected, expired); every state has a series.',
+  ),
+  rollbackAuditIntact: family(
+    'actions',
+    'mlwatch_rollback_audit_intact',
+    'gauge',
+    [],
+    "Whether the rollback audit log's hash chain verified at the last reading (1) or not (0: an entry was changed, deleted or inserted outside mlwatch; `mlwatch rollback verify` names it). Absent until the first reading.",
+  ),
+  rollbackAuditEntries: family(
+    'actions',
+    'mlwatch_rollback_audit_entries',
+    'gauge',
+    [],
+    'Entries in the rollback audit log at the last reading. The log only grows: a decrease means entries were deleted, which for the newest ones the hash chain cannot show. Absent until the first reading.',
   ),
 } as const satisfies Record<string, CatalogEntry>;
 

@@ -2,6 +2,7 @@ import type { Express } from 'express';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { LoadedConfig } from '../config/load.js';
+import type { Security } from '../http/auth/security.js';
 import { reportRoutes } from '../http/report-routes.js';
 import { retrainRoutes } from '../http/retrain-routes.js';
 import { rollbackRoutes } from '../http/rollback-routes.js';
@@ -37,8 +38,8 @@ export interface Actions {
   reports: ReportService;
   /** Takes a reloaded config: models' retrain and rollback settings, approvers and the report follow it. */
   configure(config: LoadedConfig): void;
-  /** Mounts the webhooks and APIs of the ticket log, retraining, rollbacks and the report. */
-  routes(app: Express): void;
+  /** Mounts the webhooks and APIs of the ticket log, retraining, rollbacks and the report, guarded. */
+  routes(app: Express, security: Security): void;
   /** Stops the services, the state store (which closes its database) last. */
   stop(): Promise<void>;
 }
@@ -56,6 +57,7 @@ export function startActions(o: ActionsOptions): Actions {
     schema,
     log: o.log,
     forward: o.config.raw.state.ticket_forward,
+    ticketLabels: o.config.raw.state.ticket_labels,
     ...(o.ticketForward ? { forwardTiming: o.ticketForward } : {}),
   });
   state.register(o.registry);
@@ -87,11 +89,11 @@ export function startActions(o: ActionsOptions): Actions {
     rollbacks,
     reports,
     configure,
-    routes(app) {
-      ticketRoutes(state)(app);
-      retrainRoutes(state, retrain)(app);
-      rollbackRoutes(state, rollbacks)(app);
-      reportRoutes(state, reports)(app);
+    routes(app, security) {
+      ticketRoutes(state, security)(app);
+      retrainRoutes(state, retrain, security)(app);
+      rollbackRoutes(state, rollbacks, security)(app);
+      reportRoutes(state, reports, security)(app);
     },
     async stop() {
       await retrain.stop();

@@ -39,7 +39,8 @@ export class Scheduler {
 
   constructor(private readonly o: SchedulerOptions) {
     this.limit = Math.max(1, Math.min(o.concurrency, o.warehouse.maxConcurrency));
-    this.pendingFirstRound = new Set(o.states);
+    // A check carried over unchanged by a reload has already run: it keeps its place in its schedule.
+    this.pendingFirstRound = new Set(o.states.filter((s) => !carriedOver(s)));
     this.firstRound = new Promise((r) => {
       this.resolveFirstRound = r;
     });
@@ -48,16 +49,23 @@ export class Scheduler {
 
   start(): void {
     for (const state of this.o.states) {
-      void this.trigger(state, false);
+      // A reload that leaves a check as it was does not run it again now: a loop of reloads must not multiply
+      // the warehouse's load (each check would otherwise run once per reload).
+      const carried = carriedOver(state);
+      if (!carried) void this.trigger(state, false);
       const { schedule } = state.check;
       if ('everyMs' in schedule) {
         const phase = Math.random() * this.o.jitter * schedule.everyMs;
-        const first = setTimeout(() => {
-          void this.trigger(state);
-          const every = setInterval(() => void this.trigger(state), schedule.everyMs);
-          every.unref();
-          this.timers.push(every);
-        }, schedule.everyMs + phase);
+        const sinceLast = carried ? Date.now() - (state.lastRunStartedAt as number) : 0;
+        const first = setTimeout(
+          () => {
+            void this.trigger(state);
+            const every = setInterval(() => void this.trigger(state), schedule.everyMs);
+            every.unref();
+            this.timers.push(every);
+          },
+          Math.max(0, schedule.everyMs - sinceLast) + phase,
+        );
         first.unref();
         this.timers.push(first);
       } else {
@@ -167,6 +175,11 @@ export class Scheduler {
     clearTimeout(timer);
     return finished;
   }
+}
+
+/** Whether the state was adopted from the previous config by a reload, with a run already behind it. */
+function carriedOver(state: CheckState): boolean {
+  return state.lastRunStartedAt !== undefined;
 }
 
 /** The gap between a cron expression's next two runs: its effective interval. */

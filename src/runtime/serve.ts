@@ -4,6 +4,10 @@ import type { Logger } from 'pino';
 import { ConfigError } from '../config/errors.js';
 import type { LoadedConfig } from '../config/load.js';
 import { createApp } from '../http/app.js';
+import type { FailureLimiter } from '../http/auth/failure-limiter.js';
+import { Security } from '../http/auth/security.js';
+import { createWebServer } from '../http/auth/tls-server.js';
+import { WebConfigSource } from '../http/auth/web-config-source.js';
 import type { Warehouse } from '../warehouse/types.js';
 import { type Actions, type ActionsOptions, startActions } from './actions.js';
 import { Exporter } from './exporter.js';
@@ -13,25 +17,63 @@ export interface ServeOptions extends Omit<ActionsOptions, 'registry'> {
   loadAgain: () => LoadedConfig;
   host: string;
   port: number;
+  /** --web.config.file: TLS and basic-auth users in exporter-toolkit's format (docs/security.md). */
+  webConfigFile?: string | undefined;
+  /** --web.enable-lifecycle: POST /-/reload answers (to the lifecycle role). */
+  enableLifecycle?: boolean;
+  /** --web.insecure-actions: the action endpoints answer callers without credentials (local use only). */
+  insecureActions?: boolean;
+  /** How often the web config's files are looked at for changes (tests shorten it). */
+  webConfigCheckMs?: number;
+  /** Failed authentications allowed per client address and minute (tests that fail on purpose raise it). */
+  failureLimiter?: FailureLimiter;
   openWarehouse?: (config: LoadedConfig) => Warehouse;
   /** How long shutdown waits for checks in flight before giving up on them. */
   shutdownGraceMs?: number;
-  /** Extra HTTP endpoints (the demo's incident switches). */
-  routes?: (app: Express) => void;
+  /** Extra HTTP endpoints (the demo's incident switches), with the guard that decides who may call them. */
+  routes?: (app: Express, security: Security) => void;
   /** Extra work on shutdown (the demo stops its feeder). */
   onShutdown?: () => Promise<void>;
 }
 
 export interface Running extends Pick<Actions, 'state' | 'retrain' | 'rollbacks' | 'reports'> {
   exporter: Exporter;
+  security: Security;
+  /** https or http, as the web config says. */
+  scheme: 'http' | 'https';
   server: Server;
   port: number;
   reload(): Promise<{ ok: true } | { ok: false; errors: string }>;
   shutdown(): Promise<void>;
 }
 
+/** A config that must not be served as it is: the message says what to add. */
+export class StartRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartRefused';
+  }
+}
+
 /** Starts the exporter and its HTTP server, and wires SIGHUP (reload) and SIGTERM/SIGINT (graceful stop). */
 export async function serve(o: ServeOptions): Promise<Running> {
+  // Before anything connects anywhere: a bad web config or an unguarded action endpoint stops the start.
+  const web = new WebConfigSource(o.webConfigFile, o.log, o.webConfigCheckMs);
+  const security = new Security(o.config.raw, {
+    web,
+    log: o.log,
+    lifecycle: o.enableLifecycle ?? false,
+    insecureActions: o.insecureActions ?? false,
+    ...(o.failureLimiter ? { limiter: o.failureLimiter } : {}),
+  });
+  const problems = security.problems(o.config.raw);
+  if (problems.length > 0)
+    throw new StartRefused(`${o.config.file}: ${problems.join(`\n${o.config.file}: `)}`);
+  if (o.insecureActions) {
+    o.log.warn(
+      '--web.insecure-actions: anyone who can reach this port may post webhooks and read tickets; use it only on a trusted host',
+    );
+  }
   const exporter = Exporter.start(o.config, {
     log: o.log,
     ...(o.openWarehouse ? { openWarehouse: o.openWarehouse } : {}),
@@ -48,6 +90,7 @@ export async function serve(o: ServeOptions): Promise<Running> {
     report: o.report,
   });
   const { state, retrain, rollbacks, reports } = actions;
+  security.register(exporter.registry);
   let reloading: Promise<{ ok: true } | { ok: false; errors: string }> | undefined;
 
   const reload = () => {
@@ -61,8 +104,15 @@ export async function serve(o: ServeOptions): Promise<Running> {
         exporter.refused(errors);
         return { ok: false as const, errors };
       }
+      const refused = security.problems(config.raw);
+      if (refused.length > 0) {
+        const errors = refused.map((p) => `${config.file}: ${p}`).join('\n');
+        exporter.refused(errors);
+        return { ok: false as const, errors };
+      }
       await exporter.reload(config);
       actions.configure(config);
+      security.configure(config.raw);
       return { ok: true as const };
     });
     reloading = next;
@@ -70,13 +120,23 @@ export async function serve(o: ServeOptions): Promise<Running> {
   };
 
   const routes = (app: Express) => {
-    actions.routes(app);
-    o.routes?.(app);
+    actions.routes(app, security);
+    o.routes?.(app, security);
   };
-  const app = createApp({ exporter: () => exporter, reload, routes });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(o.port, o.host, () => resolve(s));
-    s.once('error', reject);
+  const app = createApp({ exporter: () => exporter, reload, routes, security, web, log: o.log });
+  const server = createWebServer(app, web, o.log);
+  const scheme = web.current().tls ? 'https' : 'http';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  }).catch(async (err) => {
+    // The port is taken (or not ours): stop what started, so the caller can exit with the reason.
+    await exporter.stop(1000);
+    await actions.stop();
+    throw err;
   });
   // Node closes an idle keep-alive connection after 5 s by default. A client (Prometheus, a load balancer, a
   // test whose event loop was busy) that sends on such a socket just as it closes gets "socket hang up". Keep
@@ -85,7 +145,17 @@ export async function serve(o: ServeOptions): Promise<Running> {
   server.headersTimeout = 66_000;
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : o.port;
-  o.log.info({ host: o.host, port, checks: o.config.checks.length }, 'mlwatch listening');
+  o.log.info(
+    {
+      host: o.host,
+      port,
+      scheme,
+      checks: o.config.checks.length,
+      lifecycle: o.enableLifecycle ?? false,
+      ...(o.webConfigFile ? { web_config: o.webConfigFile } : {}),
+    },
+    'mlwatch listening',
+  );
 
   let stopping: Promise<void> | undefined;
   const shutdown = () => {
@@ -100,7 +170,7 @@ export async function serve(o: ServeOptions): Promise<Running> {
     })();
     return stopping;
   };
-  return { exporter, state, retrain, rollbacks, reports, server, port, reload, shutdown };
+  return { exporter, security, scheme, state, retrain, rollbacks, reports, server, port, reload, shutdown };
 }
 
 /** For the CLI: signals drive reload and shutdown; the process exits 0 after a clean stop. */

@@ -27,6 +27,7 @@ export interface Served {
 export async function startCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Served> {
   const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
   let logs = '';
+  let scheme = 'http';
   child.stdout?.on('data', (d) => {
     logs += d;
   });
@@ -34,9 +35,10 @@ export async function startCli(args: string[], env: NodeJS.ProcessEnv = {}): Pro
     const timer = setTimeout(() => reject(new Error(`no listening line within 60s:\n${logs}`)), 60_000);
     child.stderr?.on('data', (d) => {
       logs += d;
-      const m = /"port":(\d+),.*"msg":"mlwatch listening"/.exec(logs);
+      const m = /"port":(\d+),"scheme":"(https?)".*"msg":"mlwatch listening"/.exec(logs);
       if (m) {
         clearTimeout(timer);
+        scheme = m[2] as string;
         resolve(Number(m[1]));
       }
     });
@@ -48,7 +50,7 @@ export async function startCli(args: string[], env: NodeJS.ProcessEnv = {}): Pro
   return {
     child,
     port,
-    url: `http://127.0.0.1:${port}`,
+    url: `${scheme}://127.0.0.1:${port}`,
     logs: () => logs,
     stop(signal: NodeJS.Signals = 'SIGTERM') {
       return new Promise((resolve) => {
