@@ -11,7 +11,7 @@ import { runCli } from './helpers/cli.js';
 import { ACCESS_YAML, VIEWER_HEADERS } from './helpers/credentials.js';
 import { memoryLogger } from './helpers/exporter.js';
 import { parseExposition, sampleValue } from './helpers/exposition.js';
-import { httpsRequest, makePki, type TestPki } from './helpers/tls.js';
+import { httpsRequest, makePki, OPENSSL, type TestPki } from './helpers/tls.js';
 import { waitFor } from './helpers/wait.js';
 
 // The web config (--web.config.file) in exporter-toolkit's format: its mistakes named like mlwatch.yaml's, and a
@@ -90,143 +90,146 @@ describe('web config mistakes name the file, line, key and fix', () => {
   });
 });
 
-describe('a TLS server with basic auth', () => {
-  let pki: TestPki;
-  let running: Running;
-  let base: string;
-  let webFile: string;
-  let certFile: string;
-  let keyFile: string;
-  const logs = memoryLogger();
-  const webConfig = (users: Record<string, string>, extra = '') =>
-    `tls_server_config:\n  cert_file: ${certFile}\n  key_file: ${keyFile}\n` +
-    `http_server_config:\n  headers:\n    X-Frame-Options: deny\n    X-Content-Type-Options: nosniff\n` +
-    `basic_auth_users:\n${Object.entries(users)
-      .map(([u, pw]) => `  ${u}: '${hash(pw)}'`)
-      .join('\n')}\n${extra}`;
+describe.skipIf(!OPENSSL)(
+  'a TLS server with basic auth (needs openssl on PATH: scripts/install-stack-deps.sh)',
+  () => {
+    let pki: TestPki;
+    let running: Running;
+    let base: string;
+    let webFile: string;
+    let certFile: string;
+    let keyFile: string;
+    const logs = memoryLogger();
+    const webConfig = (users: Record<string, string>, extra = '') =>
+      `tls_server_config:\n  cert_file: ${certFile}\n  key_file: ${keyFile}\n` +
+      `http_server_config:\n  headers:\n    X-Frame-Options: deny\n    X-Content-Type-Options: nosniff\n` +
+      `basic_auth_users:\n${Object.entries(users)
+        .map(([u, pw]) => `  ${u}: '${hash(pw)}'`)
+        .join('\n')}\n${extra}`;
 
-  beforeAll(async () => {
-    pki = makePki();
-    ({ certFile, keyFile } = pki.issue('server', { ip: ['127.0.0.1'], dns: ['localhost'] }));
-    webFile = write('web.yml', webConfig({ prometheus: 'scrape-pw', am: 'am-pw' }));
-    // am is a basic-auth user with the webhook role: a client entry without a token.
-    const text =
-      `warehouse: { url: 'postgresql://postgres@127.0.0.1:1/x' }\nstate: { url: 'postgresql://postgres@127.0.0.1:1/x' }\n` +
-      `${ACCESS_YAML}    - { name: am, roles: [webhook] }\n`;
-    const config = loadConfigText(text, 'tls.yaml', {}, '/');
-    running = await serve({
-      config,
-      loadAgain: () => config,
-      host: '127.0.0.1',
-      port: 0,
-      log: logs.log,
-      webConfigFile: webFile,
-      webConfigCheckMs: 100,
-    });
-    base = `https://127.0.0.1:${running.port}`;
-  });
-  afterAll(async () => {
-    await running?.shutdown();
-  });
-
-  const basic = (u: string, pw: string) => ({
-    authorization: `Basic ${Buffer.from(`${u}:${pw}`).toString('base64')}`,
-  });
-  const get = (path: string, headers: Record<string, string> = {}) =>
-    httpsRequest(`${base}${path}`, { ca: pki.ca, headers });
-
-  it('speaks TLS only, with the configured headers', async () => {
-    expect(running.scheme).toBe('https');
-    await expect(fetch(`http://127.0.0.1:${running.port}/healthz`)).rejects.toThrow();
-    const health = await get('/healthz');
-    expect([health.status, health.text]).toEqual([200, 'ok\n']);
-    expect([health.headers['x-frame-options'], health.headers['x-content-type-options']]).toEqual([
-      'deny',
-      'nosniff',
-    ]);
-  });
-
-  it('with basic_auth_users, /metrics needs a credential (exporter-toolkit), and any configured one will do', async () => {
-    const none = await get('/metrics');
-    expect([none.status, none.headers['www-authenticate']]).toEqual([
-      401,
-      'Basic realm="mlwatch", charset="UTF-8"',
-    ]);
-    expect((await get('/metrics', basic('prometheus', 'wrong'))).status).toBe(401);
-    expect((await get('/metrics', basic('nobody', 'scrape-pw'))).status).toBe(401);
-    expect((await get('/metrics', basic('prometheus', 'scrape-pw'))).status).toBe(200);
-    expect((await get('/metrics', VIEWER_HEADERS)).status).toBe(200);
-    expect((await get('/', basic('prometheus', 'scrape-pw'))).status).toBe(200);
-  });
-
-  it('a basic-auth user gets the roles of its access entry, and only those', async () => {
-    const post = (headers: Record<string, string>) =>
-      httpsRequest(`${base}/api/v1/alerts`, {
-        ca: pki.ca,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        body: JSON.stringify({ version: '4', alerts: [] }),
+    beforeAll(async () => {
+      pki = makePki();
+      ({ certFile, keyFile } = pki.issue('server', { ip: ['127.0.0.1'], dns: ['localhost'] }));
+      webFile = write('web.yml', webConfig({ prometheus: 'scrape-pw', am: 'am-pw' }));
+      // am is a basic-auth user with the webhook role: a client entry without a token.
+      const text =
+        `warehouse: { url: 'postgresql://postgres@127.0.0.1:1/x' }\nstate: { url: 'postgresql://postgres@127.0.0.1:1/x' }\n` +
+        `${ACCESS_YAML}    - { name: am, roles: [webhook] }\n`;
+      const config = loadConfigText(text, 'tls.yaml', {}, '/');
+      running = await serve({
+        config,
+        loadAgain: () => config,
+        host: '127.0.0.1',
+        port: 0,
+        log: logs.log,
+        webConfigFile: webFile,
+        webConfigCheckMs: 100,
       });
-    // Past authentication, the unreachable state store answers: the credential was accepted.
-    expect((await post(basic('am', 'am-pw'))).status).toBe(503);
-    expect((await post(basic('prometheus', 'scrape-pw'))).status).toBe(403);
-  });
+      base = `https://127.0.0.1:${running.port}`;
+    });
+    afterAll(async () => {
+      await running?.shutdown();
+    });
 
-  it('picks up a changed password without a restart, and keeps serving through a broken file', async () => {
-    writeFileSync(webFile, webConfig({ prometheus: 'rotated-pw', am: 'am-pw' }));
-    await waitFor(
-      async () => (await get('/metrics', basic('prometheus', 'rotated-pw'))).status === 200,
-      10_000,
-      'new password',
-    );
-    expect((await get('/metrics', basic('prometheus', 'scrape-pw'))).status).toBe(401);
+    const basic = (u: string, pw: string) => ({
+      authorization: `Basic ${Buffer.from(`${u}:${pw}`).toString('base64')}`,
+    });
+    const get = (path: string, headers: Record<string, string> = {}) =>
+      httpsRequest(`${base}${path}`, { ca: pki.ca, headers });
 
-    writeFileSync(webFile, `${webConfig({ prometheus: 'rotated-pw' })}bogus: 1\n`);
-    // A request makes the server look at its files (at most every webConfigCheckMs).
-    await waitFor(
-      async () =>
-        (await get('/healthz')) &&
-        logs.lines().some((l) => l.msg === 'web config refused; the previous one keeps serving'),
-      10_000,
-      'refusal logged',
-    );
-    // The previous users still apply (am is gone from the broken file, but the file was refused).
-    expect((await get('/metrics', basic('am', 'am-pw'))).status).toBe(200);
-    const m = parseExposition((await get('/metrics', basic('prometheus', 'rotated-pw'))).text);
-    expect(sampleValue(m, 'mlwatch_web_config_last_reload_successful')).toBe(0);
+    it('speaks TLS only, with the configured headers', async () => {
+      expect(running.scheme).toBe('https');
+      await expect(fetch(`http://127.0.0.1:${running.port}/healthz`)).rejects.toThrow();
+      const health = await get('/healthz');
+      expect([health.status, health.text]).toEqual([200, 'ok\n']);
+      expect([health.headers['x-frame-options'], health.headers['x-content-type-options']]).toEqual([
+        'deny',
+        'nosniff',
+      ]);
+    });
 
-    writeFileSync(webFile, webConfig({ prometheus: 'rotated-pw', am: 'am-pw' }));
-    await waitFor(
-      async () =>
-        sampleValue(
-          parseExposition((await get('/metrics', basic('prometheus', 'rotated-pw'))).text),
-          'mlwatch_web_config_last_reload_successful',
-        ) === 1,
-      10_000,
-      'reload successful again',
-    );
-  });
+    it('with basic_auth_users, /metrics needs a credential (exporter-toolkit), and any configured one will do', async () => {
+      const none = await get('/metrics');
+      expect([none.status, none.headers['www-authenticate']]).toEqual([
+        401,
+        'Basic realm="mlwatch", charset="UTF-8"',
+      ]);
+      expect((await get('/metrics', basic('prometheus', 'wrong'))).status).toBe(401);
+      expect((await get('/metrics', basic('nobody', 'scrape-pw'))).status).toBe(401);
+      expect((await get('/metrics', basic('prometheus', 'scrape-pw'))).status).toBe(200);
+      expect((await get('/metrics', VIEWER_HEADERS)).status).toBe(200);
+      expect((await get('/', basic('prometheus', 'scrape-pw'))).status).toBe(200);
+    });
 
-  it('serves a renewed certificate on the next connection, without a restart', async () => {
-    const before = (await get('/healthz')).peerFingerprint;
-    const renewed = pki.issue('server-renewed', { ip: ['127.0.0.1'] });
-    // Replace the files in place, as cert-manager or certbot does.
-    copyFileSync(renewed.certFile, certFile);
-    copyFileSync(renewed.keyFile, keyFile);
-    const after = await waitFor(
-      async () => {
-        const fp = (await get('/healthz')).peerFingerprint;
-        return fp !== before ? fp : undefined;
-      },
-      10_000,
-      'the renewed certificate',
-    );
-    expect(after).toBeDefined();
-    expect(after).not.toBe(before);
-  });
-});
+    it('a basic-auth user gets the roles of its access entry, and only those', async () => {
+      const post = (headers: Record<string, string>) =>
+        httpsRequest(`${base}/api/v1/alerts`, {
+          ca: pki.ca,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify({ version: '4', alerts: [] }),
+        });
+      // Past authentication, the unreachable state store answers: the credential was accepted.
+      expect((await post(basic('am', 'am-pw'))).status).toBe(503);
+      expect((await post(basic('prometheus', 'scrape-pw'))).status).toBe(403);
+    });
 
-describe('client certificates and the rate limit', () => {
+    it('picks up a changed password without a restart, and keeps serving through a broken file', async () => {
+      writeFileSync(webFile, webConfig({ prometheus: 'rotated-pw', am: 'am-pw' }));
+      await waitFor(
+        async () => (await get('/metrics', basic('prometheus', 'rotated-pw'))).status === 200,
+        10_000,
+        'new password',
+      );
+      expect((await get('/metrics', basic('prometheus', 'scrape-pw'))).status).toBe(401);
+
+      writeFileSync(webFile, `${webConfig({ prometheus: 'rotated-pw' })}bogus: 1\n`);
+      // A request makes the server look at its files (at most every webConfigCheckMs).
+      await waitFor(
+        async () =>
+          (await get('/healthz')) &&
+          logs.lines().some((l) => l.msg === 'web config refused; the previous one keeps serving'),
+        10_000,
+        'refusal logged',
+      );
+      // The previous users still apply (am is gone from the broken file, but the file was refused).
+      expect((await get('/metrics', basic('am', 'am-pw'))).status).toBe(200);
+      const m = parseExposition((await get('/metrics', basic('prometheus', 'rotated-pw'))).text);
+      expect(sampleValue(m, 'mlwatch_web_config_last_reload_successful')).toBe(0);
+
+      writeFileSync(webFile, webConfig({ prometheus: 'rotated-pw', am: 'am-pw' }));
+      await waitFor(
+        async () =>
+          sampleValue(
+            parseExposition((await get('/metrics', basic('prometheus', 'rotated-pw'))).text),
+            'mlwatch_web_config_last_reload_successful',
+          ) === 1,
+        10_000,
+        'reload successful again',
+      );
+    });
+
+    it('serves a renewed certificate on the next connection, without a restart', async () => {
+      const before = (await get('/healthz')).peerFingerprint;
+      const renewed = pki.issue('server-renewed', { ip: ['127.0.0.1'] });
+      // Replace the files in place, as cert-manager or certbot does.
+      copyFileSync(renewed.certFile, certFile);
+      copyFileSync(renewed.keyFile, keyFile);
+      const after = await waitFor(
+        async () => {
+          const fp = (await get('/healthz')).peerFingerprint;
+          return fp !== before ? fp : undefined;
+        },
+        10_000,
+        'the renewed certificate',
+      );
+      expect(after).toBeDefined();
+      expect(after).not.toBe(before);
+    });
+  },
+);
+
+describe.skipIf(!OPENSSL)('client certificates and the rate limit (needs openssl on PATH)', () => {
   let pki: TestPki;
   let running: Running;
   let base: string;

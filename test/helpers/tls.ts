@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,9 @@ import { join } from 'node:path';
  * missing): a CA, a server certificate for 127.0.0.1 and localhost signed by it, and client certificates. Files,
  * because the web config names files, as an operator's would.
  */
+/** Whether the openssl CLI is on PATH: without it the TLS tests are skipped (npm test with Node alone). */
+export const OPENSSL = spawnSync('openssl', ['version']).status === 0;
+
 export interface TestPki {
   dir: string;
   caFile: string;
