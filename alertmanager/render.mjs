@@ -8,6 +8,9 @@
 // DIR can be mounted as /etc/alertmanager. Each webhook `url:` line of the config that ends with
 // `# endpoint: MLWATCH_AM_<RECEIVER>_URL` gets the value of that variable, taken from the environment, else
 // from --env-file (KEY=VALUE lines, # comments), else the default written in the config. No dependencies.
+// Likewise each `credentials_file:` line ending with `# credentials: MLWATCH_AM_WEBHOOK_CREDENTIALS_FILE` (the
+// file holding the bearer token mlwatch's webhook endpoints require) gets that variable's path. A relative path
+// is resolved by Alertmanager against the rendered config's directory, DIR.
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,9 +23,14 @@ export const ENDPOINTS = {
   retraining: 'MLWATCH_AM_RETRAINING_URL',
 };
 
+/** Variables naming a credentials file: the webhook client's token for mlwatch's own endpoints. */
+export const CREDENTIALS = { webhook: 'MLWATCH_AM_WEBHOOK_CREDENTIALS_FILE' };
+
 const HERE = dirname(fileURLToPath(import.meta.url));
 const URL_LINE =
   /^(\s*(?:-\s+)?url:\s*)('(?:[^']|'')*'|"(?:[^"\\]|\\.)*"|\S+)(\s*#\s*endpoint:\s*)([A-Z0-9_]+)\s*$/;
+const CREDENTIALS_LINE =
+  /^(\s*credentials_file:\s*)('(?:[^']|'')*'|"(?:[^"\\]|\\.)*"|\S+)(\s*#\s*credentials:\s*)([A-Z0-9_]+)\s*$/;
 const PLACEHOLDER = /\.invalid(?::\d+)?\//;
 
 function fail(message) {
@@ -41,7 +49,7 @@ function parseArgs(argv) {
     else if (arg === '-h' || arg === '--help') {
       process.stdout.write(
         'usage: node alertmanager/render.mjs --out DIR [--config FILE] [--env-file FILE]\n' +
-          `variables: ${Object.values(ENDPOINTS).join(', ')}\n`,
+          `variables: ${[...Object.values(ENDPOINTS), ...Object.values(CREDENTIALS)].join(', ')}\n`,
       );
       process.exit(0);
     } else fail(`unknown argument ${arg} (try --help)`);
@@ -67,13 +75,31 @@ function readEnvFile(file) {
 /** Returns the rendered config text and the endpoints used; throws on any inconsistency. */
 export function renderConfig(text, values) {
   const known = new Set(Object.values(ENDPOINTS));
+  const credentialVars = new Set(Object.values(CREDENTIALS));
   for (const name of Object.keys(values)) {
-    if (/^MLWATCH_AM_/.test(name) && !known.has(name)) {
-      throw new Error(`unknown variable ${name}; the receivers' variables are ${[...known].join(', ')}`);
+    if (/^MLWATCH_AM_/.test(name) && !known.has(name) && !credentialVars.has(name)) {
+      throw new Error(
+        `unknown variable ${name}; the variables are ${[...known, ...credentialVars].join(', ')}`,
+      );
     }
   }
   const used = {};
+  const credentials = {};
   const lines = text.split('\n').map((line, i) => {
+    const c = CREDENTIALS_LINE.exec(line);
+    if (c) {
+      const [, head, current, marker, name] = c;
+      if (!credentialVars.has(name)) throw new Error(`line ${i + 1}: unknown credentials marker ${name}`);
+      const chosen = values[name];
+      const path = chosen === undefined || chosen === '' ? unquote(current) : chosen;
+      // A path with a line break or other control character is a paste gone wrong, not a file name.
+      if ([...path].some((ch) => ch < ' ' || ch === '\x7f')) {
+        throw new Error(`${name}: control character in the path`);
+      }
+      // Several receivers share the variable; each line gets the same path.
+      credentials[name] = path;
+      return `${head}${JSON.stringify(path)}${marker}${name}`;
+    }
     const m = URL_LINE.exec(line);
     if (!m) return line;
     const [, head, current, marker, name] = m;
@@ -99,7 +125,12 @@ export function renderConfig(text, values) {
   });
   const missing = [...known].filter((name) => !(name in used));
   if (missing.length > 0) throw new Error(`no url line marked "# endpoint: ${missing.join('", "')}"`);
-  return { text: lines.join('\n'), endpoints: used };
+  // A config whose credentials lines lost their marker would keep a path nobody sets.
+  const unmarked = [...credentialVars].filter((name) => !(name in credentials));
+  if (unmarked.length > 0) {
+    throw new Error(`no credentials_file line marked "# credentials: ${unmarked.join('", "')}"`);
+  }
+  return { text: lines.join('\n'), endpoints: used, credentials };
 }
 
 function unquote(value) {

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the stack test and the bundle checks need, from Debian's packages: Prometheus (with promtool),
-# Alertmanager (with amtool) and docker-compose (only to validate docker-compose.yml; no engine is needed).
+# Alertmanager (with amtool), docker-compose (only to validate docker-compose.yml; no engine is needed) and
+# openssl (the stack test makes its TLS certificates with it).
 set -euo pipefail
 need=()
 command -v promtool >/dev/null || need+=(prometheus)
 command -v amtool >/dev/null || need+=(prometheus-alertmanager)
 command -v docker-compose >/dev/null || need+=(docker-compose)
+# The stack test makes its CA and server certificate with the openssl CLI.
+command -v openssl >/dev/null || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
@@ -18,3 +21,4 @@ done
 promtool --version | head -1
 amtool --version 2>&1 | head -1
 docker-compose version --short
+openssl version

@@ -1,10 +1,14 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { isAbsolute, join, posix, relative, resolve } from 'node:path';
+import bcrypt from 'bcryptjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ROOT } from './helpers/cli.js';
+import { demoConfig } from '../src/demo/builtin-config.js';
+import { loadWebConfigFile } from '../src/http/auth/web-config.js';
+import { ROOT, runCli } from './helpers/cli.js';
 
 // The container bundle: Dockerfile (checked with Node alone) and docker-compose.yml (checked through
 // `docker-compose config`, which CI installs with scripts/install-stack-deps.sh). No Docker engine is needed.
@@ -135,6 +139,9 @@ describe('Dockerfile', () => {
 
 type Service = {
   image?: string;
+  command?: string | string[];
+  /** Short form (a name) or long form; docker-compose 1.29 prints `{ source }`, v2 adds `target`. */
+  secrets?: (string | { source: string; target?: string })[];
   build?: string | { context: string; dockerfile?: string };
   healthcheck?: { test?: string | string[]; disable?: boolean };
   environment?: Record<string, string | null> | string[];
@@ -227,6 +234,42 @@ function hostPath(service: Service, containerPath: string): string | undefined {
 }
 
 const inRepo = (path: string) => !relative(ROOT, path).startsWith('..') && !isAbsolute(relative(ROOT, path));
+
+/** Where each secret a service lists appears in its container -> the secret's name. */
+function secretMounts(service: Service): Map<string, string> {
+  return new Map(
+    (service.secrets ?? []).map((x) => {
+      const { source, target } = typeof x === 'string' ? { source: x, target: undefined } : x;
+      const at = target ?? source;
+      return [posix.isAbsolute(at) ? at : `/run/secrets/${at}`, source];
+    }),
+  );
+}
+
+let topSecrets: Record<string, { file?: string }> | undefined;
+/** The host file behind a top-level secret, as `docker-compose config` resolves it. */
+function secretFile(name: string): string {
+  if (!topSecrets) {
+    const r = compose(['config']);
+    expect(r.status, r.stderr).toBe(0);
+    topSecrets = (parse(r.stdout) as { secrets?: Record<string, { file?: string }> }).secrets ?? {};
+  }
+  const file = topSecrets[name]?.file;
+  expect(file, `secret ${name} has a file`).toBeDefined();
+  return resolve(ROOT, file as string);
+}
+
+/** The value of a file secret as Prometheus and Alertmanager use it: surrounding whitespace stripped. */
+const secretValue = (name: string) => readFileSync(secretFile(name), 'utf8').trim();
+
+/** The host file a service reads at `containerPath`, which must be one of its secrets. */
+function secretAt(service: string, containerPath: string): string {
+  const name = secretMounts(services()[service] as Service).get(containerPath);
+  expect(name, `${service} has a secret mounted at ${containerPath}`).toBeDefined();
+  return name as string;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 describe.skipIf(!hasCompose)(
   'docker-compose.yml (needs docker-compose on PATH: scripts/install-stack-deps.sh)',
@@ -324,6 +367,80 @@ describe.skipIf(!hasCompose)(
       const file = hostPath(grafana, home as string);
       expect(file, `${home} is not inside a bind mount`).toBeDefined();
       expect(existsSync(file as string) && statSync(file as string).isFile(), `${file} exists`).toBe(true);
+    });
+
+    // Credentials (docs/docker.md, Credentials): the files each side reads must be the ones Compose mounts, and
+    // must agree with each other, or scrapes and webhooks are refused only once the stack runs.
+    it('mounts every secret from a file of ./secrets that exists', () => {
+      const names = new Set(Object.values(services()).flatMap((svc) => [...secretMounts(svc).values()]));
+      expect([...names].sort()).toEqual(
+        ['mlwatch-web-config', 'mlwatch-webhook-token', 'prometheus-scrape-password'].sort(),
+      );
+      for (const name of names) {
+        const file = secretFile(name);
+        expect(relative(ROOT, file).startsWith(`secrets${'/'}`), `${name}: ${file}`).toBe(true);
+        expect(existsSync(file) && statSync(file).isFile(), `${file} exists`).toBe(true);
+      }
+    });
+
+    it('gives Alertmanager the token file its config names, and the demo accepts that token for webhooks', () => {
+      const am = parse(readFileSync(resolve(ROOT, 'alertmanager/alertmanager.yml'), 'utf8')) as {
+        receivers: {
+          name: string;
+          webhook_configs?: {
+            http_config?: { authorization?: { type?: string; credentials_file?: string } };
+          }[];
+        }[];
+      };
+      const auth = (name: string) =>
+        am.receivers.find((r) => r.name === name)?.webhook_configs?.[0]?.http_config?.authorization;
+      for (const receiver of ['ticketing', 'retraining']) {
+        expect(auth(receiver)?.type, receiver).toBe('Bearer');
+      }
+      // One file for both, and the human receivers' bridges get no mlwatch token.
+      const file = auth('ticketing')?.credentials_file as string;
+      expect(auth('retraining')?.credentials_file).toBe(file);
+      for (const human of ['platform-oncall', 'data-science', 'business-analysts']) {
+        expect(auth(human), human).toBeUndefined();
+      }
+      const token = secretValue(secretAt('alertmanager', file));
+      const clients = (
+        demoConfig({ warehouseUrl: 'pglite:memory', schema: 'x' }) as {
+          access: { clients: { name: string; roles: string[]; token_sha256?: string }[] };
+        }
+      ).access.clients;
+      const client = clients.find((c) => c.token_sha256 === sha256(token));
+      expect(client, "the token's SHA-256 belongs to a client of the demo's access section").toBeDefined();
+      expect(client?.roles).toContain('webhook');
+    });
+
+    it("has Prometheus scrape mlwatch as a user of mlwatch's web config, with the matching password", () => {
+      const prom = parse(readFileSync(resolve(ROOT, 'prometheus/prometheus.yml'), 'utf8')) as {
+        scrape_configs: { job_name: string; basic_auth?: { username?: string; password_file?: string } }[];
+      };
+      const basic = prom.scrape_configs.find((j) => j.job_name === 'mlwatch')?.basic_auth;
+      expect(basic?.username).toBeDefined();
+      const password = secretValue(secretAt('prometheus', basic?.password_file as string));
+
+      const command = services().mlwatch?.command as string[];
+      const flag = command.indexOf('--web.config.file');
+      expect(flag, 'mlwatch starts with --web.config.file').toBeGreaterThanOrEqual(0);
+      const web = loadWebConfigFile(secretFile(secretAt('mlwatch', command[flag + 1] as string)));
+      const hash = web.basicAuthUsers.get(basic?.username as string);
+      expect(hash, `the web config has a basic-auth user ${basic?.username}`).toBeDefined();
+      expect(bcrypt.compareSync(password, hash as string)).toBe(true);
+    });
+
+    it('starts mlwatch with options its CLI knows (docker-compose config does not check commands)', () => {
+      const command = services().mlwatch?.command;
+      expect(Array.isArray(command), 'mlwatch has a command list').toBe(true);
+      const [sub, ...args] = command as string[];
+      const help = runCli([sub as string, '--help']);
+      expect(help.code, help.stderr).toBe(0);
+      const unknown = args
+        .filter((a) => a.startsWith('--'))
+        .filter((a) => !new RegExp(`(^|[\\s,])${a.replace(/\./g, '\\.')}(\\s|$)`, 'm').test(help.stdout));
+      expect(unknown, `mlwatch ${sub} --help:\n${help.stdout}`).toEqual([]);
     });
 
     it('names compose services in prometheus.yml and the Grafana datasources', () => {

@@ -1,7 +1,8 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { RECEIVERS, type Receiver, renderAlertmanagerConfig } from '../helpers/alertmanager.js';
+import { AM_RENDER, RECEIVER_URL_VARS, RECEIVERS } from '../helpers/alertmanager.js';
 import { freePort, Proc, waitHttpOk } from './process.js';
 import type { WebhookRecorder } from './recorder.js';
 
@@ -24,12 +25,46 @@ export interface AlertmanagerRun {
   proc: Proc;
   url: string;
   target: string;
+  /** The file Alertmanager reads its webhook token from (credentials_file, relative in its config). */
+  tokenFile: string;
   alerts(): Promise<{ labels: Record<string, string>; status: { state: string; inhibitedBy: string[] } }[]>;
 }
 
-export async function startAlertmanager(dir: string, recorder: WebhookRecorder): Promise<AlertmanagerRun> {
-  const urls = Object.fromEntries(RECEIVERS.map((r) => [r, recorder.url(r)])) as Record<Receiver, string>;
-  const file = renderAlertmanagerConfig({ urls, dir });
+// Relative on purpose: Alertmanager resolves it against its config file's directory (`dir`, where render.mjs
+// writes), which is what docs/alertmanager.md promises for a rendered copy; from anywhere else (its working
+// directory is the repository) the file would be missing and every ticketing notification would fail.
+const TOKEN_PATH = 'secrets/mlwatch-webhook-token';
+
+/**
+ * Renders the bundle's config into `dir` as an operator would: render.mjs with every receiver's URL and the
+ * webhook credentials file set through their variables, and the token in that file.
+ */
+function render(dir: string, recorder: WebhookRecorder, token: string): { file: string; tokenFile: string } {
+  const tokenFile = join(dir, TOKEN_PATH);
+  mkdirSync(join(dir, 'secrets'), { recursive: true });
+  writeFileSync(tokenFile, token, { mode: 0o600 });
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!name.startsWith('MLWATCH_AM_')) env[name] = value;
+  }
+  for (const r of RECEIVERS) env[RECEIVER_URL_VARS[r]] = recorder.url(r);
+  env.MLWATCH_AM_WEBHOOK_CREDENTIALS_FILE = TOKEN_PATH;
+  const r = spawnSync(process.execPath, [AM_RENDER, '--out', dir], {
+    env,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  if (r.status !== 0) throw new Error(`render.mjs exited ${r.status ?? r.signal}: ${r.stderr}`);
+  return { file: join(dir, 'alertmanager.yml'), tokenFile };
+}
+
+/** `webhookToken`: the credential mlwatch's access section gives the webhook role. */
+export async function startAlertmanager(
+  dir: string,
+  recorder: WebhookRecorder,
+  webhookToken: string,
+): Promise<AlertmanagerRun> {
+  const { file, tokenFile } = render(dir, recorder, webhookToken);
   const config = parse(readFileSync(file, 'utf8')) as { route: Route };
   config.route.group_wait = '1s';
   shortenTimings(config.route);
@@ -42,11 +77,16 @@ export async function startAlertmanager(dir: string, recorder: WebhookRecorder):
     '--cluster.listen-address=',
   ]);
   const url = `http://127.0.0.1:${port}`;
-  await waitHttpOk(`${url}/-/ready`, proc);
+  // A process that never gets ready is stopped here: the caller has no handle on it yet.
+  await waitHttpOk(`${url}/-/ready`, proc).catch(async (err) => {
+    await proc.stop();
+    throw err;
+  });
   return {
     proc,
     url,
     target: `127.0.0.1:${port}`,
+    tokenFile,
     async alerts() {
       return (await (await fetch(`${url}/api/v2/alerts`)).json()) as never;
     },

@@ -59,8 +59,9 @@ describe('the live stack: data layer', () => {
     const drift = outcomes.filter((o) => o.alertname === 'MlwatchDatasetDrift');
     expect(drift.length).toBeGreaterThan(0);
     expect(new Set(drift.map((o) => o.outcome))).toEqual(new Set(['ignored: alert has no model label']));
-    const r = await fetch(`${s.exporter.url}/api/v1/retrain/requests?model=credit_default`);
-    const requests = ((await r.json()) as { requests: { reason: string }[] }).requests;
+    const r = await s.get('/api/v1/retrain/requests?model=credit_default');
+    expect(r.status, r.text).toBe(200);
+    const requests = (JSON.parse(r.text) as { requests: { reason: string }[] }).requests;
     expect(requests.filter((x) => x.reason === 'alert')).toEqual([]);
     expect(s.retrainSink.calls.filter((c) => c.body.reason === 'alert')).toEqual([]);
   });

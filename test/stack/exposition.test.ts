@@ -15,7 +15,9 @@ afterAll(async () => {
 
 describe('the live stack: exposition', () => {
   it("the exporter's exposition passes promtool check metrics", async () => {
-    const text = await (await fetch(`${s.exporter.url}/metrics`)).text();
+    const res = await s.get('/metrics');
+    expect(res.status, res.text).toBe(200);
+    const text = res.text;
     const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect(r.stdout + r.stderr).toBe('');
     expect(r.status).toBe(0);

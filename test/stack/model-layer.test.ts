@@ -73,8 +73,9 @@ describe('the live stack: model layer', () => {
     expect(s.recorder.forwarded.retraining).toContain(200);
     const requests = await waitFor(
       async () => {
-        const r = await fetch(`${s.exporter.url}/api/v1/retrain/requests?model=credit_default`);
-        const all = ((await r.json()) as { requests: RetrainRequest[] }).requests;
+        const r = await s.get('/api/v1/retrain/requests?model=credit_default');
+        if (r.status !== 200) throw new Error(`retrain requests: ${r.status} ${r.text}`);
+        const all = (JSON.parse(r.text) as { requests: RetrainRequest[] }).requests;
         const fromAlerts = all.filter((x) => x.reason === 'alert');
         return fromAlerts.length > 0 && fromAlerts.every((x) => x.state === 'dispatched')
           ? fromAlerts

@@ -36,9 +36,17 @@ export interface PrometheusRun {
   query(expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]>;
 }
 
+/** How Prometheus reaches mlwatch: over https, trusting the stack's CA, as a basic-auth user. */
+export interface MlwatchScrape {
+  target: string;
+  caFile: string;
+  username: string;
+  passwordFile: string;
+}
+
 export async function startPrometheus(
   dir: string,
-  mlwatchTarget: string,
+  mlwatch: MlwatchScrape,
   alertmanagerTarget: string,
 ): Promise<PrometheusRun> {
   const port = await freePort();
@@ -47,7 +55,14 @@ export async function startPrometheus(
     rule_files: [join(dir, 'rules/*.yml')],
     alerting: { alertmanagers: [{ static_configs: [{ targets: [alertmanagerTarget] }] }] },
     scrape_configs: [
-      { job_name: 'mlwatch', static_configs: [{ targets: [mlwatchTarget] }] },
+      {
+        job_name: 'mlwatch',
+        // As prometheus/prometheus.yml would with TLS on: the password from a file, never in the config.
+        scheme: 'https',
+        tls_config: { ca_file: mlwatch.caFile },
+        basic_auth: { username: mlwatch.username, password_file: mlwatch.passwordFile },
+        static_configs: [{ targets: [mlwatch.target] }],
+      },
       { job_name: 'prometheus', static_configs: [{ targets: [`127.0.0.1:${port}`] }] },
     ],
   };
@@ -59,7 +74,11 @@ export async function startPrometheus(
     '--web.enable-lifecycle',
   ]);
   const url = `http://127.0.0.1:${port}`;
-  await waitHttpOk(`${url}/-/ready`, proc);
+  // A process that never gets ready is stopped here: the caller has no handle on it yet.
+  await waitHttpOk(`${url}/-/ready`, proc).catch(async (err) => {
+    await proc.stop();
+    throw err;
+  });
   return {
     proc,
     url,

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { httpsRequest } from '../helpers/tls.js';
 
 /** One Alertmanager webhook notification (payload version 4), as a receiver got it. */
 export interface Notification {
@@ -12,12 +13,15 @@ export interface Notification {
     fingerprint: string;
   }[];
   groupLabels: Record<string, string>;
+  /** The Authorization header Alertmanager sent (its credentials_file's token), or undefined without one. */
+  authorization: string | undefined;
 }
 
 /**
- * Stands in for every receiver: POST /<receiver> is recorded with its arrival time. A receiver given a
- * forwarding URL (ticketing: the exporter's own /api/v1/alerts; retraining: its /api/v1/retrain) also gets the
- * body passed on, as sent.
+ * Stands in for every receiver: POST /<receiver> is recorded with its arrival time and Authorization header. A
+ * receiver given a forwarding URL (ticketing: the exporter's own /api/v1/alerts; retraining: its
+ * /api/v1/retrain) also gets the body passed on, as sent, with the Authorization header Alertmanager sent and
+ * nothing of the recorder's own: the exporter accepts or refuses Alertmanager's credential, not a test's.
  */
 export class WebhookRecorder {
   readonly received: Notification[] = [];
@@ -25,12 +29,13 @@ export class WebhookRecorder {
   readonly forwarded: Record<string, number[]> = {};
   /** The bodies the forwarding targets answered, by receiver (the retrain endpoint's summaries). */
   readonly answers: Record<string, string[]> = {};
-  private readonly forward = new Map<string, string>();
+  private readonly forward = new Map<string, { url: string; ca: string }>();
   private server?: Server;
   port = 0;
 
-  forwardTo(receiver: string, url: string): void {
-    this.forward.set(receiver, url);
+  /** `url` is https, its certificate signed by `ca` (PEM): global fetch cannot be given a CA. */
+  forwardTo(receiver: string, url: string, ca: string): void {
+    this.forward.set(receiver, { url, ca });
   }
 
   async start(): Promise<void> {
@@ -41,18 +46,28 @@ export class WebhookRecorder {
       });
       req.on('end', () => {
         const receiver = (req.url ?? '/').slice(1);
+        const authorization = req.headers.authorization;
         try {
           const payload = JSON.parse(body);
-          this.received.push({ ...payload, receiver, at: Date.now() });
+          this.received.push({ ...payload, receiver, at: Date.now(), authorization });
         } catch {}
         const target = this.forward.get(receiver);
         if (!target) {
           res.writeHead(200).end('ok');
           return;
         }
-        // Answer with the target's status, so Alertmanager retries when the exporter does not take it.
-        fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
-          .then(async (r) => ({ status: r.status, text: await r.text() }))
+        // Answer with the target's status, so Alertmanager retries when the exporter does not take it (5xx) and
+        // logs a refusal (4xx) as it would from the exporter itself.
+        httpsRequest(target.url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            ...(authorization !== undefined ? { authorization } : {}),
+          },
+          body,
+          ca: target.ca,
+        })
+          .then((r) => ({ status: r.status, text: r.text }))
           .catch((err: unknown) => ({ status: 502, text: String(err) }))
           .then(({ status, text }) => {
             this.forwarded[receiver] = [...(this.forwarded[receiver] ?? []), status];

@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
 import { stringify } from 'yaml';
 import { DemoFeeder } from '../../src/demo/batches.js';
 import { demoConfig } from '../../src/demo/builtin-config.js';
@@ -13,6 +14,7 @@ import { createPgWriter } from '../../src/warehouse/pg.js';
 import type { SqlWriter } from '../../src/warehouse/types.js';
 import { type Served, startCli } from '../helpers/cli.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { type HttpsAnswer, httpsRequest, makePki } from '../helpers/tls.js';
 import { waitFor } from '../helpers/wait.js';
 import { type WebhookSink, webhookSink } from '../helpers/webhook-sink.js';
 import { type AlertmanagerRun, startAlertmanager } from './alertmanager.js';
@@ -25,6 +27,12 @@ import { WebhookRecorder } from './recorder.js';
  * test can cut, Debian's Prometheus and Alertmanager with the bundle's rules and routing, and a webhook
  * recorder standing in for every receiver. `for:` durations are divided by 24 and Alertmanager's waits set to
  * 1 s; the promtool tests own the real timing.
+ *
+ * Secured as docs/security.md asks of a deployment: the exporter serves https with a certificate from the
+ * stack's own CA (made with openssl) and a web config whose only basic-auth user is Prometheus; its access
+ * section has an `alertmanager` client (webhook role) and a `stack-test` client (viewer role) with random
+ * tokens. Prometheus scrapes with the CA and a password file, Alertmanager posts with a credentials file, and
+ * the tests read the exporter through `get` as the viewer. Nothing reaches the exporter without a credential.
  */
 
 export const PG_URL = process.env.MLWATCH_TEST_DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/test';
@@ -35,6 +43,16 @@ export interface Stack {
   writer: SqlWriter;
   proxy: TcpProxy;
   exporter: Served;
+  /** The stack CA's certificate (PEM): the exporter's certificate is signed by it and nothing else. */
+  ca: string;
+  /** The basic-auth user Prometheus scrapes as, and the file holding its password. */
+  scrape: { username: string; passwordFile: string };
+  /** The token of the stack's viewer client (`stack-test`): reads tickets, may not post webhooks. */
+  viewerToken: string;
+  /** GET on the exporter over https, as the stack's viewer client (Authorization: Bearer). */
+  get(path: string): Promise<HttpsAnswer>;
+  /** Any request to the exporter over https with exactly these headers: no credential is added. */
+  request(path: string, o?: RequestOptions): Promise<HttpsAnswer>;
   recorder: WebhookRecorder;
   /** credit_default's retrain webhook: the retraining service the exporter dispatches requests to. */
   retrainSink: WebhookSink;
@@ -49,14 +67,43 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+type RequestOptions = { method?: string; headers?: Record<string, string>; body?: string };
+
+type Undo = () => Promise<unknown> | unknown;
+
 export async function startStack(): Promise<Stack> {
   for (const bin of ['prometheus', 'prometheus-alertmanager', 'promtool']) {
     if (spawnSync(bin, ['--version']).error)
       throw new Error(`${bin} is not installed: run scripts/install-stack-deps.sh`);
   }
+  // What has started, undone in reverse order by stop(), or at once when a later step fails (a refused scrape,
+  // a certificate Prometheus rejects): a failed start must not leave the exporter, Alertmanager and Prometheus
+  // running, nor the schemas, keys and tokens behind.
+  const undo: Undo[] = [];
+  const unwind = async () => {
+    for (const step of undo.splice(0).reverse()) {
+      try {
+        await step();
+      } catch {}
+    }
+  };
+  try {
+    return await build(undo, unwind);
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}
+
+async function build(undo: Undo[], unwind: () => Promise<void>): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'mlwatch-stack-'));
   const schema = `stack_${randomBytes(4).toString('hex')}`;
   const writer = createPgWriter(PG_URL);
+  undo.push(async () => {
+    await writer.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
+    await writer.exec(`DROP SCHEMA IF EXISTS ${schema}_state CASCADE`).catch(() => {});
+    await writer.close();
+  });
   await createDemoSchema(writer, schema);
   const until = new Date();
   await seedHistory(writer, schema, { days: 8, until });
@@ -66,15 +113,43 @@ export async function startStack(): Promise<Stack> {
   });
   const incidents = new DemoIncidents(writer, schema, feeder);
   feeder.start();
+  undo.push(() => feeder.stop());
 
   const upstream = new URL(PG_URL);
   const proxy = new TcpProxy(upstream.hostname, Number(upstream.port || 5432));
   const viaProxy = new URL(PG_URL);
+  undo.push(() => proxy.stop());
   viaProxy.port = String(await proxy.start());
+
+  // TLS and credentials, all fresh for this stack: a CA and a certificate for 127.0.0.1 made with openssl (an IP
+  // SAN: Go, hence Prometheus, checks names in subjectAltName only). Tokens are hex (32 random bytes), as
+  // `openssl rand -hex 32` makes them; the config holds only their SHA-256, the web config only the password's
+  // bcrypt hash.
+  const pki = makePki();
+  // The rest of `dir` stays for a post-mortem, as before; keys, tokens and passwords do not.
+  undo.push(() => rmSync(pki.dir, { recursive: true, force: true }));
+  undo.push(() => rmSync(join(dir, 'secrets'), { recursive: true, force: true }));
+  const server = pki.issue('server', { ip: ['127.0.0.1'] });
+  const webhookToken = randomBytes(32).toString('hex');
+  const viewerToken = randomBytes(32).toString('hex');
+  const scrape = { username: 'prometheus', passwordFile: join(dir, 'secrets', 'prometheus-password') };
+  const scrapePassword = randomBytes(24).toString('hex');
+  mkdirSync(join(dir, 'secrets'), { recursive: true });
+  writeFileSync(scrape.passwordFile, scrapePassword, { mode: 0o600 });
+  const webConfig = join(dir, 'web.yml');
+  writeFileSync(
+    webConfig,
+    stringify({
+      tls_server_config: { cert_file: server.certFile, key_file: server.keyFile },
+      // Cost 10, as htpasswd -nBC 10 makes it; the exporter verifies the pair once and then caches it.
+      basic_auth_users: { [scrape.username]: bcrypt.hashSync(scrapePassword, 10) },
+    }),
+  );
 
   // The retraining service: Alertmanager's `retraining` receiver reaches the exporter (below), which records a
   // request and dispatches it here.
   const retrainSink = await webhookSink();
+  undo.push(() => retrainSink.close());
   const config = demoConfig({
     warehouseUrl: viaProxy.toString(),
     schema,
@@ -92,6 +167,15 @@ export async function startStack(): Promise<Stack> {
   config.defaults = { interval: '1s', jitter: 0 };
   // The ticket log in a schema of this stack's own; Alertmanager's ticketing webhook reaches it (below).
   (config as Record<string, unknown>).state = { url: PG_URL, schema: `${schema}_state` };
+  // Instead of the demo's published operator token: Alertmanager may only post webhooks, the tests may only
+  // read. Prometheus needs no entry: with basic_auth_users set, any of those users may read /metrics.
+  const sha256 = (token: string) => createHash('sha256').update(token).digest('hex');
+  (config as Record<string, unknown>).access = {
+    clients: [
+      { name: 'alertmanager', roles: ['webhook'], token_sha256: sha256(webhookToken) },
+      { name: 'stack-test', roles: ['viewer'], token_sha256: sha256(viewerToken) },
+    ],
+  };
   for (const q of config.queries) {
     delete q.interval;
     delete q.cron;
@@ -105,19 +189,46 @@ export async function startStack(): Promise<Stack> {
     '0',
     '--host',
     '127.0.0.1',
+    '--web.config.file',
+    webConfig,
   ]);
+  undo.push(() => exporter.stop('SIGKILL'));
+  if (!exporter.url.startsWith('https:')) {
+    throw new Error(`the exporter listens on ${exporter.url}, not https:\n${exporter.logs()}`);
+  }
+  const request = (path: string, o: RequestOptions = {}) =>
+    httpsRequest(`${exporter.url}${path}`, { ...o, ca: pki.ca });
+  const get = (path: string) => request(path, { headers: { authorization: `Bearer ${viewerToken}` } });
 
   const recorder = new WebhookRecorder();
   await recorder.start();
-  recorder.forwardTo('ticketing', `${exporter.url}/api/v1/alerts`);
-  recorder.forwardTo('retraining', `${exporter.url}/api/v1/retrain`);
-  const am = await startAlertmanager(dir, recorder);
+  undo.push(() => recorder.stop());
+  recorder.forwardTo('ticketing', `${exporter.url}/api/v1/alerts`, pki.ca);
+  recorder.forwardTo('retraining', `${exporter.url}/api/v1/retrain`, pki.ca);
+  const am = await startAlertmanager(dir, recorder, webhookToken);
+  undo.push(() => am.proc.stop());
   scaledRules(join(dir, 'rules'), FOR_FACTOR);
-  const prom = await startPrometheus(dir, `127.0.0.1:${exporter.port}`, am.target);
+  const prom = await startPrometheus(
+    dir,
+    { target: `127.0.0.1:${exporter.port}`, caFile: pki.caFile, ...scrape },
+    am.target,
+  );
+  undo.push(() => prom.proc.stop());
   await waitFor(
     async () => (await prom.query('mlwatch_check_success == 1')).length >= 8,
     60_000,
     'checks scraped',
+    // A refused scrape (certificate, password) shows up as the target's lastError, not as a missing series.
+    async () =>
+      `mlwatch target: ${JSON.stringify(
+        (
+          (await (await fetch(`${prom.url}/api/v1/targets`)).json()) as {
+            data: { activeTargets: { labels: { job: string }; health: string; lastError: string }[] };
+          }
+        ).data.activeTargets
+          .filter((t) => t.labels.job === 'mlwatch')
+          .map((t) => ({ health: t.health, lastError: t.lastError })),
+      )}`,
   );
 
   return {
@@ -125,6 +236,11 @@ export async function startStack(): Promise<Stack> {
     writer,
     proxy,
     exporter,
+    ca: pki.ca,
+    scrape,
+    viewerToken,
+    get,
+    request,
     recorder,
     retrainSink,
     am,
@@ -144,18 +260,7 @@ export async function startStack(): Promise<Stack> {
           ? () => explainAlert(prom, am, recorder, labels.alertname as string, exporter)
           : undefined,
       ),
-    async stop() {
-      await feeder.stop();
-      await prom.proc.stop();
-      await am.proc.stop();
-      await exporter.stop('SIGKILL');
-      await recorder.stop();
-      await retrainSink.close();
-      await proxy.stop();
-      await writer.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
-      await writer.exec(`DROP SCHEMA IF EXISTS ${schema}_state CASCADE`).catch(() => {});
-      await writer.close();
-    },
+    stop: unwind,
   };
 }
 

@@ -52,8 +52,9 @@ describe('the live stack: system layer', () => {
     // The ticketing webhook, as Alertmanager sent it, reached the exporter's ticket log: one ticket, resolved.
     const ticket = await waitFor(
       async () => {
-        const res = await fetch(`${s.exporter.url}/api/v1/tickets?state=resolved`);
-        const { tickets } = (await res.json()) as { tickets: { labels: Record<string, string> }[] };
+        const res = await s.get('/api/v1/tickets?state=resolved');
+        if (res.status !== 200) throw new Error(`tickets: ${res.status} ${res.text}`);
+        const { tickets } = JSON.parse(res.text) as { tickets: { labels: Record<string, string> }[] };
         return tickets.find((t) => t.labels.check === 'query:approval_ratio');
       },
       20_000,
