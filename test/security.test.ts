@@ -258,6 +258,32 @@ describe('an authenticated burst', () => {
   });
 });
 
+describe('labels a client chooses', () => {
+  it('never become new series: 4 webhooks of 1,000 alerts, each with a team of its own, add one series', async () => {
+    const ticketSeries = async () => series(await metrics(), 'mlwatch_tickets');
+    const before = await ticketSeries();
+    for (let b = 0; b < 4; b++) {
+      const alerts = Array.from({ length: 1000 }, (_, i) => ({
+        ...critical('firing', `team-flood-${b}-${i}`),
+        labels: { alertname: 'Flood', severity: 'warning', layer: `layer-${b}-${i}`, team: `team-${b}-${i}` },
+      }));
+      expect((await call('POST', '/api/v1/alerts', WEBHOOK_HEADERS, payload(alerts))).status).toBe(200);
+    }
+    await a.state.refresh();
+    const after = await ticketSeries();
+    // The 4,000 tickets are counted under team="other", layer="other": one series more, however many teams.
+    expect(after.length - before.length).toBe(1);
+    expect(
+      sampleValue(await metrics(), 'mlwatch_tickets', { state: 'open', team: 'other', layer: 'other' }),
+    ).toBe(4000);
+    // The tickets keep their own labels: a viewer still finds one by its team.
+    const one = await call('GET', '/api/v1/tickets?team=team-3-999', VIEWER_HEADERS);
+    expect(JSON.parse(one.text).tickets.map((t: { fingerprint: string }) => t.fingerprint)).toEqual([
+      'team-flood-3-999',
+    ]);
+  });
+});
+
 describe('/-/reload', () => {
   it('needs the lifecycle role, and a reload of an unchanged config runs no check again', async () => {
     expect((await call('POST', '/-/reload')).status).toBe(401);

@@ -99,7 +99,7 @@ export function uniqueTokenHashes(
       ctx.addIssue({
         code: 'custom',
         path: [i, 'token_sha256'],
-        message: `the same token hash as ${section}[${first}]; every ${what} needs a token of its own`,
+        message: `the same token hash as ${section}[${first}]; every ${what} needs a token of their own`,
       });
     } else seen.set(e.token_sha256, i);
   });
