@@ -15,6 +15,7 @@ import {
 } from './commands/rollback.js';
 import { verifyRollbackAudit } from './commands/rollback-verify.js';
 import { schemaLock } from './commands/schema-lock.js';
+import { ackTicket, handoffTicket } from './commands/ticket-actions.js';
 import { listTickets, type TicketListFlags } from './commands/tickets.js';
 import { WEB_FLAGS, type WebOptions, webOptions } from './commands/web-flags.js';
 import { loadConfigFile } from './config/load.js';
@@ -118,6 +119,11 @@ schema
     process.exitCode = await schemaLock(opts.config, { out: opts.out });
   });
 
+const printed = (r: CliResult) => {
+  (r.code === 0 ? process.stdout : process.stderr).write(`${r.out}\n`);
+  process.exitCode = r.code;
+};
+
 const tickets = program
   .command('tickets')
   .description("the shared ticket log (Alertmanager's ticketing receiver)");
@@ -135,6 +141,29 @@ tickets
     (result.code === 0 ? process.stdout : process.stderr).write(`${result.out}\n`);
     process.exitCode = result.code;
   });
+
+// Acknowledge and hand off through the running exporter, as the responder whose token is given: the ticket
+// records who did it from the credential (docs/tickets.md).
+const responderOptions = (c: Command) =>
+  c
+    .argument('<id>', 'the ticket id (mlwatch tickets list)')
+    .option('--url <url>', 'the exporter', `http://127.0.0.1:${DEFAULT_PORT}`)
+    .option('--token <token>', 'your responder token (default: $MLWATCH_TOKEN)')
+    .option('--json', 'print the ticket as JSON');
+responderOptions(
+  tickets
+    .command('ack')
+    .description("acknowledge a ticket for its assignee (platform's page, or a hand-off)"),
+).action(async (id: string, opts: ApiFlags) => printed(await ackTicket(id, opts)));
+responderOptions(
+  tickets
+    .command('handoff')
+    .description('hand a ticket to data science: recorded on it, and their receiver is notified')
+    .requiredOption('--to <team>', 'the team that takes it over: data-science')
+    .requiredOption('--reason <text>', 'what was ruled out and why it is theirs'),
+).action(async (id: string, opts: ApiFlags & { to: string; reason: string }) =>
+  printed(await handoffTicket(id, opts)),
+);
 
 const retrain = program
   .command('retrain')
@@ -170,10 +199,6 @@ program
 const rollback = program
   .command('rollback')
   .description('rollback requests with joint approval, through a running exporter (docs/rollbacks.md)');
-const printed = (r: CliResult) => {
-  (r.code === 0 ? process.stdout : process.stderr).write(`${r.out}\n`);
-  process.exitCode = r.code;
-};
 const apiOptions = (c: Command) =>
   c
     .option('--url <url>', 'the exporter', `http://127.0.0.1:${DEFAULT_PORT}`)

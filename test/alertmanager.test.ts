@@ -252,6 +252,28 @@ describe(`amtool: config, routes and templates${NO_AMTOOL}`, () => {
       ['alertname=X', 'severity=critical', 'layer=model', 'team=data-science', 'action=retrain'],
     ],
     ['warning that pages', 'ticketing,platform-oncall', ['alertname=X', 'severity=warning', 'team=platform']],
+    [
+      'a model page straight to data science, as before hand-offs',
+      'ticketing,platform-oncall,data-science,retraining',
+      [
+        'alertname=MlwatchModelAucLow',
+        'severity=critical',
+        'layer=model',
+        'team=data-science',
+        'action=retrain',
+      ],
+    ],
+    [
+      'a hand-off ticketed a second time',
+      'ticketing,data-science',
+      [
+        'alertname=MlwatchTicketHandedOff',
+        'severity=warning',
+        'layer=model',
+        'team=data-science',
+        'ticket=7',
+      ],
+    ],
   ])('a wrong expectation fails: %s', (_name, receivers, labels) => {
     const r = amtool([
       'config',

@@ -7,6 +7,7 @@ import type { Check, CheckResult } from '../src/checks/types.js';
 import { ConfigError } from '../src/config/errors.js';
 import { loadConfigText } from '../src/config/load.js';
 import type { Queryable } from '../src/warehouse/types.js';
+import { seeded } from '../tools/kpi-traffic.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
 // The oracle: plain TypeScript from raw values, independent of the check's SQL.
 import {
@@ -24,17 +25,7 @@ import { series } from './helpers/exposition.js';
 const HOUR = 3600;
 const DAY = 24 * HOUR;
 
-/** mulberry32: a small seeded PRNG, so the data (and any failure) is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const WEIRD = 'Risk "band"';
 
 type Region = 'current' | 'gap' | 'reference' | 'old' | 'future';
 
@@ -53,8 +44,6 @@ interface EventRow {
   band: string | null;
 }
 
-const WEIRD = 'Risk "band"';
-
 /**
  * Known data: a current day, a gap (1d..7d ago, in no sample of the main check), the reference (7d..35d ago),
  * older rows, and rows dated in the future. With ties, negative and huge values, NULLs, a feature with a
@@ -62,7 +51,7 @@ const WEIRD = 'Risk "band"';
  * whole current window (sparse) and one that is NULL in the whole reference (refnull).
  */
 function generate(seed: number): EventRow[] {
-  const rnd = prng(seed);
+  const rnd = seeded(seed);
   const pick = <T>(items: readonly [T, number][]): T => {
     let u = rnd() * items.reduce((a, [, w]) => a + w, 0);
     for (const [v, w] of items) {

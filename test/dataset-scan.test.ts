@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfigText } from '../src/config/load.js';
 import { Exporter } from '../src/runtime/exporter.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
@@ -209,5 +209,83 @@ describe('empty windows and tables', () => {
       nulls: { columns: [incme] }
 `);
     expect(exporter.checkStates()[0]?.lastError).toMatch(/column "incme" does not exist \(SQLSTATE 42703\)/);
+  });
+});
+
+describe('freshness: the age of the newest row', () => {
+  const AGE = 'mlwatch_dataset_newest_row_age_seconds';
+  it("is now() - max(timestamp) on the warehouse's clock at the run, growing between runs on the exporter's monotonic clock alone", async () => {
+    const fresh = `${db.schema}.fresh`;
+    await db.writer.exec(`CREATE TABLE ${fresh} (id bigint, at timestamptz not null)`);
+    // The newest row 200 s old; one in the future (a skewed writer) is ignored.
+    await db.writer.exec(
+      `INSERT INTO ${fresh} VALUES (1, now() - interval '900 seconds'), (2, now() - interval '200 seconds'),
+                                   (3, now() + interval '1 hour')`,
+    );
+    const config = loadConfigText(
+      `warehouse:\n  url: ${db.configUrl}\ndefaults: { interval: 1h }\ndatasets:\n  - name: fresh\n    table: ${fresh}\n    timestamp: at\n    checks: { freshness: {} }\n`,
+      'test.yaml',
+      {},
+      '/',
+    );
+    const exporter = Exporter.start(config, {
+      log: memoryLogger().log,
+      openWarehouse: () => db.newWarehouse(),
+      withProcessMetrics: false,
+    });
+    try {
+      await exporter.firstRound();
+      const scrape = async () => {
+        const at = performance.now();
+        const m = parseExposition(await exporter.metricsText());
+        return { at, age: sampleValue(m, AGE, { dataset: 'fresh' }), m };
+      };
+      // The warehouse's own reading, then the exporter's: they agree up to the time between the two.
+      const asked = performance.now();
+      const [wh] = await db.writer.query(
+        `SELECT extract(epoch FROM now() - max(at))::float8 AS age FROM ${fresh} WHERE at < now()`,
+      );
+      const first = await scrape();
+      expect(Number(wh?.age)).toBeGreaterThan(200);
+      expect(Math.abs(first.age - (Number(wh?.age) + (first.at - asked) / 1000))).toBeLessThan(0.25);
+      expect(first.m.type.get(AGE)).toBe('gauge');
+
+      // No run in between (interval 1h): the age grows by the time between the scrapes, and only by it.
+      await new Promise((r) => setTimeout(r, 1500));
+      const second = await scrape();
+      expect(second.age - first.age).toBeCloseTo((second.at - first.at) / 1000, 1);
+      expect(second.age - first.age).toBeGreaterThan(1.4);
+
+      // The exporter's wall clock jumps 5 minutes (NTP, a wrong clock): the age does not jump with it.
+      vi.useFakeTimers({ toFake: ['Date'] });
+      try {
+        vi.setSystemTime(Date.now() + 300_000);
+        const third = await scrape();
+        expect(third.age - second.age).toBeCloseTo((third.at - second.at) / 1000, 1);
+        expect(third.age - second.age).toBeLessThan(5);
+      } finally {
+        vi.useRealTimers();
+      }
+
+      // A new row, and a run that sees it: the age drops to the new row's.
+      await db.writer.exec(`INSERT INTO ${fresh} VALUES (4, now() - interval '2 seconds')`);
+      await exporter.runNow();
+      const fourth = await scrape();
+      expect(fourth.age).toBeGreaterThan(1.9);
+      expect(fourth.age).toBeLessThan(4);
+    } finally {
+      await exporter.stop(1000);
+    }
+  });
+
+  it('is absent for an empty table, like the timestamp', async () => {
+    const { m } = await scrapeWith(`  - name: nothing
+    table: ${db.schema}.nothing
+    timestamp: at
+    checks: { freshness: {} }
+`);
+    expect(sampleValue(m, 'mlwatch_check_success', { check: 'dataset:nothing:scan' })).toBe(1);
+    expect(series(m, AGE)).toHaveLength(0);
+    expect(series(m, 'mlwatch_dataset_last_update_timestamp_seconds')).toHaveLength(0);
   });
 });

@@ -171,6 +171,102 @@ describe('schema check', () => {
   });
 });
 
+describe('schema hash changes', () => {
+  // A table rebuilt in other column orders: the names and types stay, only the order (hence the hash) moves.
+  const table = () => `${db.schema}.moves`;
+  const orderA: [string, string][] = [
+    ['id', 'bigint'],
+    ['income', 'numeric'],
+    ['created_at', 'timestamp with time zone'],
+  ];
+  const orderB: [string, string][] = [orderA[1], orderA[0], orderA[2]] as [string, string][];
+  async function rebuild(order: [string, string][]) {
+    await db.writer.exec(
+      `DROP TABLE IF EXISTS ${table()}; CREATE TABLE ${table()} (${order.map(([n, t]) => `${n} ${t}`).join(', ')})`,
+    );
+  }
+  const hashChanges = (r: {
+    samples: { name: string; labels: Record<string, string>; value: number }[];
+  }) => ({
+    total: r.samples.filter((x) => x.name === 'mlwatch_dataset_schema_hash_changes_total'),
+    info: r.samples.filter((x) => x.name === 'mlwatch_dataset_schema_change_info'),
+  });
+  const total = (value: number) => [
+    { name: 'mlwatch_dataset_schema_hash_changes_total', labels: { dataset: 'events' }, value },
+  ];
+  const info = (previous: [string, string][], now: [string, string][]) => [
+    {
+      name: 'mlwatch_dataset_schema_change_info',
+      labels: { dataset: 'events', previous_hash: hashOf(previous), hash: hashOf(now) },
+      value: 1,
+    },
+  ];
+
+  it('counts a reorder as a change without an expectation, naming the previous and the new hash; a revert too', async () => {
+    expect(hashOf(orderA)).not.toBe(hashOf(orderB));
+    await rebuild(orderA);
+    const check = schemaCheck(table(), {});
+    // The first run has nothing to compare with: 0, and no change named.
+    expect(hashChanges(await run(check))).toEqual({ total: total(0), info: [] });
+    expect(hashChanges(await run(check))).toEqual({ total: total(0), info: [] });
+    await rebuild(orderB);
+    let r = await run(check);
+    expect(infoHash(r.samples)).toBe(hashOf(orderB));
+    expect(hashChanges(r)).toEqual({ total: total(1), info: info(orderA, orderB) });
+    // Unchanged since: the count and the latest change stay.
+    expect(hashChanges(await run(check))).toEqual({ total: total(1), info: info(orderA, orderB) });
+    // A failed run (the table is gone for a moment) remembers nothing: the next run compares with orderB.
+    await db.writer.exec(`DROP TABLE ${table()}`);
+    await expect(run(check)).rejects.toThrow(/not found/);
+    await rebuild(orderA);
+    r = await run(check);
+    // Only the latest change is named: one series per dataset.
+    expect(hashChanges(r)).toEqual({ total: total(2), info: info(orderB, orderA) });
+  });
+
+  it('counts a reorder with an expectation too, where the columns series see no change', async () => {
+    await rebuild(orderA);
+    const check = schemaCheck(table(), { expect: Object.fromEntries(orderA) });
+    await run(check);
+    await rebuild(orderB);
+    const r = await run(check);
+    expect(['added', 'removed', 'type_changed'].map((c) => changeValue(r.samples, c))).toEqual([0, 0, 0]);
+    expect(hashChanges(r)).toEqual({ total: total(1), info: info(orderA, orderB) });
+  });
+
+  it('a restart is not a change: a new check has no previous hash', async () => {
+    await rebuild(orderA);
+    const before = schemaCheck(table(), {});
+    await run(before);
+    await rebuild(orderB);
+    // The same check built again (a new process) first sees orderB: nothing to compare it with.
+    const after = schemaCheck(table(), {});
+    expect(hashChanges(await run(after))).toEqual({ total: total(0), info: [] });
+  });
+
+  it('a reload that keeps the check keeps its memory; the counter is a counter', async () => {
+    await rebuild(orderA);
+    const yaml = dataset('moves', table(), '{}');
+    const e = startDatasets(yaml);
+    await e.exporter.firstRound();
+    await rebuild(orderB);
+    // The reloaded config builds new check objects; the unchanged schema check adopts the previous one's hash.
+    await e.exporter.reload(loadConfigText(`${header()}datasets:\n${yaml}`, 'test.yaml', {}, '/'));
+    await e.exporter.runNow();
+    const m = await e.scrape();
+    expect(m.type.get('mlwatch_dataset_schema_hash_changes_total')).toBe('counter');
+    expect(sampleValue(m, 'mlwatch_dataset_schema_hash_changes_total', { dataset: 'moves' })).toBe(1);
+    expect(series(m, 'mlwatch_dataset_schema_change_info')).toEqual([
+      {
+        name: 'mlwatch_dataset_schema_change_info',
+        labels: { dataset: 'moves', previous_hash: hashOf(orderA), hash: hashOf(orderB) },
+        value: 1,
+      },
+    ]);
+    await e.exporter.stop(1000);
+  });
+});
+
 describe('schema lock', () => {
   const eventsCols: [string, string][] = [
     ['id', 'integer'],

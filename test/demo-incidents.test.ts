@@ -368,7 +368,7 @@ describe('demo incidents: jobs, latency, kpi', () => {
     expect(await backupRows('sim_backup_latency')).toBe(0);
   });
 
-  it('kpi: 20 % of the last day’s approvals become rejections, about 20 % below the baseline; off restores them', async () => {
+  it('kpi: 30 % of the last day’s approvals become rejections, about 30 % below the baseline; off restores them', async () => {
     const before = await checksum('decisions', 'application_id', 'approved');
     const decisions = async () =>
       new Map(
@@ -397,18 +397,18 @@ describe('demo incidents: jobs, latency, kpi', () => {
       expect(d.approved).toBe(false);
       expect(d.at).toBeGreaterThanOrEqual(t0 - DAY - 1000);
     }
-    // Exactly 20 % (rounded) of the approvals in the switch's window, which began between t0 and t1 minus a day.
-    const candidates = [t0, t1].map((t) => Math.round(rate(old, t - DAY, t + 1).approved * 0.2));
+    // Exactly 30 % (rounded) of the approvals in the switch's window, which began between t0 and t1 minus a day.
+    const candidates = [t0, t1].map((t) => Math.round(rate(old, t - DAY, t + 1).approved * 0.3));
     expect(candidates).toContain(turned.length);
     const day1 = rate(now, t1 - DAY, t1 + 1);
-    expect(day1.approved / day1.total / (day0.approved / day0.total)).toBeCloseTo(0.8, 1);
-    // Against the same window 7 days earlier, as the KPI's baseline: about 20 % lower (about ±4 % of sampling
-    // noise on each side of the ratio).
+    expect(day1.approved / day1.total / (day0.approved / day0.total)).toBeCloseTo(0.7, 1);
+    // Against the same window 7 days earlier, the KPI's baseline with the 8 days of history seeded here (one
+    // week): about 30 % lower (about ±4 % of sampling noise on each side of the ratio).
     const base = rate(now, t1 - 8 * DAY, t1 - 7 * DAY);
     expect(base.total).toBeGreaterThan(500);
     const drop = day1.approved / day1.total / (base.approved / base.total);
-    expect(drop).toBeGreaterThan(0.68);
-    expect(drop).toBeLessThan(0.92);
+    expect(drop).toBeGreaterThan(0.58);
+    expect(drop).toBeLessThan(0.82);
 
     await incidents.set('kpi', false);
     expect(await checksum('decisions', 'application_id', 'approved')).toBe(before);
@@ -487,10 +487,10 @@ describe('demo incidents: jobs, latency, kpi', () => {
     const approvable = on.filter((d) => d.approvable);
     expect(approvable.length).toBeGreaterThan(300);
     expect(on.filter((d) => d.approved && !d.approvable)).toEqual([]);
-    // Each approval turned with probability 0.2: about ±0.02 of sampling noise with some 430 approvals.
+    // Each approval turned with probability 0.3: about ±0.022 of sampling noise with some 430 approvals.
     const rejected = approvable.filter((d) => !d.approved).length / approvable.length;
-    expect(rejected).toBeGreaterThan(0.13);
-    expect(rejected).toBeLessThan(0.27);
+    expect(rejected).toBeGreaterThan(0.23);
+    expect(rejected).toBeLessThan(0.37);
 
     await incidents.set('kpi', false);
     await incidents.set('latency', false);

@@ -105,7 +105,7 @@ describe('mlwatch demo: the retraining service', () => {
     expect(await requests()).toHaveLength(1);
   }, 60_000);
 
-  it('an alert without a model, or for a model the demo does not have, is ignored', async () => {
+  it('an alert without a model or dataset, or for a model the demo does not have, is ignored', async () => {
     const noModel = {
       ...alert('2026-11-29T03:00:00Z', 'f-drift'),
       labels: { alertname: 'MlwatchDatasetDrift' },
@@ -115,7 +115,7 @@ describe('mlwatch demo: the retraining service', () => {
     const r = await postRetrain([noModel, other]);
     expect(r).toMatchObject({ requested: 0, ignored: 2 });
     expect((r.alerts as { outcome: string }[]).map((a) => a.outcome)).toEqual([
-      'ignored: alert has no model label',
+      'ignored: alert has no model or dataset label',
       'ignored: model has no retrain config',
     ]);
   });

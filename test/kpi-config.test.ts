@@ -21,8 +21,8 @@ const cases: [string, string][] = [
     "03-bad-window.yaml:6 kpis[0].windows[0]: '1 day' is not a window: write it like 15m, 1h, 1d or 14d",
   ],
   [
-    '04-window-longer-than-baseline.yaml',
-    '04-window-longer-than-baseline.yaml:6 kpis[0].windows[1]: window 14d is longer than the baseline period, so the current and baseline periods overlap; make baseline at least 14d',
+    '04-window-longer-than-a-week.yaml',
+    '04-window-longer-than-a-week.yaml:6 kpis[0].windows[1]: window 14d is longer than a week, so it overlaps the same window one week earlier (its baseline); use windows of at most 7d',
   ],
   [
     '05-sql-without-bounds.yaml',
@@ -43,6 +43,17 @@ const cases: [string, string][] = [
       `${dir}/08-ratio-missing-numerator.yaml:8 kpis[0].ratio.numerater: unknown key; did you mean 'numerator'?`,
     ].join('\n'),
   ],
+  [
+    '09-baseline-duration.yaml',
+    '09-baseline-duration.yaml:7 kpis[0].baseline: baseline is now the median of the same window in each of the last weeks (a single earlier period let one holiday raise or hide an alert): write baseline: { weeks: 4 } (the default, so you can also leave it out), or { weeks: 1 } to compare with last week only',
+  ],
+  [
+    '10-baseline-weeks.yaml',
+    [
+      '10-baseline-weeks.yaml:6 kpis[0].baseline.weeks: weeks is at most 8: each week adds a stretch as long as the widest window to every scan, for little more precision',
+      `${dir}/10-baseline-weeks.yaml:9 kpis[1].baseline.week: unknown key; did you mean 'weeks'?`,
+    ].join('\n'),
+  ],
 ];
 
 describe('bad kpis configs name the file, line, path and fix', () => {
@@ -52,7 +63,7 @@ describe('bad kpis configs name the file, line, path and fix', () => {
 describe('a valid kpis section', () => {
   const text = (kpi: string) => `warehouse:\n  url: postgresql://x/db\nkpis:\n${kpi}`;
 
-  it('defaults: window 1d, baseline 7d, the default schedule; one check per KPI', () => {
+  it('defaults: windows 30m to 1d, a baseline of 4 weeks, the default schedule; one check per KPI', () => {
     const c = loadConfigText(
       text('  - name: approval_rate\n    ratio: { table: d, timestamp: t, numerator: approved }\n'),
       'm.yaml',
@@ -60,8 +71,11 @@ describe('a valid kpis section', () => {
       '/',
     );
     expect(c.raw.kpis[0]).toMatchObject({
-      windows: [{ label: '1d', ms: 86_400_000 }],
-      baseline: 604_800_000,
+      windows: ['30m', '1h', '2h', '6h', '1d'].map((label, i) => ({
+        label,
+        ms: ([30, 60, 120, 360, 1440][i] as number) * 60_000,
+      })),
+      baseline: { weeks: 4 },
     });
     expect(c.checks.map((k) => [k.id, k.kind, k.schedule])).toEqual([
       ['kpi:approval_rate', 'kpi', { everyMs: 60_000 }],
@@ -71,22 +85,43 @@ describe('a valid kpis section', () => {
   it('quotes the table and timestamp, and keeps the expressions as written', () => {
     const st = ratioStatement(
       { table: '"Sales".orders', timestamp: 'placed at', numerator: "status = 'paid'" },
-      periodsOf([{ label: '1d', ms: 86_400_000 }], 604_800_000),
+      periodsOf(
+        [
+          { label: '1h', ms: 3_600_000 },
+          { label: '1d', ms: 86_400_000 },
+        ],
+        2,
+      ),
     );
     expect(st.sql).toContain('FROM "Sales"."orders"');
     expect(st.sql).toContain('SELECT "placed at" AS kpi_ts, (status = \'paid\') AS kpi_hit');
-    // Every bound is a bound parameter: the periods' cutoffs, then the two stretches the scan reads.
-    expect(st.params).toEqual([
-      '86400 seconds',
-      '691200 seconds',
-      '604800 seconds',
-      '86400 seconds',
-      '691200 seconds',
-      '604800 seconds',
+    // Every edge of every period, oldest first, as bound parameters (now() itself needs none); the rings
+    // between them are what the statement counts.
+    expect(st.edgesAgoMs).toEqual([
+      2 * 604_800_000 + 86_400_000,
+      2 * 604_800_000 + 3_600_000,
+      2 * 604_800_000,
+      604_800_000 + 86_400_000,
+      604_800_000 + 3_600_000,
+      604_800_000,
+      86_400_000,
+      3_600_000,
+      0,
     ]);
     expect(st.sql).toContain(
-      'WHERE ("placed at" >= now() - $4::interval AND "placed at" < now() OR "placed at" >= now() - $5::interval AND "placed at" < now() - $6::interval)',
+      'width_bucket(kpi_ts, (SELECT ARRAY[now() - $1::interval, now() - $2::interval, now() - $3::interval, now() - $4::interval, now() - $5::interval, now() - $6::interval, now() - $7::interval, now() - $8::interval, now()]::timestamptz[]))',
     );
+    // The scan reads the three day-long stretches, the current one and one and two weeks back, nothing between.
+    expect(st.sql).toContain(
+      'WHERE ("placed at" >= now() - $9::interval AND "placed at" < now() - $10::interval OR "placed at" >= now() - $11::interval AND "placed at" < now() - $12::interval OR "placed at" >= now() - $13::interval AND "placed at" < now())',
+    );
+    expect(st.params.slice(8)).toEqual([
+      '1296000 seconds',
+      '1209600 seconds',
+      '691200 seconds',
+      '604800 seconds',
+      '86400 seconds',
+    ]);
   });
 
   it('refuses a table name that is not schema.table', () => {

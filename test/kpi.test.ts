@@ -1,5 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MEDIAN_VARIANCE } from '../src/checks/kpi/baseline.js';
+import { DEFAULT_WINDOWS } from '../src/checks/kpi/section.js';
 import { loadConfigText } from '../src/config/load.js';
 import { createApp } from '../src/http/app.js';
 import { Security } from '../src/http/auth/security.js';
@@ -14,8 +16,8 @@ import { scrape } from './helpers/wait.js';
 // Known decisions, each stamped a whole number of seconds before one base instant read from the warehouse
 // clock just before seeding. Every expected value below is counted from this array in JavaScript, not by
 // SQL. Ages keep at least 2 minutes from every period edge, so the few seconds between seeding and the check
-// run cannot move a row across one; no row is within 12 minutes of now or of a week ago, so the 10m window
-// is empty now and at its baseline.
+// run cannot move a row across one; no row is within 12 minutes of now or of a whole number of weeks ago, so
+// the 10m window is empty now and in every baseline week.
 interface Decision {
   age: number;
   approved: boolean | null;
@@ -30,6 +32,7 @@ const rand = () => {
 const M = 60;
 const H = 3600;
 const D = 86_400;
+const W = 7 * D;
 const rows: Decision[] = [];
 
 /** `count` rows with ages uniform in (from, to), approved with probability p (5 % NULL), away from `avoid`. */
@@ -42,16 +45,25 @@ function add(count: number, from: number, to: number, p: number, avoid: number[]
     rows.push({ age, approved, channel: rand() < 0.6 ? 'web' : 'branch' });
   }
 }
-// Current day: approval near 0.5, with a denser last hour. Previous day (the 1d baseline of web_approval):
-// near 0.7. A week earlier (the 7d baseline): near 0.65. Between them, rows no period counts.
+// Current day: approval near 0.5, with a denser last hour. Previous day: near 0.7. Then the same day 1 to 4
+// weeks earlier (the baseline weeks): near 0.65, 0.2 (an odd week, a holiday: the median must not follow it),
+// 0.6 and 0.75, each with its own last hour. Between them, rows no period counts.
 add(300, 12 * M, D - 2 * M, 0.5, [H]);
 add(80, 12 * M, H - 2 * M, 0.4);
 add(200, D + 2 * M, 2 * D - 2 * M, 0.7);
-add(150, 2 * D + 2 * M, 7 * D - 2 * M, 0.3);
-add(250, 7 * D + 12 * M, 8 * D - 2 * M, 0.65, [7 * D + H]);
-add(40, 7 * D + 12 * M, 7 * D + H - 2 * M, 0.8);
-// Outside every period: older than the oldest baseline, and in the future (a writer with a skewed clock).
-add(30, 8 * D + 2 * M, 9 * D, 0.0);
+add(150, 2 * D + 2 * M, W - 2 * M, 0.3);
+for (const [k, p, n] of [
+  [1, 0.65, 250],
+  [2, 0.2, 120],
+  [3, 0.6, 180],
+  [4, 0.75, 220],
+] as const) {
+  add(n, k * W + 12 * M, k * W + D - 2 * M, p, [k * W + H]);
+  add(n / 5, k * W + 12 * M, k * W + H - 2 * M, p + 0.1);
+  add(20, k * W + D + 2 * M, (k + 1) * W - 2 * M, 0.0);
+}
+// Outside every period: older than the oldest baseline week, and in the future (a writer with a skewed clock).
+add(30, 5 * W + 2 * M, 5 * W + D, 0.0);
 add(10, -20 * M, -2 * M, 0.0);
 
 interface Span {
@@ -59,7 +71,7 @@ interface Span {
   endAgo: number;
 }
 const current = (w: number): Span => ({ startAgo: w, endAgo: 0 });
-const baseline = (w: number, b: number): Span => ({ startAgo: b + w, endAgo: b });
+const weekAgo = (w: number, k: number): Span => ({ startAgo: k * W + w, endAgo: k * W });
 
 /** Rows in [now - startAgo, now - endAgo), optionally only one channel. */
 function within(s: Span, channel?: string): Decision[] {
@@ -67,17 +79,62 @@ function within(s: Span, channel?: string): Decision[] {
     (r) => r.age <= s.startAgo && r.age > s.endAgo && (channel === undefined || r.channel === channel),
   );
 }
+interface Counted {
+  value: number | undefined;
+  volume: number;
+  /** Hits (ratio), or the sum of squared deviations from the mean (SQL avg), for the pooled spread. */
+  hits: number;
+  sq: number;
+}
 /** The ratio form: approved rows / all rows (a NULL approval counts in the denominator only). */
-function ratio(s: Span, channel?: string): { value: number | undefined; volume: number } {
+function ratio(s: Span, channel?: string): Counted {
   const all = within(s, channel);
   const yes = all.filter((r) => r.approved === true).length;
-  return { value: all.length === 0 ? undefined : yes / all.length, volume: all.length };
+  return { value: all.length === 0 ? undefined : yes / all.length, volume: all.length, hits: yes, sq: 0 };
 }
-/** avg(approved::int): NULLs are left out of both. */
-function avgApproved(s: Span): { value: number | undefined; volume: number } {
+/** avg(approved::int), count(approved) and stddev_pop(approved::int): NULLs are left out of all three. */
+function avgApproved(s: Span): Counted {
   const known = within(s).filter((r) => r.approved !== null);
   const yes = known.filter((r) => r.approved === true).length;
-  return { value: known.length === 0 ? undefined : yes / known.length, volume: known.length };
+  const mean = yes / known.length;
+  const sq = known.reduce((a, r) => a + ((r.approved ? 1 : 0) - mean) ** 2, 0);
+  return { value: known.length === 0 ? undefined : mean, volume: known.length, hits: yes, sq };
+}
+
+function medianOf(xs: number[]): number | undefined {
+  if (xs.length === 0) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  const h = Math.floor(s.length / 2);
+  return s.length % 2 ? s[h] : ((s[h - 1] as number) + (s[h] as number)) / 2;
+}
+
+/**
+ * What a window should export, counted here: the median of the weeks with a value, the median of their
+ * volumes, and the standard error s * sqrt(1 / n0 + c(m) / median volume), s pooled over the current and
+ * those weeks' rows (p (1 - p) of all their rows for a ratio; the within-period squared deviations for SQL).
+ */
+function expected(w: number, weeks: number, count: (s: Span) => Counted, form: 'ratio' | 'sql') {
+  const now = count(current(w));
+  const behind = Array.from({ length: weeks }, (_, i) => count(weekAgo(w, i + 1))).filter(
+    (x) => x.value !== undefined,
+  );
+  const baseline = medianOf(behind.map((x) => x.value as number));
+  const baselineVolume = medianOf(behind.map((x) => x.volume));
+  const all = [now, ...behind];
+  const rowsAll = all.reduce((a, x) => a + x.volume, 0);
+  let variance: number;
+  if (form === 'ratio') {
+    const p = all.reduce((a, x) => a + x.hits, 0) / rowsAll;
+    variance = p * (1 - p);
+  } else {
+    variance = all.reduce((a, x) => a + x.sq, 0) / rowsAll;
+  }
+  const c = MEDIAN_VARIANCE[behind.length - 1] as number;
+  const se =
+    now.value === undefined || behind.length === 0
+      ? undefined
+      : Math.sqrt(variance * (1 / now.volume + c / (baselineVolume as number)));
+  return { value: now.value, volume: now.volume, baseline, baselineVolume, se };
 }
 
 const closeTo = (actual: number, want: number | undefined) => {
@@ -121,10 +178,10 @@ const kpisYaml = () => `kpis:
       timestamp: decided_at
       numerator: approved IS TRUE
       filter: channel = 'web'
-    baseline: 1d
+    baseline: { weeks: 1 }
   - name: approval_sql
     sql: |
-      SELECT avg(approved::int)::float8 AS value, count(approved) AS volume
+      SELECT avg(approved::int)::float8 AS value, count(approved) AS volume, stddev_pop(approved::int)::float8 AS stddev
       FROM ${s}.decisions WHERE decided_at >= $1 AND decided_at < $2
     windows: [1d, 1h, 10m]
   - name: approval_single
@@ -135,6 +192,7 @@ const kpisYaml = () => `kpis:
     windows: [1d, 1h]
   - name: no_rows
     sql: SELECT 1.0 AS value FROM ${s}.decisions WHERE decided_at >= $1 AND decided_at < $2 HAVING false
+    windows: [1d]
 `;
 
 function configText(kpis: string): string {
@@ -198,80 +256,104 @@ describe('KPIs against their baseline', () => {
     expect(ratio(current(H)).volume).toBeGreaterThan(50);
     expect(within(current(D)).some((r) => r.approved === null)).toBe(true);
     expect(within(current(600))).toHaveLength(0);
-    // The baselines differ from the current values, so a baseline taken from the wrong period shows.
-    expect(Math.abs((ratio(baseline(D, 7 * D)).value ?? 0) - (ratio(current(D)).value ?? 0))).toBeGreaterThan(
-      0.05,
-    );
+    // The weeks differ from the current day and from each other, and the odd week pulls the mean far from the
+    // median: a baseline from the wrong period, a mean, or the week-ago period alone would show.
+    const weeks = [1, 2, 3, 4].map((k) => ratio(weekAgo(D, k)).value as number);
+    const median = medianOf(weeks) as number;
+    const mean = weeks.reduce((a, x) => a + x, 0) / 4;
+    expect(Math.abs(median - (ratio(current(D)).value as number))).toBeGreaterThan(0.05);
+    expect(Math.abs(median - mean)).toBeGreaterThan(0.05);
+    expect(Math.abs(median - (weeks[0] as number))).toBeGreaterThan(0.005);
+    // Volumes differ by week too, so the baseline volume is a median, not any one week's.
+    expect(new Set([1, 2, 3, 4].map((k) => ratio(weekAgo(D, k)).volume)).size).toBe(4);
   });
 
-  it('ratio: value, baseline one week earlier and volumes for every window', () => {
+  it('ratio: value, median baseline of 4 weeks, volumes and standard error for every window', () => {
     for (const [w, secs] of [
       ['1d', D],
       ['1h', H],
     ] as const) {
       const labels = { kpi: 'approval', window: w };
-      const now = ratio(current(secs));
-      const before = ratio(baseline(secs, 7 * D));
-      closeTo(sampleValue(m, 'mlwatch_kpi_value', labels), now.value);
-      closeTo(sampleValue(m, 'mlwatch_kpi_baseline', labels), before.value);
-      expect(sampleValue(m, 'mlwatch_kpi_volume', { ...labels, period: 'current' })).toBe(now.volume);
-      expect(sampleValue(m, 'mlwatch_kpi_volume', { ...labels, period: 'baseline' })).toBe(before.volume);
+      const want = expected(secs, 4, (x) => ratio(x), 'ratio');
+      closeTo(sampleValue(m, 'mlwatch_kpi_value', labels), want.value);
+      closeTo(sampleValue(m, 'mlwatch_kpi_baseline', labels), want.baseline);
+      closeTo(sampleValue(m, 'mlwatch_kpi_standard_error', labels), want.se);
+      expect(sampleValue(m, 'mlwatch_kpi_volume', { ...labels, period: 'current' })).toBe(want.volume);
+      expect(sampleValue(m, 'mlwatch_kpi_volume', { ...labels, period: 'baseline' })).toBe(
+        want.baselineVolume,
+      );
     }
   });
 
-  it('ratio with a filter, and a baseline one day earlier', () => {
-    const labels = { kpi: 'web_approval', window: '1d' };
-    closeTo(sampleValue(m, 'mlwatch_kpi_value', labels), ratio(current(D), 'web').value);
-    closeTo(sampleValue(m, 'mlwatch_kpi_baseline', labels), ratio(baseline(D, D), 'web').value);
-    expect(sampleValue(m, 'mlwatch_kpi_volume', { ...labels, period: 'current' })).toBe(
-      ratio(current(D), 'web').volume,
+  it('ratio with a filter, a baseline of one week, and the default windows', () => {
+    for (const w of DEFAULT_WINDOWS) {
+      const labels = { kpi: 'web_approval', window: w.label };
+      const want = expected(w.ms / 1000, 1, (x) => ratio(x, 'web'), 'ratio');
+      if (want.value === undefined) {
+        expect(series(m, 'mlwatch_kpi_value', labels)).toHaveLength(0);
+      } else {
+        closeTo(sampleValue(m, 'mlwatch_kpi_value', labels), want.value);
+        closeTo(sampleValue(m, 'mlwatch_kpi_standard_error', labels), want.se);
+      }
+      // One week: the baseline is that week's value, and its error counts in full (c(1) = 1).
+      closeTo(sampleValue(m, 'mlwatch_kpi_baseline', labels), ratio(weekAgo(w.ms / 1000, 1), 'web').value);
+      expect(sampleValue(m, 'mlwatch_kpi_volume', { ...labels, period: 'baseline' })).toBe(
+        ratio(weekAgo(w.ms / 1000, 1), 'web').volume,
+      );
+    }
+    expect(series(m, 'mlwatch_kpi_value', { kpi: 'web_approval' }).map((x) => x.labels.window)).toEqual(
+      DEFAULT_WINDOWS.map((w) => w.label),
     );
-    expect(sampleValue(m, 'mlwatch_kpi_volume', { ...labels, period: 'baseline' })).toBe(
-      ratio(baseline(D, D), 'web').volume,
-    );
-    // Only the default window.
-    expect(series(m, 'mlwatch_kpi_value', { kpi: 'web_approval' })).toHaveLength(1);
   });
 
-  it('sql: the statement run for each window and period, with its volume column', () => {
+  it('sql: the statement run for each window and period; volume and stddev give the standard error', () => {
     for (const [w, secs] of [
       ['1d', D],
       ['1h', H],
     ] as const) {
       const labels = { kpi: 'approval_sql', window: w };
-      closeTo(sampleValue(m, 'mlwatch_kpi_value', labels), avgApproved(current(secs)).value);
-      closeTo(sampleValue(m, 'mlwatch_kpi_baseline', labels), avgApproved(baseline(secs, 7 * D)).value);
-      expect(sampleValue(m, 'mlwatch_kpi_volume', { ...labels, period: 'current' })).toBe(
-        avgApproved(current(secs)).volume,
-      );
+      const want = expected(secs, 4, avgApproved, 'sql');
+      closeTo(sampleValue(m, 'mlwatch_kpi_value', labels), want.value);
+      closeTo(sampleValue(m, 'mlwatch_kpi_baseline', labels), want.baseline);
+      expect(sampleValue(m, 'mlwatch_kpi_volume', { ...labels, period: 'current' })).toBe(want.volume);
       expect(sampleValue(m, 'mlwatch_kpi_volume', { ...labels, period: 'baseline' })).toBe(
-        avgApproved(baseline(secs, 7 * D)).volume,
+        want.baselineVolume,
       );
+      const se = sampleValue(m, 'mlwatch_kpi_standard_error', labels);
+      expect(Math.abs(se - (want.se as number))).toBeLessThanOrEqual(1e-9 * (want.se as number));
     }
   });
 
-  it('sql: one unnamed column is the value, and no volume is exported', () => {
+  it('sql: one unnamed column is the value, and no volume or standard error is exported', () => {
     const labels = { kpi: 'approval_single', window: '1d' };
     closeTo(sampleValue(m, 'mlwatch_kpi_value', labels), ratio(current(D)).value);
-    closeTo(sampleValue(m, 'mlwatch_kpi_baseline', labels), ratio(baseline(D, 7 * D)).value);
+    closeTo(
+      sampleValue(m, 'mlwatch_kpi_baseline', labels),
+      expected(D, 4, (x) => ratio(x), 'ratio').baseline,
+    );
     expect(series(m, 'mlwatch_kpi_volume', { kpi: 'approval_single' })).toHaveLength(0);
+    expect(series(m, 'mlwatch_kpi_standard_error', { kpi: 'approval_single' })).toHaveLength(0);
     // The two forms agree where they compute the same thing.
     expect(sampleValue(m, 'mlwatch_kpi_value', labels)).toBe(
       sampleValue(m, 'mlwatch_kpi_value', { kpi: 'approval', window: '1d' }),
     );
+    expect(sampleValue(m, 'mlwatch_kpi_baseline', labels)).toBe(
+      sampleValue(m, 'mlwatch_kpi_baseline', { kpi: 'approval', window: '1d' }),
+    );
   });
 
   it('a NULL result (empty window) exports no value series and says why', () => {
-    // The 10m window is empty: avg() and x / nullif(0, 0) are NULL. The baseline 10m is a week ago: also empty.
-    expect(within(baseline(600, 7 * D))).toHaveLength(0);
+    // The 10m window is empty now and in every baseline week: avg() and x / nullif(0, 0) are NULL.
+    for (const k of [1, 2, 3, 4]) expect(within(weekAgo(600, k))).toHaveLength(0);
     for (const kpi of ['approval_sql', 'approval_single']) {
       expect(series(m, 'mlwatch_kpi_value', { kpi, window: '10m' })).toHaveLength(0);
       expect(series(m, 'mlwatch_kpi_baseline', { kpi, window: '10m' })).toHaveLength(0);
+      expect(series(m, 'mlwatch_kpi_standard_error', { kpi, window: '10m' })).toHaveLength(0);
     }
-    // count(approved) is 0, not NULL: the volume is still exported.
-    expect(
-      sampleValue(m, 'mlwatch_kpi_volume', { kpi: 'approval_sql', window: '10m', period: 'current' }),
-    ).toBe(0);
+    // count(approved) is 0, not NULL: the volume is still exported, now and for the baseline weeks.
+    for (const period of ['current', 'baseline'])
+      expect(sampleValue(m, 'mlwatch_kpi_volume', { kpi: 'approval_sql', window: '10m', period })).toBe(0);
+    // One skipped series for the value, one for the baseline.
     expect(skips(m, 'kpi:approval_sql')).toEqual({ null_value: 2 });
     expect(skips(m, 'kpi:approval_single')).toEqual({ null_value: 2 });
   });
@@ -295,10 +377,10 @@ describe('KPIs against their baseline', () => {
   });
 
   it('labels: kpi and window (and period on the volume); the dataset rides on mlwatch_kpi_info', () => {
-    for (const x of series(m, 'mlwatch_kpi_value'))
-      expect(Object.keys(x.labels).sort()).toEqual(['kpi', 'window']);
-    for (const x of series(m, 'mlwatch_kpi_baseline'))
-      expect(Object.keys(x.labels).sort()).toEqual(['kpi', 'window']);
+    for (const name of ['mlwatch_kpi_value', 'mlwatch_kpi_baseline', 'mlwatch_kpi_standard_error']) {
+      expect(series(m, name).length).toBeGreaterThan(5);
+      for (const x of series(m, name)) expect(Object.keys(x.labels).sort()).toEqual(['kpi', 'window']);
+    }
     for (const x of series(m, 'mlwatch_kpi_volume'))
       expect(Object.keys(x.labels).sort()).toEqual(['kpi', 'period', 'window']);
     expect(series(m, 'mlwatch_kpi_info', { kpi: 'approval' })).toEqual([
@@ -344,7 +426,7 @@ describe('statements', () => {
       await statementsOf(`  - name: q
     sql: SELECT count(*)::float8 FROM ${s}.decisions WHERE decided_at >= $1 AND decided_at < $2
     windows: [1d, 1h]`),
-    ).toBe(1 + 2 * 2);
+    ).toBe(1 + 2 * 5);
   });
 });
 
@@ -355,8 +437,11 @@ describe('a statement that breaks the KPI contract fails its check, with a reaso
     ({ m, logs } = await scrapeOnce(`kpis:
   - name: two_rows
     sql: SELECT count(*)::float8 FROM ${s}.decisions WHERE decided_at >= $1 AND decided_at < $2 GROUP BY channel
+    windows: [1d]
   - name: odd_columns
     sql: SELECT 1 AS a, 2 AS b FROM ${s}.decisions WHERE decided_at >= $1 AND decided_at < $2 LIMIT 1
+  - name: spread_alone
+    sql: SELECT avg(approved::int)::float8 AS value, stddev_pop(approved::int)::float8 AS stddev FROM ${s}.decisions WHERE decided_at >= $1 AND decided_at < $2
   - name: healthy
     ratio: { table: ${s}.decisions, timestamp: decided_at, numerator: approved }
 `));
@@ -365,6 +450,7 @@ describe('a statement that breaks the KPI contract fails its check, with a reaso
   it('the broken checks fail; the healthy one is unaffected', () => {
     expect(sampleValue(m, 'mlwatch_check_success', { check: 'kpi:two_rows' })).toBe(0);
     expect(sampleValue(m, 'mlwatch_check_success', { check: 'kpi:odd_columns' })).toBe(0);
+    expect(sampleValue(m, 'mlwatch_check_success', { check: 'kpi:spread_alone' })).toBe(0);
     expect(sampleValue(m, 'mlwatch_check_success', { check: 'kpi:healthy' })).toBe(1);
     expect(series(m, 'mlwatch_kpi_value', { kpi: 'two_rows' })).toHaveLength(0);
   });
@@ -375,7 +461,59 @@ describe('a statement that breaks the KPI contract fails its check, with a reaso
       'the KPI statement returned 2 rows for window 1d (current); it must return one row: aggregate it, e.g. SELECT avg(...)',
     );
     expect(text).toContain(
-      'the KPI statement returned columns a, b; return one column (the KPI), or columns named value and volume',
+      'the KPI statement returned columns a, b; return one column (the KPI), or columns named value and volume (and stddev, the spread of what value averages)',
     );
+    expect(text).toContain(
+      'the KPI statement returned stddev without volume; a spread gives a standard error only with the rows behind it: add count(*) AS volume',
+    );
+  });
+});
+
+describe('the variance of a median of m weeks (MEDIAN_VARIANCE)', () => {
+  // Recomputed here by quadrature over the normal order statistics, independently of the scipy figures the
+  // table was written from: Var(X(i)) for odd m; for even m, Var((X(i) + X(i+1)) / 2) from their joint density.
+  const pdf = (x: number) => Math.exp((-x * x) / 2) / Math.sqrt(2 * Math.PI);
+  // Abramowitz and Stegun 7.1.26 (error below 1.5e-7), for the normal CDF.
+  const cdf = (x: number) => {
+    const t = 1 / (1 + 0.3275911 * Math.abs(x / Math.SQRT2));
+    const y =
+      1 -
+      ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) *
+        t *
+        Math.exp(-(x * x) / 2);
+    return x >= 0 ? (1 + y) / 2 : (1 - y) / 2;
+  };
+  const fact = (n: number): number => (n <= 1 ? 1 : n * fact(n - 1));
+  const h = 0.02;
+  const grid = Array.from({ length: 601 }, (_, i) => -6 + i * h);
+
+  function medianVariance(m: number): number {
+    if (m % 2 === 1) {
+      const i = (m + 1) / 2;
+      const c = fact(m) / (fact(i - 1) * fact(m - i));
+      // The median's density is symmetric, so its mean is 0.
+      return grid.reduce(
+        (a, x) => a + x * x * c * cdf(x) ** (i - 1) * (1 - cdf(x)) ** (m - i) * pdf(x) * h,
+        0,
+      );
+    }
+    const i = m / 2;
+    const c = fact(m) / (fact(i - 1) * fact(m - i - 1));
+    let v = 0;
+    // The density is not 0 on the diagonal y = x, the edge of the region: it gets half a cell (trapezoid).
+    for (const x of grid)
+      for (const y of grid) {
+        if (y < x) continue;
+        const f = ((x + y) / 2) ** 2 * c * cdf(x) ** (i - 1) * (1 - cdf(y)) ** (m - i - 1) * pdf(x) * pdf(y);
+        v += (y === x ? 0.5 : 1) * f * h * h;
+      }
+    return v;
+  }
+
+  it('matches the quadrature for 1 to 8 weeks, and shrinks with more weeks', () => {
+    for (let m = 1; m <= MEDIAN_VARIANCE.length; m++)
+      expect(Math.abs((MEDIAN_VARIANCE[m - 1] as number) - medianVariance(m)), `m = ${m}`).toBeLessThan(5e-4);
+    for (let m = 2; m <= MEDIAN_VARIANCE.length; m++)
+      expect(MEDIAN_VARIANCE[m - 1] as number).toBeLessThan(MEDIAN_VARIANCE[m - 2] as number);
   });
 });

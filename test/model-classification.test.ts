@@ -362,4 +362,32 @@ describe('classification performance: every value against brute force', () => {
     for (const s of series(m, 'mlwatch_model_auc', { model: 'main' }))
       expect(s.labels.version).toBeUndefined();
   });
+
+  it('versions are ordered by their first prediction in the widest window: each names its previous one', () => {
+    // a and b serve throughout, c started about 3 days ago and d 5 hours ago; NULL versions take no part.
+    const first = new Map<string, number>();
+    for (const p of versioned.preds) {
+      if (!(p.age > 0 && p.age <= 7 * D) || p.version === null) continue;
+      first.set(p.version, Math.max(first.get(p.version) ?? 0, p.age));
+    }
+    const order = [...first].sort(([, a], [, b]) => b - a).map(([v]) => v);
+    expect(order.slice(2)).toEqual(['c', 'd']);
+    const got = Object.fromEntries(
+      series(m, 'mlwatch_model_previous_version_info', { model: 'versioned' }).map((s) => [
+        s.labels.version,
+        s.labels.previous_version,
+      ]),
+    );
+    expect(got).toEqual({ [order[1] as string]: order[0], c: order[1], d: 'c' });
+    for (const model of models.filter((x) => !x.versioned))
+      expect(series(m, 'mlwatch_model_previous_version_info', { model: model.name })).toHaveLength(0);
+  });
+
+  it('classification models have no reference-window errors (those are the regression defaults)', () => {
+    for (const name of ['mlwatch_model_reference_mae', 'mlwatch_model_reference_labeled_predictions'])
+      expect(series(m, name)).toHaveLength(0);
+    expect(
+      series(m, 'mlwatch_check_success').filter((s) => s.labels.check?.endsWith(':reference_performance')),
+    ).toHaveLength(0);
+  });
 });

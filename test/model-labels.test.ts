@@ -274,6 +274,31 @@ describe('labels of a versioned classification model with boolean labels', () =>
       expect(x.labels.dataset).toBeUndefined();
   });
 
+  it('previous_version: the version whose first prediction in the widest window comes last before its own', () => {
+    // The first (oldest) prediction of each named version in 6h; predictions without a version take no part,
+    // nor does a version seen only outside the window. Older first.
+    const first = new Map<string, number>();
+    for (const p of preds) {
+      if (!inWindow(p, 6 * H) || p.version === null) continue;
+      first.set(p.version, Math.max(first.get(p.version) ?? 0, p.age));
+    }
+    const order = [...first]
+      .sort(([va, a], [vb, b]) => b - a || (va < vb ? -1 : va > vb ? 1 : 0))
+      .map(([v]) => v);
+    // Not the names' order, and the versions of the rollout below are all there.
+    expect(order).not.toEqual([...order].sort());
+    expect(new Set(order)).toEqual(new Set(['v1', 'v2', 'old', 'unlabeled']));
+    const want = order.slice(1).map((version, i) => ({
+      name: 'mlwatch_model_previous_version_info',
+      labels: { model: 'ranker', version, previous_version: order[i] as string },
+      value: 1,
+    }));
+    const got = series(m, 'mlwatch_model_previous_version_info');
+    const byVersion = (a: { labels: Record<string, string> }, b: { labels: Record<string, string> }) =>
+      (a.labels.version as string) < (b.labels.version as string) ? -1 : 1;
+    expect([...got].sort(byVersion)).toEqual([...want].sort(byVersion));
+  });
+
   it('an empty window exports zero counts, no coverage, and says why', () => {
     for (const v of versionsIn6h) {
       const labels = { model: 'ranker', window: '10m', version: v ?? '' };
@@ -316,6 +341,8 @@ describe('labels of an unversioned model with 0/1 integer labels', () => {
     expect(series(m, 'mlwatch_model_info', { model: 'ranker01' })).toEqual([
       { name: 'mlwatch_model_info', labels: { model: 'ranker01', owner: 'search', version: '' }, value: 1 },
     ]);
+    // Without versions there is no rollout to compare.
+    expect(series(m, 'mlwatch_model_previous_version_info')).toHaveLength(0);
   });
 
   it('an empty predictions table: zero counts, no coverage or delay', () => {

@@ -17,7 +17,8 @@ interface Pred {
 interface Label {
   id: number;
   age: number;
-  label: number;
+  /** NULL: a label row without a value, which labels nothing (only in the reference span below). */
+  label: number | null;
 }
 
 let seed = 7;
@@ -79,6 +80,28 @@ for (let i = 0; i < 3; i++) add({ age: 1200, pred: 1, version: 'unlabeled' }, nu
 add({ age: -600, pred: 1000, version: 'v1' }, -1000);
 add({ age: 7 * H, pred: 1000, version: 'v1' }, -1000);
 
+// The reference span, [now - 12h, now - 6h): older than every window. With windows [1h, 6h], a model without
+// a reference (or with one in another table) is judged against it. Versions v0 (only here) and v1: the
+// reference is over all versions. Errors of about 4, larger than in the windows, with the same edge cases:
+// superseded labels, unlabeled rows, a NULL prediction, and a latest label without a value.
+const refAge = () => 6 * H + 300 + Math.floor(rand() * (6 * H - 600));
+for (let i = 0; i < 80; i++) {
+  const actual = round3((rand() * 2 - 1) * 30);
+  const pred = round3(actual + (rand() * 2 - 1) * 8);
+  const version = rand() < 0.6 ? 'v0' : 'v1';
+  const kind = rand();
+  if (kind < 0.15) add({ age: refAge(), pred, version }, null);
+  else if (kind < 0.3) add({ age: refAge(), pred, version }, actual, { older: [round3(actual - 77)] });
+  else add({ age: refAge(), pred, version }, actual);
+}
+add({ age: 9 * H, pred: null, version: 'v0' }, 5);
+{
+  // A key whose latest label has no value: no labeled prediction, although an older label has one.
+  const id = nextId++;
+  preds.push({ id, age: 9 * H + 600, pred: 42, version: 'v0' });
+  labels.push({ id, age: 9 * H, label: null }, { id, age: 9 * H + 300, label: 1 });
+}
+
 const windows = [
   { label: '1h', s: H },
   { label: '6h', s: 6 * H },
@@ -111,7 +134,7 @@ function expected(windowS: number, version: string | null | undefined): Expected
     if (!(p.age > 0 && p.age <= windowS)) continue;
     if (version !== undefined && p.version !== version) continue;
     const l = latest.get(p.id);
-    if (l === undefined || p.pred === null) continue;
+    if (l === undefined || l.label === null || p.pred === null) continue;
     pairs.push([p.pred, l.label]);
   }
   const n = pairs.length;
@@ -145,6 +168,26 @@ function expected(windowS: number, version: string | null | undefined): Expected
     bias: diff / n,
     r2: constant ? null : 1 - sq / ssTot,
   };
+}
+
+/**
+ * What the reference-performance check should export for the span [now - fromS, now - toS): MAE and RMSE over
+ * the predictions made in it that have a value and whose latest label has one, every version together.
+ */
+function expectedReference(fromS: number, toS: number): { n: number; mae: number; rmse: number } | null {
+  const latest = latestLabels();
+  let n = 0;
+  let abs = 0;
+  let sq = 0;
+  for (const p of preds) {
+    if (!(p.age <= fromS && p.age > toS)) continue;
+    const l = latest.get(p.id);
+    if (l === undefined || l.label === null || p.pred === null) continue;
+    n++;
+    abs += Math.abs(p.pred - l.label);
+    sq += (p.pred - l.label) ** 2;
+  }
+  return n === 0 ? null : { n, mae: abs / n, rmse: Math.sqrt(sq / n) };
 }
 
 const closeTo = (actual: number, want: number) => {
@@ -280,7 +323,7 @@ describe('regression metrics per window and version', () => {
   it('the seeded data covers the edge cases', () => {
     const e1 = expected(6 * H, 'v1') as Expected;
     expect(e1.excluded).toBeGreaterThan(0);
-    expect(labels.filter((l) => l.label < 0).length).toBeGreaterThan(10);
+    expect(labels.filter((l) => (l.label ?? 0) < 0).length).toBeGreaterThan(10);
     expect(preds.filter((p) => (p.pred ?? 0) < 0).length).toBeGreaterThan(10);
     expect(new Set(labels.map((l) => l.id)).size).toBeLessThan(labels.length);
     expect(preds.some((p) => p.version?.startsWith('v') && !latestLabels().has(p.id))).toBe(true);
@@ -353,5 +396,96 @@ describe('regression metrics without versions', () => {
     for (const name of Object.values(families))
       expect(series(m, name, { model: 'price_empty' })).toHaveLength(0);
     expect(skips(m, 'model:price_empty:performance')).toEqual({ no_labels: 12 });
+  });
+});
+
+describe('reference-window errors: the default error thresholds of the rules', () => {
+  // Spans, as ages in seconds: the default (the widest window, 6h, just before it), the model's own
+  // {window: 2h, offset: 8h}, and a fixed {from, to} 11h to 7h before the seeding instant.
+  const DEFAULT = { from: 12 * H, to: 6 * H };
+  const WINDOWED = { from: 10 * H, to: 8 * H };
+  const RANGE = { from: 11 * H, to: 7 * H };
+  let m: Parsed;
+  beforeAll(async () => {
+    const t0 = new Date(
+      Number((await db.writer.query(`SELECT extract(epoch FROM t0)::float8 AS t FROM ${s}.base`))[0]?.t) *
+        1000,
+    );
+    const iso = (ageS: number) => new Date(t0.getTime() - ageS * 1000).toISOString();
+    const withReference = (name: string, table: string, reference: string) =>
+      `${model(name, table, true)}    reference: ${reference}\n`;
+    m = await scrape(
+      model('price', 'preds', true) +
+        `${withReference('price_window', 'preds', '{ window: 2h, offset: 8h }')}    reference_interval: 30m\n` +
+        withReference('price_range', 'preds', `{ from: "${iso(RANGE.from)}", to: "${iso(RANGE.to)}" }`) +
+        // Another table has no labels mlwatch knows of: the errors fall back to the default span.
+        withReference('price_table', 'preds', `{ table: ${s}.empty_preds }`) +
+        model('price_empty', 'empty_preds', false),
+    );
+  });
+
+  const expectReference = (name: string, want: { n: number; mae: number; rmse: number } | null) => {
+    const labels = { model: name };
+    expect(sampleValue(m, 'mlwatch_check_success', { check: `model:${name}:reference_performance` })).toBe(1);
+    expect(sampleValue(m, 'mlwatch_model_reference_labeled_predictions', labels)).toBe(want?.n ?? 0);
+    if (want === null) {
+      expect(series(m, 'mlwatch_model_reference_mae', labels)).toHaveLength(0);
+      expect(series(m, 'mlwatch_model_reference_rmse', labels)).toHaveLength(0);
+      return;
+    }
+    closeTo(sampleValue(m, 'mlwatch_model_reference_mae', labels), want.mae);
+    closeTo(sampleValue(m, 'mlwatch_model_reference_rmse', labels), want.rmse);
+  };
+
+  it('the seeded spans differ, and hold what the check must handle', () => {
+    const d = expectedReference(DEFAULT.from, DEFAULT.to);
+    const w = expectedReference(WINDOWED.from, WINDOWED.to);
+    const r = expectedReference(RANGE.from, RANGE.to);
+    if (d === null || w === null || r === null)
+      throw new Error('a reference span without labeled predictions');
+    expect(new Set([d.mae, w.mae, r.mae]).size).toBe(3);
+    expect(w.n).toBeLessThan(r.n);
+    expect(r.n).toBeLessThan(d.n);
+    const inDefault = preds.filter((p) => p.age <= DEFAULT.from && p.age > DEFAULT.to);
+    expect(new Set(inDefault.map((p) => p.version))).toEqual(new Set(['v0', 'v1']));
+    expect(inDefault.some((p) => p.pred === null && latestLabels().has(p.id))).toBe(true);
+    expect(inDefault.some((p) => latestLabels().get(p.id)?.label === null)).toBe(true);
+    expect(inDefault.some((p) => !latestLabels().has(p.id))).toBe(true);
+    // The reference is not the windows' error: a threshold of 1.2 times it means something.
+    expect(d.mae).toBeGreaterThan(1.2 * (expected(6 * H, undefined) as Expected).mae);
+  });
+
+  it('without a reference: the span as long as the widest window, just before it, over every version', () => {
+    expectReference('price', expectedReference(DEFAULT.from, DEFAULT.to));
+  });
+
+  it("the model's own {window, offset} and {from, to} references", () => {
+    expectReference('price_window', expectedReference(WINDOWED.from, WINDOWED.to));
+    expectReference('price_range', expectedReference(RANGE.from, RANGE.to));
+  });
+
+  it('a reference in another table falls back to the default span', () => {
+    expectReference('price_table', expectedReference(DEFAULT.from, DEFAULT.to));
+  });
+
+  it('no labeled prediction in the reference: a count of 0, no MAE or RMSE, and why', () => {
+    expectReference('price_empty', null);
+    expect(skips(m, 'model:price_empty:reference_performance')).toEqual({ no_labels: 2 });
+    expect(skips(m, 'model:price:reference_performance')).toEqual({});
+  });
+
+  it('one series per model, labelled model only; recomputed every reference_interval (default 1h)', () => {
+    for (const name of [
+      'mlwatch_model_reference_mae',
+      'mlwatch_model_reference_rmse',
+      'mlwatch_model_reference_labeled_predictions',
+    ]) {
+      for (const x of series(m, name)) expect(Object.keys(x.labels)).toEqual(['model']);
+    }
+    expect(series(m, 'mlwatch_model_reference_mae')).toHaveLength(4);
+    const interval = (name: string) =>
+      sampleValue(m, 'mlwatch_check_interval_seconds', { check: `model:${name}:reference_performance` });
+    expect(interval('price')).toBe(3600);
+    expect(interval('price_window')).toBe(1800);
   });
 });

@@ -277,10 +277,12 @@ describe('POST /api/v1/retrain', () => {
     expect(series(m, 'mlwatch_retrain_requests_pending', { model: 'churn' })).toEqual([]);
   });
 
-  it('records nothing for alerts without a model, of a model without retrain config, or resolved', async () => {
+  it('records nothing for alerts without a model or dataset, of a model without retrain config, or resolved', async () => {
     const a = await start({ schema: stateSchema(), models: retrainModel('credit') + model('churn') });
     const res = await post(a, [
-      aucLow({ labels: { alertname: 'MlwatchDatasetStale', dataset: 'applications' }, fingerprint: 'x1' }),
+      aucLow({ labels: { alertname: 'MlwatchCheckFailing', check: 'query:x' }, fingerprint: 'x0' }),
+      // No model of this config names a dataset: a dataset alert has no one to ask.
+      aucLow({ labels: { alertname: 'MlwatchDatasetDrift', dataset: 'applications' }, fingerprint: 'x1' }),
       aucLow({ labels: { alertname: 'MlwatchModelAucLow', model: 'churn' }, fingerprint: 'x2' }),
       aucLow({ labels: { alertname: 'MlwatchModelAucLow', model: 'unknown' }, fingerprint: 'x3' }),
       aucLow({ status: 'resolved', endsAt: '2026-11-29T02:00:00Z' }),
@@ -291,9 +293,14 @@ describe('POST /api/v1/retrain', () => {
         requested: 0,
         deduplicated: 0,
         duplicates: 0,
-        ignored: 4,
+        ignored: 5,
         alerts: [
-          { alertname: 'MlwatchDatasetStale', outcome: 'ignored: alert has no model label' },
+          { alertname: 'MlwatchCheckFailing', outcome: 'ignored: alert has no model or dataset label' },
+          {
+            alertname: 'MlwatchDatasetDrift',
+            dataset: 'applications',
+            outcome: 'ignored: no model reads the dataset',
+          },
           {
             alertname: 'MlwatchModelAucLow',
             model: 'churn',
@@ -352,6 +359,192 @@ describe('POST /api/v1/retrain', () => {
     const res = await post(a, [aucLow()]);
     expect(res.status).toBe(503);
     expect(res.body).toMatch(/^state store unavailable: .*ECONNREFUSED/);
+  });
+});
+
+describe('drift alerts retrain the models that read the drifted dataset', () => {
+  // credit and scoring read applications (24 h and 1 h cooldowns), audit reads it without a retrain block,
+  // churn reads customers.
+  // A function: the sink's URL is known once beforeAll has run.
+  const models = () =>
+    [
+      model('credit', `dataset: applications\n    retrain: { webhook: '${sink.url}/credit' }`),
+      model(
+        'scoring',
+        `dataset: applications\n    retrain: { webhook: '${sink.url}/scoring', cooldown: 1h }`,
+      ),
+      model('audit', 'dataset: applications'),
+      model('churn', `dataset: customers\n    retrain: { webhook: '${sink.url}/churn' }`),
+    ].join('');
+  const drift = (over: Partial<Alert> = {}): Alert =>
+    aucLow({
+      labels: {
+        alertname: 'MlwatchDatasetDrift',
+        dataset: 'applications',
+        action: 'retrain',
+        severity: 'warning',
+      },
+      annotations: { description: '33 % of the features of dataset applications have a PSI above 0.2' },
+      fingerprint: 'f-drift-applications',
+      ...over,
+    });
+  const feature = (over: Partial<Alert> = {}): Alert =>
+    drift({
+      labels: {
+        alertname: 'MlwatchFeatureDrift',
+        dataset: 'applications',
+        feature: 'income',
+        window: '1d',
+        action: 'retrain',
+        severity: 'warning',
+      },
+      annotations: { description: 'Feature income of dataset applications has a PSI of 1.93' },
+      fingerprint: 'f-drift-income',
+      ...over,
+    });
+  const outcomes = (body: { alerts: { model?: string; outcome: string }[] }) =>
+    Object.fromEntries(body.alerts.map((e) => [e.model, e.outcome]));
+
+  it('asks each reader once, with the alert as its reason, and leaves the models of other datasets alone', async () => {
+    const a = await start({ schema: stateSchema(), models: models() });
+    const first = await post(a, [drift()]);
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ requested: 2, deduplicated: 0, duplicates: 0, ignored: 1 });
+    // The summary names every model the alert reached, and why audit was not asked.
+    expect(first.body.alerts).toEqual([
+      {
+        alertname: 'MlwatchDatasetDrift',
+        dataset: 'applications',
+        model: 'credit',
+        outcome: 'requested',
+        request: expect.any(Number),
+      },
+      {
+        alertname: 'MlwatchDatasetDrift',
+        dataset: 'applications',
+        model: 'scoring',
+        outcome: 'requested',
+        request: expect.any(Number),
+      },
+      {
+        alertname: 'MlwatchDatasetDrift',
+        dataset: 'applications',
+        model: 'audit',
+        outcome: 'ignored: model has no retrain config',
+      },
+    ]);
+    await waitFor(() => sink.calls.length === 2, 10_000, 'both readers called');
+    expect(sink.calls.map((c) => c.path).sort()).toEqual(['/credit', '/scoring']);
+    for (const c of sink.calls) {
+      const name = c.path.slice(1);
+      const [req] = await requests(a, name);
+      expect(c.body).toEqual({
+        id: req?.id,
+        model: name,
+        reason: 'alert',
+        requested_at: req?.requestedAt,
+        detail: {
+          alertname: 'MlwatchDatasetDrift',
+          fingerprint: 'f-drift-applications',
+          startsAt: '2026-11-29T01:00:00Z',
+          labels: drift().labels,
+          annotations: drift().annotations,
+        },
+      });
+    }
+    expect(await requests(a, 'churn')).toEqual([]);
+    expect(await requests(a, 'audit')).toEqual([]);
+
+    // A drift alert of the other dataset asks its reader only.
+    const customers = await post(a, [
+      drift({ labels: { alertname: 'MlwatchDatasetDrift', dataset: 'customers' }, fingerprint: 'f-c' }),
+    ]);
+    expect(outcomes(customers.body)).toEqual({ churn: 'requested' });
+    await waitFor(() => sink.calls.length === 3, 10_000, 'churn called');
+    expect(sink.calls[2]?.path).toBe('/churn');
+    // A dataset nobody reads: nothing to ask.
+    expect(
+      (
+        await post(a, [
+          drift({ labels: { alertname: 'MlwatchDatasetDrift', dataset: 'loans' }, fingerprint: 'f-l' }),
+        ])
+      ).body,
+    ).toMatchObject({
+      requested: 0,
+      ignored: 1,
+      alerts: [{ dataset: 'loans', outcome: 'ignored: no model reads the dataset' }],
+    });
+  });
+
+  it("deduplicates within each model's own cooldown: the same delivery, a second drift alert, then one model again", async () => {
+    const a = await start({ schema: stateSchema(), models: models() });
+    // Alertmanager groups a dataset's drift alerts (retraining route, group_by [model, dataset]): the feature
+    // alert and the dataset alert arrive together, and each reader gets one request for both.
+    const together = await post(a, [feature(), drift()]);
+    expect(together.body).toMatchObject({ requested: 2, deduplicated: 2, ignored: 2 });
+    const [credit] = await requests(a, 'credit');
+    const [scoring] = await requests(a, 'scoring');
+    expect(credit).toMatchObject({ deduplicated: 1, detail: { alertname: 'MlwatchFeatureDrift' } });
+    expect(scoring).toMatchObject({ deduplicated: 1, detail: { alertname: 'MlwatchFeatureDrift' } });
+    await waitFor(() => sink.calls.length === 2, 10_000, 'one call per reader');
+
+    // The same delivery again (Alertmanager retried): a duplicate for each model, nothing new.
+    expect((await post(a, [feature()])).body).toMatchObject({ requested: 0, deduplicated: 0, duplicates: 2 });
+    // A second drift alert 30 minutes later (another feature): within both cooldowns.
+    offsetMs = 30 * 60_000;
+    const second = feature({
+      labels: { ...feature().labels, feature: 'age' },
+      fingerprint: 'f-drift-age',
+      startsAt: '2026-11-29T01:30:00Z',
+    });
+    expect(outcomes((await post(a, [second])).body)).toEqual({
+      credit: 'deduplicated',
+      scoring: 'deduplicated',
+      audit: 'ignored: model has no retrain config',
+    });
+    // Two hours after the first request: past scoring's 1 h cooldown, within credit's 24 h.
+    offsetMs = 2 * 3_600_000;
+    expect(outcomes((await post(a, [drift({ endsAt: '2026-11-29T03:04:00Z' })])).body)).toEqual({
+      credit: 'deduplicated',
+      scoring: 'requested',
+      audit: 'ignored: model has no retrain config',
+    });
+    await waitFor(() => sink.calls.length === 3, 10_000, 'scoring called again');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sink.calls.map((c) => c.path).sort()).toEqual(['/credit', '/scoring', '/scoring']);
+    expect((await requests(a, 'credit')).map((r) => r.deduplicated)).toEqual([3]);
+    expect((await requests(a, 'scoring')).map((r) => r.deduplicated)).toEqual([0, 2]);
+    expect(await requests(a, 'churn')).toEqual([]);
+  });
+
+  it('prediction drift carries its model: only that model is asked, not the other readers of its dataset', async () => {
+    const a = await start({ schema: stateSchema(), models: models() });
+    const res = await post(a, [
+      aucLow({
+        labels: {
+          alertname: 'MlwatchModelPredictionDrift',
+          model: 'credit',
+          dataset: 'applications',
+          window: '1d',
+          action: 'retrain',
+        },
+        fingerprint: 'f-pred',
+      }),
+    ]);
+    expect(res.body.alerts).toEqual([
+      {
+        alertname: 'MlwatchModelPredictionDrift',
+        model: 'credit',
+        outcome: 'requested',
+        request: expect.any(Number),
+      },
+    ]);
+    await waitFor(() => sink.calls.length === 1, 10_000, 'credit called');
+    expect(sink.calls[0]?.body).toMatchObject({
+      model: 'credit',
+      detail: { alertname: 'MlwatchModelPredictionDrift' },
+    });
+    expect(await requests(a, 'scoring')).toEqual([]);
   });
 });
 

@@ -349,7 +349,7 @@ describe('guessing credentials', () => {
 
 describe('bad access sections name the file, line, path and fix', () => {
   const roles =
-    'viewer (read tickets, retraining requests, rollbacks, the report), webhook (post Alertmanager notifications), lifecycle (POST /-/reload with --web.enable-lifecycle)';
+    'viewer (read tickets, retraining requests, rollbacks, the report), webhook (post Alertmanager notifications), lifecycle (POST /-/reload with --web.enable-lifecycle), responder (acknowledge tickets and hand them off to data science)';
   rejectsEachFixture('test/fixtures/bad-config-access', [
     [
       '01-unknown-role.yaml',

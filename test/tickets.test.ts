@@ -348,6 +348,8 @@ describe('mlwatch tickets list', () => {
       'STARTED',
       'NOTIFICATIONS',
       'FORWARD',
+      'ASSIGNEE',
+      'ACKNOWLEDGED BY',
     ]);
     expect(rows).toHaveLength(1);
     expect(rows[0]?.split(/\s{2,}/).slice(1)).toEqual([
@@ -360,6 +362,8 @@ describe('mlwatch tickets list', () => {
       '2026-11-29T01:00:00.000Z',
       '1',
       'not configured',
+      // A page is platform on-call's first, whatever its team; nobody acknowledged it (the last cell is empty).
+      'platform',
     ]);
     const json = runCli(['tickets', 'list', '--config', file, '--state', 'resolved', '--json']);
     expect(

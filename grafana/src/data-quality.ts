@@ -114,12 +114,13 @@ export function dataQualityDashboard(rules: RuleSet): Dashboard {
   const volume = alertThreshold(rules, 'MlwatchDatasetVolumeLow');
   const nulls = alertThreshold(rules, 'MlwatchDatasetNullRatioHigh');
   const schema = alertThreshold(rules, 'MlwatchDatasetSchemaChanged');
+  const schemaHash = alertThreshold(rules, 'MlwatchDatasetSchemaHashChanged');
   const featureDrift = alertThreshold(rules, 'MlwatchFeatureDrift');
   const datasetDrift = alertThreshold(rules, 'MlwatchDatasetDrift');
   const duplicates = alertThreshold(rules, 'MlwatchDatasetDuplicateKeys');
   const invalid = alertThreshold(rules, 'MlwatchDatasetInvalidValues');
   const guard = volumeGuard(rules, featureDrift.alert);
-  const alerts = [stale, volume, nulls, invalid, duplicates, schema, featureDrift, datasetDrift];
+  const alerts = [stale, volume, nulls, invalid, duplicates, schema, schemaHash, featureDrift, datasetDrift];
 
   const age = scope(stale.lhs, SEL);
   const pct = (v: number) => `${Math.round(v * 1000) / 10} %`;
@@ -179,7 +180,8 @@ export function dataQualityDashboard(rules: RuleSet): Dashboard {
       timeseries({
         title: 'Freshness: age of the newest row',
         description:
-          'Seconds since the newest row of each dataset (max of its timestamp column). A saw-tooth is healthy ' +
+          "Seconds since the newest row of each dataset, on the warehouse's clock (now() - max of its timestamp " +
+          "column at the check's last run, plus the time since that run). A saw-tooth is healthy " +
           `(each batch resets it); a line that keeps climbing is a stuck load. The dashed line is ${stale.alert}'s ` +
           `threshold (${stale.value} s); it pages after ${stale.for} above it. Check the loading job and the ` +
           'warehouse (runbook in the panel menu).',
@@ -308,8 +310,8 @@ export function dataQualityDashboard(rules: RuleSet): Dashboard {
         title: 'Schema hash',
         description:
           "The hash of each table's ordered column names and types (information_schema), as mlwatch read it " +
-          'last. A new hash means the table changed; compare its columns with the expected schema (runbook). ' +
-          '"not checked": the dataset has no schema check.',
+          `last. A new hash means the table changed (${schemaHash.alert} names the old and new hash for a day); ` +
+          'compare its columns with the expected schema (runbook). "not checked": the dataset has no schema check.',
         unit: units.Short,
         w: 12,
         h: 6,
@@ -328,7 +330,7 @@ export function dataQualityDashboard(rules: RuleSet): Dashboard {
             ],
           },
         ],
-        runbooks: [schema.alert],
+        runbooks: [schemaHash.alert, schema.alert],
       }),
     )
     .withPanel(

@@ -63,6 +63,10 @@ const SEL_NO_VERSION = `${MODEL},window=~"$window"`;
 const CLASSIFIERS = `group by (job, instance, model) (mlwatch_model_accuracy{${VERSION}})`;
 const orClassifier = (expr: string) => `${expr} or on (job, instance, model) (${CLASSIFIERS} * NaN)`;
 
+/** A per-version comparison with the previous version, or NaN where a version has an AUC but nothing to compare. */
+const orNoPrevious = (expr: string) =>
+  `${expr} or on (job, instance, model, window, version) (mlwatch_model_auc{${SEL}} * NaN)`;
+
 const nanAs = (text: string): ValueMapping[] => [
   {
     type: MappingType.SpecialValue,
@@ -133,34 +137,70 @@ interface SeriesThreshold {
   for: string;
   /** The metric compared, as the rule writes it (`mlwatch_model_mae{window="14d"}`). */
   lhs: string;
-  /** The recording rule holding each model's threshold (`model:mlwatch_model_mae:threshold`). */
+  /**
+   * The recording rule holding each model's threshold per exporter (`model:mlwatch_model_mae:effective_threshold`,
+   * labelled job, instance, model): the model's line in the rules, else the default.
+   */
   series: string;
+  /** The comparison, as written: `<` or `>` (or `<=`, `>=`). */
+  op: string;
+  /** The default of a model without a line: the number in the recording rule's `or` branch (0.65, or 1.2 of `1.2 * reference`). */
+  fallback: number;
 }
 
 /**
- * An alert comparing a metric with a per-model threshold series (`x > on (model) group_left <recording
- * rule>`): the threshold is not one number but one series per model, which the panels draw as a line.
+ * An alert comparing a metric with a per-model threshold series (`x > on (job, instance, model) group_left ()
+ * <recording rule>`, or `<`): the threshold is not one number but one series per model, which the panels draw
+ * as a line. The recording rule must end in `or on (...) <default>`, whose number the descriptions quote.
  */
 function seriesThreshold(rules: RuleSet, alert: string): SeriesThreshold {
   const rule = findAlert(rules, alert);
   const expr = rule.expr;
-  let found: { lhs: string; rhs: string } | undefined;
+  const ops: Record<string, string> = { Gtr: '>', Gte: '>=', Lss: '<', Lte: '<=' };
+  let found: { lhs: string; rhs: string; op: string } | undefined;
   parser.parse(expr).iterate({
     enter(node) {
       if (found || node.name !== 'BinaryExpr') return;
       const n = node.node;
-      if (!n.getChild('Gtr') && !n.getChild('Gte')) return;
+      const op = Object.keys(ops).find((o) => n.getChild(o));
+      if (op === undefined) return;
       const { firstChild: l, lastChild: r } = n;
-      if (l && r) found = { lhs: expr.slice(l.from, l.to), rhs: expr.slice(r.from, r.to) };
+      if (l && r)
+        found = { lhs: expr.slice(l.from, l.to), rhs: expr.slice(r.from, r.to), op: ops[op] as string };
       return false;
     },
   });
   if (!found || !recordingRuleNames(rules).includes(found.rhs)) {
     throw new Error(
-      `alert ${alert}: expected \`<metric> > on (model) group_left <recording rule>\` in \`${expr}\``,
+      `alert ${alert}: expected \`<metric> > on (job, instance, model) group_left () <recording rule>\` in \`${expr}\``,
     );
   }
-  return { alert, for: rule.for ?? '0s', lhs: found.lhs, series: found.rhs };
+  const record = rules.rules.find((r) => r.record === found?.rhs)?.expr ?? '';
+  const tree = parser.parse(record);
+  let orRight: { from: number; to: number } | undefined;
+  tree.iterate({
+    enter(node) {
+      if (orRight || node.name !== 'BinaryExpr' || !node.node.getChild('Or')) return;
+      const r = node.node.lastChild;
+      if (r) orRight = { from: r.from, to: r.to };
+      return false;
+    },
+  });
+  // The first number right of the `or`: the default itself, or its factor.
+  let fallback: number | undefined;
+  tree.iterate({
+    enter(node) {
+      if (fallback !== undefined || !orRight || node.name !== 'NumberDurationLiteral') return;
+      if (node.from >= orRight.from && node.to <= orRight.to)
+        fallback = Number(record.slice(node.from, node.to));
+    },
+  });
+  if (fallback === undefined || Number.isNaN(fallback)) {
+    throw new Error(
+      `recording rule ${found.rhs}: expected \`<lines> or on (...) <default>\` in \`${record}\``,
+    );
+  }
+  return { alert, for: rule.for ?? '0s', lhs: found.lhs, series: found.rhs, op: found.op, fallback };
 }
 
 /** Overrides drawing one query's series as a dashed red line: a threshold that differs per model. */
@@ -192,8 +232,15 @@ function modelAlertCount(state: 'firing' | 'pending') {
 }
 
 export function modelPerformanceDashboard(rules: RuleSet): Dashboard {
-  const auc = alertThreshold(rules, 'MlwatchModelAucLow');
+  const auc = seriesThreshold(rules, 'MlwatchModelAucLow');
+  // Colours follow the default; a model with a line of its own has it drawn (and listed) as a series.
+  const aucDefault = parseThreshold(
+    `${auc.alert} (default)`,
+    `${auc.lhs} ${auc.op} ${auc.fallback}`,
+    auc.for,
+  );
   const aucGuard = volumeGuard(rules, auc.alert);
+  const versionWorse = alertThreshold(rules, 'MlwatchModelVersionWorse');
   const mae = seriesThreshold(rules, 'MlwatchModelErrorHigh');
   const rmse = seriesThreshold(rules, 'MlwatchModelRmseHigh');
   const errorGuard = volumeGuard(rules, mae.alert);
@@ -205,6 +252,7 @@ export function modelPerformanceDashboard(rules: RuleSet): Dashboard {
   const estimated = estimatedAccuracyRule(rules);
   const alerts = [
     auc.alert,
+    versionWorse.alert,
     mae.alert,
     rmse.alert,
     drift.alert,
@@ -228,9 +276,11 @@ export function modelPerformanceDashboard(rules: RuleSet): Dashboard {
   const perVersion = '{{model}} {{version}} ({{window}})';
   /** Regression metrics: the model's own, or "classification model" where it has none. */
   const regression = (metric: string) => orClassifier(`${metric}{${SEL}}`);
-  /** Each regression series' threshold from the recording rule (none: the model is never alerted on). */
+  /** Each regression series' threshold from the recording rule (none: no line and no reference yet). */
   const limitOf = (t: SeriesThreshold) =>
-    orClassifier(`(0 * ${t.lhs.replace(/\{.*\}$/, '')}{${SEL}} + on (model) group_left ${t.series})`);
+    orClassifier(
+      `(0 * ${t.lhs.replace(/\{.*\}$/, '')}{${SEL}} + on (job, instance, model) group_left () ${t.series})`,
+    );
 
   const builder = new DashboardBuilder('mlwatch model performance')
     .uid(MODEL_PERFORMANCE_UID)
@@ -311,9 +361,11 @@ export function modelPerformanceDashboard(rules: RuleSet): Dashboard {
         title: 'AUC by window',
         description:
           'ROC AUC of each classification model version over the chosen windows (0.5 is a coin toss, 1 a ' +
-          'perfect ranking), with dotted lines one standard error above and below. The dashed line is ' +
-          `${auc.alert}'s threshold (${auc.value}): it pages after ${auc.for} below it in the ` +
-          `${windowOf(auc)} window, when that window has at least ${aucGuard.value} labeled predictions. A ` +
+          'perfect ranking), with dotted lines one standard error above and below. The red dashed lines are ' +
+          `each model's threshold (\`${auc.series}\`: its line in prometheus/rules/model.rules.yml, else ` +
+          `the default ${auc.fallback}, where the background turns red): ${auc.alert} pages after ${auc.for} ` +
+          `below it in the ${windowOf(auc)} window, when that window has at least ${aucGuard.value} labeled ` +
+          'predictions. A ' +
           'drop in a short window only is recent; inside the standard error it is noise. Check the labels row ' +
           'and the data-quality dashboard (drift) before retraining (runbook). No AUC without labels or ' +
           'with one class only (young windows).',
@@ -330,11 +382,13 @@ export function modelPerformanceDashboard(rules: RuleSet): Dashboard {
             expr: `mlwatch_model_auc{${SEL}} + mlwatch_model_auc_stderr{${SEL}}`,
             legend: `${perVersion} + 1 SE`,
           },
+          { expr: `${auc.series}{${MODEL}}`, legend: `{{model}}: ${auc.alert} below` },
         ],
-        thresholds: alertSteps(auc),
+        thresholds: alertSteps(aucDefault),
         thresholdLine: true,
         runbooks: [auc.alert],
       })
+        .overrideByQuery('D', thresholdSeries())
         .overrideByQuery('B', [
           { id: 'custom.lineStyle', value: { fill: 'dot', dash: [0, 10] } },
           { id: 'custom.fillOpacity', value: 0 },
@@ -348,9 +402,12 @@ export function modelPerformanceDashboard(rules: RuleSet): Dashboard {
       table({
         title: 'AUC by version',
         description:
-          'Each model version now, lowest AUC first: AUC (red below the alert threshold), its standard ' +
-          '(Hanley-McNeil) error, and the predictions it comes from. Two versions whose AUCs differ by less ' +
-          `than about two standard errors are not distinguishable. An orange labeled count is below the ` +
+          'Each model version now, lowest AUC first: AUC (red below the default alert threshold), the ' +
+          "model's own threshold, its standard (Hanley-McNeil) error, and the predictions it comes from. " +
+          '"Below previous": the AUC of the version it followed (the one before it by first prediction) minus ' +
+          `its own; ${versionWorse.alert} opens a ticket with the rollback command to that version when this ` +
+          `is more than the next column, ${versionWorse.value} standard errors of the difference, in the ` +
+          `${windowOf(auc)} window. An orange labeled count is below the ` +
           `${aucGuard.value} of ${auc.alert}'s guard: such a version never alerts, its AUC is noisy. ` +
           '"not computed": no labels yet in that window, or labels of one class only.',
         unit: units.NoUnit,
@@ -364,10 +421,34 @@ export function modelPerformanceDashboard(rules: RuleSet): Dashboard {
               `(mlwatch_model_predictions{${SEL}} * NaN)`,
             name: 'AUC',
             unit: units.NoUnit,
-            thresholds: alertSteps(auc),
+            thresholds: alertSteps(aucDefault),
             mappings: nanAs('not computed'),
           },
+          {
+            expr: `0 * mlwatch_model_auc{${SEL}} + on (job, instance, model) group_left () ${auc.series}`,
+            name: 'Threshold',
+            unit: units.NoUnit,
+          },
           { expr: `mlwatch_model_auc_stderr{${SEL}}`, name: '± stderr', unit: units.NoUnit },
+          // One previous version per version: dropping its label keeps the table's rows one per version. "-"
+          // for the oldest version, a model without versions, or a window without both AUCs.
+          {
+            expr: orNoPrevious(
+              `max without (previous_version) (model_version:mlwatch_model_auc:drop_from_previous{${SEL}})`,
+            ),
+            name: 'Below previous',
+            unit: units.NoUnit,
+            mappings: nanAs('-'),
+          },
+          {
+            expr: orNoPrevious(
+              `${versionWorse.value} * max without (previous_version) ` +
+                `(model_version:mlwatch_model_auc_stderr:combined_with_previous{${SEL}})`,
+            ),
+            name: `${versionWorse.value} SE of the difference`,
+            unit: units.NoUnit,
+            mappings: nanAs('-'),
+          },
           {
             expr: `mlwatch_model_labeled_predictions{${SEL}}`,
             name: 'Labeled predictions',
@@ -376,7 +457,7 @@ export function modelPerformanceDashboard(rules: RuleSet): Dashboard {
           },
           { expr: `mlwatch_model_predictions{${SEL}}`, name: 'Predictions', unit: units.Short },
         ],
-        runbooks: [auc.alert],
+        runbooks: [auc.alert, versionWorse.alert],
       }).sortBy([new TableSortByFieldStateBuilder().displayName('AUC').desc(false)]),
     )
     .withPanel(
@@ -501,16 +582,19 @@ export function modelPerformanceDashboard(rules: RuleSet): Dashboard {
         title: 'MAE against its threshold',
         description:
           "Mean absolute error of each regression model version, in the unit of the model's target. The red " +
-          `dashed lines are each model's threshold (\`${mae.series}\`, in prometheus/rules/model.rules.yml): ` +
+          `dashed lines are each model's threshold (\`${mae.series}\`): its line in ` +
+          `prometheus/rules/model.rules.yml, else ${mae.fallback} times its MAE in its reference window ` +
+          '(mlwatch_model_reference_mae, over all versions). ' +
           `${mae.alert} opens a ticket after ${mae.for} above it in the ${windowOf(mae)} ` +
-          `window, with at least ${errorGuard.value} labeled predictions. A model without a threshold line ` +
-          'is never alerted on. "classification model": the model has no regression metrics.',
+          `window, with at least ${errorGuard.value} labeled predictions. No line: the model has neither a ` +
+          'line of its own nor a reference with enough labels yet. "classification model": the model has no ' +
+          'regression metrics.',
         unit: units.Short,
         w: 12,
         h: 8,
         queries: [
           { expr: regression('mlwatch_model_mae'), legend: perVersion },
-          { expr: `${mae.series}{model=~"$model"}`, legend: `{{model}}: ${mae.alert} above` },
+          { expr: orClassifier(`${mae.series}{${MODEL}}`), legend: `{{model}}: ${mae.alert} above` },
         ],
         mappings: nanAs('classification model'),
         min: 0,
@@ -523,14 +607,15 @@ export function modelPerformanceDashboard(rules: RuleSet): Dashboard {
         description:
           'Root mean squared error of each regression model version: it weighs large errors more, so RMSE ' +
           'rising while MAE holds means a few predictions far off (outliers, a broken segment). The red ' +
-          `dashed lines are each model's threshold (\`${rmse.series}\`): ${rmse.alert} opens a ticket after ` +
-          `${rmse.for} above it, as for the MAE. "classification model": the model has no regression metrics.`,
+          `dashed lines are each model's threshold (\`${rmse.series}\`: its line, else ${rmse.fallback} times ` +
+          `its RMSE in its reference window): ${rmse.alert} opens a ticket after ${rmse.for} above it, as for ` +
+          'the MAE. "classification model": the model has no regression metrics.',
         unit: units.Short,
         w: 12,
         h: 8,
         queries: [
           { expr: regression('mlwatch_model_rmse'), legend: perVersion },
-          { expr: `${rmse.series}{model=~"$model"}`, legend: `{{model}}: ${rmse.alert} above` },
+          { expr: orClassifier(`${rmse.series}{${MODEL}}`), legend: `{{model}}: ${rmse.alert} above` },
         ],
         mappings: nanAs('classification model'),
         min: 0,
@@ -541,8 +626,8 @@ export function modelPerformanceDashboard(rules: RuleSet): Dashboard {
       table({
         title: 'Regression metrics',
         description:
-          'Each regression model version now: MAE and RMSE with their alert thresholds (empty: none ' +
-          'configured, never alerted on), MAPE over the labeled predictions with a non-zero actual and how ' +
+          "Each regression model version now: MAE and RMSE with their alert thresholds (the model's line, " +
+          'else the default from its reference window; "-": neither yet, not alerted on), MAPE over the labeled predictions with a non-zero actual and how ' +
           'many had a zero actual (left out), bias (mean of prediction - actual: positive over-predicts; a ' +
           'bias near the MAE means the errors are all one way, often a shift in the target: recalibrate), and ' +
           'R² (1 perfect, 0 no better than the mean, negative worse). "classification model": the model ' +
@@ -581,7 +666,7 @@ export function modelPerformanceDashboard(rules: RuleSet): Dashboard {
     )
 
     .withRow(new RowBuilder('Segments'))
-    .withPanel(segmentsTable(alertSteps(auc)))
+    .withPanel(segmentsTable(alertSteps(aucDefault)))
 
     .withRow(new RowBuilder('Prediction drift'))
     .withPanel(

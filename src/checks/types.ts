@@ -27,6 +27,11 @@ export interface Check {
   /** A fingerprint of the check's definition: a reload keeps cached samples only while it is unchanged. */
   fingerprint: string;
   run(q: Queryable): Promise<CheckResult>;
+  /**
+   * Takes over what `previous` (the same check before a reload: same id and fingerprint) remembered between
+   * runs, e.g. the last schema hash, so a reload is not mistaken for a first run.
+   */
+  adopt?(previous: Check): void;
 }
 
 /** Settings every check kind may read when it is built. */

@@ -18,22 +18,28 @@ export type CliResult = { code: number; out: string };
 
 const EXIT_REFUSED = 2;
 
-function tokenOf(f: ApiFlags, env: NodeJS.ProcessEnv): string | CliResult {
+/** `whose`: whose token the command needs, for the message when there is none (approver, responder). */
+function tokenOf(f: ApiFlags, env: NodeJS.ProcessEnv, whose: string): string | CliResult {
   const token = f.token ?? env.MLWATCH_TOKEN;
   if (token === undefined || token === '') {
-    return { code: 1, out: 'no token: pass --token <your approver token> or set MLWATCH_TOKEN' };
+    return { code: 1, out: `no token: pass --token <your ${whose} token> or set MLWATCH_TOKEN` };
   }
   return token;
 }
 
-async function call(
+/**
+ * One call to the running exporter's API with the caller's bearer token (also `mlwatch tickets ack|handoff`):
+ * the JSON answer, or the exit code and message (2 and the exporter's reason for a 4xx).
+ */
+export async function call(
   f: ApiFlags,
   env: NodeJS.ProcessEnv,
   method: 'GET' | 'POST',
   path: string,
   body?: object,
+  whose = 'approver',
 ): Promise<{ ok: true; value: unknown } | { ok: false; result: CliResult }> {
-  const token = tokenOf(f, env);
+  const token = tokenOf(f, env, whose);
   if (typeof token !== 'string') return { ok: false, result: token };
   const base = f.url.replace(/\/+$/, '');
   let res: Response;

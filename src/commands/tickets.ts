@@ -20,7 +20,7 @@ export interface TicketListFlags {
 // Labels every ticket has in its own column; the rest name the subject (dataset, model, check...).
 const SHOWN = new Set(['alertname', 'severity', 'team', 'layer']);
 
-function subject(t: Ticket): string {
+export function subject(t: Ticket): string {
   return Object.entries(t.labels)
     .filter(([k]) => !SHOWN.has(k))
     .map(([k, v]) => `${k}=${v}`)
@@ -32,6 +32,12 @@ function forwardCell(f: ForwardStatus | undefined): string {
   if (!f) return '';
   if (f.status === 'failing') return `failing (${f.failures} attempt${f.failures === 1 ? '' : 's'})`;
   return f.status.replace('_', ' ');
+}
+
+/** `platform`, or `data-science (handed off by alice)` after a hand-off. */
+export function assigneeCell(t: Ticket): string {
+  if (t.handedOffAt === null) return t.assignee ?? '';
+  return `${t.assignee} (handed off by ${t.handedOffBy})`;
 }
 
 /** Rows as columns padded to their widest cell, two spaces apart (also `mlwatch retrain list`). */
@@ -78,7 +84,20 @@ export async function listTickets(
     }
     if (tickets.length === 0) return { code: 0, out: 'no tickets' };
     const rows = [
-      ['ID', 'STATE', 'SEVERITY', 'TEAM', 'LAYER', 'ALERT', 'SUBJECT', 'STARTED', 'NOTIFICATIONS', 'FORWARD'],
+      [
+        'ID',
+        'STATE',
+        'SEVERITY',
+        'TEAM',
+        'LAYER',
+        'ALERT',
+        'SUBJECT',
+        'STARTED',
+        'NOTIFICATIONS',
+        'FORWARD',
+        'ASSIGNEE',
+        'ACKNOWLEDGED BY',
+      ],
       ...tickets.map((t) => [
         String(t.id),
         t.state,
@@ -90,6 +109,8 @@ export async function listTickets(
         t.startsAt,
         String(t.notifications),
         forwardCell(forward.get(t.id)),
+        assigneeCell(t),
+        t.acknowledgedBy ?? '',
       ]),
     ];
     return { code: 0, out: table(rows) };

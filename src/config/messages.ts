@@ -40,12 +40,17 @@ function levenshtein(a: string, b: string): number {
   return d[b.length] as number;
 }
 
-export function unknownKeyMessage(key: string, known: string[]): string {
+/** The known word `word` is most likely a typo of, when one is close enough; else undefined. */
+export function closest(word: string, known: readonly string[]): string | undefined {
   const best = known
-    .map((k) => ({ k, d: levenshtein(key.toLowerCase(), k.toLowerCase()) }))
+    .map((k) => ({ k, d: levenshtein(word.toLowerCase(), k.toLowerCase()) }))
     .sort((x, y) => x.d - y.d)[0];
-  if (best && best.d <= Math.max(2, Math.floor(key.length / 3)))
-    return `unknown key; did you mean '${best.k}'?`;
+  return best && best.d <= Math.max(2, Math.floor(word.length / 3)) ? best.k : undefined;
+}
+
+export function unknownKeyMessage(key: string, known: string[]): string {
+  const near = closest(key, known);
+  if (near !== undefined) return `unknown key; did you mean '${near}'?`;
   return `unknown key; allowed here: ${known.join(', ')}`;
 }
 

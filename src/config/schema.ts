@@ -9,6 +9,7 @@ import {
 } from '../checks/registry.js';
 import { accessConfig } from '../http/auth/access-config.js';
 import { reportConfig } from '../report/config.js';
+import { checkHandoffLayers, handoffConfig } from '../state/handoff-config.js';
 import { approversConfig, rollbackExpiry } from '../state/rollback-config.js';
 import { ticketForwardConfig } from '../state/ticket-forward-config.js';
 import { ticketLabelsConfig } from '../state/ticket-labels.js';
@@ -61,7 +62,10 @@ const state = z
     ticket_forward: ticketForwardConfig.optional(),
     // Team and layer values of your own rules that mlwatch_tickets shows by name; others count as `other`.
     ticket_labels: ticketLabelsConfig,
+    // Hand-offs to data science: when a page nobody acknowledged goes there by itself (docs/handoff_plan.md).
+    handoff: handoffConfig,
   })
+  .superRefine(checkHandoffLayers)
   .prefault({});
 
 const defaults = z

@@ -12,7 +12,7 @@ export interface BatchCounts {
 }
 
 // Rates of the simulated world.
-const APPLICATIONS_PER_SECOND = 1 / 120; // ≈ 720 a day
+export const APPLICATIONS_PER_SECOND = 1 / 120; // ≈ 720 a day, one decision each: 30 an hour
 const REQUESTS_PER_SECOND = 10 / 60;
 /** Scores below this are approved; puts the approval rate near 0.6. */
 export const APPROVAL_CUT = 0.165;

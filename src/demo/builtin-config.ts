@@ -13,8 +13,8 @@ export const DEMO_APPROVERS = [
 ] as const;
 
 /**
- * The demo's operator: one client holding every role (viewer, webhook, lifecycle), so a user can read tickets,
- * post an Alertmanager-shaped alert and switch incidents with one token. Published like the approvers' tokens:
+ * The demo's operator: one client holding every role (viewer, webhook, lifecycle, responder), so a user can read
+ * tickets, post an Alertmanager-shaped alert, switch incidents and acknowledge or hand off tickets with one token. Published like the approvers' tokens:
  * demo-only. A real config gives each client (Alertmanager, on-call, CI) its own token and only its roles.
  */
 export const DEMO_OPERATOR = { name: 'demo-operator', token: 'demo-operator-token' } as const;
@@ -27,6 +27,9 @@ export const DEMO_ALERTMANAGER = { name: 'demo-alertmanager', token: 'demo-alert
  * refuse a call without it, as a real service would.
  */
 export const DEMO_SINK_TOKEN = 'demo-sink-token';
+
+/** state.handoff.after in the demo: short enough to watch an unacknowledged model page being handed off. */
+export const DEMO_HANDOFF_AFTER = '2m';
 
 const sha256 = (token: string) => createHash('sha256').update(token).digest('hex');
 const SINK_HEADERS = { authorization: `Bearer ${DEMO_SINK_TOKEN}` };
@@ -53,12 +56,15 @@ export function demoConfig(opts: {
       clients: [
         {
           name: DEMO_OPERATOR.name,
-          roles: ['viewer', 'webhook', 'lifecycle'],
+          roles: ['viewer', 'webhook', 'lifecycle', 'responder'],
           token_sha256: sha256(DEMO_OPERATOR.token),
         },
         { name: DEMO_ALERTMANAGER.name, roles: ['webhook'], token_sha256: sha256(DEMO_ALERTMANAGER.token) },
       ],
     },
+    // A model page nobody acknowledges goes to data science after 2 minutes instead of 15, so the automatic
+    // hand-off shows within a demo session (docs/handoff_plan.md, "See it in the demo").
+    state: { handoff: { after: DEMO_HANDOFF_AFTER } },
     defaults: { interval: '15s' },
     datasets: [
       {
@@ -137,12 +143,12 @@ export function demoConfig(opts: {
     ],
     kpis: [
       {
-        // Share of applications approved (near 0.6), against the same day and hour a week earlier; the `kpi`
-        // incident lowers it. Decisions follow applications, so a stale applications feed explains a drop.
+        // Share of applications approved (near 0.6), against the median of the same hours of the last 4 weeks
+        // (the default windows, 30m to 1d, and baseline); the `kpi` incident lowers it. Decisions follow
+        // applications, so a stale applications feed explains a drop. At the demo's 30 decisions an hour only
+        // the 1d window has the rows to show a drop (docs/business-layer.md, detection times).
         name: 'approval_rate',
         ratio: { table: `${opts.schema}.decisions`, timestamp: 'decided_at', numerator: 'approved' },
-        windows: ['1d', '1h'],
-        baseline: '7d',
         dataset: 'applications',
         interval: '1m',
       },

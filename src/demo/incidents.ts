@@ -27,9 +27,9 @@ import {
  *   the status 'failed', so the 5m and 1h burn-rate windows see a 100 % error ratio at once.
  * - latency: requests get 8 times slower (p95 about 1.85 s instead of 0.23 s): those of the last 15 minutes and
  *   every new one.
- * - kpi: the approval rate drops by 20 % (relative): exactly 20 % of the last day's approvals become rejections,
- *   and each new approval does with probability 0.2, so the 1d rate falls about 20 % below its 7d-earlier
- *   baseline.
+ * - kpi: the approval rate drops by 30 % (relative): exactly 30 % of the last day's approvals become rejections,
+ *   and each new approval does with probability 0.3, so the 1d rate falls about 30 % below its baseline (the
+ *   median of the same day in the last 4 weeks).
  * Rewritten or held-back rows are kept in side tables and written back when the incident is switched off (the
  * labels delivered meanwhile included).
  */

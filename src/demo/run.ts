@@ -12,7 +12,7 @@ import { createPgliteWarehouse, createPgliteWriter } from '../warehouse/pglite.j
 import type { SqlWriter } from '../warehouse/types.js';
 import { ActionSink, actionSinkRoutes, sinkPath } from './action-sink.js';
 import { DemoFeeder, MODEL_VERSION } from './batches.js';
-import { DEMO_APPROVERS, DEMO_OPERATOR, demoConfig } from './builtin-config.js';
+import { DEMO_APPROVERS, DEMO_HANDOFF_AFTER, DEMO_OPERATOR, demoConfig } from './builtin-config.js';
 import { incidentRoutes } from './incident-routes.js';
 import { DemoIncidents, INCIDENTS, type Incident } from './incidents.js';
 import { createDemoSchema } from './schema.js';
@@ -133,10 +133,11 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       `mlwatch demo: ${embedded ? 'embedded PGlite' : redactUrl(o.warehouseUrl as string)} schema ${o.schema}, a batch every ${o.batchMs / 1000}s\n` +
         `  metrics:  ${base}/metrics\n` +
         `  checks:   ${base}/\n` +
-        `  demo operator (DEMO-ONLY token, published in the README; roles viewer, webhook, lifecycle): ${DEMO_OPERATOR.token}\n` +
+        `  demo operator (DEMO-ONLY token, published in the README; roles viewer, webhook, lifecycle, responder): ${DEMO_OPERATOR.token}\n` +
         `    every call below but /metrics needs it: ${auth}\n` +
         `  incidents (${INCIDENTS.join(', ')}): curl ${auth} -X PUT ${base}/-/demo/incidents/nulls  (DELETE to stop)\n` +
         `  tickets:  curl ${auth} ${base}/api/v1/tickets  (Alertmanager's ticketing receiver: POST ${base}/api/v1/alerts)\n` +
+        `  hand-offs: npx mlwatch tickets ack|handoff ID --url ${base} --token ${DEMO_OPERATOR.token}; a model page nobody acknowledges goes to data science after ${DEMO_HANDOFF_AFTER}\n` +
         `  retrain:  curl ${auth} ${base}/api/v1/retrain/requests  (the retraining receiver: POST ${base}/api/v1/retrain)\n` +
         `  credit_default's retraining service (a recording sink): curl ${auth} ${base}${sinkPath('retrain')}\n` +
         rollbackWalkthrough(base, selfUrl()) +

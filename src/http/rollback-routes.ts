@@ -1,10 +1,10 @@
-import express, { type Express, type Request, type Response } from 'express';
+import type { Express, Request, Response } from 'express';
 import type { RollbackService } from '../state/rollback-service.js';
 import { type Actor, type Outcome, ROLLBACK_STATES, type RollbackState } from '../state/rollbacks.js';
 import type { StateService } from '../state/service.js';
 import { allow } from './app.js';
 import { Security } from './auth/security.js';
-import { unstorableText } from './request-guards.js';
+import { isProblem, pathId, readJsonObject, stringField, text } from './json-body.js';
 import { unavailable } from './webhook.js';
 
 /**
@@ -14,66 +14,17 @@ import { unavailable } from './webhook.js';
  * one that may not.
  */
 
-// A request is three short strings; anything bigger is not one.
-const MAX_BODY = '16kb';
-const json = express.json({ limit: MAX_BODY, type: () => true });
-const MAX_TEXT = 1000;
-
-const text = (res: Response, status: number, message: string) =>
-  res.status(status).type('text/plain').send(`${message}\n`);
-
 /** The approver a guard let through. */
 function caller(res: Response): Actor {
   return Security.principal(res).approver as Actor;
 }
-
-/** The JSON body (an object; empty is {}), or undefined after answering 400 or 413. */
-async function body(req: Request, res: Response): Promise<Record<string, unknown> | undefined> {
-  const err = await new Promise<unknown>((resolve) => json(req, res, resolve));
-  if (err) {
-    const e = err as { status?: number; message?: string };
-    if (e.status === 413) text(res, 413, `body larger than ${MAX_BODY}`);
-    else text(res, 400, `invalid JSON: ${e.message}`);
-    return undefined;
-  }
-  const b = req.body ?? {};
-  if (typeof b !== 'object' || Array.isArray(b) || b === null) {
-    text(res, 400, 'expected a JSON object');
-    return undefined;
-  }
-  return b as Record<string, unknown>;
-}
-
-/** A required (or optional) non-empty string field of at most MAX_TEXT characters; a string is a problem. */
-function field(
-  b: Record<string, unknown>,
-  name: string,
-  required: boolean,
-): string | { problem: string } | undefined {
-  const v = b[name];
-  if (v === undefined) return required ? { problem: `${name}: missing` } : undefined;
-  if (typeof v !== 'string' || v.trim() === '') return { problem: `${name}: expected a non-empty string` };
-  if (v.length > MAX_TEXT) return { problem: `${name}: at most ${MAX_TEXT} characters` };
-  // The state store keeps neither: refused here with the reason, not as a 500 from Postgres.
-  if (unstorableText(v)) return { problem: `${name}: contains a NUL character or a lone surrogate` };
-  return v;
-}
-
-const isProblem = (v: unknown): v is { problem: string } => typeof v === 'object' && v !== null;
 
 function answer(res: Response, out: Outcome, okStatus = 200): void {
   if (out.ok) res.status(okStatus).json(out.request);
   else text(res, out.status, out.reason);
 }
 
-function idOf(req: Request, res: Response): number | undefined {
-  const id = Number(req.params.id);
-  if (!Number.isSafeInteger(id) || id < 1 || !/^\d+$/.test(String(req.params.id))) {
-    text(res, 400, `'${req.params.id}' is not a rollback request id`);
-    return undefined;
-  }
-  return id;
-}
+const idOf = (req: Request, res: Response) => pathId(req, res, 'rollback request');
 
 export function rollbackRoutes(state: StateService, rollbacks: RollbackService, security: Security) {
   return (app: Express) => {
@@ -98,12 +49,12 @@ export function rollbackRoutes(state: StateService, rollbacks: RollbackService, 
           res.json({ rollbacks: list });
           return;
         }
-        const b = await body(req, res);
+        const b = await readJsonObject(req, res);
         if (!b) return;
         const unknown = Object.keys(b).filter((k) => !['model', 'to_version', 'reason'].includes(k));
-        const model = field(b, 'model', true);
-        const toVersion = field(b, 'to_version', true);
-        const reason = field(b, 'reason', true);
+        const model = stringField(b, 'model', true);
+        const toVersion = stringField(b, 'to_version', true);
+        const reason = stringField(b, 'reason', true);
         const problem = [model, toVersion, reason].find(isProblem);
         if (unknown.length > 0) {
           text(res, 400, `${unknown[0]}: unknown field; a request is {model, to_version, reason}`);
@@ -153,10 +104,10 @@ export function rollbackRoutes(state: StateService, rollbacks: RollbackService, 
           if (unavailable(res, state)) return;
           const id = idOf(req, res);
           if (id === undefined) return;
-          const b = await body(req, res);
+          const b = await readJsonObject(req, res);
           if (!b) return;
           const unknown = Object.keys(b).filter((k) => k !== 'comment');
-          const comment = field(b, 'comment', false);
+          const comment = stringField(b, 'comment', false);
           if (unknown.length > 0) {
             text(res, 400, `${unknown[0]}: unknown field; the body is empty or {comment}`);
             return;

@@ -1,8 +1,11 @@
 import type { Express, Request, Response } from 'express';
+import { HANDOFF_TEAMS, type HandoffTeam } from '../state/handoff-config.js';
 import type { StateService } from '../state/service.js';
+import type { TicketOutcome } from '../state/ticket-handoff.js';
 import { TICKET_STATES, type TicketFilter, type TicketState } from '../state/tickets.js';
 import { allow } from './app.js';
-import type { Security } from './auth/security.js';
+import { Security } from './auth/security.js';
+import { isProblem, pathId, readJsonObject, stringField, text, unknownField } from './json-body.js';
 import { readWebhookPayload, unavailable } from './webhook.js';
 
 function filterFrom(req: Request): TicketFilter | string {
@@ -20,7 +23,26 @@ function filterFrom(req: Request): TicketFilter | string {
   return { state: state as TicketState | undefined, team: one('team'), layer: one('layer'), limit };
 }
 
-/** POST /api/v1/alerts (the `ticketing` receiver's webhook) and GET /api/v1/tickets. */
+const HANDOFF_BODY = `{"to": "${HANDOFF_TEAMS.join('|')}", "reason": "what was ruled out, why it is theirs"}`;
+
+/** The hand-off's body: {to, reason}; the problem as a sentence otherwise. */
+function handoffBody(b: Record<string, unknown>): { to: HandoffTeam; reason: string } | string {
+  const unknown = unknownField(b, ['to', 'reason']);
+  if (unknown !== undefined) return `${unknown}: unknown field; the body is ${HANDOFF_BODY}`;
+  const to = stringField(b, 'to', true);
+  const reason = stringField(b, 'reason', true);
+  const problem = [to, reason].find(isProblem);
+  if (problem) return `${problem.problem}; the body is ${HANDOFF_BODY}`;
+  if (!(HANDOFF_TEAMS as readonly string[]).includes(to as string)) {
+    return `to: '${to}' has no hand-off route; use ${HANDOFF_TEAMS.join(' or ')} (Alertmanager routes MlwatchTicketHandedOff to them)`;
+  }
+  return { to: to as HandoffTeam, reason: reason as string };
+}
+
+/**
+ * POST /api/v1/alerts (the `ticketing` receiver's webhook), GET /api/v1/tickets, and a responder's
+ * POST /api/v1/tickets/ID/ack and /handoff (docs/tickets.md, "Acknowledging and handing off").
+ */
 export function ticketRoutes(state: StateService, security: Security) {
   return (app: Express) => {
     app.all(
@@ -50,6 +72,46 @@ export function ticketRoutes(state: StateService, security: Security) {
         }
         res.json({ tickets: await state.tickets.list(filter) });
       },
+    );
+    // Acknowledge or hand off: the responder role, and the caller's authenticated name is what the ticket records
+    // (never a name from the body). The answer is the ticket as it is now, with its history.
+    const act =
+      (
+        change: (id: number, actor: string, body: Record<string, unknown>) => Promise<TicketOutcome | string>,
+      ) =>
+      async (req: Request, res: Response) => {
+        if (unavailable(res, state)) return;
+        const id = pathId(req, res, 'ticket');
+        if (id === undefined) return;
+        const body = await readJsonObject(req, res);
+        if (!body) return;
+        const out = await change(id, Security.principal(res).name, body);
+        if (typeof out === 'string') text(res, 400, out);
+        else if (!out.ok) text(res, out.status, out.reason);
+        else {
+          // The hand-off gauge (and so data science's notice) follows at once, not at the next 15 s refresh.
+          await state.refresh();
+          res.json(out.ticket);
+        }
+      };
+    app.all(
+      '/api/v1/tickets/:id/ack',
+      allow(['POST']),
+      security.guard('responder'),
+      act(async (id, actor, body) => {
+        const unknown = unknownField(body, []);
+        if (unknown !== undefined) return `${unknown}: unknown field; an acknowledgement has an empty body`;
+        return state.handoffs.ack(id, actor);
+      }),
+    );
+    app.all(
+      '/api/v1/tickets/:id/handoff',
+      allow(['POST']),
+      security.guard('responder'),
+      act(async (id, actor, body) => {
+        const h = handoffBody(body);
+        return typeof h === 'string' ? h : state.handoffs.handoff(id, actor, h.to, h.reason);
+      }),
     );
   };
 }

@@ -1,3 +1,4 @@
+import { HANDOFF_LABELS } from '../state/ticket-handoff.js';
 import type { FamilyDef } from './types.js';
 
 /**
@@ -127,7 +128,14 @@ export const catalog = {
     'mlwatch_dataset_last_update_timestamp_seconds',
     'gauge',
     ['dataset'],
-    "Unix time of the newest row's timestamp: max(timestamp). Age = time() - this. Absent while the table is empty.",
+    "Unix time of the newest row's timestamp not in the future: max(timestamp). For graphs; time() - this compares Prometheus' clock with the warehouse's, so alert on mlwatch_dataset_newest_row_age_seconds instead. Absent while the table is empty.",
+  ),
+  datasetNewestRowAge: family(
+    'data',
+    'mlwatch_dataset_newest_row_age_seconds',
+    'gauge',
+    ['dataset'],
+    "Age of the newest row not in the future: now() - max(timestamp) on the warehouse's clock at the scan's last successful run, plus the seconds since that run on the exporter's monotonic clock, added at each scrape. No two hosts' clocks are compared, so clock skew cannot move it; a row that arrived after the last run shows at the next run. Absent while the table is empty.",
   ),
   datasetRows: family(
     'data',
@@ -178,6 +186,20 @@ export const catalog = {
     ['dataset', 'change'],
     'Columns that differ from the expected schema (config or schema lock file), by change: added, removed, type_changed.',
   ),
+  datasetSchemaHashChanges: family(
+    'data',
+    'mlwatch_dataset_schema_hash_changes_total',
+    'counter',
+    ['dataset'],
+    'Changes of the schema hash (columns reordered, added, removed or retyped) between consecutive successful runs of the schema check, with or without an expectation. Starts at 0: the first run after a start or a new check has nothing to compare, so a restart is not a change. Kept over a reload that leaves the check as it was.',
+  ),
+  datasetSchemaChangeInfo: family(
+    'data',
+    'mlwatch_dataset_schema_change_info',
+    'gauge',
+    ['dataset', 'previous_hash', 'hash'],
+    'Always 1; the latest schema hash change this exporter process has seen: from previous_hash to hash (now the current one). One series per dataset; absent until a change is seen.',
+  ),
   featurePsi: family(
     'data',
     'mlwatch_feature_psi',
@@ -214,6 +236,13 @@ export const catalog = {
     'gauge',
     ['model', 'owner', 'version', 'dataset'],
     'Always 1 for each model version that made predictions in the widest window; owner as configured (version empty when not configured); dataset names the dataset its features come from (absent when not configured), so rules can join it and a stale dataset silences the alerts of the model.',
+  ),
+  modelPreviousVersionInfo: family(
+    'model',
+    'mlwatch_model_previous_version_info',
+    'gauge',
+    ['model', 'version', 'previous_version'],
+    "Always 1; one series per model version with predictions in the widest window that came after another: previous_version is the version whose first prediction in that window comes last before this version's first (ties by version name), the one a rollback of this version returns to. The oldest version has none; versions empty or not configured take no part.",
   ),
   modelPredictions: family(
     'model',
@@ -397,6 +426,27 @@ export const catalog = {
     ['model', 'window', 'version'],
     'Coefficient of determination R^2. Not exported when the labels have no variance.',
   ),
+  modelReferenceMae: family(
+    'model',
+    'mlwatch_model_reference_mae',
+    'gauge',
+    ['model'],
+    "Mean absolute error of a regression model over the labeled predictions of its reference (its reference on the predictions table, else the span as long as its widest window just before it), all versions; recomputed every reference_interval. The rules' default MAE threshold. Not exported without labeled predictions there.",
+  ),
+  modelReferenceRmse: family(
+    'model',
+    'mlwatch_model_reference_rmse',
+    'gauge',
+    ['model'],
+    'Root mean squared error of a regression model over the labeled predictions of its reference, as mlwatch_model_reference_mae.',
+  ),
+  modelReferenceLabeledPredictions: family(
+    'model',
+    'mlwatch_model_reference_labeled_predictions',
+    'gauge',
+    ['model'],
+    'Labeled predictions (with a predicted value) of a regression model in its reference: the count behind mlwatch_model_reference_mae and _rmse (0 included), for a minimum-volume guard.',
+  ),
   modelPredictionPsi: family(
     'model',
     'mlwatch_model_prediction_psi',
@@ -526,7 +576,7 @@ export const catalog = {
     'The latency objective configured for the service, in seconds, so rules and dashboards draw the same line.',
   ),
 
-  // Business layer: KPIs for the current window and the same window one baseline period earlier.
+  // Business layer: KPIs for the current window and the same window in each of the last weeks (baseline).
   kpiValue: family(
     'business',
     'mlwatch_kpi_value',
@@ -539,14 +589,21 @@ export const catalog = {
     'mlwatch_kpi_baseline',
     'gauge',
     ['kpi', 'window'],
-    'The KPI over the same window one baseline period earlier (default 7 days), computed in the warehouse.',
+    'The median of the KPI over the same window shifted back 1, 2, ... baseline.weeks whole weeks (default 4; same hours, same weekday), computed in the warehouse. Not exported when no such week has a value.',
   ),
   kpiVolume: family(
     'business',
     'mlwatch_kpi_volume',
     'gauge',
     ['kpi', 'window', 'period'],
-    'Rows behind the KPI (the ratio\'s denominator) for period="current" or "baseline", for a minimum-volume guard.',
+    'Rows behind the KPI (the ratio\'s denominator): period="current", or period="baseline" for the median volume of the weeks behind the baseline.',
+  ),
+  kpiStandardError: family(
+    'business',
+    'mlwatch_kpi_standard_error',
+    'gauge',
+    ['kpi', 'window'],
+    "Standard error of the KPI minus its baseline, in the KPI's unit: the sampling noise of the current window and of the baseline weeks (for a ratio from its counts; for an SQL KPI from its volume and stddev columns). value + z * this is the upper confidence bound the drop alert compares with the baseline.",
   ),
   kpiInfo: family(
     'business',
@@ -605,6 +662,13 @@ export const catalog = {
     'counter',
     [],
     'Failed attempts of this exporter to forward a ticket event to the external tracker (no 2xx answer, timeout, connection error); each is retried with backoff.',
+  ),
+  ticketHandedOff: family(
+    'actions',
+    'mlwatch_ticket_handed_off_timestamp_seconds',
+    'gauge',
+    [...HANDOFF_LABELS],
+    "When each open ticket was handed off (Unix time in seconds), labelled with its id, its alert's name (ticket_alertname), the team it went to, who handed it off ('mlwatch (automatic)' when nobody acknowledged the page in time) and its alert's subject labels; only open, handed-off tickets, at most the 100 latest. MlwatchTicketHandedOff turns each into the data-science receiver's notice.",
   ),
   reportPostPending: family(
     'actions',

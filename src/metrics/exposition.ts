@@ -36,3 +36,21 @@ export function renderByFamily(samples: readonly Sample[]): Map<string, string> 
   // One join per family: repeated += on 10,000 lines leaves a rope that every scrape would flatten again.
   return new Map([...lines].map(([name, l]) => [name, l.join('')]));
 }
+
+/**
+ * Lines of samples that grow with time (Sample.agingSince), by family name, as of `nowMs` on the same monotonic
+ * clock: rendered at each scrape, since their value changes between runs.
+ */
+export function renderAging(samples: readonly Sample[], nowMs: number): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const s of samples) {
+    const since = s.agingSince ?? nowMs;
+    const line = sampleLine({
+      name: s.name,
+      labels: s.labels,
+      value: s.value + Math.max(0, nowMs - since) / 1000,
+    });
+    out.set(s.name, (out.get(s.name) ?? '') + line);
+  }
+  return out;
+}

@@ -13,4 +13,10 @@ export interface Sample {
   name: string;
   labels: Record<string, string>;
   value: number;
+  /**
+   * For an age measured once per run (mlwatch_dataset_newest_row_age_seconds): the exporter's monotonic clock
+   * (performance.now(), ms) when `value` was true. Each scrape exports `value` plus the seconds since then, so
+   * the age keeps growing between runs without comparing the clock of one host with another's.
+   */
+  agingSince?: number;
 }

@@ -58,6 +58,7 @@ export function startActions(o: ActionsOptions): Actions {
     log: o.log,
     forward: o.config.raw.state.ticket_forward,
     ticketLabels: o.config.raw.state.ticket_labels,
+    handoff: o.config.raw.state.handoff,
     ...(o.ticketForward ? { forwardTiming: o.ticketForward } : {}),
   });
   state.register(o.registry);

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { LoadedConfig } from '../config/load.js';
 import { catalogEntries } from '../metrics/catalog.js';
-import { familyHeader } from '../metrics/exposition.js';
+import { familyHeader, renderAging } from '../metrics/exposition.js';
 import { createSelfRegistry } from '../metrics/self.js';
 import type { FamilyDef } from '../metrics/types.js';
 import { VERSION } from '../version.js';
@@ -95,8 +95,12 @@ export class Exporter {
   async metricsText(): Promise<string> {
     let out = await this.registry.metrics();
     const byFamily = new Map<string, string>();
+    const now = performance.now();
     for (const s of this.states) {
       for (const [name, lines] of s.rendered) byFamily.set(name, (byFamily.get(name) ?? '') + lines);
+      if (s.aging.length === 0) continue;
+      for (const [name, lines] of renderAging(s.aging, now))
+        byFamily.set(name, (byFamily.get(name) ?? '') + lines);
     }
     for (const name of [...byFamily.keys()].sort()) {
       const f = this.families.get(name);

@@ -1,5 +1,6 @@
 import type { Check, CheckResult } from '../checks/types.js';
 import { renderByFamily } from '../metrics/exposition.js';
+import type { Sample } from '../metrics/types.js';
 import { cronGapMs } from './scheduler.js';
 
 export type CheckStatus = 'pending' | 'ok' | 'failing';
@@ -9,6 +10,8 @@ export class CheckState {
   status: CheckStatus = 'pending';
   /** Rendered exposition lines of the last successful run, by family name. */
   rendered = new Map<string, string>();
+  /** Samples of the last successful run whose value grows until the next run (Sample.agingSince): rendered per scrape. */
+  aging: Sample[] = [];
   seriesCount = 0;
   skipped: Record<string, number> = {};
   lastRunStartedAt?: number;
@@ -32,7 +35,8 @@ export class CheckState {
 
   succeed(result: CheckResult, endedAt: number, durationSeconds: number): void {
     // Replacing, not merging: a subject that disappeared (dropped column, removed row) loses its series now.
-    this.rendered = renderByFamily(result.samples);
+    this.rendered = renderByFamily(result.samples.filter((s) => s.agingSince === undefined));
+    this.aging = result.samples.filter((s) => s.agingSince !== undefined);
     this.seriesCount = result.samples.length;
     this.skipped = result.skipped;
     this.status = 'ok';
@@ -60,6 +64,7 @@ export class CheckState {
       queued: false,
       running: false,
     });
+    this.check.adopt?.(previous.check);
   }
 
   private finish(endedAt: number, durationSeconds: number): void {

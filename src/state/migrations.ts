@@ -233,6 +233,41 @@ export const MIGRATIONS: readonly Migration[] = [
          WHERE state = 'pending'`,
     ],
   },
+  {
+    version: 8,
+    name: 'ticket_handoff',
+    statements: (s) => [
+      // Who holds a ticket (docs/handoff_plan.md): every page is platform's first, a warning its team's.
+      // acknowledged_* is the current assignee's acknowledgement (a hand-off clears it: the new team has not
+      // acknowledged yet); handed_off_* is set once, by a responder or by the automatic hand-off.
+      `ALTER TABLE ${s}.tickets
+         ADD COLUMN assignee text,
+         ADD COLUMN acknowledged_by text,
+         ADD COLUMN acknowledged_at timestamptz,
+         ADD COLUMN handed_off_to text,
+         ADD COLUMN handed_off_by text,
+         ADD COLUMN handed_off_at timestamptz,
+         ADD COLUMN handoff_reason text`,
+      `UPDATE ${s}.tickets SET assignee = CASE WHEN severity = 'critical' THEN 'platform' ELSE team END`,
+      // What people (and the automatic hand-off) did to a ticket, in order: the history `tickets list --json`
+      // and GET /api/v1/tickets show. Bounded per ticket: one acknowledgement per assignee, one hand-off.
+      `CREATE TABLE ${s}.ticket_events (
+        id bigserial PRIMARY KEY,
+        ticket_id bigint NOT NULL REFERENCES ${s}.tickets (id),
+        at timestamptz NOT NULL DEFAULT now(),
+        actor text NOT NULL,
+        action text NOT NULL CHECK (action IN ('acknowledged', 'handed_off')),
+        details jsonb NOT NULL DEFAULT '{}'
+      )`,
+      `CREATE INDEX ticket_events_ticket_idx ON ${s}.ticket_events (ticket_id, id)`,
+      // The automatic hand-off's scan (every few seconds on every replica) and the handed-off gauge read only
+      // open tickets of these shapes; partial indexes keep both off the resolved history.
+      `CREATE INDEX tickets_handoff_due_idx ON ${s}.tickets (opened_at)
+         WHERE state = 'open' AND severity = 'critical' AND acknowledged_at IS NULL AND handed_off_at IS NULL`,
+      `CREATE INDEX tickets_handed_off_idx ON ${s}.tickets (handed_off_at)
+         WHERE state = 'open' AND handed_off_at IS NOT NULL`,
+    ],
+  },
 ];
 
 // Two exporters starting at once must not both migrate: the first holds this lock until it commits.

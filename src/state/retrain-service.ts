@@ -33,7 +33,18 @@ export interface AlertSummary {
   deduplicated: number;
   duplicates: number;
   ignored: number;
-  alerts: { alertname: string; model?: string; outcome: string; request?: number }[];
+  /**
+   * One entry per (alert, model) asked, or per alert ignored as a whole. An alert about a dataset (a `dataset`
+   * label, no `model`) has an entry for each model reading that dataset, with `dataset` set.
+   */
+  alerts: { alertname: string; dataset?: string; model?: string; outcome: string; request?: number }[];
+}
+
+/** A model's settings the retrain service needs: its retrain block, and the dataset its features come from. */
+export interface RetrainModel {
+  name: string;
+  retrain?: RetrainConfig | undefined;
+  dataset?: string | undefined;
 }
 
 // Alertmanager marks an alert without an end with Go's zero time.
@@ -52,6 +63,8 @@ export { backoffDelay };
 export class RetrainService {
   readonly log: RetrainLog;
   private models = new Map<string, RetrainConfig>();
+  /** Every configured model reading each dataset (models[].dataset), with or without a retrain block. */
+  private readers = new Map<string, string[]>();
   private tasks: ScheduledTask[] = [];
   /** Cadence ticks that could not be recorded yet (store down): retried with the dispatch loop. */
   private readonly unrecordedTicks = new Map<string, Date>();
@@ -86,10 +99,15 @@ export class RetrainService {
   }
 
   /** Takes the models' retrain settings (at start and after a reload) and schedules their cadences. */
-  configure(models: readonly { name: string; retrain?: RetrainConfig | undefined }[]): void {
+  configure(models: readonly RetrainModel[]): void {
     for (const t of this.tasks) void t.destroy();
     this.tasks = [];
     this.models = new Map(models.flatMap((m) => (m.retrain ? [[m.name, m.retrain] as const] : [])));
+    this.readers = new Map();
+    for (const m of models) {
+      if (m.dataset !== undefined)
+        this.readers.set(m.dataset, [...(this.readers.get(m.dataset) ?? []), m.name]);
+    }
     for (const [model, r] of this.models) {
       this.failures?.inc({ model }, 0);
       if (this.stopped) continue;
@@ -149,36 +167,70 @@ export class RetrainService {
     }
   }
 
-  /** The `retraining` receiver: one trigger per firing alert of a model that has a retrain config. */
+  /**
+   * The `retraining` receiver. A firing alert with a `model` label is one trigger for that model. A firing
+   * alert about a dataset (a `dataset` label and no `model`: feature and dataset drift) is one trigger for
+   * each model whose `dataset` is that dataset: drift in a model's input is a reason to retrain that model,
+   * and only the config knows which models read which dataset. Each trigger dedupes within its own model's
+   * cooldown, so one drift alert asks every reader once, and the next drift alert of the day asks none.
+   */
   async ingestAlerts(alerts: readonly WebhookAlert[]): Promise<AlertSummary> {
     const summary: AlertSummary = { requested: 0, deduplicated: 0, duplicates: 0, ignored: 0, alerts: [] };
     const triggers: RetrainTrigger[] = [];
     const at = this.now();
-    const entries: AlertSummary['alerts'] = alerts.map((a) => {
+    const entries: AlertSummary['alerts'] = [];
+    for (const a of alerts) {
       const alertname = a.labels.alertname ?? '';
       const model = a.labels.model;
-      if (model === undefined) return { alertname, outcome: 'ignored: alert has no model label' };
-      if (a.status !== 'firing') return { alertname, model, outcome: 'ignored: resolved' };
-      const r = this.models.get(model);
-      if (!r) return { alertname, model, outcome: 'ignored: model has no retrain config' };
-      triggers.push({
-        key: `alert:${createHash('sha256')
-          .update(JSON.stringify([a.fingerprint, a.status, a.startsAt, a.endsAt ?? NO_END]))
-          .digest('hex')}`,
-        model,
-        reason: 'alert',
-        detail: {
+      const dataset = model === undefined ? a.labels.dataset : undefined;
+      const subject = dataset === undefined ? {} : { dataset };
+      if (model === undefined && dataset === undefined) {
+        entries.push({ alertname, outcome: 'ignored: alert has no model or dataset label' });
+        continue;
+      }
+      if (a.status !== 'firing') {
+        entries.push({
           alertname,
-          fingerprint: a.fingerprint,
-          startsAt: a.startsAt,
-          labels: a.labels,
-          annotations: a.annotations,
-        },
-        at,
-        cooldownMs: r.cooldown,
-      });
-      return { alertname, model, outcome: 'pending' };
-    });
+          ...subject,
+          ...(model !== undefined ? { model } : {}),
+          outcome: 'ignored: resolved',
+        });
+        continue;
+      }
+      const asked = model !== undefined ? [model] : (this.readers.get(dataset as string) ?? []);
+      if (asked.length === 0) {
+        entries.push({ alertname, ...subject, outcome: 'ignored: no model reads the dataset' });
+        continue;
+      }
+      const delivery = createHash('sha256')
+        .update(JSON.stringify([a.fingerprint, a.status, a.startsAt, a.endsAt ?? NO_END]))
+        .digest('hex');
+      for (const m of asked) {
+        const r = this.models.get(m);
+        if (!r) {
+          entries.push({ alertname, ...subject, model: m, outcome: 'ignored: model has no retrain config' });
+          continue;
+        }
+        triggers.push({
+          // One delivery of a dataset alert is a trigger per model: the model is in the key, so each model's
+          // trigger is recorded (and deduplicated within its cooldown) on its own. An alert with a model label
+          // concerns that model only; its key stays the delivery's, as recorded before dataset alerts fanned out.
+          key: model !== undefined ? `alert:${delivery}` : `alert:${delivery}:${m}`,
+          model: m,
+          reason: 'alert',
+          detail: {
+            alertname,
+            fingerprint: a.fingerprint,
+            startsAt: a.startsAt,
+            labels: a.labels,
+            annotations: a.annotations,
+          },
+          at,
+          cooldownMs: r.cooldown,
+        });
+        entries.push({ alertname, ...subject, model: m, outcome: 'pending' });
+      }
+    }
     const outcomes = await this.log.record(triggers);
     let i = 0;
     for (const e of entries) {

@@ -3,9 +3,16 @@ import { Gauge, type Registry } from 'prom-client';
 import { catalog } from '../metrics/catalog.js';
 import { quoteIdent } from '../sql/identifiers.js';
 import type { StateDb } from './db.js';
+import { HANDOFF_TEAMS, type HandoffConfig, handoffPollMs } from './handoff-config.js';
 import { migrate } from './migrations.js';
 import { TicketForwarder, type TicketForwarderOptions } from './ticket-forward.js';
 import type { TicketForwardConfig } from './ticket-forward-config.js';
+import {
+  HANDOFF_LABELS,
+  type HandedOffTicket,
+  MAX_HANDED_OFF_EXPORTED,
+  TicketHandoffs,
+} from './ticket-handoff.js';
 import { knownTicketLabels, type TicketLabelsConfig } from './ticket-labels.js';
 import { type TicketCount, TicketLog } from './tickets.js';
 
@@ -23,6 +30,8 @@ export interface StateServiceOptions {
   forward?: TicketForwardConfig | undefined;
   /** The forwarding's poll, backoff and lease (tests shorten them). */
   forwardTiming?: Pick<TicketForwarderOptions, 'pollMs' | 'backoffMs' | 'backoffCapMs' | 'leaseMarginMs'>;
+  /** state.handoff: when unacknowledged pages go to data science by themselves (off without layers). */
+  handoff?: HandoffConfig | undefined;
 }
 
 /**
@@ -32,12 +41,18 @@ export interface StateServiceOptions {
  */
 export class StateService {
   readonly tickets: TicketLog;
+  /** Acknowledgements and hand-offs (src/state/ticket-handoff.ts). */
+  readonly handoffs: TicketHandoffs;
   /** Present when state.ticket_forward is configured. */
   readonly forwarder?: TicketForwarder;
   private ready = false;
   private lastError = 'not migrated yet';
   private counts: TicketCount[] = [];
+  private handedOff: HandedOffTicket[] = [];
+  private handedOffTruncated = false;
   private timer?: NodeJS.Timeout;
+  private handoffTimer?: NodeJS.Timeout;
+  private handingOff = false;
   private stopped = false;
 
   constructor(private readonly o: StateServiceOptions) {
@@ -48,6 +63,7 @@ export class StateService {
       new Set(o.forward?.on ?? []),
       knownTicketLabels(o.ticketLabels),
     );
+    this.handoffs = new TicketHandoffs(o.db, schemaSql);
     if (o.forward) {
       this.forwarder = new TicketForwarder({
         ...o.forwardTiming,
@@ -66,6 +82,11 @@ export class StateService {
     this.timer = setInterval(() => void this.tick(), this.ready ? this.refreshMs() : this.retryMs());
     this.timer.unref();
     this.forwarder?.start();
+    const h = this.o.handoff;
+    if (h && h.layers.length > 0) {
+      this.handoffTimer = setInterval(() => void this.handOffUnacknowledged(h), handoffPollMs(h.after));
+      this.handoffTimer.unref();
+    }
   }
 
   isReady(): boolean {
@@ -81,10 +102,47 @@ export class StateService {
   async refresh(): Promise<void> {
     try {
       this.counts = await this.tickets.counts();
+      const { tickets, total } = await this.handoffs.handedOff();
+      this.handedOff = tickets;
+      if (total > tickets.length !== this.handedOffTruncated) {
+        this.handedOffTruncated = total > tickets.length;
+        if (this.handedOffTruncated)
+          this.o.log.warn(
+            { open: total, exported: tickets.length },
+            `more than ${MAX_HANDED_OFF_EXPORTED} open tickets are handed off; only the latest are exported (the ticket log has all)`,
+          );
+      }
     } catch (err) {
-      this.o.log.warn({ err: (err as Error).message }, 'cannot read ticket counts');
+      this.o.log.warn({ err: (err as Error).message }, 'cannot read ticket counts and hand-offs');
     }
     await this.forwarder?.refresh();
+  }
+
+  /**
+   * The automatic hand-off (state.handoff): pages of its layers nobody acknowledged in time go to data science.
+   * Every replica runs it; the conditional UPDATE hands each ticket off once. Skipped while the store is not
+   * ready, and never two at once in one replica (a slow store must not pile them up).
+   */
+  private async handOffUnacknowledged(h: HandoffConfig): Promise<void> {
+    if (!this.ready || this.stopped || this.handingOff) return;
+    this.handingOff = true;
+    try {
+      const ids = await this.handoffs.handOffUnacknowledged(h.after, h.layers, HANDOFF_TEAMS[0]);
+      if (ids.length > 0) {
+        this.o.log.info(
+          { tickets: ids, to: HANDOFF_TEAMS[0], after: h.after },
+          'pages not acknowledged in time were handed off',
+        );
+        await this.refresh();
+      }
+    } catch (err) {
+      this.o.log.warn(
+        { err: (err as Error).message },
+        'automatic hand-off failed; retrying at the next poll',
+      );
+    } finally {
+      this.handingOff = false;
+    }
   }
 
   /** After a webhook changed tickets: sends their queued events now rather than at the next poll. */
@@ -105,6 +163,16 @@ export class StateService {
       },
     });
     new Gauge({
+      name: catalog.ticketHandedOff.name,
+      help: catalog.ticketHandedOff.help,
+      labelNames: [...HANDOFF_LABELS],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const t of self.handedOff) this.set(t.labels, t.at);
+      },
+    });
+    new Gauge({
       name: catalog.stateStoreUp.name,
       help: catalog.stateStoreUp.help,
       registers: [registry],
@@ -118,6 +186,7 @@ export class StateService {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    clearInterval(this.handoffTimer);
     await this.forwarder?.stop();
     await this.o.db.close().catch(() => {});
   }

@@ -22,6 +22,29 @@ export interface Ticket {
   lastSeenAt: string;
   resolvedAt: string | null;
   notifications: number;
+  /**
+   * The team holding the ticket (docs/handoff_plan.md): `platform` for every page (critical) at first, the alert's
+   * team for the rest; the team it was handed off to after a hand-off.
+   */
+  assignee: string | null;
+  /** Who of the assignee acknowledged it, and when; a hand-off clears both (the new team has not yet). */
+  acknowledgedBy: string | null;
+  acknowledgedAt: string | null;
+  /** The hand-off, at most one per ticket: to whom, by whom (`mlwatch (automatic)` when nobody acknowledged), when, why. */
+  handedOffTo: string | null;
+  handedOffBy: string | null;
+  handedOffAt: string | null;
+  handoffReason: string | null;
+  /** What people and the automatic hand-off did to it, oldest first. */
+  events: TicketHistoryEvent[];
+}
+
+export interface TicketHistoryEvent {
+  at: string;
+  /** The authenticated caller's name, or `mlwatch (automatic)`. */
+  actor: string;
+  action: 'acknowledged' | 'handed_off';
+  details: Record<string, unknown>;
 }
 
 export interface TicketFilter {
@@ -130,8 +153,8 @@ export class TicketLog {
     // A resolved ticket stays resolved: a late firing notification of the same occurrence only counts.
     const [row] = await tx.query(
       `INSERT INTO ${this.s}.tickets AS t
-         (fingerprint, starts_at, alertname, severity, team, layer, state, labels, annotations, resolved_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10)
+         (fingerprint, starts_at, alertname, severity, team, layer, state, labels, annotations, resolved_at, assignee)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10, $11)
        ON CONFLICT (fingerprint, starts_at) DO UPDATE SET
          notifications = t.notifications + 1,
          last_seen_at = now(),
@@ -150,10 +173,11 @@ export class TicketLog {
         JSON.stringify(a.labels),
         JSON.stringify(a.annotations),
         resolved ? (endsAt ?? new Date().toISOString()) : null,
+        firstAssignee(a.labels),
       ],
     );
     if (row && this.forward.size > 0) {
-      const ticket = toTicket(row);
+      const ticket = toTicket(row, []);
       // A ticket first seen resolved (its firing notification never came) is opened, then resolved, so the
       // tracker always gets an issue before its closing. The unique (ticket, event) makes repeats no-ops.
       await this.enqueue(tx, ticket, 'opened');
@@ -174,20 +198,15 @@ export class TicketLog {
   }
 
   list(f: TicketFilter = {}): Promise<Ticket[]> {
-    return this.db.transaction(async (tx) => {
-      const rows = await tx.query(
-        `SELECT id, fingerprint, alertname, severity, team, layer, state, labels, annotations,
-                starts_at, opened_at, last_seen_at, resolved_at, notifications
-           FROM ${this.s}.tickets
-          WHERE ($1::text IS NULL OR state = $1)
-            AND ($2::text IS NULL OR team = $2)
-            AND ($3::text IS NULL OR layer = $3)
-          ORDER BY id DESC
-          LIMIT $4`,
+    return this.db.transaction((tx) =>
+      selectTickets(
+        tx,
+        this.s,
+        `($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR team = $2) AND ($3::text IS NULL OR layer = $3)
+          ORDER BY id DESC LIMIT $4`,
         [f.state ?? null, f.team ?? null, f.layer ?? null, f.limit ?? 100],
-      );
-      return rows.map(toTicket);
-    });
+      ),
+    );
   }
 
   /** The forwarding status of each ticket (ForwardStatus); `configured`: whether state.ticket_forward is set. */
@@ -244,10 +263,47 @@ export class TicketLog {
   }
 }
 
+/** Who holds a new ticket: platform on-call for every page, whatever its team; the alert's team otherwise. */
+function firstAssignee(labels: Record<string, string>): string | null {
+  return labels.severity === 'critical' ? 'platform' : (labels.team ?? null);
+}
+
+/**
+ * The tickets matching `where` (a condition on the tickets table, with its ORDER BY and LIMIT), each with its
+ * history: the one way tickets are read, by the list, the API and the hand-off answers.
+ */
+export async function selectTickets(
+  tx: StateTx,
+  s: string,
+  where: string,
+  params: readonly unknown[],
+): Promise<Ticket[]> {
+  const rows = await tx.query(
+    `SELECT id, fingerprint, alertname, severity, team, layer, state, labels, annotations, starts_at, opened_at,
+            last_seen_at, resolved_at, notifications, assignee, acknowledged_by, acknowledged_at, handed_off_to,
+            handed_off_by, handed_off_at, handoff_reason
+       FROM ${s}.tickets WHERE ${where}`,
+    params,
+  );
+  if (rows.length === 0) return [];
+  const events = await tx.query(
+    `SELECT ticket_id::int AS ticket_id, at, actor, action, details FROM ${s}.ticket_events
+      WHERE ticket_id = ANY($1::bigint[]) ORDER BY id`,
+    [rows.map((r) => Number(r.id))],
+  );
+  return rows.map((r) =>
+    toTicket(
+      r,
+      events.filter((e) => Number(e.ticket_id) === Number(r.id)),
+    ),
+  );
+}
+
 const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : v === null ? null : String(v));
 const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v) as Record<string, string>;
+const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
 
-function toTicket(r: Record<string, unknown>): Ticket {
+function toTicket(r: Record<string, unknown>, events: Record<string, unknown>[]): Ticket {
   return {
     id: Number(r.id),
     fingerprint: String(r.fingerprint),
@@ -263,6 +319,19 @@ function toTicket(r: Record<string, unknown>): Ticket {
     lastSeenAt: iso(r.last_seen_at) as string,
     resolvedAt: iso(r.resolved_at),
     notifications: Number(r.notifications),
+    assignee: text(r.assignee),
+    acknowledgedBy: text(r.acknowledged_by),
+    acknowledgedAt: iso(r.acknowledged_at ?? null),
+    handedOffTo: text(r.handed_off_to),
+    handedOffBy: text(r.handed_off_by),
+    handedOffAt: iso(r.handed_off_at ?? null),
+    handoffReason: text(r.handoff_reason),
+    events: events.map((e) => ({
+      at: iso(e.at) as string,
+      actor: String(e.actor),
+      action: e.action as TicketHistoryEvent['action'],
+      details: json(e.details),
+    })),
   };
 }
 

@@ -12,6 +12,7 @@ export const TOKENS = {
   webhook: 'test-webhook-token-0123456789',
   viewer: 'test-viewer-token-0123456789',
   lifecycle: 'test-lifecycle-token-0123456789',
+  responder: 'test-responder-token-0123456789',
 } as const;
 
 /** The `access` section as the object a YAML file parses to. */
@@ -20,6 +21,8 @@ export const ACCESS = {
     { name: 'alertmanager', roles: ['webhook'], token_sha256: sha256(TOKENS.webhook) },
     { name: 'oncall', roles: ['viewer'], token_sha256: sha256(TOKENS.viewer) },
     { name: 'ops', roles: ['lifecycle'], token_sha256: sha256(TOKENS.lifecycle) },
+    // Platform on-call's responder: acknowledges and hands off tickets (the name the ticket records).
+    { name: 'riley', roles: ['responder'], token_sha256: sha256(TOKENS.responder) },
   ],
 };
 
@@ -34,6 +37,9 @@ export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 export const WEBHOOK_HEADERS = { 'content-type': 'application/json', ...bearer(TOKENS.webhook) };
 
 export const VIEWER_HEADERS = bearer(TOKENS.viewer);
+
+/** A responder's call with a JSON body (POST /api/v1/tickets/ID/ack and /handoff). */
+export const RESPONDER_HEADERS = { 'content-type': 'application/json', ...bearer(TOKENS.responder) };
 
 /** The demo's published operator token (src/demo/builtin-config.ts): viewer, webhook and lifecycle. */
 export const DEMO_HEADERS = bearer('demo-operator-token');

@@ -13,7 +13,9 @@ export interface ExpectedAlert {
 
 /**
  * Switches a demo incident on in the live stack, asserts each alert reaches exactly its receivers, switches it
- * off and asserts each resolution does too. Records ms from switch to first webhook in `timings`.
+ * off and asserts each resolution does too. Records ms from switch to first webhook in `timings`. `whileFiring`
+ * runs once the alerts have reached their receivers and before the incident ends (what follows a page: a
+ * hand-off), given the time the incident was switched on.
  */
 export async function runIncident(
   s: Stack,
@@ -21,6 +23,7 @@ export async function runIncident(
   alerts: ExpectedAlert[],
   timings: Record<string, number>,
   waitMs = 120_000,
+  whileFiring?: (since: number) => Promise<void>,
 ): Promise<void> {
   const since = Date.now();
   await s.incidents.set(name, true);
@@ -38,6 +41,7 @@ export async function runIncident(
   await settle();
   for (const a of alerts)
     expect(s.recorder.receiversOf(a.labels, 'firing', since), a.labels.alertname).toEqual(a.receivers);
+  await whileFiring?.(since);
 
   const off = Date.now();
   await s.incidents.set(name, false);

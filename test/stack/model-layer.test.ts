@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RetrainRequest } from '../../src/state/retrain.js';
+import type { Ticket } from '../../src/state/tickets.js';
 import { waitFor } from '../helpers/wait.js';
 import { runIncident } from './incident.js';
-import { FOR_FACTOR, type Stack, startStack } from './stack.js';
+import { dispatchedAlertRequests } from './retrain-requests.js';
+import { FOR_FACTOR, HANDOFF_AFTER_S, type Stack, settle, startStack } from './stack.js';
 
 // The demo's model incidents injected into a live warehouse: each alert reaches exactly its receivers and
 // resolves when the incident ends. MlwatchModelAucLow and MlwatchModelLabelCoverageLow hold for 1h, 150 s here,
@@ -19,6 +21,21 @@ afterAll(async () => {
 });
 
 const model = { model: 'credit_default' };
+
+/** When `receiver` first got a firing notification with an alert matching `labels`, since `since`. */
+function firstTo(receiver: string, labels: Record<string, string>, since: number): number | undefined {
+  return s.recorder.received
+    .filter(
+      (n) =>
+        n.receiver === receiver &&
+        n.at >= since &&
+        n.alerts.some(
+          (a) => a.status === 'firing' && Object.entries(labels).every(([k, v]) => a.labels[k] === v),
+        ),
+    )
+    .map((n) => n.at)
+    .sort((a, b) => a - b)[0];
+}
 
 /** The single value of an instant query (NaN when it returns nothing). */
 async function value(expr: string): Promise<number> {
@@ -57,33 +74,94 @@ describe('the live stack: model layer', () => {
     ]);
   }, 400_000);
 
-  it('auc: MlwatchModelAucLow pages, goes to data science, the ticket log and asks for retraining', async () => {
-    await incident(
+  it('auc: MlwatchModelAucLow pages platform first, asks for retraining, and reaches data science through the automatic hand-off', async () => {
+    const auc = { alertname: 'MlwatchModelAucLow', window: '14d', ...model };
+    const handedOff = {
+      alertname: 'MlwatchTicketHandedOff',
+      ticket_alertname: 'MlwatchModelAucLow',
+      ...model,
+    };
+    let off = 0;
+    await runIncident(
+      s,
       'auc',
-      { alertname: 'MlwatchModelAucLow', window: '14d', ...model },
-      ['data-science', 'platform-oncall', 'retraining', 'ticketing'],
-      // A resolution is not a retrain request: the retraining receiver gets firing alerts only.
-      ['data-science', 'platform-oncall', 'ticketing'],
+      [
+        {
+          labels: auc,
+          // Platform on-call's page, the ticket and the retrain: nothing for data science yet.
+          receivers: ['platform-oncall', 'retraining', 'ticketing'],
+          // A resolution is not a retrain request: the retraining receiver gets firing alerts only.
+          resolvedTo: ['platform-oncall', 'ticketing'],
+        },
+      ],
+      timings,
+      WAIT_MS,
+      async (since) => {
+        const page = firstTo('platform-oncall', auc, since) as number;
+        // Nobody acknowledges the page: after state.handoff.after the exporter hands the ticket to data science,
+        // and MlwatchTicketHandedOff brings it to the data-science receiver (and nowhere else).
+        await waitFor(
+          () => firstTo('data-science', handedOff, since),
+          (HANDOFF_AFTER_S + 60) * 1000,
+          'the hand-off at data science',
+          s.explain('MlwatchTicketHandedOff'),
+        );
+        await settle();
+        const handoff = firstTo('data-science', handedOff, since) as number;
+        timings['auc:handoff after page'] = handoff - page;
+        // The ticket opens with the page (both Alertmanager routes wait 1 s here): allow the second between them.
+        expect(handoff - page).toBeGreaterThanOrEqual((HANDOFF_AFTER_S - 2) * 1000);
+        expect(s.recorder.receiversOf(handedOff, 'firing', since)).toEqual(['data-science']);
+        expect(
+          s.recorder.receiversOf(auc, 'firing', since),
+          'the page never goes to data science directly',
+        ).toEqual(['platform-oncall', 'retraining', 'ticketing']);
+        const notice = s.recorder.received.find((n) => n.receiver === 'data-science' && n.at === handoff);
+        const alert = notice?.alerts.find((a) => a.labels.alertname === 'MlwatchTicketHandedOff');
+        expect(alert?.labels).toMatchObject({
+          severity: 'warning',
+          team: 'data-science',
+          layer: 'model',
+          handed_off_to: 'data-science',
+          handed_off_by: 'mlwatch (automatic)',
+          dataset: 'applications',
+        });
+
+        // The ticket records it: data science holds it now, handed off by the exporter for the reason given; the
+        // hand-off made no ticket of its own.
+        const r = await s.get('/api/v1/tickets?layer=model&limit=1000');
+        expect(r.status, r.text).toBe(200);
+        const tickets = (JSON.parse(r.text) as { tickets: Ticket[] }).tickets;
+        const ticket = tickets.find((t) => t.alertname === 'MlwatchModelAucLow' && t.state === 'open');
+        expect(ticket).toMatchObject({
+          id: Number(alert?.labels.ticket),
+          assignee: 'data-science',
+          handedOffTo: 'data-science',
+          handedOffBy: 'mlwatch (automatic)',
+          handoffReason: `not acknowledged within ${HANDOFF_AFTER_S}s of the page (state.handoff.after)`,
+          acknowledgedBy: null,
+        });
+        expect(ticket?.events.map((e) => [e.actor, e.action])).toEqual([
+          ['mlwatch (automatic)', 'handed_off'],
+        ]);
+        expect(tickets.filter((t) => t.alertname === 'MlwatchTicketHandedOff')).toEqual([]);
+        off = Date.now();
+      },
     );
     expect(timings['auc:MlwatchModelAucLow']).toBeGreaterThanOrEqual(3_600_000 / FOR_FACTOR);
+    // The ticket closed with its alert: the hand-off's notice resolves at data science too.
+    await waitFor(
+      () => s.recorder.receiversOf(handedOff, 'resolved', off).length > 0,
+      60_000,
+      'the hand-off resolved',
+    );
+    expect(s.recorder.receiversOf(handedOff, 'resolved', off)).toEqual(['data-science']);
 
     // The retraining receiver reached the exporter's /api/v1/retrain (the recorder forwards it), which recorded
     // one request for the model and dispatched it to the model's retrain webhook exactly once. Requests of the
     // monthly cadence (should the test run at its minute) are not the alert's.
     expect(s.recorder.forwarded.retraining).toContain(200);
-    const requests = await waitFor(
-      async () => {
-        const r = await s.get('/api/v1/retrain/requests?model=credit_default');
-        if (r.status !== 200) throw new Error(`retrain requests: ${r.status} ${r.text}`);
-        const all = (JSON.parse(r.text) as { requests: RetrainRequest[] }).requests;
-        const fromAlerts = all.filter((x) => x.reason === 'alert');
-        return fromAlerts.length > 0 && fromAlerts.every((x) => x.state === 'dispatched')
-          ? fromAlerts
-          : undefined;
-      },
-      60_000,
-      'retrain request dispatched',
-    );
+    const requests = await dispatchedAlertRequests(s, 'credit_default');
     expect(requests).toHaveLength(1);
     const [request] = requests as [RetrainRequest];
     expect(request).toMatchObject({ model: 'credit_default', state: 'dispatched', failures: 0 });

@@ -37,6 +37,12 @@ import { WebhookRecorder } from './recorder.js';
 
 export const PG_URL = process.env.MLWATCH_TEST_DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/test';
 export const FOR_FACTOR = 24;
+/**
+ * state.handoff.after in the stack: a model page nobody acknowledges goes to data science this many seconds
+ * after its ticket opened (15 minutes in production; long enough here to see that nothing reaches data science
+ * before it).
+ */
+export const HANDOFF_AFTER_S = 20;
 
 export interface Stack {
   schema: string;
@@ -165,8 +171,13 @@ async function build(undo: Undo[], unwind: () => Promise<void>): Promise<Stack> 
   for (const m of config.models) m.reference = { window: '4d', offset: '3d' };
   Object.assign(config.warehouse, { connect_timeout: '1s', statement_timeout: '5s' });
   config.defaults = { interval: '1s', jitter: 0 };
-  // The ticket log in a schema of this stack's own; Alertmanager's ticketing webhook reaches it (below).
-  (config as Record<string, unknown>).state = { url: PG_URL, schema: `${schema}_state` };
+  // The ticket log in a schema of this stack's own; Alertmanager's ticketing webhook reaches it (below). The
+  // demo's hand-off time becomes the stack's.
+  (config as Record<string, unknown>).state = {
+    url: PG_URL,
+    schema: `${schema}_state`,
+    handoff: { after: `${HANDOFF_AFTER_S}s` },
+  };
   // Instead of the demo's published operator token: Alertmanager may only post webhooks, the tests may only
   // read. Prometheus needs no entry: with basic_auth_users set, any of those users may read /metrics.
   const sha256 = (token: string) => createHash('sha256').update(token).digest('hex');

@@ -134,10 +134,12 @@ async function runScan(
   if (specs.freshness) {
     // Newest row not in the future: a writer with a skewed clock must not make a stale table look fresh.
     // The subquery only runs (lazily, as an InitPlan) when the scanned window holds no rows at all.
-    st.select(
-      `extract(epoch FROM coalesce(max(${t}), (SELECT max(${t}) FROM ${ds.tableSql} WHERE ${t} < now())))::float8`,
-      'last_update',
-    );
+    const newest = `coalesce(max(${t}), (SELECT max(${t}) FROM ${ds.tableSql} WHERE ${t} < now()))`;
+    st.select(`extract(epoch FROM ${newest})::float8`, 'last_update');
+    // The age on the warehouse's clock alone: now() and the timestamps are both the warehouse's (a
+    // timestamp without time zone is read in the session's zone, as the windows read it). Unlike
+    // time() - last_update in Prometheus, no other host's clock takes part, so skew cannot move it.
+    st.select(`extract(epoch FROM now() - ${newest})::float8`, 'age');
   }
   if (specs.volume) {
     const w = specs.volume.window;
@@ -181,6 +183,11 @@ async function runScan(
   }
   // Freshness alone still scans nothing beyond the empty span; the InitPlan answers it.
   const { text, params } = st.sql(spanMs);
+  // When the age held, on the exporter's monotonic clock: each scrape adds the time since (Sample.agingSince).
+  // now() is the transaction's start, a round trip or two before this mark, so the age exported is short by
+  // those milliseconds: the stale alert can be that late, never early. performance.now() is monotonic: a step
+  // of the exporter's wall clock (NTP) cannot move the age either.
+  const measuredAt = performance.now();
   const [row] = await q.query(text, params);
   return toResult(
     ds,
@@ -188,6 +195,7 @@ async function runScan(
     nullColumns,
     validity.map(([c]) => c),
     row ?? {},
+    measuredAt,
   );
 }
 
@@ -197,6 +205,7 @@ function toResult(
   nullColumns: string[],
   validityColumns: string[],
   row: Row,
+  measuredAt: number,
 ): CheckResult {
   const samples: Sample[] = [];
   const skipped: Record<string, number> = {};
@@ -206,8 +215,17 @@ function toResult(
   const dataset = ds.name;
   if (specs.freshness) {
     const v = num(row, 'last_update');
-    if (v === null) skip('empty_table');
-    else samples.push({ name: catalog.datasetLastUpdate.name, labels: { dataset }, value: v });
+    const age = num(row, 'age');
+    if (v === null || age === null) skip('empty_table');
+    else {
+      samples.push({ name: catalog.datasetLastUpdate.name, labels: { dataset }, value: v });
+      samples.push({
+        name: catalog.datasetNewestRowAge.name,
+        labels: { dataset },
+        value: age,
+        agingSince: measuredAt,
+      });
+    }
   }
   if (specs.volume) {
     const w = specs.volume.window.label;

@@ -12,6 +12,11 @@ import { LOCK_FILE_NAME, type LockedColumn, lockedDataset, readSchemaLock } from
  * The table's columns from information_schema: `mlwatch_dataset_schema_info{hash}` always, and
  * `mlwatch_dataset_schema_changes{change}` (added, removed, type_changed) when there is an expectation, from
  * the config (`expect`) or a schema lock file (`lock`). Reads catalog metadata only, never rows.
+ *
+ * Every schema check also remembers its last hash between runs and exports the changes it has seen:
+ * `mlwatch_dataset_schema_hash_changes_total` and `mlwatch_dataset_schema_change_info{previous_hash, hash}`
+ * (docs/schema-lock.md, "Hash changes"). A reordered table, or one with `schema: {}`, changes no column
+ * against an expectation but does change the hash.
  */
 
 const typeName = z
@@ -170,34 +175,72 @@ export function buildSchemaCheck(
     ? Object.entries(spec.expect).map(([name, type]) => ({ name, type: normalizeType(type) }))
     : undefined;
   const dataset = ds.name;
-  return [
-    datasetCheck(ds, 'schema', [spec, lock?.path], async (q) => {
-      const columns = await readTableColumns(q, ds);
-      // The lock file is read on every run, so a new lock takes effect without a reload.
-      const against = lock
-        ? lockedDataset(
-            await readSchemaLock(lock.path, lock.display, configFile),
-            ds,
-            lock.display,
-            configFile,
-          ).columns
-        : expected;
-      const samples: Sample[] = [
-        { name: catalog.datasetSchemaInfo.name, labels: { dataset, hash: schemaHash(columns) }, value: 1 },
-      ];
-      if (against) {
-        const changes = compareSchema(columns, against);
-        for (const change of SCHEMA_CHANGES) {
-          samples.push({
-            name: catalog.datasetSchemaChanges.name,
-            labels: { dataset, change },
-            value: changes[change].length,
-          });
-        }
+  // The hash of the last successful run and the latest change seen, kept in this check object between runs
+  // (and handed to its successor over a reload, adopt below). In memory on purpose: checks never write, and
+  // a process that starts has no previous hash, so a restart is not reported as a change. The price: a change
+  // made while no exporter ran is not seen as one (an `expect` or lock still reports the columns).
+  const memory: HashMemory = { changes: 0 };
+  const check = datasetCheck(ds, 'schema', [spec, lock?.path], async (q) => {
+    const columns = await readTableColumns(q, ds);
+    // The lock file is read on every run, so a new lock takes effect without a reload.
+    const against = lock
+      ? lockedDataset(await readSchemaLock(lock.path, lock.display, configFile), ds, lock.display, configFile)
+          .columns
+      : expected;
+    const hash = schemaHash(columns);
+    if (memory.hash !== undefined && memory.hash !== hash) {
+      memory.changes++;
+      memory.previous = memory.hash;
+    }
+    memory.hash = hash;
+    const samples: Sample[] = [
+      { name: catalog.datasetSchemaInfo.name, labels: { dataset, hash }, value: 1 },
+      // Always exported (0 from the first run), so Prometheus has the counter's start: increase() then sees
+      // the first change, and a restart (back to 0) is a counter reset, not an increase.
+      { name: catalog.datasetSchemaHashChanges.name, labels: { dataset }, value: memory.changes },
+    ];
+    if (memory.previous !== undefined) {
+      // Only the latest change: one series per dataset, however often the table changes.
+      samples.push({
+        name: catalog.datasetSchemaChangeInfo.name,
+        labels: { dataset, previous_hash: memory.previous, hash },
+        value: 1,
+      });
+    }
+    if (against) {
+      const changes = compareSchema(columns, against);
+      for (const change of SCHEMA_CHANGES) {
+        samples.push({
+          name: catalog.datasetSchemaChanges.name,
+          labels: { dataset, change },
+          value: changes[change].length,
+        });
       }
-      return { samples, skipped: {} };
-    }),
-  ];
+    }
+    return { samples, skipped: {} };
+  });
+  const remembering: SchemaCheck = {
+    ...check,
+    schemaMemory: memory,
+    adopt(previous: Check) {
+      const before = (previous as Partial<SchemaCheck>).schemaMemory;
+      if (before) Object.assign(memory, before);
+    },
+  };
+  return [remembering];
+}
+
+/** What a schema check remembers between runs: the last hash, and the hash changes it has seen. */
+interface HashMemory {
+  hash?: string;
+  /** Hash changes seen since the check was built (and by the checks it adopted). */
+  changes: number;
+  /** The hash before the latest change. */
+  previous?: string;
+}
+
+interface SchemaCheck extends Check {
+  schemaMemory: HashMemory;
 }
 
 /** Where a spec's lock file is: `display` as written in config, `path` resolved. */

@@ -7,10 +7,16 @@ import type { Measure, PeriodSpan } from './periods.js';
 
 /**
  * The declarative KPI: share of the rows (matching `filter`) whose `numerator` holds, per period. Every
- * window's current and baseline period come from ONE statement: one pass over the rows of the current and
- * the baseline stretch, each period a pair of count(*) FILTER (...). numerator and filter are SQL
- * expressions from the operator's config, trusted like custom queries and run in the same read-only
- * transaction; the table and timestamp are identifiers and are quoted.
+ * period of every window, now and in each baseline week, comes from ONE statement and one pass over the rows
+ * of the stretches the periods cover. numerator and filter are SQL expressions from the operator's config,
+ * trusted like custom queries and run in the same read-only transaction; the table and timestamp are
+ * identifiers and are quoted.
+ *
+ * Each row is counted once, in the ring between two consecutive period edges that holds it
+ * (width_bucket: a binary search over the sorted edges), and a period's counts are the sums of its rings.
+ * With 5 windows and 4 baseline weeks that is 25 periods; counted as count(*) FILTER pairs, 50 comparisons a
+ * row, the statement took 5.3x a bare count(*) of the same rows, where one width_bucket per row takes 1.65x
+ * (bench/kpi.ts: 1,000,000 rows over 29 days, 172,000 in the stretches, serial plans, real PostgreSQL).
  */
 
 export interface RatioSpec {
@@ -23,42 +29,46 @@ export interface RatioSpec {
 export interface RatioStatement {
   sql: string;
   params: unknown[];
+  /** Period edges as ms before now, oldest first: edge i is the lower bound of ring i + 1. */
+  edgesAgoMs: number[];
+}
+
+/** Merges the periods into the disjoint stretches the scan reads, oldest first, as [startAgo, endAgo]. */
+function stretchesOf(spans: readonly PeriodSpan[]): [number, number][] {
+  const sorted = [...spans].sort((a, b) => b.startAgoMs - a.startAgoMs);
+  const out: [number, number][] = [];
+  for (const s of sorted) {
+    const last = out.at(-1);
+    if (last && s.startAgoMs >= last[1]) last[1] = Math.min(last[1], s.endAgoMs);
+    else out.push([s.startAgoMs, s.endAgoMs]);
+  }
+  return out;
 }
 
 export function ratioStatement(spec: RatioSpec, spans: readonly PeriodSpan[]): RatioStatement {
   const p = new StatementParams();
-  const selects = spans.flatMap((s, i) => {
-    // A current period ends at now(), which the scan's WHERE already enforces.
-    const within =
-      s.endAgoMs === 0
-        ? `kpi_ts >= ${p.cutoff(s.startAgoMs)}`
-        : `kpi_ts >= ${p.cutoff(s.startAgoMs)} AND kpi_ts < ${p.cutoff(s.endAgoMs)}`;
-    return [
-      `count(*) FILTER (WHERE ${within}) AS n_${i}`,
-      `count(*) FILTER (WHERE ${within} AND kpi_hit) AS k_${i}`,
-    ];
-  });
   const ts = quoteIdent(spec.timestamp);
-  // Only the rows of the two stretches the periods cover: the current windows, [now - widest, now), and the
-  // baseline ones, the same stretch one baseline period earlier. The config keeps every window within the
-  // baseline period, so the two never overlap; with an index on the timestamp, Postgres reads both ranges
-  // (a BitmapOr) and skips the days in between, most of the table with the default 7d baseline.
-  const widest = Math.max(...spans.map((s) => s.startAgoMs - s.endAgoMs));
-  const baselineAgo = Math.max(...spans.map((s) => s.endAgoMs));
-  const ago = (ms: number) => p.add(intervalParam(ms), 'interval');
-  const stretches = [`${ts} >= now() - ${ago(widest)} AND ${ts} < now()`];
-  if (baselineAgo > 0) {
-    stretches.push(`${ts} >= now() - ${ago(baselineAgo + widest)} AND ${ts} < now() - ${ago(baselineAgo)}`);
-  }
+  // Descending ages are ascending timestamps: width_bucket wants its edges sorted smallest first.
+  const edgesAgoMs = [...new Set(spans.flatMap((s) => [s.startAgoMs, s.endAgoMs]))].sort((a, b) => b - a);
+  const at = (ms: number) => (ms === 0 ? 'now()' : `now() - ${p.add(intervalParam(ms), 'interval')}`);
+  // One array, computed once per statement (an InitPlan), not once per row.
+  const edges = `(SELECT ARRAY[${edgesAgoMs.map(at).join(', ')}]::timestamptz[])`;
+  // Only the rows of the stretches the periods cover: the current windows and, one week apart, the baseline
+  // weeks. With an index on the timestamp Postgres reads these ranges (a BitmapOr) and skips the days in
+  // between, most of the table: with windows up to 1d and 4 weeks, 5 days out of 29.
+  const stretches = stretchesOf(spans).map(([from, to]) =>
+    to === 0 ? `${ts} >= ${at(from)} AND ${ts} < now()` : `${ts} >= ${at(from)} AND ${ts} < ${at(to)}`,
+  );
   // The numerator is evaluated once per row, in the sub-select; a NULL numerator counts in the denominator
   // and not in the numerator (FILTER keeps only rows where the condition is true).
-  const sql = `SELECT ${selects.join(',\n  ')}
+  const sql = `SELECT width_bucket(kpi_ts, ${edges}) AS ring, count(*) AS n, count(*) FILTER (WHERE kpi_hit) AS k
 FROM (
   SELECT ${ts} AS kpi_ts, (${spec.numerator}) AS kpi_hit
   FROM ${quoteQualified(spec.table)}
   WHERE (${stretches.join(' OR ')})${spec.filter !== undefined ? `\n    AND (${spec.filter})` : ''}
-) kpi_rows`;
-  return { sql, params: p.values };
+) kpi_rows
+GROUP BY 1`;
+  return { sql, params: p.values, edgesAgoMs };
 }
 
 export async function runRatio(
@@ -66,12 +76,25 @@ export async function runRatio(
   st: RatioStatement,
   spans: readonly PeriodSpan[],
 ): Promise<Measure[]> {
-  const row = (await q.query(st.sql, st.params))[0] ?? {};
-  return spans.map((span, i) => {
-    const n = toSampleValue(row[`n_${i}`], `n_${i}`) ?? 0;
-    const k = toSampleValue(row[`k_${i}`], `k_${i}`) ?? 0;
+  // width_bucket gives ring i for edge[i - 1] <= ts < edge[i] (1-based rings over 0-based edges).
+  const rings = new Map<number, { n: number; k: number }>();
+  for (const row of await q.query(st.sql, st.params)) {
+    rings.set(Number(row.ring), {
+      n: toSampleValue(row.n, 'n') ?? 0,
+      k: toSampleValue(row.k, 'k') ?? 0,
+    });
+  }
+  const edge = (ms: number) => st.edgesAgoMs.indexOf(ms);
+  return spans.map((span) => {
+    let n = 0;
+    let k = 0;
+    // The period [edge a, edge b) is rings a + 1 .. b.
+    for (let ring = edge(span.startAgoMs) + 1; ring <= edge(span.endAgoMs); ring++) {
+      n += rings.get(ring)?.n ?? 0;
+      k += rings.get(ring)?.k ?? 0;
+    }
     return n === 0
-      ? { span, value: null, volume: 0, skippedBecause: 'zero_denominator' }
-      : { span, value: k / n, volume: n };
+      ? { span, value: null, volume: 0, hits: 0, skippedBecause: 'zero_denominator' }
+      : { span, value: k / n, volume: n, hits: k };
   });
 }

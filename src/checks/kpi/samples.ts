@@ -1,26 +1,31 @@
 import { catalog } from '../../metrics/catalog.js';
 import { ResultBuilder } from '../result.js';
 import type { CheckResult } from '../types.js';
-import type { Measure } from './periods.js';
+import type { WindowKpi } from './baseline.js';
 
 /**
- * Measures to series. An undefined KPI (a ratio over no rows, a NULL or NaN result) exports no value series
- * and is counted in mlwatch_check_skipped_samples instead: never NaN, never a made-up 0. The volume is
- * exported whenever it is known, 0 included, so the minimum-volume guard can say why nothing is alerted.
+ * Windows to series. An undefined KPI or baseline (a ratio over no rows, a NULL or NaN result, no baseline
+ * week with a value) exports no series and is counted in mlwatch_check_skipped_samples instead: never NaN,
+ * never a made-up 0. The volume is exported whenever it is known, 0 included, so a dashboard can say why
+ * nothing is alerted; the standard error whenever it is defined (baseline.ts).
  */
-export function kpiSamples(kpi: string, dataset: string | undefined, measures: Measure[]): CheckResult {
+export function kpiSamples(
+  kpi: string,
+  dataset: string | undefined,
+  windows: readonly WindowKpi[],
+): CheckResult {
   // The info series always exists, so a rule can join `dataset` onto every KPI alert (absent: no dataset).
   const r = new ResultBuilder();
   r.add(catalog.kpiInfo.name, dataset ? { kpi, dataset } : { kpi }, 1);
-  for (const m of measures) {
-    const window = m.span.window.label;
-    if (m.volume !== null) r.add(catalog.kpiVolume.name, { kpi, window, period: m.span.period }, m.volume);
-    if (m.value !== null) {
-      const name = m.span.period === 'current' ? catalog.kpiValue.name : catalog.kpiBaseline.name;
-      r.add(name, { kpi, window }, m.value);
-    } else {
-      r.skip(m.skippedBecause ?? 'null_value');
-    }
+  for (const w of windows) {
+    const labels = { kpi, window: w.window.label };
+    if (w.value !== null) r.add(catalog.kpiValue.name, labels, w.value);
+    if (w.baseline !== null) r.add(catalog.kpiBaseline.name, labels, w.baseline);
+    if (w.volume !== null) r.add(catalog.kpiVolume.name, { ...labels, period: 'current' }, w.volume);
+    if (w.baselineVolume !== null)
+      r.add(catalog.kpiVolume.name, { ...labels, period: 'baseline' }, w.baselineVolume);
+    if (w.standardError !== null) r.add(catalog.kpiStandardError.name, labels, w.standardError);
+    for (const reason of w.skipped) r.skip(reason);
   }
   return r.result();
 }

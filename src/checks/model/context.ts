@@ -96,28 +96,37 @@ export function modelCheck(m: ModelContext, part: string, spec: unknown, run: Ch
  */
 export function joinedCte(m: ModelContext, carry: string[] = []): { sql: string; params: unknown[] } {
   const p = m.predictions;
-  const l = m.labels;
   const params = m.windows.map((w) => intervalParam(w.ms));
   const flags = m.windows
     .map((_, i) => `p.${p.timestampSql} >= now() - $${i + 1}::interval AS w${i}`)
     .join(', ');
-  // Classification labels may be boolean, 0/1 integers or their text: via text to boolean covers all three.
-  const y =
-    m.task === 'regression' ? `lab.${l.labelSql}::float8` : `(lab.${l.labelSql}::text::boolean)::int::float8`;
   const sql = `preds AS (
   SELECT p.${p.keySql} AS k, p.${p.timestampSql} AS pt, p.${p.valueSql}::float8 AS s,
          ${p.versionSql ? `p.${p.versionSql}::text` : 'NULL::text'} AS v, ${flags}${carry.map((c, i) => `, p.${c}::text AS g${i}`).join('')}
   FROM ${p.tableSql} p
   WHERE p.${p.timestampSql} >= now() - $1::interval AND p.${p.timestampSql} < now()
 ),
-latest AS (
-  SELECT DISTINCT ON (lab.${l.keySql}) lab.${l.keySql} AS k, lab.${l.timestampSql} AS lt, ${y} AS y
-  FROM ${l.tableSql} lab
-  WHERE lab.${l.keySql} IN (SELECT k FROM preds)
-  ORDER BY lab.${l.keySql}, lab.${l.timestampSql} DESC, 3 DESC
-),
+${latestLabelsCte(m, 'preds')},
 joined AS (
   SELECT preds.*, latest.lt, latest.y FROM preds LEFT JOIN latest ON latest.k = preds.k
 )`;
   return { sql, params };
+}
+
+/**
+ * The CTE `latest`: the LATEST label of each key of the CTE named `keysFrom` (which has a column k), by label
+ * timestamp, the larger label first on a tie. Columns: k (key), lt (label time), y (label as float8: for
+ * classification via text to boolean, so booleans, 0/1 integers and their text all work). Shared by every
+ * statement that joins predictions to labels, so they all read the same label for a key.
+ */
+export function latestLabelsCte(m: ModelContext, keysFrom: string): string {
+  const l = m.labels;
+  const y =
+    m.task === 'regression' ? `lab.${l.labelSql}::float8` : `(lab.${l.labelSql}::text::boolean)::int::float8`;
+  return `latest AS (
+  SELECT DISTINCT ON (lab.${l.keySql}) lab.${l.keySql} AS k, lab.${l.timestampSql} AS lt, ${y} AS y
+  FROM ${l.tableSql} lab
+  WHERE lab.${l.keySql} IN (SELECT k FROM ${keysFrom})
+  ORDER BY lab.${l.keySql}, lab.${l.timestampSql} DESC, 3 DESC
+)`;
 }

@@ -7,8 +7,10 @@ import { joinedCte, type ModelContext, modelCheck } from './context.js';
 
 /**
  * Labels of a model: predictions and labeled predictions per window (and version), label coverage, label delay
- * percentiles (label `percentile`: Prometheus reserves `quantile` for summaries), label leakage (a label stamped before its prediction), and which versions are serving. One
- * statement: GROUPING SETS give the per-version counts and the all-versions figures from the same scan.
+ * percentiles (label `percentile`: Prometheus reserves `quantile` for summaries), label leakage (a label stamped
+ * before its prediction), which versions are serving, and which version each one followed (by first prediction
+ * in the widest window). One statement: GROUPING SETS give the per-version counts and the all-versions figures
+ * from the same scan.
  */
 export function buildLabelsCheck(m: ModelContext): Check {
   const { sql: cte, params } = joinedCte(m);
@@ -21,8 +23,10 @@ export function buildLabelsCheck(m: ModelContext): Check {
     `percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM lt - pt)) FILTER (WHERE w${i} AND y IS NOT NULL) AS d95_${i}`,
   ]);
   const byVersion = m.predictions.versionSql !== undefined;
+  // The first prediction in the widest window (every row of `joined` is in it): orders the versions.
   const sql = `WITH ${cte}
-SELECT ${byVersion ? 'GROUPING(v) AS all_versions, v' : '1 AS all_versions, NULL::text AS v'}, ${perWindow.join(',\n  ')}
+SELECT ${byVersion ? 'GROUPING(v) AS all_versions, v' : '1 AS all_versions, NULL::text AS v'}, ${perWindow.join(',\n  ')},
+  extract(epoch FROM min(pt))::float8 AS first_pt
 FROM joined
 ${byVersion ? 'GROUP BY GROUPING SETS ((v), ())' : ''}`;
   return modelCheck(m, 'labels', 'labels', async (q) => toResult(m, await q.query(sql, params)));
@@ -37,6 +41,7 @@ function toResult(m: ModelContext, rows: Row[]): CheckResult {
   const model = m.name;
   const byVersion = m.predictions.versionSql !== undefined;
   const num = (row: Row, col: string) => toSampleValue(row[col], col);
+  const serving: { version: string; first: number }[] = [];
   for (const row of rows) {
     const overall = Number(row.all_versions) === 1;
     const version = row.v === null || row.v === undefined ? '' : String(row.v);
@@ -55,6 +60,7 @@ function toResult(m: ModelContext, rows: Row[]): CheckResult {
       // Versions that made predictions in the widest window, as the catalog says: every model alert needs
       // predictions in some window, so the rules can join `dataset` from here without losing an alert.
       if ((num(row, 'n_0') ?? 0) > 0) {
+        if (byVersion && version !== '') serving.push({ version, first: num(row, 'first_pt') ?? 0 });
         const dl: Record<string, string> = m.dataset ? { dataset: m.dataset } : {};
         samples.push({
           name: catalog.modelInfo.name,
@@ -87,5 +93,19 @@ function toResult(m: ModelContext, rows: Row[]): CheckResult {
       });
     }
   }
+  // Each version's predecessor: the version whose first prediction in the widest window comes last before its
+  // own (ties by name, so the order is total). The rules compare a version with it and name it as the version
+  // to roll back to (MlwatchModelVersionWorse). Predictions without a version cannot be rolled back to, and
+  // are no rollout: they take no part.
+  serving.sort((a, b) => a.first - b.first || (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+  serving.forEach((cur, i) => {
+    const prev = serving[i - 1];
+    if (prev === undefined) return;
+    samples.push({
+      name: catalog.modelPreviousVersionInfo.name,
+      labels: { model, version: cur.version, previous_version: prev.version },
+      value: 1,
+    });
+  });
   return { samples, skipped };
 }

@@ -35,7 +35,8 @@ export interface Statement {
   params: unknown[];
 }
 
-class Params {
+/** Bound parameters in order: add() returns the `$n::cast` placeholder of the value it binds. */
+export class Params {
   readonly values: unknown[] = [];
 
   add(v: unknown, cast: string): string {
@@ -44,7 +45,8 @@ class Params {
   }
 }
 
-function bound(b: Bound, p: Params): string {
+/** A Bound as SQL: now(), now() minus a bound interval, or a bound timestamp. */
+export function bound(b: Bound, p: Params): string {
   if ('at' in b) return p.add(b.at, 'timestamptz');
   return b.agoMs === 0 ? 'now()' : `now() - ${p.add(intervalParam(b.agoMs), 'interval')}`;
 }

@@ -8,14 +8,16 @@ import { buildLabelsCheck } from './labels.js';
 import { buildPerformanceCheck } from './performance.js';
 import { buildPredictionDriftCheck } from './prediction-drift.js';
 import { modelReference } from './reference.js';
+import { buildReferencePerformanceCheck } from './reference-performance.js';
 import { buildSegmentsCheck } from './segments.js';
 
 /**
  * The `models` section: a model's predictions and labels tables, and the windows to judge it over. Each model
  * gets a labels check (coverage, delay, leakage, versions) and a performance check (classification or
  * regression metrics), both computed in the warehouse over every window in one statement each; a model with a
- * `reference` also gets a prediction-drift check (PSI of its scores or predictions against the reference), and
- * a model with `segments` a segments check (its metrics per value of each segment column).
+ * `reference` also gets a prediction-drift check (PSI of its scores or predictions against the reference), a
+ * regression model a reference-performance check (its MAE and RMSE in its reference window), and a model with
+ * `segments` a segments check (its metrics per value of each segment column).
  */
 
 const column = (what: string) => z.string({ error: `expected the ${what} column name` }).min(1);
@@ -69,7 +71,8 @@ export const modelEntry = z
       .default(0.5),
     // Optional: without it the model has no prediction-drift check.
     reference: modelReference.optional(),
-    // How often the reference bins are recomputed (default 1h); cached in between.
+    // How often the reference is recomputed (default 1h): the prediction-drift bins, cached in between, and a
+    // regression model's reference-window errors (their check's schedule).
     reference_interval: duration('an interval').optional(),
     // Optional: columns of the predictions table to slice the metrics by (the segments check). Each column's
     // top max_segments values by predictions keep their own series, the rest are `other`: bounded labels.
@@ -161,10 +164,14 @@ export function buildModelChecks(entry: ModelEntry, ctx: BuildContext): Check[] 
     entry.cron !== undefined ? { cron: entry.cron } : { everyMs: entry.interval ?? ctx.defaultIntervalMs };
   const m = modelContext(entry, schedule, entry.timeout ?? ctx.defaultTimeoutMs);
   const checks = [buildLabelsCheck(m), buildPerformanceCheck(m)];
+  const referenceInterval = { intervalMs: entry.reference_interval ?? 3_600_000 };
   if (entry.reference !== undefined) {
-    checks.push(
-      buildPredictionDriftCheck(m, entry.reference, { intervalMs: entry.reference_interval ?? 3_600_000 }),
-    );
+    checks.push(buildPredictionDriftCheck(m, entry.reference, referenceInterval));
+  }
+  // Every regression model, reference configured or not: its reference-window errors are the default error
+  // thresholds of the rules (MlwatchModelErrorHigh, MlwatchModelRmseHigh), so it alerts without a rule edit.
+  if (entry.task === 'regression') {
+    checks.push(buildReferencePerformanceCheck(m, entry.reference, referenceInterval));
   }
   if (entry.segments !== undefined) {
     checks.push(buildSegmentsCheck(m, { columns: entry.segments, maxSegments: entry.max_segments ?? 10 }));

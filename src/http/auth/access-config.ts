@@ -8,11 +8,11 @@ import { uniqueNames, uniqueTokenHashes } from '../../config/types.js';
  * `approvers` section) are viewers too.
  */
 
-export const ACCESS_ROLES = ['viewer', 'webhook', 'lifecycle'] as const;
+export const ACCESS_ROLES = ['viewer', 'webhook', 'lifecycle', 'responder'] as const;
 export type AccessRole = (typeof ACCESS_ROLES)[number];
 
 const ROLE_HELP =
-  'viewer (read tickets, retraining requests, rollbacks, the report), webhook (post Alertmanager notifications), lifecycle (POST /-/reload with --web.enable-lifecycle)';
+  'viewer (read tickets, retraining requests, rollbacks, the report), webhook (post Alertmanager notifications), lifecycle (POST /-/reload with --web.enable-lifecycle), responder (acknowledge tickets and hand them off to data science)';
 
 export const TOKEN_HASH_FIX =
   'expected the hex SHA-256 of the token (64 characters 0-9 a-f), from printf %s "$TOKEN" | sha256sum; never the token itself';

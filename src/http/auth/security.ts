@@ -35,6 +35,7 @@ const WHAT: Record<AccessRole | 'approver', string> = {
   viewer: 'read tickets, retraining requests, rollbacks and the report',
   webhook: 'post Alertmanager notifications',
   lifecycle: 'reload the config',
+  responder: 'acknowledge tickets or hand them off',
   approver: 'request, approve or reject rollbacks',
 };
 
