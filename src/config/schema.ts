@@ -40,7 +40,7 @@ const warehouse = z.strictObject({
 });
 
 // Where actions (the ticket log) write. Checks never do: this is a separate connection, by default to the
-// warehouse's server, in its own schema; in production give it its own role (docs/state.md).
+// warehouse's server, in its own schema; in production give it its own role (docs/tickets.md).
 const state = z
   .strictObject({
     url: z

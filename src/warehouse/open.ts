@@ -1,6 +1,6 @@
-import { createPgWarehouse, createPgWriter } from './pg.js';
-import { createPgliteWarehouse, createPgliteWriter, openPglite } from './pglite.js';
-import type { SqlWriter, Warehouse } from './types.js';
+import { createPgWarehouse } from './pg.js';
+import { createPgliteWarehouse, openPglite } from './pglite.js';
+import type { Warehouse } from './types.js';
 
 export interface WarehouseSettings {
   url: string;
@@ -18,9 +18,4 @@ export function isPgliteUrl(url: string): boolean {
 export function openWarehouse(s: WarehouseSettings): Warehouse {
   if (isPgliteUrl(s.url)) return createPgliteWarehouse(openPglite(s.url), true);
   return createPgWarehouse(s);
-}
-
-export function openWriter(url: string): SqlWriter {
-  if (isPgliteUrl(url)) return createPgliteWriter(openPglite(url));
-  return createPgWriter(url);
 }
