@@ -9,13 +9,14 @@ import { parse } from 'yaml';
 import { demoConfig } from '../src/demo/builtin-config.js';
 import { loadWebConfigFile } from '../src/http/auth/web-config.js';
 import { ROOT, runCli } from './helpers/cli.js';
+import { toolOnPath } from './helpers/tools.js';
 
 // The container bundle: Dockerfile (checked with Node alone) and docker-compose.yml (checked through
 // `docker-compose config`, which CI installs with scripts/install-stack-deps.sh). No Docker engine is needed.
 
 const COMPOSE_FILE = resolve(ROOT, 'docker-compose.yml');
 const DOCKERFILE = resolve(ROOT, 'Dockerfile');
-const hasCompose = !spawnSync('docker-compose', ['version', '--short']).error;
+const hasCompose = toolOnPath('docker-compose') !== undefined;
 
 /** `name:tag` with a version in the tag (at least major.minor), not `latest`; a digest alone also pins. */
 function isPinned(ref: string): boolean {

@@ -15,6 +15,7 @@ import { ROOT, runCli, type Served, startCli } from './helpers/cli.js';
 import { ACCESS_YAML, VIEWER_HEADERS } from './helpers/credentials.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
 import { parseExposition, sampleValue } from './helpers/exposition.js';
+import { toolOnPath } from './helpers/tools.js';
 import { waitFor } from './helpers/wait.js';
 import { webhookSink } from './helpers/webhook-sink.js';
 import { freePort, Proc, waitHttpOk } from './stack/process.js';
@@ -30,8 +31,7 @@ const E = END.getTime();
 const S = START.getTime();
 const log = pino({ level: 'silent' });
 
-const installed = (bin: string) => !spawnSync(bin, ['--version']).error;
-const haveProm = installed('prometheus') && installed('promtool');
+const haveProm = toolOnPath('prometheus') !== undefined && toolOnPath('promtool') !== undefined;
 
 /** A table row as the report prints it. */
 const row = (...cells: string[]) => `| ${cells.join(' | ')} |`;

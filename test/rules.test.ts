@@ -3,8 +3,9 @@ import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { lintRules, type RuleFile, readRuleFiles, testedAlerts } from '../tools/rules-lint.js';
 import { ROOT } from './helpers/cli.js';
+import { toolOnPath } from './helpers/tools.js';
 
-const hasPromtool = spawnSync('promtool', ['--version']).status === 0;
+const hasPromtool = toolOnPath('promtool') !== undefined;
 const rulesDir = `${ROOT}prometheus/rules`;
 const testsDir = `${ROOT}prometheus/tests`;
 

@@ -1,9 +1,11 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
+import { toolOnPath } from './tools.js';
 
 /** The bundle's Alertmanager files. */
 export const AM_DIR = fileURLToPath(new URL('../../alertmanager/', import.meta.url));
@@ -29,34 +31,28 @@ export const RECEIVER_URL_VARS: Record<Receiver, string> = {
   retraining: 'MLWATCH_AM_RETRAINING_URL',
 };
 
-/** Absolute path of an executable on PATH, or undefined. */
-export function findOnPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const file = join(dir, name);
-    try {
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {}
-  }
-  return undefined;
-}
-
 /** amtool, and the Alertmanager server (Debian names it prometheus-alertmanager; upstream, alertmanager). */
-export const AMTOOL = findOnPath('amtool');
-export const ALERTMANAGER_BIN = findOnPath('prometheus-alertmanager') ?? findOnPath('alertmanager');
+export const AMTOOL = toolOnPath('amtool');
+export const ALERTMANAGER_BIN = toolOnPath('prometheus-alertmanager', 'alertmanager');
 
 /**
  * Renders the bundle's Alertmanager config into `dir` with every receiver's webhook pointing at `urls`
  * (through alertmanager/render.mjs, exactly as a user would) and returns the path of the alertmanager.yml
  * to pass to `--config.file`. The templates are copied next to it. Throws with render.mjs' message on error.
+ * `credentialsFile`: the token file of the webhooks that carry mlwatch's token (default
+ * /run/secrets/mlwatch-webhook-token, which a test machine lacks).
  */
-export function renderAlertmanagerConfig(opts: { urls: Record<Receiver, string>; dir: string }): string {
+export function renderAlertmanagerConfig(opts: {
+  urls: Record<Receiver, string>;
+  dir: string;
+  credentialsFile?: string;
+}): string {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (!name.startsWith('MLWATCH_AM_')) env[name] = value;
   }
   for (const receiver of RECEIVERS) env[RECEIVER_URL_VARS[receiver]] = opts.urls[receiver];
+  if (opts.credentialsFile) env.MLWATCH_AM_WEBHOOK_CREDENTIALS_FILE = opts.credentialsFile;
   const r = spawnSync(process.execPath, [AM_RENDER, '--out', opts.dir], {
     env,
     encoding: 'utf8',
@@ -68,6 +64,32 @@ export function renderAlertmanagerConfig(opts: { urls: Record<Receiver, string>;
     );
   }
   return join(opts.dir, 'alertmanager.yml');
+}
+
+interface Route {
+  group_wait?: string;
+  group_interval?: string;
+  repeat_interval?: string;
+  routes?: Route[];
+}
+
+function shorten(route: Route): void {
+  if (route.group_wait) route.group_wait = '1s';
+  if (route.group_interval) route.group_interval = '1s';
+  if (route.repeat_interval) route.repeat_interval = '1h';
+  for (const r of route.routes ?? []) shorten(r);
+}
+
+/**
+ * Rewrites a rendered config with every group wait and interval at 1 s (repeats at 1 h): the bundle's routing
+ * and inhibitions as they are, with notifications within seconds instead of minutes, so a test can wait for
+ * them instead of hoping none came.
+ */
+export function shortenWaits(file: string): void {
+  const config = parse(readFileSync(file, 'utf8')) as { route: Route };
+  config.route.group_wait = '1s';
+  shorten(config.route);
+  writeFileSync(file, stringify(config));
 }
 
 /** Runs amtool with a bounded timeout. */

@@ -1,16 +1,17 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { toolOnPath } from './tools.js';
 
 /**
  * Test certificates made with the openssl CLI (Debian's openssl; scripts/install-stack-deps.sh installs it when
  * missing): a CA, a server certificate for 127.0.0.1 and localhost signed by it, and client certificates. Files,
  * because the web config names files, as an operator's would.
  */
-/** Whether the openssl CLI is on PATH: without it the TLS tests are skipped (npm test with Node alone). */
-export const OPENSSL = spawnSync('openssl', ['version']).status === 0;
+/** Whether the openssl CLI is on PATH: without it the TLS tests are skipped (npm test with Node alone), not under CI. */
+export const OPENSSL = toolOnPath('openssl') !== undefined;
 
 export interface TestPki {
   dir: string;

@@ -1,25 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
-import { AM_RENDER, RECEIVER_URL_VARS, RECEIVERS } from '../helpers/alertmanager.js';
+import { AM_RENDER, RECEIVER_URL_VARS, RECEIVERS, shortenWaits } from '../helpers/alertmanager.js';
 import { freePort, Proc, waitHttpOk } from './process.js';
 import type { WebhookRecorder } from './recorder.js';
-
-interface Route {
-  group_wait?: string;
-  group_interval?: string;
-  repeat_interval?: string;
-  routes?: Route[];
-}
-
-// The bundle's routing and inhibitions as they are; only the waits shrink so a test takes seconds, not minutes.
-function shortenTimings(route: Route): void {
-  if (route.group_wait) route.group_wait = '1s';
-  if (route.group_interval) route.group_interval = '1s';
-  if (route.repeat_interval) route.repeat_interval = '1h';
-  for (const r of route.routes ?? []) shortenTimings(r);
-}
 
 export interface AlertmanagerRun {
   proc: Proc;
@@ -65,10 +49,8 @@ export async function startAlertmanager(
   webhookToken: string,
 ): Promise<AlertmanagerRun> {
   const { file, tokenFile } = render(dir, recorder, webhookToken);
-  const config = parse(readFileSync(file, 'utf8')) as { route: Route };
-  config.route.group_wait = '1s';
-  shortenTimings(config.route);
-  writeFileSync(file, stringify(config));
+  // The bundle's routing and inhibitions as they are; only the waits shrink so a test takes seconds, not minutes.
+  shortenWaits(file);
   const port = await freePort();
   const proc = new Proc('alertmanager', 'prometheus-alertmanager', [
     `--config.file=${file}`,
