@@ -49,6 +49,25 @@ describe('mlwatch demo', () => {
     // feature_pipeline every 5 minutes and scoring_batch every 15: 288 + 96 runs a day.
     const runs = series(metrics, 'demo_job_runs_last_day').reduce((a, s) => a + s.value, 0);
     expect(Math.abs(runs - 384)).toBeLessThanOrEqual(2);
+
+    // The incident switches over HTTP: a credential to switch, a 404 with the list for a name it does not
+    // know, a 409 with the way out for one that would rewrite what another active incident rewrites.
+    const incident = (name: string, method: string, token?: string) =>
+      fetch(`${served.url}/-/demo/incidents/${name}`, {
+        method,
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+      });
+    expect((await incident('rollout', 'PUT')).status).toBe(401);
+    const unknown = await incident('outage', 'PUT', 'demo-operator-token');
+    expect(unknown.status).toBe(404);
+    expect(await unknown.text()).toContain('available: stale, nulls, schema, drift, auc, rollout,');
+    const on = await incident('rollout', 'PUT', 'demo-operator-token');
+    expect(on.status).toBe(200);
+    expect(await on.json()).toEqual({ active: ['rollout'] });
+    const both = await incident('auc', 'PUT', 'demo-operator-token');
+    expect(both.status).toBe(409);
+    expect(await both.text()).toContain('rollout is on and rewrites the same scores; switch it off first');
+    expect(await (await incident('rollout', 'DELETE', 'demo-operator-token')).json()).toEqual({ active: [] });
     expect(await served.stop('SIGTERM')).toBe(0);
   });
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APPROVAL_CUT, appendBatch, DemoFeeder } from '../src/demo/batches.js';
+import { APPROVAL_CUT, appendBatch, DemoFeeder, MODEL_VERSION } from '../src/demo/batches.js';
 import { DemoIncidents } from '../src/demo/incidents.js';
+import { ROLLOUT_VERSION } from '../src/demo/rollout-incident.js';
 import { createDemoSchema } from '../src/demo/schema.js';
 import { seedHistory, warehouseNow } from '../src/demo/seed.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
@@ -138,16 +139,17 @@ describe('demo incidents', () => {
     );
   // By brute force: the share of (defaulted, not defaulted) pairs of labeled predictions of the last 14 days
   // in which the defaulted one has the higher score, ties counting half.
-  const auc14d = async () => {
+  const auc14d = async (version?: string) => {
     const r = await one(
       `WITH l AS (
          SELECT p.score, o.defaulted FROM ${s}.predictions p JOIN ${s}.outcomes o ON o.application_id = p.application_id
-         WHERE p.predicted_at >= now() - interval '14 days' AND p.predicted_at < now() AND p.score IS NOT NULL)
+         WHERE p.predicted_at >= now() - interval '14 days' AND p.predicted_at < now() AND p.score IS NOT NULL
+           ${version === undefined ? '' : `AND p.model_version = '${version}'`})
        SELECT (sum(CASE WHEN pos.score > neg.score THEN 1 WHEN pos.score = neg.score THEN 0.5 ELSE 0 END)
                / count(*))::float8 AS auc, count(*)::float8 AS pairs
        FROM l pos JOIN l neg ON pos.defaulted AND NOT neg.defaulted`,
     );
-    expect(Number(r.pairs)).toBeGreaterThan(100_000);
+    expect(Number(r.pairs)).toBeGreaterThan(version === undefined ? 100_000 : 20_000);
     return Number(r.auc);
   };
   const coverage7d = async () =>
@@ -204,6 +206,65 @@ describe('demo incidents', () => {
     await incidents.set('auc', false);
     expect(await scoresChecksum()).toBe(before);
     expect(Number((await one(`SELECT count(*)::int AS n FROM ${s}.sim_backup_auc`)).n)).toBe(0);
+  });
+
+  it('rollout: the recent half of the labeled window becomes a worse version; off rolls every row back', async () => {
+    const t1 = new Date(Date.now() - 30 * 86_400_000);
+    const t0 = new Date(t1.getTime() - 3 * 3_600_000);
+    expect((await appendBatch(db.writer, s, t0, t1)).predictions).toBeGreaterThan(40);
+    const rowsChecksum = async () =>
+      String(
+        (
+          await one(
+            `SELECT md5(string_agg(application_id || ':' || score || ':' || model_version, ',' ORDER BY application_id)) AS h
+             FROM ${s}.predictions`,
+          )
+        ).h,
+      );
+    const before = await rowsChecksum();
+    const multiset = String((await one(scores14d())).h);
+    const labeled = async () =>
+      Object.fromEntries(
+        (
+          await db.writer.query(
+            `SELECT p.model_version AS v, count(*)::int AS n FROM ${s}.predictions p
+             JOIN ${s}.outcomes o ON o.application_id = p.application_id
+             WHERE p.predicted_at >= now() - interval '14 days' AND p.predicted_at < now() AND o.observed_at <= now()
+             GROUP BY 1`,
+          )
+        ).map((r) => [String(r.v), Number(r.n)]),
+      );
+    expect(Object.keys(await labeled())).toEqual([MODEL_VERSION]);
+
+    await incidents.set('rollout', true);
+    // Both versions have the 500 labeled predictions the alerts ask for, split at the median.
+    const split = await labeled();
+    expect(Object.keys(split).sort()).toEqual([MODEL_VERSION, ROLLOUT_VERSION]);
+    for (const n of Object.values(split)) expect(n).toBeGreaterThanOrEqual(500);
+    expect(Math.abs((split[MODEL_VERSION] ?? 0) - (split[ROLLOUT_VERSION] ?? 0))).toBeLessThanOrEqual(1);
+    // The new version no longer separates the classes; the one before it still does.
+    expect(await auc14d(ROLLOUT_VERSION)).toBeLessThan(0.6);
+    expect(await auc14d(MODEL_VERSION)).toBeGreaterThan(0.72);
+    // A shuffle: the same scores over the window, so prediction drift has nothing to see.
+    expect(String((await one(scores14d())).h)).toBe(multiset);
+    // auc rewrites the same scores: refused while the rollout is on.
+    await expect(incidents.set('auc', true)).rejects.toThrow(/rollout is on/);
+    expect(incidents.active()).toEqual(['rollout']);
+
+    await incidents.afterBatch(t0, t1);
+    const batch = (
+      await db.writer.query(
+        `SELECT count(*)::int AS n, count(*) FILTER (WHERE model_version = $3)::int AS rolled
+         FROM ${s}.predictions WHERE predicted_at > $1 AND predicted_at <= $2`,
+        [t0.toISOString(), t1.toISOString(), ROLLOUT_VERSION],
+      )
+    )[0] as Record<string, unknown>;
+    expect(Number(batch.n)).toBeGreaterThan(40);
+    expect(Number(batch.rolled)).toBe(Number(batch.n));
+
+    await incidents.set('rollout', false);
+    expect(await rowsChecksum()).toBe(before);
+    expect(Number((await one(`SELECT count(*)::int AS n FROM ${s}.sim_backup_rollout`)).n)).toBe(0);
   });
 
   it('labels: the 7-day coverage drops to 0 and stays there as labels fall due; off, all of them arrive', async () => {

@@ -2,7 +2,7 @@ import type { Express, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { allow } from '../http/app.js';
 import type { Security } from '../http/auth/security.js';
-import { type DemoIncidents, INCIDENTS, isIncident } from './incidents.js';
+import { type DemoIncidents, INCIDENTS, IncidentConflict, isIncident } from './incidents.js';
 
 /**
  * The demo's incident switches: GET /-/demo/incidents lists the active ones, PUT /-/demo/incidents/NAME
@@ -32,7 +32,7 @@ export function incidentRoutes(incidents: DemoIncidents, log: Logger) {
           await incidents.set(name, on);
         } catch (err) {
           res
-            .status(500)
+            .status(err instanceof IncidentConflict ? 409 : 500)
             .type('text/plain')
             .send(`could not switch ${name} ${on ? 'on' : 'off'}: ${(err as Error).message}\n`);
           return;

@@ -1,5 +1,6 @@
 import type { SqlWriter } from '../warehouse/types.js';
 import type { DemoFeeder } from './batches.js';
+import { ROLLOUT_BACKUP_SQL, rollBackRollout, rollOut, rollOutBatch } from './rollout-incident.js';
 import { quoteSchema } from './schema.js';
 import {
   BACKUP_TABLES_SQL,
@@ -20,6 +21,10 @@ import {
  * - auc: the model degrades: the scores of the last 14 days are shuffled among themselves, and every new
  *   prediction gets the score of a random other one, so scores keep their distribution but no longer separate
  *   the classes; the 14-day AUC falls to about 0.5.
+ * - rollout: a worse version is rolled out: the recent half of the last 14 days' labeled predictions, and every
+ *   new one, become version credit-gbm-3.3 with shuffled scores (src/demo/rollout-incident.ts);
+ *   MlwatchModelVersionWorse names the rollback to credit-gbm-3.2. It and auc both rewrite scores, so only one of
+ *   them can be on at a time.
  * - labels: labels stop arriving: the labels observed in the last 7 days are held back, and so is every label a
  *   new batch delivers; the 7-day label coverage falls to 0.
  * - leakage: the 5 most recent labeled predictions get a label stamped an hour before the prediction.
@@ -39,6 +44,7 @@ export const INCIDENTS = [
   'schema',
   'drift',
   'auc',
+  'rollout',
   'labels',
   'leakage',
   'jobs',
@@ -46,6 +52,12 @@ export const INCIDENTS = [
   'kpi',
 ] as const;
 export type Incident = (typeof INCIDENTS)[number];
+
+/** Incidents that rewrite the same rows: each restores what it saw, so one must be off before the other is on. */
+const EXCLUSIVE: readonly (readonly Incident[])[] = [['auc', 'rollout']];
+
+/** Switching an incident on while one that rewrites the same rows is on. */
+export class IncidentConflict extends Error {}
 
 export function isIncident(name: string): name is Incident {
   return (INCIDENTS as readonly string[]).includes(name);
@@ -69,6 +81,13 @@ export class DemoIncidents {
 
   async set(name: Incident, enabled: boolean): Promise<void> {
     if (enabled === this.on.has(name)) return;
+    const other =
+      enabled && EXCLUSIVE.find((g) => g.includes(name))?.find((i) => i !== name && this.on.has(i));
+    if (other) {
+      throw new IncidentConflict(
+        `${other} is on and rewrites the same scores; switch it off first (DELETE /-/demo/incidents/${other})`,
+      );
+    }
     await this.w.exec(
       `CREATE TABLE IF NOT EXISTS ${this.s}.sim_backup_nulls (id bigint PRIMARY KEY, income numeric);
        CREATE TABLE IF NOT EXISTS ${this.s}.sim_backup_drift (id bigint PRIMARY KEY, income numeric);
@@ -76,6 +95,7 @@ export class DemoIncidents {
        CREATE TABLE IF NOT EXISTS ${this.s}.sim_backup_labels
          (application_id bigint PRIMARY KEY, observed_at timestamptz, defaulted boolean);
        CREATE TABLE IF NOT EXISTS ${this.s}.sim_backup_leakage (application_id bigint PRIMARY KEY, observed_at timestamptz);
+       ${ROLLOUT_BACKUP_SQL(this.s)}
        ${BACKUP_TABLES_SQL(this.s)}`,
     );
     switch (name) {
@@ -99,6 +119,10 @@ export class DemoIncidents {
       case 'auc':
         if (enabled) await this.shuffleScores();
         else await this.restoreScores();
+        break;
+      case 'rollout':
+        if (enabled) await rollOut(this.w, this.s);
+        else await rollBackRollout(this.w, this.s);
         break;
       case 'labels':
         if (enabled) await this.holdLabels();
@@ -133,6 +157,7 @@ export class DemoIncidents {
     if (this.on.has('drift')) await this.shift(range[0], range[1], params, true);
     if (this.on.has('nulls')) await this.nullify(range[0], range[1], params, true);
     if (this.on.has('auc')) await this.scrambleNew(range[0], range[1], params);
+    if (this.on.has('rollout')) await rollOutBatch(this.w, this.s, from, to);
     // Whatever the batch delivered was observed just now: held back like the rest.
     if (this.on.has('labels')) await this.holdLabels();
     if (this.on.has('jobs')) await failRuns(this.w, this.s, batch('finished_at', from, to));

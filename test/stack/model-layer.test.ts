@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MODEL_VERSION } from '../../src/demo/batches.js';
+import { ROLLOUT_VERSION } from '../../src/demo/rollout-incident.js';
 import type { RetrainRequest } from '../../src/state/retrain.js';
 import type { Ticket } from '../../src/state/tickets.js';
 import { waitFor } from '../helpers/wait.js';
@@ -171,6 +173,45 @@ describe('the live stack: model layer', () => {
     expect(calls[0]?.path).toBe('/retrain/credit_default');
     expect(calls[0]?.headers['idempotency-key']).toBe(`mlwatch-retrain-${request.id}`);
     expect(calls[0]?.body).toMatchObject({ id: request.id, model: 'credit_default', reason: 'alert' });
+  }, 600_000);
+
+  it('rollout: a worse version raises MlwatchModelVersionWorse, whose ticket carries the rollback to the version before', async () => {
+    const versionWorse = {
+      alertname: 'MlwatchModelVersionWorse',
+      version: ROLLOUT_VERSION,
+      previous_version: MODEL_VERSION,
+      ...model,
+    };
+    await runIncident(
+      s,
+      'rollout',
+      [
+        // A warning for data science (no action: a rollback needs two approvers, not a webhook), and a ticket.
+        { labels: versionWorse, receivers: ['data-science', 'ticketing'] },
+        // The new version is below the AUC line too: platform's page for that version.
+        {
+          labels: { alertname: 'MlwatchModelAucLow', version: ROLLOUT_VERSION, ...model },
+          receivers: ['platform-oncall', 'retraining', 'ticketing'],
+          resolvedTo: ['platform-oncall', 'ticketing'],
+        },
+      ],
+      timings,
+      WAIT_MS,
+      async () => {
+        const r = await s.get('/api/v1/tickets?layer=model&limit=1000');
+        expect(r.status, r.text).toBe(200);
+        const ticket = (JSON.parse(r.text) as { tickets: Ticket[] }).tickets.find(
+          (t) => t.alertname === 'MlwatchModelVersionWorse' && t.state === 'open',
+        );
+        // The command to paste: a rollback request for this model to the version it replaced.
+        expect(ticket?.annotations.rollback_command).toMatch(
+          new RegExp(
+            `^mlwatch rollback request --model credit_default --to-version ${MODEL_VERSION.replaceAll('.', '\\.')} --reason 'MlwatchModelVersionWorse: version ${ROLLOUT_VERSION.replaceAll('.', '\\.')} of credit_default ranks worse than ${MODEL_VERSION.replaceAll('.', '\\.')}`,
+          ),
+        );
+      },
+    );
+    expect(timings['rollout:MlwatchModelVersionWorse']).toBeGreaterThanOrEqual(3_600_000 / FOR_FACTOR);
   }, 600_000);
 
   it('labels: MlwatchModelLabelCoverageLow goes to data science and the ticket log', async () => {
