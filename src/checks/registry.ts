@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { buildDatasetChecks, datasetEntry, validateDatasets } from './dataset/section.js';
 import { buildJobChecks, jobEntry, validateJobs } from './job/section.js';
 import { buildKpiCheck, kpiEntry, validateKpis } from './kpi/section.js';
@@ -8,68 +8,105 @@ import { buildServingChecks, servingEntry, validateServing } from './serving/sec
 import type { BuildContext, Check } from './types.js';
 
 /**
- * The config sections that produce checks, by key. A section names the zod schema of one list entry, an
- * optional validation across entries, and how an entry becomes checks. A new check kind is a file in this
- * folder plus its line here (or, for the kinds of a dataset or model, in that section's own registry).
+ * The config sections that produce checks. A section names its key in mlwatch.yaml, the zod schema of one
+ * list entry, an optional validation across entries, and how an entry becomes checks; the config schema and
+ * the loader are built from `sections`, so a new kind is its folder plus its line in `sections` (or, for the
+ * kinds of a dataset or model, a line in that section's own registry).
  */
-export interface Section<E> {
-  key: string;
+export interface Section<K extends string, E> {
+  key: K;
+  /** What a value that is not a list is told. */
+  listError: string;
   entry: z.ZodType<E, unknown>;
   validateAll?: (entries: E[], ctx: z.RefinementCtx) => void;
   build(entry: E, ctx: BuildContext): Check[];
 }
 
-function section<E>(s: Section<E>): Section<E> {
+function section<const K extends string, E>(s: Section<K, E>): Section<K, E> {
   return s;
 }
 
-export const querySection = section({
-  key: 'queries',
-  entry: queryEntry,
-  validateAll: validateQueries,
-  build: (q, ctx) => [buildQueryCheck(q, ctx)],
-});
-
-export const datasetSection = section({
-  key: 'datasets',
-  entry: datasetEntry,
-  validateAll: validateDatasets,
-  build: buildDatasetChecks,
-});
-
-export const modelSection = section({
-  key: 'models',
-  entry: modelEntry,
-  validateAll: validateModels,
-  build: buildModelChecks,
-});
-
-export const jobSection = section({
-  key: 'jobs',
-  entry: jobEntry,
-  validateAll: validateJobs,
-  build: buildJobChecks,
-});
-
-export const servingSection = section({
-  key: 'serving',
-  entry: servingEntry,
-  validateAll: validateServing,
-  build: buildServingChecks,
-});
-
-export const kpiSection = section({
-  key: 'kpis',
-  entry: kpiEntry,
-  validateAll: validateKpis,
-  build: (k, ctx) => [buildKpiCheck(k, ctx)],
-});
-
 export const sections = [
-  datasetSection,
-  modelSection,
-  jobSection,
-  servingSection,
-  kpiSection,
-  querySection,
+  section({
+    key: 'datasets',
+    listError: 'expected a list of datasets',
+    entry: datasetEntry,
+    validateAll: validateDatasets,
+    build: buildDatasetChecks,
+  }),
+  section({
+    key: 'models',
+    listError: 'expected a list of models',
+    entry: modelEntry,
+    validateAll: validateModels,
+    build: buildModelChecks,
+  }),
+  section({
+    key: 'jobs',
+    listError: 'expected a list of jobs',
+    entry: jobEntry,
+    validateAll: validateJobs,
+    build: buildJobChecks,
+  }),
+  section({
+    key: 'serving',
+    listError: 'expected a list of services',
+    entry: servingEntry,
+    validateAll: validateServing,
+    build: buildServingChecks,
+  }),
+  section({
+    key: 'kpis',
+    listError: 'expected a list of KPIs',
+    entry: kpiEntry,
+    validateAll: validateKpis,
+    build: (k, ctx) => [buildKpiCheck(k, ctx)],
+  }),
+  section({
+    key: 'queries',
+    listError: 'expected a list of queries',
+    entry: queryEntry,
+    validateAll: validateQueries,
+    build: (q, ctx) => [buildQueryCheck(q, ctx)],
+  }),
 ] as const;
+
+type AnySection = (typeof sections)[number];
+type EntryOf<S> = S extends Section<string, infer E> ? E : never;
+
+/** The top-level keys of mlwatch.yaml that hold checks, each a list that defaults to empty. */
+export type SectionShapes = {
+  [S in AnySection as S['key']]: z.ZodDefault<z.ZodType<EntryOf<S>[], unknown>>;
+};
+
+/** The zod shape of every check section, for the config schema. */
+export function sectionShapes(): SectionShapes {
+  return Object.fromEntries(
+    sections.map((s) => [
+      s.key,
+      z
+        .array(s.entry as z.ZodType<unknown, unknown>, { error: s.listError })
+        .superRefine((entries, ctx) =>
+          (s.validateAll as ((e: unknown[], c: z.RefinementCtx) => void) | undefined)?.(entries, ctx),
+        )
+        .default([]),
+    ]),
+  ) as unknown as SectionShapes;
+}
+
+/**
+ * Every check of a parsed config, section by section in `sections` order. `each` runs one entry's builder and
+ * may turn its failure into a config error naming the entry (its key and index).
+ */
+export function buildSections(
+  raw: { [S in AnySection as S['key']]: EntryOf<S>[] },
+  ctx: BuildContext,
+  each: (key: AnySection['key'], index: number, build: () => Check[]) => Check[],
+): Check[] {
+  return sections.flatMap((s) => {
+    // The union of sections cannot be narrowed per element: each entry is handed to its own section's build.
+    const entries = raw[s.key] as unknown[];
+    const build = s.build as (e: unknown, c: BuildContext) => Check[];
+    return entries.flatMap((e, i) => each(s.key, i, () => build(e, ctx)));
+  });
+}

@@ -1,13 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import {
-  datasetSection,
-  jobSection,
-  kpiSection,
-  modelSection,
-  querySection,
-  servingSection,
-} from '../checks/registry.js';
+import { buildSections } from '../checks/registry.js';
 import type { Check } from '../checks/types.js';
 import { Redactor } from '../redact.js';
 import type { StateSettings } from '../state/db.js';
@@ -105,24 +98,15 @@ export function loadConfigText(
   // A builder that still throws a plain Error over its input (a table name the schema let through, quoteIdent's
   // last guard) names its entry instead of ending the process with a stack trace. A TypeError and the like is
   // a bug: it keeps its stack.
-  const built = <T>(section: string, entries: T[], build: (e: T) => Check[]): Check[] =>
-    entries.flatMap((e, i) => {
-      try {
-        return build(e);
-      } catch (err) {
-        if (!(err instanceof Error) || err.constructor !== Error) throw err;
-        const path = [section, i];
-        return refuse([{ line: src.lineOf(path), path: formatPath(path), message: (err as Error).message }]);
-      }
-    });
-  const checks = [
-    ...built('datasets', raw.datasets, (d) => datasetSection.build(d, ctx)),
-    ...built('models', raw.models, (m) => modelSection.build(m, ctx)),
-    ...built('jobs', raw.jobs, (j) => jobSection.build(j, ctx)),
-    ...built('serving', raw.serving, (s) => servingSection.build(s, ctx)),
-    ...built('kpis', raw.kpis, (k) => kpiSection.build(k, ctx)),
-    ...built('queries', raw.queries, (q) => querySection.build(q, ctx)),
-  ];
+  const checks = buildSections(raw, ctx, (key, i, build) => {
+    try {
+      return build();
+    } catch (err) {
+      if (!(err instanceof Error) || err.constructor !== Error) throw err;
+      const path = [key, i];
+      return refuse([{ line: src.lineOf(path), path: formatPath(path), message: (err as Error).message }]);
+    }
+  });
   return {
     file,
     raw,

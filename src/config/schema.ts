@@ -1,12 +1,5 @@
 import { z } from 'zod';
-import {
-  datasetSection,
-  jobSection,
-  kpiSection,
-  modelSection,
-  querySection,
-  servingSection,
-} from '../checks/registry.js';
+import { sectionShapes } from '../checks/registry.js';
 import { accessConfig } from '../http/auth/access-config.js';
 import { reportConfig } from '../report/config.js';
 import { checkHandoffLayers, handoffConfig } from '../state/handoff-config.js';
@@ -79,47 +72,13 @@ const defaults = z
   })
   .prefault({});
 
-const datasets = z
-  .array(datasetSection.entry, { error: 'expected a list of datasets' })
-  .superRefine((entries, ctx) => datasetSection.validateAll?.(entries, ctx))
-  .default([]);
-
-const models = z
-  .array(modelSection.entry, { error: 'expected a list of models' })
-  .superRefine((entries, ctx) => modelSection.validateAll?.(entries, ctx))
-  .default([]);
-
-const jobs = z
-  .array(jobSection.entry, { error: 'expected a list of jobs' })
-  .superRefine((entries, ctx) => jobSection.validateAll?.(entries, ctx))
-  .default([]);
-
-const serving = z
-  .array(servingSection.entry, { error: 'expected a list of services' })
-  .superRefine((entries, ctx) => servingSection.validateAll?.(entries, ctx))
-  .default([]);
-
-const kpis = z
-  .array(kpiSection.entry, { error: 'expected a list of KPIs' })
-  .superRefine((entries, ctx) => kpiSection.validateAll?.(entries, ctx))
-  .default([]);
-
-const queries = z
-  .array(querySection.entry, { error: 'expected a list of queries' })
-  .superRefine((entries, ctx) => querySection.validateAll?.(entries, ctx))
-  .default([]);
-
 export const configSchema = z
   .strictObject({
     warehouse,
     state,
     defaults,
-    datasets,
-    models,
-    jobs,
-    serving,
-    kpis,
-    queries,
+    // datasets, models, jobs, serving, kpis, queries: one list per check section of src/checks/registry.ts.
+    ...sectionShapes(),
     // Who may request and approve rollbacks, and how long a request waits (docs/rollbacks.md).
     approvers: approversConfig,
     rollback_expiry: rollbackExpiry,
