@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { LABEL_NAME, METRIC_NAME, scheduleFields, subjectName, uniqueNames } from '../config/types.js';
 import { RESERVED_PREFIXES } from '../metrics/catalog.js';
 import type { FamilyDef, Sample } from '../metrics/types.js';
+import { oneSchedule, scheduleOf } from './config-fields.js';
 import type { BuildContext, Check, CheckResult } from './types.js';
 import { toLabelValue, toSampleValue, ValueError } from './values.js';
 
@@ -133,9 +134,7 @@ export const queryEntry = z
       .min(1, { error: 'a query needs at least one metric' }),
   })
   .superRefine((q, ctx) => {
-    if (q.interval !== undefined && q.cron !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['cron'], message: 'give interval or cron, not both' });
-    }
+    oneSchedule(q, ctx);
   });
 
 export type QueryEntry = z.output<typeof queryEntry>;
@@ -210,7 +209,7 @@ function rowsToSamples(metrics: MetricSpec[], rows: Record<string, unknown>[]): 
 }
 
 export function buildQueryCheck(q: QueryEntry, ctx: BuildContext): Check {
-  const schedule = q.cron !== undefined ? { cron: q.cron } : { everyMs: q.interval ?? ctx.defaultIntervalMs };
+  const schedule = scheduleOf(q, ctx.defaultIntervalMs);
   const timeoutMs = q.timeout ?? ctx.defaultTimeoutMs;
   return {
     id: `query:${q.name}`,

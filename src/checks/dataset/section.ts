@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { scheduleFields, subjectName, uniqueNames } from '../../config/types.js';
+import { oneSchedule, scheduleOf } from '../config-fields.js';
 import type { BuildContext, Check } from '../types.js';
 import { datasetContext } from './context.js';
 import { buildDriftChecks, driftSpec } from './drift.js';
@@ -39,9 +40,7 @@ export const datasetEntry = z
     checks,
   })
   .superRefine((d, ctx) => {
-    if (d.interval !== undefined && d.cron !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['cron'], message: 'give interval or cron, not both' });
-    }
+    oneSchedule(d, ctx);
   });
 
 export type DatasetEntry = z.output<typeof datasetEntry>;
@@ -51,7 +50,7 @@ export function validateDatasets(entries: DatasetEntry[], ctx: z.RefinementCtx):
 }
 
 export function buildDatasetChecks(d: DatasetEntry, ctx: BuildContext): Check[] {
-  const schedule = d.cron !== undefined ? { cron: d.cron } : { everyMs: d.interval ?? ctx.defaultIntervalMs };
+  const schedule = scheduleOf(d, ctx.defaultIntervalMs);
   const ds = datasetContext(d, schedule, d.timeout ?? ctx.defaultTimeoutMs);
   const c = d.checks;
   const out: Check[] = [];

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { scheduleFields, subjectName, uniqueNames, type Window, window } from '../../config/types.js';
 import { quoteQualified } from '../../sql/identifiers.js';
 import type { Queryable } from '../../warehouse/types.js';
+import { oneSchedule, scheduleOf } from '../config-fields.js';
 import { isReadStatement } from '../query.js';
 import { fingerprintOf } from '../result.js';
 import type { BuildContext, Check } from '../types.js';
@@ -153,9 +154,7 @@ export const kpiEntry = z
         });
       }
     });
-    if (k.interval !== undefined && k.cron !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['cron'], message: 'give interval or cron, not both' });
-    }
+    oneSchedule(k, ctx);
   });
 
 export type KpiEntry = z.output<typeof kpiEntry>;
@@ -165,7 +164,7 @@ export function validateKpis(entries: KpiEntry[], ctx: z.RefinementCtx): void {
 }
 
 export function buildKpiCheck(k: KpiEntry, ctx: BuildContext): Check {
-  const schedule = k.cron !== undefined ? { cron: k.cron } : { everyMs: k.interval ?? ctx.defaultIntervalMs };
+  const schedule = scheduleOf(k, ctx.defaultIntervalMs);
   const timeoutMs = k.timeout ?? ctx.defaultTimeoutMs;
   const spans = periodsOf(k.windows, k.baseline.weeks);
   // Statements are built once, here; a run only binds and executes them.

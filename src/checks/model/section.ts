@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { duration, scheduleFields, subjectName, uniqueNames, window } from '../../config/types.js';
 import { retrainConfig } from '../../state/retrain-config.js';
 import { rollbackConfig } from '../../state/rollback-config.js';
+import { oneSchedule, scheduleOf } from '../config-fields.js';
 import type { BuildContext, Check } from '../types.js';
 import { modelContext } from './context.js';
 import { buildLabelsCheck } from './labels.js';
@@ -148,9 +149,7 @@ export const modelEntry = z
         message: 'max_segments needs segments to cap; add segments (e.g. [channel]) or remove it',
       });
     }
-    if (m.interval !== undefined && m.cron !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['cron'], message: 'give interval or cron, not both' });
-    }
+    oneSchedule(m, ctx);
   });
 
 export type ModelEntry = z.output<typeof modelEntry>;
@@ -160,8 +159,7 @@ export function validateModels(entries: ModelEntry[], ctx: z.RefinementCtx): voi
 }
 
 export function buildModelChecks(entry: ModelEntry, ctx: BuildContext): Check[] {
-  const schedule =
-    entry.cron !== undefined ? { cron: entry.cron } : { everyMs: entry.interval ?? ctx.defaultIntervalMs };
+  const schedule = scheduleOf(entry, ctx.defaultIntervalMs);
   const m = modelContext(entry, schedule, entry.timeout ?? ctx.defaultTimeoutMs);
   const checks = [buildLabelsCheck(m), buildPerformanceCheck(m)];
   const referenceInterval = { intervalMs: entry.reference_interval ?? 3_600_000 };
