@@ -13,14 +13,27 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import type pg from 'pg';
 import pino from 'pino';
 import { strictThresholds } from '../src/checks/dataset/drift-bins.js';
 import { type BinnedFeature, categoriesStatement, edgesStatement } from '../src/checks/dataset/drift-sql.js';
 import { type LoadedConfig, loadConfigText } from '../src/config/load.js';
+import { redactUrl } from '../src/redact.js';
 import { Exporter } from '../src/runtime/exporter.js';
 import { openWarehouse } from '../src/warehouse/open.js';
-import type { Queryable, Warehouse } from '../src/warehouse/types.js';
+import {
+  benchClient,
+  connectOrExit,
+  count,
+  emergencyCleanup,
+  mib,
+  recording,
+  round3,
+  rounded,
+  type Statement,
+  signedMib,
+  startedUp,
+} from './harness.js';
 import { line, ms, type Stats, stats, x } from './stats.js';
 
 const URL_ = process.env.MLWATCH_BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
@@ -65,26 +78,6 @@ const NULL_FRACTION = 1 / 20;
 // freshness 1 + volume 2 (rows, baseline) + a null ratio for every column, the timestamp included (`all`)
 const EXPECTED_SERIES = 1 + 2 + COLUMNS.length + 1;
 
-// ---------------------------------------------------------------------------------------------------------
-// figures
-
-const round3 = (v: number) => Math.round(v * 1000) / 1000;
-const rounded = (s: Stats): Stats =>
-  Object.fromEntries(Object.entries(s).map(([k, v]) => [k, k === 'n' ? v : round3(v)])) as unknown as Stats;
-const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
-const signedMib = (bytes: number) => `${bytes >= 0 ? '+' : ''}${(bytes / 2 ** 20).toFixed(1)} MiB`;
-const count = (n: number) => n.toLocaleString('en-US');
-
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
-}
-
 function config(): LoadedConfig {
   // JSON strings are valid YAML double-quoted scalars, so any URL survives. interval 1h: after the start-up
   // round the check runs only when runNow asks.
@@ -106,58 +99,12 @@ datasets:
   return loadConfigText(text, 'bench.yaml', {}, process.cwd());
 }
 
-interface Statement {
-  sql: string;
-  params: readonly unknown[];
-  rows: number;
-  ms: number;
-}
-
-/**
- * The real warehouse, with every statement a check sends through its Queryable recorded (the transaction's
- * BEGIN, set_config and COMMIT are not: the pg warehouse sends those itself). One function call per statement
- * is all it adds.
- */
-function recording(inner: Warehouse, transactions: Statement[][]): Warehouse {
-  return {
-    driver: inner.driver,
-    maxConcurrency: inner.maxConcurrency,
-    readOnly(opts, fn) {
-      const statements: Statement[] = [];
-      transactions.push(statements);
-      if (transactions.length > 4) transactions.shift();
-      return inner.readOnly(opts, (q) => {
-        const wrapped: Queryable = {
-          async query(sql, params = []) {
-            const t0 = performance.now();
-            const rows = await q.query(sql, params);
-            statements.push({ sql, params, rows: rows.length, ms: performance.now() - t0 });
-            return rows;
-          },
-        };
-        return fn(wrapped);
-      });
-    },
-    ping: (timeoutMs) => inner.ping(timeoutMs),
-    close: () => inner.close(),
-  };
-}
-
 function startExporter(transactions: Statement[][], cfg: LoadedConfig = config()): Exporter {
   return Exporter.start(cfg, {
     log,
     withProcessMetrics: false,
     openWarehouse: (c) => recording(openWarehouse(c.warehouse), transactions),
   });
-}
-
-/**
- * firstRound() resolves a moment before the scheduler forgets the start-up run, and a runNow() in that moment
- * would wait for that run instead of starting one; a turn of the event loop lets it settle.
- */
-async function startedUp(e: Exporter): Promise<void> {
-  await e.firstRound();
-  await new Promise((r) => setImmediate(r));
 }
 
 /**
@@ -187,12 +134,7 @@ async function verifyExport(e: Exporter, rows: number): Promise<void> {
 // ---------------------------------------------------------------------------------------------------------
 // the table
 
-async function client(): Promise<pg.Client> {
-  const c = new pg.Client({ connectionString: URL_, application_name: APP, connectionTimeoutMillis: 5000 });
-  c.on('error', () => {});
-  await c.connect();
-  return c;
-}
+const client = () => benchClient(URL_, APP);
 
 async function createTable(db: pg.Client): Promise<void> {
   await db.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
@@ -878,35 +820,7 @@ function measureMemory(rows: number, timeoutMs: number): Promise<MemoryFigures> 
 
 // ---------------------------------------------------------------------------------------------------------
 
-async function connectOrExit(): Promise<pg.Client> {
-  try {
-    return await client();
-  } catch (err) {
-    console.error(
-      `mlwatch bench: cannot reach PostgreSQL at ${redact(URL_)}: ${(err as Error).message || String(err)} ` +
-        '(set MLWATCH_BENCH_DATABASE_URL)',
-    );
-    process.exit(1);
-  }
-}
-
 let givingUp = false;
-
-/** Ends this run's own connections (by their application_name) and drops the schema; for the watchdog. */
-async function emergencyCleanup(): Promise<void> {
-  const c = new pg.Client({ connectionString: URL_, connectionTimeoutMillis: 5000 });
-  c.on('error', () => {});
-  try {
-    await c.connect();
-    await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [
-      APP,
-    ]);
-    await c.query(`SET lock_timeout = '10s'`);
-    await c.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -914,7 +828,7 @@ async function main(): Promise<void> {
   const watchdog = setTimeout(() => {
     givingUp = true;
     console.error(`mlwatch bench: did not finish within ${DEADLINE_MS / 1000} s; giving up`);
-    emergencyCleanup().then(
+    emergencyCleanup(URL_, APP, SCHEMA).then(
       () => process.exit(1),
       () => process.exit(1),
     );
@@ -922,11 +836,11 @@ async function main(): Promise<void> {
   }, DEADLINE_MS);
   watchdog.unref();
 
-  const db = await connectOrExit();
+  const db = await connectOrExit(URL_, APP);
   const version = String((await db.query('SHOW server_version')).rows[0]?.server_version ?? '?');
   const cpus = os.availableParallelism();
   console.log(`mlwatch bench: data scan (Postgres ${version}, node ${process.version}, ${cpus} CPUs)`);
-  console.log(`database ${redact(URL_)}, schema ${SCHEMA}`);
+  console.log(`database ${redactUrl(URL_)}, schema ${SCHEMA}`);
 
   let scan: Awaited<ReturnType<typeof benchScan>>;
   let drift: Awaited<ReturnType<typeof benchDrift>>;

@@ -14,14 +14,26 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import type pg from 'pg';
 import pino from 'pino';
 import { hanleyMcNeilStderr } from '../src/checks/model/classification-sql.js';
 import { joinedCte, modelContext } from '../src/checks/model/context.js';
 import { type LoadedConfig, loadConfigText } from '../src/config/load.js';
+import { redactUrl } from '../src/redact.js';
 import { Exporter } from '../src/runtime/exporter.js';
 import { openWarehouse } from '../src/warehouse/open.js';
-import type { Queryable, Warehouse } from '../src/warehouse/types.js';
+import {
+  connectOrExit,
+  count,
+  emergencyCleanup,
+  mib,
+  recording,
+  round3,
+  rounded,
+  type Statement,
+  signedMib,
+  startedUp,
+} from './harness.js';
 import { line, ms, type Stats, stats, x } from './stats.js';
 
 const URL_ = process.env.MLWATCH_BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
@@ -50,26 +62,6 @@ const CHILD_ENV = 'MLWATCH_BENCH_MODEL_CHILD';
 const APP = process.env[`${CHILD_ENV}_APP`] ?? `mlwatch-bench-model-${process.pid}`;
 const OUT_FILE = fileURLToPath(new URL('../.bench/model-auc.json', import.meta.url));
 const log = pino({ level: 'silent' });
-
-// ---------------------------------------------------------------------------------------------------------
-// figures
-
-const round3 = (v: number) => Math.round(v * 1000) / 1000;
-const rounded = (s: Stats): Stats =>
-  Object.fromEntries(Object.entries(s).map(([k, v]) => [k, k === 'n' ? v : round3(v)])) as unknown as Stats;
-const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
-const signedMib = (bytes: number) => `${bytes >= 0 ? '+' : ''}${(bytes / 2 ** 20).toFixed(1)} MiB`;
-const count = (n: number) => n.toLocaleString('en-US');
-
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // the exporter
@@ -110,57 +102,12 @@ ${models
   return loaded;
 }
 
-interface Statement {
-  sql: string;
-  params: readonly unknown[];
-  rows: number;
-  ms: number;
-}
-
-/**
- * The real warehouse, with every statement a check sends through its Queryable recorded (the transaction's
- * BEGIN, set_config and COMMIT are not: the pg warehouse sends those itself).
- */
-function recording(inner: Warehouse, transactions: Statement[][]): Warehouse {
-  return {
-    driver: inner.driver,
-    maxConcurrency: inner.maxConcurrency,
-    readOnly(opts, fn) {
-      const statements: Statement[] = [];
-      transactions.push(statements);
-      if (transactions.length > 4) transactions.shift();
-      return inner.readOnly(opts, (q) => {
-        const wrapped: Queryable = {
-          async query(sql, params = []) {
-            const t0 = performance.now();
-            const rows = await q.query(sql, params);
-            statements.push({ sql, params, rows: rows.length, ms: performance.now() - t0 });
-            return rows;
-          },
-        };
-        return fn(wrapped);
-      });
-    },
-    ping: (timeoutMs) => inner.ping(timeoutMs),
-    close: () => inner.close(),
-  };
-}
-
 function startExporter(models: Array<keyof typeof MODELS>, transactions: Statement[][]): Exporter {
   return Exporter.start(config(models), {
     log,
     withProcessMetrics: false,
     openWarehouse: (c) => recording(openWarehouse(c.warehouse), transactions),
   });
-}
-
-/**
- * firstRound() resolves a moment before the scheduler forgets the start-up run, and a runNow() in that moment
- * would wait for that run instead of starting one; a turn of the event loop lets it settle.
- */
-async function startedUp(e: Exporter): Promise<void> {
-  await e.firstRound();
-  await new Promise((r) => setImmediate(r));
 }
 
 /** The value of one series in the exposition, found by its name and the label pairs it must carry. */
@@ -190,13 +137,6 @@ async function runCheck(e: Exporter, id: string, transactions: Statement[][]): P
 
 // ---------------------------------------------------------------------------------------------------------
 // the tables
-
-async function client(): Promise<pg.Client> {
-  const c = new pg.Client({ connectionString: URL_, application_name: APP, connectionTimeoutMillis: 5000 });
-  c.on('error', () => {});
-  await c.connect();
-  return c;
-}
 
 async function createTables(db: pg.Client): Promise<void> {
   await db.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
@@ -691,35 +631,7 @@ function measureMemory(rows: number, timeoutMs: number): Promise<MemoryFigures> 
 
 // ---------------------------------------------------------------------------------------------------------
 
-async function connectOrExit(): Promise<pg.Client> {
-  try {
-    return await client();
-  } catch (err) {
-    console.error(
-      `mlwatch bench: cannot reach PostgreSQL at ${redact(URL_)}: ${(err as Error).message || String(err)} ` +
-        '(set MLWATCH_BENCH_DATABASE_URL)',
-    );
-    process.exit(1);
-  }
-}
-
 let givingUp = false;
-
-/** Ends this run's own connections (by their application_name) and drops the schema; for the watchdog. */
-async function emergencyCleanup(): Promise<void> {
-  const c = new pg.Client({ connectionString: URL_, connectionTimeoutMillis: 5000 });
-  c.on('error', () => {});
-  try {
-    await c.connect();
-    await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [
-      APP,
-    ]);
-    await c.query(`SET lock_timeout = '10s'`);
-    await c.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -732,7 +644,7 @@ async function main(): Promise<void> {
       () => {
         givingUp = true;
         console.error(`mlwatch bench: did not finish within ${(deadline / 1000).toFixed(0)} s; giving up`);
-        emergencyCleanup().then(
+        emergencyCleanup(URL_, APP, SCHEMA).then(
           () => process.exit(1),
           () => process.exit(1),
         );
@@ -744,11 +656,11 @@ async function main(): Promise<void> {
   };
   arm();
 
-  const db = await connectOrExit();
+  const db = await connectOrExit(URL_, APP);
   const version = String((await db.query('SHOW server_version')).rows[0]?.server_version ?? '?');
   const cpus = os.availableParallelism();
   console.log(`mlwatch bench: model AUC (Postgres ${version}, node ${process.version}, ${cpus} CPUs)`);
-  console.log(`database ${redact(URL_)}, schema ${SCHEMA}`);
+  console.log(`database ${redactUrl(URL_)}, schema ${SCHEMA}`);
 
   let auc: Awaited<ReturnType<typeof benchAuc>>;
   const memory: MemoryFigures[] = [];

@@ -4,6 +4,7 @@ import { type ModelEntryShape, modelContext } from '../src/checks/model/context.
 import { openTestDb, type TestDb } from './helpers/db.js';
 import { scrapeOnce } from './helpers/exporter.js';
 import { type Parsed, series } from './helpers/exposition.js';
+import { classifierYaml } from './helpers/model-config.js';
 
 // Estimated accuracy, precision, recall and F1 of the unlabeled predictions of a binary classifier (expected
 // confusion counts if the scores are calibrated), checked against a brute-force TypeScript oracle on seeded
@@ -218,33 +219,10 @@ async function seedModel(model: Model): Promise<void> {
   );
 }
 
-function modelsYaml(): string {
-  return models
-    .map(
-      (model) => `  - name: ${model.name}
-    task: binary_classification
-    owner: data-science
-    threshold: ${model.threshold}
-    windows: [7d, 1d]
-    predictions:
-      table: ${db.schema}.${model.name}_predictions
-      key: request_id
-      timestamp: predicted_at
-      score: score${model.versioned ? '\n      version: model_version' : ''}
-    labels:
-      table: ${db.schema}.${model.name}_labels
-      key: request_id
-      timestamp: labeled_at
-      label: outcome
-`,
-    )
-    .join('');
-}
-
 beforeAll(async () => {
   db = await openTestDb();
   for (const model of models) await seedModel(model);
-  const text = `warehouse:\n  url: ${db.configUrl}\n  statement_timeout: 20s\ndefaults: { interval: 1h }\nmodels:\n${modelsYaml()}`;
+  const text = `warehouse:\n  url: ${db.configUrl}\n  statement_timeout: 20s\ndefaults: { interval: 1h }\nmodels:\n${classifierYaml(db.schema, models)}`;
   m = await scrapeOnce(db, text);
 }, 120_000);
 afterAll(async () => {
