@@ -206,6 +206,16 @@ async function post(r: Running, alerts: unknown[], body?: unknown) {
 }
 
 const requests = (r: Running, model?: string) => r.retrain.log.list(model ? { model } : {});
+/**
+ * Instead of sleeping and hoping no extra call comes: a round that may join one in flight, then a fresh round of
+ * the dispatcher, which must find nothing left to send. The sink's count after it is final.
+ */
+async function nothingLeft(...replicas: Running[]): Promise<void> {
+  for (const r of replicas) {
+    await r.retrain.dispatchDue();
+    expect(await r.retrain.dispatchDue(), 'a fresh dispatch round sends nothing').toBe(0);
+  }
+}
 const metrics = async (r: Running) => parseExposition(await r.exporter.metricsText());
 
 describe('POST /api/v1/retrain', () => {
@@ -255,7 +265,7 @@ describe('POST /api/v1/retrain', () => {
     const again = await post(a, [aucLow({ endsAt: '2026-11-30T01:04:00Z' })]);
     expect(again.body).toMatchObject({ requested: 1 });
     await waitFor(() => sink.calls.length === 2, 10_000, 'the second request dispatched');
-    await new Promise((r) => setTimeout(r, 300));
+    await nothingLeft(a);
     expect(sink.calls.length).toBe(2);
 
     const all = await requests(a);
@@ -510,7 +520,7 @@ describe('drift alerts retrain the models that read the drifted dataset', () => 
       audit: 'ignored: model has no retrain config',
     });
     await waitFor(() => sink.calls.length === 3, 10_000, 'scoring called again');
-    await new Promise((r) => setTimeout(r, 300));
+    await nothingLeft(a);
     expect(sink.calls.map((c) => c.path).sort()).toEqual(['/credit', '/scoring', '/scoring']);
     expect((await requests(a, 'credit')).map((r) => r.deduplicated)).toEqual([3]);
     expect((await requests(a, 'scoring')).map((r) => r.deduplicated)).toEqual([0, 2]);
@@ -588,7 +598,7 @@ describe('dispatch', () => {
       10_000,
       'dispatched after restart',
     );
-    await new Promise((r) => setTimeout(r, 300));
+    await nothingLeft(b);
     expect(sink.calls.length).toBe(1);
     expect(await requests(b)).toHaveLength(1);
   });
@@ -616,7 +626,7 @@ describe('dispatch', () => {
       10_000,
       'all dispatched',
     );
-    await new Promise((r) => setTimeout(r, 300));
+    await nothingLeft(a, b);
     const ids = sink.calls.map((c) => c.body.id);
     expect(ids.sort()).toEqual((await requests(a)).map((r) => r.id).sort());
     expect(sink.calls.map((c) => c.path).sort()).toEqual(names.map((n) => `/${n}`));
@@ -656,7 +666,7 @@ describe('cadence', () => {
         reason: 'cadence',
       }),
     ).toBe(slot.getTime() / 1000);
-    await new Promise((r) => setTimeout(r, 300));
+    await nothingLeft(a);
     expect(sink.calls.length).toBe(1);
   });
 });

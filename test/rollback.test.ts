@@ -216,7 +216,14 @@ const reject = (r: Running, id: number, who: Who, comment?: string) =>
   api(r, 'POST', `/api/v1/rollbacks/${id}/reject`, who, comment ? { comment } : undefined);
 const get = async (r: Running, id: number) => (await api(r, 'GET', `/api/v1/rollbacks/${id}`, 'alice')).body;
 const metrics = async (r: Running) => parseExposition(await r.exporter.metricsText());
-const settle = () => new Promise((res) => setTimeout(res, 400));
+/**
+ * Instead of sleeping and hoping nothing runs: an execution round that may join one in flight, then a fresh
+ * round, which must find nothing due. The sink's calls after it are final.
+ */
+async function settle(r: Running): Promise<void> {
+  await r.rollbacks.executeDue();
+  expect(await r.rollbacks.executeDue(), 'a fresh execution round runs nothing').toBe(0);
+}
 
 describe('the state machine', () => {
   it('runs once an engineer and a product owner approved: pending -> approved -> executing -> executed', async () => {
@@ -240,13 +247,13 @@ describe('the state machine', () => {
     const first = await approve(a, id, 'erin', 'metrics agree');
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ state: 'pending', waiting_for: ['product'] });
-    await settle();
+    await settle(a);
     expect(sink.calls).toEqual([]);
 
     const second = await approve(a, id, 'pat');
     expect(second.body.state).toBe('approved');
     await waitFor(async () => (await get(a, id)).state === 'executed', 10_000, 'executed');
-    await settle();
+    await settle(a);
     expect(sink.calls).toHaveLength(1);
     const [call] = sink.calls;
     const done = await get(a, id);
@@ -338,7 +345,7 @@ describe('the state machine', () => {
     const sameRole = await approve(a, id, 'paul');
     expect(sameRole.status).toBe(200);
     expect(sameRole.body).toMatchObject({ state: 'pending', waiting_for: ['engineering'] });
-    await settle();
+    await settle(a);
     expect(sink.calls).toEqual([]);
     const r = await get(a, id);
     expect(r.approvals.map((x: { approver: string }) => x.approver)).toEqual(['pat', 'paul']);
@@ -362,7 +369,7 @@ describe('the state machine', () => {
     // Then the engineer approves: it runs, once.
     expect((await approve(a, id, 'alice')).body.state).toBe('approved');
     await waitFor(async () => (await get(a, id)).state === 'executed', 10_000, 'executed');
-    await settle();
+    await settle(a);
     expect(sink.calls.map((c) => c.body.approvals)).toEqual([
       [
         { approver: 'pat', role: 'product', at: r.approvals[0].at },
@@ -404,7 +411,7 @@ describe('the state machine', () => {
       comment: 'the spike was a data bug',
       withdrew: 'approve',
     });
-    await settle();
+    await settle(a);
     expect(sink.calls).toEqual([]);
   });
 
@@ -437,7 +444,7 @@ describe('the state machine', () => {
       'pat:refused',
     ]);
     expect(r.audit[2].details).toEqual({ expires_at: created.expires_at });
-    await settle();
+    await settle(a);
     expect(sink.calls).toEqual([]);
 
     // The sweep of a running replica expires the other one without anyone asking for it.
@@ -611,7 +618,7 @@ describe('execution', () => {
     expect(between.last_error).toBe('HTTP 500: retraining service unavailable');
     sink.status = 200;
     await waitFor(async () => (await get(a, id)).state === 'executed', 10_000, 'executed at last');
-    await settle();
+    await settle(a);
     const done = await get(a, id);
     const n = sink.calls.length;
     expect(new Set(sink.calls.map((c) => c.body.id))).toEqual(new Set([id]));
@@ -640,7 +647,7 @@ describe('execution', () => {
     sink.status = 503;
     const id = await approved(a);
     await waitFor(async () => (await get(a, id)).state === 'failed', 10_000, 'failed');
-    await settle();
+    await settle(a);
     expect(sink.calls).toHaveLength(2);
     const r = await get(a, id);
     expect(r).toMatchObject({
@@ -670,7 +677,7 @@ describe('execution', () => {
     await sink.open();
     const b = await start(schema, rollbackModel('credit', ', attempts: 100'));
     await waitFor(async () => (await get(b, id)).state === 'executed', 10_000, 'executed after restart');
-    await settle();
+    await settle(b);
     expect(sink.calls).toHaveLength(1);
   });
 
@@ -683,12 +690,12 @@ describe('execution', () => {
     const claim = await a.rollbacks.log.claimDue(now(), ['credit'], 62_000, 'dead-replica');
     expect(claim?.id).toBe(id);
     const b = await start(schema, models);
-    await settle();
+    await settle(b);
     // Within the claim (the timeout plus a minute) nobody touches it.
     expect([(await get(b, id)).state, sink.calls.length]).toEqual(['executing', 0]);
     offsetMs = 62_001;
     await waitFor(async () => (await get(b, id)).state === 'executed', 10_000, 'taken over');
-    await settle();
+    await settle(b);
     expect(sink.calls).toHaveLength(1);
     const r = await get(b, id);
     expect(r.attempts).toBe(2);
@@ -735,7 +742,8 @@ describe('execution', () => {
       10_000,
       'all executed',
     );
-    await settle();
+    await settle(a);
+    await settle(b);
     expect(sink.calls.map((c) => c.body.id).sort()).toEqual([...ids].sort());
     expect(sink.calls.map((c) => c.path).sort()).toEqual(names.map((n) => `/${n}`));
     for (const id of ids) {

@@ -154,7 +154,15 @@ async function outbox(schema: string) {
 }
 
 const metrics = async (r: Running) => parseExposition(await r.exporter.metricsText());
-const settle = () => new Promise((r) => setTimeout(r, 400));
+/**
+ * Instead of sleeping and hoping no extra event goes out: a forwarding round that may join one in flight, then
+ * a fresh round, which must find nothing left to send (a replica without ticket_forward has no forwarder). The
+ * tracker's calls after it are final.
+ */
+async function settle(r: Running): Promise<void> {
+  await r.state.forwarder?.forwardDue();
+  expect((await r.state.forwarder?.forwardDue()) ?? 0, 'a fresh forwarding round sends nothing').toBe(0);
+}
 const keyOf = (c: SinkCall) => c.headers['idempotency-key'];
 
 /** What the tracker must receive for an alert, written out from the alert itself. */
@@ -195,7 +203,7 @@ describe('forwarding', () => {
     // The same delivery again, and a repeat notification: the ticket counts it, the tracker hears nothing.
     await post(a, [firing()]);
     await post(a, [firing({ endsAt: '2026-11-29T01:08:00Z', annotations: { summary: 'still stale' } })]);
-    await settle();
+    await settle(a);
     expect(tracker.calls).toHaveLength(1);
 
     const resolved = firing({ status: 'resolved', endsAt: '2026-11-29T02:00:00Z' });
@@ -207,7 +215,7 @@ describe('forwarding', () => {
     expect(second.body).toEqual(expectedBody(resolved, id, 'resolved', '2026-11-29T02:00:00.000Z'));
     // A second resolved notification (another end) is a new delivery but not a new event.
     await post(a, [firing({ status: 'resolved', endsAt: '2026-11-29T02:05:00Z' })]);
-    await settle();
+    await settle(a);
     expect(tracker.calls).toHaveLength(2);
     expect(await outbox(schema)).toEqual([
       { ticket: id, event: 'opened', state: 'dispatched', attempts: 1, failures: 0, last_error: null },
@@ -234,7 +242,7 @@ describe('forwarding', () => {
     await post(b, [firing()]);
     await post(b, [firing({ status: 'resolved', endsAt: '2026-11-29T02:00:00Z' })]);
     await waitFor(() => tracker.calls.length === 1, 10_000, 'the resolved event');
-    await settle();
+    await settle(b);
     expect(tracker.calls.map((c) => c.body.event)).toEqual(['resolved']);
     expect((await outbox(schema)).map((r) => r.event)).toEqual(['resolved']);
   });
@@ -249,7 +257,7 @@ describe('forwarding', () => {
     expect(sampleValue(await metrics(a), 'mlwatch_ticket_forward_pending', {})).toBe(1);
     tracker.status = 200;
     await waitFor(async () => (await outbox(schema))[0]?.state === 'dispatched', 10_000, 'accepted');
-    await settle();
+    await settle(a);
     const calls = tracker.calls;
     // Every attempt is the same event under the same key; only the last was accepted.
     expect(new Set(calls.map(keyOf)).size).toBe(1);
@@ -291,7 +299,7 @@ describe('forwarding', () => {
       10_000,
       'all sent after the restart',
     );
-    await settle();
+    await settle(b);
     const tickets = await b.state.tickets.list();
     const expected = tickets.flatMap((t) =>
       t.state === 'resolved'
@@ -317,9 +325,9 @@ describe('forwarding', () => {
     ]);
 
     tracker.holdMs = 0;
-    await start(schema, forwardTo());
+    const c = await start(schema, forwardTo());
     await waitFor(async () => (await outbox(schema))[0]?.state === 'dispatched', 10_000, 'sent again');
-    await settle();
+    await settle(c);
     const [first, again] = tracker.calls;
     expect(tracker.calls).toHaveLength(2);
     expect(keyOf(again as SinkCall)).toBe(keyOf(first as SinkCall));
@@ -349,11 +357,11 @@ describe('forwarding', () => {
     );
     await own.close();
     await tracker.open();
-    await start(schema, forwardTo(', timeout: 1s'), { leaseMarginMs: 300 });
+    const c = await start(schema, forwardTo(', timeout: 1s'), { leaseMarginMs: 300 });
     await waitFor(() => tracker.calls.length === 1, 10_000, 'sent by the live replica');
     expect(tracker.calls[0]?.at).toBeGreaterThanOrEqual(leaseEnd - 50);
     await waitFor(async () => (await outbox(schema))[0]?.state === 'dispatched', 5000, 'marked dispatched');
-    await settle();
+    await settle(c);
     expect(tracker.calls).toHaveLength(1);
     expect((await outbox(schema))[0]?.attempts).toBe(before.attempts + 2);
   });
@@ -373,7 +381,7 @@ describe('forwarding', () => {
       10_000,
       'all sent',
     );
-    await settle();
+    await settle(a);
     const ids = (await a.state.tickets.list()).map((t) => t.id);
     expect(ids).toHaveLength(6);
     expect(tracker.calls.map(keyOf).sort()).toEqual(ids.map((id) => `mlwatch-ticket-${id}-opened`).sort());
@@ -384,7 +392,7 @@ describe('forwarding', () => {
     const a = await start(schema);
     await post(a, [firing()]);
     await post(a, [firing({ status: 'resolved', endsAt: '2026-11-29T02:00:00Z' })]);
-    await settle();
+    await settle(a);
     expect(a.state.forwarder).toBeUndefined();
     expect(tracker.calls).toEqual([]);
     expect(await outbox(schema)).toEqual([]);
