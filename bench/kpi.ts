@@ -13,6 +13,8 @@ import pg from 'pg';
 import { periodsOf } from '../src/checks/kpi/periods.js';
 import { ratioStatement, runRatio } from '../src/checks/kpi/ratio.js';
 import { DEFAULT_WINDOWS } from '../src/checks/kpi/section.js';
+import { DEMO_APPROVAL_RATE, DEMO_DECISIONS_PER_HOUR } from '../tools/kpi-traffic.js';
+import { dropFloor } from './kpi-floor.js';
 import { line, stats, x } from './stats.js';
 
 const URL_ = process.env.MLWATCH_BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
@@ -37,7 +39,28 @@ const FILTERS_SQL = `SELECT ${spans
   })
   .join(', ')} FROM ${SCHEMA}.decisions WHERE ${STRETCHES}`;
 
+/** Why the design's detection targets are out of reach at the demo's volume, whatever the rule (kpi-floor.ts). */
+function printDetectionFloor(): void {
+  const perHour = DEMO_DECISIONS_PER_HOUR;
+  console.log(
+    `detection floor at the demo's ${perHour} decisions an hour, approval rate ${DEMO_APPROVAL_RATE} (at most one false alarm in 4 weeks):`,
+  );
+  for (const [drop, target] of [
+    [0.1, 2],
+    [0.3, 0.5],
+  ] as const) {
+    const f = dropFloor(DEMO_APPROVAL_RATE, drop, perHour, target);
+    const within = f.lordenHours <= target ? 'within reach' : 'OUT OF REACH for any rule';
+    console.log(
+      `  ${drop * 100} % drop, target ${target} h: standard error over ${target} h = ${f.noiseOverDrop.toFixed(2)}x the drop; ` +
+        `Lorden's bound ${Math.round(f.lordenDecisions)} decisions = ${f.lordenHours.toFixed(1)} h: ${within}; ` +
+        `reaching the target takes at least ${Math.round(f.neededPerHour).toLocaleString('en-US')} decisions an hour`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
+  printDetectionFloor();
   const c = new pg.Client({ connectionString: URL_, application_name: 'mlwatch-bench-kpi' });
   await c.connect();
   try {
