@@ -10,14 +10,20 @@ const UNIT_MS: Record<string, number> = {
   y: 31_536_000_000,
 };
 
-const WHOLE = /^(?:\d+(?:ms|s|m|h|d|w|y))+$/;
-const PART = /(\d+)(ms|s|m|h|d|w|y)/g;
+// Prometheus' grammar: each unit at most once, largest first. `30m1h` and `1m1m` are not durations there, so
+// they are not here either: a window written in mlwatch.yaml must read the same in a rule.
+const ORDER = ['y', 'w', 'd', 'h', 'm', 's', 'ms'] as const;
+const WHOLE = new RegExp(`^${ORDER.map((u) => `(?:(\\d+)${u})?`).join('')}$`);
 
 /** Milliseconds, or undefined when the text is not a duration. */
 export function parseDuration(text: string): number | undefined {
-  if (!WHOLE.test(text)) return undefined;
+  const m = text === '' ? null : WHOLE.exec(text);
+  if (!m) return undefined;
   let ms = 0;
-  for (const [, n, unit] of text.matchAll(PART)) ms += Number(n) * (UNIT_MS[unit as string] as number);
+  ORDER.forEach((unit, i) => {
+    const n = m[i + 1];
+    if (n !== undefined) ms += Number(n) * (UNIT_MS[unit] as number);
+  });
   return ms;
 }
 
