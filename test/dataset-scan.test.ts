@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadConfigText } from '../src/config/load.js';
-import { Exporter } from '../src/runtime/exporter.js';
+import type { Exporter } from '../src/runtime/exporter.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
-import { memoryLogger } from './helpers/exporter.js';
+import { exporterOn } from './helpers/exporter.js';
 import { type Parsed, parseExposition, sampleValue, series } from './helpers/exposition.js';
 
 // Known rows, each with its age in seconds before the warehouse's now(); every expected value below is computed
@@ -68,12 +67,7 @@ afterAll(async () => {
 
 async function scrapeWith(datasetsYaml: string): Promise<{ m: Parsed; exporter: Exporter }> {
   const text = `warehouse:\n  url: ${db.configUrl}\ndefaults: { interval: 1h }\ndatasets:\n${datasetsYaml}`;
-  const config = loadConfigText(text, 'test.yaml', {}, '/');
-  const exporter = Exporter.start(config, {
-    log: memoryLogger().log,
-    openWarehouse: () => db.newWarehouse(),
-    withProcessMetrics: false,
-  });
+  const exporter = exporterOn(db, text);
   await exporter.firstRound();
   const m = parseExposition(await exporter.metricsText());
   await exporter.stop(1000);
@@ -222,17 +216,10 @@ describe('freshness: the age of the newest row', () => {
       `INSERT INTO ${fresh} VALUES (1, now() - interval '900 seconds'), (2, now() - interval '200 seconds'),
                                    (3, now() + interval '1 hour')`,
     );
-    const config = loadConfigText(
+    const exporter = exporterOn(
+      db,
       `warehouse:\n  url: ${db.configUrl}\ndefaults: { interval: 1h }\ndatasets:\n  - name: fresh\n    table: ${fresh}\n    timestamp: at\n    checks: { freshness: {} }\n`,
-      'test.yaml',
-      {},
-      '/',
     );
-    const exporter = Exporter.start(config, {
-      log: memoryLogger().log,
-      openWarehouse: () => db.newWarehouse(),
-      withProcessMetrics: false,
-    });
     try {
       await exporter.firstRound();
       const scrape = async () => {

@@ -1,13 +1,11 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { loadConfigText } from '../src/config/load.js';
 import { demoConfig } from '../src/demo/builtin-config.js';
 import { createDemoSchema } from '../src/demo/schema.js';
 import { seedHistory } from '../src/demo/seed.js';
-import { Exporter } from '../src/runtime/exporter.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
-import { memoryLogger } from './helpers/exporter.js';
+import { exporterOn } from './helpers/exporter.js';
 
 // The demo config's exposition as a contract, as node_exporter keeps e2e-output.txt: every family's HELP and
 // TYPE and the label names of its series, from one round over the demo's seeded history. Any change to a metric
@@ -53,17 +51,7 @@ beforeAll(async () => {
   await createDemoSchema(db.writer, db.schema);
   // 8 days, as the live stack: every check of the demo has data (the 14-day AUC its 500 labels).
   await seedHistory(db.writer, db.schema, { days: 8 });
-  const config = loadConfigText(
-    stringify(demoConfig({ warehouseUrl: db.configUrl, schema: db.schema })),
-    'demo.yaml',
-    {},
-    '/',
-  );
-  const exporter = Exporter.start(config, {
-    log: memoryLogger().log,
-    openWarehouse: () => db.newWarehouse(),
-    withProcessMetrics: false,
-  });
+  const exporter = exporterOn(db, stringify(demoConfig({ warehouseUrl: db.configUrl, schema: db.schema })));
   try {
     await exporter.firstRound();
     text = shapeOf(await exporter.metricsText());

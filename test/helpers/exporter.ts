@@ -30,17 +30,21 @@ export function startExporter(db: TestDb, queriesYaml: string, extra = '') {
   };
 }
 
+/** An in-process exporter of a whole config text on the test database (its own warehouse handle). */
+export function exporterOn(db: TestDb, configText: string): Exporter {
+  return Exporter.start(loadConfigText(configText, 'test.yaml', {}, '/'), {
+    log: memoryLogger().log,
+    openWarehouse: () => db.newWarehouse(),
+    withProcessMetrics: false,
+  });
+}
+
 /**
  * Loads a whole config text, runs every check once on the test database in-process, and returns the parsed
  * exposition: what most check tests assert on.
  */
 export async function scrapeOnce(db: TestDb, configText: string): Promise<Parsed> {
-  const config = loadConfigText(configText, 'test.yaml', {}, '/');
-  const exporter = Exporter.start(config, {
-    log: memoryLogger().log,
-    openWarehouse: () => db.newWarehouse(),
-    withProcessMetrics: false,
-  });
+  const exporter = exporterOn(db, configText);
   try {
     await exporter.firstRound();
     return parseExposition(await exporter.metricsText());
