@@ -27,10 +27,10 @@ import {
   count,
   emergencyCleanup,
   mib,
+  type RecordedStatement,
   recording,
   round3,
   rounded,
-  type Statement,
   signedMib,
   startedUp,
 } from './harness.js';
@@ -99,7 +99,7 @@ datasets:
   return loadConfigText(text, 'bench.yaml', {}, process.cwd());
 }
 
-function startExporter(transactions: Statement[][], cfg: LoadedConfig = config()): Exporter {
+function startExporter(transactions: RecordedStatement[][], cfg: LoadedConfig = config()): Exporter {
   return Exporter.start(cfg, {
     log,
     withProcessMetrics: false,
@@ -222,7 +222,7 @@ const planLine = (p: PlanSummary) =>
   `executed in ${ms(p.executionMs)} ms`;
 
 async function benchScan(db: pg.Client) {
-  const transactions: Statement[][] = [];
+  const transactions: RecordedStatement[][] = [];
   const perColumnSql = [
     `SELECT max(ts) AS last FROM ${TABLE} WHERE ts < now()`,
     `SELECT count(*) AS n FROM ${TABLE} WHERE ${WINDOW_SQL}`,
@@ -570,7 +570,7 @@ async function referenceBins(db: pg.Client): Promise<BinnedFeature[]> {
 }
 
 async function benchDrift(db: pg.Client) {
-  const transactions: Statement[][] = [];
+  const transactions: RecordedStatement[][] = [];
   const countSql = `SELECT count(*) AS n FROM ${TABLE} WHERE ${WINDOW_SQL}`;
   let exporter: Exporter | undefined;
   const heapDb = await client();
@@ -603,8 +603,8 @@ async function benchDrift(db: pg.Client) {
       return took;
     };
     const parts = { binCounts: [] as number[], ks: [] as number[], rest: [] as number[] };
-    let binSt: Statement | undefined;
-    let ksSt: Statement | undefined;
+    let binSt: RecordedStatement | undefined;
+    let ksSt: RecordedStatement | undefined;
     // One statement per run of either check (the reference cached): the bin counts, or KS.
     const runOne = async (id: string, st: typeof state, isIt: (sql: string) => boolean) => {
       const runs = st.runs;
@@ -618,7 +618,7 @@ async function benchDrift(db: pg.Client) {
         throw new Error(
           `a run of ${id} with cached bins sent ${sent.length} statements: ${sent.map((x) => x.sql.split('\n')[0]).join(' | ')}`,
         );
-      return { took, statement: sent[0] as Statement };
+      return { took, statement: sent[0] as RecordedStatement };
     };
     const drift = async () => {
       const { took, statement } = await runOne(DRIFT_CHECK_ID, state, isBinCounts);
@@ -737,7 +737,7 @@ async function memoryChild(rows: number): Promise<void> {
   const settle = () => {
     if (gc) for (let i = 0; i < 3; i++) gc();
   };
-  const transactions: Statement[][] = [];
+  const transactions: RecordedStatement[][] = [];
   settle();
   const before = process.memoryUsage();
   let peakHeapUsed = before.heapUsed;

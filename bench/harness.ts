@@ -23,7 +23,7 @@ export const count = (n: number) => n.toLocaleString('en-US');
 // ---------------------------------------------------------------------------------------------------------
 // the exporter
 
-export interface Statement {
+export interface RecordedStatement {
   sql: string;
   params: readonly unknown[];
   rows: number;
@@ -35,12 +35,12 @@ export interface Statement {
  * transactions kept (the transaction's BEGIN, set_config and its end are not: the pg warehouse sends those
  * itself). One function call per statement is all it adds.
  */
-export function recording(inner: Warehouse, transactions: Statement[][]): Warehouse {
+export function recording(inner: Warehouse, transactions: RecordedStatement[][]): Warehouse {
   return {
     driver: inner.driver,
     maxConcurrency: inner.maxConcurrency,
     readOnly(opts, fn) {
-      const statements: Statement[] = [];
+      const statements: RecordedStatement[] = [];
       transactions.push(statements);
       if (transactions.length > 4) transactions.shift();
       return inner.readOnly(opts, (q) => {

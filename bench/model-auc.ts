@@ -21,16 +21,17 @@ import { joinedCte, modelContext } from '../src/checks/model/context.js';
 import { type LoadedConfig, loadConfigText } from '../src/config/load.js';
 import { redactUrl } from '../src/redact.js';
 import { Exporter } from '../src/runtime/exporter.js';
+import { SqlBuilder } from '../src/sql/builder.js';
 import { openWarehouse } from '../src/warehouse/open.js';
 import {
   connectOrExit,
   count,
   emergencyCleanup,
   mib,
+  type RecordedStatement,
   recording,
   round3,
   rounded,
-  type Statement,
   signedMib,
   startedUp,
 } from './harness.js';
@@ -102,7 +103,7 @@ ${models
   return loaded;
 }
 
-function startExporter(models: Array<keyof typeof MODELS>, transactions: Statement[][]): Exporter {
+function startExporter(models: Array<keyof typeof MODELS>, transactions: RecordedStatement[][]): Exporter {
   return Exporter.start(config(models), {
     log,
     withProcessMetrics: false,
@@ -121,7 +122,7 @@ function gauge(text: string, name: string, labels: Record<string, string>): numb
 }
 
 /** One run of a check by runNow, checked: it ran once, succeeded, and sent one statement. */
-async function runCheck(e: Exporter, id: string, transactions: Statement[][]): Promise<number> {
+async function runCheck(e: Exporter, id: string, transactions: RecordedStatement[][]): Promise<number> {
   const state = e.checkStates().find((s) => s.check.id === id);
   if (!state) throw new Error(`no check ${id}`);
   const runs = state.runs;
@@ -180,6 +181,7 @@ async function insertRows(db: pg.Client, first: number, last: number): Promise<v
 
 /** The check's `joined` CTE for one window of 14d, exactly as the check builds it. */
 function joined14d(): { sql: string; params: unknown[] } {
+  const b = new SqlBuilder();
   const m = modelContext(
     {
       name: 'bench',
@@ -193,7 +195,8 @@ function joined14d(): { sql: string; params: unknown[] } {
     { everyMs: 3_600_000 },
     600_000,
   );
-  return joinedCte(m);
+  const sql = joinedCte(m, b);
+  return { sql, params: b.params };
 }
 
 interface NodeMetrics {
@@ -366,7 +369,7 @@ interface Budget {
 }
 
 async function benchAuc(db: pg.Client, budget: Budget) {
-  const transactions: Statement[][] = [];
+  const transactions: RecordedStatement[][] = [];
   const { sql: cte, params: cteParams } = joined14d();
   // The floor: the check's own joined rows, the labeled ones sorted by score, consumed in the server. OFFSET 0
   // keeps the sort from being planned away under count(*).
@@ -387,7 +390,7 @@ SELECT s, y FROM joined WHERE y IS NOT NULL`;
       if (s?.status !== 'ok') throw new Error(`check ${id} is ${s?.status}: ${s?.lastError ?? ''}`);
     }
 
-    const statements: Partial<Record<'one' | 'three', Statement>> = {};
+    const statements: Partial<Record<'one' | 'three', RecordedStatement>> = {};
     let lastNode: NodeMetrics | undefined;
     let pulledRows = 0;
     const parts = { pull: [] as number[], compute: [] as number[] };
@@ -549,7 +552,7 @@ async function memoryChild(rows: number): Promise<void> {
   const settle = () => {
     if (gc) for (let i = 0; i < 3; i++) gc();
   };
-  const transactions: Statement[][] = [];
+  const transactions: RecordedStatement[][] = [];
   settle();
   const before = process.memoryUsage();
   let peakHeapUsed = before.heapUsed;

@@ -1,5 +1,6 @@
 import type { Schedule } from '../config/types.js';
 import type { FamilyDef, Sample } from '../metrics/types.js';
+import type { Dialect } from '../sql/dialect.js';
 import type { Queryable } from '../warehouse/types.js';
 
 /** What one run of a check produced. */
@@ -38,6 +39,8 @@ export interface Check {
 export interface BuildContext {
   defaultIntervalMs: number;
   defaultTimeoutMs: number;
+  /** The warehouse's SQL dialect: every statement a kind builds goes through a builder of this dialect. */
+  dialect: Dialect;
   /** The config file's folder: relative paths in config (a schema lock file) start there. */
   baseDir?: string;
   /** The config file as the user named it, for messages that tell them what to run. */

@@ -15,6 +15,7 @@ import {
   writeSchemaLock,
 } from '../checks/dataset/schema-lock.js';
 import type { LoadedConfig } from '../config/load.js';
+import { dialectOf } from '../sql/dialect.js';
 import { describeError, isConnectionError } from '../warehouse/errors.js';
 import { openWarehouse } from '../warehouse/open.js';
 import type { Warehouse } from '../warehouse/types.js';
@@ -76,7 +77,12 @@ export async function schemaLock(configFile: string, opts: SchemaLockOptions = {
       const d = config.raw.datasets.find((x) => x.name === t.name);
       if (d === undefined) continue;
       const timeoutMs = d.timeout ?? config.warehouse.statementTimeoutMs;
-      const ds = datasetContext(d, { everyMs: config.defaults.intervalMs }, timeoutMs);
+      const ds = datasetContext(
+        d,
+        { everyMs: config.defaults.intervalMs },
+        timeoutMs,
+        dialectOf(config.warehouse.url),
+      );
       try {
         t.columns = await warehouse.readOnly({ timeoutMs }, (q) => readTableColumns(q, ds));
       } catch (e) {

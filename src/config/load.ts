@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { buildSections } from '../checks/registry.js';
 import type { Check } from '../checks/types.js';
 import { Redactor } from '../redact.js';
+import { dialectOf } from '../sql/dialect.js';
 import type { StateSettings } from '../state/db.js';
 import type { WarehouseSettings } from '../warehouse/open.js';
 import { ConfigError, formatPath, type Problem } from './errors.js';
@@ -92,6 +93,7 @@ export function loadConfigText(
   const ctx = {
     defaultIntervalMs: raw.defaults.interval,
     defaultTimeoutMs: raw.warehouse.statement_timeout,
+    dialect: dialectOf(raw.warehouse.url),
     baseDir,
     configFile: file,
   };

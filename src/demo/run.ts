@@ -4,8 +4,9 @@ import { stringify } from 'yaml';
 import { fail, startError } from '../commands/common.js';
 import { loadConfigText } from '../config/load.js';
 import { DEFAULT_PORT } from '../defaults.js';
+import { allow } from '../http/app.js';
 import { Redactor, redactUrl } from '../redact.js';
-import { handleSignals, serve } from '../runtime/serve.js';
+import { handleSignals, type Running, serve } from '../runtime/serve.js';
 import { pgliteStateDb } from '../state/db.js';
 import { createPgWriter } from '../warehouse/pg.js';
 import { createPgliteWarehouse, createPgliteWriter } from '../warehouse/pglite.js';
@@ -93,6 +94,13 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       }),
     );
   const load = () => loadConfigText(text(), DEMO_CONFIG_NAME, process.env, process.cwd());
+  // Test hook, absent unless MLWATCH_DEMO_TEST_ROUNDS=1 (test/demo-retrain.test.ts, test/demo-rollback.test.ts set
+  // it). Those tests run the demo in a child process, so unlike test/retrain.test.ts and test/rollback.test.ts they
+  // cannot call the services' own rounds to check 'exactly one call' without sleeping past a 5 s poll and hoping:
+  // POST /-/demo/test/rounds runs a round of retrain dispatch and of rollback execution (joining one in flight,
+  // as the poll would) and answers how many each sent. It only does sooner what the next poll does anyway.
+  let actions: Pick<Running, 'retrain' | 'rollbacks'> | undefined;
+  const testRounds = process.env.MLWATCH_DEMO_TEST_ROUNDS === '1';
   try {
     const running = await serve({
       config: load(),
@@ -106,6 +114,19 @@ export async function runDemo(o: DemoOptions): Promise<void> {
         incidentRoutes(incidents, o.log)(app, security);
         actionSinkRoutes('retrain', retrainSink, o.log)(app, security);
         actionSinkRoutes('rollback', rollbackSink, o.log)(app, security);
+        if (testRounds) {
+          app.all('/-/demo/test/rounds', allow(['POST']), security.guard('any'), async (_req, res) => {
+            if (!actions) {
+              res.status(503).type('text/plain').send('the demo is still starting\n');
+              return;
+            }
+            const [retrain, rollback] = await Promise.all([
+              actions.retrain.dispatchDue(),
+              actions.rollbacks.executeDue(),
+            ]);
+            res.json({ retrain, rollback });
+          });
+        }
       },
       // The checks read the same in-process database the feeder writes to.
       ...(embedded ? { openWarehouse: () => createPgliteWarehouse(embedded, false) } : {}),
@@ -127,6 +148,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       running.retrain.configure(again.models);
       running.rollbacks.configure(again);
     }
+    actions = running;
     const base = `${running.scheme}://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${running.port}`;
     const auth = `-H 'authorization: Bearer ${DEMO_OPERATOR.token}'`;
     process.stderr.write(

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Schedule } from '../../config/types.js';
+import { type Dialect, postgres } from '../../sql/dialect.js';
 import { quoteIdent, quoteQualified } from '../../sql/identifiers.js';
 import type { Check } from '../types.js';
 
@@ -18,12 +19,15 @@ export interface DatasetContext {
   tableName: string;
   schedule: Schedule;
   timeoutMs: number;
+  /** The warehouse's dialect, handed to every statement builder of the dataset's kinds. */
+  dialect: Dialect;
 }
 
 export function datasetContext(
   entry: { name: string; table: string; timestamp: string },
   schedule: Schedule,
   timeoutMs: number,
+  dialect: Dialect = postgres,
 ): DatasetContext {
   const tableSql = quoteQualified(entry.table);
   // information_schema wants the parts unquoted; quoteQualified has validated the shape already.
@@ -39,6 +43,7 @@ export function datasetContext(
     tableName,
     schedule,
     timeoutMs,
+    dialect,
   };
 }
 

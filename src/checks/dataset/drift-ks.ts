@@ -31,7 +31,7 @@ export function buildKsCheck(
     const numeric = (await kinds(q)).filter((f) => f.kind === 'numeric').map((f) => f.name);
     const samples: Sample[] = [];
     if (numeric.length === 0) return { samples, skipped: {} };
-    const st = ksStatement(reference, current, numeric);
+    const st = ksStatement(reference, current, numeric, ds.dialect);
     const ks = new Map<string, number>();
     for (const r of await q.query(st.text, st.params)) {
       const d = r.d === null || r.d === undefined ? null : Number(r.d);

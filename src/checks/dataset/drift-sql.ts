@@ -1,4 +1,5 @@
-import { intervalParam } from '../../config/types.js';
+import { type Bound, SqlBuilder, type Statement } from '../../sql/builder.js';
+import { type Dialect, postgres } from '../../sql/dialect.js';
 import { quoteIdent } from '../../sql/identifiers.js';
 import { strictThresholds } from './drift-bins.js';
 
@@ -16,9 +17,6 @@ import { strictThresholds } from './drift-bins.js';
 
 export type FeatureKind = 'numeric' | 'categorical';
 
-/** A point in time: `agoMs` before the transaction's now() (0: now() itself), or a timestamp as written. */
-export type Bound = { agoMs: number } | { at: string };
-
 /** Where a sample's rows come from: a table, and optionally a range [from, to) on its timestamp column. */
 export interface Source {
   tableSql: string;
@@ -26,11 +24,6 @@ export interface Source {
   timestampSql?: string | undefined;
   from?: Bound | undefined;
   to?: Bound | undefined;
-}
-
-export interface Statement {
-  text: string;
-  params: unknown[];
 }
 
 /** information_schema data_type values treated as numeric; every other type is categorical. */
@@ -43,32 +36,18 @@ export const NUMERIC_TYPES: ReadonlySet<string> = new Set([
   'double precision',
 ]);
 
-class Params {
-  readonly values: unknown[] = [];
-
-  add(v: unknown, cast: string): string {
-    this.values.push(v);
-    return `$${this.values.length}::${cast}`;
-  }
-}
-
 function col(name: string): string {
   return `t.${quoteIdent(name)}`;
 }
 
-function bound(b: Bound, p: Params): string {
-  if ('at' in b) return p.add(b.at, 'timestamptz');
-  return b.agoMs === 0 ? 'now()' : `now() - ${p.add(intervalParam(b.agoMs), 'interval')}`;
-}
-
 /** `FROM <table> AS t WHERE <range>`; TRUE when the source is a whole table. */
-function fromWhere(src: Source, p: Params): { from: string; where: string } {
+function fromWhere(src: Source, p: SqlBuilder): { from: string; where: string } {
   const conds: string[] = [];
   if (src.from !== undefined || src.to !== undefined) {
     if (src.timestampSql === undefined) throw new Error('a source with a range needs a timestamp column');
     const ts = `t.${src.timestampSql}`;
-    if (src.from !== undefined) conds.push(`${ts} >= ${bound(src.from, p)}`);
-    if (src.to !== undefined) conds.push(`${ts} < ${bound(src.to, p)}`);
+    if (src.from !== undefined) conds.push(`${ts} >= ${p.at(src.from)}`);
+    if (src.to !== undefined) conds.push(`${ts} < ${p.at(src.to)}`);
   }
   return { from: `${src.tableSql} AS t`, where: conds.length > 0 ? conds.join(' AND ') : 'TRUE' };
 }
@@ -77,25 +56,17 @@ function unpivot(rows: string[]): string {
   return `CROSS JOIN LATERAL (VALUES\n    ${rows.join(',\n    ')}\n  )`;
 }
 
-/** The kinds of the named columns of a table, from information_schema. */
-export function columnTypesStatement(
-  schemaName: string | undefined,
-  tableName: string,
-  columns: string[],
-): Statement {
-  return {
-    text: `SELECT column_name, data_type FROM information_schema.columns
-WHERE table_schema = coalesce($1, current_schema()) AND table_name = $2 AND column_name = ANY($3::text[])`,
-    params: [schemaName ?? null, tableName, columns],
-  };
-}
-
 /**
  * Bin edges of numeric features: percentile_cont(i/k) for i = 1..k-1 of the non-NULL values, one sort per
  * feature, one scan for all. Column e<i> is a float8[] (NULL for an empty sample).
  */
-export function edgesStatement(src: Source, features: string[], bins: number): Statement {
-  const p = new Params();
+export function edgesStatement(
+  src: Source,
+  features: string[],
+  bins: number,
+  dialect: Dialect = postgres,
+): Statement {
+  const p = new SqlBuilder(dialect);
   const { from, where } = fromWhere(src, p);
   const levels = p.add(
     Array.from({ length: bins - 1 }, (_, i) => (i + 1) / bins),
@@ -104,15 +75,20 @@ export function edgesStatement(src: Source, features: string[], bins: number): S
   const selects = features.map(
     (f, i) => `percentile_cont(${levels}) WITHIN GROUP (ORDER BY ${col(f)}::float8) AS e${i}`,
   );
-  return { text: `SELECT ${selects.join(',\n  ')}\nFROM ${from}\nWHERE ${where}`, params: p.values };
+  return p.statement(`SELECT ${selects.join(',\n  ')}\nFROM ${from}\nWHERE ${where}`);
 }
 
 /**
  * The `max` most frequent non-NULL values (as text) of each categorical feature, ties broken by the value in
  * byte order (COLLATE "C", the same on every server). Rows (f, x) ordered by feature, then rank.
  */
-export function categoriesStatement(src: Source, features: string[], max: number): Statement {
-  const p = new Params();
+export function categoriesStatement(
+  src: Source,
+  features: string[],
+  max: number,
+  dialect: Dialect = postgres,
+): Statement {
+  const p = new SqlBuilder(dialect);
   const { from, where } = fromWhere(src, p);
   const rows = features.map((f, i) => `(${i}, ${col(f)}::text)`);
   const text = `SELECT r.f, r.x FROM (
@@ -124,7 +100,7 @@ export function categoriesStatement(src: Source, features: string[], max: number
 ) r
 WHERE r.rn <= ${p.add(max, 'int')}
 ORDER BY r.f, r.rn`;
-  return { text, params: p.values };
+  return p.statement(text);
 }
 
 /** A feature as the bin-count statement needs it: numeric with its edges, or categorical with its categories. */
@@ -157,8 +133,12 @@ const NULL_CODE = 127;
  * Numeric: b = width_bucket(x, nextUp(edges)) = #{e_i < x} (drift-bins.ts; a binary search in C). Empty edges:
  * b = 0. Categorical: b = position of the value in the categories (1-based), 0 for any other value (`other`).
  */
-export function binCountsStatement(src: Source, features: BinnedFeature[]): Statement {
-  const p = new Params();
+export function binCountsStatement(
+  src: Source,
+  features: BinnedFeature[],
+  dialect: Dialect = postgres,
+): Statement {
+  const p = new SqlBuilder(dialect);
   const { from, where } = fromWhere(src, p);
   const numeric: { i: number; code: string }[] = [];
   const categorical: { i: number; categories: string[] }[] = [];
@@ -211,7 +191,7 @@ SELECT u.f, u.b, sum(u.n) AS n FROM (
   ${parts.join('\n  UNION ALL\n  ')}
 ) AS u(f, b, n)
 GROUP BY u.f, u.b`;
-  return { text, params: p.values };
+  return p.statement(text);
 }
 
 /**
@@ -221,8 +201,13 @@ GROUP BY u.f, u.b`;
  * each ECDF is evaluated after all rows equal to x (ties exact), and D = max |cr/nr - cc/nc|.
  * Rows (f, d, nr, nc); a feature with an empty sample on either side yields no row.
  */
-export function ksStatement(reference: Source, current: Source, features: string[]): Statement {
-  const p = new Params();
+export function ksStatement(
+  reference: Source,
+  current: Source,
+  features: string[],
+  dialect: Dialect = postgres,
+): Statement {
+  const p = new SqlBuilder(dialect);
   const ref = fromWhere(reference, p);
   const cur = fromWhere(current, p);
   const rows = features.map((f, i) => `(${i}, ${col(f)}::float8)`);
@@ -251,5 +236,5 @@ SELECT f, max(abs(cr / nr - cc / nc)) AS d, max(nr) AS nr, max(nc) AS nc
 FROM e
 WHERE nr > 0 AND nc > 0
 GROUP BY f`;
-  return { text, params: p.values };
+  return p.statement(text);
 }

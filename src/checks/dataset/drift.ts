@@ -3,21 +3,22 @@ import { parseDuration } from '../../config/duration.js';
 import { duration, window } from '../../config/types.js';
 import { catalog } from '../../metrics/catalog.js';
 import type { Sample } from '../../metrics/types.js';
+import type { Statement } from '../../sql/builder.js';
+import type { Dialect } from '../../sql/dialect.js';
 import { quoteIdent, quoteQualified } from '../../sql/identifiers.js';
 import type { Queryable, Row } from '../../warehouse/types.js';
 import type { Check, CheckResult } from '../types.js';
+import { readColumns } from './columns.js';
 import { type DatasetContext, datasetCheck } from './context.js';
 import { buildKsCheck } from './drift-ks.js';
 import {
   type BinnedFeature,
   binCountsStatement,
   categoriesStatement,
-  columnTypesStatement,
   edgesStatement,
   type FeatureKind,
   NUMERIC_TYPES,
   type Source,
-  type Statement,
 } from './drift-sql.js';
 
 /**
@@ -206,8 +207,7 @@ export async function resolveKinds(
   const unknown = features.filter((f) => f.kind === undefined).map((f) => f.name);
   const types = new Map<string, string>();
   if (unknown.length > 0) {
-    const rows = await run(q, columnTypesStatement(ds.schemaName, ds.tableName, unknown));
-    for (const r of rows) types.set(String(r.column_name), String(r.data_type));
+    for (const c of await readColumns(q, ds)) types.set(c.name, c.dataType);
   }
   return features.map((f) => {
     if (f.kind !== undefined) return { name: f.name, kind: f.kind };
@@ -219,11 +219,16 @@ export async function resolveKinds(
 }
 
 /** Counts per bin, indexed like the features handed to binCountsStatement. */
-async function binCounts(q: Queryable, src: Source, features: BinnedFeature[]): Promise<number[][]> {
+async function binCounts(
+  q: Queryable,
+  src: Source,
+  features: BinnedFeature[],
+  dialect: Dialect,
+): Promise<number[][]> {
   const counts = features.map((f) =>
     new Array<number>((f.kind === 'numeric' ? f.edges.length : f.categories.length) + 1).fill(0),
   );
-  for (const r of await run(q, binCountsStatement(src, features))) {
+  for (const r of await run(q, binCountsStatement(src, features, dialect))) {
     const bins = counts[Number(r.f)];
     const b = Number(r.b);
     if (bins === undefined || b < 0 || b >= bins.length)
@@ -246,7 +251,7 @@ async function computeReference(
 
   const edges = new Map<string, number[]>();
   if (numeric.length > 0) {
-    const [row] = await run(q, edgesStatement(src, numeric, spec.bins));
+    const [row] = await run(q, edgesStatement(src, numeric, spec.bins, ds.dialect));
     numeric.forEach((name, i) => {
       // Sorted, equal edges collapsed; an empty reference has no edges.
       const e = (floatArray(row?.[`e${i}`]) ?? []).sort((a, b) => a - b);
@@ -258,7 +263,7 @@ async function computeReference(
   }
   const categories = new Map<string, string[]>(categorical.map((name) => [name, []]));
   if (categorical.length > 0) {
-    for (const r of await run(q, categoriesStatement(src, categorical, spec.max_categories))) {
+    for (const r of await run(q, categoriesStatement(src, categorical, spec.max_categories, ds.dialect))) {
       categories.get(categorical[Number(r.f)] as string)?.push(String(r.x));
     }
   }
@@ -267,7 +272,7 @@ async function computeReference(
       ? { name: f.name, kind: 'numeric', edges: edges.get(f.name) ?? [] }
       : { name: f.name, kind: 'categorical', categories: categories.get(f.name) ?? [] },
   );
-  const counts = await binCounts(q, src, binned);
+  const counts = await binCounts(q, src, binned, ds.dialect);
   return {
     at,
     features: binned.map((f, i) => {
@@ -346,7 +351,7 @@ async function runCurrent(
   ref: Reference,
   current: Source,
 ): Promise<CheckResult> {
-  const curCounts = await binCounts(q, current, ref.features);
+  const curCounts = await binCounts(q, current, ref.features, ds.dialect);
   const nCur = curCounts.map((c) => c.reduce((a, b) => a + b, 0));
 
   const samples: Sample[] = [];

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { intervalParam, window } from '../../config/types.js';
+import { window } from '../../config/types.js';
 import { catalog } from '../../metrics/catalog.js';
+import { SqlBuilder } from '../../sql/builder.js';
 import { quoteIdent } from '../../sql/identifiers.js';
 import type { Check } from '../types.js';
 import { toSampleValue } from '../values.js';
@@ -18,13 +19,14 @@ export const duplicatesSpec = z.strictObject({
 export function buildDuplicatesCheck(ds: DatasetContext, spec: z.output<typeof duplicatesSpec>): Check {
   const keys = spec.key.map(quoteIdent);
   const t = ds.timestampSql;
-  const sql = `SELECT count(*) AS duplicate_keys FROM (
+  const p = new SqlBuilder(ds.dialect);
+  const st = p.statement(`SELECT count(*) AS duplicate_keys FROM (
   SELECT 1 FROM ${ds.tableSql}
-  WHERE ${t} >= now() - $1::interval AND ${t} < now() AND ${keys.map((k) => `${k} IS NOT NULL`).join(' AND ')}
+  WHERE ${t} >= ${p.ago(spec.window.ms)} AND ${t} < now() AND ${keys.map((k) => `${k} IS NOT NULL`).join(' AND ')}
   GROUP BY ${keys.join(', ')} HAVING count(*) > 1
-) d`;
+) d`);
   return datasetCheck(ds, 'duplicates', spec, async (q) => {
-    const [row] = await q.query(sql, [intervalParam(spec.window.ms)]);
+    const [row] = await q.query(st.text, st.params);
     const value = toSampleValue(row?.duplicate_keys, 'duplicate_keys') ?? 0;
     return {
       samples: [

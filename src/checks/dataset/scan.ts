@@ -1,11 +1,13 @@
 import { z } from 'zod';
-import { intervalParam, type Window, window } from '../../config/types.js';
+import { type Window, window } from '../../config/types.js';
 import { catalog } from '../../metrics/catalog.js';
 import type { Sample } from '../../metrics/types.js';
+import { SqlBuilder, type Statement } from '../../sql/builder.js';
 import { quoteIdent } from '../../sql/identifiers.js';
 import type { Queryable, Row } from '../../warehouse/types.js';
 import type { Check, CheckResult } from '../types.js';
 import { toSampleValue } from '../values.js';
+import { requireColumns } from './columns.js';
 import { type DatasetContext, datasetCheck } from './context.js';
 
 /**
@@ -59,40 +61,30 @@ export interface ScanSpecs {
 
 /** Builds the statement; the column list is known up front, or read from information_schema for `all`. */
 class ScanStatement {
-  private readonly params: unknown[] = [];
+  readonly p: SqlBuilder;
   private readonly selects: string[] = [];
 
-  constructor(private readonly ds: DatasetContext) {}
-
-  param(v: unknown, cast: string): string {
-    this.params.push(v);
-    return `$${this.params.length}::${cast}`;
+  constructor(private readonly ds: DatasetContext) {
+    this.p = new SqlBuilder(ds.dialect);
   }
 
   select(expr: string, alias: string): void {
     this.selects.push(`${expr} AS ${alias}`);
   }
 
-  private readonly cutoffs = new Map<number, string>();
-
   /**
-   * `ts >= cutoff`, the cutoff an uncorrelated sub-select, so Postgres computes now() - w once per statement
-   * (an InitPlan) instead of once per row and filter: 22 filters on 1,000,000 rows made that the bulk of the scan.
+   * `ts >= cutoff`, the cutoff computed once per statement (SqlBuilder.cutoff): 22 filters on 1,000,000 rows
+   * made a per-row now() - w the bulk of the scan.
    */
   within(w: Window): string {
-    let cutoff = this.cutoffs.get(w.ms);
-    if (!cutoff) {
-      cutoff = `(SELECT now() - ${this.param(intervalParam(w.ms), 'interval')})`;
-      this.cutoffs.set(w.ms, cutoff);
-    }
-    return `${this.ds.timestampSql} >= ${cutoff}`;
+    return `${this.ds.timestampSql} >= ${this.p.cutoff(w.ms)}`;
   }
 
-  sql(spanMs: number): { text: string; params: unknown[] } {
-    const span = this.param(intervalParam(spanMs), 'interval');
+  statement(spanMs: number): Statement {
     const t = this.ds.timestampSql;
-    const text = `SELECT ${this.selects.join(',\n  ')}\nFROM ${this.ds.tableSql}\nWHERE ${t} >= now() - ${span} AND ${t} < now()`;
-    return { text, params: this.params };
+    return this.p.statement(
+      `SELECT ${this.selects.join(',\n  ')}\nFROM ${this.ds.tableSql}\nWHERE ${t} >= ${this.p.ago(spanMs)} AND ${t} < now()`,
+    );
   }
 }
 
@@ -113,13 +105,7 @@ async function resolveColumns(
   columns: 'all' | string[],
 ): Promise<string[]> {
   if (columns !== 'all') return columns;
-  const rows = await q.query(
-    `SELECT column_name FROM information_schema.columns
-     WHERE table_schema = coalesce($1, current_schema()) AND table_name = $2 ORDER BY ordinal_position`,
-    [ds.schemaName ?? null, ds.tableName],
-  );
-  if (rows.length === 0) throw new Error(`table ${ds.table} not found (or no SELECT permission on it)`);
-  return rows.map((r) => String(r.column_name));
+  return (await requireColumns(q, ds)).map((c) => c.name);
 }
 
 async function runScan(
@@ -146,7 +132,7 @@ async function runScan(
     spanMs = Math.max(spanMs, 2 * w.ms);
     st.select(`count(*) FILTER (WHERE ${st.within(w)})`, 'vol_rows');
     st.select(
-      `count(*) FILTER (WHERE ${t} >= (SELECT now() - ${st.param(intervalParam(2 * w.ms), 'interval')}) AND NOT (${st.within(w)}))`,
+      `count(*) FILTER (WHERE ${t} >= ${st.p.cutoff(2 * w.ms)} AND NOT (${st.within(w)}))`,
       'vol_base',
     );
   }
@@ -166,10 +152,10 @@ async function runScan(
     validity.forEach(([c, r], i) => {
       const col = quoteIdent(c);
       const inRange = r.allowed
-        ? `${col}::text = ANY(${st.param(r.allowed.map(String), 'text[]')})`
+        ? `${col}::text = ANY(${st.p.add(r.allowed.map(String), 'text[]')})`
         : [
-            r.min !== undefined ? `${col} >= ${st.param(r.min, 'float8')}` : '',
-            r.max !== undefined ? `${col} <= ${st.param(r.max, 'float8')}` : '',
+            r.min !== undefined ? `${col} >= ${st.p.add(r.min, 'float8')}` : '',
+            r.max !== undefined ? `${col} <= ${st.p.add(r.max, 'float8')}` : '',
           ]
             .filter(Boolean)
             .join(' AND ');
@@ -182,7 +168,7 @@ async function runScan(
     });
   }
   // Freshness alone still scans nothing beyond the empty span; the InitPlan answers it.
-  const { text, params } = st.sql(spanMs);
+  const { text, params } = st.statement(spanMs);
   // When the age held, on the exporter's monotonic clock: each scrape adds the time since (Sample.agingSince).
   // now() is the transaction's start, a round trip or two before this mark, so the age exported is short by
   // those milliseconds: the stale alert can be that late, never early. performance.now() is monotonic: a step

@@ -5,6 +5,7 @@ import { catalog } from '../../metrics/catalog.js';
 import type { Sample } from '../../metrics/types.js';
 import type { Queryable } from '../../warehouse/types.js';
 import type { Check } from '../types.js';
+import { requireColumns } from './columns.js';
 import { type DatasetContext, datasetCheck } from './context.js';
 import { LOCK_FILE_NAME, type LockedColumn, lockedDataset, readSchemaLock } from './schema-lock.js';
 
@@ -127,19 +128,11 @@ export function schemaHash(columns: readonly Column[]): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 12);
 }
 
-const COLUMNS_SQL = `SELECT column_name::text AS name, data_type::text AS data_type, udt_name::text AS udt_name
-FROM information_schema.columns
-WHERE table_schema = coalesce($1, current_schema()) AND table_name = $2
-ORDER BY ordinal_position`;
-
-/** The table's columns in order; an error naming the table when information_schema shows none. */
+/** The table's columns in order, with their types as the schema hash spells them. */
 export async function readTableColumns(q: Queryable, ds: DatasetContext): Promise<Column[]> {
-  const rows = await q.query(COLUMNS_SQL, [ds.schemaName ?? null, ds.tableName]);
-  // information_schema lists only what the role has some privilege on: no rows is also "not allowed".
-  if (rows.length === 0) throw new Error(`table ${ds.table} not found (or no SELECT permission on it)`);
-  return rows.map((r) => ({
-    name: String(r.name),
-    type: columnType(String(r.data_type), String(r.udt_name)),
+  return (await requireColumns(q, ds)).map((c) => ({
+    name: c.name,
+    type: columnType(c.dataType, c.udtName),
   }));
 }
 

@@ -51,7 +51,7 @@ export function validateDatasets(entries: DatasetEntry[], ctx: z.RefinementCtx):
 
 export function buildDatasetChecks(d: DatasetEntry, ctx: BuildContext): Check[] {
   const schedule = scheduleOf(d, ctx.defaultIntervalMs);
-  const ds = datasetContext(d, schedule, d.timeout ?? ctx.defaultTimeoutMs);
+  const ds = datasetContext(d, schedule, d.timeout ?? ctx.defaultTimeoutMs, ctx.dialect);
   const c = d.checks;
   const out: Check[] = [];
   if (c.freshness || c.volume || c.nulls || c.validity) {

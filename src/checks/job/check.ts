@@ -1,5 +1,6 @@
 import type { Schedule } from '../../config/types.js';
 import { catalog } from '../../metrics/catalog.js';
+import type { Dialect } from '../../sql/dialect.js';
 import type { Row } from '../../warehouse/types.js';
 import { fingerprintOf, ResultBuilder } from '../result.js';
 import type { Check, CheckResult } from '../types.js';
@@ -12,8 +13,8 @@ import { type JobStatement, jobStatement } from './statement.js';
  * no finished run, a job that never succeeded and a job with no finished run export nothing for those
  * series (counted in mlwatch_check_skipped_samples), never NaN or a made-up 0.
  */
-export function buildJobCheck(j: JobEntry, schedule: Schedule, timeoutMs: number): Check {
-  const st = jobStatement(j);
+export function buildJobCheck(j: JobEntry, schedule: Schedule, timeoutMs: number, dialect: Dialect): Check {
+  const st = jobStatement(j, dialect);
   return {
     id: `job:${j.name}`,
     kind: 'job',

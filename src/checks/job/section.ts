@@ -70,6 +70,11 @@ export function validateJobs(entries: JobEntry[], ctx: z.RefinementCtx): void {
 
 export function buildJobChecks(entry: JobEntry, ctx: BuildContext): Check[] {
   return [
-    buildJobCheck(entry, scheduleOf(entry, ctx.defaultIntervalMs), entry.timeout ?? ctx.defaultTimeoutMs),
+    buildJobCheck(
+      entry,
+      scheduleOf(entry, ctx.defaultIntervalMs),
+      entry.timeout ?? ctx.defaultTimeoutMs,
+      ctx.dialect,
+    ),
   ];
 }

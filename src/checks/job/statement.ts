@@ -1,6 +1,7 @@
 import type { Window } from '../../config/types.js';
+import { SqlBuilder } from '../../sql/builder.js';
+import { type Dialect, postgres } from '../../sql/dialect.js';
 import { quoteIdent, quoteQualified } from '../../sql/identifiers.js';
-import { StatementParams } from '../cutoffs.js';
 import type { JobEntry } from './section.js';
 
 /**
@@ -26,8 +27,8 @@ export interface JobStatement {
   windows: Window[];
 }
 
-export function jobStatement(j: JobEntry): JobStatement {
-  const p = new StatementParams();
+export function jobStatement(j: JobEntry, dialect: Dialect = postgres): JobStatement {
+  const p = new SqlBuilder(dialect);
   const table = quoteQualified(j.table);
   const started = quoteIdent(j.started_column);
   const finished = quoteIdent(j.finished_column);
@@ -76,5 +77,5 @@ FROM (
   WHERE ${jobFilter('r')}r.${started} < now()
     AND (r.${started} >= ${span} OR r.${finished} >= ${span} OR r.${finished} IS NULL)
 ) runs`;
-  return { text, params: p.values, windows: j.windows };
+  return { text, params: p.params, windows: j.windows };
 }

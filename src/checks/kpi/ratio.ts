@@ -1,7 +1,7 @@
-import { intervalParam } from '../../config/types.js';
+import { SqlBuilder } from '../../sql/builder.js';
+import { type Dialect, postgres } from '../../sql/dialect.js';
 import { quoteIdent, quoteQualified } from '../../sql/identifiers.js';
 import type { Queryable } from '../../warehouse/types.js';
-import { StatementParams } from '../cutoffs.js';
 import { toSampleValue } from '../values.js';
 import type { Measure, PeriodSpan } from './periods.js';
 
@@ -45,19 +45,24 @@ function stretchesOf(spans: readonly PeriodSpan[]): [number, number][] {
   return out;
 }
 
-export function ratioStatement(spec: RatioSpec, spans: readonly PeriodSpan[]): RatioStatement {
-  const p = new StatementParams();
+export function ratioStatement(
+  spec: RatioSpec,
+  spans: readonly PeriodSpan[],
+  dialect: Dialect = postgres,
+): RatioStatement {
+  const p = new SqlBuilder(dialect);
   const ts = quoteIdent(spec.timestamp);
   // Descending ages are ascending timestamps: width_bucket wants its edges sorted smallest first.
   const edgesAgoMs = [...new Set(spans.flatMap((s) => [s.startAgoMs, s.endAgoMs]))].sort((a, b) => b - a);
-  const at = (ms: number) => (ms === 0 ? 'now()' : `now() - ${p.add(intervalParam(ms), 'interval')}`);
   // One array, computed once per statement (an InitPlan), not once per row.
-  const edges = `(SELECT ARRAY[${edgesAgoMs.map(at).join(', ')}]::timestamptz[])`;
+  const edges = `(SELECT ARRAY[${edgesAgoMs.map((ms) => p.ago(ms)).join(', ')}]::timestamptz[])`;
   // Only the rows of the stretches the periods cover: the current windows and, one week apart, the baseline
   // weeks. With an index on the timestamp Postgres reads these ranges (a BitmapOr) and skips the days in
   // between, most of the table: with windows up to 1d and 4 weeks, 5 days out of 29.
   const stretches = stretchesOf(spans).map(([from, to]) =>
-    to === 0 ? `${ts} >= ${at(from)} AND ${ts} < now()` : `${ts} >= ${at(from)} AND ${ts} < ${at(to)}`,
+    to === 0
+      ? `${ts} >= ${p.ago(from)} AND ${ts} < ${p.dialect.now}`
+      : `${ts} >= ${p.ago(from)} AND ${ts} < ${p.ago(to)}`,
   );
   // The numerator is evaluated once per row, in the sub-select; a NULL numerator counts in the denominator
   // and not in the numerator (FILTER keeps only rows where the condition is true).
@@ -68,7 +73,7 @@ FROM (
   WHERE (${stretches.join(' OR ')})${spec.filter !== undefined ? `\n    AND (${spec.filter})` : ''}
 ) kpi_rows
 GROUP BY 1`;
-  return { sql, params: p.values, edgesAgoMs };
+  return { sql, params: p.params, edgesAgoMs };
 }
 
 export async function runRatio(

@@ -170,10 +170,10 @@ export function buildKpiCheck(k: KpiEntry, ctx: BuildContext): Check {
   // Statements are built once, here; a run only binds and executes them.
   let measure: (q: Queryable) => Promise<Measure[]>;
   if (k.ratio !== undefined) {
-    const st = ratioStatement(k.ratio, spans);
+    const st = ratioStatement(k.ratio, spans, ctx.dialect);
     measure = (q) => runRatio(q, st, spans);
   } else {
-    const bounds = boundsStatement(spans);
+    const bounds = boundsStatement(spans, ctx.dialect);
     const sql = k.sql as string;
     measure = (q) => runSql(q, sql, bounds, spans);
   }

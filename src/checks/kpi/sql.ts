@@ -1,4 +1,5 @@
-import { intervalParam } from '../../config/types.js';
+import { SqlBuilder, type Statement } from '../../sql/builder.js';
+import { type Dialect, postgres } from '../../sql/dialect.js';
 import type { Queryable, Row } from '../../warehouse/types.js';
 import { toSampleValue, ValueError } from '../values.js';
 import type { Measure, PeriodSpan } from './periods.js';
@@ -15,20 +16,12 @@ import type { Measure, PeriodSpan } from './periods.js';
 // UTC ISO 8601 text with microseconds: what now() holds, exactly, whatever the session's DateStyle.
 const utc = (expr: string) => `to_char((${expr}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
-export interface BoundsStatement {
-  sql: string;
-  params: string[];
-}
-
-export function boundsStatement(spans: readonly PeriodSpan[]): BoundsStatement {
-  const params: string[] = [];
-  const at = (agoMs: number) => {
-    if (agoMs === 0) return utc('now()');
-    params.push(intervalParam(agoMs));
-    return utc(`now() - $${params.length}::interval`);
-  };
+/** Every period's start and end, columns s_<i> and e_<i>. */
+export function boundsStatement(spans: readonly PeriodSpan[], dialect: Dialect = postgres): Statement {
+  const p = new SqlBuilder(dialect);
+  const at = (agoMs: number) => utc(p.ago(agoMs));
   const cols = spans.flatMap((s, i) => [`${at(s.startAgoMs)} AS s_${i}`, `${at(s.endAgoMs)} AS e_${i}`]);
-  return { sql: `SELECT ${cols.join(', ')}`, params };
+  return p.statement(`SELECT ${cols.join(', ')}`);
 }
 
 const COLUMNS = ['value', 'volume', 'stddev'];
@@ -74,10 +67,10 @@ function readRow(rows: Row[], span: PeriodSpan): Measure {
 export async function runSql(
   q: Queryable,
   userSql: string,
-  bounds: BoundsStatement,
+  bounds: Statement,
   spans: readonly PeriodSpan[],
 ): Promise<Measure[]> {
-  const b = (await q.query(bounds.sql, bounds.params))[0] as Row;
+  const b = (await q.query(bounds.text, bounds.params))[0] as Row;
   const out: Measure[] = [];
   for (const [i, span] of spans.entries()) {
     out.push(readRow(await q.query(userSql, [b[`s_${i}`], b[`e_${i}`]]), span));

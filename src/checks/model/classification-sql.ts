@@ -1,3 +1,4 @@
+import { SqlBuilder, type Statement } from '../../sql/builder.js';
 import { joinedCte, type ModelContext } from './context.js';
 
 /**
@@ -26,18 +27,19 @@ import { joinedCte, type ModelContext } from './context.js';
  * Scores outside [0, 1] land in the nearest calibration bin (bin = clamp(floor(10 s), 0, 9), so a score of 1.0
  * is in the last bin); log loss clips scores to [1e-15, 1 - 1e-15] as float8, as scikit-learn does.
  *
- * Parameters: $1..$N the window lengths (from joinedCte), $N+1 the threshold. Every column is float8 (or int
- * for the window index, text for the version).
+ * Parameters: the window lengths (from joinedCte) and the threshold. Every column is float8 (or int for the
+ * window index, text for the version).
  */
-export function classificationSql(m: ModelContext): { sql: string; params: unknown[] } {
-  const { sql: cte, params } = joinedCte(m);
-  const t = `$${params.length + 1}::float8`;
+export function classificationStatement(m: ModelContext): Statement {
+  const b = new SqlBuilder(m.dialect);
+  const cte = joinedCte(m, b);
+  const t = b.add(m.threshold, 'float8');
   const flags = m.windows.map((_, i) => `j.w${i}`).join(', ');
   const eps = '1e-15::float8';
   const clipped = `greatest(${eps}, least(1::float8 - ${eps}, s))`;
   // The score as a probability for the estimates: clamped to [0, 1], so every expected count is >= 0.
   const p = 'greatest(0::float8, least(1::float8, s))';
-  const sql = `WITH ${cte},
+  return b.statement(`WITH ${cte},
 member AS (
   SELECT (u.i - 1)::int AS wi, j.v, nullif(j.s, 'NaN'::float8) AS s, j.y
   FROM joined j CROSS JOIN LATERAL unnest(ARRAY[${flags}]) WITH ORDINALITY AS u(inside, i)
@@ -83,8 +85,7 @@ SELECT wi, v,
        coalesce(sum(unl * (1 - ${p})) FILTER (WHERE s < ${t}), 0) AS e_tn
 FROM ranked
 GROUP BY wi, v
-ORDER BY wi, v`;
-  return { sql, params: [...params, m.threshold] };
+ORDER BY wi, v`);
 }
 
 /**

@@ -3,14 +3,14 @@ import type { Sample } from '../../metrics/types.js';
 import type { Row } from '../../warehouse/types.js';
 import type { Check, CheckResult } from '../types.js';
 import { toSampleValue } from '../values.js';
-import { classificationSql, hanleyMcNeilStderr } from './classification-sql.js';
+import { classificationStatement, hanleyMcNeilStderr } from './classification-sql.js';
 import { type ModelContext, modelCheck } from './context.js';
 
 /**
  * Performance of a binary classifier per window (and version, when configured): AUC and its Hanley-McNeil
  * standard error, log loss, Brier score, accuracy / precision / recall / F1 at the threshold (positive iff
  * score >= threshold), expected calibration error over 10 equal-width bins, and the predicted and actual
- * positive rates. One statement (see classificationSql); the ratios are taken here.
+ * positive rates. One statement (see classificationStatement); the ratios are taken here.
  *
  * Only labeled predictions with a score count; a prediction whose score is NULL or NaN is left out of every
  * metric (it can be neither ranked nor thresholded). With versions configured every series is per version (version ''
@@ -28,9 +28,9 @@ import { type ModelContext, modelCheck } from './context.js';
  * TP + FN is 0, F1 when either is undefined or both are 0). From the same statement, not a second scan.
  */
 export function buildClassificationCheck(m: ModelContext): Check {
-  const { sql, params } = classificationSql(m);
-  return modelCheck(m, 'performance', { kind: 'classification', sql }, async (q) =>
-    toResult(m, await q.query(sql, params)),
+  const st = classificationStatement(m);
+  return modelCheck(m, 'performance', { kind: 'classification', sql: st.text }, async (q) =>
+    toResult(m, await q.query(st.text, st.params)),
   );
 }
 

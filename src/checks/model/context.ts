@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import { intervalParam, type Schedule, type Window } from '../../config/types.js';
+import type { Schedule, Window } from '../../config/types.js';
+import type { SqlBuilder } from '../../sql/builder.js';
+import { type Dialect, postgres } from '../../sql/dialect.js';
 import { quoteIdent, quoteQualified } from '../../sql/identifiers.js';
 import type { Check } from '../types.js';
 
@@ -23,6 +25,8 @@ export interface ModelContext {
   labels: { tableSql: string; keySql: string; timestampSql: string; labelSql: string };
   schedule: Schedule;
   timeoutMs: number;
+  /** The warehouse's dialect, handed to every statement builder of the model's kinds. */
+  dialect: Dialect;
 }
 
 export interface ModelEntryShape {
@@ -43,7 +47,12 @@ export interface ModelEntryShape {
   dataset?: string | undefined;
 }
 
-export function modelContext(m: ModelEntryShape, schedule: Schedule, timeoutMs: number): ModelContext {
+export function modelContext(
+  m: ModelEntryShape,
+  schedule: Schedule,
+  timeoutMs: number,
+  dialect: Dialect = postgres,
+): ModelContext {
   const value = (m.task === 'regression' ? m.predictions.prediction : m.predictions.score) as string;
   return {
     name: m.name,
@@ -67,6 +76,7 @@ export function modelContext(m: ModelEntryShape, schedule: Schedule, timeoutMs: 
     },
     schedule,
     timeoutMs,
+    dialect,
   };
 }
 
@@ -92,25 +102,24 @@ export function modelCheck(m: ModelContext, part: string, spec: unknown, run: Ch
  * k (key), pt (prediction time), s (score or predicted value, float8), v (version text or NULL),
  * lt (label time), y (label as float8: booleans become 1/0), w0..wN, and g0..gK: the `carry` columns of the
  * predictions table (quoted identifiers) as text, for checks that slice by them (segments).
- * Windows are [now() - w, now()) on the warehouse clock; their lengths are bound as $1..$N.
+ * Windows are [now() - w, now()) on the warehouse clock, their lengths bound through `b`. A flag compares
+ * with a cutoff computed once per statement, not per row; the scan's own range keeps the plain expression,
+ * which the planner can estimate.
  */
-export function joinedCte(m: ModelContext, carry: string[] = []): { sql: string; params: unknown[] } {
+export function joinedCte(m: ModelContext, b: SqlBuilder, carry: string[] = []): string {
   const p = m.predictions;
-  const params = m.windows.map((w) => intervalParam(w.ms));
-  const flags = m.windows
-    .map((_, i) => `p.${p.timestampSql} >= now() - $${i + 1}::interval AS w${i}`)
-    .join(', ');
-  const sql = `preds AS (
+  const flags = m.windows.map((w, i) => `p.${p.timestampSql} >= ${b.cutoff(w.ms)} AS w${i}`).join(', ');
+  const widest = (m.windows[0] as Window).ms;
+  return `preds AS (
   SELECT p.${p.keySql} AS k, p.${p.timestampSql} AS pt, p.${p.valueSql}::float8 AS s,
          ${p.versionSql ? `p.${p.versionSql}::text` : 'NULL::text'} AS v, ${flags}${carry.map((c, i) => `, p.${c}::text AS g${i}`).join('')}
   FROM ${p.tableSql} p
-  WHERE p.${p.timestampSql} >= now() - $1::interval AND p.${p.timestampSql} < now()
+  WHERE p.${p.timestampSql} >= ${b.ago(widest)} AND p.${p.timestampSql} < ${b.dialect.now}
 ),
 ${latestLabelsCte(m, 'preds')},
 joined AS (
   SELECT preds.*, latest.lt, latest.y FROM preds LEFT JOIN latest ON latest.k = preds.k
 )`;
-  return { sql, params };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { catalog } from '../../metrics/catalog.js';
 import type { Sample } from '../../metrics/types.js';
+import { SqlBuilder } from '../../sql/builder.js';
 import type { Row } from '../../warehouse/types.js';
 import type { Check, CheckResult } from '../types.js';
 import { toSampleValue } from '../values.js';
@@ -13,7 +14,8 @@ import { joinedCte, type ModelContext, modelCheck } from './context.js';
  * from the same scan.
  */
 export function buildLabelsCheck(m: ModelContext): Check {
-  const { sql: cte, params } = joinedCte(m);
+  const b = new SqlBuilder(m.dialect);
+  const cte = joinedCte(m, b);
   // A label row whose value is NULL is not a label: delay and leakage count labeled predictions, like coverage.
   const perWindow = m.windows.flatMap((_, i) => [
     `count(*) FILTER (WHERE w${i}) AS n_${i}`,
@@ -24,12 +26,12 @@ export function buildLabelsCheck(m: ModelContext): Check {
   ]);
   const byVersion = m.predictions.versionSql !== undefined;
   // The first prediction in the widest window (every row of `joined` is in it): orders the versions.
-  const sql = `WITH ${cte}
+  const st = b.statement(`WITH ${cte}
 SELECT ${byVersion ? 'GROUPING(v) AS all_versions, v' : '1 AS all_versions, NULL::text AS v'}, ${perWindow.join(',\n  ')},
   extract(epoch FROM min(pt))::float8 AS first_pt
 FROM joined
-${byVersion ? 'GROUP BY GROUPING SETS ((v), ())' : ''}`;
-  return modelCheck(m, 'labels', 'labels', async (q) => toResult(m, await q.query(sql, params)));
+${byVersion ? 'GROUP BY GROUPING SETS ((v), ())' : ''}`);
+  return modelCheck(m, 'labels', 'labels', async (q) => toResult(m, await q.query(st.text, st.params)));
 }
 
 function toResult(m: ModelContext, rows: Row[]): CheckResult {

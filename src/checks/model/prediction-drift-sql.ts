@@ -1,4 +1,5 @@
-import { intervalParam } from '../../config/types.js';
+import { type Bound, SqlBuilder, type Statement } from '../../sql/builder.js';
+import { type Dialect, postgres } from '../../sql/dialect.js';
 import type { ModelContext } from './context.js';
 
 /**
@@ -17,9 +18,6 @@ import type { ModelContext } from './context.js';
 /** Percentile edges of the reference: 10 bins, edges at the 10th..90th percentiles. */
 export const PREDICTION_BINS = 10;
 
-/** A point in time: `agoMs` before the transaction's now() (0: now() itself), or a timestamp as written. */
-export type Bound = { agoMs: number } | { at: string };
-
 /** Where the reference rows come from: a table (quoted) and optionally a range on its timestamp column. */
 export interface ReferenceSource {
   tableSql: string;
@@ -30,34 +28,13 @@ export interface ReferenceSource {
   to?: Bound | undefined;
 }
 
-export interface Statement {
-  text: string;
-  params: unknown[];
-}
-
-/** Bound parameters in order: add() returns the `$n::cast` placeholder of the value it binds. */
-export class Params {
-  readonly values: unknown[] = [];
-
-  add(v: unknown, cast: string): string {
-    this.values.push(v);
-    return `$${this.values.length}::${cast}`;
-  }
-}
-
-/** A Bound as SQL: now(), now() minus a bound interval, or a bound timestamp. */
-export function bound(b: Bound, p: Params): string {
-  if ('at' in b) return p.add(b.at, 'timestamptz');
-  return b.agoMs === 0 ? 'now()' : `now() - ${p.add(intervalParam(b.agoMs), 'interval')}`;
-}
-
 /** `t.ts >= from AND t.ts < to`, or TRUE for a whole table. */
-function range(src: ReferenceSource, p: Params): string {
+function range(src: ReferenceSource, p: SqlBuilder): string {
   if (src.from === undefined && src.to === undefined) return 'TRUE';
   if (src.timestampSql === undefined) throw new Error('a reference with a range needs a timestamp column');
   const conds: string[] = [];
-  if (src.from !== undefined) conds.push(`t.${src.timestampSql} >= ${bound(src.from, p)}`);
-  if (src.to !== undefined) conds.push(`t.${src.timestampSql} < ${bound(src.to, p)}`);
+  if (src.from !== undefined) conds.push(`t.${src.timestampSql} >= ${p.at(src.from)}`);
+  if (src.to !== undefined) conds.push(`t.${src.timestampSql} < ${p.at(src.to)}`);
   return conds.join(' AND ');
 }
 
@@ -67,8 +44,8 @@ function range(src: ReferenceSource, p: Params): string {
  * empty reference) on every row, and (b, n) per non-empty bin, NULL when the reference holds no value.
  * It reads the reference twice (the percentiles, then the bins): run on the reference's own schedule only.
  */
-export function referenceStatement(src: ReferenceSource): Statement {
-  const p = new Params();
+export function referenceStatement(src: ReferenceSource, dialect: Dialect = postgres): Statement {
+  const p = new SqlBuilder(dialect);
   const levels = p.add(
     Array.from({ length: PREDICTION_BINS - 1 }, (_, i) => (i + 1) / PREDICTION_BINS),
     'float8[]',
@@ -93,28 +70,28 @@ FROM edges LEFT JOIN LATERAL (
   GROUP BY 1
 ) AS c ON TRUE
 ORDER BY c.b`;
-  return { text, params: p.values };
+  return p.statement(text);
 }
 
 /**
  * Bin counts of every window of the model in one scan of the widest: rows (b, n0..nK) where n<i> counts the
  * non-NULL values predicted in window i ([now() - w_i, now()), widest first) that fall in bin b. Parameters:
- * $1..$K+1 the window lengths, then the reference edges.
+ * the window lengths, then the reference edges.
  */
 export function currentStatement(m: ModelContext, edges: readonly number[]): Statement {
-  const p = new Params();
-  const lengths = m.windows.map((w) => p.add(intervalParam(w.ms), 'interval'));
+  const p = new SqlBuilder(m.dialect);
+  const cutoffs = m.windows.map((w) => p.cutoff(w.ms));
   const e = p.add([...edges], 'float8[]');
   const ts = `t.${m.predictions.timestampSql}`;
-  const counts = lengths.map((len, i) => `count(*) FILTER (WHERE x.pt >= now() - ${len}) AS n${i}`);
+  const counts = cutoffs.map((c, i) => `count(*) FILTER (WHERE x.pt >= ${c}) AS n${i}`);
   const text = `SELECT width_bucket(x.s, ${e}) - (x.s = ANY (${e}))::int AS b,
   ${counts.join(',\n  ')}
 FROM (
   SELECT ${ts} AS pt, nullif(t.${m.predictions.valueSql}::float8, 'NaN'::float8) AS s
   FROM ${m.predictions.tableSql} AS t
-  WHERE ${ts} >= now() - ${lengths[0]} AND ${ts} < now()
+  WHERE ${ts} >= ${p.ago((m.windows[0] as { ms: number }).ms)} AND ${ts} < ${p.dialect.now}
 ) AS x
 WHERE x.s IS NOT NULL
 GROUP BY 1`;
-  return { text, params: p.values };
+  return p.statement(text);
 }

@@ -79,7 +79,7 @@ export function buildPredictionDriftCheck(
   opts: PredictionDriftOptions,
 ): Check {
   const clock = opts.clock ?? Date.now;
-  const refStatement = referenceStatement(referenceSource(m, reference));
+  const refStatement = referenceStatement(referenceSource(m, reference), m.dialect);
   let cached: Reference | undefined;
   const spec = { kind: 'prediction_drift', reference, intervalMs: opts.intervalMs };
   return modelCheck(m, 'prediction_drift', spec, async (q) => {

@@ -1,10 +1,10 @@
 import { catalog } from '../../metrics/catalog.js';
 import type { Sample } from '../../metrics/types.js';
+import { type Bound, SqlBuilder, type Statement } from '../../sql/builder.js';
 import type { Row } from '../../warehouse/types.js';
 import type { Check, CheckResult } from '../types.js';
 import { toSampleValue } from '../values.js';
 import { latestLabelsCte, type ModelContext, modelCheck } from './context.js';
-import { type Bound, bound, Params, type Statement } from './prediction-drift-sql.js';
 import { type ModelReference, referenceSource } from './reference.js';
 
 /**
@@ -39,10 +39,10 @@ export function errorReferenceRange(
 }
 
 export function referencePerformanceStatement(m: ModelContext, range: { from: Bound; to: Bound }): Statement {
-  const p = new Params();
+  const p = new SqlBuilder(m.dialect);
   const pr = m.predictions;
   const ts = `p.${pr.timestampSql}`;
-  const where = `${ts} >= ${bound(range.from, p)} AND ${ts} < ${bound(range.to, p)}`;
+  const where = `${ts} >= ${p.at(range.from)} AND ${ts} < ${p.at(range.to)}`;
   const text = `WITH refp AS (
   SELECT p.${pr.keySql} AS k, p.${pr.valueSql}::float8 AS s
   FROM ${pr.tableSql} p
@@ -52,7 +52,7 @@ ${latestLabelsCte(m, 'refp')}
 SELECT count(*) AS n, avg(abs(refp.s - latest.y)) AS mae, sqrt(avg((refp.s - latest.y) * (refp.s - latest.y))) AS rmse
 FROM refp JOIN latest ON latest.k = refp.k
 WHERE refp.s IS NOT NULL AND latest.y IS NOT NULL`;
-  return { text, params: p.values };
+  return p.statement(text);
 }
 
 export function buildReferencePerformanceCheck(

@@ -1,5 +1,6 @@
 import { catalog } from '../../metrics/catalog.js';
 import type { Sample } from '../../metrics/types.js';
+import { SqlBuilder } from '../../sql/builder.js';
 import type { Row } from '../../warehouse/types.js';
 import type { Check, CheckResult } from '../types.js';
 import { toSampleValue } from '../values.js';
@@ -13,7 +14,8 @@ import { joinedCte, type ModelContext, modelCheck } from './context.js';
  * exported when the labels vary; a window without labeled predictions exports nothing for it.
  */
 export function buildRegressionCheck(m: ModelContext): Check {
-  const { sql: cte, params } = joinedCte(m);
+  const b = new SqlBuilder(m.dialect);
+  const cte = joinedCte(m, b);
   const perWindow = m.windows.flatMap((_, i) => {
     const f = `FILTER (WHERE w${i} AND y IS NOT NULL AND s IS NOT NULL)`;
     const nz = `FILTER (WHERE w${i} AND y IS NOT NULL AND s IS NOT NULL AND y <> 0)`;
@@ -30,11 +32,13 @@ export function buildRegressionCheck(m: ModelContext): Check {
     ];
   });
   const byVersion = m.predictions.versionSql !== undefined;
-  const sql = `WITH ${cte}
+  const st = b.statement(`WITH ${cte}
 SELECT ${byVersion ? 'GROUPING(v) AS all_versions, v' : '1 AS all_versions, NULL::text AS v'}, ${perWindow.join(',\n  ')}
 FROM joined
-${byVersion ? 'GROUP BY GROUPING SETS ((v), ())' : ''}`;
-  return modelCheck(m, 'performance', 'regression', async (q) => toResult(m, await q.query(sql, params)));
+${byVersion ? 'GROUP BY GROUPING SETS ((v), ())' : ''}`);
+  return modelCheck(m, 'performance', 'regression', async (q) =>
+    toResult(m, await q.query(st.text, st.params)),
+  );
 }
 
 function toResult(m: ModelContext, rows: Row[]): CheckResult {

@@ -160,7 +160,7 @@ export function validateModels(entries: ModelEntry[], ctx: z.RefinementCtx): voi
 
 export function buildModelChecks(entry: ModelEntry, ctx: BuildContext): Check[] {
   const schedule = scheduleOf(entry, ctx.defaultIntervalMs);
-  const m = modelContext(entry, schedule, entry.timeout ?? ctx.defaultTimeoutMs);
+  const m = modelContext(entry, schedule, entry.timeout ?? ctx.defaultTimeoutMs, ctx.dialect);
   const checks = [buildLabelsCheck(m), buildPerformanceCheck(m)];
   const referenceInterval = { intervalMs: entry.reference_interval ?? 3_600_000 };
   if (entry.reference !== undefined) {

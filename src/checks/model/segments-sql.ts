@@ -1,3 +1,4 @@
+import { SqlBuilder, type Statement } from '../../sql/builder.js';
 import { quoteIdent } from '../../sql/identifiers.js';
 import { joinedCte, type ModelContext } from './context.js';
 
@@ -23,19 +24,19 @@ export const OTHER_SEGMENT = 'other';
  *   max_segments keep their value, the rest are reported as 'other'. The final grouping is by the reported
  *   value, so a real value spelled 'other' or '(null)' merges with that bucket instead of duplicating a series.
  * - `member`: each (prediction, column) once per window it falls in (the window flags unnested, as in
- *   classificationSql), with NULL and NaN scores as NULL.
+ *   classificationStatement), with NULL and NaN scores as NULL.
  * - classification: grouped by (window, column, value, distinct score) counting labeled positives and negatives
  *   among scored predictions; AUC numerator = sum over scores of pos(s) * (neg_below(s) + neg(s) / 2), exactly
  *   the whole-model AUC's Mann-Whitney with ties counted half; confusion counts at the threshold.
  * - regression: MAE and RMSE over labeled predictions with a predicted value.
  * Both also return every prediction (n_all) and the labeled ones (n_lab), whatever their score.
  *
- * Parameters: $1..$N the window lengths (from joinedCte), $N+1 max_segments, $N+2 the threshold
- * (classification only).
+ * Parameters: the window lengths (from joinedCte), max_segments, and the threshold (classification only).
  */
-export function segmentsSql(m: ModelContext, spec: SegmentSpec): { sql: string; params: unknown[] } {
-  const { sql: cte, params } = joinedCte(m, spec.columns.map(quoteIdent));
-  const max = `$${params.length + 1}::int`;
+export function segmentsStatement(m: ModelContext, spec: SegmentSpec): Statement {
+  const b = new SqlBuilder(m.dialect);
+  const cte = joinedCte(m, b, spec.columns.map(quoteIdent));
+  const max = b.add(spec.maxSegments, 'int');
   const slices = spec.columns.map((_, i) => `(${i}, j.g${i})`).join(', ');
   const flags = m.windows.map((_, i) => `x.w${i}`).join(', ');
   const wcols = m.windows.map((_, i) => `j.w${i}`).join(', ');
@@ -59,7 +60,7 @@ member AS (
 )`;
   if (m.task === 'regression') {
     const f = 'FILTER (WHERE y IS NOT NULL AND s IS NOT NULL)';
-    const sql = `${head}
+    return b.statement(`${head}
 SELECT wi, si, g,
        count(*)::float8 AS n_all,
        count(*) FILTER (WHERE y IS NOT NULL)::float8 AS n_lab,
@@ -68,11 +69,10 @@ SELECT wi, si, g,
        sqrt(avg((s - y) * (s - y)) ${f}) AS rmse
 FROM member
 GROUP BY wi, si, g
-ORDER BY wi, si, g`;
-    return { sql, params: [...params, spec.maxSegments] };
+ORDER BY wi, si, g`);
   }
-  const t = `$${params.length + 2}::float8`;
-  const sql = `${head},
+  const t = b.add(m.threshold, 'float8');
+  return b.statement(`${head},
 scored AS (
   SELECT wi, si, g, s,
          count(*)::float8 AS n_all,
@@ -98,6 +98,5 @@ SELECT wi, si, g,
        coalesce(sum(neg) FILTER (WHERE s >= ${t}), 0) AS fp
 FROM ranked
 GROUP BY wi, si, g
-ORDER BY wi, si, g`;
-  return { sql, params: [...params, spec.maxSegments, m.threshold] };
+ORDER BY wi, si, g`);
 }

@@ -4,7 +4,7 @@ import { ResultBuilder } from '../result.js';
 import type { Check, CheckResult } from '../types.js';
 import { toSampleValue } from '../values.js';
 import { type ModelContext, modelCheck } from './context.js';
-import { type SegmentSpec, segmentsSql } from './segments-sql.js';
+import { type SegmentSpec, segmentsStatement } from './segments-sql.js';
 
 /**
  * Performance of a model per segment: for each configured column of the predictions table and each of its
@@ -17,12 +17,12 @@ import { type SegmentSpec, segmentsSql } from './segments-sql.js';
  * The values of a column are those seen in the widest window; a narrower window without predictions of one
  * still exports its counts (0) and skips the rest. Undefined metrics are counted in skipped: `no_labels` (no
  * labeled prediction with a score: every metric but the counts), `one_class` (AUC), `undefined` (a NaN
- * regression error). One statement (see segmentsSql).
+ * regression error). One statement (see segmentsStatement).
  */
 export function buildSegmentsCheck(m: ModelContext, spec: SegmentSpec): Check {
-  const { sql, params } = segmentsSql(m, spec);
-  return modelCheck(m, 'segments', { kind: 'segments', spec, sql }, async (q) =>
-    toResult(m, spec, await q.query(sql, params)),
+  const st = segmentsStatement(m, spec);
+  return modelCheck(m, 'segments', { kind: 'segments', spec, sql: st.text }, async (q) =>
+    toResult(m, spec, await q.query(st.text, st.params)),
   );
 }
 

@@ -1,5 +1,6 @@
 import type { Schedule } from '../../config/types.js';
 import { catalog } from '../../metrics/catalog.js';
+import type { Dialect } from '../../sql/dialect.js';
 import type { Row } from '../../warehouse/types.js';
 import { fingerprintOf, ResultBuilder } from '../result.js';
 import type { Check, CheckResult } from '../types.js';
@@ -12,8 +13,13 @@ import { PERCENTILES, type ServingStatement, servingStatement } from './statemen
  * exported for every window, 0 included; percentiles and the slow ratio only when the window holds a
  * request with a latency (else counted in mlwatch_check_skipped_samples as empty_window), never NaN.
  */
-export function buildServingCheck(s: ServingEntry, schedule: Schedule, timeoutMs: number): Check {
-  const st = servingStatement(s);
+export function buildServingCheck(
+  s: ServingEntry,
+  schedule: Schedule,
+  timeoutMs: number,
+  dialect: Dialect,
+): Check {
+  const st = servingStatement(s, dialect);
   return {
     id: `serving:${s.name}`,
     kind: 'serving',

@@ -101,6 +101,11 @@ export function validateServing(entries: ServingEntry[], ctx: z.RefinementCtx): 
 
 export function buildServingChecks(entry: ServingEntry, ctx: BuildContext): Check[] {
   return [
-    buildServingCheck(entry, scheduleOf(entry, ctx.defaultIntervalMs), entry.timeout ?? ctx.defaultTimeoutMs),
+    buildServingCheck(
+      entry,
+      scheduleOf(entry, ctx.defaultIntervalMs),
+      entry.timeout ?? ctx.defaultTimeoutMs,
+      ctx.dialect,
+    ),
   ];
 }

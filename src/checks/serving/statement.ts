@@ -1,6 +1,7 @@
 import type { Window } from '../../config/types.js';
+import { SqlBuilder } from '../../sql/builder.js';
+import { type Dialect, postgres } from '../../sql/dialect.js';
 import { quoteIdent, quoteQualified } from '../../sql/identifiers.js';
-import { StatementParams } from '../cutoffs.js';
 import { LATENCY_UNITS, type ServingEntry } from './section.js';
 
 /**
@@ -27,8 +28,8 @@ export interface ServingStatement {
   hasStatus: boolean;
 }
 
-export function servingStatement(s: ServingEntry): ServingStatement {
-  const p = new StatementParams();
+export function servingStatement(s: ServingEntry, dialect: Dialect = postgres): ServingStatement {
+  const p = new SqlBuilder(dialect);
   const table = quoteQualified(s.table);
   const ts = quoteIdent(s.timestamp);
   const divisor = LATENCY_UNITS[s.latency.unit];
@@ -67,5 +68,5 @@ FROM (
   FROM ${table} r
   WHERE r.${ts} >= ${p.cutoff(widest)} AND r.${ts} < now()
 ) requests`;
-  return { text, params: p.values, windows: s.windows, hasStatus: s.status !== undefined };
+  return { text, params: p.params, windows: s.windows, hasStatus: s.status !== undefined };
 }
