@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { lintAlertCases, type PromtoolTestFile, readPromtoolTests } from '../tools/rule-cases.js';
 import { lintRules, type RuleFile, readRuleFiles, testedAlerts } from '../tools/rules-lint.js';
 import { ROOT } from './helpers/cli.js';
 import { toolOnPath } from './helpers/tools.js';
@@ -80,6 +81,125 @@ describe('one alert name per severity', () => {
     expect(lint('warning', 'warning')).toEqual([
       'f.yml: MlwatchJobErrorBudgetBurn: alert name defined twice with the same severity',
     ]);
+  });
+});
+
+describe('promtool cases per alert and severity (issue 13)', () => {
+  it('every alert, at every severity it carries, has a case where it fires and one where it does not', () => {
+    expect(lintAlertCases(readRuleFiles(rulesDir), readPromtoolTests(testsDir), ROOT)).toEqual([]);
+  });
+
+  it('counts only cases that could catch a wrong threshold, and names the file to add one to', () => {
+    const rule = (severity: string, forDuration: string) => ({
+      alert: 'MlwatchJobErrorBudgetBurn',
+      expr: 'mlwatch_job_success_ratio < 0.99',
+      for: forDuration,
+      labels: { severity },
+    });
+    const rules: RuleFile[] = [
+      {
+        file: `${rulesDir}/system.rules.yml`,
+        groups: [{ name: 'g', rules: [rule('critical', '2m'), rule('warning', '1h')] }],
+      },
+    ];
+    const fires = (severity: string) => ({ exp_labels: { severity } });
+    const series = [{ series: 'mlwatch_job_success_ratio', values: '1x100' }];
+    const testFile = (file: string, extra: Partial<PromtoolTestFile> = {}): PromtoolTestFile => ({
+      file: `${testsDir}/${file}`,
+      generated: false,
+      doc: { rule_files: ['../rules/system.rules.yml'], tests: [] },
+      ...extra,
+    });
+    const lint = (...cases: { eval_time: string; exp_alerts: { exp_labels: Record<string, string> }[] }[]) =>
+      lintAlertCases(
+        rules,
+        [
+          testFile('system.test.yml', {
+            doc: {
+              rule_files: ['../rules/system.rules.yml'],
+              tests: [
+                {
+                  input_series: series,
+                  alert_rule_test: cases.map((c) => ({ alertname: 'MlwatchJobErrorBudgetBurn', ...c })),
+                },
+              ],
+            },
+          }),
+        ],
+        ROOT,
+      ).map((p) => p.replace(/^prometheus\/rules\/system\.rules\.yml: MlwatchJobErrorBudgetBurn /, ''));
+
+    // Both severities fire somewhere, and at 1h only the warning fires: a not-firing case for the page.
+    expect(
+      lint(
+        { eval_time: '1h', exp_alerts: [fires('warning')] },
+        { eval_time: '5m', exp_alerts: [fires('critical')] },
+      ),
+    ).toEqual([
+      'severity=warning: no promtool case asserts it does not fire; add an alert_rule_test for MlwatchJobErrorBudgetBurn whose exp_alerts has no severity=warning alert at an eval_time of at least its for: (1h), on a value just on the good side of its threshold or one that has not lasted its for: yet, to prometheus/tests/system.test.yml',
+    ]);
+    // `exp_alerts: []` asserts neither fires, but at 59m it is before the warning's `for`: that says nothing.
+    expect(
+      lint(
+        { eval_time: '59m', exp_alerts: [] },
+        { eval_time: '1h', exp_alerts: [fires('warning')] },
+        { eval_time: '5m', exp_alerts: [fires('critical')] },
+      ),
+    ).toEqual([
+      expect.stringMatching(
+        /^severity=warning: no promtool case asserts it does not fire; .* at least its for: \(1h\)/,
+      ),
+    ]);
+    expect(
+      lint(
+        { eval_time: '1h', exp_alerts: [] },
+        { eval_time: '2h', exp_alerts: [fires('warning')] },
+        { eval_time: '5m', exp_alerts: [fires('critical')] },
+      ),
+    ).toEqual([]);
+    // Never fired at a severity: that is reported too.
+    expect(
+      lint({ eval_time: '1h', exp_alerts: [] }, { eval_time: '2h', exp_alerts: [fires('warning')] }),
+    ).toEqual([
+      'severity=critical: no promtool case fires it; add an alert_rule_test where it fires with severity critical to prometheus/tests/system.test.yml',
+    ]);
+
+    // A file that does not load the rule proves nothing (the alert does not exist there); nor does one without
+    // input series. With no hand-written file testing the alert, the suggestion follows the rule file's name.
+    const elsewhere = lintAlertCases(
+      rules,
+      [
+        testFile('other.test.yml', {
+          doc: {
+            rule_files: ['../rules/model.rules.yml'],
+            tests: [
+              {
+                input_series: series,
+                alert_rule_test: [
+                  { eval_time: '2h', alertname: 'MlwatchJobErrorBudgetBurn', exp_alerts: [] },
+                ],
+              },
+            ],
+          },
+        }),
+        testFile('generated.test.yml', {
+          generated: true,
+          doc: {
+            rule_files: ['../rules/system.rules.yml'],
+            tests: [
+              {
+                alert_rule_test: [
+                  { eval_time: '2h', alertname: 'MlwatchJobErrorBudgetBurn', exp_alerts: [] },
+                ],
+              },
+            ],
+          },
+        }),
+      ],
+      ROOT,
+    );
+    expect(elsewhere).toHaveLength(4);
+    for (const p of elsewhere) expect(p).toMatch(/ to prometheus\/tests\/system\.test\.yml$/);
   });
 });
 
