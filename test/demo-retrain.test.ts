@@ -11,7 +11,10 @@ import { waitFor } from './helpers/wait.js';
 // store is then fresh for this test.
 let served: Served;
 beforeAll(async () => {
-  served = await startCli(['demo', '--port', '0', '--batch-interval', '1']);
+  // MLWATCH_DEMO_TEST_ROUNDS: POST /-/demo/test/rounds runs the services' rounds (see settle below).
+  served = await startCli(['demo', '--port', '0', '--batch-interval', '1'], {
+    MLWATCH_DEMO_TEST_ROUNDS: '1',
+  });
   // The state store answers 503 until its migrations have run.
   await waitFor(
     async () =>
@@ -52,6 +55,21 @@ async function sinkCalls(): Promise<SinkCall[]> {
   const res = await fetch(`${served.url}/-/demo/retrain-sink`, { headers: DEMO_HEADERS });
   expect(res.status).toBe(200);
   return ((await res.json()) as { calls: SinkCall[] }).calls;
+}
+
+/**
+ * Instead of sleeping past an outbox poll and hoping nothing more is dispatched (nothingLeft() in
+ * test/retrain.test.ts): a round of the demo's retrain dispatch that may join one in flight, then a fresh round,
+ * which must send nothing. The sink's calls after it are final.
+ */
+async function settle(): Promise<void> {
+  const round = async () => {
+    const res = await fetch(`${served.url}/-/demo/test/rounds`, { method: 'POST', headers: DEMO_HEADERS });
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { retrain: number }).retrain;
+  };
+  await round();
+  expect(await round(), 'a fresh dispatch round sends nothing').toBe(0);
 }
 
 async function requests(): Promise<RetrainRequest[]> {
@@ -99,8 +117,8 @@ describe('mlwatch demo: the retraining service', () => {
       requested: 0,
       deduplicated: 1,
     });
-    // Longer than one outbox poll: nothing more is dispatched.
-    await new Promise((r) => setTimeout(r, 6000));
+    // Nothing more is dispatched: the deduplicated alert's own dispatch round (which it starts) and a fresh one.
+    await settle();
     expect(await sinkCalls()).toHaveLength(1);
     expect(await requests()).toHaveLength(1);
   }, 60_000);

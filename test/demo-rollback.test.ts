@@ -15,7 +15,10 @@ let engineering: string;
 let product: string;
 
 beforeAll(async () => {
-  served = await startCli(['demo', '--port', '0', '--batch-interval', '1']);
+  // MLWATCH_DEMO_TEST_ROUNDS: POST /-/demo/test/rounds runs the services' rounds (see settle below).
+  served = await startCli(['demo', '--port', '0', '--batch-interval', '1'], {
+    MLWATCH_DEMO_TEST_ROUNDS: '1',
+  });
   const printed = (name: string, role: string) => {
     const m = new RegExp(`${name} \\(${role}\\): (\\S+)`).exec(served.logs());
     if (!m?.[1]) throw new Error(`no token printed for ${name}:\n${served.logs()}`);
@@ -60,6 +63,21 @@ async function sinkCalls(): Promise<SinkCall[]> {
   const res = await fetch(`${served.url}/-/demo/rollback-sink`, { headers: DEMO_HEADERS });
   expect(res.status).toBe(200);
   return ((await res.json()) as { calls: SinkCall[] }).calls;
+}
+
+/**
+ * Instead of sleeping past an outbox poll and hoping no extra call comes (settle() in test/rollback.test.ts): a
+ * round of the demo's rollback execution that may join one in flight, then a fresh round, which must run nothing.
+ * The sink's calls after it are final.
+ */
+async function settle(): Promise<void> {
+  const round = async () => {
+    const res = await fetch(`${served.url}/-/demo/test/rounds`, { method: 'POST', headers: DEMO_HEADERS });
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { rollback: number }).rollback;
+  };
+  await round();
+  expect(await round(), 'a fresh execution round runs nothing').toBe(0);
 }
 
 const callsFor = async (id: number) =>
@@ -128,6 +146,7 @@ describe('mlwatch demo: rollbacks with the demo approvers', () => {
     expect(eng.status).toBe(200);
     expect(await eng.json()).toMatchObject({ state: 'pending', waiting_for: ['product'] });
     // Nothing runs on one role's approval.
+    await settle();
     expect(await sinkCalls()).toEqual([]);
 
     const prod = await api('POST', `/api/v1/rollbacks/${request.id}/approve`, product, {});
@@ -142,8 +161,7 @@ describe('mlwatch demo: rollbacks with the demo approvers', () => {
       ]),
     );
     expect(done.audit?.map((a) => a.action)).toContain('executed');
-    // Longer than one outbox poll (5 s): still exactly one call.
-    await new Promise((r) => setTimeout(r, 6000));
+    await settle();
     const calls = await sinkCalls();
     expect(calls).toHaveLength(1);
     expect(calls[0]).toMatchObject({
@@ -182,6 +200,7 @@ describe('mlwatch demo: rollbacks with the demo approvers', () => {
     expect(p.stdout).toContain('demo-product (product) approved');
 
     await executed(id);
+    await settle();
     const calls = await callsFor(id);
     expect(calls).toHaveLength(1);
     expect(calls[0]?.body).toMatchObject({ id, model: 'credit_default', to_version: 'credit-gbm-3.1' });
