@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RetrainRequest } from '../src/actions/retrain/retrain.js';
 import type { SinkCall } from '../src/demo/action-sink.js';
-import type { RetrainRequest } from '../src/state/retrain.js';
 import { type Served, startCli } from './helpers/cli.js';
 import { DEMO_HEADERS } from './helpers/credentials.js';
 import { waitFor } from './helpers/wait.js';

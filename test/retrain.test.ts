@@ -1,10 +1,10 @@
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { pgliteStateDb } from '../src/actions/store/db.js';
+import { backoffDelay } from '../src/actions/store/outbox.js';
 import { listRetrainRequests } from '../src/commands/retrain.js';
 import { loadConfigText } from '../src/config/load.js';
 import { type Running, serve } from '../src/runtime/serve.js';
-import { pgliteStateDb } from '../src/state/db.js';
-import { backoffDelay } from '../src/state/retrain-service.js';
 import { rejectsEachFixture } from './helpers/bad-config.js';
 import { ACCESS_YAML, WEBHOOK_HEADERS } from './helpers/credentials.js';
 import { onRealPostgres, openTestDb, type TestDb } from './helpers/db.js';

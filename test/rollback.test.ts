@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { type AddressInfo, createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { openStateDb, pgliteStateDb, type StateDb } from '../src/actions/store/db.js';
 import { decideRollback, listRollbacks, requestRollback, showRollback } from '../src/commands/rollback.js';
 import { loadConfigText } from '../src/config/load.js';
 import { FailureLimiter } from '../src/http/auth/failure-limiter.js';
 import { type Running, serve } from '../src/runtime/serve.js';
-import { openStateDb, pgliteStateDb, type StateDb } from '../src/state/db.js';
 import { rejectsEachFixture } from './helpers/bad-config.js';
 import { ACCESS_YAML, TOKENS as CLIENT_TOKENS } from './helpers/credentials.js';
 import { openTestDb, type TestDb } from './helpers/db.js';

@@ -1,8 +1,8 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Check } from '../src/checks/types.js';
+import { CachedCheck } from '../src/runtime/check-cache.js';
 import { Scheduler } from '../src/runtime/scheduler.js';
-import { CheckState } from '../src/runtime/state.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
 
 // Checks whose run waits on a gate the test opens, so overlap and ordering are under the test's control.
@@ -44,7 +44,7 @@ afterAll(async () => {
   await db?.close();
 });
 
-const scheduler = (states: CheckState[]) =>
+const scheduler = (states: CachedCheck[]) =>
   new Scheduler({
     warehouse: db.warehouse,
     states,
@@ -57,7 +57,7 @@ const scheduler = (states: CheckState[]) =>
 describe('scheduler', () => {
   it('never runs the same check twice at once: a tick during a run is an overrun', async () => {
     const g = gatedCheck('gated');
-    const state = new CheckState(g.check);
+    const state = new CachedCheck(g.check);
     const s = scheduler([state]);
     const first = s.runNow();
     await new Promise((r) => setTimeout(r, 50));
@@ -73,7 +73,7 @@ describe('scheduler', () => {
 
   it('caps checks in flight at the warehouse limit', async () => {
     const gates = Array.from({ length: 5 }, (_, i) => gatedCheck(`c${i}`));
-    const states = gates.map((g) => new CheckState(g.check));
+    const states = gates.map((g) => new CachedCheck(g.check));
     const s = scheduler(states);
     expect(s.limit).toBe(db.warehouse.maxConcurrency);
     const all = s.runNow();
@@ -90,7 +90,7 @@ describe('scheduler', () => {
   it('runs interval checks on their schedule and resolves the first round', async () => {
     const fast = gatedCheck('fast', 150);
     fast.release();
-    const state = new CheckState(fast.check);
+    const state = new CachedCheck(fast.check);
     const s = scheduler([state]);
     s.start();
     await s.firstRound;

@@ -3,9 +3,9 @@ import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStateDb, pgliteStateDb, type StateDb } from '../src/actions/store/db.js';
 import { stateErrors } from '../src/http/state-errors.js';
 import type { Running } from '../src/runtime/serve.js';
-import { openStateDb, pgliteStateDb, type StateDb } from '../src/state/db.js';
 import { onRealPostgres, openTestDb, type TestDb } from './helpers/db.js';
 import { getTickets, postAlerts, serveState, warningAlert, webhook } from './helpers/state-server.js';
 

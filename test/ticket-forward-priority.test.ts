@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStateDb, pgliteStateDb, type StateDb } from '../src/actions/store/db.js';
+import { migrate } from '../src/actions/store/migrations.js';
+import type { WebhookAlert } from '../src/actions/tickets/alert-payload.js';
+import { TicketForwarder } from '../src/actions/tickets/ticket-forward.js';
+import { ticketForwardConfig } from '../src/actions/tickets/ticket-forward-config.js';
+import { TicketLog } from '../src/actions/tickets/tickets.js';
 import { quoteIdent } from '../src/sql/identifiers.js';
-import type { WebhookAlert } from '../src/state/alert-payload.js';
-import { openStateDb, pgliteStateDb, type StateDb } from '../src/state/db.js';
-import { migrate } from '../src/state/migrations.js';
-import { TicketForwarder } from '../src/state/ticket-forward.js';
-import { ticketForwardConfig } from '../src/state/ticket-forward-config.js';
-import { TicketLog } from '../src/state/tickets.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
 import { memoryLogger } from './helpers/exporter.js';
 import { waitFor } from './helpers/wait.js';

@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { openStateDb, pgliteStateDb } from '../src/actions/store/db.js';
+import { OutboxTable } from '../src/actions/store/outbox.js';
 import { loadConfigText } from '../src/config/load.js';
 import { type Running, serve } from '../src/runtime/serve.js';
-import { openStateDb, pgliteStateDb } from '../src/state/db.js';
-import { OutboxTable } from '../src/state/outbox.js';
 import { rejectsEachFixture } from './helpers/bad-config.js';
 import { ACCESS_YAML, WEBHOOK_HEADERS } from './helpers/credentials.js';
 import { openTestDb, type TestDb } from './helpers/db.js';

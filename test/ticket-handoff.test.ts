@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { openStateDb, pgliteStateDb, type StateDb } from '../src/actions/store/db.js';
+import { MIGRATIONS, migrate } from '../src/actions/store/migrations.js';
+import { AUTOMATIC_ACTOR } from '../src/actions/tickets/handoff-config.js';
+import { TicketHandoffs } from '../src/actions/tickets/ticket-handoff.js';
+import { type Ticket, TicketLog } from '../src/actions/tickets/tickets.js';
 import { loadConfigText } from '../src/config/load.js';
-import { openStateDb, pgliteStateDb, type StateDb } from '../src/state/db.js';
-import { AUTOMATIC_ACTOR } from '../src/state/handoff-config.js';
-import { MIGRATIONS, migrate } from '../src/state/migrations.js';
-import { TicketHandoffs } from '../src/state/ticket-handoff.js';
-import { type Ticket, TicketLog } from '../src/state/tickets.js';
 import { rejectsEachFixture } from './helpers/bad-config.js';
 import { runCli, type Served, startCli } from './helpers/cli.js';
 import {

@@ -1,10 +1,10 @@
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStateDb, pgliteStateDb, type StateDb } from '../src/actions/store/db.js';
+import { StoreService } from '../src/actions/store/service.js';
+import type { WebhookAlert } from '../src/actions/tickets/alert-payload.js';
+import { ALERT_LAYERS, ALERT_TEAMS } from '../src/actions/tickets/ticket-labels.js';
 import { loadConfigText } from '../src/config/load.js';
-import type { WebhookAlert } from '../src/state/alert-payload.js';
-import { openStateDb, pgliteStateDb, type StateDb } from '../src/state/db.js';
-import { StateService } from '../src/state/service.js';
-import { ALERT_LAYERS, ALERT_TEAMS } from '../src/state/ticket-labels.js';
 import { ALLOWED_LABELS } from '../tools/bundle-contract.js';
 import { rejectsEachFixture } from './helpers/bad-config.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
@@ -13,7 +13,7 @@ import { parseExposition, sampleValue, series } from './helpers/exposition.js';
 
 // mlwatch_tickets takes its team and layer labels only from known sets (the alert contract plus
 // state.ticket_labels); a flood of alerts with made-up teams must not become a flood of series. Through the state
-// level (StateService, its registry), on the real PostgreSQL or an embedded PGlite.
+// level (StoreService, its registry), on the real PostgreSQL or an embedded PGlite.
 
 describe('bad ticket_labels and ticket_forward.rate configs name the file, line, path and fix', () => {
   rejectsEachFixture('test/fixtures/bad-config-ticket-labels', [
@@ -41,7 +41,7 @@ describe('bad ticket_labels and ticket_forward.rate configs name the file, line,
 
 let db: TestDb;
 let stateDb: StateDb;
-let service: StateService;
+let service: StoreService;
 const registry = new Registry();
 const schema = () => `${db.schema}_labels`;
 
@@ -50,7 +50,7 @@ beforeAll(async () => {
   stateDb = db.pglite
     ? pgliteStateDb(db.pglite, false)
     : openStateDb({ url: db.url as string, applicationName: 'mlwatch-test', connectTimeoutMs: 5000 });
-  service = new StateService({
+  service = new StoreService({
     db: stateDb,
     schema: schema(),
     log: memoryLogger().log,

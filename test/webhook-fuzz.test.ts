@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pgliteStateDb } from '../src/actions/store/db.js';
 import { loadConfigText } from '../src/config/load.js';
 import { type Running, serve } from '../src/runtime/serve.js';
-import { pgliteStateDb } from '../src/state/db.js';
 import { ACCESS_YAML, bearer, TOKENS, WEBHOOK_HEADERS } from './helpers/credentials.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
 import { type WebhookSink, webhookSink } from './helpers/webhook-sink.js';

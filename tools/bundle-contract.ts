@@ -1,4 +1,4 @@
-import { ALERT_LAYERS, ALERT_TEAMS } from '../src/state/ticket-labels.js';
+import { ALERT_LAYERS, ALERT_TEAMS } from '../src/actions/tickets/ticket-labels.js';
 
 /** The alert contract shared by the rules, their linter, the dashboards and Alertmanager's routing. */
 

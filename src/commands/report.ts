@@ -1,11 +1,11 @@
+import { buildReport, periodEnding } from '../actions/report/build.js';
+import { DEFAULT_REPORT_TIMEOUT_MS } from '../actions/report/config.js';
+import { prometheusClient } from '../actions/report/prometheus.js';
+import { openStateDb } from '../actions/store/db.js';
 import { parseDuration } from '../config/duration.js';
 import type { LoadedConfig } from '../config/load.js';
 import { redactUrl } from '../redact.js';
-import { buildReport, periodEnding } from '../report/build.js';
-import { DEFAULT_REPORT_TIMEOUT_MS } from '../report/config.js';
-import { prometheusClient } from '../report/prometheus.js';
 import { quoteIdent } from '../sql/identifiers.js';
-import { openStateDb } from '../state/db.js';
 
 export interface ReportFlags {
   since: string;

@@ -1,7 +1,7 @@
+import { RETRAIN_STATES, RetrainLog, type RetrainState } from '../actions/retrain/retrain.js';
+import { openStateDb } from '../actions/store/db.js';
 import type { LoadedConfig } from '../config/load.js';
 import { quoteIdent } from '../sql/identifiers.js';
-import { openStateDb } from '../state/db.js';
-import { RETRAIN_STATES, RetrainLog, type RetrainState } from '../state/retrain.js';
 import { table } from './tickets.js';
 
 export interface RetrainListFlags {

@@ -1,7 +1,7 @@
+import { RollbackLog } from '../actions/rollbacks/rollbacks.js';
+import { openStateDb } from '../actions/store/db.js';
 import type { LoadedConfig } from '../config/load.js';
 import { quoteIdent } from '../sql/identifiers.js';
-import { openStateDb } from '../state/db.js';
-import { RollbackLog } from '../state/rollbacks.js';
 
 /**
  * `mlwatch rollback verify`: recomputes the rollback audit log's hash chain straight from the state store (no

@@ -1,5 +1,5 @@
+import { ROLLBACK_STATES, type RollbackRequest } from '../actions/rollbacks/rollbacks.js';
 import { Redactor, redactUrl } from '../redact.js';
-import { ROLLBACK_STATES, type RollbackRequest } from '../state/rollbacks.js';
 import { table } from './tickets.js';
 
 /**

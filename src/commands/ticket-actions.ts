@@ -1,4 +1,4 @@
-import type { Ticket } from '../state/tickets.js';
+import type { Ticket } from '../actions/tickets/tickets.js';
 import { type ApiFlags, type CliResult, call } from './rollback.js';
 import { assigneeCell, subject } from './tickets.js';
 

@@ -1,13 +1,13 @@
-import type { LoadedConfig } from '../config/load.js';
-import { quoteIdent } from '../sql/identifiers.js';
-import { openStateDb } from '../state/db.js';
+import { openStateDb } from '../actions/store/db.js';
 import {
   type ForwardStatus,
   TICKET_STATES,
   type Ticket,
   TicketLog,
   type TicketState,
-} from '../state/tickets.js';
+} from '../actions/tickets/tickets.js';
+import type { LoadedConfig } from '../config/load.js';
+import { quoteIdent } from '../sql/identifiers.js';
 
 export interface TicketListFlags {
   state?: string;

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import type { StateSettings } from '../actions/store/db.js';
 import { buildSections } from '../checks/registry.js';
 import type { Check } from '../checks/types.js';
 import { Redactor } from '../redact.js';
 import { dialectOf } from '../sql/dialect.js';
-import type { StateSettings } from '../state/db.js';
 import type { WarehouseSettings } from '../warehouse/open.js';
 import { ConfigError, formatPath, type Problem } from './errors.js';
 import { configErrorMap } from './messages.js';

@@ -1,11 +1,11 @@
 import { z } from 'zod';
+import { reportConfig } from '../actions/report/config.js';
+import { approversConfig, rollbackExpiry } from '../actions/rollbacks/rollback-config.js';
+import { checkHandoffLayers, handoffConfig } from '../actions/tickets/handoff-config.js';
+import { ticketForwardConfig } from '../actions/tickets/ticket-forward-config.js';
+import { ticketLabelsConfig } from '../actions/tickets/ticket-labels.js';
 import { sectionShapes } from '../checks/registry.js';
 import { accessConfig } from '../http/auth/access-config.js';
-import { reportConfig } from '../report/config.js';
-import { checkHandoffLayers, handoffConfig } from '../state/handoff-config.js';
-import { approversConfig, rollbackExpiry } from '../state/rollback-config.js';
-import { ticketForwardConfig } from '../state/ticket-forward-config.js';
-import { ticketLabelsConfig } from '../state/ticket-labels.js';
 import { duration } from './types.js';
 
 /**

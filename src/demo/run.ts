@@ -1,13 +1,13 @@
 import { PGlite } from '@electric-sql/pglite';
 import type { Logger } from 'pino';
 import { stringify } from 'yaml';
+import { pgliteStateDb } from '../actions/store/db.js';
 import { fail, startError } from '../commands/common.js';
 import { loadConfigText } from '../config/load.js';
 import { DEFAULT_PORT } from '../defaults.js';
 import { allow } from '../http/app.js';
 import { Redactor, redactUrl } from '../redact.js';
 import { handleSignals, type Running, serve } from '../runtime/serve.js';
-import { pgliteStateDb } from '../state/db.js';
 import { createPgWriter } from '../warehouse/pg.js';
 import { createPgliteWarehouse, createPgliteWriter } from '../warehouse/pglite.js';
 import type { SqlWriter } from '../warehouse/types.js';

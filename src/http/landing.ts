@@ -1,5 +1,5 @@
+import type { CachedCheck } from '../runtime/check-cache.js';
 import type { Exporter } from '../runtime/exporter.js';
-import type { CheckState } from '../runtime/state.js';
 import { VERSION } from '../version.js';
 
 /** The page at /: every check, its state, its last error and last run, like an exporter's status page. */
@@ -16,7 +16,7 @@ function ago(ms: number | undefined, now: number): string {
   return s < 120 ? `${s}s ago` : `${Math.round(s / 60)}m ago`;
 }
 
-function row(s: CheckState, now: number): string {
+function row(s: CachedCheck, now: number): string {
   const schedule =
     'everyMs' in s.check.schedule
       ? `every ${s.check.schedule.everyMs / 1000}s`

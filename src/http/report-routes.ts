@@ -1,12 +1,12 @@
 import type { Express, Request, Response } from 'express';
-import type { ReportService } from '../report/service.js';
-import type { StateService } from '../state/service.js';
+import type { ReportService } from '../actions/report/service.js';
+import type { StoreService } from '../actions/store/service.js';
 import { allow } from './app.js';
 import type { Security } from './auth/security.js';
 import { unavailable } from './webhook.js';
 
 /** GET /api/v1/reports/latest: the last weekly review the cadence kept, as Markdown. */
-export function reportRoutes(state: StateService, reports: ReportService, security: Security) {
+export function reportRoutes(state: StoreService, reports: ReportService, security: Security) {
   return (app: Express) => {
     app.all(
       '/api/v1/reports/latest',

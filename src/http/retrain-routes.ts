@@ -1,13 +1,13 @@
 import type { Express, Request, Response } from 'express';
-import { RETRAIN_STATES, type RetrainState } from '../state/retrain.js';
-import type { RetrainService } from '../state/retrain-service.js';
-import type { StateService } from '../state/service.js';
+import { RETRAIN_STATES, type RetrainState } from '../actions/retrain/retrain.js';
+import type { RetrainService } from '../actions/retrain/retrain-service.js';
+import type { StoreService } from '../actions/store/service.js';
 import { allow } from './app.js';
 import type { Security } from './auth/security.js';
 import { readWebhookPayload, unavailable } from './webhook.js';
 
 /** POST /api/v1/retrain (the `retraining` receiver's webhook) and GET /api/v1/retrain/requests. */
-export function retrainRoutes(state: StateService, retrain: RetrainService, security: Security) {
+export function retrainRoutes(state: StoreService, retrain: RetrainService, security: Security) {
   return (app: Express) => {
     app.all(
       '/api/v1/retrain',

@@ -1,7 +1,12 @@
 import type { Express, Request, Response } from 'express';
-import type { RollbackService } from '../state/rollback-service.js';
-import { type Actor, type Outcome, ROLLBACK_STATES, type RollbackState } from '../state/rollbacks.js';
-import type { StateService } from '../state/service.js';
+import type { RollbackService } from '../actions/rollbacks/rollback-service.js';
+import {
+  type Actor,
+  type Outcome,
+  ROLLBACK_STATES,
+  type RollbackState,
+} from '../actions/rollbacks/rollbacks.js';
+import type { StoreService } from '../actions/store/service.js';
 import { allow } from './app.js';
 import { Security } from './auth/security.js';
 import { isProblem, pathId, readJsonObject, stringField, text } from './json-body.js';
@@ -26,7 +31,7 @@ function answer(res: Response, out: Outcome, okStatus = 200): void {
 
 const idOf = (req: Request, res: Response) => pathId(req, res, 'rollback request');
 
-export function rollbackRoutes(state: StateService, rollbacks: RollbackService, security: Security) {
+export function rollbackRoutes(state: StoreService, rollbacks: RollbackService, security: Security) {
   return (app: Express) => {
     app.all(
       '/api/v1/rollbacks',

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { StateBusyError } from '../state/busy.js';
+import { StateBusyError } from '../actions/store/busy.js';
 import { isConnectionError } from '../warehouse/errors.js';
 
 /**
@@ -18,7 +18,7 @@ interface Answer {
 
 // Seconds: about one lock_timeout plus a statement, so a retry does not arrive while the store is still busy.
 const BUSY_RETRY_S = 5;
-// As long as the state service waits between reconnection attempts (src/state/service.ts).
+// As long as the state service waits between reconnection attempts (src/actions/store/service.ts).
 const UNREACHABLE_RETRY_S = 10;
 
 const busy = (why: string): Answer => ({
@@ -44,7 +44,7 @@ function classify(err: unknown): Answer | undefined {
     case '22021':
     case '22P05':
       // Not a busy store: text the database cannot keep. The webhook refuses NUL and lone surrogates up front
-      // (src/state/alert-payload.ts); this catches whatever else a driver turns into such bytes.
+      // (src/actions/tickets/alert-payload.ts); this catches whatever else a driver turns into such bytes.
       return {
         status: 400,
         reason: `the request holds a character the state store cannot keep (a NUL or an invalid byte sequence, SQLSTATE ${code})`,

@@ -1,8 +1,8 @@
 import type { Express, Request, Response } from 'express';
-import { HANDOFF_TEAMS, type HandoffTeam } from '../state/handoff-config.js';
-import type { StateService } from '../state/service.js';
-import type { TicketOutcome } from '../state/ticket-handoff.js';
-import { TICKET_STATES, type TicketFilter, type TicketState } from '../state/tickets.js';
+import type { StoreService } from '../actions/store/service.js';
+import { HANDOFF_TEAMS, type HandoffTeam } from '../actions/tickets/handoff-config.js';
+import type { TicketOutcome } from '../actions/tickets/ticket-handoff.js';
+import { TICKET_STATES, type TicketFilter, type TicketState } from '../actions/tickets/tickets.js';
 import { allow } from './app.js';
 import { Security } from './auth/security.js';
 import { isProblem, pathId, readJsonObject, stringField, text, unknownField } from './json-body.js';
@@ -43,7 +43,7 @@ function handoffBody(b: Record<string, unknown>): { to: HandoffTeam; reason: str
  * POST /api/v1/alerts (the `ticketing` receiver's webhook), GET /api/v1/tickets, and a responder's
  * POST /api/v1/tickets/ID/ack and /handoff (docs/tickets.md, "Acknowledging and handing off").
  */
-export function ticketRoutes(state: StateService, security: Security) {
+export function ticketRoutes(state: StoreService, security: Security) {
   return (app: Express) => {
     app.all(
       '/api/v1/alerts',

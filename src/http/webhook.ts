@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import express from 'express';
-import { payloadProblem, type WebhookPayload, webhookPayload } from '../state/alert-payload.js';
+import { payloadProblem, type WebhookPayload, webhookPayload } from '../actions/tickets/alert-payload.js';
 
 /** What the Alertmanager webhook endpoints (`ticketing`, `retraining`) share: the 503 and the body checks. */
 
@@ -10,7 +10,7 @@ export const MAX_BODY = '1mb';
 // held the store for its whole write and queued 10,000 issues. Alertmanager can keep a group under it with the
 // webhook_config option max_alerts (it sends the first ones and counts the rest in truncatedAlerts).
 export const MAX_ALERTS = 1000;
-// Seconds; as long as the state service waits before connecting again (src/state/service.ts).
+// Seconds; as long as the state service waits before connecting again (src/actions/store/service.ts).
 const UNAVAILABLE_RETRY_S = 10;
 const json = express.json({ limit: MAX_BODY, type: () => true });
 

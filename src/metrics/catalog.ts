@@ -1,4 +1,4 @@
-import { HANDOFF_LABELS } from '../state/ticket-handoff.js';
+import { HANDOFF_LABELS } from '../actions/tickets/ticket-handoff.js';
 import type { FamilyDef } from './types.js';
 
 /**

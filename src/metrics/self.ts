@@ -1,11 +1,11 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import type { CheckState } from '../runtime/state.js';
+import type { CachedCheck } from '../runtime/check-cache.js';
 import { type CatalogEntry, catalog } from './catalog.js';
 
 /** What the exporter's own health metrics are read from, at scrape time. */
 export interface SelfSource {
-  states(): Iterable<CheckState>;
-  intervalSeconds(state: CheckState): number;
+  states(): Iterable<CachedCheck>;
+  intervalSeconds(state: CachedCheck): number;
   warehouseUp(): number | undefined;
   reload(): { successful: boolean; lastSuccessAt?: number };
   version: string;
@@ -35,7 +35,7 @@ export function createSelfRegistry(src: SelfSource, withProcessMetrics = true): 
     }
   }
 
-  const perCheck = (e: CatalogEntry, value: (s: CheckState) => number | undefined) =>
+  const perCheck = (e: CatalogEntry, value: (s: CachedCheck) => number | undefined) =>
     new Gauge({
       ...spec(e),
       registers,
@@ -47,7 +47,7 @@ export function createSelfRegistry(src: SelfSource, withProcessMetrics = true): 
         }
       },
     });
-  const perCheckCounter = (e: CatalogEntry, value: (s: CheckState) => number) =>
+  const perCheckCounter = (e: CatalogEntry, value: (s: CachedCheck) => number) =>
     new Counter({
       ...spec(e),
       registers,

@@ -1,17 +1,17 @@
 import type { Express } from 'express';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { ReportService, type ReportServiceOptions } from '../actions/report/service.js';
+import { RetrainService, type RetrainServiceOptions } from '../actions/retrain/retrain-service.js';
+import { RollbackService, type RollbackServiceOptions } from '../actions/rollbacks/rollback-service.js';
+import { openStateDb, type StateDb } from '../actions/store/db.js';
+import { StoreService, type StoreServiceOptions } from '../actions/store/service.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { Security } from '../http/auth/security.js';
 import { reportRoutes } from '../http/report-routes.js';
 import { retrainRoutes } from '../http/retrain-routes.js';
 import { rollbackRoutes } from '../http/rollback-routes.js';
 import { ticketRoutes } from '../http/ticket-routes.js';
-import { ReportService, type ReportServiceOptions } from '../report/service.js';
-import { openStateDb, type StateDb } from '../state/db.js';
-import { RetrainService, type RetrainServiceOptions } from '../state/retrain-service.js';
-import { RollbackService, type RollbackServiceOptions } from '../state/rollback-service.js';
-import { StateService, type StateServiceOptions } from '../state/service.js';
 
 export interface ActionsOptions {
   config: LoadedConfig;
@@ -23,7 +23,7 @@ export interface ActionsOptions {
   /** Retraining's clock, poll and backoff (tests shorten them). */
   retrain?: Pick<RetrainServiceOptions, 'now' | 'pollMs' | 'backoffMs' | 'backoffCapMs' | 'refreshMs'>;
   /** Ticket forwarding's poll, backoff and lease (tests shorten them). */
-  ticketForward?: StateServiceOptions['forwardTiming'];
+  ticketForward?: StoreServiceOptions['forwardTiming'];
   /** Rollbacks' clock, poll and backoff (tests shorten them). */
   rollback?: Pick<RollbackServiceOptions, 'now' | 'pollMs' | 'backoffMs' | 'backoffCapMs' | 'refreshMs'>;
   /** The weekly review's clock, poll and backoff (tests shorten them). */
@@ -32,7 +32,7 @@ export interface ActionsOptions {
 
 /** The services that act on alerts and requests, all on the one state store. */
 export interface Actions {
-  state: StateService;
+  state: StoreService;
   retrain: RetrainService;
   rollbacks: RollbackService;
   reports: ReportService;
@@ -52,7 +52,7 @@ export function startActions(o: ActionsOptions): Actions {
   // The state store's settings are read at start; a reload changes checks, not where tickets are kept.
   const db = o.openState ? o.openState(o.config) : openStateDb(o.config.state);
   const schema = o.config.state.schema;
-  const state = new StateService({
+  const state = new StoreService({
     db,
     schema,
     log: o.log,
@@ -67,7 +67,7 @@ export function startActions(o: ActionsOptions): Actions {
   const retrain = new RetrainService({ ...o.retrain, db, schema, log: o.log, isReady });
   // Rollbacks too: approvers, expiry and each model's rollback webhook follow reloads.
   const rollbacks = new RollbackService({ ...o.rollback, db, schema, log: o.log, isReady });
-  // The weekly review: its cadence and webhook follow reloads (src/report/service.ts).
+  // The weekly review: its cadence and webhook follow reloads (src/actions/report/service.ts).
   const reports = new ReportService({ ...o.report, db, schema, log: o.log, isReady });
   const configure = (config: LoadedConfig) => {
     retrain.configure(config.raw.models);

@@ -8,8 +8,8 @@ import type { FamilyDef } from '../metrics/types.js';
 import { VERSION } from '../version.js';
 import { openWarehouse } from '../warehouse/open.js';
 import type { Warehouse } from '../warehouse/types.js';
+import { CachedCheck } from './check-cache.js';
 import { Scheduler } from './scheduler.js';
-import { CheckState } from './state.js';
 
 export interface ExporterOptions {
   log: Logger;
@@ -27,7 +27,7 @@ const PING_TIMEOUT_MS = 5000;
  * checks whose definition did not change.
  */
 export class Exporter {
-  private states: CheckState[] = [];
+  private states: CachedCheck[] = [];
   private scheduler!: Scheduler;
   private warehouse!: Warehouse;
   private families = new Map<string, FamilyDef>();
@@ -68,7 +68,7 @@ export class Exporter {
     return this.ready;
   }
 
-  checkStates(): readonly CheckState[] {
+  checkStates(): readonly CachedCheck[] {
     return this.states;
   }
 
@@ -146,10 +146,10 @@ export class Exporter {
     return this.o.openWarehouse ? this.o.openWarehouse(config) : openWarehouse(config.warehouse);
   }
 
-  private install(config: LoadedConfig, previous: CheckState[]): void {
+  private install(config: LoadedConfig, previous: CachedCheck[]): void {
     const byId = new Map(previous.map((s) => [s.check.id, s]));
     this.states = config.checks.map((check) => {
-      const state = new CheckState(check);
+      const state = new CachedCheck(check);
       const before = byId.get(check.id);
       if (before?.check.fingerprint === check.fingerprint) state.adopt(before);
       else if (before)

@@ -2,11 +2,11 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import { describeError, isConnectionError } from '../warehouse/errors.js';
 import type { Warehouse } from '../warehouse/types.js';
-import type { CheckState } from './state.js';
+import type { CachedCheck } from './check-cache.js';
 
 export interface SchedulerOptions {
   warehouse: Warehouse;
-  states: CheckState[];
+  states: CachedCheck[];
   /** Checks in flight at once; capped by the warehouse's own limit (its pool size). */
   concurrency: number;
   /** Fraction of the interval used to spread checks: each gets a random phase in [0, jitter x interval). */
@@ -15,23 +15,23 @@ export interface SchedulerOptions {
   /** Told whether each warehouse contact connected, for mlwatch_warehouse_up. */
   onWarehouseContact(up: boolean): void;
   /** Called after every run; tests and the landing page use it. */
-  onRunFinished?(state: CheckState): void;
+  onRunFinished?(state: CachedCheck): void;
 }
 
 /**
  * Runs every check on its own schedule against the warehouse: a bounded number in flight, never two runs of
  * the same check at once (a tick that finds the check still queued or running is counted as an overrun),
- * and results into the CheckState cache, which /metrics serves without waiting on the warehouse.
+ * and results into the CachedCheck cache, which /metrics serves without waiting on the warehouse.
  */
 export class Scheduler {
-  private readonly queue: CheckState[] = [];
+  private readonly queue: CachedCheck[] = [];
   private inFlight = 0;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly cronTasks: ScheduledTask[] = [];
   private stopped = false;
   private readonly running = new Set<Promise<void>>();
-  private readonly completion = new Map<CheckState, { promise: Promise<void>; resolve: () => void }>();
-  private pendingFirstRound: Set<CheckState>;
+  private readonly completion = new Map<CachedCheck, { promise: Promise<void>; resolve: () => void }>();
+  private pendingFirstRound: Set<CachedCheck>;
   private resolveFirstRound!: () => void;
   /** Resolves when every check has finished its first run, successful or not (/readyz). */
   readonly firstRound: Promise<void>;
@@ -84,7 +84,7 @@ export class Scheduler {
    * Runs the given checks now, outside their schedule, and resolves when each has finished; a check already
    * queued or running is awaited instead of run twice.
    */
-  async runNow(states: readonly CheckState[] = this.o.states): Promise<void> {
+  async runNow(states: readonly CachedCheck[] = this.o.states): Promise<void> {
     await Promise.all(states.map((s) => this.trigger(s, false)));
   }
 
@@ -92,7 +92,7 @@ export class Scheduler {
    * Queues one run of the check unless one is already queued or running (a scheduled tick that finds it so
    * counts as an overrun). Resolves when the run it queued, or the one it found, has finished.
    */
-  trigger(state: CheckState, scheduled = true): Promise<void> {
+  trigger(state: CachedCheck, scheduled = true): Promise<void> {
     if (this.stopped) return Promise.resolve();
     const pending = this.completion.get(state);
     if (pending) {
@@ -112,7 +112,7 @@ export class Scheduler {
 
   private pump(): void {
     while (!this.stopped && this.inFlight < this.limit && this.queue.length > 0) {
-      const state = this.queue.shift() as CheckState;
+      const state = this.queue.shift() as CachedCheck;
       state.queued = false;
       state.running = true;
       this.inFlight++;
@@ -132,7 +132,7 @@ export class Scheduler {
     }
   }
 
-  private async execute(state: CheckState): Promise<void> {
+  private async execute(state: CachedCheck): Promise<void> {
     const { check } = state;
     const started = performance.now();
     state.lastRunStartedAt = Date.now();
@@ -178,7 +178,7 @@ export class Scheduler {
 }
 
 /** Whether the state was adopted from the previous config by a reload, with a run already behind it. */
-function carriedOver(state: CheckState): boolean {
+function carriedOver(state: CachedCheck): boolean {
   return state.lastRunStartedAt !== undefined;
 }
 

@@ -107,7 +107,7 @@ const FUNCTION_GROUPS: FunctionGroup[] = [
   },
 ];
 
-// What the state store calls (src/state/migrations.ts, src/state/retrain.ts); also in docs/warehouse-role.sql.
+// What the state store calls (src/actions/store/migrations.ts, src/actions/retrain/retrain.ts); also in docs/warehouse-role.sql.
 const STATE_STORE_LOCKS = ['pg_advisory_xact_lock(bigint)', 'pg_advisory_xact_lock(integer,integer)'];
 
 /**

@@ -1,6 +1,6 @@
+import { pgliteStateDb } from '../../src/actions/store/db.js';
 import { loadConfigText } from '../../src/config/load.js';
 import { type Running, serve } from '../../src/runtime/serve.js';
-import { pgliteStateDb } from '../../src/state/db.js';
 import { ACCESS_YAML, VIEWER_HEADERS, WEBHOOK_HEADERS } from './credentials.js';
 import type { TestDb } from './db.js';
 import { memoryLogger } from './exporter.js';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RetrainRequest } from '../../src/state/retrain.js';
+import type { RetrainRequest } from '../../src/actions/retrain/retrain.js';
 import { waitFor } from '../helpers/wait.js';
 import { type ExpectedAlert, runIncident } from './incident.js';
 import { dispatchedAlertRequests } from './retrain-requests.js';

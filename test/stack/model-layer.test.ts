@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RetrainRequest } from '../../src/actions/retrain/retrain.js';
+import type { Ticket } from '../../src/actions/tickets/tickets.js';
 import { MODEL_VERSION } from '../../src/demo/batches.js';
 import { ROLLOUT_VERSION } from '../../src/demo/rollout-incident.js';
-import type { RetrainRequest } from '../../src/state/retrain.js';
-import type { Ticket } from '../../src/state/tickets.js';
 import { waitFor } from '../helpers/wait.js';
 import { runIncident } from './incident.js';
 import { dispatchedAlertRequests } from './retrain-requests.js';

@@ -1,4 +1,4 @@
-import type { RetrainRequest } from '../../src/state/retrain.js';
+import type { RetrainRequest } from '../../src/actions/retrain/retrain.js';
 import { waitFor } from '../helpers/wait.js';
 import type { Stack } from './stack.js';
 

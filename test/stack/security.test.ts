@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Ticket } from '../../src/state/tickets.js';
+import type { Ticket } from '../../src/actions/tickets/tickets.js';
 import { httpsRequest } from '../helpers/tls.js';
 import { waitFor } from '../helpers/wait.js';
 import { type Stack, settle, startStack } from './stack.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { retrainConfig } from '../../actions/retrain/retrain-config.js';
+import { rollbackConfig } from '../../actions/rollbacks/rollback-config.js';
 import { duration, scheduleFields, subjectName, uniqueNames, window } from '../../config/types.js';
-import { retrainConfig } from '../../state/retrain-config.js';
-import { rollbackConfig } from '../../state/rollback-config.js';
 import { oneSchedule, scheduleOf } from '../config-fields.js';
 import type { BuildContext, Check } from '../types.js';
 import { modelContext } from './context.js';

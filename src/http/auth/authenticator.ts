@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import bcrypt from 'bcryptjs';
-import type { ApproverRole } from '../../state/rollback-config.js';
+import type { ApproverRole } from '../../actions/rollbacks/rollback-config.js';
 import type { AccessConfig, AccessRole } from './access-config.js';
 import { BcryptCache } from './bcrypt-cache.js';
 

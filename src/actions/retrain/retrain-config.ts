@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { cronExpression, duration } from '../config/types.js';
-import { credentialsToHeader } from '../config/url-credentials.js';
-import { redactUrl } from '../redact.js';
+import { cronExpression, duration } from '../../config/types.js';
+import { credentialsToHeader } from '../../config/url-credentials.js';
+import { redactUrl } from '../../redact.js';
 
 /**
  * A model's `retrain` block: where its retraining requests are dispatched, on which cadence, and how long

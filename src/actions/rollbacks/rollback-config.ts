@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { duration, uniqueNames, uniqueTokenHashes } from '../config/types.js';
-import { credentialsToHeader } from '../config/url-credentials.js';
-import { redactUrl } from '../redact.js';
+import { duration, uniqueNames, uniqueTokenHashes } from '../../config/types.js';
+import { credentialsToHeader } from '../../config/url-credentials.js';
+import { redactUrl } from '../../redact.js';
 
 /**
  * Who may request and approve rollbacks (`approvers`), how long a request waits for its approvals

@@ -1,5 +1,5 @@
-import type { StateDb } from '../state/db.js';
-import { OutboxTable } from '../state/outbox.js';
+import type { StateDb } from '../store/db.js';
+import { OutboxTable } from '../store/outbox.js';
 import type { ReportPeriod } from './types.js';
 
 export interface StoredReport {

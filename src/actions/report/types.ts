@@ -1,4 +1,4 @@
-/** What the review is made of, gathered first and rendered after (src/report/markdown.ts). */
+/** What the review is made of, gathered first and rendered after (src/actions/report/markdown.ts). */
 
 export interface ReportPeriod {
   /** [start, end): the week the report covers. */

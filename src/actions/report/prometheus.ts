@@ -1,4 +1,4 @@
-import { Redactor, redactUrl } from '../redact.js';
+import { Redactor, redactUrl } from '../../redact.js';
 
 /**
  * The few calls of Prometheus's HTTP API the review needs: instant queries at a given time. The report asks

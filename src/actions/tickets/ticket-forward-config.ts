@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { duration } from '../config/types.js';
-import { credentialsToHeader } from '../config/url-credentials.js';
-import { redactUrl } from '../redact.js';
+import { duration } from '../../config/types.js';
+import { credentialsToHeader } from '../../config/url-credentials.js';
+import { redactUrl } from '../../redact.js';
 
 /**
  * `state.ticket_forward`: where the ticket log forwards its events (an external tracker's issue-create API, or

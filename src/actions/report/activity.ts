@@ -1,4 +1,4 @@
-import type { StateDb } from '../state/db.js';
+import type { StateDb } from '../store/db.js';
 import type { ReportPeriod, RetrainRow, RollbackRow, Section, TicketRow } from './types.js';
 
 export interface ActivitySections {

@@ -1,22 +1,22 @@
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
-import { catalog } from '../metrics/catalog.js';
-import { quoteIdent } from '../sql/identifiers.js';
-import type { StateDb } from './db.js';
-import { HANDOFF_TEAMS, type HandoffConfig, handoffPollMs } from './handoff-config.js';
-import { migrate } from './migrations.js';
-import { TicketForwarder, type TicketForwarderOptions } from './ticket-forward.js';
-import type { TicketForwardConfig } from './ticket-forward-config.js';
+import { catalog } from '../../metrics/catalog.js';
+import { quoteIdent } from '../../sql/identifiers.js';
+import { HANDOFF_TEAMS, type HandoffConfig, handoffPollMs } from '../tickets/handoff-config.js';
+import { TicketForwarder, type TicketForwarderOptions } from '../tickets/ticket-forward.js';
+import type { TicketForwardConfig } from '../tickets/ticket-forward-config.js';
 import {
   HANDOFF_LABELS,
   type HandedOffTicket,
   MAX_HANDED_OFF_EXPORTED,
   TicketHandoffs,
-} from './ticket-handoff.js';
-import { knownTicketLabels, type TicketLabelsConfig } from './ticket-labels.js';
-import { type TicketCount, TicketLog } from './tickets.js';
+} from '../tickets/ticket-handoff.js';
+import { knownTicketLabels, type TicketLabelsConfig } from '../tickets/ticket-labels.js';
+import { type TicketCount, TicketLog } from '../tickets/tickets.js';
+import type { StateDb } from './db.js';
+import { migrate } from './migrations.js';
 
-export interface StateServiceOptions {
+export interface StoreServiceOptions {
   db: StateDb;
   schema: string;
   log: Logger;
@@ -39,9 +39,9 @@ export interface StateServiceOptions {
  * started before its database still serves /metrics), the ticket log once it is ready, and the ticket counts
  * cached for /metrics, which never waits on a database.
  */
-export class StateService {
+export class StoreService {
   readonly tickets: TicketLog;
-  /** Acknowledgements and hand-offs (src/state/ticket-handoff.ts). */
+  /** Acknowledgements and hand-offs (src/actions/tickets/ticket-handoff.ts). */
   readonly handoffs: TicketHandoffs;
   /** Present when state.ticket_forward is configured. */
   readonly forwarder?: TicketForwarder;
@@ -55,7 +55,7 @@ export class StateService {
   private handingOff = false;
   private stopped = false;
 
-  constructor(private readonly o: StateServiceOptions) {
+  constructor(private readonly o: StoreServiceOptions) {
     const schemaSql = quoteIdent(o.schema);
     this.tickets = new TicketLog(
       o.db,

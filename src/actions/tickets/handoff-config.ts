@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { closest } from '../config/messages.js';
-import { duration } from '../config/types.js';
+import { closest } from '../../config/messages.js';
+import { duration } from '../../config/types.js';
 import { knownTicketLabels, type TicketLabelsConfig } from './ticket-labels.js';
 
 /**

@@ -1,8 +1,8 @@
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
-import { withClient } from '../warehouse/pg.js';
-import { openPglite } from '../warehouse/pglite.js';
-import type { Row } from '../warehouse/types.js';
+import { withClient } from '../../warehouse/pg.js';
+import { openPglite } from '../../warehouse/pglite.js';
+import type { Row } from '../../warehouse/types.js';
 import { Slots } from './busy.js';
 
 /** A statement runner inside one read-write transaction of the state store. */

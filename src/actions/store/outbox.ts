@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { CatalogEntry } from '../metrics/catalog.js';
-import { Redactor } from '../redact.js';
-import type { Row } from '../warehouse/types.js';
+import type { CatalogEntry } from '../../metrics/catalog.js';
+import { Redactor } from '../../redact.js';
+import type { Row } from '../../warehouse/types.js';
 import type { StateDb } from './db.js';
 
 /**

@@ -1,13 +1,12 @@
 import { hostname } from 'node:os';
-import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
-import { catalog } from '../metrics/catalog.js';
-import { Redactor } from '../redact.js';
-import { quoteIdent } from '../sql/identifiers.js';
+import { catalog } from '../../metrics/catalog.js';
+import { Redactor } from '../../redact.js';
+import { quoteIdent } from '../../sql/identifiers.js';
+import { ActionService, LEASE_MARGIN_MS, type ServiceOptions } from '../lifecycle.js';
+import { CachedReading } from '../store/cached-reading.js';
+import type { StateDb } from '../store/db.js';
 import type { AuditVerification } from './audit-chain.js';
-import { CachedReading } from './cached-reading.js';
-import type { StateDb } from './db.js';
-import { backoffDelay } from './retrain-service.js';
 import {
   DEFAULT_ROLLBACK_EXPIRY_MS,
   DEFAULT_ROLLBACK_TIMEOUT_MS,
@@ -15,38 +14,22 @@ import {
 } from './rollback-config.js';
 import { type Actor, type ClaimedRollback, type Outcome, ROLLBACK_STATES, RollbackLog } from './rollbacks.js';
 
-export interface RollbackServiceOptions {
+/** Each round sweeps expired requests and executes approved ones; refreshMs also paces the audit chain's check. */
+export interface RollbackServiceOptions extends ServiceOptions {
   db: StateDb;
   schema: string;
-  log: Logger;
-  /** Whether the state store is migrated (StateService): nothing is read or written before. */
-  isReady: () => boolean;
-  /** The clock for request times, expiry and due attempts (tests move it). */
-  now?: () => Date;
-  /** How often expiry is swept and approved requests are looked for (default 5 s). */
-  pollMs?: number;
-  /** The first retry's delay (default 10 s), doubling up to capMs (default 10 min). */
-  backoffMs?: number;
-  backoffCapMs?: number;
-  /** How often the counts and the audit chain behind the gauges are re-read (default 15 s). */
-  refreshMs?: number;
 }
-
-// A claim outlives the webhook's timeout by this much, so another replica never takes an attempt in flight.
-const LEASE_MARGIN_MS = 60_000;
 
 /**
  * Rollbacks as the running exporter does them (callers are authenticated by src/http/auth): opens,
  * approves and rejects requests, expires the ones left pending (on access and every poll), and executes the
  * approved ones through the model's rollback webhook, once, with retries, from whichever replica claims them.
  */
-export class RollbackService {
+export class RollbackService extends ActionService<RollbackServiceOptions> {
   readonly log: RollbackLog;
   private models = new Map<string, RollbackConfig>();
   private expiryMs = DEFAULT_ROLLBACK_EXPIRY_MS;
-  private timer?: NodeJS.Timeout;
   private executing?: Promise<number>;
-  private stopped = false;
   private readonly replica = `${hostname()}:${process.pid}`;
 
   private readonly counts: CachedReading<{ state: string; count: number }[]>;
@@ -55,7 +38,8 @@ export class RollbackService {
   /** Adds the audit gauges to the registry (register() sets it; the first verification calls it). */
   private showAuditGauges?: () => void;
 
-  constructor(private readonly o: RollbackServiceOptions) {
+  constructor(o: RollbackServiceOptions) {
+    super(o);
     this.log = new RollbackLog(o.db, quoteIdent(o.schema));
     this.counts = new CachedReading({
       initial: [],
@@ -75,10 +59,6 @@ export class RollbackService {
       what: 'the rollback audit chain',
       everyMs: o.refreshMs,
     });
-  }
-
-  now(): Date {
-    return this.o.now ? this.o.now() : new Date();
   }
 
   /** Takes the approvers, the expiry and the models' rollback settings (at start and after a reload). */
@@ -130,14 +110,7 @@ export class RollbackService {
     return out;
   }
 
-  start(): void {
-    this.timer = setInterval(() => void this.loop(), this.o.pollMs ?? 5000);
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
+  protected async onStop(): Promise<void> {
     await this.executing;
   }
 
@@ -205,7 +178,7 @@ export class RollbackService {
       this.o.log.info({ model: c.model, request: c.id, attempt: c.attempt, kept }, 'rollback executed');
       return true;
     }
-    const delay = backoffDelay(c.failures + 1, this.o.backoffMs ?? 10_000, this.o.backoffCapMs ?? 600_000);
+    const delay = this.retryDelayMs(c.failures + 1);
     await this.log.finish(c, {
       ok: false,
       at,
@@ -232,8 +205,7 @@ export class RollbackService {
     return this.counts.refresh();
   }
 
-  private async loop(): Promise<void> {
-    if (this.stopped || !this.o.isReady()) return;
+  protected async round(): Promise<void> {
     try {
       const expired = await this.log.sweep(this.now());
       if (expired.length > 0) this.o.log.info({ requests: expired }, 'rollback requests expired');

@@ -1,4 +1,4 @@
-import { AUDIT_GENESIS, auditHashSql } from './audit-chain.js';
+import { AUDIT_GENESIS, auditHashSql } from '../rollbacks/audit-chain.js';
 import type { StateDb } from './db.js';
 
 /**
@@ -142,8 +142,8 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 4,
     name: 'reports',
     statements: (s) => [
-      // The weekly reviews as built (src/report/), one per period end: every replica's cadence builds it, the
-      // unique period_end keeps one. Also the outbox of the report webhook (src/state/outbox.ts columns);
+      // The weekly reviews as built (src/actions/report/), one per period end: every replica's cadence builds it, the
+      // unique period_end keeps one. Also the outbox of the report webhook (src/actions/store/outbox.ts columns);
       // 'not_posted' when no webhook was configured when it was built.
       `CREATE TABLE ${s}.reports (
         id bigserial PRIMARY KEY,
@@ -167,7 +167,7 @@ export const MIGRATIONS: readonly Migration[] = [
     statements: (s) => [
       // Ticket events to forward to the external tracker (state.ticket_forward), written in the transaction that
       // changes the ticket. One row per (ticket, event): a retried webhook or a second replica cannot queue an
-      // event twice. The same outbox columns as retrain_requests (src/state/outbox.ts).
+      // event twice. The same outbox columns as retrain_requests (src/actions/store/outbox.ts).
       `CREATE TABLE ${s}.ticket_outbox (
         id bigserial PRIMARY KEY,
         ticket_id bigint NOT NULL REFERENCES ${s}.tickets (id),
@@ -189,7 +189,7 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 6,
     name: 'rollback_audit_chain',
     statements: (s) => [
-      // The audit log's hash chain (src/state/audit-chain.ts): its triggers stop the exporter's code, not its
+      // The audit log's hash chain (src/actions/rollbacks/audit-chain.ts): its triggers stop the exporter's code, not its
       // role, which owns the table and can disable them; the chain shows what was changed then.
       `ALTER TABLE ${s}.rollback_audit ADD COLUMN prev_hash text, ADD COLUMN hash text`,
       // Existing entries are chained in id order (about 8 s per 100,000 entries on PostgreSQL 15). This
@@ -276,7 +276,7 @@ const MIGRATION_LOCK = 7_268_034_917;
 /** Brings the schema up to the latest migration; returns the versions it applied. Safe to run concurrently. */
 export async function migrate(db: StateDb, schemaSql: string): Promise<number[]> {
   return db.transaction(async (tx) => {
-    // A migration may rewrite a table and take longer than the store's statement_timeout (src/state/db.ts) allows
+    // A migration may rewrite a table and take longer than the store's statement_timeout (src/actions/store/db.ts) allows
     // a request; lock_timeout stays, so DDL stuck behind a long lock retries later instead of queueing every
     // webhook behind its own lock request.
     await tx.query("SELECT set_config('statement_timeout', '0', true)");

@@ -1,5 +1,5 @@
-import { formatDuration } from '../config/duration.js';
-import type { StateDb, StateTx } from './db.js';
+import { formatDuration } from '../../config/duration.js';
+import type { StateDb, StateTx } from '../store/db.js';
 import { AUTOMATIC_ACTOR, type HandoffTeam } from './handoff-config.js';
 import { selectTickets, type Ticket } from './tickets.js';
 

@@ -1,32 +1,24 @@
-import type { Logger } from 'pino';
 import type { Counter, Registry } from 'prom-client';
-import { catalog } from '../metrics/catalog.js';
-import { TokenBucket } from '../token-bucket.js';
-import { CachedReading } from './cached-reading.js';
-import type { StateDb } from './db.js';
+import { catalog } from '../../metrics/catalog.js';
+import { TokenBucket } from '../../token-bucket.js';
+import { ActionService, LEASE_MARGIN_MS, type ServiceOptions } from '../lifecycle.js';
+import { CachedReading } from '../store/cached-reading.js';
+import type { StateDb } from '../store/db.js';
 import {
-  backoffDelay,
   type OutboxClaim,
   OutboxDrain,
   OutboxTable,
   postJson,
   registerOutboxMetrics,
-} from './outbox.js';
+} from '../store/outbox.js';
 import type { TicketForwardConfig } from './ticket-forward-config.js';
 
-export interface TicketForwarderOptions {
+/** Each round sends the due events. */
+export interface TicketForwarderOptions extends ServiceOptions {
   db: StateDb;
   /** The state schema, already quoted. */
   schemaSql: string;
   config: TicketForwardConfig;
-  log: Logger;
-  /** Whether the state store is migrated: nothing is read or written before. */
-  isReady: () => boolean;
-  /** How often due events are looked for (default 5 s). */
-  pollMs?: number;
-  /** The first retry's delay (default 10 s); each further failure doubles it, up to backoffCapMs (10 min). */
-  backoffMs?: number;
-  backoffCapMs?: number;
   /** How long a claim outlives the attempt's timeout (default 60 s): after it, another replica retakes it. */
   leaseMarginMs?: number;
 }
@@ -40,18 +32,17 @@ export interface TicketForwarderOptions {
  * warning tickets neither hammers the tracker nor holds back the one critical ticket queued behind it. The
  * claim comes after the wait for a token, so whatever is most urgent at that moment is what goes next.
  */
-export class TicketForwarder {
+export class TicketForwarder extends ActionService<TicketForwarderOptions> {
   private readonly outbox: OutboxTable;
   private readonly drain: OutboxDrain;
   private readonly bucket: TokenBucket;
   private readonly pending: CachedReading<number>;
   private failures?: Counter;
-  private timer?: NodeJS.Timeout;
-  private stopped = false;
   /** Aborts the attempt in flight on stop. */
   private readonly abort = new AbortController();
 
-  constructor(private readonly o: TicketForwarderOptions) {
+  constructor(o: TicketForwarderOptions) {
+    super(o);
     // The order of ticket_outbox_priority_idx (migration 7): severity, then the longest due.
     this.outbox = new OutboxTable(
       o.db,
@@ -76,9 +67,8 @@ export class TicketForwarder {
     });
   }
 
-  start(): void {
-    this.timer = setInterval(() => void this.drain.drain(), this.o.pollMs ?? 5000);
-    this.timer.unref();
+  protected round(): Promise<number> {
+    return this.drain.drain();
   }
 
   /** Sends what is due now (after a webhook queued events); resolves with how many were accepted. */
@@ -90,9 +80,7 @@ export class TicketForwarder {
    * Stops without waiting for a slow tracker: an attempt in flight is aborted and put back as due at once, so
    * the next exporter (or another replica) sends it without waiting for the claim to run out.
    */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
+  protected async onStop(): Promise<void> {
     this.abort.abort();
     await this.drain.inFlight();
   }
@@ -102,7 +90,7 @@ export class TicketForwarder {
     if (!(await this.bucket.acquire(this.abort.signal))) return undefined;
     const timeoutMs = this.o.config.timeout;
     const claim = await this.outbox
-      .claimDue(new Date(), timeoutMs + (this.o.leaseMarginMs ?? 60_000))
+      .claimDue(this.now(), timeoutMs + (this.o.leaseMarginMs ?? LEASE_MARGIN_MS))
       .catch((err: unknown) => {
         this.bucket.refund();
         throw err;
@@ -130,18 +118,18 @@ export class TicketForwarder {
     });
     const where = { ticket: ticketId, event, attempt: c.attempt };
     if (error === undefined) {
-      const kept = await this.outbox.finish(c, { ok: true, at: new Date() });
+      const kept = await this.outbox.finish(c, { ok: true, at: this.now() });
       this.o.log.info({ ...where, kept }, 'ticket event forwarded');
       return true;
     }
     if (this.abort.signal.aborted) {
       // Stopping: not the tracker's failure. The tracker may have it already; the resend carries the same key.
-      await this.outbox.finish(c, { ok: false, error: 'aborted: exporter stopping', retryAt: new Date() });
+      await this.outbox.finish(c, { ok: false, error: 'aborted: exporter stopping', retryAt: this.now() });
       return false;
     }
     this.failures?.inc();
-    const delay = backoffDelay(c.failures + 1, this.o.backoffMs ?? 10_000, this.o.backoffCapMs ?? 600_000);
-    await this.outbox.finish(c, { ok: false, error, retryAt: new Date(Date.now() + delay) });
+    const delay = this.retryDelayMs(c.failures + 1);
+    await this.outbox.finish(c, { ok: false, error, retryAt: new Date(this.now().getTime() + delay) });
     this.o.log.warn({ ...where, err: error, retryInMs: delay }, 'ticket forwarding failed; will retry');
     return false;
   }

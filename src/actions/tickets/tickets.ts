@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
+import type { StateDb, StateTx } from '../store/db.js';
 import type { WebhookAlert } from './alert-payload.js';
-import type { StateDb, StateTx } from './db.js';
 import type { TicketEvent } from './ticket-forward-config.js';
 import { type KnownTicketLabels, knownTicketLabels, OTHER_LABEL_VALUE } from './ticket-labels.js';
 
@@ -187,7 +187,7 @@ export class TicketLog {
     return Number(row?.notifications) === 1 ? 'opened' : 'updated';
   }
 
-  /** Queues one event of a ticket for the tracker, in the ticket's transaction (src/state/ticket-forward.ts). */
+  /** Queues one event of a ticket for the tracker, in the ticket's transaction (src/actions/tickets/ticket-forward.ts). */
   private async enqueue(tx: StateTx, t: Ticket, event: TicketEvent): Promise<void> {
     if (!this.forward.has(event)) return;
     await tx.query(

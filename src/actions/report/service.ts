@@ -1,37 +1,24 @@
 import cron, { type ScheduledTask } from 'node-cron';
-import type { Logger } from 'pino';
 import type { Counter, Registry } from 'prom-client';
-import { catalog } from '../metrics/catalog.js';
-import { quoteIdent } from '../sql/identifiers.js';
-import { CachedReading } from '../state/cached-reading.js';
-import type { StateDb } from '../state/db.js';
-import { backoffDelay, OutboxDrain, postJson, registerOutboxMetrics } from '../state/outbox.js';
+import { catalog } from '../../metrics/catalog.js';
+import { quoteIdent } from '../../sql/identifiers.js';
+import { ActionService, LEASE_MARGIN_MS, type ServiceOptions } from '../lifecycle.js';
+import { CachedReading } from '../store/cached-reading.js';
+import type { StateDb } from '../store/db.js';
+import { OutboxDrain, postJson, registerOutboxMetrics } from '../store/outbox.js';
 import { buildReport, periodEnding } from './build.js';
 import type { ReportConfig } from './config.js';
 import { prometheusClient } from './prometheus.js';
 import { type ClaimedReport, ReportLog } from './store.js';
 
-export interface ReportServiceOptions {
+/** Each round retries an unrecorded tick and posts due reports; refreshMs paces mlwatch_report_post_pending. */
+export interface ReportServiceOptions extends ServiceOptions {
   db: StateDb;
   schema: string;
-  log: Logger;
-  /** Whether the state store is migrated (StateService): nothing is read or written before. */
-  isReady: () => boolean;
-  /** The clock for created_at and due attempts (tests move it). */
-  now?: () => Date;
-  /** How often due posts and unrecorded ticks are retried (default 5 s). */
-  pollMs?: number;
-  /** The first retry's delay (default 10 s), doubling up to the cap (default 10 min). */
-  backoffMs?: number;
-  backoffCapMs?: number;
-  /** How often the pending count behind mlwatch_report_post_pending is re-read (default 15 s). */
-  refreshMs?: number;
 }
 
 // The cadence is weekly, so a report covers the 7 days before its tick and compares the checks' 7d window.
 export const REPORT_PERIOD = { ms: 7 * 86_400_000, window: '7d' };
-// A claim outlives the webhook's timeout by this much, so another replica never takes an attempt in flight.
-const LEASE_MARGIN_MS = 60_000;
 
 /**
  * The weekly review as the running exporter does it: at each tick of `report.cron` it builds the review of the
@@ -39,19 +26,18 @@ const LEASE_MARGIN_MS = 60_000;
  * the period's end (the tick's minute) is unique in the store, so one report is kept and posted once. A post
  * that fails is retried with backoff from the store, also after a restart.
  */
-export class ReportService {
+export class ReportService extends ActionService<ReportServiceOptions> {
   readonly reports: ReportLog;
   private config?: ReportConfig | undefined;
   private task?: ScheduledTask;
   /** A tick the store could not take yet (down): retried with the poll, for the same period. */
   private unrecorded?: Date;
-  private timer?: NodeJS.Timeout;
   private readonly drain: OutboxDrain;
-  private stopped = false;
   private readonly pending: CachedReading<number>;
   private failures?: Counter;
 
-  constructor(private readonly o: ReportServiceOptions) {
+  constructor(o: ReportServiceOptions) {
+    super(o);
     this.reports = new ReportLog(o.db, quoteIdent(o.schema));
     this.pending = new CachedReading({
       initial: 0,
@@ -70,10 +56,6 @@ export class ReportService {
     });
   }
 
-  private now(): Date {
-    return this.o.now ? this.o.now() : new Date();
-  }
-
   /** Takes the `report` section (at start and after a reload); without it there is no cadence. */
   configure(config: ReportConfig | undefined): void {
     void this.task?.destroy();
@@ -87,14 +69,7 @@ export class ReportService {
     });
   }
 
-  start(): void {
-    this.timer = setInterval(() => void this.loop(), this.o.pollMs ?? 5000);
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
+  protected async onStop(): Promise<void> {
     await this.task?.destroy();
     this.task = undefined;
     await this.drain.inFlight();
@@ -158,14 +133,13 @@ export class ReportService {
       return true;
     }
     this.failures?.inc();
-    const delay = backoffDelay(r.failures + 1, this.o.backoffMs ?? 10_000, this.o.backoffCapMs ?? 600_000);
+    const delay = this.retryDelayMs(r.failures + 1);
     await this.reports.finish(r, { ok: false, error, retryAt: new Date(at.getTime() + delay) });
     this.o.log.warn({ report: r.id, err: error, retryInMs: delay }, 'weekly review post failed; will retry');
     return false;
   }
 
-  private async loop(): Promise<void> {
-    if (this.stopped || !this.o.isReady()) return;
+  protected async round(): Promise<void> {
     if (this.unrecorded) await this.tick(this.unrecorded);
     await this.dispatchDue();
     await this.pending.refreshIfDue();

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { cronExpression, duration } from '../config/types.js';
-import { credentialsToHeader, hasCredentials } from '../config/url-credentials.js';
-import { redactUrl } from '../redact.js';
+import { cronExpression, duration } from '../../config/types.js';
+import { credentialsToHeader, hasCredentials } from '../../config/url-credentials.js';
+import { redactUrl } from '../../redact.js';
 
 /**
  * The `report` section: the weekly data-science review (docs/report.md). Where the time series are (the metric

@@ -1,5 +1,5 @@
+import type { StateDb, StateTx } from '../store/db.js';
 import { type AuditVerification, appendAudit, lockAuditChain, verifyAuditChain } from './audit-chain.js';
-import type { StateDb, StateTx } from './db.js';
 import { APPROVER_ROLES, type ApproverRole } from './rollback-config.js';
 
 export const ROLLBACK_STATES = [

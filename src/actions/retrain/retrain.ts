@@ -1,5 +1,5 @@
-import type { StateDb, StateTx } from './db.js';
-import { OutboxTable } from './outbox.js';
+import type { StateDb, StateTx } from '../store/db.js';
+import { OutboxTable } from '../store/outbox.js';
 
 export const RETRAIN_REASONS = ['cadence', 'alert'] as const;
 export type RetrainReason = (typeof RETRAIN_REASONS)[number];

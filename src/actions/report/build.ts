@@ -1,4 +1,4 @@
-import type { StateDb } from '../state/db.js';
+import type { StateDb } from '../store/db.js';
 import { type ActivitySections, activityUnavailable, gatherActivity } from './activity.js';
 import { renderMarkdown } from './markdown.js';
 import { gatherMetrics, type MetricSections, metricsUnavailable } from './metrics.js';

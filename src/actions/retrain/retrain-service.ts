@@ -1,31 +1,19 @@
 import { createHash } from 'node:crypto';
 import cron, { type ScheduledTask } from 'node-cron';
-import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { catalog } from '../metrics/catalog.js';
-import { quoteIdent } from '../sql/identifiers.js';
-import type { WebhookAlert } from './alert-payload.js';
-import { CachedReading } from './cached-reading.js';
-import type { StateDb } from './db.js';
-import { backoffDelay, OutboxDrain, postJson } from './outbox.js';
+import { catalog } from '../../metrics/catalog.js';
+import { quoteIdent } from '../../sql/identifiers.js';
+import { ActionService, LEASE_MARGIN_MS, type ServiceOptions } from '../lifecycle.js';
+import { CachedReading } from '../store/cached-reading.js';
+import type { StateDb } from '../store/db.js';
+import { OutboxDrain, postJson } from '../store/outbox.js';
+import type { WebhookAlert } from '../tickets/alert-payload.js';
 import { type ClaimedRequest, type RetrainCounts, RetrainLog, type RetrainTrigger } from './retrain.js';
 import { DEFAULT_RETRAIN_TIMEOUT_MS, type RetrainConfig } from './retrain-config.js';
 
-export interface RetrainServiceOptions {
+export interface RetrainServiceOptions extends ServiceOptions {
   db: StateDb;
   schema: string;
-  log: Logger;
-  /** Whether the state store is migrated (StateService): nothing is read or written before. */
-  isReady: () => boolean;
-  /** The clock for request times, cooldowns and due attempts (tests move it). */
-  now?: () => Date;
-  /** How often due requests are looked for (default 5 s). */
-  pollMs?: number;
-  /** The first retry's delay (default 10 s); each further failure doubles it, up to capMs (default 10 min). */
-  backoffMs?: number;
-  backoffCapMs?: number;
-  /** How often the counts behind the gauges are re-read (other replicas write too; default 15 s). */
-  refreshMs?: number;
 }
 
 export interface AlertSummary {
@@ -49,18 +37,12 @@ export interface RetrainModel {
 
 // Alertmanager marks an alert without an end with Go's zero time.
 const NO_END = '0001-01-01T00:00:00Z';
-// A claim outlives the webhook's timeout by this much, so another replica never takes an attempt in flight.
-const LEASE_MARGIN_MS = 60_000;
-
-// The backoff is the outbox's (src/state/outbox.ts); re-exported where the retrain tests import it.
-export { backoffDelay };
-
 /**
  * Retraining as the running exporter does it: records triggers (alerts through the webhook, and each model's
  * cadence), dispatches due requests to the model's webhook and retries failed ones with backoff. Every step is
  * in the state store, so a restart resumes where it stopped, and several replicas act once between them.
  */
-export class RetrainService {
+export class RetrainService extends ActionService<RetrainServiceOptions> {
   readonly log: RetrainLog;
   private models = new Map<string, RetrainConfig>();
   /** Every configured model reading each dataset (models[].dataset), with or without a retrain block. */
@@ -69,13 +51,12 @@ export class RetrainService {
   /** Cadence ticks that could not be recorded yet (store down): retried with the dispatch loop. */
   private readonly unrecordedTicks = new Map<string, Date>();
   private failures?: Counter<'model'>;
-  private timer?: NodeJS.Timeout;
   private readonly drain: OutboxDrain;
-  private stopped = false;
 
   private readonly counts: CachedReading<RetrainCounts>;
 
-  constructor(private readonly o: RetrainServiceOptions) {
+  constructor(o: RetrainServiceOptions) {
+    super(o);
     this.log = new RetrainLog(o.db, quoteIdent(o.schema));
     this.counts = new CachedReading({
       initial: { pending: [], last: [] },
@@ -92,10 +73,6 @@ export class RetrainService {
       next: () => this.next(),
       afterDelivery: () => this.refresh(),
     });
-  }
-
-  private now(): Date {
-    return this.o.now ? this.o.now() : new Date();
   }
 
   /** Takes the models' retrain settings (at start and after a reload) and schedules their cadences. */
@@ -121,14 +98,7 @@ export class RetrainService {
     }
   }
 
-  start(): void {
-    this.timer = setInterval(() => void this.loop(), this.o.pollMs ?? 5000);
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
+  protected async onStop(): Promise<void> {
     for (const t of this.tasks) await t.destroy();
     this.tasks = [];
     await this.drain.inFlight();
@@ -293,7 +263,7 @@ export class RetrainService {
       return true;
     }
     this.failures?.inc({ model: c.model });
-    const delay = backoffDelay(c.failures + 1, this.o.backoffMs ?? 10_000, this.o.backoffCapMs ?? 600_000);
+    const delay = this.retryDelayMs(c.failures + 1);
     await this.log.finish(c, { ok: false, error, retryAt: new Date(at.getTime() + delay) });
     this.o.log.warn(
       { model: c.model, request: c.id, attempt: c.attempt, err: error, retryInMs: delay },
@@ -307,8 +277,7 @@ export class RetrainService {
     return this.counts.refresh();
   }
 
-  private async loop(): Promise<void> {
-    if (this.stopped || !this.o.isReady()) return;
+  protected async round(): Promise<void> {
     for (const [model, at] of this.unrecordedTicks) await this.cadenceTick(model, at);
     await this.dispatchDue();
     await this.counts.refreshIfDue();

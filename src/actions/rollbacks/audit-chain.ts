@@ -1,4 +1,4 @@
-import type { StateDb, StateTx } from './db.js';
+import type { StateDb, StateTx } from '../store/db.js';
 
 /**
  * The hash chain of rollback_audit (migration 6). The table's triggers refuse UPDATE and DELETE, but its

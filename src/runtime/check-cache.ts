@@ -6,7 +6,7 @@ import { cronGapMs } from './scheduler.js';
 export type CheckStatus = 'pending' | 'ok' | 'failing';
 
 /** What the exporter knows about one check: its last good samples and how its runs went. */
-export class CheckState {
+export class CachedCheck {
   status: CheckStatus = 'pending';
   /** Rendered exposition lines of the last successful run, by family name. */
   rendered = new Map<string, string>();
@@ -56,7 +56,7 @@ export class CheckState {
   }
 
   /** Carries results over a reload that left this check's definition unchanged. */
-  adopt(previous: CheckState): void {
+  adopt(previous: CachedCheck): void {
     Object.assign(this, {
       ...previous,
       check: this.check,
