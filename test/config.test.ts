@@ -169,6 +169,30 @@ describe('bad configs name the file, line, path and fix', () => {
       ].join('\n'),
     );
   });
+
+  it('refuses a table name the same way in every section, and a schedule given twice', () => {
+    const text = [
+      'warehouse: { url: postgresql://x/db }',
+      'datasets:',
+      "  - { name: d, table: 'a.b.c.d', timestamp: ts, checks: { freshness: {} }, interval: 1m, cron: '* * * * *' }",
+      'jobs:',
+      "  - { name: j, table: 'a.', status_column: s, started_column: b, finished_column: e }",
+      'serving:',
+      "  - { name: s, table: 'a.b.c.d', timestamp: ts, latency: { column: l, unit: ms } }",
+      'kpis:',
+      "  - { name: k, ratio: { table: 'x\"y', timestamp: ts, numerator: ok } }",
+    ].join('\n');
+    const hint = ' (quote a part with double quotes if it holds a dot)';
+    expect(() => loadConfigText(text, 'm.yaml', {}, '/')).toThrow(
+      [
+        `m.yaml:3 datasets[0].table: 'a.b.c.d' has 4 parts; write schema.table${hint}`,
+        'm.yaml:3 datasets[0].cron: give interval or cron, not both',
+        `m.yaml:5 jobs[0].table: 'a.' ends with a dot${hint}`,
+        `m.yaml:7 serving[0].table: 'a.b.c.d' has 4 parts; write schema.table${hint}`,
+        `m.yaml:9 kpis[0].ratio.table: 'x"y' is not a table name like schema.table${hint}`,
+      ].join('\n'),
+    );
+  });
 });
 
 describe('mlwatch check-config', () => {

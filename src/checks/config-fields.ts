@@ -1,14 +1,38 @@
 import { z } from 'zod';
 import { parseDuration } from '../config/duration.js';
-import type { Window } from '../config/types.js';
+import { scheduleFields, subjectName, type Window } from '../config/types.js';
+import { quoteQualified } from '../sql/identifiers.js';
 
-/** Config fields the system-layer sections share: a table, a column, a list of windows. */
+/** Config fields every section shares: the subject's name and schedule, a table, a column, a list of windows. */
 
+/**
+ * A table as config names it. Accepted exactly when the statements can quote it (quoteQualified), so a name the
+ * schema lets through never fails later, at build or run time.
+ */
 export const tableName = z
   .string({ error: 'expected a table name like schema.table' })
-  .regex(/^("([^"]|"")+"|[^."]+)(\.("([^"]|"")+"|[^."]+)){0,2}$/, {
-    error: 'expected a table name like schema.table (quote a part with double quotes if it holds a dot)',
+  .superRefine((t, ctx) => {
+    try {
+      quoteQualified(t);
+    } catch (e) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${(e as Error).message} (quote a part with double quotes if it holds a dot)`,
+      });
+    }
   });
+
+/**
+ * One entry of a section: a subject (a dataset, a model, a job...) named in lower_snake_case, with its own
+ * `interval` or `cron` (never both) and `timeout`, and the kind's own fields. Refine the result further for rules
+ * across the kind's fields.
+ */
+export function subjectEntry<S extends z.ZodRawShape>(what: string, shape: S) {
+  return z.strictObject({ name: subjectName(what), ...shape, ...scheduleFields }).superRefine((entry, ctx) =>
+    // The schedule fields are scheduleFields' own: an interval in ms, a cron expression.
+    oneSchedule(entry as { interval?: number; cron?: string }, ctx),
+  );
+}
 
 // A missing key falls through to the global message (`missing; this key is required`), at the key's parent line.
 export const columnName = (what: string) =>

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { LABEL_NAME, METRIC_NAME, scheduleFields, subjectName, uniqueNames } from '../config/types.js';
+import { LABEL_NAME, METRIC_NAME, uniqueNames } from '../config/types.js';
 import { RESERVED_PREFIXES } from '../metrics/catalog.js';
 import type { FamilyDef, Sample } from '../metrics/types.js';
-import { oneSchedule, scheduleOf } from './config-fields.js';
+import { scheduleOf, subjectEntry } from './config-fields.js';
 import type { BuildContext, Check, CheckResult } from './types.js';
 import { toLabelValue, toSampleValue, ValueError } from './values.js';
 
@@ -119,23 +119,17 @@ function stripLeadingComments(sql: string): string {
   }
 }
 
-export const queryEntry = z
-  .strictObject({
-    name: subjectName('query'),
-    sql: z
-      .string({ error: 'expected the SQL statement as a string' })
-      .min(1, { error: 'the SQL cannot be empty' })
-      .refine(isReadStatement, {
-        error: 'a query is one SELECT (or WITH ... SELECT, VALUES, TABLE) statement; checks only read',
-      }),
-    ...scheduleFields,
-    metrics: z
-      .array(metricSpec, { error: 'expected a list of metrics the query produces' })
-      .min(1, { error: 'a query needs at least one metric' }),
-  })
-  .superRefine((q, ctx) => {
-    oneSchedule(q, ctx);
-  });
+export const queryEntry = subjectEntry('query', {
+  sql: z
+    .string({ error: 'expected the SQL statement as a string' })
+    .min(1, { error: 'the SQL cannot be empty' })
+    .refine(isReadStatement, {
+      error: 'a query is one SELECT (or WITH ... SELECT, VALUES, TABLE) statement; checks only read',
+    }),
+  metrics: z
+    .array(metricSpec, { error: 'expected a list of metrics the query produces' })
+    .min(1, { error: 'a query needs at least one metric' }),
+});
 
 export type QueryEntry = z.output<typeof queryEntry>;
 type MetricSpec = z.output<typeof metricSpec>;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { scheduleFields, subjectName, uniqueNames } from '../../config/types.js';
-import { oneSchedule, scheduleOf } from '../config-fields.js';
+import { uniqueNames } from '../../config/types.js';
+import { scheduleOf, subjectEntry, tableName } from '../config-fields.js';
 import type { BuildContext, Check } from '../types.js';
 import { datasetContext } from './context.js';
 import { buildDriftChecks, driftSpec } from './drift.js';
@@ -27,21 +27,11 @@ const checks = z
     error: 'name at least one check: freshness, volume, nulls, validity, duplicates, schema or drift',
   });
 
-export const datasetEntry = z
-  .strictObject({
-    name: subjectName('dataset'),
-    table: z
-      .string({ error: 'expected a table name like schema.table' })
-      .regex(/^("([^"]|"")+"|[^."]+)(\.("([^"]|"")+"|[^."]+)){0,2}$/, {
-        error: 'expected a table name like schema.table (quote a part with double quotes if it holds a dot)',
-      }),
-    timestamp: z.string({ error: 'expected the name of the timestamp column' }).min(1),
-    ...scheduleFields,
-    checks,
-  })
-  .superRefine((d, ctx) => {
-    oneSchedule(d, ctx);
-  });
+export const datasetEntry = subjectEntry('dataset', {
+  table: tableName,
+  timestamp: z.string({ error: 'expected the name of the timestamp column' }).min(1),
+  checks,
+});
 
 export type DatasetEntry = z.output<typeof datasetEntry>;
 

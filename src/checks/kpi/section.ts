@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { scheduleFields, subjectName, uniqueNames, type Window, window } from '../../config/types.js';
-import { quoteQualified } from '../../sql/identifiers.js';
+import { subjectName, uniqueNames, type Window, window } from '../../config/types.js';
 import type { Queryable } from '../../warehouse/types.js';
-import { oneSchedule, scheduleOf } from '../config-fields.js';
+import { scheduleOf, subjectEntry, tableName } from '../config-fields.js';
 import { isReadStatement } from '../query.js';
 import { fingerprintOf } from '../result.js';
 import type { BuildContext, Check } from '../types.js';
@@ -82,80 +81,69 @@ const expression = (what: string, example: string) =>
     });
 
 const ratio = z.strictObject({
-  table: z.string({ error: 'expected a table name like schema.table' }).superRefine((t, ctx) => {
-    try {
-      quoteQualified(t);
-    } catch (e) {
-      ctx.addIssue({ code: 'custom', message: (e as Error).message });
-    }
-  }),
+  table: tableName,
   timestamp: z.string({ error: 'expected the name of the timestamp column' }).min(1),
   numerator: expression('numerator', 'approved'),
   filter: expression('filter', "channel = 'web'").optional(),
 });
 
-export const kpiEntry = z
-  .strictObject({
-    name: subjectName('KPI'),
-    sql: z
-      .string({ error: 'expected the SQL statement as a string' })
-      .min(1, { error: 'the SQL cannot be empty' })
-      .refine(isReadStatement, {
-        error: 'a KPI statement is one SELECT (or WITH ... SELECT) statement; checks only read',
-      })
-      .optional(),
-    ratio: ratio.optional(),
-    windows: z
-      .array(window(), { error: 'expected a list of windows like [1d, 1h]' })
-      .min(1, { error: 'give at least one window, e.g. [1h, 1d]' })
-      .default(DEFAULT_WINDOWS),
-    baseline: baseline.default({ weeks: DEFAULT_BASELINE_WEEKS }),
-    dataset: subjectName('dataset').optional(),
-    ...scheduleFields,
-  })
-  .superRefine((k, ctx) => {
-    if (k.sql !== undefined && k.ratio !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['ratio'],
-        message:
-          'give either sql or ratio, not both: ratio is the shorthand for a share of rows, sql for any other KPI',
-      });
-    }
-    if (k.sql === undefined && k.ratio === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [],
-        message:
-          'give sql (one row, the KPI of the window from $1 to $2) or ratio {table, timestamp, numerator}',
-      });
-    }
-    if (k.sql !== undefined) {
-      const used = new Set([...k.sql.matchAll(/\$(\d+)/g)].map((m) => m[1]));
-      if (!used.has('1') || !used.has('2') || used.size > 2) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['sql'],
-          message:
-            'bound the window with $1 (start) and $2 (end), and no other parameter, e.g. WHERE decided_at >= $1 AND decided_at < $2',
-        });
-      }
-    }
-    const seen = new Set<string>();
-    k.windows.forEach((w, i) => {
-      if (seen.has(w.label))
-        ctx.addIssue({ code: 'custom', path: ['windows', i], message: `window ${w.label} is listed twice` });
-      seen.add(w.label);
-      if (w.ms > WEEK_MS) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['windows', i],
-          message: `window ${w.label} is longer than a week, so it overlaps the same window one week earlier (its baseline); use windows of at most 7d`,
-        });
-      }
+export const kpiEntry = subjectEntry('KPI', {
+  sql: z
+    .string({ error: 'expected the SQL statement as a string' })
+    .min(1, { error: 'the SQL cannot be empty' })
+    .refine(isReadStatement, {
+      error: 'a KPI statement is one SELECT (or WITH ... SELECT) statement; checks only read',
+    })
+    .optional(),
+  ratio: ratio.optional(),
+  windows: z
+    .array(window(), { error: 'expected a list of windows like [1d, 1h]' })
+    .min(1, { error: 'give at least one window, e.g. [1h, 1d]' })
+    .default(DEFAULT_WINDOWS),
+  baseline: baseline.default({ weeks: DEFAULT_BASELINE_WEEKS }),
+  dataset: subjectName('dataset').optional(),
+}).superRefine((k, ctx) => {
+  if (k.sql !== undefined && k.ratio !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ratio'],
+      message:
+        'give either sql or ratio, not both: ratio is the shorthand for a share of rows, sql for any other KPI',
     });
-    oneSchedule(k, ctx);
+  }
+  if (k.sql === undefined && k.ratio === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [],
+      message:
+        'give sql (one row, the KPI of the window from $1 to $2) or ratio {table, timestamp, numerator}',
+    });
+  }
+  if (k.sql !== undefined) {
+    const used = new Set([...k.sql.matchAll(/\$(\d+)/g)].map((m) => m[1]));
+    if (!used.has('1') || !used.has('2') || used.size > 2) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sql'],
+        message:
+          'bound the window with $1 (start) and $2 (end), and no other parameter, e.g. WHERE decided_at >= $1 AND decided_at < $2',
+      });
+    }
+  }
+  const seen = new Set<string>();
+  k.windows.forEach((w, i) => {
+    if (seen.has(w.label))
+      ctx.addIssue({ code: 'custom', path: ['windows', i], message: `window ${w.label} is listed twice` });
+    seen.add(w.label);
+    if (w.ms > WEEK_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['windows', i],
+        message: `window ${w.label} is longer than a week, so it overlaps the same window one week earlier (its baseline); use windows of at most 7d`,
+      });
+    }
   });
+});
 
 export type KpiEntry = z.output<typeof kpiEntry>;
 

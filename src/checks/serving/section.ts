@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { parseDuration } from '../../config/duration.js';
-import { scheduleFields, subjectName, uniqueNames, window } from '../../config/types.js';
+import { uniqueNames, window } from '../../config/types.js';
 import {
   columnName,
-  oneSchedule,
   scheduleOf,
+  subjectEntry,
   tableName,
   uniqueWindows,
   windowList,
@@ -74,24 +74,19 @@ const objective = z
     return ms;
   });
 
-export const servingEntry = z
-  .strictObject({
-    name: subjectName('service'),
-    table: tableName,
-    timestamp: columnName('timestamp'),
-    latency,
-    status: status.optional(),
-    objective: objective.default(500),
-    windows: z
-      .array(window(), { error: 'expected a list of windows like [5m, 1h, 1d]' })
-      .min(1, { error: 'list at least one window' })
-      .default(windowList(DEFAULT_WINDOWS)),
-    ...scheduleFields,
-  })
-  .superRefine((s, ctx) => {
-    uniqueWindows(s.windows, ctx);
-    oneSchedule(s, ctx);
-  });
+export const servingEntry = subjectEntry('service', {
+  table: tableName,
+  timestamp: columnName('timestamp'),
+  latency,
+  status: status.optional(),
+  objective: objective.default(500),
+  windows: z
+    .array(window(), { error: 'expected a list of windows like [5m, 1h, 1d]' })
+    .min(1, { error: 'list at least one window' })
+    .default(windowList(DEFAULT_WINDOWS)),
+}).superRefine((s, ctx) => {
+  uniqueWindows(s.windows, ctx);
+});
 
 export type ServingEntry = z.output<typeof servingEntry>;
 
