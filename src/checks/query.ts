@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { LABEL_NAME, METRIC_NAME, uniqueNames } from '../config/types.js';
 import { RESERVED_PREFIXES } from '../metrics/catalog.js';
 import type { FamilyDef, Sample } from '../metrics/types.js';
 import { scheduleOf, subjectEntry } from './config-fields.js';
+import { defineCheck } from './define.js';
 import type { BuildContext, Check, CheckResult } from './types.js';
 import { toLabelValue, toSampleValue, ValueError } from './values.js';
 
@@ -205,17 +205,13 @@ function rowsToSamples(metrics: MetricSpec[], rows: Record<string, unknown>[]): 
 export function buildQueryCheck(q: QueryEntry, ctx: BuildContext): Check {
   const schedule = scheduleOf(q, ctx.defaultIntervalMs);
   const timeoutMs = q.timeout ?? ctx.defaultTimeoutMs;
-  return {
+  return defineCheck({
     id: `query:${q.name}`,
     kind: 'query',
     schedule,
     timeoutMs,
     families: q.metrics.map(familyOf),
-    fingerprint: createHash('sha256')
-      .update(JSON.stringify([q, schedule, timeoutMs]))
-      .digest('hex'),
-    async run(db) {
-      return rowsToSamples(q.metrics, await db.query(q.sql));
-    },
-  };
+    definition: q,
+    run: async (db) => rowsToSamples(q.metrics, await db.query(q.sql)),
+  });
 }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Sample } from '../metrics/types.js';
 import type { CheckResult } from './types.js';
 
@@ -18,9 +17,4 @@ export class ResultBuilder {
   result(): CheckResult {
     return { samples: this.samples, skipped: this.skipped };
   }
-}
-
-/** A check's fingerprint: a reload keeps its cached samples only while everything that defines it is unchanged. */
-export function fingerprintOf(...parts: unknown[]): string {
-  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { Schedule } from '../../config/types.js';
 import { type Dialect, postgres } from '../../sql/dialect.js';
 import { quoteIdent, quoteQualified } from '../../sql/identifiers.js';
+import { defineCheck } from '../define.js';
 import type { Check } from '../types.js';
 
 /** What every dataset check kind knows about its dataset, with identifiers already quoted for SQL. */
@@ -52,15 +52,12 @@ export function datasetContext(
  * fingerprint of the dataset and the kind's spec (a reload keeps cached samples while both are unchanged).
  */
 export function datasetCheck(ds: DatasetContext, part: string, spec: unknown, run: Check['run']): Check {
-  return {
+  return defineCheck({
     id: `dataset:${ds.name}:${part}`,
     kind: `dataset_${part}`,
     schedule: ds.schedule,
     timeoutMs: ds.timeoutMs,
-    families: [],
-    fingerprint: createHash('sha256')
-      .update(JSON.stringify([ds, spec]))
-      .digest('hex'),
+    definition: [ds, spec],
     run,
-  };
+  });
 }

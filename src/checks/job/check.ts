@@ -2,7 +2,8 @@ import type { Schedule } from '../../config/types.js';
 import { catalog } from '../../metrics/catalog.js';
 import type { Dialect } from '../../sql/dialect.js';
 import type { Row } from '../../warehouse/types.js';
-import { fingerprintOf, ResultBuilder } from '../result.js';
+import { defineCheck } from '../define.js';
+import { ResultBuilder } from '../result.js';
 import type { Check, CheckResult } from '../types.js';
 import { toSampleValue } from '../values.js';
 import type { JobEntry } from './section.js';
@@ -15,18 +16,17 @@ import { type JobStatement, jobStatement } from './statement.js';
  */
 export function buildJobCheck(j: JobEntry, schedule: Schedule, timeoutMs: number, dialect: Dialect): Check {
   const st = jobStatement(j, dialect);
-  return {
+  return defineCheck({
     id: `job:${j.name}`,
     kind: 'job',
     schedule,
     timeoutMs,
-    families: [],
-    fingerprint: fingerprintOf(st.text, st.params, schedule, timeoutMs),
+    definition: [st.text, st.params],
     async run(q) {
       const [row] = await q.query(st.text, st.params);
       return toResult(j.name, st, row ?? {});
     },
-  };
+  });
 }
 
 // The batch job is labelled `job_name`, not `job`: Prometheus sets `job` to the scrape job on every series.

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { subjectName, uniqueNames, type Window, window } from '../../config/types.js';
 import type { Queryable } from '../../warehouse/types.js';
 import { scheduleOf, subjectEntry, tableName } from '../config-fields.js';
+import { defineCheck } from '../define.js';
 import { isReadStatement } from '../query.js';
-import { fingerprintOf } from '../result.js';
 import type { BuildContext, Check } from '../types.js';
 import { MAX_BASELINE_WEEKS, windowKpi } from './baseline.js';
 import { type Measure, periodsOf, WEEK_MS } from './periods.js';
@@ -165,13 +165,12 @@ export function buildKpiCheck(k: KpiEntry, ctx: BuildContext): Check {
     const sql = k.sql as string;
     measure = (q) => runSql(q, sql, bounds, spans);
   }
-  return {
+  return defineCheck({
     id: `kpi:${k.name}`,
     kind: 'kpi',
     schedule,
     timeoutMs,
-    families: [],
-    fingerprint: fingerprintOf(k, schedule, timeoutMs),
+    definition: k,
     async run(q) {
       const measures = await measure(q);
       const windows = k.windows.map((w) =>
@@ -182,5 +181,5 @@ export function buildKpiCheck(k: KpiEntry, ctx: BuildContext): Check {
       );
       return kpiSamples(k.name, k.dataset, windows);
     },
-  };
+  });
 }

@@ -2,7 +2,8 @@ import type { Schedule } from '../../config/types.js';
 import { catalog } from '../../metrics/catalog.js';
 import type { Dialect } from '../../sql/dialect.js';
 import type { Row } from '../../warehouse/types.js';
-import { fingerprintOf, ResultBuilder } from '../result.js';
+import { defineCheck } from '../define.js';
+import { ResultBuilder } from '../result.js';
 import type { Check, CheckResult } from '../types.js';
 import { toSampleValue } from '../values.js';
 import type { ServingEntry } from './section.js';
@@ -20,18 +21,17 @@ export function buildServingCheck(
   dialect: Dialect,
 ): Check {
   const st = servingStatement(s, dialect);
-  return {
+  return defineCheck({
     id: `serving:${s.name}`,
     kind: 'serving',
     schedule,
     timeoutMs,
-    families: [],
-    fingerprint: fingerprintOf(st.text, st.params, schedule, timeoutMs),
+    definition: [st.text, st.params],
     async run(q) {
       const [row] = await q.query(st.text, st.params);
       return toResult(s.name, s.objective / 1000, st, row ?? {});
     },
-  };
+  });
 }
 
 function toResult(service: string, objective: number, st: ServingStatement, row: Row): CheckResult {
