@@ -11,7 +11,14 @@ export interface AlertmanagerRun {
   target: string;
   /** The file Alertmanager reads its webhook token from (credentials_file, relative in its config). */
   tokenFile: string;
-  alerts(): Promise<{ labels: Record<string, string>; status: { state: string; inhibitedBy: string[] } }[]>;
+  alerts(): Promise<
+    {
+      labels: Record<string, string>;
+      /** Every receiver Alertmanager's routing sends the alert to (each matching route, `continue` included). */
+      receivers: { name: string }[];
+      status: { state: string; inhibitedBy: string[] };
+    }[]
+  >;
 }
 
 // Relative on purpose: Alertmanager resolves it against its config file's directory (`dir`, where render.mjs

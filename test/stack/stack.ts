@@ -70,6 +70,11 @@ export interface Stack {
   explain(alertname: string): () => Promise<string>;
   /** Receivers that got the alert (firing or resolved) since `since`, once at least one did. */
   receivers(labels: Record<string, string>, status: 'firing' | 'resolved', since: number): Promise<string[]>;
+  /**
+   * The receivers that got the firing alert since `since`, once every receiver Alertmanager routes it to has: the
+   * list is final then (no receiver outside Alertmanager's routing can get it), so 'exactly these' needs no sleep.
+   */
+  delivered(labels: Record<string, string>, since: number, waitMs?: number): Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -271,6 +276,19 @@ async function build(undo: Undo[], unwind: () => Promise<void>): Promise<Stack> 
           ? () => explainAlert(prom, am, recorder, labels.alertname as string, exporter)
           : undefined,
       ),
+    delivered: (labels, since, waitMs = 120_000) =>
+      waitFor(
+        async () => {
+          const routed = await routedTo(am, labels);
+          const got = recorder.receiversOf(labels, 'firing', since);
+          return routed.length > 0 && routed.every((r) => got.includes(r)) ? got : undefined;
+        },
+        waitMs,
+        `firing ${JSON.stringify(labels)} at every receiver Alertmanager routes it to`,
+        labels.alertname
+          ? () => explainAlert(prom, am, recorder, labels.alertname as string, exporter)
+          : undefined,
+      ),
     stop: unwind,
   };
 }
@@ -312,6 +330,14 @@ async function explainAlert(
     .map((n) => ({ receiver: n.receiver, at: new Date(n.at).toISOString(), status: n.status }));
   lines.push(`receivers: ${JSON.stringify(got)}`, `now: ${new Date().toISOString()}`);
   return lines.join('\n');
+}
+
+/** The receivers Alertmanager routes the active (not inhibited or silenced) alerts matching `labels` to. */
+async function routedTo(am: AlertmanagerRun, labels: Record<string, string>): Promise<string[]> {
+  const matching = (await am.alerts()).filter(
+    (a) => a.status.state === 'active' && Object.entries(labels).every(([k, v]) => a.labels[k] === v),
+  );
+  return [...new Set(matching.flatMap((a) => a.receivers.map((r) => r.name)))].sort();
 }
 
 /** Waits a little more after the first notification, so late receivers of the same group show up too. */
