@@ -56,11 +56,13 @@ const SEL = `${VERSION},window=~"$window"`;
 const SEL_NO_VERSION = `${MODEL},window=~"$window"`;
 
 /**
- * The classification models of the dashboard, one series each (value 1): those with an accuracy in some
- * window. Multiplied by NaN it stands in for the regression metrics they do not have, which the panels show
- * as "classification model": a 0 there would claim a perfect regression model.
+ * The classification models of the dashboard, binary or multiclass, one series each (value 1): those with an
+ * accuracy in some window. Multiplied by NaN it stands in for the regression metrics they do not have, which the
+ * panels show as "classification model": a 0 there would claim a perfect regression model.
  */
-const CLASSIFIERS = `group by (job, instance, model) (mlwatch_model_accuracy{${VERSION}})`;
+const CLASSIFIERS =
+  `group by (job, instance, model) (mlwatch_model_accuracy{${VERSION}} ` +
+  `or mlwatch_model_multiclass_accuracy{${VERSION}})`;
 const orClassifier = (expr: string) => `${expr} or on (job, instance, model) (${CLASSIFIERS} * NaN)`;
 
 /** A per-version comparison with the previous version, or NaN where a version has an AUC but nothing to compare. */
@@ -250,8 +252,11 @@ export function modelPerformanceDashboard(rules: RuleSet): Dashboard {
   const drift = alertThreshold(rules, 'MlwatchModelPredictionDrift');
   const driftGuard = volumeGuard(rules, drift.alert);
   const estimated = estimatedAccuracyRule(rules);
+  const multiclassAuc = alertThreshold(rules, 'MlwatchModelMulticlassAucLow');
+  const multiclassGuard = volumeGuard(rules, multiclassAuc.alert);
   const alerts = [
     auc.alert,
+    multiclassAuc.alert,
     versionWorse.alert,
     mae.alert,
     rmse.alert,
@@ -286,8 +291,8 @@ export function modelPerformanceDashboard(rules: RuleSet): Dashboard {
     .uid(MODEL_PERFORMANCE_UID)
     .description(
       'The models mlwatch judges from their predictions and labels in the warehouse: AUC, calibration and ' +
-        'errors at the threshold (classification), MAE, RMSE and the like (regression), and whether labels ' +
-        'arrive. Lines and colours follow the model-layer alert rules.',
+        'errors at the threshold (classification), per-class AUC and F1 (multiclass), MAE, RMSE and the like ' +
+        '(regression), and whether labels arrive. Lines and colours follow the model-layer alert rules.',
     )
     .tags(TAGS)
     .time({ from: 'now-7d', to: 'now' })
@@ -662,6 +667,128 @@ export function modelPerformanceDashboard(rules: RuleSet): Dashboard {
           { expr: regression('mlwatch_model_r2'), name: 'R²', unit: units.NoUnit, mappings: nanAs('-') },
         ],
         runbooks: [mae.alert, rmse.alert],
+      }),
+    )
+
+    .withRow(new RowBuilder('Multiclass classification'))
+    .withPanel(
+      timeseries({
+        title: 'Macro one-vs-rest AUC',
+        description:
+          "Each multiclass model version's mean over its classes of each class's one-vs-rest ROC AUC (its " +
+          "probability ranking the predictions of the class above the others; scikit-learn's macro OvR AUC). " +
+          `${multiclassAuc.alert} pages after ${multiclassAuc.for} below ${multiclassAuc.value} (where the ` +
+          `background turns red) in the ${windowOf(multiclassAuc)} window, when that window has at least ` +
+          `${multiclassGuard.value} labeled predictions of the classes. Not computed while any class lacks ` +
+          'labels of it or of others in the window (young windows, rare classes): the per-class panel shows ' +
+          'which. Empty: no multiclass model.',
+        unit: units.NoUnit,
+        w: 12,
+        h: 8,
+        queries: [{ expr: `mlwatch_model_multiclass_auc{${SEL}}`, legend: perVersion }],
+        thresholds: alertSteps(multiclassAuc),
+        thresholdLine: true,
+        runbooks: [multiclassAuc.alert],
+      }),
+    )
+    .withPanel(
+      timeseries({
+        title: 'Accuracy and macro F1',
+        description:
+          'Share of labeled predictions whose predicted class (the one of highest probability) is the label, ' +
+          'and F1 averaged over the classes: macro (each class counts the same, so a rare class that is never ' +
+          'predicted pulls it down) and weighted by support (close to accuracy). Macro F1 falling while ' +
+          'accuracy holds: a rare class is lost; see the per-class panels. No alert watches these.',
+        unit: units.PercentUnit,
+        w: 12,
+        h: 8,
+        queries: [
+          { expr: `mlwatch_model_multiclass_accuracy{${SEL}}`, legend: `${perVersion} accuracy` },
+          { expr: `mlwatch_model_multiclass_f1{${SEL}}`, legend: `${perVersion} {{average}} F1` },
+        ],
+        min: 0,
+        max: 1,
+      }),
+    )
+    .withPanel(
+      timeseries({
+        title: 'One-vs-rest AUC by class',
+        description:
+          "Each class's one-vs-rest ROC AUC: how well its probability singles out the predictions labeled the " +
+          `class. Red below ${multiclassAuc.value}, ${multiclassAuc.alert}'s line for their mean, as a guide; ` +
+          'one class far below the others is what to look at first (its labels, its definition, the inputs ' +
+          'that tell it apart). No line for a class without labels of it (or with only it) in the window.',
+        unit: units.NoUnit,
+        w: 12,
+        h: 8,
+        queries: [
+          { expr: `mlwatch_model_class_auc{${SEL}}`, legend: '{{model}} {{version}} {{class}} ({{window}})' },
+        ],
+        thresholds: alertSteps(multiclassAuc),
+        runbooks: [multiclassAuc.alert],
+      }),
+    )
+    .withPanel(
+      timeseries({
+        title: 'F1 by class',
+        description:
+          "Each class's F1 at the predicted class (2 TP / (2 TP + FP + FN), one-vs-rest): 0 for a class that " +
+          'occurs but is never predicted correctly. A class whose F1 drops while its AUC holds is ranked well ' +
+          'but loses the argmax to another class: compare the precision and recall in the table below. No ' +
+          'alert watches it.',
+        unit: units.PercentUnit,
+        w: 12,
+        h: 8,
+        queries: [
+          { expr: `mlwatch_model_class_f1{${SEL}}`, legend: '{{model}} {{version}} {{class}} ({{window}})' },
+        ],
+        min: 0,
+        max: 1,
+      }),
+    )
+    .withPanel(
+      table({
+        title: 'Classes',
+        description:
+          'Each class of each multiclass model version now: its one-vs-rest AUC (red below ' +
+          `${multiclassAuc.value}), precision (of the predictions of the class, how many are right), recall (of ` +
+          'the labels of the class, how many are found), F1 and support (labeled predictions of the class: a ' +
+          'class with few has noisy metrics). "-": not defined in that window (never predicted, never a ' +
+          'label, or one class only).',
+        unit: units.NoUnit,
+        w: 16,
+        h: 8,
+        labels: ['model', 'version', 'window', 'class', 'instance'],
+        columns: [
+          {
+            expr: `mlwatch_model_class_auc{${SEL}} or on (job, instance, model, window, version, class) (mlwatch_model_class_support{${SEL}} * NaN)`,
+            name: 'AUC',
+            unit: units.NoUnit,
+            thresholds: alertSteps(multiclassAuc),
+            mappings: nanAs('-'),
+          },
+          { expr: `mlwatch_model_class_precision{${SEL}}`, name: 'Precision', unit: units.PercentUnit },
+          { expr: `mlwatch_model_class_recall{${SEL}}`, name: 'Recall', unit: units.PercentUnit },
+          { expr: `mlwatch_model_class_f1{${SEL}}`, name: 'F1', unit: units.PercentUnit },
+          { expr: `mlwatch_model_class_support{${SEL}}`, name: 'Support', unit: units.Short },
+        ],
+        runbooks: [multiclassAuc.alert],
+      }).sortBy([new TableSortByFieldStateBuilder().displayName('AUC').desc(false)]),
+    )
+    .withPanel(
+      timeseries({
+        title: 'Labels of no class',
+        description:
+          "Labeled predictions whose label is none of the model's classes (a new or renamed class, a case " +
+          'change such as LOW for low): they take no part in any metric. Above 0 the label feed and the ' +
+          'model disagree on the classes: fix the feed, or add the class to the model and its scores. No ' +
+          'alert watches it.',
+        unit: units.Short,
+        w: 8,
+        h: 8,
+        queries: [{ expr: `mlwatch_model_unknown_class_predictions{${SEL}}`, legend: perVersion }],
+        thresholds: ANY_IS_BAD,
+        min: 0,
       }),
     )
 

@@ -140,6 +140,28 @@ export function demoConfig(opts: {
           ? { rollback: { webhook: opts.rollbackWebhook, headers: SINK_HEADERS } }
           : {}),
       },
+      {
+        // The risk-tier model: three classes, read through views over the credit model's tables
+        // (src/demo/schema.ts), so its metrics move with the credit model's incidents. No `dataset`: drift of
+        // applications asks credit_default alone to retrain (risk_tier has no retraining to ask).
+        name: 'risk_tier',
+        task: 'multiclass_classification',
+        owner: 'data-science',
+        predictions: {
+          table: `${opts.schema}.risk_tier_predictions`,
+          key: 'application_id',
+          timestamp: 'predicted_at',
+          scores: { low: 'p_low', medium: 'p_medium', high: 'p_high' },
+          version: 'model_version',
+        },
+        labels: {
+          table: `${opts.schema}.risk_tier_outcomes`,
+          key: 'application_id',
+          timestamp: 'observed_at',
+          label: 'tier',
+        },
+        windows: ['1d', '7d', '14d'],
+      },
     ],
     kpis: [
       {

@@ -104,6 +104,22 @@ export async function createDemoSchema(w: SqlWriter, schema: string): Promise<vo
       defaulted boolean NOT NULL
     );
     COMMENT ON TABLE ${s}.sim_pending_outcomes IS 'demo simulator state: outcomes not yet observed';
+
+    -- The risk-tier model, a multiclass stand-in read from the credit model's own rows (views, so the feeder and
+    -- every incident move it too): low, medium and high risk with probabilities from the default score s
+    -- ((1 - s)^2, 2 s (1 - s), s^2: they sum to 1), and as the tier observed, high for a default, medium for a
+    -- repaid application scored at 0.35 or more, low otherwise.
+    CREATE VIEW ${s}.risk_tier_predictions AS
+      SELECT application_id, predicted_at, model_version,
+             (1 - score) * (1 - score) AS p_low, 2 * score * (1 - score) AS p_medium, score * score AS p_high
+      FROM ${s}.predictions;
+    CREATE VIEW ${s}.risk_tier_outcomes AS
+      SELECT o.application_id, o.observed_at,
+             CASE WHEN o.defaulted THEN 'high'
+                  WHEN (SELECT max(p.score) FROM ${s}.predictions p WHERE p.application_id = o.application_id) >= 0.35
+                    THEN 'medium'
+                  ELSE 'low' END AS tier
+      FROM ${s}.outcomes o;
     ${demoIndexesSql(schema, 'create')}
   `);
 }

@@ -5,6 +5,15 @@ import type { Check, CheckResult } from '../types.js';
 import { toSampleValue } from '../values.js';
 import { classificationStatement, hanleyMcNeilStderr } from './classification-sql.js';
 import { type ModelContext, modelCheck } from './context.js';
+import { column, type ModelTask } from './task.js';
+
+/** `task: binary_classification`: the score column is P(positive); the label a boolean (or 0/1, or their text). */
+export const binaryClassificationTask = {
+  predictionFields: { score: column('score').optional() },
+  wrongColumns: (foreign) =>
+    `a binary_classification model names its score column (P(positive)) as score, not ${foreign.join(' or ') || 'prediction'}`,
+  performance: (m) => buildClassificationCheck(m),
+} satisfies ModelTask;
 
 /**
  * Performance of a binary classifier per window (and version, when configured): AUC and its Hanley-McNeil

@@ -1,14 +1,15 @@
-import { createHash } from 'node:crypto';
 import type { Schedule, Window } from '../../config/types.js';
 import type { SqlBuilder } from '../../sql/builder.js';
 import { type Dialect, postgres } from '../../sql/dialect.js';
 import { quoteIdent, quoteQualified } from '../../sql/identifiers.js';
+import { defineCheck } from '../define.js';
 import type { Check } from '../types.js';
+import type { ModelTaskName } from './tasks.js';
 
 /** What every model check kind knows about its model, with identifiers quoted for SQL. */
 export interface ModelContext {
   name: string;
-  task: 'binary_classification' | 'regression';
+  task: ModelTaskName;
   owner: string;
   /** The dataset the model's features come from, exported on mlwatch_model_info; absent when not configured. */
   dataset?: string;
@@ -19,7 +20,8 @@ export interface ModelContext {
     tableSql: string;
     keySql: string;
     timestampSql: string;
-    valueSql: string;
+    /** The score (binary classification) or predicted value (regression) column; a multiclass model has none. */
+    valueSql?: string;
     versionSql?: string;
   };
   labels: { tableSql: string; keySql: string; timestampSql: string; labelSql: string };
@@ -31,7 +33,7 @@ export interface ModelContext {
 
 export interface ModelEntryShape {
   name: string;
-  task: 'binary_classification' | 'regression';
+  task: ModelTaskName;
   owner: string;
   predictions: {
     table: string;
@@ -43,7 +45,8 @@ export interface ModelEntryShape {
   };
   labels: { table: string; key: string; timestamp: string; label: string };
   windows: Window[];
-  threshold: number;
+  /** Binary classification's decision threshold; default 0.5. */
+  threshold?: number | undefined;
   dataset?: string | undefined;
 }
 
@@ -53,19 +56,20 @@ export function modelContext(
   timeoutMs: number,
   dialect: Dialect = postgres,
 ): ModelContext {
-  const value = (m.task === 'regression' ? m.predictions.prediction : m.predictions.score) as string;
+  // A model gives one of them at most (tasks.ts, checkTask); a multiclass model neither.
+  const value = m.predictions.score ?? m.predictions.prediction;
   return {
     name: m.name,
     task: m.task,
     owner: m.owner,
     ...(m.dataset ? { dataset: m.dataset } : {}),
     windows: [...m.windows].sort((a, b) => b.ms - a.ms),
-    threshold: m.threshold,
+    threshold: m.threshold ?? 0.5,
     predictions: {
       tableSql: quoteQualified(m.predictions.table),
       keySql: quoteIdent(m.predictions.key),
       timestampSql: quoteIdent(m.predictions.timestamp),
-      valueSql: quoteIdent(value),
+      ...(value !== undefined ? { valueSql: quoteIdent(value) } : {}),
       ...(m.predictions.version ? { versionSql: quoteIdent(m.predictions.version) } : {}),
     },
     labels: {
@@ -80,27 +84,36 @@ export function modelContext(
   };
 }
 
+/**
+ * The score or predicted-value column, for the kinds that read one value per prediction (prediction drift, the
+ * reference errors). A multiclass model has none: its config refuses `reference` and `segments`.
+ */
+export function valueColumn(m: ModelContext): string {
+  if (m.predictions.valueSql === undefined) {
+    throw new Error(`model ${m.name}: a ${m.task} model has no single score or prediction column`);
+  }
+  return m.predictions.valueSql;
+}
+
 /** The Check of a model kind: id `model:<name>:<part>`, the model's schedule, a fingerprint of its definition. */
 export function modelCheck(m: ModelContext, part: string, spec: unknown, run: Check['run']): Check {
-  return {
+  return defineCheck({
     id: `model:${m.name}:${part}`,
     kind: `model_${part}`,
     schedule: m.schedule,
     timeoutMs: m.timeoutMs,
-    families: [],
-    fingerprint: createHash('sha256')
-      .update(JSON.stringify([m, spec]))
-      .digest('hex'),
+    definition: [m, spec],
     run,
-  };
+  });
 }
 
 /**
  * The rows every model metric starts from, as a CTE named `joined`: the predictions of the widest window,
  * each with the LATEST label of its key (by label timestamp; NULL when there is none yet), and one boolean
  * column per window (`w0` = widest ... ) saying whether the prediction falls in it. Columns:
- * k (key), pt (prediction time), s (score or predicted value, float8), v (version text or NULL),
- * lt (label time), y (label as float8: booleans become 1/0), w0..wN, and g0..gK: the `carry` columns of the
+ * k (key), pt (prediction time), s (score or predicted value, float8; NULL for a multiclass model, whose checks
+ * read its class columns themselves), v (version text or NULL), lt (label time), y (the label as its task reads
+ * it: LABEL_AS), w0..wN, and g0..gK: the `carry` columns of the
  * predictions table (quoted identifiers) as text, for checks that slice by them (segments).
  * Windows are [now() - w, now()) on the warehouse clock, their lengths bound through `b`. A flag compares
  * with a cutoff computed once per statement, not per row; the scan's own range keeps the plain expression,
@@ -111,7 +124,7 @@ export function joinedCte(m: ModelContext, b: SqlBuilder, carry: string[] = []):
   const flags = m.windows.map((w, i) => `p.${p.timestampSql} >= ${b.cutoff(w.ms)} AS w${i}`).join(', ');
   const widest = (m.windows[0] as Window).ms;
   return `preds AS (
-  SELECT p.${p.keySql} AS k, p.${p.timestampSql} AS pt, p.${p.valueSql}::float8 AS s,
+  SELECT p.${p.keySql} AS k, p.${p.timestampSql} AS pt, ${p.valueSql ? `p.${p.valueSql}::float8` : 'NULL::float8'} AS s,
          ${p.versionSql ? `p.${p.versionSql}::text` : 'NULL::text'} AS v, ${flags}${carry.map((c, i) => `, p.${c}::text AS g${i}`).join('')}
   FROM ${p.tableSql} p
   WHERE p.${p.timestampSql} >= ${b.ago(widest)} AND p.${p.timestampSql} < ${b.dialect.now}
@@ -123,15 +136,24 @@ joined AS (
 }
 
 /**
+ * How each task reads its label column (`lab.<column>`) as `y`: a number (regression), 1/0 via text to boolean
+ * (binary classification: booleans, 0/1 integers and their text all work), the class name as text (multiclass).
+ */
+const LABEL_AS: Record<ModelTaskName, (label: string) => string> = {
+  binary_classification: (label) => `(${label}::text::boolean)::int::float8`,
+  regression: (label) => `${label}::float8`,
+  multiclass_classification: (label) => `${label}::text`,
+};
+
+/**
  * The CTE `latest`: the LATEST label of each key of the CTE named `keysFrom` (which has a column k), by label
- * timestamp, the larger label first on a tie. Columns: k (key), lt (label time), y (label as float8: for
- * classification via text to boolean, so booleans, 0/1 integers and their text all work). Shared by every
- * statement that joins predictions to labels, so they all read the same label for a key.
+ * timestamp, the larger label first on a tie. Columns: k (key), lt (label time), y (the label as the model's
+ * task reads it: LABEL_AS). Shared by every statement that joins predictions to labels, so they all read the
+ * same label for a key.
  */
 export function latestLabelsCte(m: ModelContext, keysFrom: string): string {
   const l = m.labels;
-  const y =
-    m.task === 'regression' ? `lab.${l.labelSql}::float8` : `(lab.${l.labelSql}::text::boolean)::int::float8`;
+  const y = LABEL_AS[m.task](`lab.${l.labelSql}`);
   return `latest AS (
   SELECT DISTINCT ON (lab.${l.keySql}) lab.${l.keySql} AS k, lab.${l.timestampSql} AS lt, ${y} AS y
   FROM ${l.tableSql} lab

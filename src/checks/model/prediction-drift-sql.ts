@@ -1,6 +1,6 @@
 import { type Bound, SqlBuilder, type Statement } from '../../sql/builder.js';
 import { type Dialect, postgres } from '../../sql/dialect.js';
-import type { ModelContext } from './context.js';
+import { type ModelContext, valueColumn } from './context.js';
 
 /**
  * The two statements of a model's prediction-drift check. Identifiers are quoted (from ModelContext or the
@@ -87,7 +87,7 @@ export function currentStatement(m: ModelContext, edges: readonly number[]): Sta
   const text = `SELECT width_bucket(x.s, ${e}) - (x.s = ANY (${e}))::int AS b,
   ${counts.join(',\n  ')}
 FROM (
-  SELECT ${ts} AS pt, nullif(t.${m.predictions.valueSql}::float8, 'NaN'::float8) AS s
+  SELECT ${ts} AS pt, nullif(t.${valueColumn(m)}::float8, 'NaN'::float8) AS s
   FROM ${m.predictions.tableSql} AS t
   WHERE ${ts} >= ${p.ago((m.windows[0] as { ms: number }).ms)} AND ${ts} < ${p.dialect.now}
 ) AS x

@@ -4,7 +4,7 @@ import { type Bound, SqlBuilder, type Statement } from '../../sql/builder.js';
 import type { Row } from '../../warehouse/types.js';
 import type { Check, CheckResult } from '../types.js';
 import { toSampleValue } from '../values.js';
-import { latestLabelsCte, type ModelContext, modelCheck } from './context.js';
+import { latestLabelsCte, type ModelContext, modelCheck, valueColumn } from './context.js';
 import { type ModelReference, referenceSource } from './reference.js';
 
 /**
@@ -44,7 +44,7 @@ export function referencePerformanceStatement(m: ModelContext, range: { from: Bo
   const ts = `p.${pr.timestampSql}`;
   const where = `${ts} >= ${p.at(range.from)} AND ${ts} < ${p.at(range.to)}`;
   const text = `WITH refp AS (
-  SELECT p.${pr.keySql} AS k, p.${pr.valueSql}::float8 AS s
+  SELECT p.${pr.keySql} AS k, p.${valueColumn(m)}::float8 AS s
   FROM ${pr.tableSql} p
   WHERE ${where}
 ),

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { quoteIdent, quoteQualified } from '../../sql/identifiers.js';
 import { driftSpec } from '../dataset/drift.js';
-import type { ModelContext } from './context.js';
+import { type ModelContext, valueColumn } from './context.js';
 import type { ReferenceSource } from './prediction-drift-sql.js';
 
 /**
@@ -24,7 +24,7 @@ export function referenceSource(m: ModelContext, r: ModelReference): ReferenceSo
   const other = r.table !== undefined;
   const src: ReferenceSource = {
     tableSql: other ? quoteQualified(r.table as string) : m.predictions.tableSql,
-    valueSql: m.predictions.valueSql,
+    valueSql: valueColumn(m),
     timestampSql: other
       ? r.timestamp !== undefined
         ? quoteIdent(r.timestamp)

@@ -5,6 +5,19 @@ import type { Row } from '../../warehouse/types.js';
 import type { Check, CheckResult } from '../types.js';
 import { toSampleValue } from '../values.js';
 import { joinedCte, type ModelContext, modelCheck } from './context.js';
+import { buildReferencePerformanceCheck } from './reference-performance.js';
+import { column, type ModelTask } from './task.js';
+
+/** `task: regression`: the predicted value and the label are numbers. */
+export const regressionTask = {
+  predictionFields: { prediction: column('prediction').optional() },
+  wrongColumns: (foreign) =>
+    `a regression model names its predicted value column as prediction, not ${foreign.join(' or ') || 'score'}`,
+  performance: (m) => buildRegressionCheck(m),
+  // Every regression model, reference configured or not: its reference-window errors are the default error
+  // thresholds of the rules (MlwatchModelErrorHigh, MlwatchModelRmseHigh), so it alerts without a rule edit.
+  moreChecks: (m, entry, reference) => [buildReferencePerformanceCheck(m, entry.reference, reference)],
+} satisfies ModelTask;
 
 /**
  * Regression metrics of a model over its labeled predictions (a label and a predicted value), per window and

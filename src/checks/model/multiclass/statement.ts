@@ -1,0 +1,105 @@
+import type { Window } from '../../../config/types.js';
+import { SqlBuilder, type Statement } from '../../../sql/builder.js';
+import { quoteIdent } from '../../../sql/identifiers.js';
+import { latestLabelsCte, type ModelContext } from '../context.js';
+import type { Classes } from './task.js';
+
+/**
+ * The one statement of a multiclass model's performance check: every window, version and class from one scan
+ * of the widest window (and of the labels of its keys). Output: one row per (version, class index), with the
+ * class's one-vs-rest counts per window in columns suffixed _0 (widest) .. _N; the check sums the classes per
+ * (window, version).
+ *
+ * Shape:
+ * - `preds`: the predictions of the widest window, with a flag per window (w0..wN) and the probability of each
+ *   class (s0..sK, float8, NaN read as NULL). `latest` (context.ts): the latest label of each key, as text.
+ * - `classed`, `judged`: the label's class index `yi` (NULL without a label, or for a label that is none of the
+ *   classes) and the predicted class `top`: the FIRST class whose probability equals the row's maximum, as
+ *   numpy's argmax (and so scikit-learn's predict) breaks ties. A row counts in the metrics (`known`) when it
+ *   has a label of one of the classes and a probability for every class; a labeled row whose label is none of
+ *   them counts as `unknown` only, whatever its probabilities.
+ * - `per_class`: a known row once per class (a LATERAL VALUES list), with the class's probability s and whether
+ *   the class is the row's label (pos), is not (neg), and is its prediction (pred); any other row once, as
+ *   class 0 with neither (so unlabeled rows cost one row, not K, and versions without labels still appear).
+ * - `ranked`: one sort by (version, class, s) for every window: per window, the class's negatives in the window
+ *   with a probability <= s (le) and = s (eq), as window aggregates with FILTER on the window's flag.
+ * - the final aggregate per (version, class) and window i:
+ *     n_pos_i (the class's support); auc_num_i, the sum over the positives of le - eq / 2 (negatives below, ties
+ *       counted half): Mann-Whitney, exactly scikit-learn's roc_auc_score of (y == class, p_class) once divided
+ *       by n_pos * n_neg;
+ *     n_pred_i (rows predicted as the class) and tp_i (of them, rows labeled the class);
+ *     log_loss_sum_i over the rows labeled the class of -ln(p), p clipped to [1e-15, 1 - 1e-15] as float8 (as
+ *       scikit-learn's log_loss with eps=1e-15); the probabilities are not renormalised per row, as
+ *       scikit-learn does not since 1.5: a model whose rows do not sum to 1 shows it in its log loss;
+ *     n_unknown_i: labeled rows whose label is none of the classes (on class 0's row only).
+ * Rows are not grouped by distinct probability first (the binary check does): a model's probabilities are
+ * mostly distinct, and the one sort of the rows is cheaper than a hash aggregate before it.
+ *
+ * Parameters: the window lengths and the class names (text), in the order they appear.
+ */
+export function multiclassStatement(m: ModelContext, classes: Classes): Statement {
+  const b = new SqlBuilder(m.dialect);
+  const p = m.predictions;
+  const flags = m.windows.map((w, i) => `p.${p.timestampSql} >= ${b.cutoff(w.ms)} AS w${i}`).join(', ');
+  const widest = (m.windows[0] as Window).ms;
+  const windows = m.windows.map((_, i) => i);
+  const s = classes.map((_, c) => `s${c}`);
+  const probabilities = classes
+    .map((cls, c) => `nullif(p.${quoteIdent(cls.column)}::float8, 'NaN'::float8) AS s${c}`)
+    .join(', ');
+  const labelIndex = classes.map((cls, c) => `WHEN ${b.add(cls.name, 'text')} THEN ${c}`).join(' ');
+  const argmax = classes.map((_, c) => `WHEN c.s${c} = c.top_s THEN ${c}`).join(' ');
+  const eps = '1e-15::float8';
+  const ranks = windows.flatMap((i) => [
+    `count(*) FILTER (WHERE w${i} AND neg) OVER (PARTITION BY v, ci ORDER BY s) AS le${i}`,
+    `count(*) FILTER (WHERE w${i} AND neg) OVER (PARTITION BY v, ci, s) AS eq${i}`,
+  ]);
+  const perWindow = windows.flatMap((i) => [
+    `count(*) FILTER (WHERE w${i} AND pos)::float8 AS n_pos_${i}`,
+    `coalesce(sum(le${i} - eq${i} * 0.5) FILTER (WHERE w${i} AND pos), 0)::float8 AS auc_num_${i}`,
+    `count(*) FILTER (WHERE w${i} AND pred)::float8 AS n_pred_${i}`,
+    `count(*) FILTER (WHERE w${i} AND pred AND pos)::float8 AS tp_${i}`,
+    `coalesce(sum(-ln(greatest(${eps}, least(1::float8 - ${eps}, s)))) FILTER (WHERE w${i} AND pos), 0) AS log_loss_sum_${i}`,
+    `count(*) FILTER (WHERE w${i} AND unknown)::float8 AS n_unknown_${i}`,
+  ]);
+  const w = windows.map((i) => `w${i}`).join(', ');
+  return b.statement(`WITH preds AS (
+  SELECT p.${p.keySql} AS k, p.${p.timestampSql} AS pt,
+         ${p.versionSql ? `p.${p.versionSql}::text` : 'NULL::text'} AS v, ${flags},
+         ${probabilities}
+  FROM ${p.tableSql} p
+  WHERE p.${p.timestampSql} >= ${b.ago(widest)} AND p.${p.timestampSql} < ${b.dialect.now}
+),
+${latestLabelsCte(m, 'preds')},
+joined AS (
+  SELECT preds.*, latest.y FROM preds LEFT JOIN latest ON latest.k = preds.k
+),
+classed AS (
+  SELECT j.v, ${windows.map((i) => `j.w${i}`).join(', ')}, ${s.map((x) => `j.${x}`).join(', ')},
+         j.y IS NOT NULL AS labeled, CASE j.y ${labelIndex} END AS yi,
+         ${s.map((x) => `j.${x} IS NOT NULL`).join(' AND ')} AS complete,
+         greatest(${s.map((x) => `j.${x}`).join(', ')}) AS top_s
+  FROM joined j
+),
+judged AS (
+  SELECT c.*, c.yi IS NOT NULL AND c.complete AS known, c.labeled AND c.yi IS NULL AS unknown,
+         CASE ${argmax} END AS top
+  FROM classed c
+),
+per_class AS (
+  SELECT j.v, ${windows.map((i) => `j.w${i}`).join(', ')}, x.ci, x.s, j.unknown,
+         j.known AND j.yi = x.ci AS pos, j.known AND j.yi <> x.ci AS neg, j.known AND j.top = x.ci AS pred
+  FROM judged j CROSS JOIN LATERAL (VALUES ${s.map((x, c) => `(${c}, j.${x})`).join(', ')}) AS x(ci, s)
+  WHERE j.known OR x.ci = 0
+),
+ranked AS (
+  SELECT v, ci, s, ${w}, pos, pred, unknown,
+         ${ranks.join(',\n         ')}
+  FROM per_class
+)
+SELECT v, ci,
+       ${perWindow.join(',\n       ')}
+FROM ranked
+GROUP BY v, ci
+ORDER BY v, ci`);
+}
