@@ -8,33 +8,41 @@
  *
  *   npx tsx bench/data-scan.ts   (MLWATCH_BENCH_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/test)
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
-import pino from 'pino';
 import { strictThresholds } from '../src/checks/dataset/drift-bins.js';
 import { type BinnedFeature, categoriesStatement, edgesStatement } from '../src/checks/dataset/drift-sql.js';
-import { type LoadedConfig, loadConfigText } from '../src/config/load.js';
-import { redactUrl } from '../src/redact.js';
-import { Exporter } from '../src/runtime/exporter.js';
-import { openWarehouse } from '../src/warehouse/open.js';
+import type { LoadedConfig } from '../src/config/load.js';
+import type { Exporter } from '../src/runtime/exporter.js';
 import {
   benchClient,
-  connectOrExit,
+  benchConfig,
+  checkState,
   count,
-  emergencyCleanup,
+  explainDocument,
+  loadSteps,
+  type MemoryChildSpec,
+  type MemoryFigures,
+  measureMemory,
+  memoryChild,
+  memoryReport,
   mib,
+  openBench,
+  pairedRatio,
+  pass,
+  perRound,
   type RecordedStatement,
-  recording,
   round3,
   rounded,
-  signedMib,
+  runBench,
+  runChecked,
+  startBenchExporter,
   startedUp,
+  type Watchdog,
+  writeFigures,
 } from './harness.js';
-import { line, ms, type Stats, stats, x } from './stats.js';
+import { line, ms, stats, x } from './stats.js';
 
 const URL_ = process.env.MLWATCH_BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
 const SCHEMA = 'mlwatch_bench_data';
@@ -54,7 +62,13 @@ const CHILD_ENV = 'MLWATCH_BENCH_DATA_CHILD';
 // end exactly those.
 const APP = process.env[`${CHILD_ENV}_APP`] ?? `mlwatch-bench-data-${process.pid}`;
 const OUT_FILE = fileURLToPath(new URL('../.bench/data-scan.json', import.meta.url));
-const log = pino({ level: 'silent' });
+const WAREHOUSE = { url: URL_, app: APP, statementTimeout: '120s' };
+const MEMORY_CHILD: MemoryChildSpec = {
+  script: fileURLToPath(import.meta.url),
+  env: CHILD_ENV,
+  app: APP,
+  noun: 'rows',
+};
 
 /** 20 nullable columns: 7 numeric, 7 integer, 6 text. Column k is NULL on every row with (7i + k) % 20 = 0. */
 const COLUMNS = [
@@ -78,33 +92,29 @@ const NULL_FRACTION = 1 / 20;
 // freshness 1 + volume 2 (rows, baseline) + a null ratio for every column, the timestamp included (`all`)
 const EXPECTED_SERIES = 1 + 2 + COLUMNS.length + 1;
 
-function config(): LoadedConfig {
-  // JSON strings are valid YAML double-quoted scalars, so any URL survives. interval 1h: after the start-up
-  // round the check runs only when runNow asks.
-  const text = `warehouse:
-  url: ${JSON.stringify(URL_)}
-  statement_timeout: 120s
-  pool: 2
-  application_name: ${APP}
-datasets:
+/**
+ * A config with the one dataset `bench` over the table, with `checks` (YAML, indented under checks:). interval
+ * 1h: after the start-up round a check runs only when runNow asks.
+ */
+function datasetConfig(checks: string, file?: string): LoadedConfig {
+  return benchConfig(
+    WAREHOUSE,
+    `datasets:
   - name: bench
     table: ${TABLE}
     timestamp: ts
     interval: 1h
     checks:
-      freshness: {}
-      volume: { window: 1h }
-      nulls: { columns: all, window: 1h }
-`;
-  return loadConfigText(text, 'bench.yaml', {}, process.cwd());
+${checks}`,
+    file,
+  );
 }
 
-function startExporter(transactions: RecordedStatement[][], cfg: LoadedConfig = config()): Exporter {
-  return Exporter.start(cfg, {
-    log,
-    withProcessMetrics: false,
-    openWarehouse: (c) => recording(openWarehouse(c.warehouse), transactions),
-  });
+function config(): LoadedConfig {
+  return datasetConfig(`      freshness: {}
+      volume: { window: 1h }
+      nulls: { columns: all, window: 1h }
+`);
 }
 
 /**
@@ -114,8 +124,7 @@ function startExporter(transactions: RecordedStatement[][], cfg: LoadedConfig = 
  */
 async function verifyExport(e: Exporter, rows: number): Promise<void> {
   const tolerance = rows > ROWS ? 1e-3 : 1e-9;
-  const state = e.checkStates().find((s) => s.check.id === CHECK_ID);
-  if (!state) throw new Error(`no check ${CHECK_ID}`);
+  const state = checkState(e, CHECK_ID);
   if (state.status !== 'ok')
     throw new Error(`check ${CHECK_ID} is ${state.status}: ${state.lastError ?? ''}`);
   if (state.seriesCount !== EXPECTED_SERIES)
@@ -135,6 +144,21 @@ async function verifyExport(e: Exporter, rows: number): Promise<void> {
 // the table
 
 const client = () => benchClient(URL_, APP);
+
+/**
+ * A connection where the planner may not answer count(*) from the timestamp index: on a vacuumed table it
+ * otherwise counts index entries (an index-only scan) and never reads the rows.
+ */
+async function heapClient(): Promise<pg.Client> {
+  const c = await client();
+  try {
+    await c.query('SET enable_indexonlyscan = off; SET enable_indexscan = off; SET enable_bitmapscan = off');
+  } catch (err) {
+    await c.end().catch(() => {});
+    throw err;
+  }
+  return c;
+}
 
 async function createTable(db: pg.Client): Promise<void> {
   await db.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
@@ -180,9 +204,7 @@ type PlanNode = Record<string, unknown>;
 
 /** EXPLAIN (ANALYZE, BUFFERS) once: the top of the JSON plan (Plan, JIT, Execution Time). */
 async function explainJson(db: pg.Client, sql: string, params: readonly unknown[] = []): Promise<PlanNode> {
-  const r = await db.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${sql}`, [...params]);
-  const doc = (r.rows[0] as { 'QUERY PLAN': unknown })['QUERY PLAN'] as PlanNode[];
-  return doc[0] as PlanNode;
+  return (await explainDocument(db, sql, params))[0] as PlanNode;
 }
 
 /** EXPLAIN (ANALYZE, BUFFERS) once, boiled down to what the report needs. */
@@ -216,6 +238,17 @@ function summarize(top: PlanNode): PlanSummary {
   };
 }
 
+const COUNT_SQL = `SELECT count(*) AS n FROM ${TABLE} WHERE ${WINDOW_SQL}`;
+
+/** The bare count(*) over the window, timed on `on`, checked to see every row. */
+const timedCount = (on: pg.Client) => async () => {
+  const t0 = performance.now();
+  const r = await on.query(COUNT_SQL);
+  const t = performance.now() - t0;
+  if (Number(r.rows[0]?.n) !== ROWS) throw new Error(`count(*) saw ${r.rows[0]?.n} rows, expected ${ROWS}`);
+  return t;
+};
+
 const planLine = (p: PlanSummary) =>
   `${p.nodes}${p.workers ? ` (${p.workers} workers)` : ''}, ${count(p.buffers)} buffers, ` +
   `${p.jitFunctions ? `JIT ${p.jitFunctions} functions ${ms(p.jitMs)} ms, ` : 'no JIT, '}` +
@@ -231,42 +264,22 @@ async function benchScan(db: pg.Client) {
         `SELECT count(*) FILTER (WHERE ${c.name} IS NULL) AS nulls, count(*) AS n FROM ${TABLE} WHERE ${WINDOW_SQL}`,
     ),
   ];
-  const countSql = `SELECT count(*) AS n FROM ${TABLE} WHERE ${WINDOW_SQL}`;
-
   let exporter: Exporter | undefined;
-  // The same count(*), on a connection where the planner may not answer it from the timestamp index: on a
-  // vacuumed table it otherwise counts index entries (an index-only scan) and never reads the rows.
-  const heapDb = await client();
+  // The same count(*), reading the rows.
+  const heapDb = await heapClient();
   try {
-    await heapDb.query(
-      'SET enable_indexonlyscan = off; SET enable_indexscan = off; SET enable_bitmapscan = off',
-    );
-    exporter = startExporter(transactions);
+    exporter = startBenchExporter(config(), transactions);
     const e = exporter;
     await startedUp(e);
-    const state = e.checkStates().find((s) => s.check.id === CHECK_ID);
-    if (!state) throw new Error(`no check ${CHECK_ID}`);
+    const state = checkState(e, CHECK_ID);
     await verifyExport(e, ROWS);
 
-    const counter = (on: pg.Client) => async () => {
-      const t0 = performance.now();
-      const r = await on.query(countSql);
-      const t = performance.now() - t0;
-      if (Number(r.rows[0]?.n) !== ROWS)
-        throw new Error(`count(*) saw ${r.rows[0]?.n} rows, expected ${ROWS}`);
-      return t;
-    };
-    const bare = counter(db);
-    const bareHeap = counter(heapDb);
+    const bare = timedCount(db);
+    const bareHeap = timedCount(heapDb);
     let statementsPerRun = 0;
     const parts = { columns: [] as number[], scan: [] as number[] };
     const scan = async () => {
-      const runs = state.runs;
-      const t0 = performance.now();
-      await e.runNow([CHECK_ID]);
-      const t = performance.now() - t0;
-      if (state.runs !== runs + 1) throw new Error(`runNow did not run ${CHECK_ID} exactly once`);
-      if (state.status !== 'ok') throw new Error(`check ${CHECK_ID} failed: ${state.lastError ?? ''}`);
+      const t = await runChecked(e, CHECK_ID);
       if (state.seriesCount !== EXPECTED_SERIES)
         throw new Error(`check ${CHECK_ID} made ${state.seriesCount} series, expected ${EXPECTED_SERIES}`);
       const sent = transactions.at(-1) ?? [];
@@ -317,8 +330,8 @@ async function benchScan(db: pg.Client) {
     const scanStatement = last.at(-1);
     if (!scanStatement) throw new Error('the check sent no statement');
     const plans = {
-      count: await explain(db, countSql),
-      countHeap: await explain(heapDb, countSql),
+      count: await explain(db, COUNT_SQL),
+      countHeap: await explain(heapDb, COUNT_SQL),
       scan: await explain(db, scanStatement.sql, scanStatement.params),
       perColumn: await explain(db, perColumnSql[2] as string),
     };
@@ -346,9 +359,9 @@ async function benchScan(db: pg.Client) {
       scan: stats(samples.scan),
       perColumn: stats(samples.perColumn),
       // Each round's ratio: steadier than a ratio of medians when the machine's load shifts during the run.
-      pairedScanToCount: stats(samples.scan.map((t, i) => t / (samples.count[i] as number))),
-      pairedScanToCountHeap: stats(samples.scan.map((t, i) => t / (samples.countHeap[i] as number))),
-      pairedPerColumnToScan: stats(samples.perColumn.map((t, i) => t / (samples.scan[i] as number))),
+      pairedScanToCount: pairedRatio(samples.scan, samples.count),
+      pairedScanToCountHeap: pairedRatio(samples.scan, samples.countHeap),
+      pairedPerColumnToScan: pairedRatio(samples.perColumn, samples.scan),
       raw: samples,
     };
   } finally {
@@ -387,23 +400,14 @@ const KS_SERIES = DRIFT_NUMERIC.length;
 
 function driftConfig(): LoadedConfig {
   // reference_interval is left at its default (1h): after the start-up round, every run uses the cached bins.
-  const text = `warehouse:
-  url: ${JSON.stringify(URL_)}
-  statement_timeout: 120s
-  pool: 2
-  application_name: ${APP}
-datasets:
-  - name: bench
-    table: ${TABLE}
-    timestamp: ts
-    interval: 1h
-    checks:
-      drift:
+  return datasetConfig(
+    `      drift:
         features: [${DRIFT_FEATURES.join(', ')}]
         current: 1h
         reference: { table: ${REFERENCE_TABLE} }
-`;
-  return loadConfigText(text, 'bench-drift.yaml', {}, process.cwd());
+`,
+    'bench-drift.yaml',
+  );
 }
 
 /**
@@ -425,8 +429,7 @@ async function createReference(db: pg.Client): Promise<void> {
 
 /** The drift check's series, checked against what the two tables hold. */
 async function verifyDrift(e: Exporter): Promise<void> {
-  const state = e.checkStates().find((s) => s.check.id === DRIFT_CHECK_ID);
-  if (!state) throw new Error(`no check ${DRIFT_CHECK_ID}`);
+  const state = checkState(e, DRIFT_CHECK_ID);
   if (state.status !== 'ok')
     throw new Error(`check ${DRIFT_CHECK_ID} is ${state.status}: ${state.lastError ?? ''}`);
   if (state.seriesCount !== DRIFT_SERIES)
@@ -571,48 +574,29 @@ async function referenceBins(db: pg.Client): Promise<BinnedFeature[]> {
 
 async function benchDrift(db: pg.Client) {
   const transactions: RecordedStatement[][] = [];
-  const countSql = `SELECT count(*) AS n FROM ${TABLE} WHERE ${WINDOW_SQL}`;
   let exporter: Exporter | undefined;
-  const heapDb = await client();
+  const heapDb = await heapClient();
   try {
-    await heapDb.query(
-      'SET enable_indexonlyscan = off; SET enable_indexscan = off; SET enable_bitmapscan = off',
-    );
     // The start-up round is the cache's warm-up: it computes the reference (edges, categories, their counts)
     // and then runs like every later run.
     const t0 = performance.now();
-    exporter = startExporter(transactions, driftConfig());
+    exporter = startBenchExporter(driftConfig(), transactions);
     const e = exporter;
     await startedUp(e);
     const startupMs = performance.now() - t0;
-    const state = e.checkStates().find((s) => s.check.id === DRIFT_CHECK_ID);
-    if (!state) throw new Error(`no check ${DRIFT_CHECK_ID}`);
+    const state = checkState(e, DRIFT_CHECK_ID);
     await verifyDrift(e);
     // Both checks ran at start-up (the binned one computing the reference); every statement they sent.
     const startup = transactions.flat().map((st) => ({ statement: driftStatementLabel(st.sql), ms: st.ms }));
-    const ksState = e.checkStates().find((s) => s.check.id === KS_CHECK_ID);
-    if (!ksState) throw new Error(`no check ${KS_CHECK_ID}`);
+    checkState(e, KS_CHECK_ID); // the KS check is there too, or the run stops here
     const startupCheckMs = (state.lastDurationSeconds ?? 0) * 1000;
 
-    const counter = (on: pg.Client) => async () => {
-      const t = performance.now();
-      const r = await on.query(countSql);
-      const took = performance.now() - t;
-      if (Number(r.rows[0]?.n) !== ROWS)
-        throw new Error(`count(*) saw ${r.rows[0]?.n} rows, expected ${ROWS}`);
-      return took;
-    };
     const parts = { binCounts: [] as number[], ks: [] as number[], rest: [] as number[] };
     let binSt: RecordedStatement | undefined;
     let ksSt: RecordedStatement | undefined;
     // One statement per run of either check (the reference cached): the bin counts, or KS.
-    const runOne = async (id: string, st: typeof state, isIt: (sql: string) => boolean) => {
-      const runs = st.runs;
-      const t = performance.now();
-      await e.runNow([id]);
-      const took = performance.now() - t;
-      if (st.runs !== runs + 1) throw new Error(`runNow did not run ${id} exactly once`);
-      if (st.status !== 'ok') throw new Error(`check ${id} failed: ${st.lastError ?? ''}`);
+    const runOne = async (id: string, isIt: (sql: string) => boolean) => {
+      const took = await runChecked(e, id);
       const sent = transactions.at(-1) ?? [];
       if (sent.length !== 1 || !isIt(sent[0]?.sql ?? ''))
         throw new Error(
@@ -621,14 +605,14 @@ async function benchDrift(db: pg.Client) {
       return { took, statement: sent[0] as RecordedStatement };
     };
     const drift = async () => {
-      const { took, statement } = await runOne(DRIFT_CHECK_ID, state, isBinCounts);
+      const { took, statement } = await runOne(DRIFT_CHECK_ID, isBinCounts);
       binSt = statement;
       parts.binCounts.push(statement.ms);
       parts.rest.push(took - statement.ms);
       return took;
     };
     const ks = async () => {
-      const { took, statement } = await runOne(KS_CHECK_ID, ksState, isKs);
+      const { took, statement } = await runOne(KS_CHECK_ID, isKs);
       ksSt = statement;
       parts.ks.push(statement.ms);
       return took;
@@ -646,7 +630,7 @@ async function benchDrift(db: pg.Client) {
       await db.query(oldSql.sql, oldSql.params);
       return performance.now() - t;
     };
-    const sides = { count: counter(db), countHeap: counter(heapDb), drift, ks, old, binsOnly };
+    const sides = { count: timedCount(db), countHeap: timedCount(heapDb), drift, ks, old, binsOnly };
     const names = Object.keys(sides) as Array<keyof typeof sides>;
     const samples: Record<keyof typeof sides, number[]> = {
       count: [],
@@ -673,8 +657,8 @@ async function benchDrift(db: pg.Client) {
     const binPlan = await explainJson(db, binSt.sql, binSt.params);
     const ksPlan = await explainJson(db, ksSt.sql, ksSt.params);
     const oldPlan = await explainJson(db, oldSql.sql, oldSql.params);
-    const countPlan = await explainJson(db, countSql);
-    const countHeapPlan = await explainJson(heapDb, countSql);
+    const countPlan = await explainJson(db, COUNT_SQL);
+    const countHeapPlan = await explainJson(heapDb, COUNT_SQL);
     const settings = await db.query(
       `SELECT current_setting('work_mem') AS work_mem, current_setting('hash_mem_multiplier') AS hash_mem,
               pg_relation_size('${REFERENCE_TABLE}') AS reference_bytes`,
@@ -693,9 +677,9 @@ async function benchDrift(db: pg.Client) {
       binCounts: stats(parts.binCounts),
       ks: stats(parts.ks),
       rest: stats(parts.rest),
-      pairedDriftToCount: stats(samples.drift.map((t, i) => t / (samples.count[i] as number))),
-      pairedDriftToCountHeap: stats(samples.drift.map((t, i) => t / (samples.countHeap[i] as number))),
-      pairedBinsToCount: stats(parts.binCounts.map((t, i) => t / (samples.count[i] as number))),
+      pairedDriftToCount: pairedRatio(samples.drift, samples.count),
+      pairedDriftToCountHeap: pairedRatio(samples.drift, samples.countHeap),
+      pairedBinsToCount: pairedRatio(parts.binCounts, samples.count),
       plans: {
         count: summarize(countPlan),
         countHeap: summarize(countHeapPlan),
@@ -717,142 +701,34 @@ async function benchDrift(db: pg.Client) {
 // ---------------------------------------------------------------------------------------------------------
 // 2. exporter memory, in a fresh process per table size
 
-interface MemoryFigures {
-  rows: number;
-  gc: boolean;
-  before: NodeJS.MemoryUsage;
-  after: NodeJS.MemoryUsage;
-  peakHeapUsed: number;
-  peakRss: number;
-  maxRssBytes: number;
-  runs: number;
-  checkMs: number[];
-  rowsIntoNode: number;
-  statements: number;
-}
-
 /** Runs in the child: start an exporter, run the check MEM_RUNS times, report memory as one JSON line. */
-async function memoryChild(rows: number): Promise<void> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  const settle = () => {
-    if (gc) for (let i = 0; i < 3; i++) gc();
-  };
-  const transactions: RecordedStatement[][] = [];
-  settle();
-  const before = process.memoryUsage();
-  let peakHeapUsed = before.heapUsed;
-  let peakRss = before.rss;
-  const sampler = setInterval(() => {
-    const m = process.memoryUsage();
-    peakHeapUsed = Math.max(peakHeapUsed, m.heapUsed);
-    peakRss = Math.max(peakRss, m.rss);
-  }, 5);
-  const e = startExporter(transactions);
-  const checkMs: number[] = [];
-  let rowsIntoNode = 0;
-  let statements = 0;
-  try {
-    await startedUp(e);
-    const state = e.checkStates().find((s) => s.check.id === CHECK_ID);
-    if (!state) throw new Error(`no check ${CHECK_ID}`);
-    checkMs.push((state.lastDurationSeconds ?? 0) * 1000);
-    for (let i = 1; i < MEM_RUNS; i++) {
-      const t0 = performance.now();
-      await e.runNow([CHECK_ID]);
-      checkMs.push(performance.now() - t0);
-    }
-    if (state.runs !== MEM_RUNS) throw new Error(`the check ran ${state.runs} times, expected ${MEM_RUNS}`);
-    await verifyExport(e, rows);
-    const last = transactions.at(-1) ?? [];
-    statements = last.length;
-    rowsIntoNode = last.reduce((a, st) => a + st.rows, 0);
-    clearInterval(sampler);
-    settle();
-    const after = process.memoryUsage(); // the exporter still running, its cache full
-    const figures: MemoryFigures = {
-      rows,
-      gc: gc !== undefined,
-      before,
-      after,
-      peakHeapUsed,
-      peakRss,
-      maxRssBytes: process.resourceUsage().maxRSS * 1024,
-      runs: MEM_RUNS,
-      checkMs,
-      rowsIntoNode,
-      statements,
-    };
-    process.stdout.write(`${JSON.stringify(figures)}\n`);
-  } finally {
-    clearInterval(sampler);
-    await e.stop(10_000);
-  }
-}
-
-function measureMemory(rows: number, timeoutMs: number): Promise<MemoryFigures> {
-  const script = fileURLToPath(import.meta.url);
-  // Same loader flags as this process (tsx), plus --expose-gc so heap figures are taken after a full GC.
-  const args = [...process.execArgv, '--expose-gc', script];
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      args,
-      {
-        env: { ...process.env, [CHILD_ENV]: String(rows), [`${CHILD_ENV}_APP`]: APP },
-        timeout: Math.round(timeoutMs),
-        maxBuffer: 1 << 20,
-      },
-      (err, stdout, stderr) => {
-        if (err) {
-          reject(new Error(`memory run at ${count(rows)} rows failed: ${stderr.trim() || err.message}`));
-          return;
-        }
-        const last = stdout.trim().split('\n').at(-1) ?? '';
-        try {
-          resolve(JSON.parse(last) as MemoryFigures);
-        } catch {
-          reject(new Error(`memory run at ${count(rows)} rows printed no figures: ${stdout.slice(0, 200)}`));
-        }
-      },
-    );
+function memoryChildRun(rows: number): Promise<void> {
+  return memoryChild({
+    rows,
+    runs: MEM_RUNS,
+    start: (transactions) => startBenchExporter(config(), transactions),
+    async run(e) {
+      await startedUp(e);
+      const state = checkState(e, CHECK_ID);
+      const checkMs = [(state.lastDurationSeconds ?? 0) * 1000];
+      for (let i = 1; i < MEM_RUNS; i++) checkMs.push(await runChecked(e, CHECK_ID));
+      if (state.runs !== MEM_RUNS) throw new Error(`the check ran ${state.runs} times, expected ${MEM_RUNS}`);
+      await verifyExport(e, rows);
+      return checkMs;
+    },
   });
 }
 
 // ---------------------------------------------------------------------------------------------------------
 
-let givingUp = false;
-
-async function main(): Promise<void> {
-  const started = performance.now();
-  const elapsed = () => performance.now() - started;
-  const watchdog = setTimeout(() => {
-    givingUp = true;
-    console.error(`mlwatch bench: did not finish within ${DEADLINE_MS / 1000} s; giving up`);
-    emergencyCleanup(URL_, APP, SCHEMA).then(
-      () => process.exit(1),
-      () => process.exit(1),
-    );
-    setTimeout(() => process.exit(1), 15_000).unref();
-  }, DEADLINE_MS);
-  watchdog.unref();
-
-  const db = await connectOrExit(URL_, APP);
-  const version = String((await db.query('SHOW server_version')).rows[0]?.server_version ?? '?');
-  const cpus = os.availableParallelism();
-  console.log(`mlwatch bench: data scan (Postgres ${version}, node ${process.version}, ${cpus} CPUs)`);
-  console.log(`database ${redactUrl(URL_)}, schema ${SCHEMA}`);
+async function main(dog: Watchdog): Promise<void> {
+  const elapsed = () => dog.elapsed();
+  const { db, version, cpus } = await openBench(URL_, APP, { title: 'data scan', schema: SCHEMA });
 
   let scan: Awaited<ReturnType<typeof benchScan>>;
   let drift: Awaited<ReturnType<typeof benchDrift>>;
   const memory: MemoryFigures[] = [];
-  const load: Array<{ step: string; rows: number; seconds: number }> = [];
-  const timed = async (step: string, rows: number, fn: () => Promise<unknown>) => {
-    const t0 = performance.now();
-    await fn();
-    const seconds = (performance.now() - t0) / 1000;
-    load.push({ step, rows, seconds });
-    return seconds * 1000;
-  };
+  const { load, timed } = loadSteps();
   // The index is dropped while rows go in and built afterwards: maintaining it row by row is most of the cost.
   const index = (rows: number) =>
     timed('index', rows, () => db.query(`CREATE INDEX events_ts ON ${TABLE} (ts)`));
@@ -863,7 +739,7 @@ async function main(): Promise<void> {
     await index(MEM_SMALL);
     // VACUUM as well: hint bits and the visibility map are set now, not during a measured run.
     await timed('vacuum', MEM_SMALL, () => db.query(`VACUUM (ANALYZE) ${TABLE}`));
-    memory.push(await measureMemory(MEM_SMALL, 60_000));
+    memory.push(await measureMemory(MEMORY_CHILD, MEM_SMALL, 60_000));
 
     await unindex();
     await timed('generate', ROWS, () => insertRows(db, MEM_SMALL + 1, ROWS));
@@ -873,7 +749,7 @@ async function main(): Promise<void> {
     await timed('reference', REFERENCE_ROWS, () => createReference(db));
     drift = await benchDrift(db);
     await db.query(`DROP TABLE ${REFERENCE_TABLE}`);
-    memory.push(await measureMemory(ROWS, 60_000));
+    memory.push(await measureMemory(MEMORY_CHILD, ROWS, 60_000));
 
     // Beyond 1,000,000 rows the table grows by whole copies of those rows (copying is several times faster
     // than generating, and keeps every column at exactly 5 % NULLs): the first 1,000,000 rows in physical
@@ -893,18 +769,16 @@ async function main(): Promise<void> {
     for (let rows = 3 * ROWS; rows <= target; rows += ROWS) await copy(rows);
     await index(target);
     await timed('analyze', target, () => db.query(`ANALYZE ${TABLE}`));
-    memory.push(await measureMemory(target, Math.max(10_000, DEADLINE_MS - elapsed() - 5000)));
+    memory.push(await measureMemory(MEMORY_CHILD, target, Math.max(10_000, DEADLINE_MS - elapsed() - 5000)));
   } finally {
     await db.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`).catch(() => {});
     await db.end().catch(() => {});
   }
 
-  const pass = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
   const scanToCount = scan.scan.median / scan.count.median;
   const scanToCountHeap = scan.scan.median / scan.countHeap.median;
   const perColumnToScan = scan.perColumn.median / scan.scan.median;
   const [st0, st1] = scan.statements;
-  const pr = (p: Stats) => `${x(p.median)} (min ${x(p.min)}, max ${x(p.max)})`;
   console.log(
     `table: ${count(ROWS)} rows in the last hour, ts + ${COLUMNS.length} nullable columns (7 numeric, 7 integer, 6 text, ` +
       `${(NULL_FRACTION * 100).toFixed(0)} % NULLs each), ${mib(scan.heapBytes)} heap, unlogged, vacuumed; ` +
@@ -924,8 +798,8 @@ async function main(): Promise<void> {
     `   one query per column (${scan.perColumnStatements} statements): ${line(scan.perColumn)}   -> per-column = ${x(perColumnToScan)} scan (median), ${x(scan.perColumn.p95 / scan.scan.p95)} (p95)`,
   );
   console.log(
-    `   per round: scan / count ${pr(scan.pairedScanToCount)}; scan / count reading the rows ${pr(scan.pairedScanToCountHeap)}; ` +
-      `per-column / scan ${pr(scan.pairedPerColumnToScan)}`,
+    `   per round: scan / count ${perRound(scan.pairedScanToCount)}; scan / count reading the rows ${perRound(scan.pairedScanToCountHeap)}; ` +
+      `per-column / scan ${perRound(scan.pairedPerColumnToScan)}`,
   );
   console.log(
     `   scan <= 2.5x bare count(*): ${pass(scanToCount <= 2.5)} (${x(scanToCount)}); ` +
@@ -952,16 +826,6 @@ async function main(): Promise<void> {
 
   const small = memory[0] as MemoryFigures;
   const big = memory.at(-1) as MemoryFigures;
-  const growth = (m: MemoryFigures) => ({
-    heap: m.after.heapUsed - m.before.heapUsed,
-    peakHeap: m.peakHeapUsed - m.before.heapUsed,
-    rss: m.after.rss - m.before.rss,
-    peakRss: m.peakRss - m.before.rss,
-  });
-  const FLAT_BYTES = 8 * 2 ** 20;
-  const flat =
-    growth(big).peakHeap - growth(small).peakHeap <= FLAT_BYTES &&
-    growth(big).peakRss - growth(small).peakRss <= FLAT_BYTES;
   console.log('');
   console.log(
     `2. exporter memory, a fresh process per size (${small.gc ? 'after a full GC, --expose-gc' : 'no --expose-gc: without a GC first'}), ${MEM_RUNS} check runs each` +
@@ -969,18 +833,11 @@ async function main(): Promise<void> {
         ? `; the largest is ${count(big.rows)} rows, not ${count(MEM_BIG[0] as number)}: loading more would not have fit in ${DEADLINE_MS / 1000} s`
         : ''),
   );
-  for (const m of memory) {
-    const g = growth(m);
-    console.log(
-      `   ${count(m.rows).padStart(10)} rows: heapUsed ${mib(m.before.heapUsed)} -> ${mib(m.after.heapUsed)} (${signedMib(g.heap)}, peak ${signedMib(g.peakHeap)}), ` +
-        `rss ${mib(m.before.rss)} -> ${mib(m.after.rss)} (peak ${signedMib(g.peakRss)}); ` +
-        `check ${m.checkMs.map((t) => ms(t)).join(' / ')} ms; ${m.rowsIntoNode} rows into Node per run`,
-    );
-  }
-  console.log(
-    `   flat from ${count(small.rows)} to ${count(big.rows)} rows (peak heapUsed and peak RSS growth within ${mib(FLAT_BYTES)}): ${pass(flat)} ` +
-      `(peak heapUsed ${signedMib(growth(big).peakHeap - growth(small).peakHeap)}, peak RSS ${signedMib(growth(big).peakRss - growth(small).peakRss)})`,
-  );
+  const memoryFigures = memoryReport(memory, {
+    noun: 'rows',
+    runs: MEM_RUNS,
+    largestPlanned: MEM_BIG[0] as number,
+  });
 
   const driftToCount = drift.drift.median / drift.count.median;
   const driftToCountHeap = drift.drift.median / drift.countHeap.median;
@@ -1021,8 +878,8 @@ async function main(): Promise<void> {
       `its KS statement ${x(ksToCount)} count`,
   );
   console.log(
-    `   per round: drift / count ${pr(drift.pairedDriftToCount)}; drift / count reading the rows ${pr(drift.pairedDriftToCountHeap)}; ` +
-      `bin statement / count ${pr(drift.pairedBinsToCount)}`,
+    `   per round: drift / count ${perRound(drift.pairedDriftToCount)}; drift / count reading the rows ${perRound(drift.pairedDriftToCountHeap)}; ` +
+      `bin statement / count ${perRound(drift.pairedBinsToCount)}`,
   );
   console.log(
     `   drift (PSI/JS, cached bins) <= ${DRIFT_LIMIT}x bare count(*): ${pass(driftToCount <= DRIFT_LIMIT)} (${x(driftToCount)}); ` +
@@ -1148,33 +1005,16 @@ async function main(): Promise<void> {
       plans: drift.plans,
       rawMs: Object.fromEntries(Object.entries(drift.raw).map(([k, v]) => [k, v.map(round3)])),
     },
-    memory: {
-      runsPerSize: MEM_RUNS,
-      largestRows: big.rows,
-      largestReduced: big.rows !== MEM_BIG[0],
-      flatWithinBytes: FLAT_BYTES,
-      pass: flat,
-      sizes: memory.map((m) => ({ ...m, checkMs: m.checkMs.map(round3), growth: growth(m) })),
-    },
+    memory: memoryFigures.json,
   };
-  mkdirSync(fileURLToPath(new URL('../.bench/', import.meta.url)), { recursive: true });
-  writeFileSync(OUT_FILE, `${JSON.stringify(report, null, 2)}\n`);
-  console.log('');
-  console.log(`figures written to ${OUT_FILE} (${(elapsed() / 1000).toFixed(0)} s)`);
+  writeFigures(OUT_FILE, report, elapsed() / 1000);
 }
 
-const childRows = process.env[CHILD_ENV];
-(childRows ? memoryChild(Number(childRows)) : main()).then(
-  () => {
-    // Everything is stopped by now; should a handle still hold the process open, say so rather than hang.
-    setTimeout(() => {
-      console.error('mlwatch bench: a handle still held the process open after the run; exiting anyway');
-      process.exit(0);
-    }, 5000).unref();
-  },
-  (err: unknown) => {
-    if (givingUp) return; // the watchdog has said why, and exits once it has cleaned up
-    console.error(`mlwatch bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    process.exit(1);
-  },
-);
+runBench({
+  memory: MEMORY_CHILD,
+  url: URL_,
+  schema: SCHEMA,
+  deadlineMs: DEADLINE_MS,
+  child: memoryChildRun,
+  main,
+});

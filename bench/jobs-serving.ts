@@ -16,11 +16,17 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
-import pino from 'pino';
-import { loadConfigText } from '../src/config/load.js';
-import { Exporter } from '../src/runtime/exporter.js';
-import { openWarehouse } from '../src/warehouse/open.js';
+import type pg from 'pg';
+import type { Exporter } from '../src/runtime/exporter.js';
+import {
+  benchConfig,
+  connectOrExit,
+  count,
+  runChecked,
+  startBenchExporter,
+  startedUp,
+  Watchdog,
+} from './harness.js';
 import { line, type Stats, stats, x } from './stats.js';
 
 const URL_ = process.env.MLWATCH_BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
@@ -47,16 +53,6 @@ const REQ_COUNT_SQL = `SELECT count(*) AS n FROM ${SCHEMA}.requests
 WHERE at >= now() - interval '1 day' AND at < now()`;
 const REQ_SORT_SQL = `SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY latency_ms) AS n FROM ${SCHEMA}.requests
 WHERE at >= now() - interval '1 day' AND at < now()`;
-
-const log = pino({ level: 'silent' });
-const count = (n: number) => n.toLocaleString('en-US');
-
-async function client(): Promise<pg.Client> {
-  const c = new pg.Client({ connectionString: URL_, application_name: APP, connectionTimeoutMillis: 5000 });
-  c.on('error', () => {});
-  await c.connect();
-  return c;
-}
 
 async function load(db: pg.Client): Promise<void> {
   await db.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
@@ -89,12 +85,7 @@ async function load(db: pg.Client): Promise<void> {
 }
 
 function exporter(): Exporter {
-  const text = `warehouse:
-  url: ${JSON.stringify(URL_)}
-  statement_timeout: 120s
-  pool: 2
-  application_name: ${APP}
-jobs:
+  const body = `jobs:
   - name: bench
     table: ${SCHEMA}.runs
     job_column: job
@@ -110,11 +101,7 @@ serving:
     status: { column: status }
     interval: 1h
 `;
-  return Exporter.start(loadConfigText(text, 'bench.yaml', {}, process.cwd()), {
-    log,
-    withProcessMetrics: false,
-    openWarehouse: (c) => openWarehouse(c.warehouse),
-  });
+  return startBenchExporter(benchConfig({ url: URL_, app: APP, statementTimeout: '120s' }, body));
 }
 
 /** The exported value of one series, from the exposition text. */
@@ -147,18 +134,6 @@ async function timeQuery(db: pg.Client, sql: string, expectN?: number): Promise<
   const t = performance.now() - t0;
   if (expectN !== undefined && Number(r.rows[0]?.n) !== expectN)
     throw new Error(`${sql.split('\n')[0]}: got ${r.rows[0]?.n}, expected ${expectN}`);
-  return t;
-}
-
-async function timeCheck(e: Exporter, id: string): Promise<number> {
-  const state = e.checkStates().find((s) => s.check.id === id);
-  if (!state) throw new Error(`no check ${id}`);
-  const runs = state.runs;
-  const t0 = performance.now();
-  await e.runNow([id]);
-  const t = performance.now() - t0;
-  if (state.runs !== runs + 1 || state.status !== 'ok')
-    throw new Error(`check ${id}: ${state.status} ${state.lastError ?? ''}`);
   return t;
 }
 
@@ -197,20 +172,9 @@ function report(title: string, samples: Record<string, number[]>, measured: stri
 }
 
 async function main(): Promise<void> {
-  const watchdog = setTimeout(() => {
-    console.error(`mlwatch bench: did not finish within ${DEADLINE_MS / 1000} s; giving up`);
-    process.exit(1);
-  }, DEADLINE_MS);
-  watchdog.unref();
-  let db: pg.Client;
-  try {
-    db = await client();
-  } catch (err) {
-    console.error(
-      `mlwatch bench: cannot reach PostgreSQL: ${(err as Error).message} (set MLWATCH_BENCH_DATABASE_URL)`,
-    );
-    process.exit(1);
-  }
+  // At the deadline: end this run's connections, drop its schema, exit 1.
+  new Watchdog({ url: URL_, app: APP, schema: SCHEMA }, DEADLINE_MS);
+  const db: pg.Client = await connectOrExit(URL_, APP);
   const version = String((await db.query('SHOW server_version')).rows[0]?.server_version ?? '?');
   console.log(
     `mlwatch bench: jobs and serving (Postgres ${version}, node ${process.version}, ${os.availableParallelism()} CPUs)`,
@@ -223,8 +187,7 @@ async function main(): Promise<void> {
       `loaded ${count(ROWS)} runs and ${count(ROWS)} requests in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
     e = exporter();
-    await e.firstRound();
-    await new Promise((r) => setImmediate(r));
+    await startedUp(e);
     await verify(e);
     const ex = e;
     const jobs = report(
@@ -232,7 +195,7 @@ async function main(): Promise<void> {
       await rounds({
         'bare count(*)': () => timeQuery(db, RUNS_COUNT_SQL, ROWS),
         'one percentile_cont': () => timeQuery(db, RUNS_SORT_SQL),
-        'job check': () => timeCheck(ex, 'job:bench'),
+        'job check': () => runChecked(ex, 'job:bench'),
       }),
       'job check',
     );
@@ -241,7 +204,7 @@ async function main(): Promise<void> {
       await rounds({
         'bare count(*)': () => timeQuery(db, REQ_COUNT_SQL, ROWS),
         'one percentile_cont': () => timeQuery(db, REQ_SORT_SQL),
-        'serving check': () => timeCheck(ex, 'serving:bench'),
+        'serving check': () => runChecked(ex, 'serving:bench'),
       }),
       'serving check',
     );

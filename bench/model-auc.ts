@@ -9,33 +9,41 @@
  *
  *   npx tsx bench/model-auc.ts   (MLWATCH_BENCH_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/test)
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
-import pino from 'pino';
 import { hanleyMcNeilStderr } from '../src/checks/model/classification-sql.js';
 import { joinedCte, modelContext } from '../src/checks/model/context.js';
-import { type LoadedConfig, loadConfigText } from '../src/config/load.js';
-import { redactUrl } from '../src/redact.js';
-import { Exporter } from '../src/runtime/exporter.js';
+import type { LoadedConfig } from '../src/config/load.js';
+import type { Exporter } from '../src/runtime/exporter.js';
 import { SqlBuilder } from '../src/sql/builder.js';
-import { openWarehouse } from '../src/warehouse/open.js';
 import {
-  connectOrExit,
+  benchConfig,
+  checkState,
   count,
-  emergencyCleanup,
+  explainDocument,
+  loadSteps,
+  type MemoryChildSpec,
+  type MemoryFigures,
+  measureMemory,
+  memoryChild,
+  memoryReport,
   mib,
+  openBench,
+  pairedRatio,
+  pass,
+  perRound,
   type RecordedStatement,
-  recording,
   round3,
   rounded,
-  signedMib,
+  runBench,
+  runChecked,
+  startBenchExporter,
   startedUp,
+  type Watchdog,
+  writeFigures,
 } from './harness.js';
-import { line, ms, type Stats, stats, x } from './stats.js';
+import { line, ms, stats, x } from './stats.js';
 
 const URL_ = process.env.MLWATCH_BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
 const SCHEMA = 'mlwatch_bench_model';
@@ -62,7 +70,12 @@ const CHILD_ENV = 'MLWATCH_BENCH_MODEL_CHILD';
 // end exactly those.
 const APP = process.env[`${CHILD_ENV}_APP`] ?? `mlwatch-bench-model-${process.pid}`;
 const OUT_FILE = fileURLToPath(new URL('../.bench/model-auc.json', import.meta.url));
-const log = pino({ level: 'silent' });
+const MEMORY_CHILD: MemoryChildSpec = {
+  script: fileURLToPath(import.meta.url),
+  env: CHILD_ENV,
+  app: APP,
+  noun: 'predictions',
+};
 
 // ---------------------------------------------------------------------------------------------------------
 // the exporter
@@ -78,13 +91,7 @@ const MODELS = {
  * not what is measured here, and would only add its own run to the start-up round.
  */
 function config(models: Array<keyof typeof MODELS>): LoadedConfig {
-  // JSON strings are valid YAML double-quoted scalars, so any URL survives.
-  const text = `warehouse:
-  url: ${JSON.stringify(URL_)}
-  statement_timeout: 600s
-  pool: 2
-  application_name: ${APP}
-models:
+  const body = `models:
 ${models
   .map(
     (name) => `  - name: ${name}
@@ -98,17 +105,13 @@ ${models
 `,
   )
   .join('')}`;
-  const loaded = loadConfigText(text, 'bench.yaml', {}, process.cwd());
+  const loaded = benchConfig({ url: URL_, app: APP, statementTimeout: '600s' }, body);
   loaded.checks = loaded.checks.filter((c) => c.id.endsWith(':performance'));
   return loaded;
 }
 
 function startExporter(models: Array<keyof typeof MODELS>, transactions: RecordedStatement[][]): Exporter {
-  return Exporter.start(config(models), {
-    log,
-    withProcessMetrics: false,
-    openWarehouse: (c) => recording(openWarehouse(c.warehouse), transactions),
-  });
+  return startBenchExporter(config(models), transactions);
 }
 
 /** The value of one series in the exposition, found by its name and the label pairs it must carry. */
@@ -123,14 +126,7 @@ function gauge(text: string, name: string, labels: Record<string, string>): numb
 
 /** One run of a check by runNow, checked: it ran once, succeeded, and sent one statement. */
 async function runCheck(e: Exporter, id: string, transactions: RecordedStatement[][]): Promise<number> {
-  const state = e.checkStates().find((s) => s.check.id === id);
-  if (!state) throw new Error(`no check ${id}`);
-  const runs = state.runs;
-  const t0 = performance.now();
-  await e.runNow([id]);
-  const t = performance.now() - t0;
-  if (state.runs !== runs + 1) throw new Error(`runNow did not run ${id} exactly once`);
-  if (state.status !== 'ok') throw new Error(`check ${id} failed: ${state.lastError ?? ''}`);
+  const t = await runChecked(e, id);
   const sent = transactions.at(-1) ?? [];
   if (sent.length !== 1) throw new Error(`check ${id} sent ${sent.length} statements, expected 1`);
   return t;
@@ -312,8 +308,7 @@ interface PlanSummary {
  * children's; approximate, as a CTE's work is charged to the node that first reads it).
  */
 async function explain(db: pg.Client, sql: string, params: readonly unknown[]): Promise<PlanSummary> {
-  const r = await db.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${sql}`, [...params]);
-  const doc = (r.rows[0] as { 'QUERY PLAN': unknown })['QUERY PLAN'] as Array<Record<string, unknown>>;
+  const doc = await explainDocument(db, sql, params);
   const top = doc[0] as Record<string, unknown>;
   const nodes: PlanNode[] = [];
   const total = (n: Record<string, unknown>) =>
@@ -519,9 +514,9 @@ SELECT s, y FROM joined WHERE y IS NOT NULL`;
       three: stats(samples.three),
       nodeSide: stats(samples.node),
       // Each round's ratio: steadier than a ratio of medians when the machine's load shifts during the run.
-      pairedOneToSort: stats(samples.one.map((t, i) => t / (samples.sort[i] as number))),
-      pairedThreeToOne: stats(samples.three.map((t, i) => t / (samples.one[i] as number))),
-      pairedNodeToOne: stats(samples.node.map((t, i) => t / (samples.one[i] as number))),
+      pairedOneToSort: pairedRatio(samples.one, samples.sort),
+      pairedThreeToOne: pairedRatio(samples.three, samples.one),
+      pairedNodeToOne: pairedRatio(samples.node, samples.one),
       raw: samples,
     };
   } finally {
@@ -532,190 +527,78 @@ SELECT s, y FROM joined WHERE y IS NOT NULL`;
 // ---------------------------------------------------------------------------------------------------------
 // 2. exporter memory, in a fresh process per size
 
-interface MemoryFigures {
-  rows: number;
-  gc: boolean;
-  before: NodeJS.MemoryUsage;
-  after: NodeJS.MemoryUsage;
-  peakHeapUsed: number;
-  peakRss: number;
-  maxRssBytes: number;
-  runs: number;
-  checkMs: number[];
-  rowsIntoNode: number;
-  statements: number;
-}
-
 /** Runs in the child: start an exporter (model three), run its check MEM_RUNS times, report memory as JSON. */
-async function memoryChild(rows: number): Promise<void> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  const settle = () => {
-    if (gc) for (let i = 0; i < 3; i++) gc();
-  };
-  const transactions: RecordedStatement[][] = [];
-  settle();
-  const before = process.memoryUsage();
-  let peakHeapUsed = before.heapUsed;
-  let peakRss = before.rss;
-  const sampler = setInterval(() => {
-    const m = process.memoryUsage();
-    peakHeapUsed = Math.max(peakHeapUsed, m.heapUsed);
-    peakRss = Math.max(peakRss, m.rss);
-  }, 5);
-  const e = startExporter(['three'], transactions);
-  const checkMs: number[] = [];
-  try {
-    await startedUp(e);
-    const state = e.checkStates().find((s) => s.check.id === THREE);
-    if (!state) throw new Error(`no check ${THREE}`);
-    if (state.status !== 'ok') throw new Error(`check ${THREE} is ${state.status}: ${state.lastError ?? ''}`);
-    checkMs.push((state.lastDurationSeconds ?? 0) * 1000);
-    for (let i = 1; i < MEM_RUNS; i++) checkMs.push(await runCheck(e, THREE, transactions));
-    if (state.runs !== MEM_RUNS) throw new Error(`the check ran ${state.runs} times, expected ${MEM_RUNS}`);
-    const text = await e.metricsText();
-    const n = gauge(text, 'mlwatch_model_auc', { model: 'three', window: '14d' });
-    if (n === undefined) throw new Error('no AUC exported for the 14d window');
-    const last = transactions.at(-1) ?? [];
-    clearInterval(sampler);
-    settle();
-    const after = process.memoryUsage(); // the exporter still running, its cache full
-    const figures: MemoryFigures = {
-      rows,
-      gc: gc !== undefined,
-      before,
-      after,
-      peakHeapUsed,
-      peakRss,
-      maxRssBytes: process.resourceUsage().maxRSS * 1024,
-      runs: MEM_RUNS,
-      checkMs,
-      rowsIntoNode: last.reduce((a, st) => a + st.rows, 0),
-      statements: last.length,
-    };
-    process.stdout.write(`${JSON.stringify(figures)}\n`);
-  } finally {
-    clearInterval(sampler);
-    await e.stop(10_000);
-  }
-}
-
-function measureMemory(rows: number, timeoutMs: number): Promise<MemoryFigures> {
-  const script = fileURLToPath(import.meta.url);
-  // Same loader flags as this process (tsx), plus --expose-gc so heap figures are taken after a full GC.
-  const args = [...process.execArgv, '--expose-gc', script];
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      args,
-      {
-        env: { ...process.env, [CHILD_ENV]: String(rows), [`${CHILD_ENV}_APP`]: APP },
-        timeout: Math.round(timeoutMs),
-        maxBuffer: 1 << 20,
-      },
-      (err, stdout, stderr) => {
-        if (err) {
-          reject(
-            new Error(`memory run at ${count(rows)} predictions failed: ${stderr.trim() || err.message}`),
-          );
-          return;
-        }
-        const last = stdout.trim().split('\n').at(-1) ?? '';
-        try {
-          resolve(JSON.parse(last) as MemoryFigures);
-        } catch {
-          reject(
-            new Error(`memory run at ${count(rows)} predictions printed no figures: ${stdout.slice(0, 200)}`),
-          );
-        }
-      },
-    );
+function memoryChildRun(rows: number): Promise<void> {
+  return memoryChild({
+    rows,
+    runs: MEM_RUNS,
+    start: (transactions) => startExporter(['three'], transactions),
+    async run(e, transactions) {
+      await startedUp(e);
+      const state = checkState(e, THREE);
+      if (state.status !== 'ok')
+        throw new Error(`check ${THREE} is ${state.status}: ${state.lastError ?? ''}`);
+      const checkMs = [(state.lastDurationSeconds ?? 0) * 1000];
+      for (let i = 1; i < MEM_RUNS; i++) checkMs.push(await runCheck(e, THREE, transactions));
+      if (state.runs !== MEM_RUNS) throw new Error(`the check ran ${state.runs} times, expected ${MEM_RUNS}`);
+      const text = await e.metricsText();
+      const n = gauge(text, 'mlwatch_model_auc', { model: 'three', window: '14d' });
+      if (n === undefined) throw new Error('no AUC exported for the 14d window');
+      return checkMs;
+    },
   });
 }
 
 // ---------------------------------------------------------------------------------------------------------
 
-let givingUp = false;
-
-async function main(): Promise<void> {
-  const started = performance.now();
-  const elapsed = () => performance.now() - started;
-  let deadline = DEADLINE_MS;
-  let watchdog: NodeJS.Timeout | undefined;
-  const arm = () => {
-    clearTimeout(watchdog);
-    watchdog = setTimeout(
-      () => {
-        givingUp = true;
-        console.error(`mlwatch bench: did not finish within ${(deadline / 1000).toFixed(0)} s; giving up`);
-        emergencyCleanup(URL_, APP, SCHEMA).then(
-          () => process.exit(1),
-          () => process.exit(1),
-        );
-        setTimeout(() => process.exit(1), 15_000).unref();
-      },
-      Math.max(0, deadline - elapsed()),
-    );
-    watchdog.unref();
-  };
-  arm();
-
-  const db = await connectOrExit(URL_, APP);
-  const version = String((await db.query('SHOW server_version')).rows[0]?.server_version ?? '?');
-  const cpus = os.availableParallelism();
-  console.log(`mlwatch bench: model AUC (Postgres ${version}, node ${process.version}, ${cpus} CPUs)`);
-  console.log(`database ${redactUrl(URL_)}, schema ${SCHEMA}`);
+async function main(dog: Watchdog): Promise<void> {
+  const elapsed = () => dog.elapsed();
+  const { db, version, cpus } = await openBench(URL_, APP, { title: 'model AUC', schema: SCHEMA });
 
   let auc: Awaited<ReturnType<typeof benchAuc>>;
   const memory: MemoryFigures[] = [];
-  const load: Array<{ step: string; rows: number; seconds: number }> = [];
-  const timed = async (step: string, rows: number, fn: () => Promise<unknown>) => {
-    const t0 = performance.now();
-    await fn();
-    const seconds = (performance.now() - t0) / 1000;
-    load.push({ step, rows, seconds });
-    return seconds * 1000;
-  };
+  const { load, timed } = loadSteps();
   let forcedNote = '';
   try {
     await createTables(db);
     await timed('generate', MEM_SMALL, () => insertRows(db, 1, MEM_SMALL));
     await timed('vacuum', MEM_SMALL, () => db.query(`VACUUM (ANALYZE) ${PREDICTIONS}, ${LABELS}`));
-    memory.push(await measureMemory(MEM_SMALL, 60_000));
+    memory.push(await measureMemory(MEMORY_CHILD, MEM_SMALL, 60_000));
 
     const loadMs = await timed('generate', ROWS, () => insertRows(db, MEM_SMALL + 1, ROWS));
     const loadMsPerRow = loadMs / (ROWS - MEM_SMALL);
     // VACUUM as well: hint bits and the visibility map are set now, not during a measured run.
     await timed('vacuum', ROWS, () => db.query(`VACUUM (ANALYZE) ${PREDICTIONS}, ${LABELS}`));
-    auc = await benchAuc(db, { left: () => deadline - elapsed() });
+    auc = await benchAuc(db, { left: () => dog.deadlineMs - elapsed() });
 
     // The largest size: grown by more keys of the same kind (scores stay distinct), then analyzed (not
     // vacuumed: only memory is compared there). The first of MEM_BIG that the rates seen so far say fits.
     const checkMsPerRow = auc.three.median / ROWS;
     const need = (rows: number) =>
       1.3 * (rows - ROWS) * loadMsPerRow + 1.5 * MEM_RUNS * rows * checkMsPerRow + 15_000;
-    let target = MEM_BIG.find((rows) => elapsed() + need(rows) < deadline) ?? ROWS;
+    let target = MEM_BIG.find((rows) => elapsed() + need(rows) < dog.deadlineMs) ?? ROWS;
     if (FORCED_BIG !== undefined) {
       target = FORCED_BIG;
-      deadline = Math.max(deadline, elapsed() + 1.5 * need(target) + 30_000);
-      arm();
-      forcedNote = `; forced by MLWATCH_BENCH_MODEL_MEMORY_ROWS, the deadline moved to ${(deadline / 1000).toFixed(0)} s`;
+      dog.deadlineMs = Math.max(dog.deadlineMs, elapsed() + 1.5 * need(target) + 30_000);
+      dog.arm();
+      forcedNote = `; forced by MLWATCH_BENCH_MODEL_MEMORY_ROWS, the deadline moved to ${(dog.deadlineMs / 1000).toFixed(0)} s`;
     }
     if (target > ROWS) {
       await timed('generate', target, () => insertRows(db, ROWS + 1, target));
       await timed('analyze', target, () => db.query(`ANALYZE ${PREDICTIONS}, ${LABELS}`));
     }
-    memory.push(await measureMemory(target, Math.max(10_000, deadline - elapsed() - 5000)));
+    memory.push(
+      await measureMemory(MEMORY_CHILD, target, Math.max(10_000, dog.deadlineMs - elapsed() - 5000)),
+    );
   } finally {
     await db.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`).catch(() => {});
     await db.end().catch(() => {});
   }
-  clearTimeout(watchdog);
+  dog.clear();
 
-  const pass = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
   const oneToSort = auc.one.median / auc.sort.median;
   const threeToOne = auc.three.median / auc.one.median;
   const nodeToOne = auc.nodeSide.median / auc.one.median;
-  const pr = (p: Stats) => `${x(p.median)} (min ${x(p.min)}, max ${x(p.max)})`;
   const n = auc.node;
   console.log(
     `tables: ${count(ROWS)} predictions (key, predicted_at over the last ${SPAN_DAYS} days, distinct float8 scores) ` +
@@ -748,7 +631,7 @@ async function main(): Promise<void> {
       `pulling ${count(auc.pulledRows)} rows ${ms(auc.pull.median)} ms, computing ${ms(auc.compute.median)} ms (medians)`,
   );
   console.log(
-    `   per round: (b)/(a) ${pr(auc.pairedOneToSort)}; (c)/(b) ${pr(auc.pairedThreeToOne)}; (d)/(b) ${pr(auc.pairedNodeToOne)}`,
+    `   per round: (b)/(a) ${perRound(auc.pairedOneToSort)}; (c)/(b) ${perRound(auc.pairedThreeToOne)}; (d)/(b) ${perRound(auc.pairedNodeToOne)}`,
   );
   console.log(
     `   (b) <= 4x (a): ${pass(oneToSort <= 4)} (${x(oneToSort)}); (c) <= 1.5x (b): ${pass(threeToOne <= 1.5)} (${x(threeToOne)}); ` +
@@ -794,16 +677,6 @@ async function main(): Promise<void> {
 
   const small = memory[0] as MemoryFigures;
   const big = memory.at(-1) as MemoryFigures;
-  const growth = (m: MemoryFigures) => ({
-    heap: m.after.heapUsed - m.before.heapUsed,
-    peakHeap: m.peakHeapUsed - m.before.heapUsed,
-    rss: m.after.rss - m.before.rss,
-    peakRss: m.peakRss - m.before.rss,
-  });
-  const FLAT_BYTES = 8 * 2 ** 20;
-  const flat =
-    growth(big).peakHeap - growth(small).peakHeap <= FLAT_BYTES &&
-    growth(big).peakRss - growth(small).peakRss <= FLAT_BYTES;
   console.log('');
   console.log(
     `2. exporter memory (model three, windows [1d, 7d, 14d]), a fresh process per size (${small.gc ? 'after a full GC, --expose-gc' : 'no --expose-gc: without a GC first'}), ` +
@@ -815,18 +688,12 @@ async function main(): Promise<void> {
             : `: loading more would not have fit in ${DEADLINE_MS / 1000} s`)
         : forcedNote),
   );
-  for (const m of memory) {
-    const g = growth(m);
-    console.log(
-      `   ${count(m.rows).padStart(10)} predictions: heapUsed ${mib(m.before.heapUsed)} -> ${mib(m.after.heapUsed)} (${signedMib(g.heap)}, peak ${signedMib(g.peakHeap)}), ` +
-        `rss ${mib(m.before.rss)} -> ${mib(m.after.rss)} (peak ${signedMib(g.peakRss)}); ` +
-        `check ${m.checkMs.map((t) => ms(t)).join(' / ')} ms; ${m.rowsIntoNode} rows into Node per run`,
-    );
-  }
-  console.log(
-    `   flat from ${count(small.rows)} to ${count(big.rows)} predictions (peak heapUsed and peak RSS growth within ${mib(FLAT_BYTES)}): ${pass(flat)} ` +
-      `(peak heapUsed ${signedMib(growth(big).peakHeap - growth(small).peakHeap)}, peak RSS ${signedMib(growth(big).peakRss - growth(small).peakRss)})`,
-  );
+  const memoryFigures = memoryReport(memory, {
+    noun: 'predictions',
+    runs: MEM_RUNS,
+    largestPlanned: MEM_BIG[0] as number,
+    extra: { forced: FORCED_BIG ?? null },
+  });
 
   const report = {
     at: new Date().toISOString(),
@@ -882,34 +749,16 @@ async function main(): Promise<void> {
         node: auc.raw.node.map(round3),
       },
     },
-    memory: {
-      runsPerSize: MEM_RUNS,
-      largestRows: big.rows,
-      largestReduced: big.rows !== MEM_BIG[0],
-      forced: FORCED_BIG ?? null,
-      flatWithinBytes: FLAT_BYTES,
-      pass: flat,
-      sizes: memory.map((m) => ({ ...m, checkMs: m.checkMs.map(round3), growth: growth(m) })),
-    },
+    memory: memoryFigures.json,
   };
-  mkdirSync(fileURLToPath(new URL('../.bench/', import.meta.url)), { recursive: true });
-  writeFileSync(OUT_FILE, `${JSON.stringify(report, null, 2)}\n`);
-  console.log('');
-  console.log(`figures written to ${OUT_FILE} (${(elapsed() / 1000).toFixed(0)} s)`);
+  writeFigures(OUT_FILE, report, elapsed() / 1000);
 }
 
-const childRows = process.env[CHILD_ENV];
-(childRows ? memoryChild(Number(childRows)) : main()).then(
-  () => {
-    // Everything is stopped by now; should a handle still hold the process open, say so rather than hang.
-    setTimeout(() => {
-      console.error('mlwatch bench: a handle still held the process open after the run; exiting anyway');
-      process.exit(0);
-    }, 5000).unref();
-  },
-  (err: unknown) => {
-    if (givingUp) return; // the watchdog has said why, and exits once it has cleaned up
-    console.error(`mlwatch bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    process.exit(1);
-  },
-);
+runBench({
+  memory: MEMORY_CHILD,
+  url: URL_,
+  schema: SCHEMA,
+  deadlineMs: DEADLINE_MS,
+  child: memoryChildRun,
+  main,
+});

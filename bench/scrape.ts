@@ -17,7 +17,8 @@ import { Exporter } from '../src/runtime/exporter.js';
 import { type Running, serve } from '../src/runtime/serve.js';
 import { createPgWriter } from '../src/warehouse/pg.js';
 import type { SqlWriter } from '../src/warehouse/types.js';
-import { line, ms, ratio, type Stats, stats } from './stats.js';
+import { checkState, finish, pairedRatio, round3, rounded, runChecked } from './harness.js';
+import { line, ms, ratio, stats } from './stats.js';
 
 const URL_ = process.env.MLWATCH_BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
 const SCHEMA = 'mlwatch_bench';
@@ -35,10 +36,6 @@ const log = pino({ level: 'silent' });
 
 // ---------------------------------------------------------------------------------------------------------
 // figures
-
-const round3 = (v: number) => Math.round(v * 1000) / 1000;
-const rounded = (s: Stats): Stats =>
-  Object.fromEntries(Object.entries(s).map(([k, v]) => [k, k === 'n' ? v : round3(v)])) as unknown as Stats;
 
 function redact(url: string): string {
   try {
@@ -238,8 +235,7 @@ async function benchCollect(writer: SqlWriter) {
     exporter = Exporter.start(cfg, { log, withProcessMetrics: false });
     const e = exporter;
     await e.firstRound(); // the first of the check's warm-ups: Exporter.start runs every check once
-    const state = e.checkStates().find((s) => s.check.id === id);
-    if (!state) throw new Error(`no check ${id}`);
+    const state = checkState(e, id);
 
     const bare = async () => {
       const t0 = performance.now();
@@ -249,12 +245,7 @@ async function benchCollect(writer: SqlWriter) {
       return t;
     };
     const asCheck = async () => {
-      const runs = state.runs;
-      const t0 = performance.now();
-      await e.runNow([id]);
-      const t = performance.now() - t0;
-      if (state.runs !== runs + 1) throw new Error(`runNow did not run ${id} exactly once`);
-      if (state.status !== 'ok') throw new Error(`check ${id} failed: ${state.lastError ?? ''}`);
+      const t = await runChecked(e, id);
       if (state.seriesCount !== 16)
         throw new Error(`check ${id} made ${state.seriesCount} series, expected 16`);
       return t;
@@ -286,7 +277,7 @@ async function benchCollect(writer: SqlWriter) {
       bare: stats(samples.bare),
       // Each round's check time over the same round's bare time: steadier than a ratio of medians when the
       // machine's load shifts during the run.
-      paired: stats(samples.asCheck.map((t, i) => t / (samples.bare[i] as number))),
+      paired: pairedRatio(samples.asCheck, samples.bare),
       raw: samples,
     };
   } finally {
@@ -431,16 +422,4 @@ async function main(): Promise<void> {
   console.log(`figures written to ${OUT_FILE}`);
 }
 
-main().then(
-  () => {
-    // Everything is stopped by now; should a handle still hold the process open, say so rather than hang.
-    setTimeout(() => {
-      console.error('mlwatch bench: a handle still held the process open after the run; exiting anyway');
-      process.exit(0);
-    }, 5000).unref();
-  },
-  (err: unknown) => {
-    console.error(`mlwatch bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    process.exit(1);
-  },
-);
+finish(main());

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RetrainRequest } from '../src/actions/retrain/retrain.js';
-import type { SinkCall } from '../src/demo/action-sink.js';
-import { type Served, startCli } from './helpers/cli.js';
+import type { Served } from './helpers/cli.js';
 import { DEMO_HEADERS } from './helpers/credentials.js';
+import { demoSinkCalls, settleDemo, startDemo } from './helpers/demo.js';
 import { waitFor } from './helpers/wait.js';
 
 // `mlwatch demo` turns retraining on: credit_default's retrain webhook is the demo's own recording sink, so
@@ -11,10 +11,7 @@ import { waitFor } from './helpers/wait.js';
 // store is then fresh for this test.
 let served: Served;
 beforeAll(async () => {
-  // MLWATCH_DEMO_TEST_ROUNDS: POST /-/demo/test/rounds runs the services' rounds (see settle below).
-  served = await startCli(['demo', '--port', '0', '--batch-interval', '1'], {
-    MLWATCH_DEMO_TEST_ROUNDS: '1',
-  });
+  served = await startDemo();
   // The state store answers 503 until its migrations have run.
   await waitFor(
     async () =>
@@ -51,26 +48,9 @@ async function postRetrain(alerts: unknown[]) {
   return (await res.json()) as Record<string, unknown>;
 }
 
-async function sinkCalls(): Promise<SinkCall[]> {
-  const res = await fetch(`${served.url}/-/demo/retrain-sink`, { headers: DEMO_HEADERS });
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { calls: SinkCall[] }).calls;
-}
-
-/**
- * Instead of sleeping past an outbox poll and hoping nothing more is dispatched (nothingLeft() in
- * test/retrain.test.ts): a round of the demo's retrain dispatch that may join one in flight, then a fresh round,
- * which must send nothing. The sink's calls after it are final.
- */
-async function settle(): Promise<void> {
-  const round = async () => {
-    const res = await fetch(`${served.url}/-/demo/test/rounds`, { method: 'POST', headers: DEMO_HEADERS });
-    expect(res.status).toBe(200);
-    return ((await res.json()) as { retrain: number }).retrain;
-  };
-  await round();
-  expect(await round(), 'a fresh dispatch round sends nothing').toBe(0);
-}
+const sinkCalls = () => demoSinkCalls(served, 'retrain');
+/** The demo's nothingLeft() (test/retrain.test.ts): after it, no retrain request is left to dispatch. */
+const settle = () => settleDemo(served, 'retrain', 'a fresh dispatch round sends nothing');
 
 async function requests(): Promise<RetrainRequest[]> {
   const res = await fetch(`${served.url}/api/v1/retrain/requests?model=credit_default`, {

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SinkCall } from '../src/demo/action-sink.js';
 import { demoConfig } from '../src/demo/builtin-config.js';
-import { runCli, type Served, startCli } from './helpers/cli.js';
-import { DEMO_HEADERS } from './helpers/credentials.js';
+import { runCli, type Served } from './helpers/cli.js';
+import { demoSinkCalls, settleDemo, startDemo } from './helpers/demo.js';
 import { waitFor } from './helpers/wait.js';
 
 // `mlwatch demo` turns rollbacks on: two demo approvers (one engineering, one product) whose tokens it prints,
@@ -15,10 +14,7 @@ let engineering: string;
 let product: string;
 
 beforeAll(async () => {
-  // MLWATCH_DEMO_TEST_ROUNDS: POST /-/demo/test/rounds runs the services' rounds (see settle below).
-  served = await startCli(['demo', '--port', '0', '--batch-interval', '1'], {
-    MLWATCH_DEMO_TEST_ROUNDS: '1',
-  });
+  served = await startDemo();
   const printed = (name: string, role: string) => {
     const m = new RegExp(`${name} \\(${role}\\): (\\S+)`).exec(served.logs());
     if (!m?.[1]) throw new Error(`no token printed for ${name}:\n${served.logs()}`);
@@ -59,26 +55,9 @@ interface Rollback {
   audit?: { actor: string; action: string }[];
 }
 
-async function sinkCalls(): Promise<SinkCall[]> {
-  const res = await fetch(`${served.url}/-/demo/rollback-sink`, { headers: DEMO_HEADERS });
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { calls: SinkCall[] }).calls;
-}
-
-/**
- * Instead of sleeping past an outbox poll and hoping no extra call comes (settle() in test/rollback.test.ts): a
- * round of the demo's rollback execution that may join one in flight, then a fresh round, which must run nothing.
- * The sink's calls after it are final.
- */
-async function settle(): Promise<void> {
-  const round = async () => {
-    const res = await fetch(`${served.url}/-/demo/test/rounds`, { method: 'POST', headers: DEMO_HEADERS });
-    expect(res.status).toBe(200);
-    return ((await res.json()) as { rollback: number }).rollback;
-  };
-  await round();
-  expect(await round(), 'a fresh execution round runs nothing').toBe(0);
-}
+const sinkCalls = () => demoSinkCalls(served, 'rollback');
+/** The demo's settle() (test/rollback.test.ts): after it, no approved rollback is left to execute. */
+const settle = () => settleDemo(served, 'rollback', 'a fresh execution round runs nothing');
 
 const callsFor = async (id: number) =>
   (await sinkCalls()).filter((c) => c.idempotencyKey === `mlwatch-rollback-${id}`);

@@ -1,55 +1,31 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDb, type TestDb } from './helpers/db.js';
-import { scrapeOnce } from './helpers/exporter.js';
 import { type Parsed, series } from './helpers/exposition.js';
-import { classifierYaml } from './helpers/model-config.js';
+import type { SeededClassifier as Model } from './helpers/model-tables.js';
+import {
+  D,
+  forEachVersionWindow,
+  H,
+  scrapeClassifiers,
+  seededClassifier,
+  seededRandom,
+} from './helpers/model-tables.js';
+import {
+  bruteAuc,
+  type Expected,
+  expectation,
+  expectValuesWithin1e9,
+  latestByKey,
+  seriesValues,
+  skippedByReason,
+} from './helpers/oracle.js';
 
 // Seeded predictions and labels, each stamped by its age in seconds before the warehouse's now(); every
 // expected value is computed below by brute force in TypeScript from these arrays. Ages stay hours away from
 // the window edges (1d, 7d). Predictions with a NULL score are excluded from every performance metric (they
 // can be neither ranked nor thresholded); unlabeled predictions too.
 
-interface Pred {
-  key: string;
-  age: number;
-  score: number | null;
-  version: string | null;
-}
-interface Label {
-  key: string;
-  age: number;
-  label: boolean;
-}
-interface Model {
-  name: string;
-  threshold: number;
-  preds: Pred[];
-  labels: Label[];
-  versioned: boolean;
-}
-
-const H = 3600;
-const D = 86_400;
-const WINDOWS = [
-  { label: '1d', s: D },
-  { label: '7d', s: 7 * D },
-];
-
-let seed = 7;
-const rand = () => {
-  seed = (seed * 1103515245 + 12345) % 2147483648;
-  return seed / 2147483648;
-};
-const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
-
-/** An age inside the 1d window, inside 7d only, older than 7d, or in the future. */
-function age(): number {
-  const r = rand();
-  if (r < 0.4) return H + Math.floor(rand() * 20 * H);
-  if (r < 0.9) return 30 * H + Math.floor(rand() * 4 * D);
-  if (r < 0.95) return 8 * D + Math.floor(rand() * D);
-  return -2 * H;
-}
+const { rand, pick, age } = seededRandom(7);
 
 /**
  * Predictions with tied scores on a 0.05 grid (0 and 1 exactly included), some NULL scores, labels drawn from
@@ -65,14 +41,11 @@ function makeModel(
     versions?: (i: number) => string | null;
   },
 ): Model {
-  const preds: Pred[] = [];
-  const labels: Label[] = [];
-  for (let i = 0; i < opts.n; i++) {
-    const key = `${name}-${i}`;
+  return seededClassifier(name, opts, (key, i, { preds, labels }) => {
     const score = opts.score ? opts.score() : rand() < 0.05 ? null : Math.round(rand() * 20) / 20;
     const a = age();
     preds.push({ key, age: a, score, version: opts.versions ? opts.versions(i) : null });
-    if (rand() < 0.15) continue; // not labeled yet
+    if (rand() < 0.15) return; // not labeled yet
     const truth = (opts.label ?? ((s: number) => rand() < s))(score ?? 0.5);
     // Label ages are distinct per key: the latest (smallest age) wins.
     const labelAge = Math.floor(rand() * 10 * D) - 3 * D;
@@ -82,8 +55,7 @@ function makeModel(
       labels.push({ key, age: labelAge + 600 + Math.floor(rand() * D), label: !truth });
       if (rand() < 0.5) labels.push({ key, age: labelAge + 2 * D, label: truth });
     }
-  }
-  return { name, threshold: opts.threshold, preds, labels, versioned: opts.versions !== undefined };
+  });
 }
 
 const models: Model[] = [
@@ -123,97 +95,66 @@ for (let i = 0; i < 30; i++) {
 
 // ---- brute-force oracles ----
 
-function bruteAuc(xs: { s: number; y: number }[]): number {
-  const pos = xs.filter((x) => x.y === 1);
-  const neg = xs.filter((x) => x.y === 0);
-  let wins = 0;
-  for (const p of pos) for (const q of neg) wins += p.s > q.s ? 1 : p.s === q.s ? 0.5 : 0;
-  return wins / (pos.length * neg.length);
-}
-
 function hanleyMcNeil(a: number, nPos: number, nNeg: number): number {
   const q1 = a / (2 - a);
   const q2 = (2 * a * a) / (1 + a);
   return Math.sqrt((a * (1 - a) + (nPos - 1) * (q1 - a * a) + (nNeg - 1) * (q2 - a * a)) / (nPos * nNeg));
 }
 
-interface Expected {
-  values: Map<string, number>;
-  skipped: Record<string, number>;
-}
-
-const key = (name: string, labels: Record<string, string>) =>
-  `${name}${JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)))}`;
-
 function expected(m: Model): Expected {
-  const values = new Map<string, number>();
-  const skipped: Record<string, number> = {};
-  const skip = (why: string, n = 1) => {
-    skipped[why] = (skipped[why] ?? 0) + n;
-  };
-  // The latest label of each key.
-  const latest = new Map<string, Label>();
-  for (const l of m.labels) {
-    const cur = latest.get(l.key);
-    if (!cur || l.age < cur.age) latest.set(l.key, l);
-  }
-  const versions = m.versioned
-    ? [...new Set(m.preds.filter((p) => p.age > 0 && p.age <= 7 * D).map((p) => p.version ?? ''))].sort()
-    : [''];
-  for (const version of versions) {
-    for (const w of WINDOWS) {
-      const base = { model: m.name, window: w.label, ...(m.versioned ? { version } : {}) };
-      const put = (name: string, v: number, extra: Record<string, string> = {}) =>
-        values.set(key(name, { ...base, ...extra }), v);
-      const xs = m.preds
-        .filter((p) => p.age > 0 && p.age <= w.s && (!m.versioned || (p.version ?? '') === version))
-        .filter((p) => p.score !== null && !Number.isNaN(p.score) && latest.has(p.key))
-        .map((p) => ({ s: p.score as number, y: latest.get(p.key)?.label ? 1 : 0 }));
-      const n = xs.length;
-      if (n === 0) {
-        skip('no_labels', 11);
-        continue;
-      }
-      const nPos = xs.filter((x) => x.y === 1).length;
-      const nNeg = n - nPos;
-      if (nPos === 0 || nNeg === 0) skip('one_class', 2);
-      else {
-        const auc = bruteAuc(xs);
-        put('mlwatch_model_auc', auc);
-        put('mlwatch_model_auc_stderr', hanleyMcNeil(auc, nPos, nNeg));
-      }
-      const clip = (s: number) => Math.min(Math.max(s, 1e-15), 1 - 1e-15);
-      put(
-        'mlwatch_model_log_loss',
-        xs.reduce((a, x) => a - (x.y ? Math.log(clip(x.s)) : Math.log(1 - clip(x.s))), 0) / n,
-      );
-      put('mlwatch_model_brier_score', xs.reduce((a, x) => a + (x.s - x.y) ** 2, 0) / n);
-      const predPos = xs.filter((x) => x.s >= m.threshold);
-      const tp = predPos.filter((x) => x.y === 1).length;
-      const correct = xs.filter((x) => (x.s >= m.threshold ? 1 : 0) === x.y).length;
-      put('mlwatch_model_accuracy', correct / n);
-      const precision = predPos.length ? tp / predPos.length : undefined;
-      const recall = nPos ? tp / nPos : undefined;
-      if (precision === undefined) skip('undefined');
-      else put('mlwatch_model_precision', precision);
-      if (recall === undefined) skip('undefined');
-      else put('mlwatch_model_recall', recall);
-      if (precision === undefined || recall === undefined || precision + recall === 0) skip('undefined');
-      else put('mlwatch_model_f1', (2 * precision * recall) / (precision + recall));
-      let ece = 0;
-      for (let b = 0; b < 10; b++) {
-        const inBin = xs.filter((x) => Math.max(0, Math.min(9, Math.floor(x.s * 10))) === b);
-        if (!inBin.length) continue;
-        const meanScore = inBin.reduce((a, x) => a + x.s, 0) / inBin.length;
-        const rate = inBin.filter((x) => x.y === 1).length / inBin.length;
-        ece += (inBin.length / n) * Math.abs(meanScore - rate);
-      }
-      put('mlwatch_model_calibration_error', ece);
-      put('mlwatch_model_positive_rate', predPos.length / n, { source: 'predicted' });
-      put('mlwatch_model_positive_rate', nPos / n, { source: 'actual' });
+  const e = expectation();
+  const { skip } = e;
+  const latest = latestByKey(m.labels);
+  forEachVersionWindow(m, (preds, base) => {
+    const put = (name: string, v: number, extra: Record<string, string> = {}) =>
+      e.put(name, { ...base, ...extra }, v);
+    const xs = preds
+      .filter((p) => p.score !== null && !Number.isNaN(p.score) && latest.has(p.key))
+      .map((p) => ({ s: p.score as number, y: latest.get(p.key)?.label ? 1 : 0 }));
+    const n = xs.length;
+    if (n === 0) {
+      skip('no_labels', 11);
+      return;
     }
-  }
-  return { values, skipped };
+    const nPos = xs.filter((x) => x.y === 1).length;
+    const nNeg = n - nPos;
+    if (nPos === 0 || nNeg === 0) skip('one_class', 2);
+    else {
+      const auc = bruteAuc(xs);
+      put('mlwatch_model_auc', auc);
+      put('mlwatch_model_auc_stderr', hanleyMcNeil(auc, nPos, nNeg));
+    }
+    const clip = (s: number) => Math.min(Math.max(s, 1e-15), 1 - 1e-15);
+    put(
+      'mlwatch_model_log_loss',
+      xs.reduce((a, x) => a - (x.y ? Math.log(clip(x.s)) : Math.log(1 - clip(x.s))), 0) / n,
+    );
+    put('mlwatch_model_brier_score', xs.reduce((a, x) => a + (x.s - x.y) ** 2, 0) / n);
+    const predPos = xs.filter((x) => x.s >= m.threshold);
+    const tp = predPos.filter((x) => x.y === 1).length;
+    const correct = xs.filter((x) => (x.s >= m.threshold ? 1 : 0) === x.y).length;
+    put('mlwatch_model_accuracy', correct / n);
+    const precision = predPos.length ? tp / predPos.length : undefined;
+    const recall = nPos ? tp / nPos : undefined;
+    if (precision === undefined) skip('undefined');
+    else put('mlwatch_model_precision', precision);
+    if (recall === undefined) skip('undefined');
+    else put('mlwatch_model_recall', recall);
+    if (precision === undefined || recall === undefined || precision + recall === 0) skip('undefined');
+    else put('mlwatch_model_f1', (2 * precision * recall) / (precision + recall));
+    let ece = 0;
+    for (let b = 0; b < 10; b++) {
+      const inBin = xs.filter((x) => Math.max(0, Math.min(9, Math.floor(x.s * 10))) === b);
+      if (!inBin.length) continue;
+      const meanScore = inBin.reduce((a, x) => a + x.s, 0) / inBin.length;
+      const rate = inBin.filter((x) => x.y === 1).length / inBin.length;
+      ece += (inBin.length / n) * Math.abs(meanScore - rate);
+    }
+    put('mlwatch_model_calibration_error', ece);
+    put('mlwatch_model_positive_rate', predPos.length / n, { source: 'predicted' });
+    put('mlwatch_model_positive_rate', nPos / n, { source: 'actual' });
+  });
+  return e;
 }
 
 // ---- the warehouse and the exporter ----
@@ -221,37 +162,12 @@ function expected(m: Model): Expected {
 let db: TestDb;
 let m: Parsed;
 
-async function seedModel(model: Model): Promise<void> {
-  const p = `${db.schema}.${model.name}_predictions`;
-  const l = `${db.schema}.${model.name}_labels`;
-  // main and extremes label with booleans, the others with 0/1 integers.
-  const labelType = model.name === 'main' || model.name === 'extremes' ? 'boolean' : 'integer';
-  await db.writer.exec(
-    `CREATE TABLE ${p} (request_id text, predicted_at timestamptz, score double precision, model_version text);
-     CREATE TABLE ${l} (request_id text, labeled_at timestamptz, outcome ${labelType})`,
-  );
-  for (const r of model.preds) {
-    await db.writer.query(`INSERT INTO ${p} VALUES ($1, now() - make_interval(secs => $2), $3, $4)`, [
-      r.key,
-      r.age,
-      r.score,
-      r.version,
-    ]);
-  }
-  for (const r of model.labels) {
-    await db.writer.query(`INSERT INTO ${l} VALUES ($1, now() - make_interval(secs => $2), $3)`, [
-      r.key,
-      r.age,
-      labelType === 'boolean' ? r.label : r.label ? 1 : 0,
-    ]);
-  }
-}
-
 beforeAll(async () => {
   db = await openTestDb();
-  for (const model of models) await seedModel(model);
-  const text = `warehouse:\n  url: ${db.configUrl}\n  statement_timeout: 20s\ndefaults: { interval: 1h }\nmodels:\n${classifierYaml(db.schema, models)}`;
-  m = await scrapeOnce(db, text);
+  // main and extremes label with booleans, the others with 0/1 integers.
+  m = await scrapeClassifiers(db, models, (model) =>
+    model.name === 'main' || model.name === 'extremes' ? 'boolean' : 'integer',
+  );
 }, 120_000);
 afterAll(async () => {
   await db?.close();
@@ -288,29 +204,17 @@ describe('classification performance: every value against brute force', () => {
 
   for (const model of models) {
     it(`${model.name}: exported series equal the brute-force values (1e-9)`, () => {
-      const want = expected(model);
-      const got = new Map<string, number>();
-      for (const name of PERFORMANCE) {
-        for (const s of series(m, name, { model: model.name })) got.set(key(s.name, s.labels), s.value);
-      }
-      expect([...got.keys()].sort()).toEqual([...want.values.keys()].sort());
-      for (const [k, v] of want.values) {
-        const g = got.get(k) as number;
-        expect(Number.isFinite(g), k).toBe(true);
-        expect(Math.abs(g - v), `${k}: got ${g}, want ${v}`).toBeLessThan(1e-9);
-      }
+      expectValuesWithin1e9(seriesValues(m, PERFORMANCE, { model: model.name }), expected(model).values);
     });
 
     it(`${model.name}: undefined metrics are counted as skipped, by reason`, () => {
       const want = expected(model).skipped;
-      const got: Record<string, number> = {};
-      for (const s of series(m, 'mlwatch_check_skipped_samples', {
-        check: `model:${model.name}:performance`,
-      })) {
-        // The estimated metrics' reasons are checked in model-estimated.test.ts.
-        if (s.labels.reason === 'no_unlabeled' || s.labels.reason === 'estimate_undefined') continue;
-        got[s.labels.reason as string] = s.value;
-      }
+      // The estimated metrics' reasons are checked in model-estimated.test.ts.
+      const got = Object.fromEntries(
+        Object.entries(skippedByReason(m, `model:${model.name}:performance`)).filter(
+          ([reason]) => reason !== 'no_unlabeled' && reason !== 'estimate_undefined',
+        ),
+      );
       expect(got).toEqual(want);
     });
   }

@@ -2,9 +2,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildClassificationCheck } from '../src/checks/model/classification.js';
 import { type ModelEntryShape, modelContext } from '../src/checks/model/context.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
-import { scrapeOnce } from './helpers/exporter.js';
 import { type Parsed, series } from './helpers/exposition.js';
-import { classifierYaml } from './helpers/model-config.js';
+import type { SeededClassifier as Model } from './helpers/model-tables.js';
+import {
+  D,
+  forEachVersionWindow,
+  H,
+  scrapeClassifiers,
+  seededClassifier,
+  seededRandom,
+} from './helpers/model-tables.js';
+import {
+  type Expected,
+  expectation,
+  expectValuesWithin1e9,
+  seriesValues,
+  skippedByReason,
+} from './helpers/oracle.js';
 
 // Estimated accuracy, precision, recall and F1 of the unlabeled predictions of a binary classifier (expected
 // confusion counts if the scores are calibrated), checked against a brute-force TypeScript oracle on seeded
@@ -12,31 +26,6 @@ import { classifierYaml } from './helpers/model-config.js';
 // from the window edges (1d, 7d). Then a calibration sanity check: with labels drawn as Bernoulli(score), the
 // estimate on the unlabeled half is close to the realized accuracy of the labeled half.
 
-interface Pred {
-  key: string;
-  age: number;
-  score: number | null;
-  version: string | null;
-}
-interface Label {
-  key: string;
-  age: number;
-  label: boolean;
-}
-interface Model {
-  name: string;
-  threshold: number;
-  preds: Pred[];
-  labels: Label[];
-  versioned: boolean;
-}
-
-const H = 3600;
-const D = 86_400;
-const WINDOWS = [
-  { label: '1d', s: D },
-  { label: '7d', s: 7 * D },
-];
 const ESTIMATED = [
   'mlwatch_model_unlabeled_predictions',
   'mlwatch_model_estimated_accuracy',
@@ -46,21 +35,7 @@ const ESTIMATED = [
 ];
 const ESTIMATE_REASONS = new Set(['no_unlabeled', 'estimate_undefined']);
 
-let seed = 11;
-const rand = () => {
-  seed = (seed * 1103515245 + 12345) % 2147483648;
-  return seed / 2147483648;
-};
-const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
-
-/** An age inside the 1d window, inside 7d only, older than 7d, or in the future. */
-function age(): number {
-  const r = rand();
-  if (r < 0.4) return H + Math.floor(rand() * 20 * H);
-  if (r < 0.9) return 30 * H + Math.floor(rand() * 4 * D);
-  if (r < 0.95) return 8 * D + Math.floor(rand() * D);
-  return -2 * H;
-}
+const { rand, pick, age } = seededRandom(11);
 
 /** Predictions, a share of them labeled (Bernoulli(score) for in-range scores), the rest not yet. */
 function makeModel(
@@ -73,19 +48,15 @@ function makeModel(
     versions?: (i: number) => string | null;
   },
 ): Model {
-  const preds: Pred[] = [];
-  const labels: Label[] = [];
-  for (let i = 0; i < opts.n; i++) {
-    const key = `${name}-${i}`;
+  return seededClassifier(name, opts, (key, i, { preds, labels }) => {
     const score = opts.score();
     const version = opts.versions ? opts.versions(i) : null;
     preds.push({ key, age: age(), score, version });
     const share = typeof opts.labeledShare === 'number' ? opts.labeledShare : opts.labeledShare(version);
-    if (rand() >= share) continue;
+    if (rand() >= share) return;
     const s = score === null || Number.isNaN(score) ? 0.5 : score;
     labels.push({ key, age: Math.floor(rand() * 10 * D) - 3 * D, label: rand() < s });
-  }
-  return { name, threshold: opts.threshold, preds, labels, versioned: opts.versions !== undefined };
+  });
 }
 
 const models: Model[] = [
@@ -125,65 +96,47 @@ for (let i = 0; i < 20; i++) {
 
 // ---- the brute-force oracle ----
 
-interface Expected {
-  values: Map<string, number>;
-  skipped: Record<string, number>;
-}
-
-const key = (name: string, labels: Record<string, string>) =>
-  `${name}${JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)))}`;
-
 function expected(m: Model): Expected {
-  const values = new Map<string, number>();
-  const skipped: Record<string, number> = {};
-  const skip = (why: string, n = 1) => {
-    skipped[why] = (skipped[why] ?? 0) + n;
-  };
+  const e = expectation();
+  const { skip } = e;
   const labeled = new Set(m.labels.map((l) => l.key));
-  const versions = m.versioned
-    ? [...new Set(m.preds.filter((p) => p.age > 0 && p.age <= 7 * D).map((p) => p.version ?? ''))].sort()
-    : [''];
-  for (const version of versions) {
-    for (const w of WINDOWS) {
-      const base = { model: m.name, window: w.label, ...(m.versioned ? { version } : {}) };
-      const put = (name: string, v: number) => values.set(key(name, base), v);
-      const ps = m.preds
-        .filter((p) => p.age > 0 && p.age <= w.s && (!m.versioned || (p.version ?? '') === version))
-        .filter((p) => p.score !== null && !Number.isNaN(p.score) && !labeled.has(p.key))
-        .map((p) => ({ s: p.score as number, p: Math.min(1, Math.max(0, p.score as number)) }));
-      put('mlwatch_model_unlabeled_predictions', ps.length);
-      if (ps.length === 0) {
-        skip('no_unlabeled', 4);
-        continue;
-      }
-      let tp = 0;
-      let fp = 0;
-      let fn = 0;
-      let tn = 0;
-      let predictedPos = 0;
-      for (const x of ps) {
-        if (x.s >= m.threshold) {
-          predictedPos++;
-          tp += x.p;
-          fp += 1 - x.p;
-        } else {
-          fn += x.p;
-          tn += 1 - x.p;
-        }
-      }
-      put('mlwatch_model_estimated_accuracy', (tp + tn) / ps.length);
-      const precision = predictedPos > 0 ? tp / (tp + fp) : undefined;
-      const recall = tp + fn > 0 ? tp / (tp + fn) : undefined;
-      if (precision === undefined) skip('estimate_undefined');
-      else put('mlwatch_model_estimated_precision', precision);
-      if (recall === undefined) skip('estimate_undefined');
-      else put('mlwatch_model_estimated_recall', recall);
-      if (precision === undefined || recall === undefined || precision + recall === 0)
-        skip('estimate_undefined');
-      else put('mlwatch_model_estimated_f1', (2 * precision * recall) / (precision + recall));
+  forEachVersionWindow(m, (preds, base) => {
+    const put = (name: string, v: number) => e.put(name, base, v);
+    const ps = preds
+      .filter((p) => p.score !== null && !Number.isNaN(p.score) && !labeled.has(p.key))
+      .map((p) => ({ s: p.score as number, p: Math.min(1, Math.max(0, p.score as number)) }));
+    put('mlwatch_model_unlabeled_predictions', ps.length);
+    if (ps.length === 0) {
+      skip('no_unlabeled', 4);
+      return;
     }
-  }
-  return { values, skipped };
+    let tp = 0;
+    let fp = 0;
+    let fn = 0;
+    let tn = 0;
+    let predictedPos = 0;
+    for (const x of ps) {
+      if (x.s >= m.threshold) {
+        predictedPos++;
+        tp += x.p;
+        fp += 1 - x.p;
+      } else {
+        fn += x.p;
+        tn += 1 - x.p;
+      }
+    }
+    put('mlwatch_model_estimated_accuracy', (tp + tn) / ps.length);
+    const precision = predictedPos > 0 ? tp / (tp + fp) : undefined;
+    const recall = tp + fn > 0 ? tp / (tp + fn) : undefined;
+    if (precision === undefined) skip('estimate_undefined');
+    else put('mlwatch_model_estimated_precision', precision);
+    if (recall === undefined) skip('estimate_undefined');
+    else put('mlwatch_model_estimated_recall', recall);
+    if (precision === undefined || recall === undefined || precision + recall === 0)
+      skip('estimate_undefined');
+    else put('mlwatch_model_estimated_f1', (2 * precision * recall) / (precision + recall));
+  });
+  return e;
 }
 
 // ---- the warehouse and the exporter ----
@@ -191,39 +144,9 @@ function expected(m: Model): Expected {
 let db: TestDb;
 let m: Parsed;
 
-async function seedModel(model: Model): Promise<void> {
-  const p = `${db.schema}.${model.name}_predictions`;
-  const l = `${db.schema}.${model.name}_labels`;
-  await db.writer.exec(
-    `CREATE TABLE ${p} (request_id text, predicted_at timestamptz, score double precision, model_version text);
-     CREATE TABLE ${l} (request_id text, labeled_at timestamptz, outcome boolean)`,
-  );
-  // NaN travels as text: a float8 array parameter cannot carry it through every driver.
-  await db.writer.query(
-    `INSERT INTO ${p}
-     SELECT k, now() - make_interval(secs => a), s::float8, v
-     FROM unnest($1::text[], $2::float8[], $3::text[], $4::text[]) AS u(k, a, s, v)`,
-    [
-      model.preds.map((r) => r.key),
-      model.preds.map((r) => r.age),
-      model.preds.map((r) => (r.score === null ? null : String(r.score))),
-      model.preds.map((r) => r.version),
-    ],
-  );
-  if (model.labels.length === 0) return;
-  await db.writer.query(
-    `INSERT INTO ${l}
-     SELECT k, now() - make_interval(secs => a), y
-     FROM unnest($1::text[], $2::float8[], $3::boolean[]) AS u(k, a, y)`,
-    [model.labels.map((r) => r.key), model.labels.map((r) => r.age), model.labels.map((r) => r.label)],
-  );
-}
-
 beforeAll(async () => {
   db = await openTestDb();
-  for (const model of models) await seedModel(model);
-  const text = `warehouse:\n  url: ${db.configUrl}\n  statement_timeout: 20s\ndefaults: { interval: 1h }\nmodels:\n${classifierYaml(db.schema, models)}`;
-  m = await scrapeOnce(db, text);
+  m = await scrapeClassifiers(db, models);
 }, 120_000);
 afterAll(async () => {
   await db?.close();
@@ -251,26 +174,15 @@ describe('estimated classification metrics of unlabeled predictions: every value
 
   for (const model of models) {
     it(`${model.name}: exported series equal the brute-force values (1e-9), never NaN`, () => {
-      const want = expected(model);
-      const got = new Map<string, number>();
-      for (const name of ESTIMATED) {
-        for (const s of series(m, name, { model: model.name })) got.set(key(s.name, s.labels), s.value);
-      }
-      expect([...got.keys()].sort()).toEqual([...want.values.keys()].sort());
-      for (const [k, v] of want.values) {
-        const g = got.get(k) as number;
-        expect(Number.isFinite(g), k).toBe(true);
-        expect(Math.abs(g - v), `${k}: got ${g}, want ${v}`).toBeLessThan(1e-9);
-      }
+      expectValuesWithin1e9(seriesValues(m, ESTIMATED, { model: model.name }), expected(model).values);
     });
 
     it(`${model.name}: undefined estimates are counted as skipped, by reason`, () => {
-      const got: Record<string, number> = {};
-      for (const s of series(m, 'mlwatch_check_skipped_samples', {
-        check: `model:${model.name}:performance`,
-      })) {
-        if (ESTIMATE_REASONS.has(s.labels.reason as string)) got[s.labels.reason as string] = s.value;
-      }
+      const got = Object.fromEntries(
+        Object.entries(skippedByReason(m, `model:${model.name}:performance`)).filter(([reason]) =>
+          ESTIMATE_REASONS.has(reason),
+        ),
+      );
       expect(got).toEqual(expected(model).skipped);
     });
   }

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfigText } from '../src/config/load.js';
-import { Exporter } from '../src/runtime/exporter.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
-import { memoryLogger } from './helpers/exporter.js';
-import { type Parsed, parseExposition, sampleValue, series } from './helpers/exposition.js';
+import { scrapeOnce } from './helpers/exporter.js';
+import { type Parsed, sampleValue, series } from './helpers/exposition.js';
+import { ageBase, insertAged, seededRandom } from './helpers/model-tables.js';
+import { closeTo, latestByKey } from './helpers/oracle.js';
 
 // Known predictions and labels, each stamped at a whole number of seconds before one base instant taken from
 // the warehouse clock just before seeding, so label delays are exact. Expected values are computed by brute
@@ -20,11 +20,7 @@ interface Label {
   positive: boolean;
 }
 
-let seed = 2024;
-const rand = () => {
-  seed = (seed * 1103515245 + 12345) % 2147483648;
-  return seed / 2147483648;
-};
+const { rand } = seededRandom(2024);
 const H = 3600;
 const preds: Pred[] = [];
 const labels: Label[] = [];
@@ -65,14 +61,7 @@ const windows = [
   { label: '6h', s: 6 * H },
 ];
 
-function latestLabels(): Map<number, Label> {
-  const latest = new Map<number, Label>();
-  for (const l of labels) {
-    const cur = latest.get(l.id);
-    if (cur === undefined || l.age < cur.age) latest.set(l.id, l);
-  }
-  return latest;
-}
+const latestLabels = () => latestByKey(labels, (l) => l.id);
 
 const inWindow = (p: Pred, s: number) => p.age > 0 && p.age <= s;
 const versionsIn6h = [...new Set(preds.filter((p) => inWindow(p, 6 * H)).map((p) => p.version))];
@@ -104,11 +93,6 @@ function leaks(s: number): number {
   return delays(s).filter((d) => d < 0).length;
 }
 
-const closeTo = (actual: number, want: number) => {
-  const tol = 1e-9 * Math.max(Math.abs(want), 1e-6);
-  if (!(Math.abs(actual - want) <= tol)) throw new Error(`expected ${actual} to be within ${tol} of ${want}`);
-};
-
 let db: TestDb;
 let s: string;
 beforeAll(async () => {
@@ -117,23 +101,9 @@ beforeAll(async () => {
   await db.writer.exec(`CREATE TABLE ${s}.scores (request_id bigint, scored_at timestamptz not null, p float8, model_version text);
 CREATE TABLE ${s}.clicks (request_id bigint, clicked_at timestamptz not null, clicked boolean);
 CREATE TABLE ${s}.clicks01 (request_id bigint, clicked_at timestamptz not null, clicked integer);
-CREATE TABLE ${s}.empty_scores (request_id bigint, scored_at timestamptz not null, p float8);
-CREATE TABLE ${s}.base AS SELECT now() AS t0;`);
-  const insert = async (table: string, rows: unknown[][]) => {
-    for (let at = 0; at < rows.length; at += 200) {
-      const chunk = rows.slice(at, at + 200);
-      const width = (chunk[0] as unknown[]).length;
-      const values = chunk.map(
-        (_, r) =>
-          `(${Array.from({ length: width }, (_, c) =>
-            c === 1
-              ? `(SELECT t0 FROM ${s}.base) - make_interval(secs => $${r * width + c + 1})`
-              : `$${r * width + c + 1}`,
-          ).join(', ')})`,
-      );
-      await db.writer.query(`INSERT INTO ${s}.${table} VALUES ${values.join(', ')}`, chunk.flat());
-    }
-  };
+CREATE TABLE ${s}.empty_scores (request_id bigint, scored_at timestamptz not null, p float8);`);
+  const base = await ageBase(db);
+  const insert = (table: string, rows: unknown[][]) => insertAged(db, `${s}.${table}`, rows, { base });
   await insert(
     'scores',
     preds.map((p) => [p.id, p.age, p.score, p.version]),
@@ -151,19 +121,8 @@ afterAll(async () => {
   await db?.close();
 });
 
-async function scrape(modelsYaml: string): Promise<Parsed> {
-  const text = `warehouse:\n  url: ${db.configUrl}\ndefaults: { interval: 1h }\nmodels:\n${modelsYaml}`;
-  const config = loadConfigText(text, 'test.yaml', {}, '/');
-  const exporter = Exporter.start(config, {
-    log: memoryLogger().log,
-    openWarehouse: () => db.newWarehouse(),
-    withProcessMetrics: false,
-  });
-  await exporter.firstRound();
-  const m = parseExposition(await exporter.metricsText());
-  await exporter.stop(1000);
-  return m;
-}
+const scrape = (modelsYaml: string): Promise<Parsed> =>
+  scrapeOnce(db, `warehouse:\n  url: ${db.configUrl}\ndefaults: { interval: 1h }\nmodels:\n${modelsYaml}`);
 
 const model = (
   name: string,

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfigText } from '../src/config/load.js';
-import { Exporter } from '../src/runtime/exporter.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
-import { memoryLogger } from './helpers/exporter.js';
-import { type Parsed, parseExposition, sampleValue, series } from './helpers/exposition.js';
+import { scrapeOnce } from './helpers/exporter.js';
+import { type Parsed, sampleValue, series } from './helpers/exposition.js';
+import { ageBase, insertAged, seededRandom } from './helpers/model-tables.js';
+import { closeTo, latestByKey } from './helpers/oracle.js';
 
 // Known predictions and labels, each stamped at an age in seconds before one base instant taken from the
 // warehouse clock just before seeding. Every expected value is computed by brute force from these arrays.
@@ -21,11 +21,7 @@ interface Label {
   label: number | null;
 }
 
-let seed = 7;
-const rand = () => {
-  seed = (seed * 1103515245 + 12345) % 2147483648;
-  return seed / 2147483648;
-};
+const { rand } = seededRandom(7);
 const H = 3600;
 const safeAge = (max: number) => {
   let a = 180 + Math.floor(rand() * (max - 360));
@@ -118,14 +114,7 @@ interface Expected {
 }
 
 /** The latest label of each key, by label timestamp (smallest age). */
-function latestLabels(): Map<number, Label> {
-  const latest = new Map<number, Label>();
-  for (const l of labels) {
-    const cur = latest.get(l.id);
-    if (cur === undefined || l.age < cur.age) latest.set(l.id, l);
-  }
-  return latest;
-}
+const latestLabels = () => latestByKey(labels, (l) => l.id);
 
 function expected(windowS: number, version: string | null | undefined): Expected | null {
   const latest = latestLabels();
@@ -190,11 +179,6 @@ function expectedReference(fromS: number, toS: number): { n: number; mae: number
   return n === 0 ? null : { n, mae: abs / n, rmse: Math.sqrt(sq / n) };
 }
 
-const closeTo = (actual: number, want: number) => {
-  const tol = 1e-9 * Math.max(Math.abs(want), 1e-6);
-  if (!(Math.abs(actual - want) <= tol)) throw new Error(`expected ${actual} to be within ${tol} of ${want}`);
-};
-
 let db: TestDb;
 let s: string;
 beforeAll(async () => {
@@ -202,23 +186,10 @@ beforeAll(async () => {
   s = db.schema;
   await db.writer.exec(`CREATE TABLE ${s}.preds (request_id bigint, at timestamptz not null, yhat float8, model_version text);
 CREATE TABLE ${s}.actuals (request_id bigint, observed_at timestamptz not null, y numeric);
-CREATE TABLE ${s}.empty_preds (request_id bigint, at timestamptz not null, yhat float8);
-CREATE TABLE ${s}.base AS SELECT now() AS t0;`);
-  const insert = async (table: string, cols: string, rows: unknown[][]) => {
-    for (let at = 0; at < rows.length; at += 200) {
-      const chunk = rows.slice(at, at + 200);
-      const width = (chunk[0] as unknown[]).length;
-      const values = chunk.map(
-        (_, r) =>
-          `(${Array.from({ length: width }, (_, c) =>
-            c === 1
-              ? `(SELECT t0 FROM ${s}.base) - make_interval(secs => $${r * width + c + 1})`
-              : `$${r * width + c + 1}`,
-          ).join(', ')})`,
-      );
-      await db.writer.query(`INSERT INTO ${s}.${table} (${cols}) VALUES ${values.join(', ')}`, chunk.flat());
-    }
-  };
+CREATE TABLE ${s}.empty_preds (request_id bigint, at timestamptz not null, yhat float8);`);
+  const base = await ageBase(db);
+  const insert = (table: string, columns: string, rows: unknown[][]) =>
+    insertAged(db, `${s}.${table}`, rows, { columns, base });
   await insert(
     'preds',
     'request_id, at, yhat, model_version',
@@ -234,19 +205,8 @@ afterAll(async () => {
   await db?.close();
 });
 
-async function scrape(modelsYaml: string): Promise<Parsed> {
-  const text = `warehouse:\n  url: ${db.configUrl}\ndefaults: { interval: 1h }\nmodels:\n${modelsYaml}`;
-  const config = loadConfigText(text, 'test.yaml', {}, '/');
-  const exporter = Exporter.start(config, {
-    log: memoryLogger().log,
-    openWarehouse: () => db.newWarehouse(),
-    withProcessMetrics: false,
-  });
-  await exporter.firstRound();
-  const m = parseExposition(await exporter.metricsText());
-  await exporter.stop(1000);
-  return m;
-}
+const scrape = (modelsYaml: string): Promise<Parsed> =>
+  scrapeOnce(db, `warehouse:\n  url: ${db.configUrl}\ndefaults: { interval: 1h }\nmodels:\n${modelsYaml}`);
 
 const model = (name: string, table: string, version: boolean) => `  - name: ${name}
     task: regression

@@ -2,6 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDb, type TestDb } from './helpers/db.js';
 import { scrapeOnce } from './helpers/exporter.js';
 import { type Parsed, series } from './helpers/exposition.js';
+import { insertAged, seededRandom } from './helpers/model-tables.js';
+import {
+  bruteAuc,
+  type Expected,
+  expectation,
+  latestByKey,
+  seriesKey,
+  seriesValues,
+  skippedByReason,
+} from './helpers/oracle.js';
 
 // Per-segment metrics (models[].segments) against brute force. Predictions and labels are stamped by their age
 // in seconds before the warehouse's now(), hours away from the window edges (1d, 7d). Inside the widest window
@@ -15,12 +25,7 @@ const WINDOWS = [
   { label: '1d', s: D },
 ];
 
-let seed = 11;
-const rand = () => {
-  seed = (seed * 1103515245 + 12345) % 2147483648;
-  return seed / 2147483648;
-};
-const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+const { rand, pick } = seededRandom(11);
 const shuffle = <T>(xs: T[]): T[] => {
   for (let i = xs.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
@@ -140,17 +145,6 @@ const models = [classifier(), regressor()];
 const NULL_VALUE = '(null)';
 const text = (v: string | number | null) => (v === null ? NULL_VALUE : String(v));
 
-function bruteAuc(xs: { s: number; y: number }[]): number {
-  const pos = xs.filter((x) => x.y === 1);
-  const neg = xs.filter((x) => x.y === 0);
-  let wins = 0;
-  for (const p of pos) for (const q of neg) wins += p.s > q.s ? 1 : p.s === q.s ? 0.5 : 0;
-  return wins / (pos.length * neg.length);
-}
-
-const seriesKey = (name: string, labels: Record<string, string>) =>
-  `${name}${JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)))}`;
-
 const inside = (p: Pred, s: number) => p.age > 0 && p.age <= s;
 
 /** The reported value of each prediction for a column: its own if among the top maxSegments, else other. */
@@ -168,17 +162,10 @@ function reportedValue(model: Model, column: string): (p: Pred) => string {
   };
 }
 
-function expected(model: Model): { values: Map<string, number>; skipped: Record<string, number> } {
-  const values = new Map<string, number>();
-  const skipped: Record<string, number> = {};
-  const skip = (why: string, n = 1) => {
-    skipped[why] = (skipped[why] ?? 0) + n;
-  };
-  const latest = new Map<string, Label>();
-  for (const l of model.labels) {
-    const cur = latest.get(l.key);
-    if (!cur || l.age < cur.age) latest.set(l.key, l);
-  }
+function expected(model: Model): Expected {
+  const e = expectation();
+  const { skip } = e;
+  const latest = latestByKey(model.labels);
   for (const column of model.columns) {
     const segmentOf = reportedValue(model, column);
     const reported = new Set(model.preds.filter((p) => inside(p, WINDOWS[0]?.s as number)).map(segmentOf));
@@ -186,7 +173,7 @@ function expected(model: Model): { values: Map<string, number>; skipped: Record<
       for (const w of WINDOWS) {
         const labels = { model: model.name, window: w.label, segment: column, segment_value: v };
         const put = (name: string, x: number, extra: Record<string, string> = {}) =>
-          values.set(seriesKey(name, { ...labels, ...extra }), x);
+          e.put(name, { ...labels, ...extra }, x);
         const rows = model.preds.filter((p) => inside(p, w.s) && segmentOf(p) === v);
         put('mlwatch_model_segment_predictions', rows.length);
         put('mlwatch_model_segment_labeled_predictions', rows.filter((p) => latest.has(p.key)).length);
@@ -219,7 +206,7 @@ function expected(model: Model): { values: Map<string, number>; skipped: Record<
       }
     }
   }
-  return { values, skipped };
+  return e;
 }
 
 // ---- the warehouse and the exporter ----
@@ -227,19 +214,8 @@ function expected(model: Model): { values: Map<string, number>; skipped: Record<
 let db: TestDb;
 let m: Parsed;
 
-async function insert(table: string, rows: unknown[][], ageColumn: number): Promise<void> {
-  for (let at = 0; at < rows.length; at += 200) {
-    const chunk = rows.slice(at, at + 200);
-    const width = (chunk[0] as unknown[]).length;
-    const tuples = chunk.map(
-      (_, r) =>
-        `(${Array.from({ length: width }, (_, c) =>
-          c === ageColumn ? `now() - make_interval(secs => $${r * width + c + 1})` : `$${r * width + c + 1}`,
-        ).join(', ')})`,
-    );
-    await db.writer.query(`INSERT INTO ${table} VALUES ${tuples.join(', ')}`, chunk.flat());
-  }
-}
+const insert = (table: string, rows: unknown[][], ageColumn: number) =>
+  insertAged(db, table, rows, { ageColumn });
 
 async function seedTables(): Promise<void> {
   const s = db.schema;
@@ -332,10 +308,7 @@ describe('model segments: every value against brute force', () => {
   for (const model of models) {
     it(`${model.name}: exported series equal the brute-force values (1e-9)`, () => {
       const want = expected(model);
-      const got = new Map<string, number>();
-      for (const name of FAMILIES) {
-        for (const s of series(m, name, { model: model.name })) got.set(seriesKey(s.name, s.labels), s.value);
-      }
+      const got = seriesValues(m, FAMILIES, { model: model.name });
       expect([...got.keys()].sort()).toEqual([...want.values.keys()].sort());
       for (const [k, v] of want.values) {
         const g = got.get(k) as number;
@@ -346,12 +319,7 @@ describe('model segments: every value against brute force', () => {
     });
 
     it(`${model.name}: skipped series are counted by reason`, () => {
-      const got = Object.fromEntries(
-        series(m, 'mlwatch_check_skipped_samples', { check: `model:${model.name}:segments` }).map((s) => [
-          s.labels.reason as string,
-          s.value,
-        ]),
-      );
+      const got = skippedByReason(m, `model:${model.name}:segments`);
       expect(got).toEqual(expected(model).skipped);
     });
   }

@@ -1,17 +1,17 @@
-import pino from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { pgliteStateDb } from '../src/actions/store/db.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { backoffDelay } from '../src/actions/store/outbox.js';
 import { listRetrainRequests } from '../src/commands/retrain.js';
 import { loadConfigText } from '../src/config/load.js';
-import { type Running, serve } from '../src/runtime/serve.js';
+import type { Running } from '../src/runtime/serve.js';
+import { firingAlert, type WebhookAlert } from './helpers/alerts.js';
 import { rejectsEachFixture } from './helpers/bad-config.js';
 import { ACCESS_YAML, WEBHOOK_HEADERS } from './helpers/credentials.js';
-import { onRealPostgres, openTestDb, type TestDb } from './helpers/db.js';
+import { onRealPostgres, type TestDb } from './helpers/db.js';
 import { memoryLogger } from './helpers/exporter.js';
 import { parseExposition, sampleValue, series } from './helpers/exposition.js';
+import { modelEntry as model, useServedFixture } from './helpers/served.js';
 import { waitFor } from './helpers/wait.js';
-import { type WebhookSink, webhookSink } from './helpers/webhook-sink.js';
+import type { WebhookSink } from './helpers/webhook-sink.js';
 
 // Retraining requests, from alerts (the `retraining` receiver) and from each model's cadence, through in-process
 // `serve()` exporters over HTTP, with the state store on the real PostgreSQL (or one embedded PGlite that two
@@ -73,57 +73,14 @@ describe('backoff', () => {
   });
 });
 
-function model(name: string, extra = ''): string {
-  // The checks' tables exist (empty) only in the served tests; here only the config matters.
-  return [
-    `  - name: ${name}`,
-    '    task: binary_classification',
-    '    owner: data-science',
-    '    predictions: { table: preds, key: id, timestamp: ts, score: score }',
-    '    labels: { table: outcomes, key: id, timestamp: ts, label: label }',
-    ...(extra ? [`    ${extra}`] : []),
-    '',
-  ].join('\n');
-}
-
 // ----- served ---------------------------------------------------------------------------------------------
 
+const served = useServedFixture('r', { modelTables: true });
 let db: TestDb;
 let sink: WebhookSink;
-const running: Running[] = [];
-const schemas: string[] = [];
-/** The exporters' clock: real time plus an offset the tests move (cooldowns, due attempts). */
-let offsetMs = 0;
-const now = () => new Date(Date.now() + offsetMs);
-
-beforeAll(async () => {
-  db = await openTestDb();
-  await db.writer.exec(
-    `CREATE TABLE ${db.schema}.preds (id int, ts timestamptz, score float8);
-     CREATE TABLE ${db.schema}.outcomes (id int, ts timestamptz, label int);`,
-  );
-  sink = await webhookSink();
+beforeAll(() => {
+  ({ db, sink } = served);
 });
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((r) => r.shutdown()));
-  sink.status = 200;
-  sink.calls.length = 0;
-  await sink.open().catch(() => {}); // reopened if a test closed it (already open: EADDRINUSE, ignored)
-  offsetMs = 0;
-});
-afterAll(async () => {
-  await sink?.close();
-  if (db?.kind === 'pg') for (const s of schemas) await db.writer.exec(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
-  await db?.close();
-});
-
-let schemaCount = 0;
-/** A fresh state schema for one test. */
-function stateSchema(): string {
-  const s = `${db.schema}_r${++schemaCount}`;
-  schemas.push(s);
-  return s;
-}
 
 interface Options {
   schema: string;
@@ -134,36 +91,23 @@ interface Options {
 }
 
 function configOf(o: Options) {
-  const t = db.schema;
   const text = [
     `warehouse: { url: '${db.configUrl}', statement_timeout: 10s }`,
-    `state: { url: '${o.stateUrl ?? db.url ?? 'pglite:memory'}', schema: ${o.schema} }`,
+    `state: { url: '${o.stateUrl ?? served.stateUrl}', schema: ${o.schema} }`,
     'models:',
-    o.models
-      .replaceAll('table: preds', `table: ${t}.preds`)
-      .replaceAll('table: outcomes', `table: ${t}.outcomes`),
+    served.qualify(o.models),
     ACCESS_YAML,
   ].join('\n');
   return loadConfigText(text, 'retrain.yaml', {}, '/');
 }
 
 /** An in-process `mlwatch serve` on the test database; the same schema makes replicas of one deployment. */
-async function start(o: Options): Promise<Running> {
-  const config = configOf(o);
-  const pglite = db.pglite;
-  const r = await serve({
-    config,
-    loadAgain: () => config,
-    host: '127.0.0.1',
-    port: 0,
+function start(o: Options): Promise<Running> {
+  return served.serve(configOf(o), {
     log: (o.logs ?? memoryLogger()).log,
-    openWarehouse: () => db.newWarehouse(),
-    ...(pglite && !o.stateUrl ? { openState: () => pgliteStateDb(pglite, false) } : {}),
-    retrain: { now, pollMs: 50, backoffMs: 150, backoffCapMs: 600, refreshMs: 100 },
+    ownState: o.stateUrl !== undefined,
+    retrain: { now: served.now, pollMs: 50, backoffMs: 150, backoffCapMs: 600, refreshMs: 100 },
   });
-  running.push(r);
-  await waitFor(() => r.state.isReady(), 20_000, 'state store ready');
-  return r;
 }
 
 const url = (r: Running) => `http://127.0.0.1:${r.port}`;
@@ -174,22 +118,10 @@ const retrainModel = (name: string, extra = '') =>
     `retrain: { webhook: '${sink.url}/${name}', headers: { authorization: 'Bearer s3cret' }${extra} }`,
   );
 
-interface Alert {
-  status: 'firing' | 'resolved';
-  labels: Record<string, string>;
-  annotations?: Record<string, string>;
-  startsAt: string;
-  endsAt?: string;
-  fingerprint: string;
-}
-const aucLow = (over: Partial<Alert> = {}): Alert => ({
-  status: 'firing',
+const aucLow = firingAlert({
   labels: { alertname: 'MlwatchModelAucLow', model: 'credit', action: 'retrain', severity: 'critical' },
   annotations: { description: 'AUC 0.61 below 0.65' },
-  startsAt: '2026-11-29T01:00:00Z',
-  endsAt: '2026-11-29T01:04:00Z',
   fingerprint: 'f-auc-credit',
-  ...over,
 });
 
 async function post(r: Running, alerts: unknown[], body?: unknown) {
@@ -220,7 +152,7 @@ const metrics = async (r: Running) => parseExposition(await r.exporter.metricsTe
 
 describe('POST /api/v1/retrain', () => {
   it('records a request for a firing alert, dispatches it once, and deduplicates within the cooldown', async () => {
-    const a = await start({ schema: stateSchema(), models: retrainModel('credit') + model('churn') });
+    const a = await start({ schema: served.stateSchema(), models: retrainModel('credit') + model('churn') });
     const first = await post(a, [aucLow()]);
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ requested: 1, deduplicated: 0, duplicates: 0, ignored: 0 });
@@ -255,13 +187,13 @@ describe('POST /api/v1/retrain', () => {
       labels: { alertname: 'MlwatchModelEstimatedAccuracyDrop', model: 'credit' },
       fingerprint: 'f-est',
     });
-    offsetMs = 23 * 3_600_000;
+    served.offsetMs = 23 * 3_600_000;
     expect((await post(a, [repeat, other])).body).toMatchObject({ requested: 0, deduplicated: 2 });
     const [deduped] = await requests(a);
     expect(deduped).toMatchObject({ id, state: 'dispatched', attempts: 1, failures: 0, deduplicated: 2 });
 
     // After the cooldown (24 h after the request) the alert still firing asks again.
-    offsetMs = 24 * 3_600_000 + 60_000;
+    served.offsetMs = 24 * 3_600_000 + 60_000;
     const again = await post(a, [aucLow({ endsAt: '2026-11-30T01:04:00Z' })]);
     expect(again.body).toMatchObject({ requested: 1 });
     await waitFor(() => sink.calls.length === 2, 10_000, 'the second request dispatched');
@@ -288,7 +220,7 @@ describe('POST /api/v1/retrain', () => {
   });
 
   it('records nothing for alerts without a model or dataset, of a model without retrain config, or resolved', async () => {
-    const a = await start({ schema: stateSchema(), models: retrainModel('credit') + model('churn') });
+    const a = await start({ schema: served.stateSchema(), models: retrainModel('credit') + model('churn') });
     const res = await post(a, [
       aucLow({ labels: { alertname: 'MlwatchCheckFailing', check: 'query:x' }, fingerprint: 'x0' }),
       // No model of this config names a dataset: a dataset alert has no one to ask.
@@ -329,7 +261,7 @@ describe('POST /api/v1/retrain', () => {
   });
 
   it('answers 400 to what is not a version 4 payload, 405 to GET, and changes nothing', async () => {
-    const a = await start({ schema: stateSchema(), models: retrainModel('credit') });
+    const a = await start({ schema: served.stateSchema(), models: retrainModel('credit') });
     const v3 = await post(a, [], { version: '3', alerts: [aucLow()] });
     expect(v3).toEqual({
       status: 400,
@@ -350,22 +282,11 @@ describe('POST /api/v1/retrain', () => {
   });
 
   it('answers 503 while the state store cannot be reached, so Alertmanager retries', async () => {
-    const a = await serve({
-      config: loadConfigText(
-        `warehouse: { url: '${db.configUrl}' }\nstate: { url: 'postgresql://postgres@127.0.0.1:1/test', schema: down }\nmodels:\n${retrainModel('credit')}\n${ACCESS_YAML}`,
-        'down.yaml',
-        {},
-        '/',
-      ),
+    const a = await served.serveStoreDown(`models:\n${retrainModel('credit')}\n${ACCESS_YAML}`, {
       loadAgain: () => {
         throw new Error('no reload');
       },
-      host: '127.0.0.1',
-      port: 0,
-      log: pino({ level: 'silent' }),
-      openWarehouse: () => db.newWarehouse(),
     });
-    running.push(a);
     const res = await post(a, [aucLow()]);
     expect(res.status).toBe(503);
     expect(res.body).toMatch(/^state store unavailable: .*ECONNREFUSED/);
@@ -386,7 +307,7 @@ describe('drift alerts retrain the models that read the drifted dataset', () => 
       model('audit', 'dataset: applications'),
       model('churn', `dataset: customers\n    retrain: { webhook: '${sink.url}/churn' }`),
     ].join('');
-  const drift = (over: Partial<Alert> = {}): Alert =>
+  const drift = (over: Partial<WebhookAlert> = {}): WebhookAlert =>
     aucLow({
       labels: {
         alertname: 'MlwatchDatasetDrift',
@@ -398,7 +319,7 @@ describe('drift alerts retrain the models that read the drifted dataset', () => 
       fingerprint: 'f-drift-applications',
       ...over,
     });
-  const feature = (over: Partial<Alert> = {}): Alert =>
+  const feature = (over: Partial<WebhookAlert> = {}): WebhookAlert =>
     drift({
       labels: {
         alertname: 'MlwatchFeatureDrift',
@@ -416,7 +337,7 @@ describe('drift alerts retrain the models that read the drifted dataset', () => 
     Object.fromEntries(body.alerts.map((e) => [e.model, e.outcome]));
 
   it('asks each reader once, with the alert as its reason, and leaves the models of other datasets alone', async () => {
-    const a = await start({ schema: stateSchema(), models: models() });
+    const a = await start({ schema: served.stateSchema(), models: models() });
     const first = await post(a, [drift()]);
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ requested: 2, deduplicated: 0, duplicates: 0, ignored: 1 });
@@ -487,7 +408,7 @@ describe('drift alerts retrain the models that read the drifted dataset', () => 
   });
 
   it("deduplicates within each model's own cooldown: the same delivery, a second drift alert, then one model again", async () => {
-    const a = await start({ schema: stateSchema(), models: models() });
+    const a = await start({ schema: served.stateSchema(), models: models() });
     // Alertmanager groups a dataset's drift alerts (retraining route, group_by [model, dataset]): the feature
     // alert and the dataset alert arrive together, and each reader gets one request for both.
     const together = await post(a, [feature(), drift()]);
@@ -501,7 +422,7 @@ describe('drift alerts retrain the models that read the drifted dataset', () => 
     // The same delivery again (Alertmanager retried): a duplicate for each model, nothing new.
     expect((await post(a, [feature()])).body).toMatchObject({ requested: 0, deduplicated: 0, duplicates: 2 });
     // A second drift alert 30 minutes later (another feature): within both cooldowns.
-    offsetMs = 30 * 60_000;
+    served.offsetMs = 30 * 60_000;
     const second = feature({
       labels: { ...feature().labels, feature: 'age' },
       fingerprint: 'f-drift-age',
@@ -513,7 +434,7 @@ describe('drift alerts retrain the models that read the drifted dataset', () => 
       audit: 'ignored: model has no retrain config',
     });
     // Two hours after the first request: past scoring's 1 h cooldown, within credit's 24 h.
-    offsetMs = 2 * 3_600_000;
+    served.offsetMs = 2 * 3_600_000;
     expect(outcomes((await post(a, [drift({ endsAt: '2026-11-29T03:04:00Z' })])).body)).toEqual({
       credit: 'deduplicated',
       scoring: 'requested',
@@ -528,7 +449,7 @@ describe('drift alerts retrain the models that read the drifted dataset', () => 
   });
 
   it('prediction drift carries its model: only that model is asked, not the other readers of its dataset', async () => {
-    const a = await start({ schema: stateSchema(), models: models() });
+    const a = await start({ schema: served.stateSchema(), models: models() });
     const res = await post(a, [
       aucLow({
         labels: {
@@ -560,7 +481,7 @@ describe('drift alerts retrain the models that read the drifted dataset', () => 
 
 describe('dispatch', () => {
   it('retries a failing webhook with backoff and counts the failures', async () => {
-    const a = await start({ schema: stateSchema(), models: retrainModel('credit') });
+    const a = await start({ schema: served.stateSchema(), models: retrainModel('credit') });
     sink.status = 500;
     await post(a, [aucLow()]);
     await waitFor(() => sink.calls.length >= 3, 10_000, 'three attempts');
@@ -581,15 +502,14 @@ describe('dispatch', () => {
   });
 
   it('keeps a request pending across a restart and dispatches it exactly once when the webhook is back', async () => {
-    const schema = stateSchema();
+    const schema = served.stateSchema();
     await sink.close();
     const a = await start({ schema, models: retrainModel('credit') });
     await post(a, [aucLow()]);
     await waitFor(async () => ((await requests(a))[0]?.failures ?? 0) >= 1, 10_000, 'a failed attempt');
     expect((await requests(a))[0]?.lastError).toBe('ECONNREFUSED');
     expect(sampleValue(await metrics(a), 'mlwatch_retrain_requests_pending', { model: 'credit' })).toBe(1);
-    await a.shutdown();
-    running.splice(running.indexOf(a), 1);
+    await served.stop(a);
 
     await sink.open();
     const b = await start({ schema, models: retrainModel('credit') });
@@ -604,7 +524,7 @@ describe('dispatch', () => {
   });
 
   it('two replicas on one store record one request per model and dispatch each exactly once', async () => {
-    const schema = stateSchema();
+    const schema = served.stateSchema();
     const names = ['m1', 'm2', 'm3', 'm4', 'm5', 'm6'];
     const models = names.map((n) => retrainModel(n)).join('');
     sink.status = 503; // requests pile up while both replicas retry them
@@ -635,13 +555,13 @@ describe('dispatch', () => {
 
 describe('cadence', () => {
   it('one tick of two replicas records one request, deduplicated with alerts within the cooldown', async () => {
-    const schema = stateSchema();
+    const schema = served.stateSchema();
     const models = retrainModel('credit', ", cadence: '0 3 1 * *', cooldown: 12h");
     const [a, b] = [await start({ schema, models }), await start({ schema, models })] as [Running, Running];
     // Each replica's cron fires a few milliseconds apart within the slot's minute.
     const slot = new Date(Date.now() - 60_000);
     slot.setUTCSeconds(0, 0);
-    offsetMs = slot.getTime() - Date.now();
+    served.offsetMs = slot.getTime() - Date.now();
     await Promise.all([
       a.retrain.cadenceTick('credit', new Date(slot.getTime() + 3)),
       b.retrain.cadenceTick('credit', new Date(slot.getTime() + 41)),
@@ -655,7 +575,7 @@ describe('cadence', () => {
     });
     // The same slot again (a late tick): nothing; an alert 11 h later: within the 12 h cooldown.
     await b.retrain.cadenceTick('credit', new Date(slot.getTime() + 59_000));
-    offsetMs += 11 * 3_600_000;
+    served.offsetMs += 11 * 3_600_000;
     expect((await post(a, [aucLow()])).body).toMatchObject({ requested: 0, deduplicated: 1 });
     const all = await requests(a);
     expect(all.map((r) => [r.reason, r.deduplicated])).toEqual([['cadence', 1]]);
@@ -673,7 +593,7 @@ describe('cadence', () => {
 
 describe('mlwatch retrain list', () => {
   it.skipIf(!onRealPostgres)('prints the requests as a table or JSON, filtered', async () => {
-    const schema = stateSchema();
+    const schema = served.stateSchema();
     const models = retrainModel('credit') + retrainModel('churn');
     const a = await start({ schema, models });
     sink.status = 500;
@@ -682,8 +602,7 @@ describe('mlwatch retrain list', () => {
       aucLow({ labels: { alertname: 'MlwatchModelAucLow', model: 'churn' }, fingerprint: 'c' }),
     ]);
     await waitFor(async () => (await requests(a)).every((r) => r.failures >= 1), 10_000, 'failed attempts');
-    await a.shutdown();
-    running.splice(running.indexOf(a), 1);
+    await served.stop(a);
     const [churn, credit] = await (async () => {
       const r = await listRetrainRequests(configOf({ schema, models }), { limit: '100', json: true });
       return JSON.parse(r.out) as { id: number; model: string; requestedAt: string; attempts: number }[];

@@ -1,18 +1,19 @@
 import { createHash } from 'node:crypto';
 import { type AddressInfo, createServer } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { openStateDb, pgliteStateDb, type StateDb } from '../src/actions/store/db.js';
 import { decideRollback, listRollbacks, requestRollback, showRollback } from '../src/commands/rollback.js';
 import { loadConfigText } from '../src/config/load.js';
 import { FailureLimiter } from '../src/http/auth/failure-limiter.js';
-import { type Running, serve } from '../src/runtime/serve.js';
+import type { Running } from '../src/runtime/serve.js';
 import { rejectsEachFixture } from './helpers/bad-config.js';
 import { ACCESS_YAML, TOKENS as CLIENT_TOKENS } from './helpers/credentials.js';
-import { openTestDb, type TestDb } from './helpers/db.js';
+import type { TestDb } from './helpers/db.js';
 import { memoryLogger } from './helpers/exporter.js';
 import { parseExposition, sampleValue } from './helpers/exposition.js';
+import { modelEntry as model, useServedFixture } from './helpers/served.js';
 import { waitFor } from './helpers/wait.js';
-import { type WebhookSink, webhookSink } from './helpers/webhook-sink.js';
+import type { WebhookSink } from './helpers/webhook-sink.js';
 
 const VIEWER_TOKEN = CLIENT_TOKENS.viewer;
 
@@ -66,18 +67,6 @@ describe('bad approver and rollback configs name the file, line, path and fix', 
   });
 });
 
-function model(name: string, extra = ''): string {
-  return [
-    `  - name: ${name}`,
-    '    task: binary_classification',
-    '    owner: data-science',
-    '    predictions: { table: preds, key: id, timestamp: ts, score: score }',
-    '    labels: { table: outcomes, key: id, timestamp: ts, label: label }',
-    ...(extra ? [`    ${extra}`] : []),
-    '',
-  ].join('\n');
-}
-
 // ----- served ---------------------------------------------------------------------------------------------
 
 /** Two engineers and two product owners, each with a token of their own. */
@@ -90,40 +79,12 @@ const ROLE: Record<Who, 'engineering' | 'product'> = {
   paul: 'product',
 };
 
+const served = useServedFixture('b', { modelTables: true });
 let db: TestDb;
 let sink: WebhookSink;
-const running: Running[] = [];
-const schemas: string[] = [];
-let offsetMs = 0;
-const now = () => new Date(Date.now() + offsetMs);
-
-beforeAll(async () => {
-  db = await openTestDb();
-  await db.writer.exec(
-    `CREATE TABLE ${db.schema}.preds (id int, ts timestamptz, score float8);
-     CREATE TABLE ${db.schema}.outcomes (id int, ts timestamptz, label int);`,
-  );
-  sink = await webhookSink();
+beforeAll(() => {
+  ({ db, sink } = served);
 });
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((r) => r.shutdown()));
-  sink.status = 200;
-  sink.calls.length = 0;
-  await sink.open().catch(() => {});
-  offsetMs = 0;
-});
-afterAll(async () => {
-  await sink?.close();
-  if (db?.kind === 'pg') for (const s of schemas) await db.writer.exec(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
-  await db?.close();
-});
-
-let schemaCount = 0;
-function stateSchema(): string {
-  const s = `${db.schema}_b${++schemaCount}`;
-  schemas.push(s);
-  return s;
-}
 
 const rollbackModel = (name: string, extra = '') =>
   model(
@@ -132,43 +93,28 @@ const rollbackModel = (name: string, extra = '') =>
   );
 
 function configOf(schema: string, models: string, expiry = '24h') {
-  const t = db.schema;
   const approvers = (Object.keys(TOKENS) as Who[])
     .map((w) => `  - { name: ${w}, role: ${ROLE[w]}, token_sha256: ${sha(TOKENS[w])} }`)
     .join('\n');
   const text = [
     `warehouse: { url: '${db.configUrl}', statement_timeout: 10s }`,
-    `state: { url: '${db.url ?? 'pglite:memory'}', schema: ${schema} }`,
+    `state: { url: '${served.stateUrl}', schema: ${schema} }`,
     `rollback_expiry: ${expiry}`,
     'approvers:',
     approvers,
     'models:',
-    models
-      .replaceAll('table: preds', `table: ${t}.preds`)
-      .replaceAll('table: outcomes', `table: ${t}.outcomes`),
+    served.qualify(models),
     ACCESS_YAML,
   ].join('\n');
   return loadConfigText(text, 'rollback.yaml', {}, '/');
 }
 
-async function start(schema: string, models: string, expiry?: string): Promise<Running> {
-  const config = configOf(schema, models, expiry);
-  const pglite = db.pglite;
-  const r = await serve({
-    config,
-    loadAgain: () => config,
-    host: '127.0.0.1',
-    port: 0,
-    log: memoryLogger().log,
-    openWarehouse: () => db.newWarehouse(),
-    ...(pglite ? { openState: () => pgliteStateDb(pglite, false) } : {}),
-    rollback: { now, pollMs: 50, backoffMs: 100, backoffCapMs: 400, refreshMs: 100 },
+function start(schema: string, models: string, expiry?: string): Promise<Running> {
+  return served.serve(configOf(schema, models, expiry), {
+    rollback: { now: served.now, pollMs: 50, backoffMs: 100, backoffCapMs: 400, refreshMs: 100 },
     // The refusal tests fail authentication on purpose, more often than a real client may per minute.
     failureLimiter: new FailureLimiter(1000),
   });
-  running.push(r);
-  await waitFor(() => r.state.isReady(), 20_000, 'state store ready');
-  return r;
 }
 
 const url = (r: Running) => `http://127.0.0.1:${r.port}`;
@@ -227,7 +173,7 @@ async function settle(r: Running): Promise<void> {
 
 describe('the state machine', () => {
   it('runs once an engineer and a product owner approved: pending -> approved -> executing -> executed', async () => {
-    const a = await start(stateSchema(), rollbackModel('credit') + model('churn'));
+    const a = await start(served.stateSchema(), rollbackModel('credit') + model('churn'));
     const created = await open(a, 'alice');
     expect(created.status).toBe(201);
     const id = created.body.id as number;
@@ -332,7 +278,7 @@ describe('the state machine', () => {
   });
 
   it('refuses the same person twice, and two people of one role do not make a joint approval', async () => {
-    const a = await start(stateSchema(), rollbackModel('credit'));
+    const a = await start(served.stateSchema(), rollbackModel('credit'));
     const id = (await open(a, 'pat')).body.id as number;
     // The requester may approve: requesting is not approving.
     expect((await approve(a, id, 'pat')).body.waiting_for).toEqual(['engineering']);
@@ -380,7 +326,7 @@ describe('the state machine', () => {
   });
 
   it('a reject by either role closes the request, also after its author approved it', async () => {
-    const a = await start(stateSchema(), rollbackModel('credit') + rollbackModel('churn'));
+    const a = await start(served.stateSchema(), rollbackModel('credit') + rollbackModel('churn'));
     const id = (await open(a, 'alice')).body.id as number;
     await approve(a, id, 'alice');
     const rejected = await reject(a, id, 'alice', 'the spike was a data bug');
@@ -416,7 +362,7 @@ describe('the state machine', () => {
   });
 
   it('expires pending requests: on access (409 to a late approval) and by the sweep', async () => {
-    const schema = stateSchema();
+    const schema = served.stateSchema();
     const models = rollbackModel('credit') + rollbackModel('churn');
     const a = await start(schema, models, '2h');
     const id = (await open(a, 'alice')).body.id as number;
@@ -425,11 +371,11 @@ describe('the state machine', () => {
     const created = await get(a, id);
     expect(Date.parse(created.expires_at) - Date.parse(created.created_at)).toBe(7_200_000);
     // One second before the expiry a request is still pending...
-    offsetMs = Date.parse(created.expires_at) - Date.now() - 1000;
+    served.offsetMs = Date.parse(created.expires_at) - Date.now() - 1000;
     expect((await get(a, swept)).state).toBe('pending');
     // ... and once it has passed, it is refused with the reason. The sweep may have got there first.
     await a.rollbacks.stop(); // no sweep on this replica: the access itself expires it
-    offsetMs = Date.parse(created.expires_at) - Date.now() + 1000;
+    served.offsetMs = Date.parse(created.expires_at) - Date.now() + 1000;
     const late = await approve(a, id, 'pat');
     expect(late).toMatchObject({
       status: 409,
@@ -461,7 +407,7 @@ describe('the state machine', () => {
 
 describe('refusals before anything is written', () => {
   it('401 without a usable token (with WWW-Authenticate), 403 with a token nobody has, on every endpoint', async () => {
-    const a = await start(stateSchema(), rollbackModel('credit'));
+    const a = await start(served.stateSchema(), rollbackModel('credit'));
     const id = (await open(a, 'alice')).body.id as number;
     const endpoints: [string, string, unknown][] = [
       ['GET', '/api/v1/rollbacks', undefined],
@@ -506,7 +452,7 @@ describe('refusals before anything is written', () => {
   });
 
   it('400 with the reason for bad bodies, ids and filters; 404 for an unknown request; 413 for a huge body', async () => {
-    const a = await start(stateSchema(), rollbackModel('credit') + model('churn'));
+    const a = await start(served.stateSchema(), rollbackModel('credit') + model('churn'));
     const post = (body: unknown) => api(a, 'POST', '/api/v1/rollbacks', 'alice', body);
     const cases: [unknown, string][] = [
       ['{nope', 'invalid JSON: '],
@@ -571,21 +517,10 @@ describe('refusals before anything is written', () => {
   });
 
   it('answers 503 while the state store cannot be reached', async () => {
-    const config = loadConfigText(
-      `warehouse: { url: '${db.configUrl}' }\nstate: { url: 'postgresql://postgres@127.0.0.1:1/test', schema: down }\napprovers:\n  - { name: alice, role: engineering, token_sha256: ${sha(TOKENS.alice)} }\nmodels:\n${rollbackModel('credit')}\n${ACCESS_YAML}`,
-      'down.yaml',
-      {},
-      '/',
+    const a = await served.serveStoreDown(
+      `approvers:\n  - { name: alice, role: engineering, token_sha256: ${sha(TOKENS.alice)} }\nmodels:\n${rollbackModel('credit')}\n${ACCESS_YAML}`,
+      { log: memoryLogger().log },
     );
-    const a = await serve({
-      config,
-      loadAgain: () => config,
-      host: '127.0.0.1',
-      port: 0,
-      log: memoryLogger().log,
-      openWarehouse: () => db.newWarehouse(),
-    });
-    running.push(a);
     const res = await open(a, 'alice');
     expect(res.status).toBe(503);
     expect(res.body).toMatch(/^state store unavailable: .*ECONNREFUSED/);
@@ -609,7 +544,7 @@ async function approved(
 
 describe('execution', () => {
   it('retries a failing webhook with backoff, stays approved meanwhile, and executes once it answers', async () => {
-    const a = await start(stateSchema(), rollbackModel('credit'));
+    const a = await start(served.stateSchema(), rollbackModel('credit'));
     sink.status = 500;
     const id = await approved(a);
     await waitFor(() => sink.calls.length >= 3, 10_000, 'three attempts');
@@ -643,7 +578,7 @@ describe('execution', () => {
   });
 
   it('gives up as failed after `attempts` failures', async () => {
-    const a = await start(stateSchema(), rollbackModel('credit', ', attempts: 2'));
+    const a = await start(served.stateSchema(), rollbackModel('credit', ', attempts: 2'));
     sink.status = 503;
     const id = await approved(a);
     await waitFor(async () => (await get(a, id)).state === 'failed', 10_000, 'failed');
@@ -665,14 +600,13 @@ describe('execution', () => {
   });
 
   it('keeps an approved rollback across a restart and executes it exactly once when the webhook is back', async () => {
-    const schema = stateSchema();
+    const schema = served.stateSchema();
     await sink.close();
     const a = await start(schema, rollbackModel('credit', ', attempts: 100'));
     const id = await approved(a);
     await waitFor(async () => (await get(a, id)).failures >= 1, 10_000, 'a failed attempt');
     expect((await get(a, id)).last_error).toBe('ECONNREFUSED');
-    await a.shutdown();
-    running.splice(running.indexOf(a), 1);
+    await served.stop(a);
 
     await sink.open();
     const b = await start(schema, rollbackModel('credit', ', attempts: 100'));
@@ -682,18 +616,18 @@ describe('execution', () => {
   });
 
   it('an attempt whose replica died is taken over once its claim has run out', async () => {
-    const schema = stateSchema();
+    const schema = served.stateSchema();
     const models = rollbackModel('credit', ', timeout: 2s');
     const a = await start(schema, models);
     await a.rollbacks.stop(); // a replica that claims and then dies: the test claims for it
     const id = await approved(a);
-    const claim = await a.rollbacks.log.claimDue(now(), ['credit'], 62_000, 'dead-replica');
+    const claim = await a.rollbacks.log.claimDue(served.now(), ['credit'], 62_000, 'dead-replica');
     expect(claim?.id).toBe(id);
     const b = await start(schema, models);
     await settle(b);
     // Within the claim (the timeout plus a minute) nobody touches it.
     expect([(await get(b, id)).state, sink.calls.length]).toEqual(['executing', 0]);
-    offsetMs = 62_001;
+    served.offsetMs = 62_001;
     await waitFor(async () => (await get(b, id)).state === 'executed', 10_000, 'taken over');
     await settle(b);
     expect(sink.calls).toHaveLength(1);
@@ -710,13 +644,13 @@ describe('execution', () => {
       [false, 2],
     ]);
     // The dead replica's late answer cannot overwrite the result: its claim token is stale.
-    expect(await a.rollbacks.log.finish(claim as NonNullable<typeof claim>, { ok: true, at: now() })).toBe(
-      false,
-    );
+    expect(
+      await a.rollbacks.log.finish(claim as NonNullable<typeof claim>, { ok: true, at: served.now() }),
+    ).toBe(false);
   });
 
   it('two replicas: approvals arriving at both at once approve once, and every rollback executes exactly once', async () => {
-    const schema = stateSchema();
+    const schema = served.stateSchema();
     const names = ['m1', 'm2', 'm3', 'm4', 'm5', 'm6'];
     const models = names.map((n) => rollbackModel(n)).join('');
     sink.status = 503; // both replicas retry for a while
@@ -756,7 +690,7 @@ describe('execution', () => {
 
 describe('the audit log', () => {
   it('is append-only: the database refuses UPDATE, DELETE and TRUNCATE', async () => {
-    const schema = stateSchema();
+    const schema = served.stateSchema();
     const a = await start(schema, rollbackModel('credit'));
     await open(a, 'alice');
     const stateDb: StateDb = db.pglite
@@ -784,7 +718,7 @@ describe('the audit log', () => {
 
 describe('mlwatch rollback', () => {
   it('requests, approves, rejects, lists and shows through the API, with clear errors and exit codes', async () => {
-    const a = await start(stateSchema(), rollbackModel('credit') + rollbackModel('churn'));
+    const a = await start(served.stateSchema(), rollbackModel('credit') + rollbackModel('churn'));
     const base = { url: url(a) };
     const env = (who: Who) => ({ MLWATCH_TOKEN: TOKENS[who] });
     const req = await requestRollback(

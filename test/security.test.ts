@@ -1,25 +1,29 @@
-import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pgliteStateDb } from '../src/actions/store/db.js';
 import { loadConfigText } from '../src/config/load.js';
 import { type Running, serve } from '../src/runtime/serve.js';
 import { rejectsEachFixture } from './helpers/bad-config.js';
 import { runCli } from './helpers/cli.js';
-import { ACCESS_YAML, bearer, TOKENS, VIEWER_HEADERS, WEBHOOK_HEADERS } from './helpers/credentials.js';
+import {
+  ACCESS_YAML,
+  bearer,
+  sha256 as sha,
+  TOKENS,
+  VIEWER_HEADERS,
+  WEBHOOK_HEADERS,
+} from './helpers/credentials.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
 import { memoryLogger } from './helpers/exporter.js';
 import { type Parsed, parseExposition, sampleValue, series } from './helpers/exposition.js';
-import { waitFor } from './helpers/wait.js';
+import { createModelTables, modelEntry, qualifyModelTables, serveOn, stateUrlOf } from './helpers/served.js';
 import { type WebhookSink, webhookSink } from './helpers/webhook-sink.js';
 
 // The attacks of issue 11, replayed against the real server (in-process `serve()` over HTTP, the state store on
 // the real PostgreSQL or PGlite): every one gets its safe answer and changes nothing. TLS, basic auth and the web
 // config are in web-config.test.ts; the warehouse role in warehouse-role.test.ts; secrets in redact.test.ts.
 
-const sha = (t: string) => createHash('sha256').update(t).digest('hex');
 const ALICE = 'alice-approver-token-0123456789';
 
 let db: TestDb;
@@ -32,18 +36,19 @@ function configText(): string {
   const t = db.schema;
   return [
     `warehouse: { url: '${db.configUrl}', statement_timeout: 10s }`,
-    `state: { url: '${db.url ?? 'pglite:memory'}', schema: ${t}_state }`,
+    `state: { url: '${stateUrlOf(db)}', schema: ${t}_state }`,
     'defaults: { interval: 1h }',
     'approvers:',
     `  - { name: alice, role: engineering, token_sha256: ${sha(ALICE)} }`,
     'models:',
-    '  - name: credit',
-    '    task: binary_classification',
-    '    owner: data-science',
-    `    predictions: { table: ${t}.preds, key: id, timestamp: ts, score: score }`,
-    `    labels: { table: ${t}.outcomes, key: id, timestamp: ts, label: label }`,
-    `    retrain: { webhook: '${sink.url}/retrain' }`,
-    `    rollback: { webhook: '${sink.url}/rollback' }`,
+    qualifyModelTables(
+      modelEntry(
+        'credit',
+        `retrain: { webhook: '${sink.url}/retrain' }`,
+        `rollback: { webhook: '${sink.url}/rollback' }`,
+      ),
+      t,
+    ),
     'queries:',
     '  - name: one',
     '    sql: SELECT 1 AS n',
@@ -54,26 +59,16 @@ function configText(): string {
 
 beforeAll(async () => {
   db = await openTestDb();
-  await db.writer.exec(
-    `CREATE TABLE ${db.schema}.preds (id int, ts timestamptz, score float8);
-     CREATE TABLE ${db.schema}.outcomes (id int, ts timestamptz, label int);`,
-  );
+  await createModelTables(db);
   sink = await webhookSink();
   const config = loadConfigText(configText(), 'secure.yaml', {}, '/');
-  const pglite = db.pglite;
-  a = await serve({
-    config,
+  a = await serveOn(db, config, {
     loadAgain: () => loadConfigText(configText(), 'secure.yaml', {}, '/'),
-    host: '127.0.0.1',
-    port: 0,
     log: logs.log,
     enableLifecycle: true,
-    openWarehouse: () => db.newWarehouse(),
-    ...(pglite ? { openState: () => pgliteStateDb(pglite, false) } : {}),
     retrain: { pollMs: 50 },
   });
   base = `http://127.0.0.1:${a.port}`;
-  await waitFor(() => a.state.isReady(), 20_000, 'state store ready');
   await a.exporter.firstRound();
 }, 60_000);
 afterAll(async () => {

@@ -1,15 +1,16 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { openStateDb, pgliteStateDb } from '../src/actions/store/db.js';
 import { OutboxTable } from '../src/actions/store/outbox.js';
 import { loadConfigText } from '../src/config/load.js';
-import { type Running, serve } from '../src/runtime/serve.js';
+import type { Running } from '../src/runtime/serve.js';
+import { firingAlert, STALE_LABELS, type WebhookAlert } from './helpers/alerts.js';
 import { rejectsEachFixture } from './helpers/bad-config.js';
 import { ACCESS_YAML, WEBHOOK_HEADERS } from './helpers/credentials.js';
-import { openTestDb, type TestDb } from './helpers/db.js';
-import { memoryLogger } from './helpers/exporter.js';
+import type { TestDb } from './helpers/db.js';
 import { parseExposition, sampleValue, series } from './helpers/exposition.js';
+import { useServedFixture } from './helpers/served.js';
 import { waitFor } from './helpers/wait.js';
-import { type SinkCall, type WebhookSink, webhookSink } from './helpers/webhook-sink.js';
+import type { SinkCall, WebhookSink } from './helpers/webhook-sink.js';
 
 // Forwarding the ticket log's events to an external tracker (state.ticket_forward), through in-process `serve()`
 // exporters over HTTP, with the state store on the real PostgreSQL (or one embedded PGlite that two in-process
@@ -51,88 +52,39 @@ describe('bad ticket_forward configs name the file, line, path and fix', () => {
 
 // ----- served ---------------------------------------------------------------------------------------------
 
+const served = useServedFixture('f');
 let db: TestDb;
+/** The tracker: the sink stands for it. */
 let tracker: WebhookSink;
-const running: Running[] = [];
-const schemas: string[] = [];
-
-beforeAll(async () => {
-  db = await openTestDb();
-  tracker = await webhookSink();
+beforeAll(() => {
+  ({ db, sink: tracker } = served);
 });
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((r) => r.shutdown()));
-  tracker.status = 200;
-  tracker.holdMs = 0;
-  tracker.calls.length = 0;
-  await tracker.open().catch(() => {}); // reopened if a test closed it (already open: EADDRINUSE, ignored)
-});
-afterAll(async () => {
-  await tracker?.close();
-  if (db?.kind === 'pg') for (const s of schemas) await db.writer.exec(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
-  await db?.close();
-});
-
-let schemaCount = 0;
-function stateSchema(): string {
-  const s = `${db.schema}_f${++schemaCount}`;
-  schemas.push(s);
-  return s;
-}
 
 /** An in-process `mlwatch serve`; `forward` is the ticket_forward block (YAML flow), or none. */
 async function start(schema: string, forward?: string, timing: { leaseMarginMs?: number } = {}) {
   const text = [
     `warehouse: { url: '${db.configUrl}' }`,
     'state:',
-    `  url: '${db.url ?? 'pglite:memory'}'`,
+    `  url: '${served.stateUrl}'`,
     `  schema: ${schema}`,
     ...(forward ? [`  ticket_forward: ${forward}`] : []),
     ACCESS_YAML,
   ].join('\n');
   const config = loadConfigText(text, 'forward.yaml', { TRACKER_TOKEN: 't0ken' }, '/');
-  const pglite = db.pglite;
-  const r = await serve({
-    config,
-    loadAgain: () => config,
-    host: '127.0.0.1',
-    port: 0,
-    log: memoryLogger().log,
-    openWarehouse: () => db.newWarehouse(),
-    ...(pglite ? { openState: () => pgliteStateDb(pglite, false) } : {}),
+  return served.serve(config, {
     ticketForward: { pollMs: 50, backoffMs: 150, backoffCapMs: 600, ...timing },
   });
-  running.push(r);
-  await waitFor(() => r.state.isReady(), 20_000, 'state store ready');
-  return r;
 }
 
 const forwardTo = (extra = '') =>
   `{ url: '${tracker.url}/issues', headers: { authorization: 'Bearer \${TRACKER_TOKEN}' }${extra} }`;
 
-interface Alert {
-  status: 'firing' | 'resolved';
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  startsAt: string;
-  endsAt?: string;
-  fingerprint: string;
-}
-const labels = {
-  alertname: 'MlwatchDatasetStale',
-  dataset: 'applications',
-  severity: 'critical',
-  team: 'platform',
-  layer: 'data',
-};
-const firing = (over: Partial<Alert> = {}): Alert => ({
-  status: 'firing',
+type Alert = WebhookAlert;
+const labels = STALE_LABELS;
+const firing = firingAlert({
   labels,
   annotations: { summary: 'applications is stale' },
-  startsAt: '2026-11-29T01:00:00Z',
-  endsAt: '2026-11-29T01:04:00Z',
   fingerprint: 'fp-stale',
-  ...over,
 });
 
 async function post(r: Running, alerts: Alert[]) {
@@ -187,7 +139,7 @@ function expectedBody(a: Alert, id: number, event: 'opened' | 'resolved', resolv
 
 describe('forwarding', () => {
   it('sends opened and resolved once each, with the ticket, its idempotency key and the configured headers', async () => {
-    const schema = stateSchema();
+    const schema = served.stateSchema();
     const a = await start(schema, forwardTo());
     await post(a, [firing()]);
     await waitFor(() => tracker.calls.length === 1, 10_000, 'the opened event');
@@ -228,16 +180,15 @@ describe('forwarding', () => {
   });
 
   it('opens before resolving a ticket first seen resolved, and sends only the configured events', async () => {
-    const a = await start(stateSchema(), forwardTo());
+    const a = await start(served.stateSchema(), forwardTo());
     const late = firing({ status: 'resolved', fingerprint: 'fp-late', endsAt: '2026-11-29T01:30:00Z' });
     await post(a, [late]);
     await waitFor(() => tracker.calls.length === 2, 10_000, 'both events');
     expect(tracker.calls.map((c) => c.body.event)).toEqual(['opened', 'resolved']);
-    await a.shutdown();
-    running.splice(0);
+    await served.stop(a);
     tracker.calls.length = 0;
 
-    const schema = stateSchema();
+    const schema = served.stateSchema();
     const b = await start(schema, forwardTo(', on: [resolved]'));
     await post(b, [firing()]);
     await post(b, [firing({ status: 'resolved', endsAt: '2026-11-29T02:00:00Z' })]);
@@ -248,7 +199,7 @@ describe('forwarding', () => {
   });
 
   it('retries while the tracker fails, with backoff, and delivers each event exactly once when it is back', async () => {
-    const schema = stateSchema();
+    const schema = served.stateSchema();
     const a = await start(schema, forwardTo());
     tracker.status = 503;
     await post(a, [firing()]);
@@ -275,7 +226,7 @@ describe('forwarding', () => {
   });
 
   it('keeps events pending across a restart while the tracker is down, then sends each once', async () => {
-    const schema = stateSchema();
+    const schema = served.stateSchema();
     await tracker.close();
     const a = await start(schema, forwardTo());
     await post(a, [firing(), firing({ fingerprint: 'fp-2', status: 'resolved' })]);
@@ -289,8 +240,7 @@ describe('forwarding', () => {
       'ECONNREFUSED',
       'ECONNREFUSED',
     ]);
-    await a.shutdown();
-    running.splice(0);
+    await served.stop(a);
 
     await tracker.open();
     const b = await start(schema, forwardTo());
@@ -310,14 +260,13 @@ describe('forwarding', () => {
   });
 
   it('an exporter stopping in the middle of a send puts the event back; the next sends it under the same key', async () => {
-    const schema = stateSchema();
+    const schema = served.stateSchema();
     tracker.holdMs = 60_000; // the tracker takes the request and hangs
     const a = await start(schema, forwardTo());
     await post(a, [firing()]);
     await waitFor(() => tracker.calls.length === 1, 10_000, 'the attempt in flight');
     const stopping = Date.now();
-    await a.shutdown();
-    running.splice(0);
+    await served.stop(a);
     // It did not wait for the tracker (10 s timeout), and left the event due at once rather than claimed.
     expect(Date.now() - stopping).toBeLessThan(5000);
     expect(await outbox(schema)).toEqual([
@@ -335,13 +284,12 @@ describe('forwarding', () => {
   });
 
   it('a replica that died in the middle of a send holds the event until its claim runs out, then another sends it', async () => {
-    const schema = stateSchema();
+    const schema = served.stateSchema();
     await tracker.close();
     const a = await start(schema, forwardTo());
     await post(a, [firing()]);
     await waitFor(async () => Number((await outbox(schema))[0]?.failures) >= 1, 10_000, 'a failed attempt');
-    await a.shutdown();
-    running.splice(0);
+    await served.stop(a);
     const before = (await outbox(schema))[0] as { attempts: number };
 
     // What a replica that claimed the event and died leaves in the store: a claim with a lease of 1.5 s.
@@ -367,7 +315,7 @@ describe('forwarding', () => {
   });
 
   it('two replicas on one store send every event exactly once', async () => {
-    const schema = stateSchema();
+    const schema = served.stateSchema();
     tracker.status = 503; // events pile up while both replicas retry them
     const [a, b] = [await start(schema, forwardTo()), await start(schema, forwardTo())] as [Running, Running];
     const alerts = Array.from({ length: 6 }, (_, i) => firing({ fingerprint: `fp-${i}` }));
@@ -388,7 +336,7 @@ describe('forwarding', () => {
   });
 
   it('is off without ticket_forward: nothing queued, nothing sent, no forwarding series', async () => {
-    const schema = stateSchema();
+    const schema = served.stateSchema();
     const a = await start(schema);
     await post(a, [firing()]);
     await post(a, [firing({ status: 'resolved', endsAt: '2026-11-29T02:00:00Z' })]);

@@ -332,19 +332,22 @@ describe('acknowledging and handing off over HTTP', () => {
     expect(acked.stdout).toMatch(/\n {2}acknowledged by riley at \d{4}-/);
 
     const reason = 'warehouse and applications feed healthy; AUC drop since credit-gbm-3.2';
-    const handed = runCli([
-      'tickets',
-      'handoff',
-      String(id),
-      ...flags,
-      '--token',
-      SAM_TOKEN,
-      '--to',
-      'data-science',
-      '--reason',
-      reason,
-      '--json',
-    ]);
+    // sam hands the ticket to data-science, with a reason.
+    const handoff = (why: string, ...more: string[]) =>
+      runCli([
+        'tickets',
+        'handoff',
+        String(id),
+        ...flags,
+        '--token',
+        SAM_TOKEN,
+        '--to',
+        'data-science',
+        '--reason',
+        why,
+        ...more,
+      ]);
+    const handed = handoff(reason, '--json');
     expect(handed.code, handed.stderr).toBe(0);
     expect(JSON.parse(handed.stdout)).toMatchObject({
       id,
@@ -352,18 +355,7 @@ describe('acknowledging and handing off over HTTP', () => {
       handedOffBy: 'sam',
       handoffReason: reason,
     });
-    const twice = runCli([
-      'tickets',
-      'handoff',
-      String(id),
-      ...flags,
-      '--token',
-      SAM_TOKEN,
-      '--to',
-      'data-science',
-      '--reason',
-      'again',
-    ]);
+    const twice = handoff('again');
     expect([twice.code, twice.stderr]).toEqual([2, expect.stringContaining('refused (HTTP 409): ticket')]);
     expect(runCli(['tickets', 'ack', 'seven', ...flags, '--token', SAM_TOKEN]).code).toBe(1);
   });

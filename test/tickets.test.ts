@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStateDb } from '../src/actions/store/db.js';
 import { MIGRATIONS, migrate } from '../src/actions/store/migrations.js';
+import { firingAlert, STALE_LABELS } from './helpers/alerts.js';
 import { runCli, type Served, startCli } from './helpers/cli.js';
 import { ACCESS_YAML, VIEWER_HEADERS, WEBHOOK_HEADERS } from './helpers/credentials.js';
 import { onRealPostgres, openTestDb, type TestDb } from './helpers/db.js';
@@ -33,31 +34,8 @@ const ready = (s: Served) =>
     'state store ready',
   );
 
-interface Alert {
-  status: 'firing' | 'resolved';
-  labels: Record<string, string>;
-  annotations?: Record<string, string>;
-  startsAt: string;
-  endsAt?: string;
-  fingerprint: string;
-}
-
-const labels = {
-  alertname: 'MlwatchDatasetStale',
-  dataset: 'applications',
-  severity: 'critical',
-  team: 'platform',
-  layer: 'data',
-};
-const firing = (over: Partial<Alert> = {}): Alert => ({
-  status: 'firing',
-  labels,
-  annotations: { summary: 'stale' },
-  startsAt: '2026-11-29T01:00:00Z',
-  endsAt: '2026-11-29T01:04:00Z',
-  fingerprint: 'a1b2c3',
-  ...over,
-});
+const labels = STALE_LABELS;
+const firing = firingAlert({ labels, annotations: { summary: 'stale' }, fingerprint: 'a1b2c3' });
 
 async function post(s: Served, alerts: unknown[], extra: Record<string, unknown> = {}) {
   const res = await fetch(`${s.url}/api/v1/alerts`, {

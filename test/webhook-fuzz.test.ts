@@ -1,11 +1,18 @@
 import fc from 'fast-check';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pgliteStateDb } from '../src/actions/store/db.js';
 import { loadConfigText } from '../src/config/load.js';
-import { type Running, serve } from '../src/runtime/serve.js';
+import type { Running } from '../src/runtime/serve.js';
 import { ACCESS_YAML, bearer, TOKENS, WEBHOOK_HEADERS } from './helpers/credentials.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
+import {
+  createModelTables,
+  modelEntry,
+  qualifyModelTables,
+  serveOn,
+  serveStoreDown,
+  stateUrlOf,
+} from './helpers/served.js';
 import { type WebhookSink, webhookSink } from './helpers/webhook-sink.js';
 
 // The Alertmanager webhook endpoints (POST /api/v1/alerts, the ticket log; POST /api/v1/retrain, retraining)
@@ -21,41 +28,22 @@ const schema = () => `${db.schema}_fuzz`;
 
 beforeAll(async () => {
   db = await openTestDb();
-  await db.writer.exec(
-    `CREATE TABLE ${db.schema}.preds (id int, ts timestamptz, score float8);
-     CREATE TABLE ${db.schema}.outcomes (id int, ts timestamptz, label int);`,
-  );
+  await createModelTables(db);
   sink = await webhookSink();
-  const t = db.schema;
   const config = loadConfigText(
     [
       `warehouse: { url: '${db.configUrl}' }`,
-      `state: { url: '${db.url ?? 'pglite:memory'}', schema: ${schema()} }`,
+      `state: { url: '${stateUrlOf(db)}', schema: ${schema()} }`,
       'models:',
-      '  - name: credit',
-      '    task: binary_classification',
-      '    owner: data-science',
-      `    predictions: { table: ${t}.preds, key: id, timestamp: ts, score: score }`,
-      `    labels: { table: ${t}.outcomes, key: id, timestamp: ts, label: label }`,
-      `    retrain: { webhook: '${sink.url}/credit' }`,
+      qualifyModelTables(modelEntry('credit', `retrain: { webhook: '${sink.url}/credit' }`), db.schema),
       ACCESS_YAML,
     ].join('\n'),
     'fuzz.yaml',
     {},
     '/',
   );
-  const pglite = db.pglite;
-  exporter = await serve({
-    config,
-    loadAgain: () => config,
-    host: '127.0.0.1',
-    port: 0,
-    log: pino({ level: 'silent' }),
-    openWarehouse: () => db.newWarehouse(),
-    ...(pglite ? { openState: () => pgliteStateDb(pglite, false) } : {}),
-  });
+  exporter = await serveOn(db, config, { log: pino({ level: 'silent' }) });
   base = `http://127.0.0.1:${exporter.port}`;
-  for (let i = 0; i < 100 && !exporter.state.isReady(); i++) await new Promise((r) => setTimeout(r, 100));
   expect(exporter.state.isReady()).toBe(true);
 }, 30_000);
 afterAll(async () => {
@@ -364,20 +352,7 @@ describe('fuzz', () => {
 
 describe('store down', () => {
   it('answers 503 to anything, and /metrics still answers', async () => {
-    const config = loadConfigText(
-      `warehouse: { url: '${db.configUrl}' }\nstate: { url: 'postgresql://postgres@127.0.0.1:1/test', schema: down }\n${ACCESS_YAML}`,
-      'down.yaml',
-      {},
-      '/',
-    );
-    const down = await serve({
-      config,
-      loadAgain: () => config,
-      host: '127.0.0.1',
-      port: 0,
-      log: pino({ level: 'silent' }),
-      openWarehouse: () => db.newWarehouse(),
-    });
+    const down = await serveStoreDown(db, ACCESS_YAML);
     try {
       await fc.assert(
         fc.asyncProperty(fc.constantFrom(...ENDPOINTS), anyBody, async (path, body) => {
