@@ -89,8 +89,9 @@ const COLUMNS = [
   })),
 ];
 const NULL_FRACTION = 1 / 20;
-// freshness 1 + volume 2 (rows, baseline) + a null ratio for every column, the timestamp included (`all`)
-const EXPECTED_SERIES = 1 + 2 + COLUMNS.length + 1;
+// freshness 2 (last update, the newest row's age) + volume 2 (rows, baseline) + a null ratio for every column,
+// the timestamp included (`all`)
+const EXPECTED_SERIES = 2 + 2 + COLUMNS.length + 1;
 
 /**
  * A config with the one dataset `bench` over the table, with `checks` (YAML, indented under checks:). interval

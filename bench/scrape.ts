@@ -6,6 +6,7 @@
  *
  *   npm run bench            (MLWATCH_BENCH_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/test)
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -47,9 +48,13 @@ function redact(url: string): string {
   }
 }
 
+// serve refuses to start without a client that may post Alertmanager's webhooks; the bench never posts one, so
+// the client's token is a random one nobody holds.
+const ACCESS = `access:\n  clients:\n    - { name: bench, roles: [webhook], token_sha256: '${createHash('sha256').update(randomBytes(32)).digest('hex')}' }\n`;
+
 function config(yaml: string): LoadedConfig {
   // JSON strings are valid YAML double-quoted scalars, so any URL survives.
-  const text = `warehouse:\n  url: ${JSON.stringify(URL_)}\n  statement_timeout: 60s\n  pool: 4\n${yaml}`;
+  const text = `warehouse:\n  url: ${JSON.stringify(URL_)}\n  statement_timeout: 60s\n  pool: 4\n${ACCESS}${yaml}`;
   return loadConfigText(text, 'bench.yaml', {}, process.cwd());
 }
 

@@ -172,8 +172,8 @@ async function build(undo: Undo[], unwind: () => Promise<void>): Promise<Stack> 
     queries: Record<string, unknown>[];
   };
   // The demo's prediction-drift reference (14 days ending 14 days ago) lies before these 8 days of history;
-  // 4 days ending 3 days ago lie inside them.
-  for (const m of config.models) m.reference = { window: '4d', offset: '3d' };
+  // 4 days ending 3 days ago lie inside them. Only where the demo has one: a multiclass model refuses it.
+  for (const m of config.models) if (m.reference !== undefined) m.reference = { window: '4d', offset: '3d' };
   Object.assign(config.warehouse, { connect_timeout: '1s', statement_timeout: '5s' });
   config.defaults = { interval: '1s', jitter: 0 };
   // The ticket log in a schema of this stack's own; Alertmanager's ticketing webhook reaches it (below). The
