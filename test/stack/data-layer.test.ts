@@ -161,6 +161,6 @@ describe('the live stack: data layer', () => {
       `UPDATE ${s.schema}.applications SET ingested_at = ingested_at + interval '30 minutes'`,
     );
     await s.incidents.set('stale', false);
-    expect(await s.receivers(stale, 'resolved', back)).toEqual(['platform-oncall', 'ticketing']);
+    expect(await s.receivers(stale, 'resolved', back, 2)).toEqual(['platform-oncall', 'ticketing']);
   });
 });

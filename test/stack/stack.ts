@@ -68,8 +68,16 @@ export interface Stack {
   incidents: DemoIncidents;
   /** What Prometheus, Alertmanager and the receivers know of an alert: the message when a wait times out. */
   explain(alertname: string): () => Promise<string>;
-  /** Receivers that got the alert (firing or resolved) since `since`, once at least one did. */
-  receivers(labels: Record<string, string>, status: 'firing' | 'resolved', since: number): Promise<string[]>;
+  /**
+   * Receivers that got the alert (firing or resolved) since `since`, once at least `count` (default 1) did: the
+   * receivers of one alert are notified in their own groups, not at one instant.
+   */
+  receivers(
+    labels: Record<string, string>,
+    status: 'firing' | 'resolved',
+    since: number,
+    count?: number,
+  ): Promise<string[]>;
   /**
    * The receivers that got the firing alert since `since`, once every receiver Alertmanager routes it to has: the
    * list is final then (no receiver outside Alertmanager's routing can get it), so 'exactly these' needs no sleep.
@@ -264,11 +272,11 @@ async function build(undo: Undo[], unwind: () => Promise<void>): Promise<Stack> 
     feeder,
     incidents,
     explain: (alertname) => () => explainAlert(prom, am, recorder, alertname, exporter),
-    receivers: (labels, status, since) =>
+    receivers: (labels, status, since, count = 1) =>
       waitFor(
         () => {
           const got = recorder.receiversOf(labels, status, since);
-          return got.length > 0 ? got : undefined;
+          return got.length >= count ? got : undefined;
         },
         120_000,
         `${status} ${JSON.stringify(labels)}`,

@@ -104,7 +104,7 @@ describe('the live stack: system layer', () => {
 
     const back = Date.now();
     await s.proxy.restore();
-    expect(await s.receivers(labels, 'resolved', back)).toEqual(['platform-oncall', 'ticketing']);
+    expect(await s.receivers(labels, 'resolved', back, 2)).toEqual(['platform-oncall', 'ticketing']);
     // The exporter lived through the cut (a connection dying mid-check once crashed it).
     expect(s.exporter.child.exitCode).toBeNull();
     timings.warehouse_unreachable_resolved =
