@@ -1,10 +1,8 @@
-import { pgliteStateDb } from '../../src/actions/store/db.js';
 import { loadConfigText } from '../../src/config/load.js';
-import { type Running, serve } from '../../src/runtime/serve.js';
+import type { Running } from '../../src/runtime/serve.js';
 import { ACCESS_YAML, VIEWER_HEADERS, WEBHOOK_HEADERS } from './credentials.js';
 import type { TestDb } from './db.js';
-import { memoryLogger } from './exporter.js';
-import { waitFor } from './wait.js';
+import { serveOn } from './served.js';
 
 /**
  * An in-process `mlwatch serve` with its state store in `schema` of the test database (the real PostgreSQL, or
@@ -21,17 +19,11 @@ export async function serveState(
     ACCESS_YAML,
   ].join('\n');
   const config = loadConfigText(text, 'state.yaml', {}, '/');
-  const pglite = o.stateUrl === undefined ? db.pglite : undefined;
-  const r = await serve({
-    config,
-    loadAgain: () => config,
-    host: '127.0.0.1',
-    port: 0,
-    log: memoryLogger().log,
-    openWarehouse: () => db.newWarehouse(),
-    ...(pglite ? { openState: () => pgliteStateDb(pglite, false) } : {}),
+  // A state URL of the test's own: the config's store, not the shared PGlite.
+  const r = await serveOn(db, config, {
+    ownState: o.stateUrl !== undefined,
+    ...(o.ready === false ? { ready: false } : {}),
   });
-  if (o.ready !== false) await waitFor(() => r.state.isReady(), 20_000, 'state store ready');
   return Object.assign(r, { url: `http://127.0.0.1:${r.port}` });
 }
 
