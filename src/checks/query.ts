@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { LABEL_NAME, METRIC_NAME, uniqueNames } from '../config/types.js';
-import { RESERVED_PREFIXES } from '../metrics/catalog.js';
+import { RESERVED_PREFIXES } from '../metrics/family.js';
 import type { FamilyDef, Sample } from '../metrics/types.js';
 import { scheduleOf, subjectEntry } from './config-fields.js';
 import { defineCheck } from './define.js';

@@ -1,17 +1,23 @@
 import { z } from 'zod';
+import type { CatalogEntry } from '../metrics/family.js';
+import { datasetFamilies } from './dataset/families.js';
 import { buildDatasetChecks, datasetEntry, validateDatasets } from './dataset/section.js';
+import { jobFamilies } from './job/families.js';
 import { buildJobChecks, jobEntry, validateJobs } from './job/section.js';
+import { kpiFamilies } from './kpi/families.js';
 import { buildKpiCheck, kpiEntry, validateKpis } from './kpi/section.js';
-import { buildModelChecks, modelEntry, validateModels } from './model/section.js';
+import { buildModelChecks, modelEntry, modelSectionFamilies, validateModels } from './model/section.js';
 import { buildQueryCheck, queryEntry, validateQueries } from './query.js';
+import { servingFamilies } from './serving/families.js';
 import { buildServingChecks, servingEntry, validateServing } from './serving/section.js';
 import type { BuildContext, Check } from './types.js';
 
 /**
  * The config sections that produce checks. A section names its key in mlwatch.yaml, the zod schema of one
- * list entry, an optional validation across entries, and how an entry becomes checks; the config schema and
- * the loader are built from `sections`, so a new kind is its folder plus its line in `sections` (or, for the
- * kinds of a dataset or model, a line in that section's own registry).
+ * list entry, an optional validation across entries, how an entry becomes checks and the metric families
+ * those export; the config schema, the loader and the metric catalog are built from `sections`, so a new kind
+ * is its folder plus its line in `sections` (or, for the kinds of a dataset or model, a line in that section's
+ * own registry: `modelTasks` in model/tasks.ts).
  */
 export interface Section<K extends string, E> {
   key: K;
@@ -20,6 +26,8 @@ export interface Section<K extends string, E> {
   entry: z.ZodType<E, unknown>;
   validateAll?: (entries: E[], ctx: z.RefinementCtx) => void;
   build(entry: E, ctx: BuildContext): Check[];
+  /** The metric families its checks export, declared in the kind's folder; the catalog is assembled from these. */
+  families: Readonly<Record<string, CatalogEntry>>;
 }
 
 function section<const K extends string, E>(s: Section<K, E>): Section<K, E> {
@@ -33,6 +41,7 @@ export const sections = [
     entry: datasetEntry,
     validateAll: validateDatasets,
     build: buildDatasetChecks,
+    families: datasetFamilies,
   }),
   section({
     key: 'models',
@@ -40,6 +49,7 @@ export const sections = [
     entry: modelEntry,
     validateAll: validateModels,
     build: buildModelChecks,
+    families: modelSectionFamilies,
   }),
   section({
     key: 'jobs',
@@ -47,6 +57,7 @@ export const sections = [
     entry: jobEntry,
     validateAll: validateJobs,
     build: buildJobChecks,
+    families: jobFamilies,
   }),
   section({
     key: 'serving',
@@ -54,6 +65,7 @@ export const sections = [
     entry: servingEntry,
     validateAll: validateServing,
     build: buildServingChecks,
+    families: servingFamilies,
   }),
   section({
     key: 'kpis',
@@ -61,6 +73,7 @@ export const sections = [
     entry: kpiEntry,
     validateAll: validateKpis,
     build: (k, ctx) => [buildKpiCheck(k, ctx)],
+    families: kpiFamilies,
   }),
   section({
     key: 'queries',
@@ -68,6 +81,7 @@ export const sections = [
     entry: queryEntry,
     validateAll: validateQueries,
     build: (q, ctx) => [buildQueryCheck(q, ctx)],
+    families: {},
   }),
 ] as const;
 

@@ -1,4 +1,5 @@
-import { catalogEntries, type Layer } from './catalog.js';
+import { catalogEntries } from './catalog.js';
+import type { Layer } from './family.js';
 
 /** docs/metrics.md, generated from the catalog so the two cannot disagree (a test compares them). */
 
@@ -74,7 +75,7 @@ export function renderMetricsDoc(): string {
   const out = [
     '# Metrics',
     '',
-    '<!-- Generated from src/metrics/catalog.ts by `npm run docs`; do not edit by hand. -->',
+    '<!-- Generated from the metric catalog (src/metrics/catalog.ts) by `npm run docs`; do not edit by hand. -->',
     '',
     'Every metric mlwatch exports besides your own custom-query metrics and the standard `process_*` and',
     '`nodejs_*` metrics of prom-client. Units are base units (seconds, ratios 0..1); times are Unix timestamps,',

@@ -1,6 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { CachedCheck } from '../runtime/check-cache.js';
-import { type CatalogEntry, catalog } from './catalog.js';
+import type { CatalogEntry } from './family.js';
+import { selfFamilies } from './self-families.js';
 
 /** What the exporter's own health metrics are read from, at scrape time. */
 export interface SelfSource {
@@ -57,17 +58,19 @@ export function createSelfRegistry(src: SelfSource, withProcessMetrics = true): 
       },
     });
 
-  perCheck(catalog.checkSuccess, (s) => (s.status === 'pending' ? undefined : s.status === 'ok' ? 1 : 0));
-  perCheck(catalog.checkDuration, (s) => s.lastDurationSeconds);
-  perCheck(catalog.checkLastSuccess, (s) =>
+  perCheck(selfFamilies.checkSuccess, (s) =>
+    s.status === 'pending' ? undefined : s.status === 'ok' ? 1 : 0,
+  );
+  perCheck(selfFamilies.checkDuration, (s) => s.lastDurationSeconds);
+  perCheck(selfFamilies.checkLastSuccess, (s) =>
     s.lastSuccessAt !== undefined ? s.lastSuccessAt / 1000 : undefined,
   );
-  perCheck(catalog.checkInterval, (s) => src.intervalSeconds(s));
-  perCheckCounter(catalog.checkRuns, (s) => s.runs);
-  perCheckCounter(catalog.checkErrors, (s) => s.errors);
-  perCheckCounter(catalog.checkOverruns, (s) => s.overruns);
+  perCheck(selfFamilies.checkInterval, (s) => src.intervalSeconds(s));
+  perCheckCounter(selfFamilies.checkRuns, (s) => s.runs);
+  perCheckCounter(selfFamilies.checkErrors, (s) => s.errors);
+  perCheckCounter(selfFamilies.checkOverruns, (s) => s.overruns);
   new Gauge({
-    ...spec(catalog.checkSkippedSamples),
+    ...spec(selfFamilies.checkSkippedSamples),
     registers,
     collect() {
       this.reset();
@@ -77,7 +80,7 @@ export function createSelfRegistry(src: SelfSource, withProcessMetrics = true): 
     },
   });
   new Gauge({
-    ...spec(catalog.warehouseUp),
+    ...spec(selfFamilies.warehouseUp),
     registers,
     collect() {
       this.reset();
@@ -85,19 +88,19 @@ export function createSelfRegistry(src: SelfSource, withProcessMetrics = true): 
       if (up !== undefined) this.set(up);
     },
   });
-  new Gauge({ ...spec(catalog.buildInfo), registers }).set(
+  new Gauge({ ...spec(selfFamilies.buildInfo), registers }).set(
     { version: src.version, node_version: process.version },
     1,
   );
   new Gauge({
-    ...spec(catalog.reloadSuccessful),
+    ...spec(selfFamilies.reloadSuccessful),
     registers,
     collect() {
       this.set(src.reload().successful ? 1 : 0);
     },
   });
   new Gauge({
-    ...spec(catalog.reloadSuccessTimestamp),
+    ...spec(selfFamilies.reloadSuccessTimestamp),
     registers,
     collect() {
       this.reset();

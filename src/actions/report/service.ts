@@ -1,7 +1,7 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Counter, Registry } from 'prom-client';
-import { catalog } from '../../metrics/catalog.js';
 import { quoteIdent } from '../../sql/identifiers.js';
+import { actionFamilies } from '../families.js';
 import { ActionService, LEASE_MARGIN_MS, type ServiceOptions } from '../lifecycle.js';
 import { CachedReading } from '../store/cached-reading.js';
 import type { StateDb } from '../store/db.js';
@@ -157,7 +157,7 @@ export class ReportService extends ActionService<ReportServiceOptions> {
   register(registry: Registry): void {
     this.failures = registerOutboxMetrics(
       registry,
-      { pending: catalog.reportPostPending, failures: catalog.reportPostFailures },
+      { pending: actionFamilies.reportPostPending, failures: actionFamilies.reportPostFailures },
       () => this.pending.value,
     );
   }

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import cron, { type ScheduledTask } from 'node-cron';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { catalog } from '../../metrics/catalog.js';
 import { quoteIdent } from '../../sql/identifiers.js';
+import { actionFamilies } from '../families.js';
 import { ActionService, LEASE_MARGIN_MS, type ServiceOptions } from '../lifecycle.js';
 import { CachedReading } from '../store/cached-reading.js';
 import type { StateDb } from '../store/db.js';
@@ -287,9 +287,9 @@ export class RetrainService extends ActionService<RetrainServiceOptions> {
   register(registry: Registry): void {
     const self = this;
     new Gauge({
-      name: catalog.modelLastRetrainRequest.name,
-      help: catalog.modelLastRetrainRequest.help,
-      labelNames: [...catalog.modelLastRetrainRequest.labels],
+      name: actionFamilies.modelLastRetrainRequest.name,
+      help: actionFamilies.modelLastRetrainRequest.help,
+      labelNames: [...actionFamilies.modelLastRetrainRequest.labels],
       registers: [registry],
       collect() {
         this.reset();
@@ -297,9 +297,9 @@ export class RetrainService extends ActionService<RetrainServiceOptions> {
       },
     });
     new Gauge({
-      name: catalog.retrainRequestsPending.name,
-      help: catalog.retrainRequestsPending.help,
-      labelNames: [...catalog.retrainRequestsPending.labels],
+      name: actionFamilies.retrainRequestsPending.name,
+      help: actionFamilies.retrainRequestsPending.help,
+      labelNames: [...actionFamilies.retrainRequestsPending.labels],
       registers: [registry],
       collect() {
         this.reset();
@@ -309,9 +309,9 @@ export class RetrainService extends ActionService<RetrainServiceOptions> {
       },
     });
     this.failures = new Counter({
-      name: catalog.retrainDispatchFailures.name,
-      help: catalog.retrainDispatchFailures.help,
-      labelNames: [...catalog.retrainDispatchFailures.labels] as ['model'],
+      name: actionFamilies.retrainDispatchFailures.name,
+      help: actionFamilies.retrainDispatchFailures.help,
+      labelNames: [...actionFamilies.retrainDispatchFailures.labels] as ['model'],
       registers: [registry],
     });
     for (const model of this.models.keys()) this.failures.inc({ model }, 0);

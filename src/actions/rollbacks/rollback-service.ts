@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import { Gauge, type Registry } from 'prom-client';
-import { catalog } from '../../metrics/catalog.js';
 import { Redactor } from '../../redact.js';
 import { quoteIdent } from '../../sql/identifiers.js';
+import { actionFamilies } from '../families.js';
 import { ActionService, LEASE_MARGIN_MS, type ServiceOptions } from '../lifecycle.js';
 import { CachedReading } from '../store/cached-reading.js';
 import type { StateDb } from '../store/db.js';
@@ -235,9 +235,9 @@ export class RollbackService extends ActionService<RollbackServiceOptions> {
   register(registry: Registry): void {
     const self = this;
     new Gauge({
-      name: catalog.rollbackRequests.name,
-      help: catalog.rollbackRequests.help,
-      labelNames: [...catalog.rollbackRequests.labels],
+      name: actionFamilies.rollbackRequests.name,
+      help: actionFamilies.rollbackRequests.help,
+      labelNames: [...actionFamilies.rollbackRequests.labels],
       registers: [registry],
       collect() {
         this.reset();
@@ -251,16 +251,16 @@ export class RollbackService extends ActionService<RollbackServiceOptions> {
     // log would look to the alert like a log that lost its entries.
     const audit = [
       new Gauge({
-        name: catalog.rollbackAuditIntact.name,
-        help: catalog.rollbackAuditIntact.help,
+        name: actionFamilies.rollbackAuditIntact.name,
+        help: actionFamilies.rollbackAuditIntact.help,
         registers: [],
         collect() {
           this.set(self.auditChain.value?.intact ? 1 : 0);
         },
       }),
       new Gauge({
-        name: catalog.rollbackAuditEntries.name,
-        help: catalog.rollbackAuditEntries.help,
+        name: actionFamilies.rollbackAuditEntries.name,
+        help: actionFamilies.rollbackAuditEntries.help,
         registers: [],
         collect() {
           this.set(self.auditChain.value?.entries ?? 0);

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { CatalogEntry } from '../../metrics/catalog.js';
+import type { CatalogEntry } from '../../metrics/family.js';
 import { Redactor } from '../../redact.js';
 import type { Row } from '../../warehouse/types.js';
 import type { StateDb } from './db.js';

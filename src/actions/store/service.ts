@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
-import { catalog } from '../../metrics/catalog.js';
 import { quoteIdent } from '../../sql/identifiers.js';
+import { actionFamilies } from '../families.js';
 import { HANDOFF_TEAMS, type HandoffConfig, handoffPollMs } from '../tickets/handoff-config.js';
 import { TicketForwarder, type TicketForwarderOptions } from '../tickets/ticket-forward.js';
 import type { TicketForwardConfig } from '../tickets/ticket-forward-config.js';
@@ -153,9 +153,9 @@ export class StoreService {
   register(registry: Registry): void {
     const self = this;
     new Gauge({
-      name: catalog.tickets.name,
-      help: catalog.tickets.help,
-      labelNames: [...catalog.tickets.labels],
+      name: actionFamilies.tickets.name,
+      help: actionFamilies.tickets.help,
+      labelNames: [...actionFamilies.tickets.labels],
       registers: [registry],
       collect() {
         this.reset();
@@ -163,8 +163,8 @@ export class StoreService {
       },
     });
     new Gauge({
-      name: catalog.ticketHandedOff.name,
-      help: catalog.ticketHandedOff.help,
+      name: actionFamilies.ticketHandedOff.name,
+      help: actionFamilies.ticketHandedOff.help,
       labelNames: [...HANDOFF_LABELS],
       registers: [registry],
       collect() {
@@ -173,8 +173,8 @@ export class StoreService {
       },
     });
     new Gauge({
-      name: catalog.stateStoreUp.name,
-      help: catalog.stateStoreUp.help,
+      name: actionFamilies.stateStoreUp.name,
+      help: actionFamilies.stateStoreUp.help,
       registers: [registry],
       collect() {
         this.set(self.ready ? 1 : 0);

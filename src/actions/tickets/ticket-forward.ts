@@ -1,6 +1,6 @@
 import type { Counter, Registry } from 'prom-client';
-import { catalog } from '../../metrics/catalog.js';
 import { TokenBucket } from '../../token-bucket.js';
+import { actionFamilies } from '../families.js';
 import { ActionService, LEASE_MARGIN_MS, type ServiceOptions } from '../lifecycle.js';
 import { CachedReading } from '../store/cached-reading.js';
 import type { StateDb } from '../store/db.js';
@@ -143,7 +143,7 @@ export class TicketForwarder extends ActionService<TicketForwarderOptions> {
   register(registry: Registry): void {
     this.failures = registerOutboxMetrics(
       registry,
-      { pending: catalog.ticketForwardPending, failures: catalog.ticketForwardFailures },
+      { pending: actionFamilies.ticketForwardPending, failures: actionFamilies.ticketForwardFailures },
       () => this.pending.value,
     );
   }

@@ -1,10 +1,10 @@
-import { catalog } from '../../metrics/catalog.js';
 import type { Sample } from '../../metrics/types.js';
 import type { Queryable } from '../../warehouse/types.js';
 import type { Check, CheckResult } from '../types.js';
 import { type DatasetContext, datasetCheck } from './context.js';
 import type { DriftSpec } from './drift.js';
 import { type FeatureKind, ksStatement, type Source } from './drift-sql.js';
+import { datasetFamilies } from './families.js';
 
 /**
  * The exact two-sample Kolmogorov-Smirnov statistic of every numeric drift feature, as a check of its own:
@@ -43,7 +43,7 @@ export function buildKsCheck(
       if (d === undefined) empty++;
       else
         samples.push({
-          name: catalog.featureKsStatistic.name,
+          name: datasetFamilies.featureKsStatistic.name,
           labels: { dataset: ds.name, feature, window: spec.current.label },
           value: d,
         });

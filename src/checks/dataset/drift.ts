@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../../config/duration.js';
 import { duration, window } from '../../config/types.js';
-import { catalog } from '../../metrics/catalog.js';
 import type { Sample } from '../../metrics/types.js';
 import type { Statement } from '../../sql/builder.js';
 import type { Dialect } from '../../sql/dialect.js';
@@ -20,6 +19,7 @@ import {
   NUMERIC_TYPES,
   type Source,
 } from './drift-sql.js';
+import { datasetFamilies } from './families.js';
 
 /**
  * Drift of feature distributions: the current window of a dataset against a reference sample (an earlier
@@ -365,12 +365,12 @@ async function runCurrent(
     const n = nCur[i] as number;
     const labels = { dataset, feature: f.name, window: w };
     samples.push({
-      name: catalog.featureSampleRows.name,
+      name: datasetFamilies.featureSampleRows.name,
       labels: { dataset, feature: f.name, sample: 'current' },
       value: n,
     });
     samples.push({
-      name: catalog.featureSampleRows.name,
+      name: datasetFamilies.featureSampleRows.name,
       labels: { dataset, feature: f.name, sample: 'reference' },
       value: f.n,
     });
@@ -381,8 +381,8 @@ async function runCurrent(
       return;
     }
     const { psi, js } = histogramDivergences(f.counts, curCounts[i] as number[]);
-    samples.push({ name: catalog.featurePsi.name, labels, value: psi });
-    samples.push({ name: catalog.featureJsDistance.name, labels, value: js });
+    samples.push({ name: datasetFamilies.featurePsi.name, labels, value: psi });
+    samples.push({ name: datasetFamilies.featureJsDistance.name, labels, value: js });
   });
   return { samples, skipped };
 }

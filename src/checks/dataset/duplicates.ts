@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { window } from '../../config/types.js';
-import { catalog } from '../../metrics/catalog.js';
 import { SqlBuilder } from '../../sql/builder.js';
 import { quoteIdent } from '../../sql/identifiers.js';
 import type { Check } from '../types.js';
 import { toSampleValue } from '../values.js';
 import { type DatasetContext, datasetCheck } from './context.js';
+import { datasetFamilies } from './families.js';
 
 /**
  * Key values that occur more than once in the window. Rows with a NULL in any key column are left out, as a
@@ -31,7 +31,7 @@ export function buildDuplicatesCheck(ds: DatasetContext, spec: z.output<typeof d
     return {
       samples: [
         {
-          name: catalog.datasetDuplicateKeys.name,
+          name: datasetFamilies.datasetDuplicateKeys.name,
           labels: { dataset: ds.name, window: spec.window.label },
           value,
         },

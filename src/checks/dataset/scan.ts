@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { type Window, window } from '../../config/types.js';
-import { catalog } from '../../metrics/catalog.js';
 import type { Sample } from '../../metrics/types.js';
 import { SqlBuilder, type Statement } from '../../sql/builder.js';
 import { quoteIdent } from '../../sql/identifiers.js';
@@ -9,6 +8,7 @@ import type { Check, CheckResult } from '../types.js';
 import { toSampleValue } from '../values.js';
 import { requireColumns } from './columns.js';
 import { type DatasetContext, datasetCheck } from './context.js';
+import { datasetFamilies } from './families.js';
 
 /**
  * Freshness, volume, null ratios and validity of a dataset from ONE statement: a single pass over the rows of
@@ -204,9 +204,9 @@ function toResult(
     const age = num(row, 'age');
     if (v === null || age === null) skip('empty_table');
     else {
-      samples.push({ name: catalog.datasetLastUpdate.name, labels: { dataset }, value: v });
+      samples.push({ name: datasetFamilies.datasetLastUpdate.name, labels: { dataset }, value: v });
       samples.push({
-        name: catalog.datasetNewestRowAge.name,
+        name: datasetFamilies.datasetNewestRowAge.name,
         labels: { dataset },
         value: age,
         agingSince: measuredAt,
@@ -216,12 +216,12 @@ function toResult(
   if (specs.volume) {
     const w = specs.volume.window.label;
     samples.push({
-      name: catalog.datasetRows.name,
+      name: datasetFamilies.datasetRows.name,
       labels: { dataset, window: w },
       value: num(row, 'vol_rows') ?? 0,
     });
     samples.push({
-      name: catalog.datasetRowsBaseline.name,
+      name: datasetFamilies.datasetRowsBaseline.name,
       labels: { dataset, window: w },
       value: num(row, 'vol_base') ?? 0,
     });
@@ -236,7 +236,11 @@ function toResult(
         continue;
       }
       const v = (num(row, `null_${i}`) ?? 0) / n;
-      samples.push({ name: catalog.datasetNullRatio.name, labels: { dataset, column, window: w }, value: v });
+      samples.push({
+        name: datasetFamilies.datasetNullRatio.name,
+        labels: { dataset, column, window: w },
+        value: v,
+      });
     }
   }
   if (specs.validity) {
@@ -249,7 +253,7 @@ function toResult(
       }
       const v = (num(row, `valid_bad_${i}`) ?? 0) / n;
       samples.push({
-        name: catalog.datasetInvalidRatio.name,
+        name: datasetFamilies.datasetInvalidRatio.name,
         labels: { dataset, column, window: w },
         value: v,
       });

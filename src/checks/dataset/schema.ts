@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { catalog } from '../../metrics/catalog.js';
 import type { Sample } from '../../metrics/types.js';
 import type { Queryable } from '../../warehouse/types.js';
 import type { Check } from '../types.js';
 import { requireColumns } from './columns.js';
 import { type DatasetContext, datasetCheck } from './context.js';
+import { datasetFamilies } from './families.js';
 import { LOCK_FILE_NAME, type LockedColumn, lockedDataset, readSchemaLock } from './schema-lock.js';
 
 /**
@@ -187,15 +187,15 @@ export function buildSchemaCheck(
     }
     memory.hash = hash;
     const samples: Sample[] = [
-      { name: catalog.datasetSchemaInfo.name, labels: { dataset, hash }, value: 1 },
+      { name: datasetFamilies.datasetSchemaInfo.name, labels: { dataset, hash }, value: 1 },
       // Always exported (0 from the first run), so Prometheus has the counter's start: increase() then sees
       // the first change, and a restart (back to 0) is a counter reset, not an increase.
-      { name: catalog.datasetSchemaHashChanges.name, labels: { dataset }, value: memory.changes },
+      { name: datasetFamilies.datasetSchemaHashChanges.name, labels: { dataset }, value: memory.changes },
     ];
     if (memory.previous !== undefined) {
       // Only the latest change: one series per dataset, however often the table changes.
       samples.push({
-        name: catalog.datasetSchemaChangeInfo.name,
+        name: datasetFamilies.datasetSchemaChangeInfo.name,
         labels: { dataset, previous_hash: memory.previous, hash },
         value: 1,
       });
@@ -204,7 +204,7 @@ export function buildSchemaCheck(
       const changes = compareSchema(columns, against);
       for (const change of SCHEMA_CHANGES) {
         samples.push({
-          name: catalog.datasetSchemaChanges.name,
+          name: datasetFamilies.datasetSchemaChanges.name,
           labels: { dataset, change },
           value: changes[change].length,
         });

@@ -1,11 +1,11 @@
 import type { Schedule } from '../../config/types.js';
-import { catalog } from '../../metrics/catalog.js';
 import type { Dialect } from '../../sql/dialect.js';
 import type { Row } from '../../warehouse/types.js';
 import { defineCheck } from '../define.js';
 import { ResultBuilder } from '../result.js';
 import type { Check, CheckResult } from '../types.js';
 import { toSampleValue } from '../values.js';
+import { jobFamilies } from './families.js';
 import type { JobEntry } from './section.js';
 import { type JobStatement, jobStatement } from './statement.js';
 
@@ -37,23 +37,23 @@ function toResult(jobName: string, st: JobStatement, row: Row): CheckResult {
     const labels = { job_name: jobName, window: w.label };
     const success = num(`success_${i}`) ?? 0;
     const failure = num(`failure_${i}`) ?? 0;
-    r.add(catalog.jobRuns.name, { ...labels, outcome: 'success' }, success);
-    r.add(catalog.jobRuns.name, { ...labels, outcome: 'failure' }, failure);
-    r.add(catalog.jobRuns.name, { ...labels, outcome: 'running' }, num(`running_${i}`) ?? 0);
+    r.add(jobFamilies.jobRuns.name, { ...labels, outcome: 'success' }, success);
+    r.add(jobFamilies.jobRuns.name, { ...labels, outcome: 'failure' }, failure);
+    r.add(jobFamilies.jobRuns.name, { ...labels, outcome: 'running' }, num(`running_${i}`) ?? 0);
     if (success + failure === 0) r.skip('no_finished_runs');
-    else r.add(catalog.jobSuccessRatio.name, labels, success / (success + failure));
+    else r.add(jobFamilies.jobSuccessRatio.name, labels, success / (success + failure));
   });
   const lastSuccess = num('last_success');
   if (lastSuccess === null) r.skip('never_succeeded');
-  else r.add(catalog.jobLastSuccess.name, { job_name: jobName }, lastSuccess);
+  else r.add(jobFamilies.jobLastSuccess.name, { job_name: jobName }, lastSuccess);
   for (const [stat, col] of [
     ['last', 'last_duration'],
     ['p95', 'p95_duration'],
   ] as const) {
     const v = num(col);
     if (v === null) r.skip('no_finished_runs');
-    else r.add(catalog.jobDuration.name, { job_name: jobName, stat }, v);
+    else r.add(jobFamilies.jobDuration.name, { job_name: jobName, stat }, v);
   }
-  r.add(catalog.jobRunsInProgress.name, { job_name: jobName }, num('in_progress') ?? 0);
+  r.add(jobFamilies.jobRunsInProgress.name, { job_name: jobName }, num('in_progress') ?? 0);
   return r.result();
 }

@@ -1,7 +1,7 @@
-import { catalog } from '../../metrics/catalog.js';
 import { ResultBuilder } from '../result.js';
 import type { CheckResult } from '../types.js';
 import type { WindowKpi } from './baseline.js';
+import { kpiFamilies } from './families.js';
 
 /**
  * Windows to series. An undefined KPI or baseline (a ratio over no rows, a NULL or NaN result, no baseline
@@ -16,15 +16,15 @@ export function kpiSamples(
 ): CheckResult {
   // The info series always exists, so a rule can join `dataset` onto every KPI alert (absent: no dataset).
   const r = new ResultBuilder();
-  r.add(catalog.kpiInfo.name, dataset ? { kpi, dataset } : { kpi }, 1);
+  r.add(kpiFamilies.kpiInfo.name, dataset ? { kpi, dataset } : { kpi }, 1);
   for (const w of windows) {
     const labels = { kpi, window: w.window.label };
-    if (w.value !== null) r.add(catalog.kpiValue.name, labels, w.value);
-    if (w.baseline !== null) r.add(catalog.kpiBaseline.name, labels, w.baseline);
-    if (w.volume !== null) r.add(catalog.kpiVolume.name, { ...labels, period: 'current' }, w.volume);
+    if (w.value !== null) r.add(kpiFamilies.kpiValue.name, labels, w.value);
+    if (w.baseline !== null) r.add(kpiFamilies.kpiBaseline.name, labels, w.baseline);
+    if (w.volume !== null) r.add(kpiFamilies.kpiVolume.name, { ...labels, period: 'current' }, w.volume);
     if (w.baselineVolume !== null)
-      r.add(catalog.kpiVolume.name, { ...labels, period: 'baseline' }, w.baselineVolume);
-    if (w.standardError !== null) r.add(catalog.kpiStandardError.name, labels, w.standardError);
+      r.add(kpiFamilies.kpiVolume.name, { ...labels, period: 'baseline' }, w.baselineVolume);
+    if (w.standardError !== null) r.add(kpiFamilies.kpiStandardError.name, labels, w.standardError);
     for (const reason of w.skipped) r.skip(reason);
   }
   return r.result();

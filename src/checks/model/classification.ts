@@ -1,10 +1,10 @@
-import { catalog } from '../../metrics/catalog.js';
 import type { Sample } from '../../metrics/types.js';
 import type { Row } from '../../warehouse/types.js';
 import type { Check, CheckResult } from '../types.js';
 import { toSampleValue } from '../values.js';
 import { classificationStatement, hanleyMcNeilStderr } from './classification-sql.js';
 import { type ModelContext, modelCheck } from './context.js';
+import { modelFamilies } from './families.js';
 import { column, type ModelTask } from './task.js';
 
 /** `task: binary_classification`: the score column is P(positive); the label a boolean (or 0/1, or their text). */
@@ -138,25 +138,25 @@ function toResult(m: ModelContext, rows: Row[]): CheckResult {
         skip('one_class', 2);
       } else {
         const auc = c.aucNum / (c.nPos * c.nNeg);
-        put(catalog.modelAuc.name, auc);
-        put(catalog.modelAucStderr.name, hanleyMcNeilStderr(auc, c.nPos, c.nNeg));
+        put(modelFamilies.modelAuc.name, auc);
+        put(modelFamilies.modelAucStderr.name, hanleyMcNeilStderr(auc, c.nPos, c.nNeg));
       }
-      put(catalog.modelLogLoss.name, c.logLossSum / c.n);
-      put(catalog.modelBrierScore.name, c.brierSum / c.n);
+      put(modelFamilies.modelLogLoss.name, c.logLossSum / c.n);
+      put(modelFamilies.modelBrierScore.name, c.brierSum / c.n);
       const tn = c.nNeg - c.fp;
-      put(catalog.modelAccuracy.name, (c.tp + tn) / c.n);
+      put(modelFamilies.modelAccuracy.name, (c.tp + tn) / c.n);
       const predictedPos = c.tp + c.fp;
       const precision = predictedPos > 0 ? c.tp / predictedPos : undefined;
       const recall = c.nPos > 0 ? c.tp / c.nPos : undefined;
       if (precision === undefined) skip('undefined');
-      else put(catalog.modelPrecision.name, precision);
+      else put(modelFamilies.modelPrecision.name, precision);
       if (recall === undefined) skip('undefined');
-      else put(catalog.modelRecall.name, recall);
+      else put(modelFamilies.modelRecall.name, recall);
       if (precision === undefined || recall === undefined || precision + recall === 0) skip('undefined');
-      else put(catalog.modelF1.name, (2 * precision * recall) / (precision + recall));
-      put(catalog.modelCalibrationError.name, c.calibrationNum / c.n);
-      put(catalog.modelPositiveRate.name, predictedPos / c.n, { source: 'predicted' });
-      put(catalog.modelPositiveRate.name, c.nPos / c.n, { source: 'actual' });
+      else put(modelFamilies.modelF1.name, (2 * precision * recall) / (precision + recall));
+      put(modelFamilies.modelCalibrationError.name, c.calibrationNum / c.n);
+      put(modelFamilies.modelPositiveRate.name, predictedPos / c.n, { source: 'predicted' });
+      put(modelFamilies.modelPositiveRate.name, c.nPos / c.n, { source: 'actual' });
     });
   }
   return { samples, skipped };
@@ -171,18 +171,18 @@ function putEstimates(
   put: (name: string, value: number) => void,
   skip: (why: string, n?: number) => void,
 ): void {
-  put(catalog.modelUnlabeledPredictions.name, c.nUnl);
+  put(modelFamilies.modelUnlabeledPredictions.name, c.nUnl);
   if (c.nUnl === 0) {
     skip('no_unlabeled', 4);
     return;
   }
-  put(catalog.modelEstimatedAccuracy.name, Math.min(1, Math.max(0, (c.eTp + c.eTn) / c.nUnl)));
+  put(modelFamilies.modelEstimatedAccuracy.name, Math.min(1, Math.max(0, (c.eTp + c.eTn) / c.nUnl)));
   const precision = c.ePp > 0 ? c.eTp / (c.eTp + c.eFp) : undefined;
   const recall = c.eTp + c.eFn > 0 ? c.eTp / (c.eTp + c.eFn) : undefined;
   if (precision === undefined) skip('estimate_undefined');
-  else put(catalog.modelEstimatedPrecision.name, precision);
+  else put(modelFamilies.modelEstimatedPrecision.name, precision);
   if (recall === undefined) skip('estimate_undefined');
-  else put(catalog.modelEstimatedRecall.name, recall);
+  else put(modelFamilies.modelEstimatedRecall.name, recall);
   if (precision === undefined || recall === undefined || precision + recall === 0) skip('estimate_undefined');
-  else put(catalog.modelEstimatedF1.name, (2 * precision * recall) / (precision + recall));
+  else put(modelFamilies.modelEstimatedF1.name, (2 * precision * recall) / (precision + recall));
 }

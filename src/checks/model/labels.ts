@@ -1,10 +1,10 @@
-import { catalog } from '../../metrics/catalog.js';
 import type { Sample } from '../../metrics/types.js';
 import { SqlBuilder } from '../../sql/builder.js';
 import type { Row } from '../../warehouse/types.js';
 import type { Check, CheckResult } from '../types.js';
 import { toSampleValue } from '../values.js';
 import { joinedCte, type ModelContext, modelCheck } from './context.js';
+import { modelFamilies } from './families.js';
 
 /**
  * Labels of a model: predictions and labeled predictions per window (and version), label coverage, label delay
@@ -54,10 +54,10 @@ function toResult(m: ModelContext, rows: Row[]): CheckResult {
         const n = num(row, `n_${i}`) ?? 0;
         const labeled = num(row, `labeled_${i}`) ?? 0;
         const labels = { model, window: w.label, ...vl };
-        samples.push({ name: catalog.modelPredictions.name, labels, value: n });
-        samples.push({ name: catalog.modelLabeledPredictions.name, labels, value: labeled });
+        samples.push({ name: modelFamilies.modelPredictions.name, labels, value: n });
+        samples.push({ name: modelFamilies.modelLabeledPredictions.name, labels, value: labeled });
         if (n === 0) skip('empty_window');
-        else samples.push({ name: catalog.modelLabelCoverage.name, labels, value: labeled / n });
+        else samples.push({ name: modelFamilies.modelLabelCoverage.name, labels, value: labeled / n });
       });
       // Versions that made predictions in the widest window, as the catalog says: every model alert needs
       // predictions in some window, so the rules can join `dataset` from here without losing an alert.
@@ -65,7 +65,7 @@ function toResult(m: ModelContext, rows: Row[]): CheckResult {
         if (byVersion && version !== '') serving.push({ version, first: num(row, 'first_pt') ?? 0 });
         const dl: Record<string, string> = m.dataset ? { dataset: m.dataset } : {};
         samples.push({
-          name: catalog.modelInfo.name,
+          name: modelFamilies.modelInfo.name,
           labels: { model, owner: m.owner, version, ...dl },
           value: 1,
         });
@@ -75,7 +75,7 @@ function toResult(m: ModelContext, rows: Row[]): CheckResult {
       // Delay and leakage over all versions.
       m.windows.forEach((w, i) => {
         samples.push({
-          name: catalog.modelLabelLeakage.name,
+          name: modelFamilies.modelLabelLeakage.name,
           labels: { model, window: w.label },
           value: num(row, `leak_${i}`) ?? 0,
         });
@@ -87,7 +87,7 @@ function toResult(m: ModelContext, rows: Row[]): CheckResult {
           if (d === null) skip('no_labels');
           else
             samples.push({
-              name: catalog.modelLabelDelay.name,
+              name: modelFamilies.modelLabelDelay.name,
               labels: { model, window: w.label, percentile },
               value: d,
             });
@@ -104,7 +104,7 @@ function toResult(m: ModelContext, rows: Row[]): CheckResult {
     const prev = serving[i - 1];
     if (prev === undefined) return;
     samples.push({
-      name: catalog.modelPreviousVersionInfo.name,
+      name: modelFamilies.modelPreviousVersionInfo.name,
       labels: { model, version: cur.version, previous_version: prev.version },
       value: 1,
     });

@@ -1,8 +1,8 @@
-import { catalog } from '../../metrics/catalog.js';
 import type { Sample } from '../../metrics/types.js';
 import type { Queryable, Row } from '../../warehouse/types.js';
 import type { Check, CheckResult } from '../types.js';
 import { type ModelContext, modelCheck } from './context.js';
+import { modelFamilies } from './families.js';
 import { currentStatement, referenceStatement } from './prediction-drift-sql.js';
 import { type ModelReference, referenceSource } from './reference.js';
 
@@ -119,7 +119,7 @@ async function runCurrent(q: Queryable, m: ModelContext, ref: Reference): Promis
       return;
     }
     samples.push({
-      name: catalog.modelPredictionPsi.name,
+      name: modelFamilies.modelPredictionPsi.name,
       labels: { model: m.name, window: w.label },
       value: psi(ref.counts, counts),
     });

@@ -1,10 +1,10 @@
-import { catalog } from '../../metrics/catalog.js';
 import type { Sample } from '../../metrics/types.js';
 import { type Bound, SqlBuilder, type Statement } from '../../sql/builder.js';
 import type { Row } from '../../warehouse/types.js';
 import type { Check, CheckResult } from '../types.js';
 import { toSampleValue } from '../values.js';
 import { latestLabelsCte, type ModelContext, modelCheck, valueColumn } from './context.js';
+import { modelFamilies } from './families.js';
 import { type ModelReference, referenceSource } from './reference.js';
 
 /**
@@ -76,10 +76,10 @@ function toResult(m: ModelContext, rows: Row[]): CheckResult {
   const row = rows[0] ?? {};
   const labels = { model: m.name };
   const n = toSampleValue(row.n, 'n') ?? 0;
-  samples.push({ name: catalog.modelReferenceLabeledPredictions.name, labels, value: n });
+  samples.push({ name: modelFamilies.modelReferenceLabeledPredictions.name, labels, value: n });
   for (const [name, col] of [
-    [catalog.modelReferenceMae.name, 'mae'],
-    [catalog.modelReferenceRmse.name, 'rmse'],
+    [modelFamilies.modelReferenceMae.name, 'mae'],
+    [modelFamilies.modelReferenceRmse.name, 'rmse'],
   ] as const) {
     const v = n === 0 ? null : toSampleValue(row[col], col);
     if (v === null || Number.isNaN(v)) {

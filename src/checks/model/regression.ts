@@ -1,10 +1,10 @@
-import { catalog } from '../../metrics/catalog.js';
 import type { Sample } from '../../metrics/types.js';
 import { SqlBuilder } from '../../sql/builder.js';
 import type { Row } from '../../warehouse/types.js';
 import type { Check, CheckResult } from '../types.js';
 import { toSampleValue } from '../values.js';
 import { joinedCte, type ModelContext, modelCheck } from './context.js';
+import { modelFamilies } from './families.js';
 import { buildReferencePerformanceCheck } from './reference-performance.js';
 import { column, type ModelTask } from './task.js';
 
@@ -80,17 +80,17 @@ function toResult(m: ModelContext, rows: Row[]): CheckResult {
         skip('no_labels', 6);
         return;
       }
-      put(catalog.modelMae.name, num(row, `mae_${i}`));
-      put(catalog.modelRmse.name, num(row, `rmse_${i}`));
+      put(modelFamilies.modelMae.name, num(row, `mae_${i}`));
+      put(modelFamilies.modelRmse.name, num(row, `rmse_${i}`));
       // NULL when every actual is zero: MAPE is undefined then, while the excluded count is still known.
-      put(catalog.modelMape.name, num(row, `mape_${i}`));
-      put(catalog.modelMapeExcluded.name, num(row, `mape_excluded_${i}`) ?? 0);
-      put(catalog.modelBias.name, num(row, `bias_${i}`));
+      put(modelFamilies.modelMape.name, num(row, `mape_${i}`));
+      put(modelFamilies.modelMapeExcluded.name, num(row, `mape_excluded_${i}`) ?? 0);
+      put(modelFamilies.modelBias.name, num(row, `bias_${i}`));
       const ssRes = num(row, `ss_res_${i}`);
       const ssTot = num(row, `ss_tot_${i}`);
       const constant = row[`constant_${i}`] === true || row[`constant_${i}`] === 't';
       put(
-        catalog.modelR2.name,
+        modelFamilies.modelR2.name,
         constant || ssRes === null || ssTot === null || !(ssTot > 0) ? null : 1 - ssRes / ssTot,
       );
     });

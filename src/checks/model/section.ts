@@ -5,12 +5,13 @@ import { duration, subjectName, uniqueNames, window } from '../../config/types.j
 import { scheduleOf, subjectEntry, tableName } from '../config-fields.js';
 import type { BuildContext, Check } from '../types.js';
 import { modelContext } from './context.js';
+import { modelFamilies, segmentFamilies } from './families.js';
 import { buildLabelsCheck } from './labels.js';
 import { buildPredictionDriftCheck } from './prediction-drift.js';
 import { modelReference } from './reference.js';
 import { buildSegmentsCheck } from './segments.js';
 import { column } from './task.js';
-import { checkTask, modelTaskNames, modelTasks, taskPredictionFields } from './tasks.js';
+import { checkTask, modelTaskNames, modelTasks, taskFamilies, taskPredictionFields } from './tasks.js';
 
 /**
  * The `models` section: a model's predictions and labels tables, and the windows to judge it over. Each model
@@ -125,6 +126,9 @@ export const modelEntry = subjectEntry('model', {
 });
 
 export type ModelEntry = z.output<typeof modelEntry>;
+
+/** The model section's metric families: the common ones, each task's own, then the per-segment ones. */
+export const modelSectionFamilies = { ...modelFamilies, ...taskFamilies, ...segmentFamilies };
 
 export function validateModels(entries: ModelEntry[], ctx: z.RefinementCtx): void {
   uniqueNames(entries, 'models', 'model', ctx);

@@ -1,9 +1,9 @@
-import { catalog } from '../../metrics/catalog.js';
 import type { Row } from '../../warehouse/types.js';
 import { ResultBuilder } from '../result.js';
 import type { Check, CheckResult } from '../types.js';
 import { toSampleValue } from '../values.js';
 import { type ModelContext, modelCheck } from './context.js';
+import { segmentFamilies } from './families.js';
 import { type SegmentSpec, segmentsStatement } from './segments-sql.js';
 
 /**
@@ -48,8 +48,8 @@ function toResult(m: ModelContext, spec: SegmentSpec, rows: Row[]): CheckResult 
       m.windows.forEach((w, wi) => {
         const row = found.get(`${wi}\u0000${si}\u0000${g}`);
         const labels = { model: m.name, window: w.label, segment: column, segment_value: g };
-        out.add(catalog.modelSegmentPredictions.name, labels, num(row, 'n_all'));
-        out.add(catalog.modelSegmentLabeledPredictions.name, labels, num(row, 'n_lab'));
+        out.add(segmentFamilies.modelSegmentPredictions.name, labels, num(row, 'n_all'));
+        out.add(segmentFamilies.modelSegmentLabeledPredictions.name, labels, num(row, 'n_lab'));
         if (m.task === 'regression') putRegression(out, labels, row);
         else putClassification(out, labels, row);
       });
@@ -68,12 +68,12 @@ function putClassification(out: ResultBuilder, labels: Record<string, string>, r
     return;
   }
   if (nPos === 0 || nNeg === 0) out.skip('one_class');
-  else out.add(catalog.modelSegmentAuc.name, labels, num('auc_num') / (nPos * nNeg));
+  else out.add(segmentFamilies.modelSegmentAuc.name, labels, num('auc_num') / (nPos * nNeg));
   const tp = num('tp');
   const fp = num('fp');
-  out.add(catalog.modelSegmentAccuracy.name, labels, (tp + nNeg - fp) / n);
-  out.add(catalog.modelSegmentPositiveRate.name, { ...labels, source: 'predicted' }, (tp + fp) / n);
-  out.add(catalog.modelSegmentPositiveRate.name, { ...labels, source: 'actual' }, nPos / n);
+  out.add(segmentFamilies.modelSegmentAccuracy.name, labels, (tp + nNeg - fp) / n);
+  out.add(segmentFamilies.modelSegmentPositiveRate.name, { ...labels, source: 'predicted' }, (tp + fp) / n);
+  out.add(segmentFamilies.modelSegmentPositiveRate.name, { ...labels, source: 'actual' }, nPos / n);
 }
 
 function putRegression(out: ResultBuilder, labels: Record<string, string>, row: Row | undefined): void {
@@ -83,8 +83,8 @@ function putRegression(out: ResultBuilder, labels: Record<string, string>, row: 
     return;
   }
   for (const [name, col] of [
-    [catalog.modelSegmentMae.name, 'mae'],
-    [catalog.modelSegmentRmse.name, 'rmse'],
+    [segmentFamilies.modelSegmentMae.name, 'mae'],
+    [segmentFamilies.modelSegmentRmse.name, 'rmse'],
   ] as const) {
     const v = num(col);
     // NaN when a predicted value or label is NaN: undefined, as in the whole-model regression check.

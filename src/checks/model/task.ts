@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { CatalogEntry } from '../../metrics/family.js';
 import type { Check } from '../types.js';
 import type { ModelContext } from './context.js';
 import type { ModelReference } from './reference.js';
@@ -38,6 +39,8 @@ export interface ModelTask {
   refine?(m: TaskEntry, ctx: z.RefinementCtx): void;
   /** The performance check: the metrics of the task, per window (and version), in as few statements as it can. */
   performance(m: ModelContext, entry: TaskEntry): Check;
+  /** Metric families only this task exports (the model layer's common ones are in ../families.ts). */
+  families?: Readonly<Record<string, CatalogEntry>>;
   /** Checks of the task after the model's prediction drift (if any), e.g. regression's reference errors. */
   moreChecks?(m: ModelContext, entry: TaskEntry, reference: { intervalMs: number }): Check[];
 }

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { CatalogEntry } from '../../metrics/family.js';
 import { binaryClassificationTask } from './classification.js';
 import { multiclassTask } from './multiclass/task.js';
 import { regressionTask } from './regression.js';
@@ -28,6 +29,12 @@ export const taskPredictionFields = Object.assign(
   {},
   ...Object.values(modelTasks).map((t) => t.predictionFields),
 ) as UnionToIntersection<(typeof modelTasks)[ModelTaskName]['predictionFields']>;
+
+/** The families the tasks add to the model layer, in the order of `modelTasks`. */
+export const taskFamilies = Object.assign(
+  {},
+  ...Object.values(modelTasks).map((t: ModelTask) => t.families ?? {}),
+) as Readonly<Record<string, CatalogEntry>>;
 
 /**
  * The prediction keys of a model against its task: each of the task's own keys given, none of another task's

@@ -1,11 +1,11 @@
 import type { Schedule } from '../../config/types.js';
-import { catalog } from '../../metrics/catalog.js';
 import type { Dialect } from '../../sql/dialect.js';
 import type { Row } from '../../warehouse/types.js';
 import { defineCheck } from '../define.js';
 import { ResultBuilder } from '../result.js';
 import type { Check, CheckResult } from '../types.js';
 import { toSampleValue } from '../values.js';
+import { servingFamilies } from './families.js';
 import type { ServingEntry } from './section.js';
 import { PERCENTILES, type ServingStatement, servingStatement } from './statement.js';
 
@@ -37,21 +37,21 @@ export function buildServingCheck(
 function toResult(service: string, objective: number, st: ServingStatement, row: Row): CheckResult {
   const r = new ResultBuilder();
   const num = (col: string) => toSampleValue(row[col], col);
-  r.add(catalog.servingLatencyObjective.name, { service }, objective);
+  r.add(servingFamilies.servingLatencyObjective.name, { service }, objective);
   st.windows.forEach((w, i) => {
     const labels = { service, window: w.label };
-    r.add(catalog.servingRequests.name, labels, num(`requests_${i}`) ?? 0);
-    if (st.hasStatus) r.add(catalog.servingErrors.name, labels, num(`errors_${i}`) ?? 0);
+    r.add(servingFamilies.servingRequests.name, labels, num(`requests_${i}`) ?? 0);
+    if (st.hasStatus) r.add(servingFamilies.servingErrors.name, labels, num(`errors_${i}`) ?? 0);
     const timed = num(`timed_${i}`) ?? 0;
     if (timed === 0) {
       r.skip('empty_window');
       return;
     }
-    r.add(catalog.servingSlowRatio.name, labels, (num(`slow_${i}`) ?? 0) / timed);
+    r.add(servingFamilies.servingSlowRatio.name, labels, (num(`slow_${i}`) ?? 0) / timed);
     for (const [percentile] of PERCENTILES) {
       const v = num(`p${percentile}_${i}`);
       if (v === null) r.skip('empty_window');
-      else r.add(catalog.servingLatency.name, { ...labels, percentile }, v);
+      else r.add(servingFamilies.servingLatency.name, { ...labels, percentile }, v);
     }
   });
   return r.result();

@@ -1,6 +1,6 @@
 import type { Response } from 'express';
 import { Counter, type Registry } from 'prom-client';
-import { catalog } from '../../metrics/catalog.js';
+import { selfFamilies } from '../../metrics/self-families.js';
 
 export const REFUSAL_REASONS = [
   'unauthenticated',
@@ -23,9 +23,9 @@ export class Refusals {
 
   register(registry: Registry): void {
     this.counter = new Counter({
-      name: catalog.httpRefused.name,
-      help: catalog.httpRefused.help,
-      labelNames: [...catalog.httpRefused.labels],
+      name: selfFamilies.httpRefused.name,
+      help: selfFamilies.httpRefused.help,
+      labelNames: [...selfFamilies.httpRefused.labels],
       registers: [registry],
     });
     // Every reason from the start, so rate() sees the first refusal rather than a new series.

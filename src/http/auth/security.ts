@@ -2,7 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import type { RawConfig } from '../../config/schema.js';
-import { catalog } from '../../metrics/catalog.js';
+import { selfFamilies } from '../../metrics/self-families.js';
 import { TokenBucket } from '../../token-bucket.js';
 import type { AccessRole } from './access-config.js';
 import { type Authentication, Authenticator, type Principal } from './authenticator.js';
@@ -99,8 +99,8 @@ export class Security {
     this.refusals.register(registry);
     const web = this.o.web;
     new Gauge({
-      name: catalog.webConfigReloadSuccessful.name,
-      help: catalog.webConfigReloadSuccessful.help,
+      name: selfFamilies.webConfigReloadSuccessful.name,
+      help: selfFamilies.webConfigReloadSuccessful.help,
       registers: [registry],
       collect() {
         this.set(web.reloadError() === undefined ? 1 : 0);

@@ -1,9 +1,9 @@
-import { catalog } from '../../../metrics/catalog.js';
 import type { Row } from '../../../warehouse/types.js';
 import { ResultBuilder } from '../../result.js';
 import type { Check, CheckResult } from '../../types.js';
 import { toSampleValue } from '../../values.js';
 import { type ModelContext, modelCheck } from '../context.js';
+import { multiclassFamilies } from './families.js';
 import { multiclassStatement } from './statement.js';
 import type { Classes } from './task.js';
 
@@ -93,7 +93,7 @@ function toResult(m: ModelContext, classes: Classes, rows: Row[]): CheckResult {
       const put = (name: string, value: number, extra: Record<string, string> = {}) =>
         out.add(name, { ...labels, ...extra }, value);
       put(
-        catalog.modelUnknownClassPredictions.name,
+        multiclassFamilies.modelUnknownClassPredictions.name,
         perClass.reduce((a, c) => a + c.unknown, 0),
       );
       // Each counted prediction is labeled exactly one class: n is the sum of the supports.
@@ -102,39 +102,41 @@ function toResult(m: ModelContext, classes: Classes, rows: Row[]): CheckResult {
         out.skip('no_labels', MODEL_SERIES + CLASS_SERIES * classes.length);
         return;
       }
-      put(catalog.modelMulticlassAccuracy.name, perClass.reduce((a, c) => a + c.tp, 0) / n);
-      put(catalog.modelMulticlassLogLoss.name, perClass.reduce((a, c) => a + c.logLossSum, 0) / n);
+      put(multiclassFamilies.modelMulticlassAccuracy.name, perClass.reduce((a, c) => a + c.tp, 0) / n);
+      put(multiclassFamilies.modelMulticlassLogLoss.name, perClass.reduce((a, c) => a + c.logLossSum, 0) / n);
       const f1s: number[] = [];
       let weighted = 0;
       const aucs: number[] = [];
       classes.forEach((cls, ci) => {
         const c = perClass[ci] as ClassCounts;
         const at = { class: cls.name };
-        if (c.pred > 0) put(catalog.modelClassPrecision.name, c.tp / c.pred, at);
+        if (c.pred > 0) put(multiclassFamilies.modelClassPrecision.name, c.tp / c.pred, at);
         else out.skip('undefined');
-        if (c.pos > 0) put(catalog.modelClassRecall.name, c.tp / c.pos, at);
+        if (c.pos > 0) put(multiclassFamilies.modelClassRecall.name, c.tp / c.pos, at);
         else out.skip('undefined');
         // 2 TP / (2 TP + FP + FN) = 2 TP / (predicted + labeled): 0 when no prediction of the class is right,
         // undefined only when the class is neither a label nor a prediction.
         if (c.pred + c.pos > 0) {
           const f1 = (2 * c.tp) / (c.pred + c.pos);
-          put(catalog.modelClassF1.name, f1, at);
+          put(multiclassFamilies.modelClassF1.name, f1, at);
           f1s.push(f1);
           weighted += c.pos * f1;
         } else out.skip('undefined');
-        put(catalog.modelClassSupport.name, c.pos, at);
+        put(multiclassFamilies.modelClassSupport.name, c.pos, at);
         // Every counted prediction is a positive or a negative of each class.
         const neg = n - c.pos;
         if (c.pos > 0 && neg > 0) {
           const auc = c.aucNum / (c.pos * neg);
-          put(catalog.modelClassAuc.name, auc, at);
+          put(multiclassFamilies.modelClassAuc.name, auc, at);
           aucs.push(auc);
         } else out.skip('one_class');
       });
-      put(catalog.modelMulticlassF1.name, f1s.reduce((a, f) => a + f, 0) / f1s.length, { average: 'macro' });
-      put(catalog.modelMulticlassF1.name, weighted / n, { average: 'weighted' });
+      put(multiclassFamilies.modelMulticlassF1.name, f1s.reduce((a, f) => a + f, 0) / f1s.length, {
+        average: 'macro',
+      });
+      put(multiclassFamilies.modelMulticlassF1.name, weighted / n, { average: 'weighted' });
       if (aucs.length === classes.length)
-        put(catalog.modelMulticlassAuc.name, aucs.reduce((a, x) => a + x, 0) / aucs.length, {
+        put(multiclassFamilies.modelMulticlassAuc.name, aucs.reduce((a, x) => a + x, 0) / aucs.length, {
           average: 'macro',
         });
       else out.skip('one_class');

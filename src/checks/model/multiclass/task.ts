@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { column, type ModelTask } from '../task.js';
 import { buildMulticlassCheck } from './check.js';
+import { multiclassFamilies } from './families.js';
 
 /**
  * `task: multiclass_classification`: one probability column per class, `predictions.scores: { <class>:
@@ -53,6 +54,7 @@ export type Classes = { name: string; column: string }[];
 
 export const multiclassTask = {
   predictionFields: { scores: scores.optional() },
+  families: multiclassFamilies,
   wrongColumns: (foreign) =>
     `a multiclass_classification model names one probability column per class as scores: { <class>: <column>, ... }${foreign.length ? `, not ${foreign.join(' or ')}` : ''}`,
   refine(m, ctx) {

@@ -1,0 +1,103 @@
+import { type CatalogEntry, family } from './family.js';
+
+/** The exporter's own health: its checks, the warehouse connection, reloads and refused requests. */
+export const selfFamilies = {
+  checkSuccess: family(
+    'self',
+    'mlwatch_check_success',
+    'gauge',
+    ['check'],
+    'Whether the last run of the check succeeded (1) or failed (0). A failed check keeps serving its last good samples.',
+  ),
+  checkDuration: family(
+    'self',
+    'mlwatch_check_duration_seconds',
+    'gauge',
+    ['check'],
+    'How long the last run of the check took, in seconds, successful or not.',
+  ),
+  checkLastSuccess: family(
+    'self',
+    'mlwatch_check_last_success_timestamp_seconds',
+    'gauge',
+    ['check'],
+    'Unix time of the last successful run of the check. Absent until the check first succeeds.',
+  ),
+  checkInterval: family(
+    'self',
+    'mlwatch_check_interval_seconds',
+    'gauge',
+    ['check'],
+    'How often the check is meant to run, in seconds (for a cron schedule: the gap between its next two runs).',
+  ),
+  checkRuns: family(
+    'self',
+    'mlwatch_check_runs_total',
+    'counter',
+    ['check'],
+    'Runs of the check, successful or not.',
+  ),
+  checkErrors: family(
+    'self',
+    'mlwatch_check_errors_total',
+    'counter',
+    ['check'],
+    'Failed runs of the check.',
+  ),
+  checkOverruns: family(
+    'self',
+    'mlwatch_check_overruns_total',
+    'counter',
+    ['check'],
+    'Runs skipped because the previous run of the same check was still queued or running.',
+  ),
+  checkSkippedSamples: family(
+    'self',
+    'mlwatch_check_skipped_samples',
+    'gauge',
+    ['check', 'reason'],
+    'Series the last successful run could not export, by reason (null_value: the value was NULL; not_a_number: NaN).',
+  ),
+  warehouseUp: family(
+    'self',
+    'mlwatch_warehouse_up',
+    'gauge',
+    [],
+    'Whether the last attempt to reach the warehouse (a check or the health ping) connected (1) or not (0).',
+  ),
+  buildInfo: family(
+    'self',
+    'mlwatch_build_info',
+    'gauge',
+    ['version', 'node_version'],
+    'Always 1; the labels say which mlwatch build and Node.js runtime is running.',
+  ),
+  reloadSuccessful: family(
+    'self',
+    'mlwatch_config_last_reload_successful',
+    'gauge',
+    [],
+    'Whether the last config (re)load succeeded (1) or was refused (0); a refused config leaves the old one running.',
+  ),
+  reloadSuccessTimestamp: family(
+    'self',
+    'mlwatch_config_last_reload_success_timestamp_seconds',
+    'gauge',
+    [],
+    'Unix time of the last successful config load.',
+  ),
+  webConfigReloadSuccessful: family(
+    'self',
+    'mlwatch_web_config_last_reload_successful',
+    'gauge',
+    [],
+    'Whether the web config (--web.config.file: TLS, basic-auth users) last loaded (1) or a change was refused (0); a refused file leaves the previous one serving.',
+  ),
+  httpRefused: family(
+    'self',
+    'mlwatch_http_requests_refused_total',
+    'counter',
+    ['reason'],
+    'HTTP requests refused before reaching an endpoint, by reason: unauthenticated (401), forbidden (403), cross_origin (403), lifecycle_disabled (403), unsupported_media_type (415), invalid_text (400), rate_limited (429).',
+  ),
+} as const satisfies Record<string, CatalogEntry>;
