@@ -43,6 +43,7 @@ import {
   type Watchdog,
   writeFigures,
 } from './harness.js';
+import { type PeerResult, peerMissing, runPeer } from './pandas-peer.js';
 import { line, ms, stats, x } from './stats.js';
 
 const URL_ = process.env.MLWATCH_BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
@@ -363,7 +364,7 @@ interface Budget {
   left(): number;
 }
 
-async function benchAuc(db: pg.Client, budget: Budget) {
+async function benchAuc(db: pg.Client, budget: Budget, withPeer: boolean) {
   const transactions: RecordedStatement[][] = [];
   const { sql: cte, params: cteParams } = joined14d();
   // The floor: the check's own joined rows, the labeled ones sorted by score, consumed in the server. OFFSET 0
@@ -387,6 +388,8 @@ SELECT s, y FROM joined WHERE y IS NOT NULL`;
 
     const statements: Partial<Record<'one' | 'three', RecordedStatement>> = {};
     let lastNode: NodeMetrics | undefined;
+    let lastPeer: PeerResult | undefined;
+    const peerParts = { pull: [] as number[], compute: [] as number[] };
     let pulledRows = 0;
     const parts = { pull: [] as number[], compute: [] as number[] };
     const sides = {
@@ -420,9 +423,30 @@ SELECT s, y FROM joined WHERE y IS NOT NULL`;
         if (pulledRows !== ROWS) throw new Error(`pulled ${pulledRows} rows into Node, expected ${ROWS}`);
         return t;
       },
+      // What users do instead: the same joined rows into pandas, the metrics from scikit-learn.
+      pandas: async () => {
+        lastPeer = await runPeer({
+          url: URL_,
+          kind: 'classification',
+          sql: pullSql,
+          params: cteParams,
+          threshold: THRESHOLD,
+        });
+        if (lastPeer.rows !== ROWS)
+          throw new Error(`the pandas peer pulled ${lastPeer.rows} rows, expected ${ROWS}`);
+        peerParts.pull.push(lastPeer.pullMs);
+        peerParts.compute.push(lastPeer.computeMs);
+        return lastPeer.pullMs + lastPeer.computeMs;
+      },
     };
-    const names = Object.keys(sides) as Array<keyof typeof sides>;
-    const samples: Record<keyof typeof sides, number[]> = { sort: [], one: [], three: [], node: [] };
+    const names = (Object.keys(sides) as Array<keyof typeof sides>).filter((k) => withPeer || k !== 'pandas');
+    const samples: Record<keyof typeof sides, number[]> = {
+      sort: [],
+      one: [],
+      three: [],
+      node: [],
+      pandas: [],
+    };
     // No separate warm-up: the exporter's start-up round has just run both checks, which read both tables into
     // shared buffers and ran the same joins; every side's first timed run is in a different round position.
     // What the rest needs after the rounds: the plans (about one run of each statement, and the joined rows
@@ -467,6 +491,19 @@ SELECT s, y FROM joined WHERE y IS NOT NULL`;
     for (const [k, [check, js]] of Object.entries(compared)) {
       if (check === undefined || !(Math.abs(check - js) <= 1e-9 * Math.max(1, Math.abs(js))))
         throw new Error(`the check's ${k} is ${check}, Node computed ${js} from the same rows`);
+    }
+    // scikit-learn's values from the same rows: the check's must equal them too.
+    const sklearn = lastPeer?.values ?? {};
+    for (const k of ['auc', 'logLoss', 'brier', 'accuracy', 'precision', 'recall', 'calibrationError']) {
+      const [check] = compared[k] as [number | undefined, number];
+      const want = sklearn[k];
+      if (
+        withPeer &&
+        (check === undefined ||
+          want === undefined ||
+          !(Math.abs(check - want) <= 1e-9 * Math.max(1, Math.abs(want))))
+      )
+        throw new Error(`the check's ${k} is ${check}, scikit-learn computed ${want} from the same rows`);
     }
     for (const w of ['1d', '7d', '14d']) {
       const v = gauge(text, 'mlwatch_model_auc', { model: 'three', window: w });
@@ -513,6 +550,11 @@ SELECT s, y FROM joined WHERE y IS NOT NULL`;
       one: stats(samples.one),
       three: stats(samples.three),
       nodeSide: stats(samples.node),
+      pandasSide: withPeer ? stats(samples.pandas) : undefined,
+      peerPull: withPeer ? stats(peerParts.pull) : undefined,
+      peerCompute: withPeer ? stats(peerParts.compute) : undefined,
+      pairedOneToPandas: withPeer ? pairedRatio(samples.one, samples.pandas) : undefined,
+      pairedThreeToPandas: withPeer ? pairedRatio(samples.three, samples.pandas) : undefined,
       // Each round's ratio: steadier than a ratio of medians when the machine's load shifts during the run.
       pairedOneToSort: pairedRatio(samples.one, samples.sort),
       pairedThreeToOne: pairedRatio(samples.three, samples.one),
@@ -558,6 +600,7 @@ async function main(dog: Watchdog): Promise<void> {
   let auc: Awaited<ReturnType<typeof benchAuc>>;
   const memory: MemoryFigures[] = [];
   const { load, timed } = loadSteps();
+  const peerWhy = await peerMissing();
   let forcedNote = '';
   try {
     await createTables(db);
@@ -569,7 +612,7 @@ async function main(dog: Watchdog): Promise<void> {
     const loadMsPerRow = loadMs / (ROWS - MEM_SMALL);
     // VACUUM as well: hint bits and the visibility map are set now, not during a measured run.
     await timed('vacuum', ROWS, () => db.query(`VACUUM (ANALYZE) ${PREDICTIONS}, ${LABELS}`));
-    auc = await benchAuc(db, { left: () => dog.deadlineMs - elapsed() });
+    auc = await benchAuc(db, { left: () => dog.deadlineMs - elapsed() }, peerWhy === undefined);
 
     // The largest size: grown by more keys of the same kind (scores stay distinct), then analyzed (not
     // vacuumed: only memory is compared there). The first of MEM_BIG that the rates seen so far say fits.
@@ -630,6 +673,19 @@ async function main(dog: Watchdog): Promise<void> {
     `   (d) rows into Node + JS:             ${line(auc.nodeSide)}   -> ${x(nodeToOne)} the check (median), ${x(auc.nodeSide.p95 / auc.one.p95)} (p95); ` +
       `pulling ${count(auc.pulledRows)} rows ${ms(auc.pull.median)} ms, computing ${ms(auc.compute.median)} ms (medians)`,
   );
+  if (auc.pandasSide && auc.peerPull && auc.peerCompute && auc.pairedOneToPandas && auc.pairedThreeToPandas) {
+    const oneToPandas = auc.one.median / auc.pandasSide.median;
+    console.log(
+      `   (e) pandas read_sql + scikit-learn:  ${line(auc.pandasSide)}   -> (b) is ${x(oneToPandas)} of it, (c) ${x(auc.three.median / auc.pandasSide.median)} (medians); ` +
+        `pulling ${ms(auc.peerPull.median)} ms, computing ${ms(auc.peerCompute.median)} ms (the interpreter's start and imports left out)`,
+    );
+    console.log(
+      `   per round: (b)/(e) ${perRound(auc.pairedOneToPandas)}; (c)/(e) ${perRound(auc.pairedThreeToPandas)}; ` +
+        `(b) <= 0.5x (e): ${pass(oneToPandas <= 0.5)}; (b) < (e): ${pass(oneToPandas < 1)}; the check's values equal scikit-learn's to 1e-9`,
+    );
+  } else {
+    console.log(`   (e) pandas + scikit-learn: not run: ${peerWhy}`);
+  }
   console.log(
     `   per round: (b)/(a) ${perRound(auc.pairedOneToSort)}; (c)/(b) ${perRound(auc.pairedThreeToOne)}; (d)/(b) ${perRound(auc.pairedNodeToOne)}`,
   );

@@ -109,29 +109,59 @@ export function modelCheck(m: ModelContext, part: string, spec: unknown, run: Ch
 
 /**
  * The rows every model metric starts from, as a CTE named `joined`: the predictions of the widest window,
- * each with the LATEST label of its key (by label timestamp; NULL when there is none yet), and one boolean
+ * each with the LATEST label of its key (latestLabelJoin; NULL when there is none yet), and one boolean
  * column per window (`w0` = widest ... ) saying whether the prediction falls in it. Columns:
- * k (key), pt (prediction time), s (score or predicted value, float8; NULL for a multiclass model, whose checks
- * read its class columns themselves), v (version text or NULL), lt (label time), y (the label as its task reads
- * it: LABEL_AS), w0..wN, and g0..gK: the `carry` columns of the
- * predictions table (quoted identifiers) as text, for checks that slice by them (segments).
+ * k (key), pt (prediction time), s (score or predicted value, float8; NULL for a multiclass model, whose
+ * statement reads its class columns itself), v (version text or NULL), w0..wN, g0..gK (the `carry` columns of
+ * the predictions table, quoted identifiers, as text, for checks that slice by them: segments), lt (label
+ * time) and y (the label as its task reads it: LABEL_AS).
  * Windows are [now() - w, now()) on the warehouse clock, their lengths bound through `b`. A flag compares
  * with a cutoff computed once per statement, not per row; the scan's own range keeps the plain expression,
  * which the planner can estimate.
  */
 export function joinedCte(m: ModelContext, b: SqlBuilder, carry: string[] = []): string {
   const p = m.predictions;
-  const flags = m.windows.map((w, i) => `p.${p.timestampSql} >= ${b.cutoff(w.ms)} AS w${i}`).join(', ');
+  const s = p.valueSql ? `p.${p.valueSql}::float8` : 'NULL::float8';
+  const v = p.versionSql ? `p.${p.versionSql}::text` : 'NULL::text';
+  const g = carry.map((c) => `p.${c}::text`);
+  const flags = m.windows.map((w, i) => `p.${p.timestampSql} >= ${b.cutoff(w.ms)} AS w${i}`);
   const widest = (m.windows[0] as Window).ms;
-  return `preds AS (
-  SELECT p.${p.keySql} AS k, p.${p.timestampSql} AS pt, ${p.valueSql ? `p.${p.valueSql}::float8` : 'NULL::float8'} AS s,
-         ${p.versionSql ? `p.${p.versionSql}::text` : 'NULL::text'} AS v, ${flags}${carry.map((c, i) => `, p.${c}::text AS g${i}`).join('')}
-  FROM ${p.tableSql} p
-  WHERE p.${p.timestampSql} >= ${b.ago(widest)} AND p.${p.timestampSql} < ${b.dialect.now}
-),
-${latestLabelsCte(m, 'preds')},
-joined AS (
-  SELECT preds.*, latest.lt, latest.y FROM preds LEFT JOIN latest ON latest.k = preds.k
+  return latestLabelJoin(m, {
+    name: 'joined',
+    columns: [`p.${p.keySql} AS k`, `p.${p.timestampSql} AS pt`, `${s} AS s`, `${v} AS v`, ...flags]
+      .concat(g.map((e, i) => `${e} AS g${i}`))
+      .join(', '),
+    identity: [s, v, ...g],
+    where: `p.${p.timestampSql} >= ${b.ago(widest)} AND p.${p.timestampSql} < ${b.dialect.now}`,
+  });
+}
+
+/**
+ * A CTE of the predictions table's rows matching `where` (the table is `p`), with `columns` and the LATEST label
+ * of each row's key as lt (label time) and y (LABEL_AS): among the label rows of the key, the one with the
+ * latest label timestamp, the larger label on a tie (as PostgreSQL sorts DESC: a NULL label, which is no
+ * label, wins its tie). Every model statement joins labels through here, so they all read the same label.
+ *
+ * One prediction is one row of the table, told apart by its key, timestamp and `identity` (every other
+ * column the statement reads): rows equal in all of them are the same prediction written twice and count
+ * once. The shape is a join followed by DISTINCT ON the prediction, not a `latest` per key joined back: the
+ * planner runs the scans, the hash join and the sort in parallel workers, and reads each table once (a
+ * per-key `latest` needs the window's keys as a semi-join, which made it read the predictions twice and
+ * sort every label serially: 1.4 s of the 14-day check's 4.4 s on 1,000,000 rows, against 0.5 s this way).
+ */
+export function latestLabelJoin(
+  m: ModelContext,
+  q: { name: string; columns: string; identity: string[]; where: string },
+): string {
+  const p = m.predictions;
+  const l = m.labels;
+  const y = LABEL_AS[m.task](`lab.${l.labelSql}`);
+  const prediction = [`p.${p.keySql}`, `p.${p.timestampSql}`, ...q.identity].join(', ');
+  return `${q.name} AS (
+  SELECT DISTINCT ON (${prediction}) ${q.columns}, lab.${l.timestampSql} AS lt, ${y} AS y
+  FROM ${p.tableSql} p LEFT JOIN ${l.tableSql} lab ON lab.${l.keySql} = p.${p.keySql}
+  WHERE ${q.where}
+  ORDER BY ${prediction}, lab.${l.timestampSql} DESC, ${y} DESC
 )`;
 }
 
@@ -144,20 +174,3 @@ const LABEL_AS: Record<ModelTaskName, (label: string) => string> = {
   regression: (label) => `${label}::float8`,
   multiclass_classification: (label) => `${label}::text`,
 };
-
-/**
- * The CTE `latest`: the LATEST label of each key of the CTE named `keysFrom` (which has a column k), by label
- * timestamp, the larger label first on a tie. Columns: k (key), lt (label time), y (the label as the model's
- * task reads it: LABEL_AS). Shared by every statement that joins predictions to labels, so they all read the
- * same label for a key.
- */
-export function latestLabelsCte(m: ModelContext, keysFrom: string): string {
-  const l = m.labels;
-  const y = LABEL_AS[m.task](`lab.${l.labelSql}`);
-  return `latest AS (
-  SELECT DISTINCT ON (lab.${l.keySql}) lab.${l.keySql} AS k, lab.${l.timestampSql} AS lt, ${y} AS y
-  FROM ${l.tableSql} lab
-  WHERE lab.${l.keySql} IN (SELECT k FROM ${keysFrom})
-  ORDER BY lab.${l.keySql}, lab.${l.timestampSql} DESC, 3 DESC
-)`;
-}

@@ -3,7 +3,7 @@ import { type Bound, SqlBuilder, type Statement } from '../../sql/builder.js';
 import type { Row } from '../../warehouse/types.js';
 import type { Check, CheckResult } from '../types.js';
 import { toSampleValue } from '../values.js';
-import { latestLabelsCte, type ModelContext, modelCheck, valueColumn } from './context.js';
+import { latestLabelJoin, type ModelContext, modelCheck, valueColumn } from './context.js';
 import { modelFamilies } from './families.js';
 import { type ModelReference, referenceSource } from './reference.js';
 
@@ -20,7 +20,7 @@ import { type ModelReference, referenceSource } from './reference.js';
  * a version rolled out yesterday has no predictions in the reference, and is judged against what the model
  * achieved before it. Recomputed every `reference_interval` (default 1h): the check's own schedule.
  *
- * Each prediction joins the latest label of its key (latestLabelsCte, as every model metric), and a
+ * Each prediction joins the latest label of its key (latestLabelJoin, as every model metric), and a
  * prediction or label that is NULL is left out, as in the performance check. A reference without a labeled
  * prediction exports the count (0) and no MAE or RMSE: skipped `no_labels`, never NaN or a fake 0.
  */
@@ -43,15 +43,11 @@ export function referencePerformanceStatement(m: ModelContext, range: { from: Bo
   const pr = m.predictions;
   const ts = `p.${pr.timestampSql}`;
   const where = `${ts} >= ${p.at(range.from)} AND ${ts} < ${p.at(range.to)}`;
-  const text = `WITH refp AS (
-  SELECT p.${pr.keySql} AS k, p.${valueColumn(m)}::float8 AS s
-  FROM ${pr.tableSql} p
-  WHERE ${where}
-),
-${latestLabelsCte(m, 'refp')}
-SELECT count(*) AS n, avg(abs(refp.s - latest.y)) AS mae, sqrt(avg((refp.s - latest.y) * (refp.s - latest.y))) AS rmse
-FROM refp JOIN latest ON latest.k = refp.k
-WHERE refp.s IS NOT NULL AND latest.y IS NOT NULL`;
+  const s = `p.${valueColumn(m)}::float8`;
+  const text = `WITH ${latestLabelJoin(m, { name: 'refp', columns: `${s} AS s`, identity: [s], where })}
+SELECT count(*) AS n, avg(abs(s - y)) AS mae, sqrt(avg((s - y) * (s - y))) AS rmse
+FROM refp
+WHERE s IS NOT NULL AND y IS NOT NULL`;
   return p.statement(text);
 }
 

@@ -1,7 +1,7 @@
 import type { Window } from '../../../config/types.js';
 import { SqlBuilder, type Statement } from '../../../sql/builder.js';
 import { quoteIdent } from '../../../sql/identifiers.js';
-import { latestLabelsCte, type ModelContext } from '../context.js';
+import { latestLabelJoin, type ModelContext } from '../context.js';
 import type { Classes } from './task.js';
 
 /**
@@ -11,8 +11,9 @@ import type { Classes } from './task.js';
  * (window, version).
  *
  * Shape:
- * - `preds`: the predictions of the widest window, with a flag per window (w0..wN) and the probability of each
- *   class (s0..sK, float8, NaN read as NULL). `latest` (context.ts): the latest label of each key, as text.
+ * - `joined`: the predictions of the widest window, with a flag per window (w0..wN), the probability of each
+ *   class (s0..sK, float8, NaN read as NULL) and the latest label of the key, as text (latestLabelJoin in
+ *   context.ts).
  * - `classed`, `judged`: the label's class index `yi` (NULL without a label, or for a label that is none of the
  *   classes) and the predicted class `top`: the FIRST class whose probability equals the row's maximum, as
  *   numpy's argmax (and so scikit-learn's predict) breaks ties. A row counts in the metrics (`known`) when it
@@ -44,9 +45,8 @@ export function multiclassStatement(m: ModelContext, classes: Classes): Statemen
   const widest = (m.windows[0] as Window).ms;
   const windows = m.windows.map((_, i) => i);
   const s = classes.map((_, c) => `s${c}`);
-  const probabilities = classes
-    .map((cls, c) => `nullif(p.${quoteIdent(cls.column)}::float8, 'NaN'::float8) AS s${c}`)
-    .join(', ');
+  const probabilities = classes.map((cls) => `nullif(p.${quoteIdent(cls.column)}::float8, 'NaN'::float8)`);
+  const v = p.versionSql ? `p.${p.versionSql}::text` : 'NULL::text';
   const labelIndex = classes.map((cls, c) => `WHEN ${b.add(cls.name, 'text')} THEN ${c}`).join(' ');
   const argmax = classes.map((_, c) => `WHEN c.s${c} = c.top_s THEN ${c}`).join(' ');
   const eps = '1e-15::float8';
@@ -63,17 +63,13 @@ export function multiclassStatement(m: ModelContext, classes: Classes): Statemen
     `count(*) FILTER (WHERE w${i} AND unknown)::float8 AS n_unknown_${i}`,
   ]);
   const w = windows.map((i) => `w${i}`).join(', ');
-  return b.statement(`WITH preds AS (
-  SELECT p.${p.keySql} AS k, p.${p.timestampSql} AS pt,
-         ${p.versionSql ? `p.${p.versionSql}::text` : 'NULL::text'} AS v, ${flags},
-         ${probabilities}
-  FROM ${p.tableSql} p
-  WHERE p.${p.timestampSql} >= ${b.ago(widest)} AND p.${p.timestampSql} < ${b.dialect.now}
-),
-${latestLabelsCte(m, 'preds')},
-joined AS (
-  SELECT preds.*, latest.y FROM preds LEFT JOIN latest ON latest.k = preds.k
-),
+  const joined = latestLabelJoin(m, {
+    name: 'joined',
+    columns: [`${v} AS v`, flags, ...probabilities.map((e, c) => `${e} AS s${c}`)].join(', '),
+    identity: [v, ...probabilities],
+    where: `p.${p.timestampSql} >= ${b.ago(widest)} AND p.${p.timestampSql} < ${b.dialect.now}`,
+  });
+  return b.statement(`WITH ${joined},
 classed AS (
   SELECT j.v, ${windows.map((i) => `j.w${i}`).join(', ')}, ${s.map((x) => `j.${x}`).join(', ')},
          j.y IS NOT NULL AS labeled, CASE j.y ${labelIndex} END AS yi,

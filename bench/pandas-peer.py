@@ -1,0 +1,130 @@
+"""What users do instead of mlwatch: pull the window into pandas and compute with scikit-learn/scipy.
+
+The peer side of bench/vs-pandas.ts. It reads one JSON request on stdin, pulls the rows with
+`pandas.read_sql` over psycopg2 (the statement is the bench's, with PostgreSQL `$n` placeholders and the
+values to bind), computes what the mlwatch check computes with the libraries users reach for, and prints one
+JSON line: the milliseconds spent pulling and computing, the number of rows pulled and the values, which the
+bench compares with the check's.
+
+Requests ({"url", "kind", "sql", "params", ...}):
+  classification  rows (s, y): roc_auc_score, log_loss, brier_score_loss, accuracy, precision, recall, f1
+                  at `threshold`, and the 10-bin expected calibration error (numpy)
+  regression      rows (s, y): mean_absolute_error, root mean squared error, mean bias
+  ks              `sql` pulls the current window's feature columns, `reference_sql` the reference's:
+                  scipy.stats.ks_2samp per column (the exact two-sample statistic)
+  psi             `sql` and `reference_sql` as for ks: bins at the reference's deciles (numpy), PSI with
+                  proportions floored at 1e-4
+  scan            `sql` pulls the window's rows: count, newest timestamp, null ratio per column
+
+Run by the bench, not by hand: `python3 bench/pandas-peer.py < request.json`.
+"""
+
+import json
+import re
+import sys
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+import psycopg2
+from scipy.stats import ks_2samp
+from sklearn.metrics import (
+    accuracy_score,
+    brier_score_loss,
+    f1_score,
+    log_loss,
+    mean_absolute_error,
+    mean_squared_error,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
+
+# pandas 1.5 warns that a DBAPI connection is not SQLAlchemy; it is what psycopg2 users pass.
+warnings.filterwarnings("ignore", category=UserWarning)
+
+
+def pull(conn, sql, params):
+    """read_sql with the bench's `$n` placeholders turned into psycopg2's named ones."""
+    named = re.sub(r"\$(\d+)", lambda m: f"%(p{m.group(1)})s", sql.replace("%", "%%"))
+    values = {f"p{i + 1}": v for i, v in enumerate(params)}
+    return pd.read_sql(named, conn, params=values)
+
+
+def classification(df, req):
+    s = df["s"].to_numpy(dtype=float)
+    y = df["y"].to_numpy(dtype=int)
+    predicted = (s >= req["threshold"]).astype(int)
+    bins = np.clip(np.floor(s * 10), 0, 9).astype(int)
+    score_sum = np.bincount(bins, weights=s, minlength=10)
+    pos_sum = np.bincount(bins, weights=y, minlength=10)
+    return {
+        "auc": roc_auc_score(y, s),
+        "logLoss": log_loss(y, np.clip(s, 1e-15, 1 - 1e-15)),
+        "brier": brier_score_loss(y, s),
+        "accuracy": accuracy_score(y, predicted),
+        "precision": precision_score(y, predicted),
+        "recall": recall_score(y, predicted),
+        "f1": f1_score(y, predicted),
+        "calibrationError": float(np.abs(score_sum - pos_sum).sum() / len(s)),
+    }
+
+
+def regression(df, _req):
+    s = df["s"].to_numpy(dtype=float)
+    y = df["y"].to_numpy(dtype=float)
+    return {
+        "mae": mean_absolute_error(y, s),
+        "rmse": float(np.sqrt(mean_squared_error(y, s))),
+        "bias": float(np.mean(s - y)),
+    }
+
+
+def ks(current, reference, _req):
+    return {c: float(ks_2samp(reference[c].dropna(), current[c].dropna()).statistic) for c in current.columns}
+
+
+def psi(current, reference, _req):
+    out = {}
+    for c in current.columns:
+        ref = reference[c].dropna().to_numpy(dtype=float)
+        cur = current[c].dropna().to_numpy(dtype=float)
+        edges = np.unique(np.quantile(ref, np.linspace(0.1, 0.9, 9)))
+        ref_p = np.maximum(np.bincount(np.searchsorted(edges, ref, side="right"), minlength=len(edges) + 1) / len(ref), 1e-4)
+        cur_p = np.maximum(np.bincount(np.searchsorted(edges, cur, side="right"), minlength=len(edges) + 1) / len(cur), 1e-4)
+        out[c] = float(np.sum((cur_p - ref_p) * np.log(cur_p / ref_p)))
+    return out
+
+
+def scan(df, req):
+    ts = req["timestamp"]
+    values = {"rows": int(len(df)), "newest": df[ts].max().timestamp() if len(df) else None}
+    for c in df.columns:
+        if c != ts:
+            values[f"null_ratio:{c}"] = float(df[c].isna().mean())
+    return values
+
+
+def main():
+    req = json.load(sys.stdin)
+    conn = psycopg2.connect(req["url"], application_name=req.get("app", "mlwatch-bench-pandas"))
+    try:
+        t0 = time.perf_counter()
+        df = pull(conn, req["sql"], req.get("params", []))
+        ref = pull(conn, req["reference_sql"], req.get("reference_params", [])) if "reference_sql" in req else None
+        t1 = time.perf_counter()
+        kind = req["kind"]
+        if kind in ("ks", "psi"):
+            values = {"ks": ks, "psi": psi}[kind](df, ref, req)
+        else:
+            values = {"classification": classification, "regression": regression, "scan": scan}[kind](df, req)
+        t2 = time.perf_counter()
+    finally:
+        conn.close()
+    rows = len(df) + (len(ref) if ref is not None else 0)
+    print(json.dumps({"pullMs": (t1 - t0) * 1000, "computeMs": (t2 - t1) * 1000, "rows": rows, "values": values}))
+
+
+if __name__ == "__main__":
+    main()
