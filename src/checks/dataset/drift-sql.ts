@@ -198,10 +198,11 @@ GROUP BY u.f, u.b`;
  * The exact two-sample Kolmogorov-Smirnov statistic of every listed numeric feature, in one statement:
  * the non-NULL values of both samples with a source flag (`cur`), one sort by (feature, value) for window
  * counts over the rows: the reference and current rows with a value <= x (cr, cc; the default RANGE frame takes
- * every row equal to x, so each ECDF is evaluated after all its ties, exactly) and each sample's size (nr, nc);
- * D = max |cr/nr - cc/nc|. Rows (f, d, nr, nc); a feature with an empty sample on either side yields no row.
+ * every row equal to x, so each ECDF is evaluated after all its ties, exactly); each sample's size (nr, nc)
+ * from plain counts of one more scan of each table (cheaper than a window over the whole partition, which
+ * buffers it, or than counting the unpivoted rows again); D = max |cr/nr - cc/nc|. Rows (f, d, nr, nc); a feature with an empty sample on either side yields no row.
  * Rows, not distinct values first: grouping by (feature, value) before the window hashed or sorted every
- * value twice (4.8 s against 3.4 s for 7 features of 200,000 rows a side).
+ * value twice (3.7 s against 2.4 s for 7 features of 200,000 rows a side, JIT off).
  */
 export function ksStatement(
   reference: Source,
@@ -213,6 +214,9 @@ export function ksStatement(
   const ref = fromWhere(reference, p);
   const cur = fromWhere(current, p);
   const rows = features.map((f, i) => `(${i}, ${col(f)}::float8)`);
+  // Each sample's size per feature: plain counts of one scan per table (no unpivot, no sort).
+  const counts = features.map((f, i) => `count(${col(f)}) AS n${i}`).join(', ');
+  const sizes = features.map((_, i) => `(${i}, r.n${i}::float8, c.n${i}::float8)`).join(', ');
   const text = `WITH s AS (
   SELECT v.f, v.x, false AS cur
   FROM ${ref.from}
@@ -223,16 +227,19 @@ export function ksStatement(
   FROM ${cur.from}
   ${unpivot(rows)} AS v(f, x)
   WHERE ${cur.where} AND v.x IS NOT NULL
+), n AS (
+  SELECT z.f, z.nr, z.nc
+  FROM (SELECT ${counts} FROM ${ref.from} WHERE ${ref.where}) AS r,
+       (SELECT ${counts} FROM ${cur.from} WHERE ${cur.where}) AS c,
+       LATERAL (VALUES ${sizes}) AS z(f, nr, nc)
 ), e AS (
-  SELECT f,
-    count(*) FILTER (WHERE NOT cur) OVER w AS cr, count(*) FILTER (WHERE cur) OVER w AS cc,
-    count(*) FILTER (WHERE NOT cur) OVER (PARTITION BY f) AS nr, count(*) FILTER (WHERE cur) OVER (PARTITION BY f) AS nc
+  SELECT f, count(*) FILTER (WHERE NOT cur) OVER w AS cr, count(*) FILTER (WHERE cur) OVER w AS cc
   FROM s
   WINDOW w AS (PARTITION BY f ORDER BY x)
 )
-SELECT f, max(abs(cr::float8 / nr - cc::float8 / nc)) AS d, max(nr) AS nr, max(nc) AS nc
-FROM e
-WHERE nr > 0 AND nc > 0
-GROUP BY f`;
+SELECT e.f, max(abs(cr / n.nr - cc / n.nc)) AS d, max(n.nr) AS nr, max(n.nc) AS nc
+FROM e JOIN n ON n.f = e.f
+WHERE n.nr > 0 AND n.nc > 0
+GROUP BY e.f`;
   return p.statement(text);
 }

@@ -14,7 +14,8 @@ export const OTHER_SEGMENT = 'other';
 
 /**
  * The one statement of a model's segments check: every window and every segment column from one pass over
- * `joined` (which carries the segment columns as text, g0..gK).
+ * `joined` (which carries the segment columns as text, g0..gK). Rows (wi, si, g, ...): one per window for every
+ * (column, reported value) of the widest window, with zero counts where the window has none of it.
  *
  * Shape:
  * - `sliced`: each prediction once per segment column (LATERAL VALUES: column index si, its value as text, NULL
@@ -23,13 +24,15 @@ export const OTHER_SEGMENT = 'other';
  *   most first, ties broken by the value in byte order (COLLATE "C", the same on every database); the first
  *   max_segments keep their value, the rest are reported as 'other'. The final grouping is by the reported
  *   value, so a real value spelled 'other' or '(null)' merges with that bucket instead of duplicating a series.
- * - `member`: each (prediction, column) once per window it falls in (the window flags unnested, as in
- *   classificationStatement), with NULL and NaN scores as NULL.
- * - classification: grouped by (window, column, value, distinct score) counting labeled positives and negatives
- *   among scored predictions; AUC numerator = sum over scores of pos(s) * (neg_below(s) + neg(s) / 2), exactly
- *   the whole-model AUC's Mann-Whitney with ties counted half; confusion counts at the threshold.
+ * - `member`: each (prediction, column) with its reported value, its window flags and NULL for a NaN score.
+ * - classification: one sort by (column, value, score) for two window aggregates per window over its labeled
+ *   negatives, FILTERed on the window's flag (as classificationStatement): those scored <= s (le_i) and = s
+ *   (eq_i); AUC numerator = sum over scored positives of le_i - eq_i / 2, exactly the whole-model AUC's
+ *   Mann-Whitney with ties counted half; confusion counts at the threshold.
  * - regression: MAE and RMSE over labeled predictions with a predicted value.
- * Both also return every prediction (n_all) and the labeled ones (n_lab), whatever their score.
+ * Both also return every prediction (n_all) and the labeled ones (n_lab), whatever their score. Each window
+ * is a set of FILTERed aggregates over the same rows; the final SELECT turns a (column, value)'s row into one
+ * row per window (LATERAL VALUES).
  *
  * Parameters: the window lengths (from joinedCte), max_segments, and the threshold (classification only).
  */
@@ -38,11 +41,11 @@ export function segmentsStatement(m: ModelContext, spec: SegmentSpec): Statement
   const cte = joinedCte(m, b, spec.columns.map(quoteIdent));
   const max = b.add(spec.maxSegments, 'int');
   const slices = spec.columns.map((_, i) => `(${i}, j.g${i})`).join(', ');
-  const flags = m.windows.map((_, i) => `x.w${i}`).join(', ');
-  const wcols = m.windows.map((_, i) => `j.w${i}`).join(', ');
+  const windows = m.windows.map((_, i) => i);
+  const flags = windows.map((i) => `w${i}`).join(', ');
   const head = `WITH ${cte},
 sliced AS (
-  SELECT c.si, coalesce(c.val, '${NULL_SEGMENT}') AS val, j.s, j.y, ${wcols}
+  SELECT c.si, coalesce(c.val, '${NULL_SEGMENT}') AS val, j.s, j.y, ${windows.map((i) => `j.w${i}`).join(', ')}
   FROM joined j CROSS JOIN LATERAL (VALUES ${slices}) AS c(si, val)
 ),
 tops AS (
@@ -51,52 +54,71 @@ tops AS (
   GROUP BY si, val
 ),
 member AS (
-  SELECT (u.i - 1)::int AS wi, x.si, CASE WHEN t.r <= ${max} THEN x.val ELSE '${OTHER_SEGMENT}' END AS g,
-         ${m.task === 'regression' ? 'x.s' : "nullif(x.s, 'NaN'::float8)"} AS s, x.y
+  SELECT x.si, CASE WHEN t.r <= ${max} THEN x.val ELSE '${OTHER_SEGMENT}' END AS g,
+         ${m.task === 'regression' ? 'x.s' : "nullif(x.s, 'NaN'::float8)"} AS s, x.y, ${windows.map((i) => `x.w${i}`).join(', ')}
   FROM sliced x
   JOIN tops t ON t.si = x.si AND t.val = x.val
-  CROSS JOIN LATERAL unnest(ARRAY[${flags}]) WITH ORDINALITY AS u(inside, i)
-  WHERE u.inside
 )`;
+  // One row per (column, value), columns suffixed per window; then one row per window.
+  const perWindow = (names: string[], exprs: (i: number) => string[], from: string) => {
+    const cols = windows.flatMap((i) => exprs(i).map((e, k) => `${e} AS ${names[k]}_${i}`));
+    const rows = windows.map((i) => `(${i}, ${names.map((n) => `t.${n}_${i}`).join(', ')})`);
+    return `per_value AS (
+  SELECT si, g,
+         ${cols.join(',\n         ')}
+  FROM ${from}
+  GROUP BY si, g
+)
+SELECT x.wi, t.si, t.g, ${names.map((n) => `x.${n}`).join(', ')}
+FROM per_value t CROSS JOIN LATERAL (VALUES
+  ${rows.join(',\n  ')}
+) AS x(wi, ${names.join(', ')})
+ORDER BY x.wi, t.si, t.g`;
+  };
   if (m.task === 'regression') {
-    const f = 'FILTER (WHERE y IS NOT NULL AND s IS NOT NULL)';
-    return b.statement(`${head}
-SELECT wi, si, g,
-       count(*)::float8 AS n_all,
-       count(*) FILTER (WHERE y IS NOT NULL)::float8 AS n_lab,
-       count(*) ${f}::float8 AS n,
-       avg(abs(s - y)) ${f} AS mae,
-       sqrt(avg((s - y) * (s - y)) ${f}) AS rmse
-FROM member
-GROUP BY wi, si, g
-ORDER BY wi, si, g`);
+    const body = perWindow(
+      ['n_all', 'n_lab', 'n', 'mae', 'rmse'],
+      (i) => {
+        const f = `FILTER (WHERE w${i} AND y IS NOT NULL AND s IS NOT NULL)`;
+        return [
+          `count(*) FILTER (WHERE w${i})::float8`,
+          `count(*) FILTER (WHERE w${i} AND y IS NOT NULL)::float8`,
+          `count(*) ${f}::float8`,
+          `avg(abs(s - y)) ${f}`,
+          `sqrt(avg((s - y) * (s - y)) ${f})`,
+        ];
+      },
+      'member',
+    );
+    return b.statement(`${head},
+${body}`);
   }
   const t = b.add(m.threshold, 'float8');
+  const ranks = windows.flatMap((i) => [
+    `sum(1 - y) FILTER (WHERE w${i}) OVER (PARTITION BY si, g ORDER BY s) AS le${i}`,
+    `sum(1 - y) FILTER (WHERE w${i}) OVER (PARTITION BY si, g, s) AS eq${i}`,
+  ]);
+  const body = perWindow(
+    ['n_all', 'n_lab', 'n_pos', 'n_neg', 'auc_num', 'tp', 'fp'],
+    (i) => {
+      const scored = `w${i} AND s IS NOT NULL`;
+      return [
+        `count(*) FILTER (WHERE w${i})::float8`,
+        `count(*) FILTER (WHERE w${i} AND y IS NOT NULL)::float8`,
+        `count(*) FILTER (WHERE ${scored} AND y = 1)::float8`,
+        `count(*) FILTER (WHERE ${scored} AND y = 0)::float8`,
+        `coalesce(sum(le${i} - eq${i} * 0.5) FILTER (WHERE ${scored} AND y = 1), 0)`,
+        `count(*) FILTER (WHERE ${scored} AND y = 1 AND s >= ${t})::float8`,
+        `count(*) FILTER (WHERE ${scored} AND y = 0 AND s >= ${t})::float8`,
+      ];
+    },
+    'ranked',
+  );
   return b.statement(`${head},
-scored AS (
-  SELECT wi, si, g, s,
-         count(*)::float8 AS n_all,
-         count(*) FILTER (WHERE y IS NOT NULL)::float8 AS n_lab,
-         count(*) FILTER (WHERE y = 1 AND s IS NOT NULL)::float8 AS pos,
-         count(*) FILTER (WHERE y = 0 AND s IS NOT NULL)::float8 AS neg
-  FROM member
-  GROUP BY wi, si, g, s
-),
 ranked AS (
-  SELECT scored.*,
-         coalesce(sum(neg) OVER (PARTITION BY wi, si, g ORDER BY s ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
-           AS neg_below
-  FROM scored
-)
-SELECT wi, si, g,
-       sum(n_all) AS n_all,
-       sum(n_lab) AS n_lab,
-       sum(pos) AS n_pos,
-       sum(neg) AS n_neg,
-       sum(pos * (neg_below + neg * 0.5)) AS auc_num,
-       coalesce(sum(pos) FILTER (WHERE s >= ${t}), 0) AS tp,
-       coalesce(sum(neg) FILTER (WHERE s >= ${t}), 0) AS fp
-FROM ranked
-GROUP BY wi, si, g
-ORDER BY wi, si, g`);
+  SELECT si, g, s, y, ${flags},
+         ${ranks.join(',\n         ')}
+  FROM member
+),
+${body}`);
 }
