@@ -42,6 +42,7 @@ import {
   type Watchdog,
   writeFigures,
 } from './harness.js';
+import { peerMissing, runPeer } from './pandas-peer.js';
 import { line, ms, stats, x } from './stats.js';
 
 const URL_ = process.env.MLWATCH_BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
@@ -255,7 +256,7 @@ const planLine = (p: PlanSummary) =>
   `${p.jitFunctions ? `JIT ${p.jitFunctions} functions ${ms(p.jitMs)} ms, ` : 'no JIT, '}` +
   `executed in ${ms(p.executionMs)} ms`;
 
-async function benchScan(db: pg.Client) {
+async function benchScan(db: pg.Client, withPeer: boolean) {
   const transactions: RecordedStatement[][] = [];
   const perColumnSql = [
     `SELECT max(ts) AS last FROM ${TABLE} WHERE ts < now()`,
@@ -326,6 +327,24 @@ async function benchScan(db: pg.Client) {
       }
     }
 
+    // What users do instead, 3 runs after the rounds (it costs more than a whole round): the window's rows
+    // pulled into pandas, the count, the newest timestamp and each column's NULL share computed there.
+    const peer: number[] = [];
+    const peerPull: number[] = [];
+    for (let i = 0; withPeer && i < 3; i++) {
+      const r = await runPeer({
+        url: URL_,
+        kind: 'scan',
+        timestamp: 'ts',
+        sql: `SELECT ts, ${COLUMNS.map((c) => c.name).join(', ')} FROM ${TABLE} WHERE ${WINDOW_SQL}`,
+      });
+      const wrong = COLUMNS.find((c) => r.values[`null_ratio:${c.name}`] !== NULL_FRACTION);
+      if (r.values.rows !== ROWS || wrong)
+        throw new Error(`the pandas peer saw ${r.values.rows} rows, ${wrong?.name} wrong`);
+      peer.push(r.pullMs + r.computeMs);
+      peerPull.push(r.pullMs);
+    }
+
     // What the check sent, to explain it once with the same parameters, outside the timed rounds.
     const last = transactions.at(-1) ?? [];
     const scanStatement = last.at(-1);
@@ -359,6 +378,8 @@ async function benchScan(db: pg.Client) {
       countHeap: stats(samples.countHeap),
       scan: stats(samples.scan),
       perColumn: stats(samples.perColumn),
+      pandas: withPeer ? stats(peer) : undefined,
+      pandasPull: withPeer ? stats(peerPull) : undefined,
       // Each round's ratio: steadier than a ratio of medians when the machine's load shifts during the run.
       pairedScanToCount: pairedRatio(samples.scan, samples.count),
       pairedScanToCountHeap: pairedRatio(samples.scan, samples.countHeap),
@@ -573,7 +594,7 @@ async function referenceBins(db: pg.Client): Promise<BinnedFeature[]> {
   });
 }
 
-async function benchDrift(db: pg.Client) {
+async function benchDrift(db: pg.Client, withPeer: boolean) {
   const transactions: RecordedStatement[][] = [];
   let exporter: Exporter | undefined;
   const heapDb = await heapClient();
@@ -631,8 +652,38 @@ async function benchDrift(db: pg.Client) {
       await db.query(oldSql.sql, oldSql.params);
       return performance.now() - t;
     };
-    const sides = { count: timedCount(db), countHeap: timedCount(heapDb), drift, ks, old, binsOnly };
-    const names = Object.keys(sides) as Array<keyof typeof sides>;
+    // What users do instead: the window and the reference pulled into pandas, PSI in numpy, KS from scipy. Both
+    // tables hold the same distribution, so the peer's values must be 0 as the check's are.
+    const peer = async (kind: 'psi' | 'ks', features: string[]) => {
+      const cols = features.map((f) => `t."${f}"`).join(', ');
+      const r = await runPeer({
+        url: URL_,
+        kind,
+        sql: `SELECT ${cols} FROM ${TABLE} AS t WHERE ${WINDOW_SQL.replace(/ts/g, 't.ts')}`,
+        reference_sql: `SELECT ${cols} FROM ${REFERENCE_TABLE} AS t`,
+      });
+      for (const f of features)
+        if (!(Math.abs(r.values[f] ?? Number.NaN) <= 1e-9))
+          throw new Error(`the peer's ${kind} of ${f} is ${r.values[f]}`);
+      peerParts[kind].push(r.pullMs);
+      return r.pullMs + r.computeMs;
+    };
+    const peerParts = { psi: [] as number[], ks: [] as number[] };
+    const pandasPsi = () => peer('psi', DRIFT_FEATURES);
+    const pandasKs = () => peer('ks', DRIFT_NUMERIC);
+    const sides = {
+      count: timedCount(db),
+      countHeap: timedCount(heapDb),
+      drift,
+      ks,
+      old,
+      binsOnly,
+      pandasPsi,
+      pandasKs,
+    };
+    const names = (Object.keys(sides) as Array<keyof typeof sides>).filter(
+      (k) => withPeer || (k !== 'pandasPsi' && k !== 'pandasKs'),
+    );
     const samples: Record<keyof typeof sides, number[]> = {
       count: [],
       countHeap: [],
@@ -640,6 +691,8 @@ async function benchDrift(db: pg.Client) {
       ks: [],
       old: [],
       binsOnly: [],
+      pandasPsi: [],
+      pandasKs: [],
     };
     await sides.count();
     await sides.countHeap();
@@ -653,6 +706,16 @@ async function benchDrift(db: pg.Client) {
     }
     await verifyDrift(e);
     if (!binSt || !ksSt) throw new Error('no drift statement recorded');
+    // The KS floor: the check's own statement cut after its samples, the (feature, value) rows of both sorted and
+    // nothing computed. No exact KS statement of this shape can cost less; 3 runs after the rounds.
+    const ksFloorSql = `${ksSt.sql.slice(0, ksSt.sql.indexOf('), n AS ('))})
+SELECT count(*) AS n FROM (SELECT f, x FROM s ORDER BY f, x OFFSET 0) AS sorted`;
+    const ksFloor: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now();
+      await db.query(ksFloorSql, [...ksSt.params]);
+      ksFloor.push(performance.now() - t);
+    }
 
     // Each statement of the last runs, explained once with the same parameters.
     const binPlan = await explainJson(db, binSt.sql, binSt.params);
@@ -675,6 +738,13 @@ async function benchDrift(db: pg.Client) {
       ksCheck: stats(samples.ks),
       old: stats(samples.old),
       binsOnly: stats(samples.binsOnly),
+      ksFloor: stats(ksFloor),
+      pandasPsi: withPeer ? stats(samples.pandasPsi) : undefined,
+      pandasKs: withPeer ? stats(samples.pandasKs) : undefined,
+      peerPullPsi: withPeer ? stats(peerParts.psi) : undefined,
+      peerPullKs: withPeer ? stats(peerParts.ks) : undefined,
+      pairedDriftToPandas: withPeer ? pairedRatio(samples.drift, samples.pandasPsi) : undefined,
+      pairedKsToPandas: withPeer ? pairedRatio(samples.ks, samples.pandasKs) : undefined,
       binCounts: stats(parts.binCounts),
       ks: stats(parts.ks),
       rest: stats(parts.rest),
@@ -730,6 +800,7 @@ async function main(dog: Watchdog): Promise<void> {
   let drift: Awaited<ReturnType<typeof benchDrift>>;
   const memory: MemoryFigures[] = [];
   const { load, timed } = loadSteps();
+  const peerWhy = await peerMissing();
   // The index is dropped while rows go in and built afterwards: maintaining it row by row is most of the cost.
   const index = (rows: number) =>
     timed('index', rows, () => db.query(`CREATE INDEX events_ts ON ${TABLE} (ts)`));
@@ -746,9 +817,9 @@ async function main(dog: Watchdog): Promise<void> {
     await timed('generate', ROWS, () => insertRows(db, MEM_SMALL + 1, ROWS));
     const indexMsPerRow = (await index(ROWS)) / ROWS;
     await timed('vacuum', ROWS, () => db.query(`VACUUM (ANALYZE) ${TABLE}`));
-    scan = await benchScan(db);
+    scan = await benchScan(db, peerWhy === undefined);
     await timed('reference', REFERENCE_ROWS, () => createReference(db));
-    drift = await benchDrift(db);
+    drift = await benchDrift(db, peerWhy === undefined);
     await db.query(`DROP TABLE ${REFERENCE_TABLE}`);
     memory.push(await measureMemory(MEMORY_CHILD, ROWS, 60_000));
 
@@ -807,6 +878,13 @@ async function main(dog: Watchdog): Promise<void> {
       `scan <= 2.5x count(*) reading the rows: ${pass(scanToCountHeap <= 2.5)} (${x(scanToCountHeap)}); ` +
       `per-column >= 5x scan: ${pass(perColumnToScan >= 5)} (${x(perColumnToScan)})`,
   );
+  if (scan.pandas && scan.pandasPull) {
+    const scanToPeer = scan.scan.median / scan.pandas.median;
+    console.log(
+      `   pandas peer (3 runs after the rounds: the window's rows into pandas, count, newest ts, NULL shares): ${line(scan.pandas)}; ` +
+        `pulling ${ms(scan.pandasPull.median)} ms; scan / peer ${x(scanToPeer)}: <= 0.5x ${pass(scanToPeer <= 0.5)}`,
+    );
+  } else console.log(`   pandas peer: not run: ${peerWhy}`);
   console.log(
     `   each check run sent ${scan.statementsPerRun} statements in one read-only transaction (plus BEGIN, set_config, COMMIT): ` +
       `information_schema.columns (${st0?.rows ?? '?'} rows, for columns: all), then the scan (${st1?.rows ?? '?'} row); ` +
@@ -878,6 +956,33 @@ async function main(dog: Watchdog): Promise<void> {
     `   ${KS_CHECK_ID} (runNow, every ks_interval): ${line(drift.ksCheck)}   -> ${x(drift.ksCheck.median / drift.count.median)} count; ` +
       `its KS statement ${x(ksToCount)} count`,
   );
+  if (
+    drift.pandasPsi &&
+    drift.pandasKs &&
+    drift.peerPullPsi &&
+    drift.peerPullKs &&
+    drift.pairedDriftToPandas &&
+    drift.pairedKsToPandas
+  ) {
+    const driftToPeer = drift.drift.median / drift.pandasPsi.median;
+    const ksToPeer = drift.ksCheck.median / drift.pandasKs.median;
+    console.log(
+      `   pandas peer, PSI of the ${DRIFT_FEATURES.length} features (numpy):   ${line(drift.pandasPsi)}; pulling ${ms(drift.peerPullPsi.median)} ms (the reference's ${count(REFERENCE_ROWS)} rows every run)`,
+    );
+    console.log(
+      `   pandas peer, KS of the ${DRIFT_NUMERIC.length} numeric (ks_2samp): ${line(drift.pandasKs)}; pulling ${ms(drift.peerPullKs.median)} ms`,
+    );
+    console.log(
+      `   drift check / peer PSI ${x(driftToPeer)} (per round ${perRound(drift.pairedDriftToPandas)}): <= 0.5x ${pass(driftToPeer <= 0.5)}, < 1x ${pass(driftToPeer < 1)}; ` +
+        `KS check / peer KS ${x(ksToPeer)} (per round ${perRound(drift.pairedKsToPandas)}): <= 0.5x ${pass(ksToPeer <= 0.5)}, < 1x ${pass(ksToPeer < 1)}; the peer's PSI and KS are 0 too`,
+    );
+    console.log(
+      `   KS floor, both samples' (feature, value) rows sorted in the server, nothing computed: ${line(drift.ksFloor)} ` +
+        `-> ${x(drift.ksFloor.median / drift.pandasKs.median)} the peer; the KS statement is ${x(drift.ks.median / drift.ksFloor.median)} the floor`,
+    );
+  } else {
+    console.log(`   pandas peer: not run: ${peerWhy}`);
+  }
   console.log(
     `   per round: drift / count ${perRound(drift.pairedDriftToCount)}; drift / count reading the rows ${perRound(drift.pairedDriftToCountHeap)}; ` +
       `bin statement / count ${perRound(drift.pairedBinsToCount)}`,

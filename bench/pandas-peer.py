@@ -12,8 +12,8 @@ Requests ({"url", "kind", "sql", "params", ...}):
   regression      rows (s, y): mean_absolute_error, root mean squared error, mean bias
   ks              `sql` pulls the current window's feature columns, `reference_sql` the reference's:
                   scipy.stats.ks_2samp per column (the exact two-sample statistic)
-  psi             `sql` and `reference_sql` as for ks: bins at the reference's deciles (numpy), PSI with
-                  proportions floored at 1e-4
+  psi             `sql` and `reference_sql` as for ks: numeric columns binned at the reference's deciles,
+                  text columns by the reference's categories (numpy), PSI with proportions floored at 1e-4
   scan            `sql` pulls the window's rows: count, newest timestamp, null ratio per column
 
 Run by the bench, not by hand: `python3 bench/pandas-peer.py < request.json`.
@@ -86,13 +86,24 @@ def ks(current, reference, _req):
 
 
 def psi(current, reference, _req):
+    """Numeric columns: 10 bins at the reference's deciles; text columns: the reference's categories, the rest
+    as one more. Proportions floored at 1e-4, as mlwatch does."""
     out = {}
     for c in current.columns:
-        ref = reference[c].dropna().to_numpy(dtype=float)
-        cur = current[c].dropna().to_numpy(dtype=float)
-        edges = np.unique(np.quantile(ref, np.linspace(0.1, 0.9, 9)))
-        ref_p = np.maximum(np.bincount(np.searchsorted(edges, ref, side="right"), minlength=len(edges) + 1) / len(ref), 1e-4)
-        cur_p = np.maximum(np.bincount(np.searchsorted(edges, cur, side="right"), minlength=len(edges) + 1) / len(cur), 1e-4)
+        ref_col = reference[c].dropna()
+        cur_col = current[c].dropna()
+        if ref_col.dtype == object:
+            cats = pd.Index(ref_col.unique())
+            ref_n = np.bincount(cats.get_indexer(ref_col) + 1, minlength=len(cats) + 1)
+            cur_n = np.bincount(cats.get_indexer(cur_col) + 1, minlength=len(cats) + 1)
+        else:
+            ref = ref_col.to_numpy(dtype=float)
+            cur = cur_col.to_numpy(dtype=float)
+            edges = np.unique(np.quantile(ref, np.linspace(0.1, 0.9, 9)))
+            ref_n = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=len(edges) + 1)
+            cur_n = np.bincount(np.searchsorted(edges, cur, side="right"), minlength=len(edges) + 1)
+        ref_p = np.maximum(ref_n / ref_n.sum(), 1e-4)
+        cur_p = np.maximum(cur_n / cur_n.sum(), 1e-4)
         out[c] = float(np.sum((cur_p - ref_p) * np.log(cur_p / ref_p)))
     return out
 
