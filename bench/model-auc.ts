@@ -66,6 +66,7 @@ const SCORE_MOD = 10_000_000;
 const THRESHOLD = 0.5;
 const ONE = 'model:one:performance'; // windows [14d]
 const THREE = 'model:three:performance'; // windows [1d, 7d, 14d]
+const LABELS_ONE = 'model:one:labels'; // counts, coverage, leakage, delay percentiles over [14d]
 const CHILD_ENV = 'MLWATCH_BENCH_MODEL_CHILD';
 // The application_name of every connection of this run, the memory children's included, so the watchdog can
 // end exactly those.
@@ -107,7 +108,8 @@ ${models
   )
   .join('')}`;
   const loaded = benchConfig({ url: URL_, app: APP, statementTimeout: '600s' }, body);
-  loaded.checks = loaded.checks.filter((c) => c.id.endsWith(':performance'));
+  // The labels check of model one is measured too (against the peer's label statistics).
+  loaded.checks = loaded.checks.filter((c) => c.id.endsWith(':performance') || c.id === LABELS_ONE);
   return loaded;
 }
 
@@ -375,6 +377,9 @@ SELECT count(*) AS n FROM (SELECT s FROM joined WHERE y IS NOT NULL ORDER BY s O
 SELECT count(*) AS n FROM joined WHERE y IS NOT NULL`;
   const pullSql = `WITH ${cte}
 SELECT s, y FROM joined WHERE y IS NOT NULL`;
+  // Every prediction of the window, labeled or not, with both times as epoch seconds: the labels check's input.
+  const labelsPullSql = `WITH ${cte}
+SELECT extract(epoch FROM pt)::float8 AS pt, extract(epoch FROM lt)::float8 AS lt, y FROM joined`;
 
   const startupT0 = performance.now();
   const e = startExporter(['one', 'three'], transactions);
@@ -389,6 +394,7 @@ SELECT s, y FROM joined WHERE y IS NOT NULL`;
     const statements: Partial<Record<'one' | 'three', RecordedStatement>> = {};
     let lastNode: NodeMetrics | undefined;
     let lastPeer: PeerResult | undefined;
+    let lastLabelsPeer: PeerResult | undefined;
     const peerParts = { pull: [] as number[], compute: [] as number[] };
     let pulledRows = 0;
     const parts = { pull: [] as number[], compute: [] as number[] };
@@ -423,6 +429,11 @@ SELECT s, y FROM joined WHERE y IS NOT NULL`;
         if (pulledRows !== ROWS) throw new Error(`pulled ${pulledRows} rows into Node, expected ${ROWS}`);
         return t;
       },
+      labels: () => runCheck(e, LABELS_ONE, transactions),
+      pandasLabels: async () => {
+        lastLabelsPeer = await runPeer({ url: URL_, kind: 'labels', sql: labelsPullSql, params: cteParams });
+        return lastLabelsPeer.pullMs + lastLabelsPeer.computeMs;
+      },
       // What users do instead: the same joined rows into pandas, the metrics from scikit-learn.
       pandas: async () => {
         lastPeer = await runPeer({
@@ -439,12 +450,16 @@ SELECT s, y FROM joined WHERE y IS NOT NULL`;
         return lastPeer.pullMs + lastPeer.computeMs;
       },
     };
-    const names = (Object.keys(sides) as Array<keyof typeof sides>).filter((k) => withPeer || k !== 'pandas');
+    const names = (Object.keys(sides) as Array<keyof typeof sides>).filter(
+      (k) => withPeer || (k !== 'pandas' && k !== 'pandasLabels'),
+    );
     const samples: Record<keyof typeof sides, number[]> = {
       sort: [],
       one: [],
       three: [],
       node: [],
+      labels: [],
+      pandasLabels: [],
       pandas: [],
     };
     // No separate warm-up: the exporter's start-up round has just run both checks, which read both tables into
@@ -505,6 +520,34 @@ SELECT s, y FROM joined WHERE y IS NOT NULL`;
       )
         throw new Error(`the check's ${k} is ${check}, scikit-learn computed ${want} from the same rows`);
     }
+    // The labels check's figures against numpy's from the same rows (delays in seconds, to a microsecond).
+    if (withPeer) {
+      const lv = lastLabelsPeer?.values ?? {};
+      const at = { model: 'one', window: '14d' };
+      const labelPairs: Array<[string, number | undefined, number | undefined, number]> = [
+        ['predictions', gauge(text, 'mlwatch_model_predictions', at), lv.n, 0],
+        ['labeled', gauge(text, 'mlwatch_model_labeled_predictions', at), lv.labeled, 0],
+        ['coverage', gauge(text, 'mlwatch_model_label_coverage_ratio', at), lv.coverage, 1e-12],
+        ['leakage', gauge(text, 'mlwatch_model_label_leakage_rows', at), lv.leak, 0],
+        [
+          'delay p50',
+          gauge(text, 'mlwatch_model_label_delay_seconds', { ...at, percentile: '50' }),
+          lv.d50,
+          1e-6,
+        ],
+        [
+          'delay p95',
+          gauge(text, 'mlwatch_model_label_delay_seconds', { ...at, percentile: '95' }),
+          lv.d95,
+          1e-6,
+        ],
+      ];
+      for (const [what, check, peer, tol] of labelPairs)
+        if (check === undefined || peer === undefined || !(Math.abs(check - peer) <= tol))
+          throw new Error(
+            `the labels check's ${what} is ${check}, numpy computed ${peer} from the same rows`,
+          );
+    }
     for (const w of ['1d', '7d', '14d']) {
       const v = gauge(text, 'mlwatch_model_auc', { model: 'three', window: w });
       if (v === undefined || !(v > 0.7 && v < 0.95)) throw new Error(`model three's AUC over ${w} is ${v}`);
@@ -551,6 +594,9 @@ SELECT s, y FROM joined WHERE y IS NOT NULL`;
       three: stats(samples.three),
       nodeSide: stats(samples.node),
       pandasSide: withPeer ? stats(samples.pandas) : undefined,
+      labelsSide: stats(samples.labels),
+      pandasLabelsSide: withPeer ? stats(samples.pandasLabels) : undefined,
+      pairedLabelsToPandas: withPeer ? pairedRatio(samples.labels, samples.pandasLabels) : undefined,
       peerPull: withPeer ? stats(peerParts.pull) : undefined,
       peerCompute: withPeer ? stats(peerParts.compute) : undefined,
       pairedOneToPandas: withPeer ? pairedRatio(samples.one, samples.pandas) : undefined,
@@ -685,6 +731,16 @@ async function main(dog: Watchdog): Promise<void> {
     );
   } else {
     console.log(`   (e) pandas + scikit-learn: not run: ${peerWhy}`);
+  }
+  console.log(`   (f) the labels check of model one [14d]: ${line(auc.labelsSide)}`);
+  if (auc.pandasLabelsSide && auc.pairedLabelsToPandas) {
+    const labelsToPeer = auc.labelsSide.median / auc.pandasLabelsSide.median;
+    console.log(
+      `   (g) pandas: every prediction's times into pandas, counts, coverage, leakage, delay p50/p95 (numpy): ${line(auc.pandasLabelsSide)}`,
+    );
+    console.log(
+      `   (f)/(g) ${x(labelsToPeer)} (per round ${perRound(auc.pairedLabelsToPandas)}): <= 0.5x ${pass(labelsToPeer <= 0.5)}, < 1x ${pass(labelsToPeer < 1)}; the check's figures equal numpy's`,
+    );
   }
   console.log(
     `   per round: (b)/(a) ${perRound(auc.pairedOneToSort)}; (c)/(b) ${perRound(auc.pairedThreeToOne)}; (d)/(b) ${perRound(auc.pairedNodeToOne)}`,

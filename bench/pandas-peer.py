@@ -15,6 +15,8 @@ Requests ({"url", "kind", "sql", "params", ...}):
   psi             `sql` and `reference_sql` as for ks: numeric columns binned at the reference's deciles,
                   text columns by the reference's categories (numpy), PSI with proportions floored at 1e-4
   scan            `sql` pulls the window's rows: count, newest timestamp, null ratio per column
+  labels          rows (pt, lt, y), times as epoch seconds: predictions, labeled, coverage, leakage (label
+                  before prediction), label delay p50 and p95 (numpy.percentile, linear)
 
 Run by the bench, not by hand: `python3 bench/pandas-peer.py < request.json`.
 """
@@ -81,6 +83,20 @@ def regression(df, _req):
     }
 
 
+def labels(df, _req):
+    """Rows (pt, lt, y) as epoch seconds: counts, coverage, leakage and the delay percentiles (linear, as
+    PostgreSQL's percentile_cont) of the labeled ones."""
+    labeled = df[df["y"].notna()]
+    delay = (labeled["lt"] - labeled["pt"]).to_numpy(dtype=float)
+    n, k = len(df), len(labeled)
+    values = {"n": n, "labeled": k, "leak": int((delay < 0).sum())}
+    if n:
+        values["coverage"] = k / n
+    if k:
+        values["d50"], values["d95"] = (float(v) for v in np.percentile(delay, [50, 95]))
+    return values
+
+
 def ks(current, reference, _req):
     return {c: float(ks_2samp(reference[c].dropna(), current[c].dropna()).statistic) for c in current.columns}
 
@@ -129,7 +145,7 @@ def main():
         if kind in ("ks", "psi"):
             values = {"ks": ks, "psi": psi}[kind](df, ref, req)
         else:
-            values = {"classification": classification, "regression": regression, "scan": scan}[kind](df, req)
+            values = {"classification": classification, "regression": regression, "scan": scan, "labels": labels}[kind](df, req)
         t2 = time.perf_counter()
     finally:
         conn.close()
