@@ -456,7 +456,7 @@ async function verifyDrift(e: Exporter): Promise<void> {
     throw new Error(`check ${DRIFT_CHECK_ID} is ${state.status}: ${state.lastError ?? ''}`);
   if (state.seriesCount !== DRIFT_SERIES)
     throw new Error(`check ${DRIFT_CHECK_ID} made ${state.seriesCount} series, expected ${DRIFT_SERIES}`);
-  const ks = e.checkStates().find((s) => s.check.id === KS_CHECK_ID);
+  const ks = e.cachedChecks().find((s) => s.check.id === KS_CHECK_ID);
   if (ks?.status !== 'ok' || ks.seriesCount !== KS_SERIES)
     throw new Error(
       `check ${KS_CHECK_ID} is ${ks?.status} with ${ks?.seriesCount} series: ${ks?.lastError ?? ''}`,

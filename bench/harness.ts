@@ -167,11 +167,11 @@ export function startBenchExporter(cfg: LoadedConfig, transactions?: RecordedSta
   });
 }
 
-type CheckState = ReturnType<Exporter['checkStates']>[number];
+type CheckState = ReturnType<Exporter['cachedChecks']>[number];
 
 /** The state of check `id`; throws when the config has no such check. */
 export function checkState(e: Exporter, id: string): CheckState {
-  const state = e.checkStates().find((s) => s.check.id === id);
+  const state = e.cachedChecks().find((s) => s.check.id === id);
   if (!state) throw new Error(`no check ${id}`);
   return state;
 }

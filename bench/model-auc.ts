@@ -387,7 +387,7 @@ SELECT extract(epoch FROM pt)::float8 AS pt, extract(epoch FROM lt)::float8 AS l
     await startedUp(e);
     const startupMs = performance.now() - startupT0;
     for (const id of [ONE, THREE]) {
-      const s = e.checkStates().find((st) => st.check.id === id);
+      const s = e.cachedChecks().find((st) => st.check.id === id);
       if (s?.status !== 'ok') throw new Error(`check ${id} is ${s?.status}: ${s?.lastError ?? ''}`);
     }
 
@@ -552,7 +552,7 @@ SELECT extract(epoch FROM pt)::float8 AS pt, extract(epoch FROM lt)::float8 AS l
       const v = gauge(text, 'mlwatch_model_auc', { model: 'three', window: w });
       if (v === undefined || !(v > 0.7 && v < 0.95)) throw new Error(`model three's AUC over ${w} is ${v}`);
     }
-    const three = e.checkStates().find((s) => s.check.id === THREE);
+    const three = e.cachedChecks().find((s) => s.check.id === THREE);
 
     const one = statements.one;
     const threeSt = statements.three;

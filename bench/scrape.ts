@@ -125,7 +125,7 @@ ${sleepers}`);
     const exporter = running.exporter;
     const base = `http://127.0.0.1:${running.port}`;
     await waitReady(base, 30_000);
-    for (const s of exporter.checkStates()) {
+    for (const s of exporter.cachedChecks()) {
       if (s.status !== 'ok') throw new Error(`check ${s.check.id} is ${s.status}: ${s.lastError ?? ''}`);
     }
 
@@ -156,7 +156,7 @@ ${sleepers}`);
         }
         return;
       }
-      const busy = exporter.checkStates().some((s) => s.running);
+      const busy = exporter.cachedChecks().some((s) => s.running);
       const r = await timedGet(`${base}/${kind === 'scrape' ? 'metrics' : 'healthz'}`);
       if (!record) return;
       samples[kind].push(r.ms);
@@ -170,7 +170,7 @@ ${sleepers}`);
       }
     };
 
-    const runsBefore = exporter.checkStates().map((s) => s.runs);
+    const runsBefore = exporter.cachedChecks().map((s) => s.runs);
     for (let i = 0; i < N_WARMUP; i++) for (const k of kinds) await once(k, false);
     // Interleaved, rotating the order each round, so drift and the checks' own load fall on all three alike.
     const started = performance.now();
@@ -178,7 +178,7 @@ ${sleepers}`);
       for (let j = 0; j < kinds.length; j++) await once(kinds[(i + j) % kinds.length] as Kind, true);
     }
     const seconds = (performance.now() - started) / 1000;
-    const states = exporter.checkStates();
+    const states = exporter.cachedChecks();
     const checkRuns = Object.fromEntries(
       states.map((s, i) => [s.check.id, s.runs - (runsBefore[i] as number)] as const),
     );

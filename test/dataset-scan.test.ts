@@ -202,7 +202,7 @@ describe('empty windows and tables', () => {
     checks:
       nulls: { columns: [incme] }
 `);
-    expect(exporter.checkStates()[0]?.lastError).toMatch(/column "incme" does not exist \(SQLSTATE 42703\)/);
+    expect(exporter.cachedChecks()[0]?.lastError).toMatch(/column "incme" does not exist \(SQLSTATE 42703\)/);
   });
 });
 

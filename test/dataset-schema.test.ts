@@ -163,7 +163,7 @@ describe('schema check', () => {
     await e.exporter.firstRound();
     const m = await e.scrape();
     expect(sampleValue(m, 'mlwatch_check_success', { check: 'dataset:ghost:schema' })).toBe(0);
-    expect(e.exporter.checkStates()[0]?.lastError).toBe(
+    expect(e.exporter.cachedChecks()[0]?.lastError).toBe(
       `table ${db.schema}.nope not found (or no SELECT permission on it)`,
     );
     expect(series(m, 'mlwatch_dataset_schema_info')).toHaveLength(0);
@@ -437,7 +437,7 @@ describe('schema lock', () => {
         ),
     );
     await e.exporter.firstRound();
-    const [apps, events] = e.exporter.checkStates();
+    const [apps, events] = e.exporter.cachedChecks();
     expect(apps?.status).toBe('failing');
     // The hint names the config file once the loader passes it to the check (test.yaml here).
     const hint = 'run mlwatch schema lock --config (test\\.yaml|<config file>)$';

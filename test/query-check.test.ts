@@ -176,7 +176,7 @@ describe('custom query metrics', () => {
 `,
     );
     await e.exporter.firstRound();
-    const state = e.exporter.checkStates()[0];
+    const state = e.exporter.cachedChecks()[0];
     expect(state?.status).toBe('failing');
     expect(state?.lastError).toBe(
       'metric t_dupe: two rows have the same labels {"k":"a"}; add a label column or aggregate in SQL',
@@ -196,7 +196,7 @@ describe('custom query metrics', () => {
 `,
     );
     await e.exporter.firstRound();
-    const [text, missing] = e.exporter.checkStates();
+    const [text, missing] = e.exporter.cachedChecks();
     expect(text?.lastError).toBe(
       `column 'v' holds "high", which is not a number; cast it in SQL (e.g. ::float8) or use it as a label`,
     );
@@ -217,7 +217,7 @@ describe('checks cannot write', () => {
 `,
     );
     await e.exporter.firstRound();
-    const state = e.exporter.checkStates()[0];
+    const state = e.exporter.cachedChecks()[0];
     await e.exporter.stop(1000);
     return state;
   };

@@ -44,10 +44,10 @@ afterAll(async () => {
   await db?.close();
 });
 
-const scheduler = (states: CachedCheck[]) =>
+const scheduler = (cached: CachedCheck[]) =>
   new Scheduler({
     warehouse: db.warehouse,
-    states,
+    cached,
     concurrency: 10,
     jitter: 0,
     log: pino({ level: 'silent' }),

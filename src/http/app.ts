@@ -83,7 +83,7 @@ export function createApp(deps: AppDeps): Express {
         res.type('text/plain').send('ready\n');
         return;
       }
-      const waiting = e.checkStates().filter((s) => s.status === 'pending').length;
+      const waiting = e.cachedChecks().filter((s) => s.status === 'pending').length;
       res
         .status(503)
         .type('text/plain')

@@ -30,7 +30,7 @@ function row(s: CachedCheck, now: number): string {
 
 export function landingPage(exporter: Exporter): string {
   const now = Date.now();
-  const states = exporter.checkStates();
+  const cached = exporter.cachedChecks();
   const up = exporter.warehouseUp();
   const reload = exporter.reloadStatus();
   return `<!doctype html>
@@ -41,6 +41,6 @@ tr.failing{background:#fdd}tr.pending{background:#ffd}</style></head>
 <p><a href="/metrics">Metrics</a> · <a href="/healthz">Health</a> · <a href="/readyz">Readiness</a></p>
 <p>Config: ${esc(exporter.config.file)} · warehouse: ${up === undefined ? 'not contacted yet' : up ? 'up' : 'DOWN'} · last reload: ${reload.successful ? 'ok' : `refused: ${esc(reload.lastError ?? '')}`}</p>
 <table><tr><th>Check</th><th>State</th><th>Schedule</th><th>Last run</th><th>Duration (s)</th><th>Series</th><th>Last error / notes</th></tr>
-${states.map((s) => row(s, now)).join('\n')}
+${cached.map((s) => row(s, now)).join('\n')}
 </table></body></html>`;
 }

@@ -5,7 +5,7 @@ import { selfFamilies } from './self-families.js';
 
 /** What the exporter's own health metrics are read from, at scrape time. */
 export interface SelfSource {
-  states(): Iterable<CachedCheck>;
+  cached(): Iterable<CachedCheck>;
   intervalSeconds(state: CachedCheck): number;
   warehouseUp(): number | undefined;
   reload(): { successful: boolean; lastSuccessAt?: number };
@@ -42,7 +42,7 @@ export function createSelfRegistry(src: SelfSource, withProcessMetrics = true): 
       registers,
       collect() {
         this.reset();
-        for (const s of src.states()) {
+        for (const s of src.cached()) {
           const v = value(s);
           if (v !== undefined) this.set({ check: s.check.id }, v);
         }
@@ -54,7 +54,7 @@ export function createSelfRegistry(src: SelfSource, withProcessMetrics = true): 
       registers,
       collect() {
         this.reset();
-        for (const s of src.states()) this.inc({ check: s.check.id }, value(s));
+        for (const s of src.cached()) this.inc({ check: s.check.id }, value(s));
       },
     });
 
@@ -74,7 +74,7 @@ export function createSelfRegistry(src: SelfSource, withProcessMetrics = true): 
     registers,
     collect() {
       this.reset();
-      for (const s of src.states()) {
+      for (const s of src.cached()) {
         for (const [reason, n] of Object.entries(s.skipped)) this.set({ check: s.check.id, reason }, n);
       }
     },

@@ -27,7 +27,7 @@ const PING_TIMEOUT_MS = 5000;
  * checks whose definition did not change.
  */
 export class Exporter {
-  private states: CachedCheck[] = [];
+  private cached: CachedCheck[] = [];
   private scheduler!: Scheduler;
   private warehouse!: Warehouse;
   private families = new Map<string, FamilyDef>();
@@ -45,7 +45,7 @@ export class Exporter {
   ) {
     this.registry = createSelfRegistry(
       {
-        states: () => this.states,
+        cached: () => this.cached,
         intervalSeconds: (s) => s.intervalSeconds,
         warehouseUp: () => this.up,
         reload: () => this.reloadState,
@@ -68,8 +68,8 @@ export class Exporter {
     return this.ready;
   }
 
-  checkStates(): readonly CachedCheck[] {
-    return this.states;
+  cachedChecks(): readonly CachedCheck[] {
+    return this.cached;
   }
 
   warehouseUp(): number | undefined {
@@ -87,8 +87,8 @@ export class Exporter {
 
   /** Runs checks now (all, or those with the given ids) and resolves when they have finished. */
   runNow(ids?: readonly string[]): Promise<void> {
-    const states = ids ? this.states.filter((s) => ids.includes(s.check.id)) : this.states;
-    return this.scheduler.runNow(states);
+    const cached = ids ? this.cached.filter((s) => ids.includes(s.check.id)) : this.cached;
+    return this.scheduler.runNow(cached);
   }
 
   /** The exposition: self metrics from prom-client, then every check family from the cache. */
@@ -96,7 +96,7 @@ export class Exporter {
     let out = await this.registry.metrics();
     const byFamily = new Map<string, string>();
     const now = performance.now();
-    for (const s of this.states) {
+    for (const s of this.cached) {
       for (const [name, lines] of s.rendered) byFamily.set(name, (byFamily.get(name) ?? '') + lines);
       if (s.aging.length === 0) continue;
       for (const [name, lines] of renderAging(s.aging, now))
@@ -114,7 +114,7 @@ export class Exporter {
    * refused() records that instead.
    */
   async reload(next: LoadedConfig): Promise<void> {
-    const old = this.states;
+    const old = this.cached;
     // Wait for runs in flight, so the new scheduler never runs a check while its old run is still going.
     await this.scheduler.stop(next.warehouse.statementTimeoutMs + 5000);
     if (JSON.stringify(next.warehouse) !== JSON.stringify(this.config.warehouse)) {
@@ -126,7 +126,7 @@ export class Exporter {
     this.config = next;
     this.install(next, old);
     this.reloadState = { successful: true, lastSuccessAt: Date.now() };
-    this.o.log.info({ checks: this.states.length }, 'config reloaded');
+    this.o.log.info({ checks: this.cached.length }, 'config reloaded');
   }
 
   refused(reason: string): void {
@@ -148,7 +148,7 @@ export class Exporter {
 
   private install(config: LoadedConfig, previous: CachedCheck[]): void {
     const byId = new Map(previous.map((s) => [s.check.id, s]));
-    this.states = config.checks.map((check) => {
+    this.cached = config.checks.map((check) => {
       const state = new CachedCheck(check);
       const before = byId.get(check.id);
       if (before?.check.fingerprint === check.fingerprint) state.adopt(before);
@@ -160,7 +160,7 @@ export class Exporter {
     for (const c of config.checks) for (const f of c.families) this.families.set(f.name, f);
     this.scheduler = new Scheduler({
       warehouse: this.warehouse,
-      states: this.states,
+      cached: this.cached,
       concurrency: this.warehouse.maxConcurrency,
       jitter: config.defaults.jitter,
       log: this.o.log,

@@ -6,7 +6,8 @@ import type { CachedCheck } from './check-cache.js';
 
 export interface SchedulerOptions {
   warehouse: Warehouse;
-  states: CachedCheck[];
+  /** Every check of the config with its cache (last samples, run history), in config order. */
+  cached: CachedCheck[];
   /** Checks in flight at once; capped by the warehouse's own limit (its pool size). */
   concurrency: number;
   /** Fraction of the interval used to spread checks: each gets a random phase in [0, jitter x interval). */
@@ -40,7 +41,7 @@ export class Scheduler {
   constructor(private readonly o: SchedulerOptions) {
     this.limit = Math.max(1, Math.min(o.concurrency, o.warehouse.maxConcurrency));
     // A check carried over unchanged by a reload has already run: it keeps its place in its schedule.
-    this.pendingFirstRound = new Set(o.states.filter((s) => !carriedOver(s)));
+    this.pendingFirstRound = new Set(o.cached.filter((s) => !carriedOver(s)));
     this.firstRound = new Promise((r) => {
       this.resolveFirstRound = r;
     });
@@ -48,7 +49,7 @@ export class Scheduler {
   }
 
   start(): void {
-    for (const state of this.o.states) {
+    for (const state of this.o.cached) {
       // A reload that leaves a check as it was does not run it again now: a loop of reloads must not multiply
       // the warehouse's load (each check would otherwise run once per reload).
       const carried = carriedOver(state);
@@ -84,8 +85,8 @@ export class Scheduler {
    * Runs the given checks now, outside their schedule, and resolves when each has finished; a check already
    * queued or running is awaited instead of run twice.
    */
-  async runNow(states: readonly CachedCheck[] = this.o.states): Promise<void> {
-    await Promise.all(states.map((s) => this.trigger(s, false)));
+  async runNow(cached: readonly CachedCheck[] = this.o.cached): Promise<void> {
+    await Promise.all(cached.map((s) => this.trigger(s, false)));
   }
 
   /**
