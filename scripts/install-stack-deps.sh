@@ -9,6 +9,8 @@ command -v amtool >/dev/null || need+=(prometheus-alertmanager)
 command -v docker-compose >/dev/null || need+=(docker-compose)
 # The stack test makes its CA and server certificate with the openssl CLI.
 command -v openssl >/dev/null || need+=(openssl)
+# test/kubernetes.test.ts renders deploy/kubernetes with `kubectl kustomize` (built into Debian's kubectl).
+command -v kubectl >/dev/null || need+=(kubernetes-client)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
