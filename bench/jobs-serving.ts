@@ -27,6 +27,7 @@ import {
   startedUp,
   Watchdog,
 } from './harness.js';
+import { type PeerResult, peerMissing, runPeer } from './pandas-peer.js';
 import { line, type Stats, stats, x } from './stats.js';
 
 const URL_ = process.env.MLWATCH_BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
@@ -128,6 +129,30 @@ async function verify(e: Exporter): Promise<void> {
     );
 }
 
+// The serving check's default windows, in seconds, and the rows its peer pulls: the widest window's requests
+// with their age before now(), so the peer selects each window as the check does (t >= now() - w).
+const SERVING_WINDOWS_S = [300, 1800, 3600, 21_600, 86_400];
+const REQ_PULL_SQL = `SELECT extract(epoch FROM now() - at)::float8 AS age, latency_ms, status FROM ${SCHEMA}.requests
+WHERE at >= now() - interval '1 day' AND at < now()`;
+
+/** The peer's figures of the day against the check's: the counts exactly, the percentiles to a nanosecond. */
+async function verifyPeer(e: Exporter, peer: PeerResult): Promise<void> {
+  const v = peer.values;
+  if (v.requests_86400 !== ROWS || v.errors_86400 !== ROWS / ERROR_EVERY)
+    throw new Error(`the pandas peer saw ${v.requests_86400} requests and ${v.errors_86400} errors`);
+  for (const q of ['50', '95', '99']) {
+    const check = await exported(
+      e,
+      'mlwatch_serving_latency_seconds',
+      `service="bench",window="1d",percentile="${q}"`,
+    );
+    const want = v[`p${q}_86400`];
+    if (want === undefined || !(Math.abs(check - want) <= 1e-9))
+      throw new Error(`the serving check's p${q} is ${check}, numpy computed ${want} from the same rows`);
+  }
+  console.log('  the pandas peer: the same requests, errors and p50/p95/p99 over 1d as the check');
+}
+
 async function timeQuery(db: pg.Client, sql: string, expectN?: number): Promise<number> {
   const t0 = performance.now();
   const r = await db.query(sql);
@@ -199,15 +224,31 @@ async function main(): Promise<void> {
       }),
       'job check',
     );
+    // What users do instead: the day's requests into pandas, the same figures per window in numpy.
+    const peerWhy = await peerMissing();
+    let lastPeer: PeerResult | undefined;
+    const servingPeer = async () => {
+      lastPeer = await runPeer({
+        url: URL_,
+        kind: 'serving',
+        sql: REQ_PULL_SQL,
+        windows: SERVING_WINDOWS_S,
+        objective_ms: 500,
+      });
+      return lastPeer.pullMs + lastPeer.computeMs;
+    };
     const serving = report(
       `2. serving check (5 windows: requests, errors, slow ratio, p50/p95/p99) on ${count(ROWS)} requests`,
       await rounds({
         'bare count(*)': () => timeQuery(db, REQ_COUNT_SQL, ROWS),
         'one percentile_cont': () => timeQuery(db, REQ_SORT_SQL),
+        ...(peerWhy === undefined ? { 'pandas peer': servingPeer } : {}),
         'serving check': () => runChecked(ex, 'serving:bench'),
       }),
       'serving check',
     );
+    if (lastPeer) await verifyPeer(ex, lastPeer);
+    else console.log(`  pandas peer: not run: ${peerWhy}`);
     mkdirSync(fileURLToPath(new URL('../.bench/', import.meta.url)), { recursive: true });
     writeFileSync(OUT_FILE, JSON.stringify({ version, rows: ROWS, rounds: R, jobs, serving }, null, 2));
     console.log(`\nraw samples: ${OUT_FILE}`);

@@ -15,6 +15,8 @@ Requests ({"url", "kind", "sql", "params", ...}):
   psi             `sql` and `reference_sql` as for ks: numeric columns binned at the reference's deciles,
                   text columns by the reference's categories (numpy), PSI with proportions floored at 1e-4
   scan            `sql` pulls the window's rows: count, newest timestamp, null ratio per column
+  serving         rows (age, latency_ms, status) of the widest window: per window in `windows` (seconds)
+                  requests, errors, slow requests and latency p50/p95/p99 (numpy.percentile, linear)
   labels          rows (pt, lt, y), times as epoch seconds: predictions, labeled, coverage, leakage (label
                   before prediction), label delay p50 and p95 (numpy.percentile, linear)
 
@@ -97,6 +99,25 @@ def labels(df, _req):
     return values
 
 
+def serving(df, req):
+    """Rows (age in seconds before now(), latency_ms, status): per window of `windows` (seconds), requests,
+    errors (status >= 500), slow ones (latency above `objective_ms`) and the latency percentiles in seconds."""
+    age = df["age"].to_numpy(dtype=float)
+    latency = df["latency_ms"].to_numpy(dtype=float) / 1000
+    errors = df["status"].to_numpy(dtype=float) >= 500
+    values = {}
+    for w in req["windows"]:
+        inside = age <= w
+        timed = latency[inside & ~np.isnan(latency)]
+        values[f"requests_{w}"] = int(inside.sum())
+        values[f"errors_{w}"] = int((inside & errors).sum())
+        values[f"slow_{w}"] = int((timed > req["objective_ms"] / 1000).sum())
+        if len(timed):
+            for q, v in zip((50, 95, 99), np.percentile(timed, [50, 95, 99])):
+                values[f"p{q}_{w}"] = float(v)
+    return values
+
+
 def ks(current, reference, _req):
     return {c: float(ks_2samp(reference[c].dropna(), current[c].dropna()).statistic) for c in current.columns}
 
@@ -145,7 +166,7 @@ def main():
         if kind in ("ks", "psi"):
             values = {"ks": ks, "psi": psi}[kind](df, ref, req)
         else:
-            values = {"classification": classification, "regression": regression, "scan": scan, "labels": labels}[kind](df, req)
+            values = {"classification": classification, "regression": regression, "scan": scan, "labels": labels, "serving": serving}[kind](df, req)
         t2 = time.perf_counter()
     finally:
         conn.close()
