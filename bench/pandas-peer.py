@@ -1,6 +1,7 @@
 """What users do instead of mlwatch: pull the window into pandas and compute with scikit-learn/scipy.
 
-The peer side of bench/vs-pandas.ts. It reads one JSON request on stdin, pulls the rows with
+The peer of the benches (model-auc.ts, data-scan.ts, jobs-serving.ts), run through bench/pandas-peer.ts in
+Debian's python3. It reads one JSON request on stdin, pulls the rows with
 `pandas.read_sql` over psycopg2 (the statement is the bench's, with PostgreSQL `$n` placeholders and the
 values to bind), computes what the mlwatch check computes with the libraries users reach for, and prints one
 JSON line: the milliseconds spent pulling and computing, the number of rows pulled and the values, which the
@@ -9,7 +10,6 @@ bench compares with the check's.
 Requests ({"url", "kind", "sql", "params", ...}):
   classification  rows (s, y): roc_auc_score, log_loss, brier_score_loss, accuracy, precision, recall, f1
                   at `threshold`, and the 10-bin expected calibration error (numpy)
-  regression      rows (s, y): mean_absolute_error, root mean squared error, mean bias
   ks              `sql` pulls the current window's feature columns, `reference_sql` the reference's:
                   scipy.stats.ks_2samp per column (the exact two-sample statistic)
   psi             `sql` and `reference_sql` as for ks: numeric columns binned at the reference's deciles,
@@ -38,8 +38,6 @@ from sklearn.metrics import (
     brier_score_loss,
     f1_score,
     log_loss,
-    mean_absolute_error,
-    mean_squared_error,
     precision_score,
     recall_score,
     roc_auc_score,
@@ -72,16 +70,6 @@ def classification(df, req):
         "recall": recall_score(y, predicted),
         "f1": f1_score(y, predicted),
         "calibrationError": float(np.abs(score_sum - pos_sum).sum() / len(s)),
-    }
-
-
-def regression(df, _req):
-    s = df["s"].to_numpy(dtype=float)
-    y = df["y"].to_numpy(dtype=float)
-    return {
-        "mae": mean_absolute_error(y, s),
-        "rmse": float(np.sqrt(mean_squared_error(y, s))),
-        "bias": float(np.mean(s - y)),
     }
 
 
@@ -166,7 +154,7 @@ def main():
         if kind in ("ks", "psi"):
             values = {"ks": ks, "psi": psi}[kind](df, ref, req)
         else:
-            values = {"classification": classification, "regression": regression, "scan": scan, "labels": labels, "serving": serving}[kind](df, req)
+            values = {"classification": classification, "scan": scan, "labels": labels, "serving": serving}[kind](df, req)
         t2 = time.perf_counter()
     finally:
         conn.close()

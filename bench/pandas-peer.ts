@@ -12,7 +12,7 @@ const SCRIPT = fileURLToPath(new URL('./pandas-peer.py', import.meta.url));
 
 export interface PeerRequest {
   url: string;
-  kind: 'classification' | 'regression' | 'ks' | 'psi' | 'scan' | 'labels' | 'serving';
+  kind: 'classification' | 'ks' | 'psi' | 'scan' | 'labels' | 'serving';
   sql: string;
   params?: readonly unknown[];
   [extra: string]: unknown;
