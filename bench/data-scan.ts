@@ -652,6 +652,7 @@ async function benchDrift(db: pg.Client, withPeer: boolean) {
       await db.query(oldSql.sql, oldSql.params);
       return performance.now() - t;
     };
+    const peerParts = { psi: [] as number[], ks: [] as number[] };
     // What users do instead: the window and the reference pulled into pandas, PSI in numpy, KS from scipy. Both
     // tables hold the same distribution, so the peer's values must be 0 as the check's are.
     const peer = async (kind: 'psi' | 'ks', features: string[]) => {
@@ -668,7 +669,6 @@ async function benchDrift(db: pg.Client, withPeer: boolean) {
       peerParts[kind].push(r.pullMs);
       return r.pullMs + r.computeMs;
     };
-    const peerParts = { psi: [] as number[], ks: [] as number[] };
     const pandasPsi = () => peer('psi', DRIFT_FEATURES);
     const pandasKs = () => peer('ks', DRIFT_NUMERIC);
     const sides = {
@@ -1042,6 +1042,8 @@ async function main(dog: Watchdog): Promise<void> {
       countReadingRowsMs: rounded(scan.countHeap),
       scanMs: rounded(scan.scan),
       perColumnMs: rounded(scan.perColumn),
+      pandasMs: scan.pandas && rounded(scan.pandas),
+      pandasPullMs: scan.pandasPull && rounded(scan.pandasPull),
       ratioScanToCount: {
         median: scanToCount,
         p95: scan.scan.p95 / scan.count.p95,
@@ -1088,6 +1090,9 @@ async function main(dog: Watchdog): Promise<void> {
       ksMs: rounded(drift.ks),
       oldBinCountsMs: rounded(drift.old),
       binsOnlyMs: rounded(drift.binsOnly),
+      ksFloorMs: rounded(drift.ksFloor),
+      pandasPsiMs: drift.pandasPsi && rounded(drift.pandasPsi),
+      pandasKsMs: drift.pandasKs && rounded(drift.pandasKs),
       ratioBinsOnlyToCount: floorToCount,
       ratioOldBinCountsToCount: oldToCount,
       restMs: rounded(drift.rest),
