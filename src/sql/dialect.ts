@@ -8,7 +8,15 @@
  */
 
 /** The types values are bound as, named as the kinds think of them (each dialect spells them its own way). */
-export type SqlType = 'float8' | 'float8[]' | 'int' | 'text' | 'text[]' | 'interval' | 'timestamptz';
+export type SqlType =
+  | 'float8'
+  | 'float8[]'
+  | 'int'
+  | 'text'
+  | 'text[]'
+  | 'interval'
+  | 'timestamptz'
+  | 'timestamptz[]';
 
 export interface Dialect {
   /** Recorded in check fingerprints and messages. */
@@ -19,6 +27,11 @@ export interface Dialect {
   interval(ms: number): unknown;
   /** The statement's clock: fixed for the whole transaction, so every window of a run ends at the same instant. */
   readonly now: string;
+  /**
+   * The statement's clock in whole microseconds since the epoch, as text: exact where a float8 of seconds is
+   * not, for the incremental checks, which cut time into buckets on that clock.
+   */
+  readonly nowMicros: string;
 }
 
 export const postgres: Dialect = {
@@ -27,6 +40,8 @@ export const postgres: Dialect = {
   // Seconds with a fraction: exact for any millisecond count, and read the same whatever IntervalStyle is.
   interval: (ms) => `${ms / 1000} seconds`,
   now: 'now()',
+  // extract returns numeric since PostgreSQL 14: exact to the microsecond.
+  nowMicros: '(extract(epoch FROM now()) * 1000000)::bigint::text',
 };
 
 /** The dialect of a warehouse URL (already validated by the config schema): PostgreSQL and PGlite alike. */

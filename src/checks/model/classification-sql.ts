@@ -44,37 +44,18 @@ export function classificationStatement(m: ModelContext): Statement {
   const cte = joinedCte(m, b);
   const t = b.add(m.threshold, 'float8');
   const windows = m.windows.map((_, i) => i);
-  const eps = '1e-15::float8';
-  const clipped = `greatest(${eps}, least(1::float8 - ${eps}, s))`;
-  // The score as a probability for the estimates: clamped to [0, 1], so every expected count is >= 0.
-  const p = 'greatest(0::float8, least(1::float8, s))';
   const ranks = windows.flatMap((i) => [
     `sum(1 - y) FILTER (WHERE w${i}) OVER (PARTITION BY v ORDER BY s) AS le${i}`,
     `sum(1 - y) FILTER (WHERE w${i}) OVER (PARTITION BY v, s) AS eq${i}`,
   ]);
-  // What the metrics sum per (version, bin, ring), by column name. Windows are nested (they all end at now()),
-  // so a row's ring, the number of windows it is in less one, says which: window i sums the rings >= i. Only
-  // the Mann-Whitney term differs per window, as each window ranks its own negatives.
-  const unlabeled = (cmp: string) => `y IS NULL AND s ${cmp} ${t}`;
-  const sums: Array<[string, string]> = [
-    ['n', 'count(y)::float8'],
-    ['n_pos', 'coalesce(sum(y), 0)'],
-    ['n_neg', 'coalesce(sum(1 - y), 0)'],
-    ['log_loss_sum', `coalesce(sum(-(y * ln(${clipped}) + (1 - y) * ln(1::float8 - ${clipped}))), 0)`],
-    ['brier_sum', 'coalesce(sum((y - s) * (y - s)), 0)'],
-    ['tp', `count(*) FILTER (WHERE y = 1 AND s >= ${t})::float8`],
-    ['fp', `count(*) FILTER (WHERE y = 0 AND s >= ${t})::float8`],
-    ['n_unl', 'count(*) FILTER (WHERE y IS NULL)::float8'],
-    ['e_pp', `count(*) FILTER (WHERE ${unlabeled('>=')})::float8`],
-    ['e_tp', `coalesce(sum(${p}) FILTER (WHERE ${unlabeled('>=')}), 0)`],
-    ['e_fp', `coalesce(sum(1 - ${p}) FILTER (WHERE ${unlabeled('>=')}), 0)`],
-    ['e_fn', `coalesce(sum(${p}) FILTER (WHERE ${unlabeled('<')}), 0)`],
-    ['e_tn', `coalesce(sum(1 - ${p}) FILTER (WHERE ${unlabeled('<')}), 0)`],
-  ];
+  // What the metrics sum per (version, bin, ring). Windows are nested (they all end at now()), so a row's ring,
+  // the number of windows it is in less one, says which: window i sums the rings >= i. Only the Mann-Whitney
+  // term differs per window, as each window ranks its own negatives.
+  const sums = classificationSums(t);
   const summed = sums.map(([name]) => name);
   const perRing = [
     ...sums.map(([name, expr]) => `${expr} AS ${name}`),
-    'coalesce(sum(s) FILTER (WHERE y IS NOT NULL), 0) AS score_sum',
+    `${SCORE_SUM} AS score_sum`,
     ...windows.map(
       (i) => `coalesce(sum(le${i} - eq${i} * 0.5) FILTER (WHERE w${i} AND y = 1), 0) AS auc_num_${i}`,
     ),
@@ -103,7 +84,7 @@ ordered AS (
   FROM ranked
 ),
 per_ring AS (
-  SELECT v, CASE WHEN s IS NOT NULL THEN greatest(0, least(9, floor(s * 10)))::int END AS b, ring,
+  SELECT v, ${CALIBRATION_BIN} AS b, ring,
          ${perRing.join(',\n         ')}
   FROM ordered
   GROUP BY 1, 2, 3
@@ -126,6 +107,45 @@ FROM totals t CROSS JOIN LATERAL (VALUES
 ) AS x(wi, ${names.join(', ')})
 ORDER BY x.wi, t.v`);
 }
+
+/**
+ * What every classification metric sums over a set of rows (columns s, the score with NaN as NULL, and y, the
+ * label or NULL), by column name: the counts, the log loss and Brier sums, the confusion counts at the
+ * threshold `t` (a placeholder), and over the UNLABELED scored rows their count, the predicted positives and
+ * the expected confusion counts (see classificationStatement). Sums of disjoint sets of rows add up, which is
+ * what lets the incremental check (incremental/) keep them per time bucket.
+ */
+export function classificationSums(t: string): Array<[string, string]> {
+  const eps = '1e-15::float8';
+  const clipped = `greatest(${eps}, least(1::float8 - ${eps}, s))`;
+  // The score as a probability for the estimates: clamped to [0, 1], so every expected count is >= 0.
+  const p = 'greatest(0::float8, least(1::float8, s))';
+  const unlabeled = (cmp: string) => `y IS NULL AND s ${cmp} ${t}`;
+  return [
+    ['n', 'count(y)::float8'],
+    ['n_pos', 'coalesce(sum(y), 0)'],
+    ['n_neg', 'coalesce(sum(1 - y), 0)'],
+    ['log_loss_sum', `coalesce(sum(-(y * ln(${clipped}) + (1 - y) * ln(1::float8 - ${clipped}))), 0)`],
+    ['brier_sum', 'coalesce(sum((y - s) * (y - s)), 0)'],
+    ['tp', `count(*) FILTER (WHERE y = 1 AND s >= ${t})::float8`],
+    ['fp', `count(*) FILTER (WHERE y = 0 AND s >= ${t})::float8`],
+    ['n_unl', 'count(*) FILTER (WHERE y IS NULL)::float8'],
+    ['e_pp', `count(*) FILTER (WHERE ${unlabeled('>=')})::float8`],
+    ['e_tp', `coalesce(sum(${p}) FILTER (WHERE ${unlabeled('>=')}), 0)`],
+    ['e_fp', `coalesce(sum(1 - ${p}) FILTER (WHERE ${unlabeled('>=')}), 0)`],
+    ['e_fn', `coalesce(sum(${p}) FILTER (WHERE ${unlabeled('<')}), 0)`],
+    ['e_tn', `coalesce(sum(1 - ${p}) FILTER (WHERE ${unlabeled('<')}), 0)`],
+  ];
+}
+
+/** The sum of the labeled rows' scores: with n_pos per calibration bin, what the calibration error needs. */
+export const SCORE_SUM = 'coalesce(sum(s) FILTER (WHERE y IS NOT NULL), 0)';
+
+/**
+ * The calibration bin of a score: clamp(floor(10 s), 0, 9), NULL for a NULL score (spelled out with CASE:
+ * greatest and least skip NULLs, and would put them in bin 9).
+ */
+export const CALIBRATION_BIN = 'CASE WHEN s IS NOT NULL THEN greatest(0, least(9, floor(s * 10)))::int END';
 
 /**
  * Hanley & McNeil (1982) standard error of an AUC from n_pos positives and n_neg negatives:

@@ -5,6 +5,7 @@ import { toSampleValue } from '../values.js';
 import { classificationStatement, hanleyMcNeilStderr } from './classification-sql.js';
 import { type ModelContext, modelCheck } from './context.js';
 import { modelFamilies } from './families.js';
+import { buildIncrementalClassificationCheck } from './incremental/check.js';
 import { column, type ModelTask } from './task.js';
 
 /** `task: binary_classification`: the score column is P(positive); the label a boolean (or 0/1, or their text). */
@@ -12,7 +13,14 @@ export const binaryClassificationTask = {
   predictionFields: { score: column('score').optional() },
   wrongColumns: (foreign) =>
     `a binary_classification model names its score column (P(positive)) as score, not ${foreign.join(' or ') || 'prediction'}`,
-  performance: (m) => buildClassificationCheck(m),
+  performance: (m, entry) =>
+    entry.incremental === undefined
+      ? buildClassificationCheck(m)
+      : buildIncrementalClassificationCheck(m, {
+          bucketMs: entry.incremental.bucket,
+          settleMs: entry.incremental.settle,
+          fullIntervalMs: entry.incremental.full_interval,
+        }),
 } satisfies ModelTask;
 
 /**
@@ -43,7 +51,8 @@ export function buildClassificationCheck(m: ModelContext): Check {
   );
 }
 
-interface Counts {
+/** The sums of one (window, version), as the full statement returns them and the incremental check merges them. */
+export interface Counts {
   n: number;
   nPos: number;
   nNeg: number;
@@ -62,7 +71,7 @@ interface Counts {
   eTn: number;
 }
 
-const EMPTY: Counts = {
+export const EMPTY: Counts = {
   n: 0,
   nPos: 0,
   nNeg: 0,
@@ -80,7 +89,8 @@ const EMPTY: Counts = {
   eTn: 0,
 };
 
-function counts(row: Row): Counts {
+/** A row of classificationStatement (or any row with its column names) as Counts. */
+export function countsOf(row: Row): Counts {
   const num = (col: string) => toSampleValue(row[col], col) ?? 0;
   return {
     n: num('n'),
@@ -102,11 +112,6 @@ function counts(row: Row): Counts {
 }
 
 function toResult(m: ModelContext, rows: Row[]): CheckResult {
-  const samples: Sample[] = [];
-  const skipped: Record<string, number> = {};
-  const skip = (why: string, n = 1) => {
-    skipped[why] = (skipped[why] ?? 0) + n;
-  };
   const byVersion = m.predictions.versionSql !== undefined;
   const versionOf = (row: Row) => (row.v === null || row.v === undefined ? '' : String(row.v));
   // Every (window, version) the statement saw; a version present in the widest window but absent (or
@@ -116,12 +121,39 @@ function toResult(m: ModelContext, rows: Row[]): CheckResult {
   for (const row of rows) {
     const version = byVersion ? versionOf(row) : '';
     versions.add(version);
-    found.set(`${toSampleValue(row.wi, 'wi')}\u0000${version}`, counts(row));
+    found.set(countsKey(Number(toSampleValue(row.wi, 'wi')), version), countsOf(row));
   }
+  return classificationResult(m, found, versions);
+}
+
+/** The key of one (window index, version) in a map of Counts; version '' when the model has none. */
+export function countsKey(window: number, version: string): string {
+  return `${window}\u0000${version}`;
+}
+
+/**
+ * The samples of a binary classifier from its Counts per (window, version) (countsKey), for each version in
+ * `versions` and each window. The AUC and its standard error come from `auc`, the Counts of the last full
+ * recomputation (the same map unless the check is incremental: incremental/check.ts); a (window, version) it
+ * does not hold yet is skipped as `awaiting_recompute`.
+ */
+export function classificationResult(
+  m: ModelContext,
+  found: ReadonlyMap<string, Counts>,
+  versions: ReadonlySet<string>,
+  auc: ReadonlyMap<string, Counts> = found,
+): CheckResult {
+  const samples: Sample[] = [];
+  const skipped: Record<string, number> = {};
+  const skip = (why: string, n = 1) => {
+    skipped[why] = (skipped[why] ?? 0) + n;
+  };
+  const byVersion = m.predictions.versionSql !== undefined;
   const families = 11;
   for (const version of [...versions].sort()) {
     m.windows.forEach((w, i) => {
-      const c = found.get(`${i}\u0000${version}`) ?? EMPTY;
+      const c = found.get(countsKey(i, version)) ?? EMPTY;
+      const a = auc.get(countsKey(i, version));
       const labels: Record<string, string> = {
         model: m.name,
         window: w.label,
@@ -134,12 +166,14 @@ function toResult(m: ModelContext, rows: Row[]): CheckResult {
         skip('no_labels', families);
         return;
       }
-      if (c.nPos === 0 || c.nNeg === 0) {
+      if (a === undefined || a.n === 0) {
+        skip('awaiting_recompute', 2);
+      } else if (a.nPos === 0 || a.nNeg === 0) {
         skip('one_class', 2);
       } else {
-        const auc = c.aucNum / (c.nPos * c.nNeg);
-        put(modelFamilies.modelAuc.name, auc);
-        put(modelFamilies.modelAucStderr.name, hanleyMcNeilStderr(auc, c.nPos, c.nNeg));
+        const value = a.aucNum / (a.nPos * a.nNeg);
+        put(modelFamilies.modelAuc.name, value);
+        put(modelFamilies.modelAucStderr.name, hanleyMcNeilStderr(value, a.nPos, a.nNeg));
       }
       put(modelFamilies.modelLogLoss.name, c.logLossSum / c.n);
       put(modelFamilies.modelBrierScore.name, c.brierSum / c.n);

@@ -151,7 +151,14 @@ export function joinedCte(m: ModelContext, b: SqlBuilder, carry: string[] = []):
  */
 export function latestLabelJoin(
   m: ModelContext,
-  q: { name: string; columns: string; identity: string[]; where: string },
+  q: {
+    name: string;
+    columns: string;
+    identity: string[];
+    where: string;
+    /** Which label rows count (the labels table is `lab`): all of them unless given. */
+    labelsWhere?: string;
+  },
 ): string {
   const p = m.predictions;
   const l = m.labels;
@@ -159,7 +166,7 @@ export function latestLabelJoin(
   const prediction = [`p.${p.keySql}`, `p.${p.timestampSql}`, ...q.identity].join(', ');
   return `${q.name} AS (
   SELECT DISTINCT ON (${prediction}) ${q.columns}, lab.${l.timestampSql} AS lt, ${y} AS y
-  FROM ${p.tableSql} p LEFT JOIN ${l.tableSql} lab ON lab.${l.keySql} = p.${p.keySql}
+  FROM ${p.tableSql} p LEFT JOIN ${l.tableSql} lab ON lab.${l.keySql} = p.${p.keySql}${q.labelsWhere ? ` AND ${q.labelsWhere}` : ''}
   WHERE ${q.where}
   ORDER BY ${prediction}, lab.${l.timestampSql} DESC, ${y} DESC
 )`;

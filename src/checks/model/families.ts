@@ -159,6 +159,20 @@ export const modelFamilies = {
     ['model', 'window', 'version'],
     'Harmonic mean of the estimated precision and recall. Not exported when either is undefined or both are 0.',
   ),
+  modelRecomputed: family(
+    'model',
+    'mlwatch_model_recomputed_timestamp_seconds',
+    'gauge',
+    ['model'],
+    'Models with incremental set only: when the performance check last recomputed every window in full (warehouse clock). The AUC and its standard error are as of then; the other metrics are as of the last run.',
+  ),
+  modelReconciled: family(
+    'model',
+    'mlwatch_model_reconciled_timestamp_seconds',
+    'gauge',
+    ['model'],
+    'Models with incremental set only: when the sums kept per time bucket last equalled a full recomputation. Behind mlwatch_model_recomputed_timestamp_seconds when rows changed in place, or predictions or labels arrived stamped more than the settle period late, since the recomputation before.',
+  ),
   modelMae: family(
     'model',
     'mlwatch_model_mae',

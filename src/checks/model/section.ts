@@ -86,6 +86,18 @@ export const modelEntry = subjectEntry('model', {
     .min(1, { error: 'max_segments is a whole number from 1 to 100' })
     .max(100, { error: 'max_segments is a whole number from 1 to 100' })
     .optional(),
+  // Optional, binary classification only: keep the performance check's sums per time bucket so a run reads only
+  // what arrived since the last one (src/checks/model/incremental/, docs/performance.md).
+  incremental: z
+    .strictObject({
+      // Buckets of this length are summed once complete, and kept.
+      bucket: duration('a bucket length').default(3_600_000),
+      // How late a prediction or label may be stamped before it is written and still be counted on the next run.
+      settle: duration('a settle period').default(300_000),
+      // How often every window is recomputed in full: the exact AUC and the reconciliation of the buckets.
+      full_interval: duration('an interval').default(3_600_000),
+    })
+    .optional(),
   // Optional: where and when retraining is requested (src/actions/retrain/retrain-config.ts, docs/retraining.md).
   retrain: retrainConfig.optional(),
   // Optional: where a jointly approved rollback is executed (src/actions/rollbacks/rollback-config.ts, docs/rollbacks.md).
@@ -104,6 +116,13 @@ export const modelEntry = subjectEntry('model', {
       path: ['reference_interval'],
       message:
         'reference_interval needs a reference to recompute; add reference (e.g. {window: 14d}) or remove it',
+    });
+  }
+  if (m.incremental !== undefined && m.task !== 'binary_classification') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['incremental'],
+      message: `incremental is supported for binary_classification models only so far, not ${m.task}; remove it`,
     });
   }
   const columns = new Set<string>();

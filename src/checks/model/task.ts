@@ -24,6 +24,8 @@ export interface TaskEntry {
   reference?: ModelReference | undefined;
   reference_interval?: number | undefined;
   segments?: string[] | undefined;
+  /** Binary classification only: the incremental check's buckets, settle period and full interval, in ms. */
+  incremental?: { bucket: number; settle: number; full_interval: number } | undefined;
 }
 
 export interface ModelTask {

@@ -1,0 +1,142 @@
+import { SqlBuilder, type Statement } from '../../../sql/builder.js';
+import { CALIBRATION_BIN, classificationSums, SCORE_SUM } from '../classification-sql.js';
+import { latestLabelJoin, type ModelContext } from '../context.js';
+import { type Cut, type Part, runsOf } from './plan.js';
+
+/**
+ * The statements of the incremental classification check (check.ts). Both read predictions with their latest
+ * label exactly as the full statement does (latestLabelJoin, the same identity), so a part's sums are the sums
+ * the full statement would take over the same rows.
+ */
+
+/** The classification sums (classificationSums) under these names, in this order, per part, version and bin. */
+export const PART_SUMS = [...classificationSums('').map(([name]) => name), 'score_sum'];
+
+/** A boundary as SQL: a bucket start bound as a timestamp, or now() less a bound duration. */
+function cutSql(b: SqlBuilder, c: Cut, bucketMs: number, bound: Map<number, string>): string {
+  let sql = bound.get(c.at);
+  if (sql === undefined) {
+    sql =
+      'bucket' in c.sql
+        ? b.add(new Date(c.sql.bucket * bucketMs).toISOString(), 'timestamptz')
+        : b.ago(c.sql.agoMs);
+    bound.set(c.at, sql);
+  }
+  return sql;
+}
+
+/** A point in time in ms, bound as a timestamp. */
+function at(b: SqlBuilder, ms: number): string {
+  return b.add(new Date(ms).toISOString(), 'timestamptz');
+}
+
+/** The prediction columns every statement here groups by, and the identity latestLabelJoin tells rows apart by. */
+function predictionColumns(m: ModelContext): { s: string; v: string } {
+  const p = m.predictions;
+  return {
+    s: p.valueSql ? `p.${p.valueSql}::float8` : 'NULL::float8',
+    v: p.versionSql ? `p.${p.versionSql}::text` : 'NULL::text',
+  };
+}
+
+/** The sums every part, bucket and state is reduced to, from rows with columns s and y (this file's joins). */
+function sumColumns(b: SqlBuilder, m: ModelContext): string {
+  const t = b.add(m.threshold, 'float8');
+  const sums = classificationSums(t).map(([name, expr]) => `${expr} AS ${name}`);
+  return `${CALIBRATION_BIN} AS b,
+       ${sums.join(',\n       ')},
+       ${SCORE_SUM} AS score_sum`;
+}
+
+/**
+ * The sums of every part in `parts` (disjoint), one row per (part, version, calibration bin): columns part (the
+ * index of the part in `parts`, 0-based), v, b (NULL for rows without a score, which count in no metric but
+ * still say the version is there) and PART_SUMS. The rows are read where the parts are (an OR of their ranges,
+ * adjacent parts merged) and each is placed by width_bucket over the parts' sorted starts. With `labelsBeforeMs`,
+ * only labels stamped before it count (the state kept buckets are summed in: check.ts).
+ */
+export function partsStatement(
+  m: ModelContext,
+  parts: readonly Part[],
+  bucketMs: number,
+  labelsBeforeMs?: number,
+): Statement {
+  const b = new SqlBuilder(m.dialect);
+  const bound = new Map<number, string>();
+  const ts = `p.${m.predictions.timestampSql}`;
+  const sorted = [...parts].sort((x, y) => x.lo.at - y.lo.at);
+  const where = runsOf(sorted)
+    .map(
+      (r) => `(${ts} >= ${cutSql(b, r.lo, bucketMs, bound)} AND ${ts} < ${cutSql(b, r.hi, bucketMs, bound)})`,
+    )
+    .join(' OR ');
+  // width_bucket returns i when starts[i] <= ts < starts[i + 1] (1-based); rows past the last start are in the
+  // last part, as the WHERE keeps only rows inside some part. A gap between runs has no start of its own.
+  const starts = sorted.map((part) => cutSql(b, part.lo, bucketMs, bound));
+  const slotToPart = sorted.map((part, i) => `WHEN ${i + 1} THEN ${parts.indexOf(part)}`).join(' ');
+  const { s, v } = predictionColumns(m);
+  const cte = latestLabelJoin(m, {
+    name: 'joined',
+    columns: `width_bucket(${ts}, ARRAY[${starts.join(', ')}]) AS slot, ${s} AS s, ${v} AS v`,
+    identity: [s, v],
+    where: where === '' ? 'false' : where,
+    ...(labelsBeforeMs === undefined
+      ? {}
+      : { labelsWhere: `lab.${m.labels.timestampSql} < ${at(b, labelsBeforeMs)}` }),
+  });
+  return b.statement(`WITH ${cte}
+SELECT CASE slot ${slotToPart} END AS part, v, ${sumColumns(b, m)}
+FROM (SELECT slot, v, nullif(s, 'NaN'::float8) AS s, y FROM joined) r
+GROUP BY slot, v, 3`);
+}
+
+/**
+ * What labels stamped since `sinceMs` changed in the complete buckets `buckets` (indexes first..end - 1): over the
+ * predictions of those buckets whose key got such a label, their sums in up to three states, one row per (state,
+ * bucket, version, bin): `before` with the labels stamped before `beforeMs` (omitted when not given), `kept` with
+ * those stamped before `keptMs`, `all` with every label. check.ts moves a kept bucket from `before` to `kept` by
+ * adding the difference, and adds `all` less `kept` for this run only: labels younger than the settle period.
+ */
+export function relabeledStatement(
+  m: ModelContext,
+  buckets: { first: number; end: number },
+  bucketMs: number,
+  labelsMs: { sinceMs: number; beforeMs?: number; keptMs: number },
+): Statement {
+  const b = new SqlBuilder(m.dialect);
+  const p = m.predictions;
+  const l = m.labels;
+  const ts = `p.${p.timestampSql}`;
+  const bounds: string[] = [];
+  for (let k = buckets.first; k < buckets.end; k++) bounds.push(new Date(k * bucketMs).toISOString());
+  const starts = b.add(bounds, 'timestamptz[]');
+  const where = `${ts} >= ${at(b, buckets.first * bucketMs)} AND ${ts} < ${at(b, buckets.end * bucketMs)}
+    AND p.${p.keySql} IN (SELECT ${l.keySql} FROM ${l.tableSql} WHERE ${l.timestampSql} >= ${at(b, labelsMs.sinceMs)})`;
+  const { s, v } = predictionColumns(m);
+  const columns = `width_bucket(${ts}, ${starts}) - 1 + ${buckets.first} AS bucket, ${s} AS s, ${v} AS v`;
+  const states: Array<[string, number | undefined]> = [
+    ...(labelsMs.beforeMs === undefined ? [] : ([['before', labelsMs.beforeMs]] as Array<[string, number]>)),
+    ['kept', labelsMs.keptMs],
+    ['all', undefined],
+  ];
+  const ctes = states.map(([state, beforeMs]) =>
+    latestLabelJoin(m, {
+      name: `j_${state}`,
+      columns,
+      identity: [s, v],
+      where,
+      ...(beforeMs === undefined ? {} : { labelsWhere: `lab.${l.timestampSql} < ${at(b, beforeMs)}` }),
+    }),
+  );
+  const union = states
+    .map(
+      ([state]) => `SELECT '${state}' AS state, bucket, v, nullif(s, 'NaN'::float8) AS s, y FROM j_${state}`,
+    )
+    .join('\n  UNION ALL ');
+  return b.statement(`WITH ${ctes.join(',\n')}
+SELECT state, bucket, v, ${sumColumns(b, m)}
+FROM (
+  ${union}
+) r
+GROUP BY state, bucket, v, 4`);
+}
