@@ -2,7 +2,9 @@ import { Command } from 'commander';
 import { checkConfig } from './commands/check-config.js';
 import { fail, loadOrExit, parsePort, startError } from './commands/common.js';
 import { doctor } from './commands/doctor.js';
+import { failOnMissingLogin, missingLogin } from './commands/login-check.js';
 import { once } from './commands/once.js';
+import { portTaken } from './commands/port-check.js';
 import { type ReportFlags, report } from './commands/report.js';
 import { listRetrainRequests, type RetrainListFlags } from './commands/retrain.js';
 import {
@@ -57,6 +59,9 @@ program
     const log = createLogger(program.opts().logLevel);
     const config = loadOrExit(opts.config);
     const port = parsePort(opts.port);
+    const taken = await portTaken(opts.host, port);
+    if (taken) fail(taken);
+    await failOnMissingLogin(config);
     try {
       const running = await serve({
         config,
@@ -104,6 +109,8 @@ program
   .requiredOption('-c, --config <file>', 'config file')
   .action(async (opts: { config: string }) => {
     const config = loadOrExit(opts.config);
+    const missing = await missingLogin(config, false);
+    if (missing) fail(missing);
     process.exitCode = await once(config, createLogger(program.opts().logLevel));
   });
 
@@ -277,6 +284,9 @@ program
     const unknown = incidents.filter((i) => !isIncident(i));
     if (unknown.length > 0)
       fail(`--incident: no incident ${unknown.join(', ')}; available: ${INCIDENTS.join(', ')}`);
+    // Before seeding, which takes seconds: a taken port is known now.
+    const taken = await portTaken(opts.host, port);
+    if (taken) fail(taken);
     await runDemo({
       port,
       host: opts.host,

@@ -1,6 +1,7 @@
 import { ConfigError } from '../config/errors.js';
 import { type LoadedConfig, loadConfigFile } from '../config/load.js';
 import { StartRefused } from '../runtime/serve.js';
+import { describeOwners } from './port-owner.js';
 
 /** Exits 1 with every problem on stderr and no stack trace: what a user sees for a bad config. */
 export function loadOrExit(file: string): LoadedConfig {
@@ -34,7 +35,8 @@ export function startError(err: unknown, port: number): string {
 /** A listen error in words, e.g. the port is taken. */
 export function listenError(err: unknown, port: number): string {
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'EADDRINUSE') return `port ${port} is already in use; pick another with --port`;
+  if (code === 'EADDRINUSE')
+    return `port ${port} is already in use${describeOwners(port)}; stop that process or pick another port with --port`;
   if (code === 'EACCES') return `no permission to listen on port ${port}; pick a port above 1024 with --port`;
   return `cannot start: ${(err as Error).message}`;
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { stringify } from 'yaml';
 import { pgliteStateDb } from '../actions/store/db.js';
 import { fail, startError } from '../commands/common.js';
+import { loginHint } from '../commands/login-hint.js';
 import { loadConfigText } from '../config/load.js';
 import { DEFAULT_PORT } from '../defaults.js';
 import { allow } from '../http/app.js';
@@ -58,11 +59,16 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       'demo warehouse seeded',
     );
   } catch (err) {
+    // A missing role or database gets the commands that create it; any other error is passed on as it is.
+    const hint =
+      o.warehouseUrl === undefined
+        ? undefined
+        : loginHint(err, { key: '--warehouse-url', url: o.warehouseUrl, purpose: 'demo' });
     // The driver's message may quote the URL it was given, password included.
     fail(
       new Redactor()
         .addUrl(o.warehouseUrl)
-        .redact(`cannot seed the demo warehouse: ${(err as Error).message}`),
+        .redact(hint ?? `cannot seed the demo warehouse: ${(err as Error).message}`),
     );
   }
   const feeder: DemoFeeder = new DemoFeeder(writer, o.schema, o.batchMs, {

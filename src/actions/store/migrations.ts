@@ -281,7 +281,10 @@ export async function migrate(db: StateDb, schemaSql: string): Promise<number[]>
     // webhook behind its own lock request.
     await tx.query("SELECT set_config('statement_timeout', '0', true)");
     await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-    await tx.query(`CREATE SCHEMA IF NOT EXISTS ${schemaSql}`);
+    // Only when it is missing: PostgreSQL checks CREATE on the database before IF NOT EXISTS, so a store role
+    // that owns the schema an administrator made for it (docs/tickets.md) but may not create schemas would fail.
+    const [found] = await tx.query('SELECT to_regnamespace($1) IS NOT NULL AS present', [schemaSql]);
+    if (!found?.present) await tx.query(`CREATE SCHEMA IF NOT EXISTS ${schemaSql}`);
     await tx.query(
       `CREATE TABLE IF NOT EXISTS ${schemaSql}.schema_migrations (
         version integer PRIMARY KEY,
