@@ -177,6 +177,9 @@ describe('mlwatch demo: rollbacks with the demo approvers', () => {
     const p = runCli(withId(approveProd as string[]));
     expect(p.code, p.stderr).toBe(0);
     expect(p.stdout).toContain('demo-product (product) approved');
+    // The second approval starts the rollback and reports it run, not the `approved` it passed through.
+    expect(p.stdout).toContain(`rollback request ${id}: credit_default to credit-gbm-3.1, executed\n`);
+    expect(p.stdout).toMatch(/ {2}both roles approved: executed at \S+\n$/);
 
     await executed(id);
     await settle();

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatDuration, parseDuration } from '../src/config/duration.js';
+import { ConfigError } from '../src/config/errors.js';
+import { loadConfigText } from '../src/config/load.js';
 
 // Durations as Prometheus reads them (model.ParseDuration): units largest first, each at most once.
 describe('parseDuration', () => {
@@ -28,5 +30,33 @@ describe('parseDuration', () => {
   it('reads back what formatDuration writes', () => {
     for (const ms of [1, 999, 1000, 61_000, 3_600_000, 90_061_001, 1_209_600_000])
       expect(parseDuration(formatDuration(ms))).toBe(ms);
+  });
+});
+
+// Issue 17: the config accepted `30m1h` and `1m1m`, which Prometheus refuses. Through the loader, every key that
+// takes a duration reads it with parseDuration, so a window in mlwatch.yaml reads the same in a rule.
+describe('durations in a config', () => {
+  it('refuses units out of order or repeated, naming the line and the key', () => {
+    const text = `warehouse: { url: 'pglite:memory', statement_timeout: 1m1m }
+defaults: { interval: 30m1h }
+queries:
+  - { name: q, interval: 1h30m, sql: SELECT 1 AS n, metrics: [{ name: t_n, help: h., value: n }] }
+`;
+    let error: unknown;
+    try {
+      loadConfigText(text, 'd.yaml', {}, '/');
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const lines = (error as ConfigError).message.split('\n');
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^d\.yaml:1 warehouse\.statement_timeout: '1m1m' is not /),
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^d\.yaml:2 defaults\.interval: '30m1h' is not an interval/),
+    );
+    // 1h30m, in Prometheus' order, is no problem.
+    expect(lines.filter((l) => l.includes('queries'))).toEqual([]);
   });
 });

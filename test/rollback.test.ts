@@ -716,6 +716,52 @@ describe('the audit log', () => {
   });
 });
 
+describe('mlwatch rollback approve, the approval that starts the execution', () => {
+  const env = (who: Who) => ({ MLWATCH_TOKEN: TOKENS[who] });
+  async function almostApproved(a: Running): Promise<number> {
+    const id = (await open(a, 'alice')).body.id as number;
+    expect((await approve(a, id, 'erin')).status).toBe(200);
+    return id;
+  }
+
+  it('says the attempt failed and will be retried when the deployment service refuses it', async () => {
+    const a = await start(served.stateSchema(), rollbackModel('credit', ', attempts: 100'));
+    sink.status = 500;
+    const id = await almostApproved(a);
+    const r = await decideRollback('approve', String(id), { url: url(a) }, env('pat'));
+    expect(r.code).toBe(0);
+    expect(r.out.split('\n').at(-1)).toBe(
+      `  both roles approved: the attempt failed and will be retried; follow it with mlwatch rollback show ${id}`,
+    );
+    expect(r.out).toContain('  last error: HTTP 500: retraining service unavailable');
+    expect(sink.calls.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('stops following after its wait and says how to follow it, with the rollback still executing', async () => {
+    const a = await start(served.stateSchema(), rollbackModel('credit'));
+    sink.holdMs = 3000;
+    const id = await almostApproved(a);
+    const started = Date.now();
+    const r = await decideRollback('approve', String(id), { url: url(a), json: false }, env('pat'), {
+      waitMs: 400,
+      everyMs: 50,
+    });
+    expect(Date.now() - started).toBeLessThan(2500);
+    expect(r.out.split('\n')[0]).toBe(`rollback request ${id}: credit to v41, executing`);
+    expect(r.out.split('\n').at(-1)).toBe(
+      `  both roles approved: executing; follow it with mlwatch rollback show ${id}`,
+    );
+    await waitFor(async () => (await get(a, id)).state === 'executed', 10_000, 'executed after the hold');
+  });
+
+  it('prints the executed request as JSON with --json', async () => {
+    const a = await start(served.stateSchema(), rollbackModel('credit'));
+    const id = await almostApproved(a);
+    const r = await decideRollback('approve', String(id), { url: url(a), json: true }, env('pat'));
+    expect(JSON.parse(r.out)).toMatchObject({ id, state: 'executed', failures: 0 });
+  });
+});
+
 describe('mlwatch rollback', () => {
   it('requests, approves, rejects, lists and shows through the API, with clear errors and exit codes', async () => {
     const a = await start(served.stateSchema(), rollbackModel('credit') + rollbackModel('churn'));
@@ -741,8 +787,15 @@ describe('mlwatch rollback', () => {
       code: 2,
       out: `refused (HTTP 409): erin has already approved request ${id}; the other approval must come from someone else`,
     });
-    expect((await decideRollback('approve', String(id), base, env('pat'))).out).toMatch(/, approved\n/);
-    await waitFor(async () => (await get(a, id)).state === 'executed', 10_000, 'executed');
+    // The approval that completes the request follows the execution it starts and says what became of it,
+    // not the `approved` it passed through (issue 17).
+    const last = await decideRollback('approve', String(id), base, env('pat'));
+    expect(last.code).toBe(0);
+    const lines = last.out.split('\n');
+    expect(lines[0]).toBe(`rollback request ${id}: credit to v41, executed`);
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}pat \(product\) approved at \S+$/));
+    expect(lines.at(-1)).toBe(`  both roles approved: executed at ${(await get(a, id)).finished_at}`);
+    expect((await get(a, id)).state).toBe('executed');
 
     const other = JSON.parse(
       (

@@ -1,5 +1,6 @@
 import { ROLLBACK_STATES, type RollbackRequest } from '../actions/rollbacks/rollbacks.js';
 import { Redactor, redactUrl } from '../redact.js';
+import { afterAttempt, attemptNote, EXECUTION_WAIT, type WaitOptions } from './rollback-wait.js';
 import { table } from './tickets.js';
 
 /**
@@ -107,6 +108,7 @@ export async function decideRollback(
   id: string,
   f: ApiFlags & { comment?: string },
   env: NodeJS.ProcessEnv = process.env,
+  wait: WaitOptions = EXECUTION_WAIT,
 ): Promise<CliResult> {
   if (!/^\d+$/.test(id))
     return { code: 1, out: `'${id}' is not a rollback request id (a number, see mlwatch rollback list)` };
@@ -117,7 +119,17 @@ export async function decideRollback(
     `/api/v1/rollbacks/${id}/${decision}`,
     f.comment !== undefined ? { comment: f.comment } : {},
   );
-  return r.ok ? shown(f, r.value as RollbackRequest) : r.result;
+  if (!r.ok) return r.result;
+  const decided = r.value as RollbackRequest;
+  // Only the approval that completes the request starts an execution; every other answer is final.
+  if (decided.state !== 'approved') return shown(f, decided);
+  const read = async () => {
+    const again = await call(f, env, 'GET', `/api/v1/rollbacks/${id}`);
+    return again.ok ? (again.value as RollbackRequest) : undefined;
+  };
+  const after = await afterAttempt(decided, read, wait);
+  if (f.json) return shown(f, after);
+  return { code: 0, out: `${describe(after)}\n${attemptNote(after)}` };
 }
 
 export async function showRollback(
