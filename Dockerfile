@@ -3,11 +3,12 @@
 #   prod-deps - production dependencies only, installed with --ignore-scripts
 #   runtime   - package.json + prod node_modules + dist/ + bin/, running as the non-root `node` user
 #
-# Base: node:20.20.2-bookworm-slim, the last Node 20 image (March 2026). Node 20 reached end of life on
-# 2026-04-30 and the official images dropped it, so this tag gets no more rebuilds; move to a
-# supported line (package.json's engines allow >=20) when the project does: change all three FROM lines.
+# Base: node:22.23.3-bookworm-slim, Node 22 LTS (maintained until April 2027; Node 20 reached end of life on
+# 2026-04-30). Pinned to the patch release so a build is repeatable; a Node update is a change of all three
+# FROM lines. CI still runs the tests on the machine's Node 20, not on this one; 24, the newer LTS line,
+# waits until CI runs the image's Node.
 
-FROM node:20.20.2-bookworm-slim AS build
+FROM node:22.23.3-bookworm-slim AS build
 WORKDIR /app
 # Manifests first: the dependency layer is reused until package.json or the lock file changes.
 COPY package.json package-lock.json ./
@@ -18,14 +19,14 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-FROM node:20.20.2-bookworm-slim AS prod-deps
+FROM node:22.23.3-bookworm-slim AS prod-deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 # A separate install instead of `npm prune --omit=dev` in the build stage: `prepare` must not run again
 # (it needs tsc, a dev dependency), and no runtime dependency needs an install script.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
-FROM node:20.20.2-bookworm-slim AS runtime
+FROM node:22.23.3-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 # Files stay owned by root: the `node` user can read the app but not rewrite it.

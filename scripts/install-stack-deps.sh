@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the stack test and the bundle checks need, from Debian's packages: Prometheus (with promtool),
-# Alertmanager (with amtool), docker-compose (only to validate docker-compose.yml; no engine is needed) and
-# openssl (the stack test makes its TLS certificates with it).
+# Alertmanager (with amtool), docker-compose (only to validate docker-compose.yml; no engine is needed),
+# openssl (the stack test makes its TLS certificates with it) and systemd-analyze (the systemd unit's check).
 set -euo pipefail
 need=()
 command -v promtool >/dev/null || need+=(prometheus)
@@ -11,6 +11,8 @@ command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v openssl >/dev/null || need+=(openssl)
 # test/kubernetes.test.ts renders deploy/kubernetes with `kubectl kustomize` (built into Debian's kubectl).
 command -v kubectl >/dev/null || need+=(kubernetes-client)
+# test/systemd-unit.test.ts checks deploy/systemd/mlwatch.service offline with `systemd-analyze verify`.
+command -v systemd-analyze >/dev/null || need+=(systemd)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
