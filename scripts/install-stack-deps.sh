@@ -26,3 +26,6 @@ promtool --version | head -1
 amtool --version 2>&1 | head -1
 docker-compose version --short
 openssl version
+# test/prometheus3-bundle.test.ts: promtool 3.x and amtool >= 0.28 (Debian 12 has 2.42/0.25), unpacked from
+# Debian sid/trixie under .cache/prometheus-current/ without installing anything.
+bash "$(dirname "$0")/install-prometheus3.sh"
