@@ -16,7 +16,7 @@ const cases: [string, string][] = [
   ['03-missing-warehouse.yaml', '03-missing-warehouse.yaml:1 warehouse: missing; this key is required'],
   [
     '04-bad-url.yaml',
-    '04-bad-url.yaml:2 warehouse.url: the URL must start with postgresql:// (or postgres://) for a server, or pglite: for the embedded engine',
+    '04-bad-url.yaml:2 warehouse.url: the URL must start with postgresql:// (or postgres://) for a server, pglite: for the embedded engine, or duckdb: for a DuckDB file',
   ],
   [
     '05-typo-key.yaml',

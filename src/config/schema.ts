@@ -16,9 +16,12 @@ import { duration } from './types.js';
 const warehouse = z.strictObject({
   url: z
     .string({ error: 'expected the warehouse URL, e.g. postgresql://user@host:5432/db or pglite:memory' })
-    .regex(/^(postgres|postgresql|pglite):/, {
+    .regex(/^(postgres|postgresql|pglite|duckdb):/, {
       error:
-        'the URL must start with postgresql:// (or postgres://) for a server, or pglite: for the embedded engine',
+        'the URL must start with postgresql:// (or postgres://) for a server, pglite: for the embedded engine, or duckdb: for a DuckDB file',
+    })
+    .refine((url) => !/^duckdb:(memory|:memory:)?$/.test(url), {
+      error: 'a DuckDB warehouse is a database file, opened read-only: write duckdb:/path/to/file.duckdb',
     }),
   password: z.string().optional(),
   password_file: z.string({ error: 'expected the path of a file that holds the password' }).optional(),
@@ -88,6 +91,14 @@ export const configSchema = z
     access: accessConfig,
   })
   .superRefine((c, ctx) => {
+    if (c.warehouse.url.startsWith('duckdb:') && c.state.url === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['state'],
+        message:
+          'a DuckDB warehouse is opened read-only and cannot hold the state store; set state.url (postgresql://... or pglite:/var/lib/mlwatch/state)',
+      });
+    }
     // One token is one identity: a client and an approver sharing it would be one caller with two names.
     const approverOf = new Map(c.approvers.map((a, i) => [a.token_sha256, i]));
     c.access.clients.forEach((client, i) => {

@@ -276,7 +276,7 @@ WHERE p.predicted_at < now() - interval '1 day'
       {
         name: 'request_latency',
         sql: `SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) / 1000 AS p95_seconds
-FROM ${s}.requests WHERE at >= now() - interval '15 minutes'`,
+FROM ${s}.requests WHERE "at" >= now() - interval '15 minutes'`,
         metrics: [
           {
             name: 'demo_request_latency_p95_seconds',

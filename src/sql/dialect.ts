@@ -4,7 +4,9 @@
  * themselves: they ask the builder (builder.ts), which asks the dialect, so a second engine is a second
  * Dialect and its parity tests, not an edit in every kind.
  *
- * PostgreSQL is the only engine today; PGlite is PostgreSQL compiled to WebAssembly and shares its dialect.
+ * PostgreSQL and DuckDB; PGlite is PostgreSQL compiled to WebAssembly and shares PostgreSQL's dialect. DuckDB
+ * reads PostgreSQL's spelling of nearly everything the kinds write (casts with ::, FILTER, DISTINCT ON,
+ * percentile_cont ... WITHIN GROUP, ARRAY[...], = ANY); what it lacks is here.
  */
 
 /** The types values are bound as, named as the kinds think of them (each dialect spells them its own way). */
@@ -32,6 +34,18 @@ export interface Dialect {
    * not, for the incremental checks, which cut time into buckets on that clock.
    */
   readonly nowMicros: string;
+  /**
+   * How many of `thresholds` (an array, sorted ascending) are <= `operand`; NULL for a NULL operand. PostgreSQL's
+   * width_bucket(operand, thresholds), a binary search.
+   */
+  widthBucket(operand: string, thresholds: string): string;
+  /**
+   * information_schema.columns.data_type as PostgreSQL spells it (`double precision`, `text`, `integer[]`), so
+   * the kinds that read the catalog (drift's numeric features, the schema hash and lock) see one spelling.
+   */
+  catalogType(dataType: string): string;
+  /** The quotient of two integers, rounded toward zero (PostgreSQL's / on integers; DuckDB's / is a float's). */
+  intDiv(dividend: string, divisor: string): string;
 }
 
 export const postgres: Dialect = {
@@ -42,9 +56,56 @@ export const postgres: Dialect = {
   now: 'now()',
   // extract returns numeric since PostgreSQL 14: exact to the microsecond.
   nowMicros: '(extract(epoch FROM now()) * 1000000)::bigint::text',
+  widthBucket: (operand, thresholds) => `width_bucket(${operand}, ${thresholds})`,
+  catalogType: (dataType) => dataType,
+  intDiv: (dividend, divisor) => `(${dividend}) / (${divisor})`,
+};
+
+/** DuckDB's catalog type names (upper case, modifiers included) in PostgreSQL's spelling; others kept as read. */
+const DUCKDB_TYPES: Readonly<Record<string, string>> = {
+  BOOLEAN: 'boolean',
+  TINYINT: 'smallint',
+  SMALLINT: 'smallint',
+  INTEGER: 'integer',
+  BIGINT: 'bigint',
+  HUGEINT: 'numeric',
+  FLOAT: 'real',
+  DOUBLE: 'double precision',
+  DECIMAL: 'numeric',
+  VARCHAR: 'text',
+  DATE: 'date',
+  TIME: 'time without time zone',
+  TIMESTAMP: 'timestamp without time zone',
+  'TIMESTAMP WITH TIME ZONE': 'timestamp with time zone',
+  INTERVAL: 'interval',
+  UUID: 'uuid',
+  BLOB: 'bytea',
+  JSON: 'json',
+};
+
+function duckdbCatalogType(dataType: string): string {
+  if (dataType.endsWith('[]')) return `${duckdbCatalogType(dataType.slice(0, -2))}[]`;
+  return DUCKDB_TYPES[dataType.replace(/\(.*\)$/, '')] ?? dataType;
+}
+
+/**
+ * DuckDB (src/warehouse/duckdb.ts). Its casts take PostgreSQL's type names (float8, int, text, interval,
+ * timestamptz, and [] for lists); arrays are bound as lists. It has no width_bucket: a count over the list,
+ * linear in its length, which is at most a few dozen edges in every statement that uses it.
+ */
+export const duckdb: Dialect = {
+  name: 'duckdb',
+  bind: postgres.bind,
+  interval: postgres.interval,
+  now: 'now()',
+  nowMicros: 'epoch_us(now())::text',
+  widthBucket: (operand, thresholds) =>
+    `CASE WHEN (${operand}) IS NULL THEN NULL ELSE len(list_filter(${thresholds}, e -> e <= (${operand}))) END`,
+  catalogType: duckdbCatalogType,
+  intDiv: (dividend, divisor) => `(${dividend}) // (${divisor})`,
 };
 
 /** The dialect of a warehouse URL (already validated by the config schema): PostgreSQL and PGlite alike. */
-export function dialectOf(_url: string): Dialect {
-  return postgres;
+export function dialectOf(url: string): Dialect {
+  return url.startsWith('duckdb:') ? duckdb : postgres;
 }

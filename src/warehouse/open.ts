@@ -1,3 +1,4 @@
+import { createDuckdbWarehouse, isDuckdbUrl } from './duckdb.js';
 import { createPgWarehouse } from './pg.js';
 import { createPgliteWarehouse, openPglite } from './pglite.js';
 import type { Warehouse } from './types.js';
@@ -17,5 +18,6 @@ export function isPgliteUrl(url: string): boolean {
 /** Picks the driver from the URL scheme: postgres:// and postgresql:// use pg, pglite: the embedded engine. */
 export function openWarehouse(s: WarehouseSettings): Warehouse {
   if (isPgliteUrl(s.url)) return createPgliteWarehouse(openPglite(s.url), true);
+  if (isDuckdbUrl(s.url)) return createDuckdbWarehouse(s.url, s.pool);
   return createPgWarehouse(s);
 }

@@ -17,7 +17,7 @@ export interface ReadOnlyOptions {
  * and never run away.
  */
 export interface Warehouse {
-  readonly driver: 'pg' | 'pglite';
+  readonly driver: 'pg' | 'pglite' | 'duckdb';
   /** How many `readOnly` calls may usefully run at once (the pool size, 1 for PGlite). */
   readonly maxConcurrency: number;
   readOnly<T>(opts: ReadOnlyOptions, fn: (q: Queryable) => Promise<T>): Promise<T>;

@@ -26,7 +26,7 @@ ORDER BY ordinal_position`;
   const rows = await q.query(text, p.params);
   return rows.map((r) => ({
     name: String(r.name),
-    dataType: String(r.data_type),
+    dataType: ds.dialect.catalogType(String(r.data_type)),
     udtName: String(r.udt_name),
   }));
 }

@@ -146,7 +146,10 @@ export function binCountsStatement(
     if (f.kind === 'categorical') categorical.push({ i, categories: f.categories });
     else {
       const t = p.add(strictThresholds(f.edges), 'float8[]');
-      numeric.push({ i, code: `coalesce(width_bucket(${col(f.name)}::float8, ${t}), ${NULL_CODE})` });
+      numeric.push({
+        i,
+        code: `coalesce(${p.dialect.widthBucket(`${col(f.name)}::float8`, t)}, ${NULL_CODE})`,
+      });
     }
   });
   const pairs = Array.from({ length: Math.ceil(numeric.length / 2) }, (_, s) =>
@@ -164,19 +167,20 @@ export function binCountsStatement(
   if (pairs.length > 0) {
     // Each numeric slot's key, unpacked into its two (feature, bin); the code of a NULL (or a missing 2nd) is dropped.
     const unpack = pairs.flatMap(([a, b], s) => [
-      `(${s}, ${a?.i}, (a.k % ${SLOT}) / ${CODE})`,
+      `(${s}, ${a?.i}, ${p.dialect.intDiv(`a.k % ${SLOT}`, String(CODE))})`,
       ...(b === undefined ? [] : [`(${s}, ${b.i}, a.k % ${CODE})`]),
     ]);
     parts.push(`SELECT d.f, d.b, a.n
   FROM a CROSS JOIN LATERAL (VALUES ${unpack.join(', ')}) AS d(s, f, b)
-  WHERE d.s = a.k / ${SLOT} AND a.k < ${pairs.length * SLOT} AND d.b <> ${NULL_CODE}`);
+  WHERE d.s = ${p.dialect.intDiv('a.k', String(SLOT))} AND a.k < ${pairs.length * SLOT} AND d.b <> ${NULL_CODE}`);
   }
   if (categorical.length > 0) {
     const cases = categorical.map(
       (c, j) => `WHEN ${pairs.length + j} THEN array_position(${p.add(c.categories, 'text[]')}, a.v)`,
     );
     const positions = categorical.map((c, j) => `WHEN ${pairs.length + j} THEN ${c.i}`);
-    parts.push(`SELECT CASE a.k / ${SLOT} ${positions.join(' ')} END, coalesce(CASE a.k / ${SLOT} ${cases.join(' ')} END, 0), a.n
+    const slot = p.dialect.intDiv('a.k', String(SLOT));
+    parts.push(`SELECT CASE ${slot} ${positions.join(' ')} END, coalesce(CASE ${slot} ${cases.join(' ')} END, 0), a.n
   FROM a WHERE a.v IS NOT NULL`);
   }
   const text = `WITH a AS (

@@ -66,7 +66,7 @@ export function ratioStatement(
   );
   // The numerator is evaluated once per row, in the sub-select; a NULL numerator counts in the denominator
   // and not in the numerator (FILTER keeps only rows where the condition is true).
-  const sql = `SELECT width_bucket(kpi_ts, ${edges}) AS ring, count(*) AS n, count(*) FILTER (WHERE kpi_hit) AS k
+  const sql = `SELECT ${p.dialect.widthBucket('kpi_ts', edges)} AS ring, count(*) AS n, count(*) FILTER (WHERE kpi_hit) AS k
 FROM (
   SELECT ${ts} AS kpi_ts, (${spec.numerator}) AS kpi_hit
   FROM ${quoteQualified(spec.table)}

@@ -40,9 +40,11 @@ function range(src: ReferenceSource, p: SqlBuilder): string {
 
 /**
  * The reference's bins and counts in one statement: the edges (percentile_cont at 0.1..0.9 of the non-NULL
- * values, sorted, equal ones collapsed) and the count per bin. Always one row at least: `edges` ('{}' for an
+ * values, sorted, equal ones collapsed) and the count per bin. Always one row at least: `edges` (an empty array for an
  * empty reference) on every row, and (b, n) per non-empty bin, NULL when the reference holds no value.
  * It reads the reference twice (the percentiles, then the bins): run on the reference's own schedule only.
+ * The bins join the one-row `edges` rather than read it through LATERAL: DuckDB cannot bind a lambda (its
+ * width_bucket) that reads columns of a lateral subquery.
  */
 export function referenceStatement(src: ReferenceSource, dialect: Dialect = postgres): Statement {
   const p = new SqlBuilder(dialect);
@@ -59,13 +61,13 @@ export function referenceStatement(src: ReferenceSource, dialect: Dialect = post
   WHERE ${where}
 ),
 edges AS (
-  SELECT coalesce((SELECT array_agg(DISTINCT x ORDER BY x) FROM unnest(pct.q) AS x), '{}'::float8[]) AS e
+  SELECT coalesce((SELECT array_agg(DISTINCT x ORDER BY x) FROM unnest(pct.q) AS u(x)), ARRAY[]::float8[]) AS e
   FROM pct
 )
 SELECT edges.e AS edges, c.b, c.n
-FROM edges LEFT JOIN LATERAL (
-  SELECT width_bucket(r.s, edges.e) - (r.s = ANY (edges.e))::int AS b, count(*) AS n
-  FROM (SELECT ${value} AS s FROM ${src.tableSql} AS t WHERE ${where}) AS r
+FROM edges LEFT JOIN (
+  SELECT ${p.dialect.widthBucket('r.s', 'x.e')} - (r.s = ANY (x.e))::int AS b, count(*) AS n
+  FROM (SELECT ${value} AS s FROM ${src.tableSql} AS t WHERE ${where}) AS r CROSS JOIN edges AS x
   WHERE r.s IS NOT NULL
   GROUP BY 1
 ) AS c ON TRUE
@@ -84,7 +86,7 @@ export function currentStatement(m: ModelContext, edges: readonly number[]): Sta
   const e = p.add([...edges], 'float8[]');
   const ts = `t.${m.predictions.timestampSql}`;
   const counts = cutoffs.map((c, i) => `count(*) FILTER (WHERE x.pt >= ${c}) AS n${i}`);
-  const text = `SELECT width_bucket(x.s, ${e}) - (x.s = ANY (${e}))::int AS b,
+  const text = `SELECT ${p.dialect.widthBucket('x.s', e)} - (x.s = ANY (${e}))::int AS b,
   ${counts.join(',\n  ')}
 FROM (
   SELECT ${ts} AS pt, nullif(t.${valueColumn(m)}::float8, 'NaN'::float8) AS s

@@ -77,7 +77,7 @@ export function partsStatement(
   const { s, v } = predictionColumns(m);
   const cte = latestLabelJoin(m, {
     name: 'joined',
-    columns: `width_bucket(${ts}, ARRAY[${starts.join(', ')}]) AS slot, ${s} AS s, ${v} AS v`,
+    columns: `${b.dialect.widthBucket(ts, `ARRAY[${starts.join(', ')}]`)} AS slot, ${s} AS s, ${v} AS v`,
     identity: [s, v],
     where: where === '' ? 'false' : where,
     ...(labelsBeforeMs === undefined
@@ -113,7 +113,7 @@ export function relabeledStatement(
   const where = `${ts} >= ${at(b, buckets.first * bucketMs)} AND ${ts} < ${at(b, buckets.end * bucketMs)}
     AND p.${p.keySql} IN (SELECT ${l.keySql} FROM ${l.tableSql} WHERE ${l.timestampSql} >= ${at(b, labelsMs.sinceMs)})`;
   const { s, v } = predictionColumns(m);
-  const columns = `width_bucket(${ts}, ${starts}) - 1 + ${buckets.first} AS bucket, ${s} AS s, ${v} AS v`;
+  const columns = `${b.dialect.widthBucket(ts, starts)} - 1 + ${buckets.first} AS bucket, ${s} AS s, ${v} AS v`;
   const states: Array<[string, number | undefined]> = [
     ...(labelsMs.beforeMs === undefined ? [] : ([['before', labelsMs.beforeMs]] as Array<[string, number]>)),
     ['kept', labelsMs.keptMs],

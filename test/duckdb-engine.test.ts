@@ -1,0 +1,162 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../src/config/errors.js';
+import { loadConfigText } from '../src/config/load.js';
+import { createDuckdbWarehouse } from '../src/warehouse/duckdb.js';
+import { describeError } from '../src/warehouse/errors.js';
+import type { Warehouse } from '../src/warehouse/types.js';
+import { ROOT, runCli } from './helpers/cli.js';
+
+// The DuckDB engine's guarantees, in DuckDB's terms (engine-parity.test.ts holds its values against
+// PostgreSQL's): the database is opened read-only, nothing outside it can be read, written, attached or
+// loaded, the configuration cannot be unlocked, a check that overruns its timeout is interrupted, and the
+// driver is loaded only by a DuckDB warehouse.
+
+let dir: string;
+let file: string;
+let w: Warehouse;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'mlwatch-duckdb-'));
+  file = join(dir, 'warehouse.duckdb');
+  writeFileSync(join(dir, 'outside.csv'), 'secret\n42\n');
+  const db = await DuckDBInstance.create(file);
+  const c = await db.connect();
+  await c.run(`CREATE SCHEMA shop;
+    CREATE TABLE shop.orders AS
+    SELECT i AS id, now() - INTERVAL (i) MINUTE AS created_at, CASE WHEN i % 10 = 0 THEN NULL ELSE i * 1.5 END AS amount
+    FROM range(1, 121) t(i)`);
+  c.closeSync();
+  db.closeSync();
+  w = createDuckdbWarehouse(`duckdb:${file}`);
+}, 60_000);
+afterAll(async () => {
+  await w?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const refused = async (sql: string) => {
+  try {
+    await w.readOnly({ timeoutMs: 10_000 }, (q) => q.query(sql));
+  } catch (err) {
+    return (err as Error).message.split('\n')[0] as string;
+  }
+  return 'ran';
+};
+
+describe('DuckDB: a check cannot write, read outside the database, or unlock it', () => {
+  it('reads the database', async () => {
+    const rows = await w.readOnly({ timeoutMs: 10_000 }, (q) =>
+      q.query(
+        'SELECT count(*) AS n, count(amount) AS priced FROM shop.orders WHERE created_at >= now() - $1::interval',
+        ['3600 seconds'],
+      ),
+    );
+    // 59 orders in the last hour (i = 1..59 minutes ago, and not 60: created exactly an hour before the load),
+    // of which every tenth has no amount. Counts come back as numbers.
+    expect(rows[0]?.n).toBeGreaterThanOrEqual(59);
+    expect(rows[0]?.n).toBeLessThanOrEqual(60);
+    expect(typeof rows[0]?.n).toBe('number');
+  });
+
+  it.each([
+    ['a table', 'CREATE TABLE shop.x (i int)', /read-only/i],
+    ['a row', 'INSERT INTO shop.orders (id) VALUES (1)', /read-only/i],
+    [
+      'a file',
+      `COPY (SELECT 1) TO '${join(tmpdir(), 'mlwatch-duckdb-leak.csv')}'`,
+      /external|read-only|disabled/i,
+    ],
+    [
+      'another database',
+      `ATTACH '${join(tmpdir(), 'mlwatch-other.duckdb')}' AS other`,
+      /external|disabled|read-only/i,
+    ],
+  ])('refuses to write %s', async (_what, sql, message) => {
+    expect(await refused(sql)).toMatch(message);
+  });
+
+  it('keeps nothing a check made in memory: its transaction is rolled back', async () => {
+    // DuckDB puts temporary tables in memory, not in the read-only file; the rollback drops them.
+    expect(await refused('CREATE TEMP TABLE scratch AS SELECT 1 AS x')).toBe('ran');
+    expect(await refused('SELECT * FROM scratch')).toMatch(/does not exist/);
+  });
+
+  it('reads no file outside the database', async () => {
+    expect(await refused(`SELECT * FROM read_csv('${join(dir, 'outside.csv')}')`)).toMatch(
+      /file system operations are disabled by configuration/,
+    );
+  });
+
+  it('loads no extension and cannot be unlocked', async () => {
+    expect(await refused('LOAD httpfs')).not.toBe('ran');
+    expect(await refused('SET enable_external_access = true')).toMatch(/lock|configuration/i);
+    expect(await refused('RESET lock_configuration')).not.toBe('ran');
+  });
+
+  it('interrupts a check that overruns its timeout, and says so', async () => {
+    const started = Date.now();
+    let err: unknown;
+    await w
+      .readOnly({ timeoutMs: 300 }, (q) => q.query('SELECT count(*) FROM range(1000000000000) a'))
+      .catch((e: unknown) => {
+        err = e;
+      });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(describeError(err, 300)).toMatch(/timed out after 0.3s/);
+    // The warehouse still serves the next check.
+    const rows = await w.readOnly({ timeoutMs: 10_000 }, (q) => q.query('SELECT 1 AS one'));
+    expect(rows[0]?.one).toBe(1);
+  });
+});
+
+describe('DuckDB: config and the exporter', () => {
+  const text = (url: string, state = '\nstate: { url: pglite:memory }') => `warehouse:
+  url: ${url}${state}
+datasets:
+  - name: orders
+    table: shop.orders
+    timestamp: created_at
+    checks: { freshness: {}, volume: { window: 1h }, nulls: { columns: [amount], window: 1h } }
+`;
+
+  it('refuses an in-memory DuckDB, and a DuckDB warehouse without a state store of its own', () => {
+    expect(() => loadConfigText(text('duckdb:memory'), 'm.yaml', {}, '/')).toThrow(
+      /a database file, opened read-only/,
+    );
+    const noState = () => loadConfigText(text('duckdb:/data/w.duckdb', ''), 'm.yaml', {}, '/');
+    expect(noState).toThrow(ConfigError);
+    expect(noState).toThrow(/cannot hold the state store; set state.url/);
+  });
+
+  it('mlwatch once runs the checks on the file and exports their values', () => {
+    const cfg = join(dir, 'mlwatch.yaml');
+    writeFileSync(cfg, text(`duckdb:${file}`));
+    const r = runCli(['once', '--config', cfg]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^mlwatch_check_success\{check="dataset:orders:scan"\} 1$/m);
+    // 120 orders, one a minute: 59 or 60 in the last hour (the hour's edge moves with the clock), 1 in 10 NULL.
+    const rows = Number(/^mlwatch_dataset_rows\{dataset="orders",window="1h"\} (\S+)$/m.exec(r.stdout)?.[1]);
+    expect(rows === 59 || rows === 60).toBe(true);
+    const nulls = Number(
+      /^mlwatch_dataset_null_ratio\{dataset="orders",column="amount",window="1h"\} (\S+)$/m.exec(
+        r.stdout,
+      )?.[1],
+    );
+    expect(nulls).toBeCloseTo(rows === 60 ? 6 / 60 : 5 / 59, 12);
+  });
+
+  it('loads the driver only for a DuckDB warehouse: no static import of it in the build', () => {
+    const files = readdirSync(join(ROOT, 'dist'), { recursive: true }) as string[];
+    const importing = files.filter(
+      (f) => f.endsWith('.js') && readFileSync(join(ROOT, 'dist', f), 'utf8').includes('@duckdb/node-api'),
+    );
+    expect(importing).toEqual(['warehouse/duckdb.js']);
+    const source = readFileSync(join(ROOT, 'dist/warehouse/duckdb.js'), 'utf8');
+    expect(source).toMatch(/await import\('@duckdb\/node-api'\)/);
+    expect(source).not.toMatch(/^import .*@duckdb\/node-api/m);
+  });
+});
