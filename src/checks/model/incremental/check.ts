@@ -188,7 +188,9 @@ async function applyRelabeled(
   if (complete.length === 0) return young;
   const range = { first: Math.min(...complete), end: Math.max(...complete) + 1 };
   const labelsMs = {
-    sinceMs: s.beforeMs ?? s.keptMs,
+    // From the older of the two states: after the clock went back, the buckets are all summed anew at keptMs,
+    // and what the labels since then add must still reach this run.
+    sinceMs: Math.min(s.beforeMs ?? s.keptMs, s.keptMs),
     ...(s.beforeMs === undefined ? {} : { beforeMs: s.beforeMs }),
     keptMs: s.keptMs,
   };
