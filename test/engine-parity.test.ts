@@ -9,9 +9,10 @@ import { demoConfig } from '../src/demo/builtin-config.js';
 import { createDemoSchema } from '../src/demo/schema.js';
 import { seedHistory } from '../src/demo/seed.js';
 import { createDuckdbWarehouse } from '../src/warehouse/duckdb.js';
+import { openWarehouse } from '../src/warehouse/open.js';
 import type { Warehouse } from '../src/warehouse/types.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
-import { copyToDuckdb } from './helpers/duckdb-copy.js';
+import { copyToDuckdb, exportFiles } from './helpers/duckdb-copy.js';
 
 // Engine parity, as Evidently runs its metrics per engine: the demo's whole story (35 days of applications,
 // predictions, labels, jobs, requests, decisions and the multiclass views) seeded into this run's engine
@@ -28,11 +29,17 @@ import { copyToDuckdb } from './helpers/duckdb-copy.js';
 let db: TestDb;
 let dir: string;
 let duck: Warehouse;
+let files: Warehouse;
 let here: Check[];
 let there: Check[];
+let fromFiles: Check[];
 
-function config(url: string, schema: string): string {
-  const cfg = demoConfig({ warehouseUrl: url, schema }) as Record<string, unknown> & { models: unknown[] };
+function config(url: string, schema: string, sources?: Record<string, unknown>): string {
+  const cfg = demoConfig({ warehouseUrl: url, schema }) as Record<string, unknown> & {
+    models: unknown[];
+    warehouse: Record<string, unknown>;
+  };
+  if (sources !== undefined) cfg.warehouse.files = sources;
   // A DuckDB warehouse is read-only: the state store lives elsewhere (no check here writes to it).
   if (url.startsWith('duckdb:')) cfg.state = { url: 'pglite:memory' };
   // The credit model again, incremental: its sums kept per bucket, the same values.
@@ -63,9 +70,15 @@ beforeAll(async () => {
   duck = createDuckdbWarehouse(`duckdb:${file}`);
   here = loadConfigText(config(db.configUrl, db.schema), 'demo.yaml', {}, '/').checks;
   there = loadConfigText(config(`duckdb:${file}`, db.schema), 'demo.yaml', {}, '/').checks;
+  // The same tables as files, read through views files.<table>: Parquet, and two as CSV and JSON.
+  const sources = await exportFiles(file, db.schema, dir, { job_runs: 'csv', requests: 'json' });
+  const filesConfig = loadConfigText(config('duckdb:memory', 'files', sources), 'demo.yaml', {}, '/');
+  fromFiles = filesConfig.checks;
+  files = openWarehouse(filesConfig.warehouse);
 }, 240_000);
 afterAll(async () => {
   await duck?.close();
+  await files?.close();
   await db?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -86,6 +99,7 @@ function byKey(r: CheckResult): Map<string, number> {
 describe('engine parity: every check of the demo, on this engine and on DuckDB', () => {
   it('builds the same checks for both engines', () => {
     expect(there.map((c) => c.id)).toEqual(here.map((c) => c.id));
+    expect(fromFiles.map((c) => c.id)).toEqual(here.map((c) => c.id));
     // Every kind of the registry that the demo configures, the incremental classifier included.
     expect([...new Set(here.map((c) => c.kind))].sort()).toEqual([
       'dataset_drift',
@@ -105,29 +119,38 @@ describe('engine parity: every check of the demo, on this engine and on DuckDB',
     expect(here.some((c) => c.id === 'model:credit_incremental:performance')).toBe(true);
   });
 
-  it('exports the same series with the same values, and skips the same ones', async () => {
+  it('exports the same series with the same values, and skips the same ones: a DuckDB file, and files', async () => {
     const warehouse = db.newWarehouse();
+    const engines = [
+      { name: 'a DuckDB file', w: duck, checks: there },
+      { name: 'DuckDB over Parquet, CSV and JSON files', w: files, checks: fromFiles },
+    ];
     try {
       for (const check of here) {
-        const twin = there.find((c) => c.id === check.id) as Check;
-        await minuteLeft(15_000);
+        await minuteLeft(20_000);
         const a = await warehouse.readOnly({ timeoutMs: 60_000 }, (q) => check.run(q));
-        const b = await duck.readOnly({ timeoutMs: 60_000 }, (q) => twin.run(q));
-        const [x, y] = [byKey(a), byKey(b)];
-        expect([...y.keys()].sort(), check.id).toEqual([...x.keys()].sort());
+        const x = byKey(a);
         expect(x.size, `${check.id} exports something`).toBeGreaterThan(0);
-        for (const [key, want] of x) {
-          const got = y.get(key) as number;
-          const tolerance = CLOCK.test(key.split('{')[0] as string) ? 1 : 1e-9 * Math.max(1, Math.abs(want));
-          expect(
-            Math.abs(got - want),
-            `${check.id} ${key}: ${got} on DuckDB, ${want} here`,
-          ).toBeLessThanOrEqual(tolerance);
+        for (const e of engines) {
+          const twin = e.checks.find((c) => c.id === check.id) as Check;
+          const b = await e.w.readOnly({ timeoutMs: 60_000 }, (q) => twin.run(q));
+          const y = byKey(b);
+          expect([...y.keys()].sort(), `${check.id} on ${e.name}`).toEqual([...x.keys()].sort());
+          for (const [key, want] of x) {
+            const got = y.get(key) as number;
+            const tolerance = CLOCK.test(key.split('{')[0] as string)
+              ? 1
+              : 1e-9 * Math.max(1, Math.abs(want));
+            expect(
+              Math.abs(got - want),
+              `${check.id} ${key}: ${got} on ${e.name}, ${want} here`,
+            ).toBeLessThanOrEqual(tolerance);
+          }
+          expect(b.skipped, `${check.id} on ${e.name}`).toEqual(a.skipped);
         }
-        expect(b.skipped, check.id).toEqual(a.skipped);
       }
     } finally {
       await warehouse.close();
     }
-  }, 240_000);
+  }, 300_000);
 });

@@ -5,6 +5,7 @@ import { buildSections } from '../checks/registry.js';
 import type { Check } from '../checks/types.js';
 import { Redactor } from '../redact.js';
 import { dialectOf } from '../sql/dialect.js';
+import type { FileSource } from '../warehouse/duckdb.js';
 import type { WarehouseSettings } from '../warehouse/open.js';
 import { ConfigError, formatPath, type Problem } from './errors.js';
 import { configErrorMap } from './messages.js';
@@ -21,6 +22,20 @@ export interface LoadedConfig {
   state: StateSettings & { schema: string };
   defaults: { intervalMs: number; jitter: number };
   checks: Check[];
+}
+
+/** warehouse.files with each path made absolute against the config file's folder. */
+function fileSources(files: RawConfig['warehouse']['files'], baseDir: string): FileSource[] {
+  return Object.entries(files ?? {}).map(([name, f]) => {
+    const format = f.parquet !== undefined ? 'parquet' : f.csv !== undefined ? 'csv' : 'json';
+    return {
+      name,
+      format,
+      path: resolve(baseDir, f[format] as string),
+      hivePartitioning: f.hive_partitioning,
+      types: f.types ?? {},
+    };
+  });
 }
 
 /** Reads, substitutes, validates and builds a config file. Throws ConfigError listing every problem. */
@@ -119,6 +134,7 @@ export function loadConfigText(
       applicationName: raw.warehouse.application_name,
       connectTimeoutMs: raw.warehouse.connect_timeout,
       statementTimeoutMs: raw.warehouse.statement_timeout,
+      files: fileSources(raw.warehouse.files, baseDir),
     },
     state: {
       url: raw.state.url ?? raw.warehouse.url,

@@ -6,12 +6,59 @@ import { ticketForwardConfig } from '../actions/tickets/ticket-forward-config.js
 import { ticketLabelsConfig } from '../actions/tickets/ticket-labels.js';
 import { sectionShapes } from '../checks/registry.js';
 import { accessConfig } from '../http/auth/access-config.js';
-import { duration } from './types.js';
+import { duration, subjectName } from './types.js';
 
 /**
  * The one source of truth for mlwatch.yaml. Every object is strict: an unknown key is an error, with a
  * suggestion when it looks like a typo of a known one.
  */
+
+const FILE_COLUMN_TYPES = [
+  'timestamptz',
+  'timestamp',
+  'date',
+  'double',
+  'bigint',
+  'integer',
+  'boolean',
+  'text',
+] as const;
+
+// One file source: exactly one of parquet, csv or json, naming a local file or glob (relative to the config).
+const fileSource = z
+  .strictObject({
+    parquet: z.string().min(1).optional(),
+    csv: z.string().min(1).optional(),
+    json: z.string().min(1).optional(),
+    // Columns from key=value directories of the path (logs/day=2026-12-06/part-0.parquet), as DuckDB reads them.
+    hive_partitioning: z.boolean({ error: 'expected true or false' }).default(false),
+    // Types for columns DuckDB's detection reads otherwise (a JSON timestamp is often read as text).
+    types: z
+      .record(
+        z.string().min(1),
+        z.enum(FILE_COLUMN_TYPES, { error: `expected one of ${FILE_COLUMN_TYPES.join(', ')}` }),
+      )
+      .optional(),
+  })
+  .superRefine((f, ctx) => {
+    const given = (['parquet', 'csv', 'json'] as const).filter((k) => f[k] !== undefined);
+    if (given.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'give exactly one of parquet, csv or json: the path of the file or glob, e.g. { parquet: logs/*.parquet }',
+      });
+      return;
+    }
+    const path = f[given[0] as 'parquet'] as string;
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [given[0] as string],
+        message: `'${path}' is not a local path: remote files (s3://, gs://, https://) need DuckDB's httpfs extension, which mlwatch does not load; copy them to a local directory`,
+      });
+    }
+  });
 
 const warehouse = z.strictObject({
   url: z
@@ -20,8 +67,9 @@ const warehouse = z.strictObject({
       error:
         'the URL must start with postgresql:// (or postgres://) for a server, pglite: for the embedded engine, or duckdb: for a DuckDB file',
     })
-    .refine((url) => !/^duckdb:(memory|:memory:)?$/.test(url), {
-      error: 'a DuckDB warehouse is a database file, opened read-only: write duckdb:/path/to/file.duckdb',
+    .refine((url) => !/^duckdb:(:memory:)?$/.test(url), {
+      error:
+        'a DuckDB warehouse is a database file (duckdb:/path/to/file.duckdb, opened read-only) or duckdb:memory with warehouse.files',
     }),
   password: z.string().optional(),
   password_file: z.string({ error: 'expected the path of a file that holds the password' }).optional(),
@@ -33,6 +81,8 @@ const warehouse = z.strictObject({
     .max(100, { error: 'at most 100 connections; checks are aggregates, a handful is plenty' })
     .default(4),
   application_name: z.string().min(1).default('mlwatch'),
+  // DuckDB only (url: duckdb:memory): files read as views files.<name> (src/warehouse/duckdb.ts, docs/engines.md).
+  files: z.record(subjectName('file source'), fileSource).optional(),
 });
 
 // Where actions (the ticket log) write. Checks never do: this is a separate connection, by default to the
@@ -91,6 +141,22 @@ export const configSchema = z
     access: accessConfig,
   })
   .superRefine((c, ctx) => {
+    const memory = c.warehouse.url === 'duckdb:memory';
+    if (c.warehouse.files !== undefined && !memory) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['warehouse', 'files'],
+        message: 'files are read through an in-memory DuckDB: set warehouse.url to duckdb:memory',
+      });
+    }
+    if (memory && c.warehouse.files === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['warehouse', 'url'],
+        message:
+          'duckdb:memory holds nothing but warehouse.files: list the files to read, e.g. files: { predictions: { parquet: logs/*.parquet } }',
+      });
+    }
     if (c.warehouse.url.startsWith('duckdb:') && c.state.url === undefined) {
       ctx.addIssue({
         code: 'custom',

@@ -1,11 +1,17 @@
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
+import { quoteIdent } from '../sql/identifiers.js';
 import type { Queryable, ReadOnlyOptions, Row, Warehouse } from './types.js';
 
 /**
- * DuckDB as a warehouse: `duckdb:/path/to/file.duckdb`, opened READ ONLY, so no statement of a check can write
- * to it (DuckDB refuses every write on a read-only database, temporary tables included), with external access
- * off (no file, URL or extension a statement could read, write or load outside the database) and the
- * configuration locked, so no statement can turn either back on.
+ * DuckDB as a warehouse, in one of two forms:
+ * - `duckdb:/path/to/file.duckdb`, a database file opened READ ONLY, with external access off (no file, URL or
+ *   extension a statement could read, write or load outside the database);
+ * - `duckdb:memory` with `warehouse.files`: Parquet, CSV or JSON files (globs, Hive partitions) read through
+ *   views `files.<name>` made at open, with external access off but for the files' directories
+ *   (allowed_directories).
+ * Either way the configuration is then locked, so no statement can turn any of it back on, and every statement
+ * a check sends must be a single SELECT (checked on the prepared statement): inside an allowed directory DuckDB
+ * would otherwise let `COPY ... TO` write, and an in-memory database takes `CREATE`.
  *
  * The driver (@duckdb/node-api, an optional dependency of 70 MB with DuckDB's binary) is imported on first
  * use: a PostgreSQL user never loads it. Each check runs in a transaction of its own on a connection of its
@@ -14,13 +20,57 @@ import type { Queryable, ReadOnlyOptions, Row, Warehouse } from './types.js';
  * statement_timeout): its statement fails with an error naming the timeout.
  */
 
-/** The path of a `duckdb:` URL; refused when it names no file. */
-export function duckdbPath(url: string): string {
+/** A file source of `warehouse.files`: a view `files.<name>` over `path` (a file or a glob), read as `format`. */
+export interface FileSource {
+  name: string;
+  format: 'parquet' | 'csv' | 'json';
+  /** Absolute. */
+  path: string;
+  hivePartitioning: boolean;
+  /** Column -> type (from a fixed list the config allows), cast in the view. */
+  types: Readonly<Record<string, string>>;
+}
+
+/** The path of a `duckdb:` URL, or undefined for `duckdb:memory`. */
+export function duckdbPath(url: string): string | undefined {
   const path = url.slice('duckdb:'.length);
-  if (path === '' || path === 'memory' || path === ':memory:') {
-    throw new Error('a DuckDB warehouse is a database file: duckdb:/path/to/file.duckdb');
-  }
-  return path;
+  return path === 'memory' ? undefined : path;
+}
+
+/** A string as a SQL literal. */
+const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
+/** The directory a file or glob lives under: its path up to the last separator before the first wildcard. */
+export function baseDirectory(path: string): string {
+  const wild = path.search(/[*?[{]/);
+  const head = wild < 0 ? path : path.slice(0, wild);
+  return head.slice(0, head.lastIndexOf('/') + 1) || '/';
+}
+
+/** The statements that make the views of the file sources, then close everything else and lock it. */
+export function fileSetup(files: readonly FileSource[]): string[] {
+  const reader = { parquet: 'read_parquet', csv: 'read_csv', json: 'read_json' } as const;
+  const views = files.map((f) => {
+    const casts = Object.entries(f.types).map(
+      ([c, t]) => `CAST(${quoteIdent(c)} AS ${t}) AS ${quoteIdent(c)}`,
+    );
+    const star = casts.length === 0 ? '*' : `* REPLACE (${casts.join(', ')})`;
+    const options = f.hivePartitioning ? ', hive_partitioning = true' : '';
+    return `CREATE VIEW files.${quoteIdent(f.name)} AS SELECT ${star} FROM ${reader[f.format]}(${literal(f.path)}${options})`;
+  });
+  const dirs = [...new Set(files.map((f) => baseDirectory(f.path)))];
+  return [
+    'CREATE SCHEMA files',
+    ...views,
+    `SET allowed_directories = [${dirs.map(literal).join(', ')}]`,
+    'SET enable_external_access = false',
+    'SET lock_configuration = true',
+  ];
+}
+
+/** A statement a check may not send: anything but one SELECT. */
+export class DuckdbNotARead extends Error {
+  readonly code = '25006';
 }
 
 export function isDuckdbUrl(url: string): boolean {
@@ -68,10 +118,24 @@ async function query(
   sql: string,
   params: readonly unknown[],
 ): Promise<Row[]> {
-  const reader = await c.runAndReadAll(
-    sql,
-    params.map((v) => toDuckdb(api, v)),
-  );
+  const extracted = await c.extractStatements(sql);
+  if (extracted.count !== 1)
+    throw new DuckdbNotARead(`a check sends one statement at a time, not ${extracted.count}`);
+  const prepared = await extracted.prepare(0);
+  try {
+    if (prepared.statementType !== api.StatementType.SELECT) {
+      throw new DuckdbNotARead(
+        `a check only reads; this is a ${api.StatementType[prepared.statementType]} statement`,
+      );
+    }
+    prepared.bind(params.map((v) => toDuckdb(api, v)));
+    return rowsOf(await prepared.runAndReadAll());
+  } finally {
+    prepared.destroySync();
+  }
+}
+
+function rowsOf(reader: import('@duckdb/node-api').DuckDBResultReader): Row[] {
   return reader.getRowObjectsJS().map((r) => {
     const row: Row = {};
     for (const [k, v] of Object.entries(r)) row[k] = fromDuckdb(v);
@@ -79,19 +143,32 @@ async function query(
   });
 }
 
-export function createDuckdbWarehouse(url: string, pool = 2): Warehouse {
+export function createDuckdbWarehouse(url: string, pool = 2, files: readonly FileSource[] = []): Warehouse {
   const path = duckdbPath(url);
   let opened: Promise<{ api: typeof import('@duckdb/node-api'); db: DuckDBInstance }> | undefined;
   const open = () => {
     opened ??= (async () => {
       const api = await load();
-      const db = await api.DuckDBInstance.create(path, {
-        access_mode: 'READ_ONLY',
-        enable_external_access: 'false',
-        autoload_known_extensions: 'false',
-        autoinstall_known_extensions: 'false',
-        lock_configuration: 'true',
-      });
+      const noExtensions = { autoload_known_extensions: 'false', autoinstall_known_extensions: 'false' };
+      if (path !== undefined) {
+        const db = await api.DuckDBInstance.create(path, {
+          ...noExtensions,
+          access_mode: 'READ_ONLY',
+          enable_external_access: 'false',
+          lock_configuration: 'true',
+        });
+        return { api, db };
+      }
+      const db = await api.DuckDBInstance.create(':memory:', noExtensions);
+      const c = await db.connect();
+      try {
+        for (const statement of fileSetup(files)) await c.run(statement);
+      } catch (err) {
+        db.closeSync();
+        throw err;
+      } finally {
+        c.closeSync();
+      }
       return { api, db };
     })();
     // A failed open is tried again on the next check (the file may appear).

@@ -1,4 +1,4 @@
-import { createDuckdbWarehouse, isDuckdbUrl } from './duckdb.js';
+import { createDuckdbWarehouse, type FileSource, isDuckdbUrl } from './duckdb.js';
 import { createPgWarehouse } from './pg.js';
 import { createPgliteWarehouse, openPglite } from './pglite.js';
 import type { Warehouse } from './types.js';
@@ -9,6 +9,8 @@ export interface WarehouseSettings {
   pool: number;
   applicationName: string;
   connectTimeoutMs: number;
+  /** DuckDB's file sources (duckdb:memory). */
+  files?: FileSource[];
 }
 
 export function isPgliteUrl(url: string): boolean {
@@ -18,6 +20,6 @@ export function isPgliteUrl(url: string): boolean {
 /** Picks the driver from the URL scheme: postgres:// and postgresql:// use pg, pglite: the embedded engine. */
 export function openWarehouse(s: WarehouseSettings): Warehouse {
   if (isPgliteUrl(s.url)) return createPgliteWarehouse(openPglite(s.url), true);
-  if (isDuckdbUrl(s.url)) return createDuckdbWarehouse(s.url, s.pool);
+  if (isDuckdbUrl(s.url)) return createDuckdbWarehouse(s.url, s.pool, s.files);
   return createPgWarehouse(s);
 }

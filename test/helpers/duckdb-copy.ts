@@ -72,3 +72,52 @@ export async function copyToDuckdb(w: SqlWriter, schema: string, path: string): 
   }
   return relations.map((r) => String(r.name));
 }
+
+/**
+ * Writes every table of `schema` in the DuckDB file at `path` to files under `dir`: Parquet, except the tables
+ * named in `as` (csv or json). Returns warehouse.files for a config, by table name.
+ */
+export async function exportFiles(
+  path: string,
+  schema: string,
+  dir: string,
+  as: Record<string, 'csv' | 'json'> = {},
+): Promise<Record<string, Record<string, unknown>>> {
+  const db = await DuckDBInstance.create(path);
+  const c = await db.connect();
+  const files: Record<string, Record<string, unknown>> = {};
+  try {
+    const tables = (
+      await c.runAndReadAll(
+        `SELECT table_name FROM information_schema.tables WHERE table_schema = '${schema}' ORDER BY 1`,
+      )
+    )
+      .getRowObjectsJS()
+      .map((r) => String(r.table_name));
+    for (const t of tables) {
+      const format = as[t] ?? 'parquet';
+      const file = `${dir}/${t}.${format}`;
+      const options =
+        format === 'parquet' ? 'FORMAT parquet' : format === 'csv' ? 'FORMAT csv, HEADER' : 'FORMAT json';
+      await c.run(`COPY "${schema}"."${t}" TO '${file}' (${options})`);
+      // JSON keeps no types: DuckDB reads its timestamps as text unless told.
+      const stamps = (
+        await c.runAndReadAll(
+          `SELECT column_name FROM information_schema.columns WHERE table_schema = '${schema}' AND table_name = '${t}' AND data_type = 'TIMESTAMP WITH TIME ZONE'`,
+        )
+      )
+        .getRowObjectsJS()
+        .map((r) => String(r.column_name));
+      files[t] = {
+        [format]: file,
+        ...(format === 'json' && stamps.length > 0
+          ? { types: Object.fromEntries(stamps.map((n) => [n, 'timestamptz'])) }
+          : {}),
+      };
+    }
+  } finally {
+    c.closeSync();
+    db.closeSync();
+  }
+  return files;
+}
