@@ -20,6 +20,11 @@ Requests ({"url", "kind", "sql", "params", ...}):
   labels          rows (pt, lt, y), times as epoch seconds: predictions, labeled, coverage, leakage (label
                   before prediction), label delay p50 and p95 (numpy.percentile, linear)
 
+With "files" ({"predictions": csv, "labels": csv}) instead of "url" and "sql" (bench/duckdb.ts), kind
+classification reads the two CSV files with pandas.read_csv (columns key, ts, s and key, lt, y), keeps the
+predictions of the last `window_s` seconds, joins each the latest label of its key (ties: the larger label)
+and computes as above: what users do with files when pandas has no Parquet engine (no pyarrow here).
+
 Run by the bench, not by hand: `python3 bench/pandas-peer.py < request.json`.
 """
 
@@ -52,6 +57,17 @@ def pull(conn, sql, params):
     named = re.sub(r"\$(\d+)", lambda m: f"%(p{m.group(1)})s", sql.replace("%", "%%"))
     values = {f"p{i + 1}": v for i, v in enumerate(params)}
     return pd.read_sql(named, conn, params=values)
+
+
+def pull_files(req):
+    """The predictions of the window with the latest label of their key, from CSV files, as (s, y)."""
+    preds = pd.read_csv(req["files"]["predictions"], parse_dates=["ts"])
+    labs = pd.read_csv(req["files"]["labels"], parse_dates=["lt"])
+    now = pd.Timestamp.now(tz="UTC")
+    preds = preds[(preds["ts"] >= now - pd.Timedelta(seconds=req["window_s"])) & (preds["ts"] < now)]
+    latest = labs.sort_values(["key", "lt", "y"]).drop_duplicates("key", keep="last")
+    df = preds.merge(latest[["key", "y"]], on="key", how="inner")
+    return df.dropna(subset=["s", "y"])[["s", "y"]].astype({"y": int})
 
 
 def classification(df, req):
@@ -144,6 +160,14 @@ def scan(df, req):
 
 def main():
     req = json.load(sys.stdin)
+    if "files" in req:
+        t0 = time.perf_counter()
+        df = pull_files(req)
+        t1 = time.perf_counter()
+        values = classification(df, req)
+        t2 = time.perf_counter()
+        print(json.dumps({"pullMs": (t1 - t0) * 1000, "computeMs": (t2 - t1) * 1000, "rows": len(df), "values": values}))
+        return
     conn = psycopg2.connect(req["url"], application_name=req.get("app", "mlwatch-bench-pandas"))
     try:
         t0 = time.perf_counter()

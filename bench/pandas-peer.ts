@@ -11,9 +11,10 @@ const PYTHON = process.env.MLWATCH_BENCH_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('./pandas-peer.py', import.meta.url));
 
 export interface PeerRequest {
-  url: string;
+  /** PostgreSQL, where `sql` pulls the rows; or, for classification, `files` (CSV paths) instead of both. */
+  url?: string;
   kind: 'classification' | 'ks' | 'psi' | 'scan' | 'labels' | 'serving';
-  sql: string;
+  sql?: string;
   params?: readonly unknown[];
   [extra: string]: unknown;
 }
