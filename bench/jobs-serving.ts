@@ -121,8 +121,8 @@ async function verify(e: Exporter): Promise<void> {
     const got = await exported(e, 'mlwatch_job_runs', `job_name="bench",window="3d",outcome="${outcome}"`);
     if (got !== n) throw new Error(`mlwatch_job_runs{outcome="${outcome}"} is ${got}, expected ${n}`);
   }
-  const req = await exported(e, 'mlwatch_serving_requests', 'service="bench",window="1d"');
-  const err = await exported(e, 'mlwatch_serving_errors', 'service="bench",window="1d"');
+  const req = await exported(e, 'mlwatch_serving_requests', 'service_name="bench",window="1d"');
+  const err = await exported(e, 'mlwatch_serving_errors', 'service_name="bench",window="1d"');
   if (req !== ROWS || err !== ROWS / ERROR_EVERY)
     throw new Error(
       `serving saw ${req} requests and ${err} errors, expected ${ROWS} and ${ROWS / ERROR_EVERY}`,
@@ -144,7 +144,7 @@ async function verifyPeer(e: Exporter, peer: PeerResult): Promise<void> {
     const check = await exported(
       e,
       'mlwatch_serving_latency_seconds',
-      `service="bench",window="1d",percentile="${q}"`,
+      `service_name="bench",window="1d",percentile="${q}"`,
     );
     const want = v[`p${q}_86400`];
     if (want === undefined || !(Math.abs(check - want) <= 1e-9))

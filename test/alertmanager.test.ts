@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { HANDOFF_SUBJECT_LABELS } from '../src/actions/tickets/ticket-handoff.js';
 import {
   ALERTMANAGER_BIN,
   AM_CONFIG,
@@ -126,6 +127,21 @@ describe('alertmanager.yml structure', () => {
     for (const human of ['platform-oncall', 'data-science', 'business-analysts']) {
       expect(new URL(url(human)).hostname).toMatch(/\.invalid$/);
     }
+  });
+
+  it("compares the alert contract's subject labels, and the replica where a replica's alert is silenced", () => {
+    type Inhibit = { source_matchers: string[]; equal?: string[] };
+    const rules = config.inhibit_rules as Inhibit[];
+    const from = (source: string) => rules.find((r) => r.source_matchers.includes(source))?.equal;
+    // d) the subjects a hand-off carries too (one list: ticket-handoff.ts), never `version`; none of them a label
+    // Prometheus or a ServiceMonitor sets on the target (`job`, `service`, ...): those would collide.
+    const subjects = HANDOFF_SUBJECT_LABELS.filter((l) => l !== 'version');
+    expect([...(from('severity="critical"') ?? [])].sort()).toEqual(['alertname', ...subjects].sort());
+    for (const target of ['job', 'instance', 'service', 'namespace', 'pod', 'container', 'endpoint'])
+      expect(subjects, target).not.toContain(target);
+    // a) and b): one replica's outage silences that replica's alerts only.
+    for (const source of ['alertname="MlwatchExporterDown"', 'alertname="MlwatchWarehouseUnreachable"'])
+      expect(from(source), source).toEqual(['cluster', 'namespace', 'job', 'instance']);
   });
 
   it('has a routes table of at least 12 rows that reaches every receiver and the null default', () => {
@@ -359,44 +375,123 @@ const model = (extra: Labels): Labels => ({
   ...extra,
 });
 
+// Two replicas of the exporter, as Prometheus labels their series (and the alerts the rules make of them).
+const replicaA: Labels = { namespace: 'ml', job: 'mlwatch', instance: '10.0.0.5:10027' };
+const replicaB: Labels = { namespace: 'ml', job: 'mlwatch', instance: '10.0.0.6:10027' };
+
 const SCENARIOS: Record<string, Case[]> = {
   'a) the exporter is down: everything that depends on it or on the warehouse': [
-    { id: 'exporter-down', labels: platform('MlwatchExporterDown', 'critical', { job: 'mlwatch' }) },
+    { id: 'exporter-down', labels: platform('MlwatchExporterDown', 'critical', replicaA) },
     {
       id: 'warehouse-unreachable',
-      labels: platform('MlwatchWarehouseUnreachable', 'critical', { depends_on: 'exporter' }),
+      labels: platform('MlwatchWarehouseUnreachable', 'critical', { ...replicaA, depends_on: 'exporter' }),
       inhibitedBy: 'exporter-down',
     },
     {
       id: 'check-failing',
-      labels: platform('MlwatchCheckFailing', 'warning', { check: 'query:orders', depends_on: 'warehouse' }),
+      labels: platform('MlwatchCheckFailing', 'warning', {
+        ...replicaA,
+        check: 'query:orders',
+        depends_on: 'warehouse',
+      }),
       inhibitedBy: 'exporter-down',
     },
     {
       id: 'reload-failed',
-      labels: platform('MlwatchConfigReloadFailed', 'warning', { depends_on: 'exporter' }),
+      labels: platform('MlwatchConfigReloadFailed', 'warning', { ...replicaA, depends_on: 'exporter' }),
       inhibitedBy: 'exporter-down',
     },
-    { id: 'kpi-no-depends-on', labels: { ...platform('MlwatchKpiDrop', 'warning'), layer: 'business' } },
+    {
+      id: 'kpi-no-depends-on',
+      labels: { ...platform('MlwatchKpiDrop', 'warning', replicaA), layer: 'business' },
+    },
+  ],
+  // Inhibition a has `equal: [cluster, namespace, job, instance]`: without it, one dead replica silenced every
+  // dependent alert of every other replica too, while they were up and right.
+  'a) one of two replicas is down: only its own dependents are silenced': [
+    { id: 'exporter-down-a', labels: platform('MlwatchExporterDown', 'critical', replicaA) },
+    {
+      id: 'check-failing-a',
+      labels: platform('MlwatchCheckFailing', 'warning', {
+        ...replicaA,
+        check: 'query:orders',
+        depends_on: 'warehouse',
+      }),
+      inhibitedBy: 'exporter-down-a',
+    },
+    {
+      id: 'reload-failed-a',
+      labels: platform('MlwatchConfigReloadFailed', 'warning', { ...replicaA, depends_on: 'exporter' }),
+      inhibitedBy: 'exporter-down-a',
+    },
+    // The other replica's alerts about the same check and its own config still reach their receivers.
+    {
+      id: 'check-failing-b',
+      labels: platform('MlwatchCheckFailing', 'warning', {
+        ...replicaB,
+        check: 'query:orders',
+        depends_on: 'warehouse',
+      }),
+    },
+    {
+      id: 'reload-failed-b',
+      labels: platform('MlwatchConfigReloadFailed', 'warning', { ...replicaB, depends_on: 'exporter' }),
+    },
+    // The same job and address in another namespace (another deployment, e.g. staging) is another target.
+    {
+      id: 'check-failing-a-staging',
+      labels: platform('MlwatchCheckFailing', 'warning', {
+        ...replicaA,
+        namespace: 'ml-staging',
+        check: 'query:orders',
+        depends_on: 'warehouse',
+      }),
+    },
+    // Aggregated over the replicas (the state store's backlog): no instance, so no single replica silences it.
+    {
+      id: 'forward-failing',
+      labels: platform('MlwatchTicketForwardFailing', 'critical', {
+        namespace: 'ml',
+        job: 'mlwatch',
+        depends_on: 'exporter',
+      }),
+    },
   ],
   'b) the warehouse is unreachable: only what depends on the warehouse': [
     {
       id: 'warehouse-unreachable',
-      labels: platform('MlwatchWarehouseUnreachable', 'critical', { depends_on: 'exporter' }),
+      labels: platform('MlwatchWarehouseUnreachable', 'critical', { ...replicaA, depends_on: 'exporter' }),
     },
     {
       id: 'check-failing',
-      labels: platform('MlwatchCheckFailing', 'warning', { check: 'query:orders', depends_on: 'warehouse' }),
+      labels: platform('MlwatchCheckFailing', 'warning', {
+        ...replicaA,
+        check: 'query:orders',
+        depends_on: 'warehouse',
+      }),
       inhibitedBy: 'warehouse-unreachable',
     },
     {
       id: 'check-stale',
-      labels: platform('MlwatchCheckStale', 'warning', { check: 'query:orders', depends_on: 'warehouse' }),
+      labels: platform('MlwatchCheckStale', 'warning', {
+        ...replicaA,
+        check: 'query:orders',
+        depends_on: 'warehouse',
+      }),
       inhibitedBy: 'warehouse-unreachable',
     },
     {
       id: 'reload-failed',
-      labels: platform('MlwatchConfigReloadFailed', 'warning', { depends_on: 'exporter' }),
+      labels: platform('MlwatchConfigReloadFailed', 'warning', { ...replicaA, depends_on: 'exporter' }),
+    },
+    // Inhibition b compares the replica too: another replica that reaches the warehouse reports a real failure.
+    {
+      id: 'check-failing-b',
+      labels: platform('MlwatchCheckFailing', 'warning', {
+        ...replicaB,
+        check: 'query:orders',
+        depends_on: 'warehouse',
+      }),
     },
   ],
   'c) a stale dataset: data, model and KPI alerts of that dataset only': [

@@ -60,7 +60,7 @@ describe('the business KPIs dashboard follows the business rules', () => {
     expect(() =>
       build(
         RULES.replace(
-          '(kpi:mlwatch_kpi_value:upper_bound < on (job, instance, kpi, window) mlwatch_kpi_baseline)',
+          '(kpi:mlwatch_kpi_value:upper_bound < on (cluster, namespace, job, instance, kpi, window) mlwatch_kpi_baseline)',
           'mlwatch_kpi_standard_error',
         ),
       ),

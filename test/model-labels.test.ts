@@ -221,7 +221,7 @@ describe('labels of a versioned classification model with boolean labels', () =>
       expect(x.value).toBe(1);
       expect(x.labels).toEqual({
         model: 'ranker',
-        owner: 'search',
+        model_owner: 'search',
         version: x.labels.version,
         dataset: 'search_events',
       });
@@ -298,7 +298,11 @@ describe('labels of an unversioned model with 0/1 integer labels', () => {
     expectDelayAndLeakage(m, 'ranker01');
     // No dataset configured: no dataset label (not an empty one).
     expect(series(m, 'mlwatch_model_info', { model: 'ranker01' })).toEqual([
-      { name: 'mlwatch_model_info', labels: { model: 'ranker01', owner: 'search', version: '' }, value: 1 },
+      {
+        name: 'mlwatch_model_info',
+        labels: { model: 'ranker01', model_owner: 'search', version: '' },
+        value: 1,
+      },
     ]);
     // Without versions there is no rollout to compare.
     expect(series(m, 'mlwatch_model_previous_version_info')).toHaveLength(0);

@@ -26,6 +26,14 @@ describe('alert and recording rules', () => {
           rules: [
             { record: 'not_a_level_name', expr: 'sum(mlwatch_check_success)' },
             {
+              // Keeps the target but not where it runs; drops a placement label. `group_left (...)`, `by (model)`
+              // and an `on` list with both placement labels are fine.
+              record: 'job:mlwatch_check_success:count',
+              expr:
+                'count by (job, instance) (mlwatch_check_success) * on (cluster, namespace, job) group_left (check) ' +
+                'sum without (namespace) (mlwatch_check_success) or on (instance, cluster) count by (model) (mlwatch_model_info)',
+            },
+            {
               alert: 'checkBroken',
               expr: 'sum(rate(mlwatch_no_such_metric[5m])',
               for: '0m',
@@ -41,6 +49,9 @@ describe('alert and recording rules', () => {
     );
     expect(problems).toEqual([
       'recording rule names follow level:metric:operations',
+      '`by (job, instance)` keeps job or instance but not cluster and namespace',
+      '`without (namespace)` drops namespace, which rules keep',
+      '`on (instance, cluster)` keeps job or instance but not namespace',
       'expr does not parse (at 36): sum(rate(mlwatch_no_such_metric[5m])',
       'expr reads mlwatch_no_such_metric, which is not in src/metrics/catalog.ts',
       'alert names are CamelCase and start with Mlwatch',

@@ -127,9 +127,11 @@ function expectService(
   },
 ) {
   expect(sampleValue(m, 'mlwatch_check_success', { check: `serving:${service}` })).toBe(1);
-  expect(sampleValue(m, 'mlwatch_serving_latency_objective_seconds', { service })).toBe(opts.objective);
+  expect(sampleValue(m, 'mlwatch_serving_latency_objective_seconds', { service_name: service })).toBe(
+    opts.objective,
+  );
   for (const [window, w] of opts.windows) {
-    const labels = { service, window };
+    const labels = { service_name: service, window };
     const inWindow = reqs.filter((r) => inW(r, w));
     expect(sampleValue(m, 'mlwatch_serving_requests', labels)).toBe(inWindow.length);
     const isError = opts.isError;
@@ -157,7 +159,7 @@ function expectService(
     }
     expect(series(m, 'mlwatch_serving_latency_seconds', labels)).toHaveLength(3);
   }
-  expect(series(m, 'mlwatch_serving_requests', { service })).toHaveLength(opts.windows.length);
+  expect(series(m, 'mlwatch_serving_requests', { service_name: service })).toHaveLength(opts.windows.length);
 }
 
 describe('serving latency percentiles, requests, errors and the slow ratio', () => {
@@ -196,13 +198,13 @@ describe('serving latency percentiles, requests, errors and the slow ratio', () 
 
   it('an empty request log: zero requests, no percentiles, no ratio, no errors series without a status', () => {
     for (const [window] of WINDOWS) {
-      const labels = { service: 'quiet', window };
+      const labels = { service_name: 'quiet', window };
       expect(sampleValue(m, 'mlwatch_serving_requests', labels)).toBe(0);
       expect(series(m, 'mlwatch_serving_latency_seconds', labels)).toHaveLength(0);
       expect(series(m, 'mlwatch_serving_slow_ratio', labels)).toHaveLength(0);
     }
-    expect(series(m, 'mlwatch_serving_errors', { service: 'quiet' })).toHaveLength(0);
-    expect(sampleValue(m, 'mlwatch_serving_latency_objective_seconds', { service: 'quiet' })).toBe(1);
+    expect(series(m, 'mlwatch_serving_errors', { service_name: 'quiet' })).toHaveLength(0);
+    expect(sampleValue(m, 'mlwatch_serving_latency_objective_seconds', { service_name: 'quiet' })).toBe(1);
     expect(
       sampleValue(m, 'mlwatch_check_skipped_samples', { check: 'serving:quiet', reason: 'empty_window' }),
     ).toBe(WINDOWS.length);
@@ -210,7 +212,7 @@ describe('serving latency percentiles, requests, errors and the slow ratio', () 
 
   it('series carry exactly the catalog labels, with HELP and TYPE, and no NaN', () => {
     for (const x of series(m, 'mlwatch_serving_latency_seconds'))
-      expect(Object.keys(x.labels).sort()).toEqual(['percentile', 'service', 'window']);
+      expect(Object.keys(x.labels).sort()).toEqual(['percentile', 'service_name', 'window']);
     for (const name of [
       'mlwatch_serving_latency_seconds',
       'mlwatch_serving_requests',

@@ -70,7 +70,7 @@ describe('the system dashboard follows the system rules', () => {
     const exprs = panelsOf(d).flatMap((p) => (p.targets ?? []).map((t) => t.expr));
     expect(exprs).toContain('job_name:mlwatch_job_cadence_seconds:effective{job_name=~"$job_name"}');
     expect(exprs).toContain(
-      'mlwatch_serving_latency_objective_seconds{service=~"$service",instance=~"$instance"}',
+      'mlwatch_serving_latency_objective_seconds{service_name=~"$service_name",instance=~"$instance"}',
     );
   });
 
@@ -85,6 +85,23 @@ describe('the system dashboard follows the system rules', () => {
     for (const e of jobExprs) {
       expect(e).toContain('job_name=~"$job_name"');
       expect(e).not.toMatch(/[{,(]\s*job\s*[=!~,)]/);
+    }
+  });
+
+  it('picks services by service_name, never by `service`, the target label a ServiceMonitor adds', () => {
+    const json = dashboardJson(systemDashboard(readRules()));
+    expect(json).toContain(
+      'label_values(mlwatch_serving_latency_objective_seconds{instance=~\\"$instance\\"}, service_name)',
+    );
+    const d = JSON.parse(json) as DashboardJson;
+    const serviceExprs = panelsOf(d)
+      .flatMap((p) => (p.targets ?? []) as { expr?: string; legendFormat?: string }[])
+      .map((t) => `${t.expr ?? ''} ${t.legendFormat ?? ''}`)
+      .filter((e) => /mlwatch_serving_/.test(e));
+    expect(serviceExprs.length).toBeGreaterThan(3);
+    for (const e of serviceExprs) {
+      expect(e).toContain('service_name=~"$service_name"');
+      expect(e).not.toMatch(/[{,(]\s*service\s*[=!~,)]|\{\{service\}\}/);
     }
   });
 });

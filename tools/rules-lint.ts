@@ -37,6 +37,31 @@ export interface LintContext {
 
 const DURATION_ZERO = /^0[smhdwy]?$/;
 
+/**
+ * The labels that say where a target runs, beyond its job and address: a Kubernetes scrape adds `namespace`, a
+ * multi-cluster setup `cluster`. Rules keep them wherever they keep the target, so alerts carry them and
+ * inhibitions comparing them (kube-prometheus-stack's `equal: [namespace, alertname]`) line up.
+ */
+export const TARGET_PLACEMENT_LABELS = ['cluster', 'namespace'] as const;
+const TARGET_LABELS = ['job', 'instance'];
+
+/** The `by`/`on` lists that keep job or instance without cluster and namespace; `without`/`ignoring` dropping them. */
+function placementProblems(expr: string): string[] {
+  const problems: string[] = [];
+  for (const g of inspectPromql(expr).groupings) {
+    const list = `${g.modifier} (${g.labels.join(', ')})`;
+    if (g.modifier === 'by' || g.modifier === 'on') {
+      const missing = TARGET_PLACEMENT_LABELS.filter((l) => !g.labels.includes(l));
+      if (g.labels.some((l) => TARGET_LABELS.includes(l)) && missing.length > 0)
+        problems.push(`\`${list}\` keeps job or instance but not ${missing.join(' and ')}`);
+    } else {
+      const dropped = TARGET_PLACEMENT_LABELS.filter((l) => g.labels.includes(l));
+      if (dropped.length > 0) problems.push(`\`${list}\` drops ${dropped.join(' and ')}, which rules keep`);
+    }
+  }
+  return problems;
+}
+
 export function lintRules(files: RuleFile[], ctx: LintContext): string[] {
   const problems: string[] = [];
   const known = new Set([...catalogEntries.map((e) => e.name), ...externalMetrics]);
@@ -52,6 +77,7 @@ export function lintRules(files: RuleFile[], ctx: LintContext): string[] {
         if (info.errors.length > 0) say(`expr does not parse (at ${info.errors[0]}): ${r.expr}`);
         for (const m of info.metrics)
           if (!known.has(m)) say(`expr reads ${m}, which is not in src/metrics/catalog.ts`);
+        for (const p of placementProblems(r.expr ?? '')) say(p);
 
         if (r.record) {
           if (!/^[a-z_]+:[a-z0-9_]+:[a-z0-9_]+$/.test(r.record))

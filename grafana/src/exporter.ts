@@ -12,7 +12,7 @@ import {
   TAGS,
 } from './common.js';
 import { okMapping, stat, stateTimeline, table, timeseries } from './panels.js';
-import type { RuleSet } from './rules.js';
+import { findAlert, type RuleSet } from './rules.js';
 import { scope } from './scope.js';
 import { ALERT_COLOR, alertSteps, alertThreshold, OK_COLOR } from './thresholds.js';
 
@@ -29,6 +29,8 @@ export function exporterDashboard(rules: RuleSet): Dashboard {
   const failing = alertThreshold(rules, 'MlwatchCheckFailing');
   const stale = alertThreshold(rules, 'MlwatchCheckStale');
   const reload = alertThreshold(rules, 'MlwatchConfigReloadFailed');
+  // No threshold to draw (absent() has none): only its runbook, next to MlwatchExporterDown's.
+  const exporterAbsent = findAlert(rules, 'MlwatchExporterAbsent').alert as string;
 
   // The stale alert compares the age of the last success with a limit (3 intervals, with a floor); showing
   // age / limit puts the alert at exactly 100 % whatever the check's interval.
@@ -67,6 +69,7 @@ export function exporterDashboard(rules: RuleSet): Dashboard {
     .link(runbookLink(stale.alert))
     .link(runbookLink(warehouse.alert))
     .link(runbookLink(exporterDown.alert))
+    .link(runbookLink(exporterAbsent))
     .link(runbookLink(reload.alert))
 
     .withRow(new RowBuilder('Checks'))

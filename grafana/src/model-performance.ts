@@ -346,7 +346,7 @@ export function modelPerformanceDashboard(rules: RuleSet): Dashboard {
         unit: units.NoUnit,
         w: 12,
         h: 6,
-        labels: ['model', 'version', 'owner', 'instance'],
+        labels: ['model', 'version', 'model_owner', 'instance'],
         columns: [
           {
             expr: `mlwatch_model_info{${VERSION}}`,

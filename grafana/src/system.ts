@@ -32,7 +32,7 @@ import { ALERT_COLOR, alertSteps, alertThreshold, OK_COLOR } from './thresholds.
 export const SYSTEM_UID = 'mlwatch-system';
 
 const JOB = `job_name=~"$job_name",${BY_INSTANCE}`;
-const SERVICE = `service=~"$service",${BY_INSTANCE}`;
+const SERVICE = `service_name=~"$service_name",${BY_INSTANCE}`;
 const NODE = 'instance=~"$node"';
 const EXPORTER = `job="mlwatch",${BY_INSTANCE}`;
 
@@ -226,7 +226,7 @@ export function systemDashboard(rules: RuleSet): Dashboard {
     )
     .withVariable(
       labelVariable(
-        'service',
+        'service_name',
         'Service',
         `mlwatch_serving_latency_objective_seconds{${BY_INSTANCE}}`,
         'The services whose request logs the chosen exporters read (config `serving[]`).',
@@ -418,9 +418,9 @@ export function systemDashboard(rules: RuleSet): Dashboard {
         queries: [
           {
             expr: `mlwatch_serving_latency_seconds{window="${latencyWindow}",${SERVICE}}`,
-            legend: '{{service}} p{{percentile}}',
+            legend: '{{service_name}} p{{percentile}}',
           },
-          { expr: `${latency.series}{${SERVICE}}`, legend: '{{service}}: objective' },
+          { expr: `${latency.series}{${SERVICE}}`, legend: '{{service_name}}: objective' },
         ],
         min: 0,
         runbooks: ['MlwatchServingLatencyHigh'],
@@ -440,7 +440,7 @@ export function systemDashboard(rules: RuleSet): Dashboard {
         queries: [
           {
             expr: `mlwatch_serving_slow_ratio{window=~"${[...new Set(slowPairs.map((p) => p.long))].join('|')}",${SERVICE}} / ${slowBudget}`,
-            legend: '{{service}} ({{window}})',
+            legend: '{{service_name}} ({{window}})',
           },
         ],
         thresholds: burnSteps(slowPairs),
@@ -462,11 +462,11 @@ export function systemDashboard(rules: RuleSet): Dashboard {
         queries: [
           {
             expr: `mlwatch_serving_requests{window="${latencyWindow}",${SERVICE}}`,
-            legend: '{{service}} requests',
+            legend: '{{service_name}} requests',
           },
           {
             expr: `mlwatch_serving_errors{window="${latencyWindow}",${SERVICE}}`,
-            legend: '{{service}} errors',
+            legend: '{{service_name}} errors',
           },
         ],
         min: 0,

@@ -44,12 +44,12 @@ describe('the live stack: system and business layers', () => {
           labels: {
             alertname: 'MlwatchServingSlowRequestsBudgetBurn',
             severity: 'critical',
-            service: 'scoring_api',
+            service_name: 'scoring_api',
           },
           receivers: ['platform-oncall', 'ticketing'],
         },
         {
-          labels: { alertname: 'MlwatchServingLatencyHigh', service: 'scoring_api' },
+          labels: { alertname: 'MlwatchServingLatencyHigh', service_name: 'scoring_api' },
           receivers: ['ticketing'],
         },
       ],

@@ -37,7 +37,7 @@ export const HANDOFF_SUBJECT_LABELS = [
   'column',
   'check',
   'job_name',
-  'service',
+  'service_name',
   'kpi',
 ] as const;
 

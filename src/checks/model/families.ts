@@ -9,8 +9,8 @@ export const modelFamilies = {
     'model',
     'mlwatch_model_info',
     'gauge',
-    ['model', 'owner', 'version', 'dataset'],
-    'Always 1 for each model version that made predictions in the widest window; owner as configured (version empty when not configured); dataset names the dataset its features come from (absent when not configured), so rules can join it and a stale dataset silences the alerts of the model.',
+    ['model', 'model_owner', 'version', 'dataset'],
+    'Always 1 for each model version that made predictions in the widest window; model_owner is the owner as configured (version empty when not configured); dataset names the dataset its features come from (absent when not configured), so rules can join it and a stale dataset silences the alerts of the model.',
   ),
   modelPreviousVersionInfo: family(
     'model',

@@ -64,9 +64,11 @@ function toResult(m: ModelContext, rows: Row[]): CheckResult {
       if ((num(row, 'n_0') ?? 0) > 0) {
         if (byVersion && version !== '') serving.push({ version, first: num(row, 'first_pt') ?? 0 });
         const dl: Record<string, string> = m.dataset ? { dataset: m.dataset } : {};
+        // `model_owner`, not `owner`: the exporter guidelines list `owner` among the label names to avoid
+        // (too generic: target labels and other exporters use it), as `job` is Prometheus' own.
         samples.push({
           name: modelFamilies.modelInfo.name,
-          labels: { model, owner: m.owner, version, ...dl },
+          labels: { model, model_owner: m.owner, version, ...dl },
           value: 1,
         });
       }

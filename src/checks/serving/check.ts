@@ -34,12 +34,14 @@ export function buildServingCheck(
   });
 }
 
-function toResult(service: string, objective: number, st: ServingStatement, row: Row): CheckResult {
+// The service is labelled `service_name`, not `service`: a ServiceMonitor sets `service` to the Kubernetes Service
+// on every series it scrapes (ours would become `exported_service`), as Prometheus sets `job` (see job/check.ts).
+function toResult(serviceName: string, objective: number, st: ServingStatement, row: Row): CheckResult {
   const r = new ResultBuilder();
   const num = (col: string) => toSampleValue(row[col], col);
-  r.add(servingFamilies.servingLatencyObjective.name, { service }, objective);
+  r.add(servingFamilies.servingLatencyObjective.name, { service_name: serviceName }, objective);
   st.windows.forEach((w, i) => {
-    const labels = { service, window: w.label };
+    const labels = { service_name: serviceName, window: w.label };
     r.add(servingFamilies.servingRequests.name, labels, num(`requests_${i}`) ?? 0);
     if (st.hasStatus) r.add(servingFamilies.servingErrors.name, labels, num(`errors_${i}`) ?? 0);
     const timed = num(`timed_${i}`) ?? 0;
