@@ -18,6 +18,7 @@ import {
   RECEIVERS,
   type Receiver,
   type RunningAlertmanager,
+  readRoutesTable,
   renderAlertmanagerConfig,
   shortenWaits,
   startAlertmanager,
@@ -41,31 +42,6 @@ const tmp = mkdtempSync(join(tmpdir(), 'mlwatch-am-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 type Labels = Record<string, string>;
-interface RouteRow {
-  line: number;
-  labels: string[];
-  receivers: string;
-  why: string;
-}
-
-function readRoutesTable(): RouteRow[] {
-  const lines = readFileSync(join(TESTS_DIR, 'routes.tsv'), 'utf8').split('\n');
-  const rows: RouteRow[] = [];
-  let header = false;
-  lines.forEach((text, i) => {
-    if (text.trim() === '' || text.startsWith('#')) return;
-    const cells = text.split('\t');
-    if (cells.length !== 3) throw new Error(`routes.tsv:${i + 1}: expected 3 tab-separated cells`);
-    const [labels, receivers, why] = cells as [string, string, string];
-    if (!header) {
-      header = true;
-      expect(cells).toEqual(['labels', 'receivers', 'why']);
-      return;
-    }
-    rows.push({ line: i + 1, labels: labels.split(' ').filter(Boolean), receivers, why });
-  });
-  return rows;
-}
 
 function urlsFor(base: string): Record<Receiver, string> {
   return Object.fromEntries(RECEIVERS.map((r) => [r, `${base}/${r}`])) as Record<Receiver, string>;

@@ -14,7 +14,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { AM_CONFIG, AM_DIR, RECEIVERS, renderAlertmanagerConfig } from './helpers/alertmanager.js';
+import {
+  AM_CONFIG,
+  AM_DIR,
+  RECEIVERS,
+  readRoutesTable,
+  renderAlertmanagerConfig,
+} from './helpers/alertmanager.js';
 import { ROOT } from './helpers/cli.js';
 import { findOnPath, promtoolTestRules } from './helpers/tools.js';
 
@@ -162,33 +168,6 @@ describe.skipIf(promtools.length === 0)(
     }
   },
 );
-
-interface RouteRow {
-  line: number;
-  labels: string[];
-  receivers: string;
-  why: string;
-}
-
-/** alertmanager/tests/routes.tsv, the table test/alertmanager.test.ts checks with the Debian 12 amtool. */
-function readRoutesTable(): RouteRow[] {
-  const rows: RouteRow[] = [];
-  let header = false;
-  readFileSync(join(AM_DIR, 'tests', 'routes.tsv'), 'utf8')
-    .split('\n')
-    .forEach((text, i) => {
-      if (text.trim() === '' || text.startsWith('#')) return;
-      const cells = text.split('\t');
-      if (cells.length !== 3) throw new Error(`routes.tsv:${i + 1}: expected 3 tab-separated cells`);
-      const [labels, receivers, why] = cells as [string, string, string];
-      if (!header) {
-        header = true;
-        return;
-      }
-      rows.push({ line: i + 1, labels: labels.split(' ').filter(Boolean), receivers, why });
-    });
-  return rows;
-}
 
 describe.skipIf(AMTOOLS.length === 0).each(AMTOOLS.length ? AMTOOLS : [{ suite: 'none', bin: '' }])(
   `amtool from $suite${NO_AMTOOL}`,

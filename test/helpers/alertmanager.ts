@@ -181,3 +181,33 @@ export async function startAlertmanager(
   }
   return { url, child, logs: () => logs, stop };
 }
+
+/** A row of alertmanager/tests/routes.tsv: labels of an alert, the receivers it reaches, and why. */
+export interface RouteRow {
+  line: number;
+  labels: string[];
+  receivers: string;
+  why: string;
+}
+
+/** alertmanager/tests/routes.tsv, the routing table both amtool tests check; its header must be exact. */
+export function readRoutesTable(): RouteRow[] {
+  const rows: RouteRow[] = [];
+  let header = false;
+  readFileSync(join(AM_DIR, 'tests', 'routes.tsv'), 'utf8')
+    .split('\n')
+    .forEach((text, i) => {
+      if (text.trim() === '' || text.startsWith('#')) return;
+      const cells = text.split('\t');
+      if (cells.length !== 3) throw new Error(`routes.tsv:${i + 1}: expected 3 tab-separated cells`);
+      const [labels, receivers, why] = cells as [string, string, string];
+      if (!header) {
+        header = true;
+        if (cells.join(' ') !== 'labels receivers why')
+          throw new Error(`routes.tsv:${i + 1}: expected the header labels, receivers, why`);
+        return;
+      }
+      rows.push({ line: i + 1, labels: labels.split(' ').filter(Boolean), receivers, why });
+    });
+  return rows;
+}
