@@ -47,14 +47,16 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const refused = async (sql: string) => {
+/** The first line of the error a statement ends with on `on`, or 'ran'. */
+async function outcome(on: Warehouse, sql: string): Promise<string> {
   try {
-    await w.readOnly({ timeoutMs: 10_000 }, (q) => q.query(sql));
+    await on.readOnly({ timeoutMs: 10_000 }, (q) => q.query(sql));
   } catch (err) {
     return (err as Error).message.split('\n')[0] as string;
   }
   return 'ran';
-};
+}
+const refused = (sql: string) => outcome(w, sql);
 
 describe('DuckDB: a check cannot write, read outside the database, or unlock it', () => {
   it('reads the database', async () => {
@@ -198,14 +200,7 @@ state: { url: pglite:memory }
     await fw?.close();
   });
 
-  const refusedHere = async (sql: string) => {
-    try {
-      await fw.readOnly({ timeoutMs: 10_000 }, (q) => q.query(sql));
-    } catch (err) {
-      return (err as Error).message.split('\n')[0] as string;
-    }
-    return 'ran';
-  };
+  const refusedHere = (sql: string) => outcome(fw, sql);
 
   it('reads the files through their views, Hive partitions as columns', async () => {
     const rows = await fw.readOnly({ timeoutMs: 10_000 }, (q) =>
