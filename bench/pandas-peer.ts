@@ -13,7 +13,18 @@ const SCRIPT = fileURLToPath(new URL('./pandas-peer.py', import.meta.url));
 export interface PeerRequest {
   /** PostgreSQL, where `sql` pulls the rows; or, for classification, `files` (CSV paths) instead of both. */
   url?: string;
-  kind: 'classification' | 'ks' | 'psi' | 'scan' | 'labels' | 'serving';
+  kind:
+    | 'classification'
+    | 'ks'
+    | 'psi'
+    | 'scan'
+    | 'labels'
+    | 'serving'
+    | 'duplicates'
+    | 'regression'
+    | 'segments'
+    | 'prediction_psi'
+    | 'job';
   sql?: string;
   params?: readonly unknown[];
   [extra: string]: unknown;
@@ -23,6 +34,8 @@ export interface PeerResult {
   /** Pulling the rows (read_sql), and computing from them, in ms: the interpreter's start and imports excluded. */
   pullMs: number;
   computeMs: number;
+  /** With `reference_sql`: the part of pullMs spent pulling the reference. */
+  refPullMs?: number;
   rows: number;
   values: Record<string, number>;
 }
