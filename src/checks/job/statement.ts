@@ -5,8 +5,9 @@ import { quoteIdent, quoteQualified } from '../../sql/identifiers.js';
 import type { JobEntry } from './section.js';
 
 /**
- * The one statement of a job: run counts by outcome for every window, last success, last and p95 duration and
- * runs in progress, all aggregates over one pass of the job's recent rows.
+ * The one statement of a job: run counts by outcome for every window, last success, last duration and runs in
+ * progress, all aggregates over one pass of the job's recent rows; the p95 duration from the last day's runs
+ * in a sub-select of its own.
  *
  * Outcome of a run: running while its end time is NULL; else success when its status is one of the success
  * values (compared as text), else failure (a NULL status included). Runs stamped in the future (a writer with a
@@ -69,8 +70,13 @@ export function jobStatement(j: JobEntry, dialect: Dialect = postgres): JobState
              '',
              ` ORDER BY t.${finished} DESC, t.${finished} - t.${started} DESC LIMIT 1`,
            )}) AS last_duration,
-  percentile_cont(0.95) WITHIN GROUP (ORDER BY ${epoch('f - s')})
-    FILTER (WHERE ${lastDay}) AS p95_duration
+  -- A scalar sub-select (an InitPlan), not an aggregate of this pass: percentile_cont cannot be split into
+  -- partial aggregates, and beside it every other aggregate would run in one process. Apart, the pass runs in
+  -- parallel workers and the percentile sorts only the last day's durations.
+  (SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY ${epoch(`d.${finished} - d.${started}`)})
+   FROM ${table} d
+   WHERE ${jobFilter('d')}d.${started} < now() AND d.${finished} >= ${p.cutoff(P95_SPAN_MS)} AND d.${finished} < now()
+  ) AS p95_duration
 FROM (
   SELECT r.${started} AS s, r.${finished} AS f, ${ok('r')} AS ok
   FROM ${table} r
