@@ -105,14 +105,15 @@ function classifier(): Model {
   };
 }
 
-// ---- a regression model: region with north 40, south 30, east 25 (never labeled), west 10, NULL 8 inside 7d;
-// max_segments 3 keeps north, south, east; west and (null) are `other`. ----
+// ---- a regression model: region with north 40, a real value 'other' 30, east 25 (never labeled), west 10,
+// NULL 8 inside 7d; max_segments 3 keeps north, 'other' and east; west and (null) are reported as `other` too, so
+// they merge with the real 'other' into one series (never two series with the same labels). ----
 function regressor(): Model {
   const preds: Pred[] = [];
   const labels: Label[] = [];
   const regions = bag([
     ['north', 40],
-    ['south', 30],
+    ['other', 30],
     ['east', 25],
     ['west', 10],
     [null, 8],
