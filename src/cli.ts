@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { checkConfig } from './commands/check-config.js';
 import { fail, loadOrExit, parsePort, startError } from './commands/common.js';
 import { doctor } from './commands/doctor.js';
+import { registerInit } from './commands/init.js';
 import { failOnMissingLogin, missingLogin } from './commands/login-check.js';
 import { once } from './commands/once.js';
 import { portTaken } from './commands/port-check.js';
@@ -113,6 +114,8 @@ program
     if (missing) fail(missing);
     process.exitCode = await once(config, createLogger(program.opts().logLevel));
   });
+
+registerInit(program);
 
 const schema = program
   .command('schema')
