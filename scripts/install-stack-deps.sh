@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the stack test and the bundle checks need, from Debian's packages: Prometheus (with promtool),
 # Alertmanager (with amtool), docker-compose (only to validate docker-compose.yml; no engine is needed),
-# openssl (the stack test makes its TLS certificates with it) and systemd-analyze (the systemd unit's check).
+# openssl (the stack test makes its TLS certificates with it), systemd-analyze (the systemd unit's check) and
+# chromium (the landing page's screenshot tests).
 set -euo pipefail
 need=()
 command -v promtool >/dev/null || need+=(prometheus)
@@ -13,6 +14,8 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v kubectl >/dev/null || need+=(kubernetes-client)
 # test/systemd-unit.test.ts checks deploy/systemd/mlwatch.service offline with `systemd-analyze verify`.
 command -v systemd-analyze >/dev/null || need+=(systemd)
+# test/landing-screenshots.test.ts draws the landing page in headless Chromium at desktop and phone widths.
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
@@ -26,6 +29,7 @@ promtool --version | head -1
 amtool --version 2>&1 | head -1
 docker-compose version --short
 openssl version
+chromium --version 2>/dev/null | head -1
 # test/prometheus3-bundle.test.ts: promtool 3.x and amtool >= 0.28 (Debian 12 has 2.42/0.25), unpacked from
 # Debian sid/trixie under .cache/prometheus-current/ without installing anything.
 bash "$(dirname "$0")/install-prometheus3.sh"

@@ -55,7 +55,9 @@ describe('mlwatch serve', () => {
     const health = await fetch(`${served.url}/healthz`);
     expect([health.status, await health.text()]).toEqual([200, 'ok\n']);
     const page = await (await fetch(`${served.url}/`)).text();
-    expect(page).toContain('<td>query:constant</td><td>ok</td>');
+    expect(page).toContain('<span class="id">query:constant</span> <span class="state ok">ok</span>');
+    // The check's key value: its one series by its label, the value escaped.
+    expect(page).toContain('<dt>tag=a&quot;b</dt><dd>1</dd>');
     const missing = await fetch(`${served.url}/nope`);
     expect(missing.status).toBe(404);
     const wrong = await fetch(`${served.url}/metrics`, { method: 'POST' });

@@ -8,7 +8,7 @@ import { migrate } from '../src/actions/store/migrations.js';
 import { postJson } from '../src/actions/store/outbox.js';
 import { ConfigError } from '../src/config/errors.js';
 import { loadConfigText } from '../src/config/load.js';
-import { landingPage } from '../src/http/landing.js';
+import { landingPage } from '../src/http/landing/page.js';
 import { Exporter } from '../src/runtime/exporter.js';
 import { quoteIdent } from '../src/sql/identifiers.js';
 import { openTestDb, type TestDb } from './helpers/db.js';

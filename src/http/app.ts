@@ -4,7 +4,8 @@ import { CONTENT_TYPE } from '../metrics/exposition.js';
 import type { Exporter } from '../runtime/exporter.js';
 import type { Security } from './auth/security.js';
 import type { WebConfigSource } from './auth/web-config-source.js';
-import { landingPage } from './landing.js';
+import { LANDING_CSP, landingPage } from './landing/page.js';
+import type { LandingSources } from './landing/sources.js';
 import { requestGuards } from './request-guards.js';
 import { stateErrors } from './state-errors.js';
 
@@ -19,6 +20,8 @@ export interface AppDeps {
   log: Logger;
   /** Extra endpoints (the actions' APIs, the demo's incident switches), mounted before the 404 handler. */
   routes?: (app: Express) => void;
+  /** The landing page's alerts and actions (serve passes them); without, the page shows the checks only. */
+  landing?: LandingSources;
 }
 
 /** 405 with `Allow` for any other method: first, so a wrong method is told before any credential is asked. */
@@ -66,9 +69,31 @@ export function createApp(deps: AppDeps): Express {
       res.type(CONTENT_TYPE).send(await deps.exporter().metricsText());
     },
   );
-  app.all('/', allow(['GET', 'HEAD']), security.guard('metrics'), (_req: Request, res: Response) => {
-    res.type('html').send(landingPage(deps.exporter()));
-  });
+  app.all(
+    '/',
+    allow(['GET', 'HEAD']),
+    // Open like /metrics (access.metrics), but a credential sent along is checked (a wrong one answers 401): the
+    // lists of tickets and requests are the viewer role's, and only an authenticated request holds a role.
+    // `/?as=viewer` asks for the role, so a browser is challenged for its basic-auth password even on an open page.
+    (req: Request, res: Response, next: NextFunction) =>
+      security.guard(
+        req.query.as === 'viewer' ? 'viewer' : req.get('authorization') === undefined ? 'metrics' : 'any',
+      )(req, res, next),
+    async (_req: Request, res: Response) => {
+      const exporter = deps.exporter();
+      const viewer = security.mayView(res);
+      const extras = await deps.landing?.gather({
+        prometheusUrl: exporter.config.raw.report?.prometheus_url,
+        viewer,
+        signIn: !viewer && security.offersBasicAuth(),
+      });
+      // What a viewer sees must not be served from a shared cache to the next person.
+      res.set({ 'Cache-Control': 'no-store', Vary: 'Authorization' });
+      // The operator's own policy (web config headers) stands; else the page's, which allows its stylesheet only.
+      if (!res.get('Content-Security-Policy')) res.set('Content-Security-Policy', LANDING_CSP);
+      res.type('html').send(landingPage(exporter, extras));
+    },
+  );
   app.all(
     '/healthz',
     only(['GET', 'HEAD'], (_req, res) => {

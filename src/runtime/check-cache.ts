@@ -12,6 +12,11 @@ export class CachedCheck {
   rendered = new Map<string, string>();
   /** Samples of the last successful run whose value grows until the next run (Sample.agingSince): rendered per scrape. */
   aging: Sample[] = [];
+  /**
+   * Every sample of the last successful run, as the check returned them: the landing page picks a check's key
+   * values from these (src/http/landing/key-values.ts). The same objects the run made, kept until the next one.
+   */
+  samples: readonly Sample[] = [];
   seriesCount = 0;
   skipped: Record<string, number> = {};
   lastRunStartedAt?: number;
@@ -37,6 +42,7 @@ export class CachedCheck {
     // Replacing, not merging: a subject that disappeared (dropped column, removed row) loses its series now.
     this.rendered = renderByFamily(result.samples.filter((s) => s.agingSince === undefined));
     this.aging = result.samples.filter((s) => s.agingSince !== undefined);
+    this.samples = result.samples;
     this.seriesCount = result.samples.length;
     this.skipped = result.skipped;
     this.status = 'ok';

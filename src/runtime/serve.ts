@@ -8,9 +8,11 @@ import type { FailureLimiter } from '../http/auth/failure-limiter.js';
 import { Security } from '../http/auth/security.js';
 import { createWebServer } from '../http/auth/tls-server.js';
 import { WebConfigSource } from '../http/auth/web-config-source.js';
+import { LandingSources } from '../http/landing/sources.js';
 import type { Warehouse } from '../warehouse/types.js';
 import { type Actions, type ActionsOptions, startActions } from './actions.js';
 import { Exporter } from './exporter.js';
+import { openCheckSharing } from './sharing/open.js';
 
 export interface ServeOptions extends Omit<ActionsOptions, 'registry'> {
   /** Loads the config again for /-/reload and SIGHUP; throws ConfigError when it is invalid. */
@@ -123,7 +125,9 @@ export async function serve(o: ServeOptions): Promise<Running> {
     actions.routes(app, security);
     o.routes?.(app, security);
   };
-  const app = createApp({ exporter: () => exporter, reload, routes, security, web, log: o.log });
+  // The landing page's firing alerts (report.prometheus_url) and actions: counts from the registry's gauges.
+  const landing = new LandingSources({ registry: exporter.registry, state, retrain, rollbacks, log: o.log });
+  const app = createApp({ exporter: () => exporter, reload, routes, security, web, log: o.log, landing });
   const server = createWebServer(app, web, o.log);
   const scheme = web.current().tls ? 'https' : 'http';
   await new Promise<void>((resolve, reject) => {

@@ -113,6 +113,21 @@ export class Security {
     return res.locals.principal as Principal;
   }
 
+  /**
+   * Whether the request a guard let through may read what the viewer role guards (tickets, rollbacks,
+   * retraining requests): its credential holds the role, or --web.insecure-actions opened those reads to anyone.
+   * The landing page lists them only then.
+   */
+  mayView(res: Response): boolean {
+    const p = res.locals.principal as Principal | undefined;
+    return (p !== undefined && allowed(p, 'viewer')) || this.o.insecureActions;
+  }
+
+  /** Whether a browser can be asked for a password (the web config has basic-auth users): the landing page's sign-in. */
+  offersBasicAuth(): boolean {
+    return this.o.web.current().basicAuthUsers.size > 0;
+  }
+
   /** Whether /metrics and / need a credential: access.metrics, else exporter-toolkit's rule (basic users set). */
   metricsNeedCredentials(): boolean {
     const mode = this.credentials.access.metrics;
