@@ -103,8 +103,10 @@ REVOKE EXECUTE ON FUNCTION
   pg_notify(text, text)
 FROM :"role";
 \if :{?state_role}
--- mlwatch's state store serializes its migrations and retraining requests with transaction-scoped locks.
-GRANT EXECUTE ON FUNCTION pg_advisory_xact_lock(bigint), pg_advisory_xact_lock(integer, integer)
+-- mlwatch's state store serializes its migrations and retraining requests with transaction-scoped locks, and
+-- replicas share their checks with a session-level lock per check (pg_advisory_unlock stays PUBLIC's).
+GRANT EXECUTE ON FUNCTION pg_advisory_xact_lock(bigint), pg_advisory_xact_lock(integer, integer),
+  pg_try_advisory_lock(bigint)
 TO :"state_role";
 \endif
 \endif

@@ -423,6 +423,16 @@ const SCENARIOS: Record<string, Case[]> = {
         depends_on: 'warehouse',
       }),
     },
+    // Counted over the replicas (two of them run one check: they cannot share it): no instance either.
+    {
+      id: 'not-shared',
+      labels: platform('MlwatchCheckNotShared', 'warning', {
+        namespace: 'ml',
+        job: 'mlwatch',
+        check: 'query:orders',
+        depends_on: 'exporter',
+      }),
+    },
     // Aggregated over the replicas (the state store's backlog): no instance, so no single replica silences it.
     {
       id: 'forward-failing',

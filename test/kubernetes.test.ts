@@ -8,6 +8,7 @@ import {
 } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import bcrypt from 'bcryptjs';
 import { Deployment } from 'kubernetes-models/apps/v1';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Service } from 'kubernetes-models/v1';
 import pino from 'pino';
 import ts from 'typescript';
@@ -49,6 +50,11 @@ describe('generated manifests', () => {
 const MODELS = {
   Deployment: { model: Deployment, module: 'kubernetes-models/apps/v1/Deployment', type: 'IDeployment' },
   Service: { model: Service, module: 'kubernetes-models/v1/Service', type: 'IService' },
+  PodDisruptionBudget: {
+    model: PodDisruptionBudget,
+    module: 'kubernetes-models/policy/v1/PodDisruptionBudget',
+    type: 'IPodDisruptionBudget',
+  },
   ConfigMap: { model: ConfigMap, module: 'kubernetes-models/v1/ConfigMap', type: 'IConfigMap' },
   ServiceMonitor: {
     model: ServiceMonitor,
@@ -219,6 +225,7 @@ describe.skipIf(!kubectl)(
         [
           ...Array(dashboards.length + 1).fill('ConfigMap'),
           'Deployment',
+          'PodDisruptionBudget',
           'PrometheusRule',
           'Service',
           'ServiceMonitor',
@@ -292,9 +299,23 @@ describe.skipIf(!kubectl)(
       expect(new Set(selectors)).toEqual(new Set([`=${service.metadata.name}`]));
     });
 
-    it('runs one exporter, non-root, read-only, without privileges, with requests and limits', () => {
-      expect(deployment.spec.replicas).toBe(1);
-      expect(deployment.spec.strategy.type).toBe('Recreate');
+    it('runs two exporters, non-root, read-only, without privileges, with requests and limits', () => {
+      // Two replicas sharing the checks (docs/kubernetes.md): a rollout adds the new pod before an old one goes,
+      // a drain evicts one at a time, and the scheduler is asked to put them on two nodes.
+      expect(deployment.spec.replicas).toBe(2);
+      expect(deployment.spec.strategy).toEqual({
+        type: 'RollingUpdate',
+        rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
+      });
+      const budget = one('PodDisruptionBudget');
+      expect(budget.spec.minAvailable).toBe(1);
+      const podLabels = deployment.spec.template.metadata.labels;
+      expect(matches(budget.spec.selector.matchLabels, podLabels)).toBe(true);
+      const [spread] =
+        deployment.spec.template.spec.affinity.podAntiAffinity
+          .preferredDuringSchedulingIgnoredDuringExecution;
+      expect(spread.podAffinityTerm.topologyKey).toBe('kubernetes.io/hostname');
+      expect(matches(spread.podAffinityTerm.labelSelector.matchLabels, podLabels)).toBe(true);
       expect(container.image).toBe('mlwatch:latest');
       const pod = deployment.spec.template.spec;
       expect(pod.securityContext).toMatchObject({

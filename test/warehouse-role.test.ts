@@ -197,6 +197,25 @@ describe.skipIf(!onRealPostgres)('docs/warehouse-role.sql on a real PostgreSQL',
     }
   });
 
+  it('the state role keeps the locks the state store takes; the reader has none of them', async () => {
+    // As each role, in this database, where step 5 took every advisory lock from PUBLIC.
+    const as = async (role: string, sql: string) => {
+      await asAdmin(`SET ROLE ${role}`);
+      try {
+        return (await asAdmin(sql))[0];
+      } finally {
+        await asAdmin('RESET ROLE');
+      }
+    };
+    // The migrations' and retraining's transaction locks, and the session lock per check of replicas sharing them.
+    const locks =
+      'SELECT pg_try_advisory_lock(4242) AS session, pg_advisory_unlock(4242) AS unlocked, (SELECT true FROM (SELECT pg_advisory_xact_lock(4243)) AS l) AS xact';
+    expect(await as(stateRole, locks)).toEqual({ session: true, unlocked: true, xact: true });
+    await expect(as(reader, 'SELECT pg_try_advisory_lock(4242)')).rejects.toThrow(
+      /permission denied for function pg_try_advisory_lock/,
+    );
+  });
+
   it('doctor finds nothing for the reader (strict exit 0) and the write privilege of the superuser (exit 1)', async () => {
     const clean = await doctor(config(urlFor(reader, database)), { strict: true });
     expect(clean.out).toContain('no findings');

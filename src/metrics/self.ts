@@ -7,6 +7,8 @@ import { selfFamilies } from './self-families.js';
 export interface SelfSource {
   cached(): Iterable<CachedCheck>;
   intervalSeconds(state: CachedCheck): number;
+  /** Whether this exporter runs the check, or serves another replica's run of it (undefined before its first turn). */
+  runsHere(state: CachedCheck): boolean | undefined;
   warehouseUp(): number | undefined;
   reload(): { successful: boolean; lastSuccessAt?: number };
   version: string;
@@ -69,6 +71,11 @@ export function createSelfRegistry(src: SelfSource, withProcessMetrics = true): 
   perCheckCounter(selfFamilies.checkRuns, (s) => s.runs);
   perCheckCounter(selfFamilies.checkErrors, (s) => s.errors);
   perCheckCounter(selfFamilies.checkOverruns, (s) => s.overruns);
+  perCheck(selfFamilies.checkRunner, (s) => {
+    const here = src.runsHere(s);
+    return here === undefined ? undefined : here ? 1 : 0;
+  });
+  perCheckCounter(selfFamilies.checkPeerResults, (s) => s.peerResults);
   new Gauge({
     ...spec(selfFamilies.checkSkippedSamples),
     registers,

@@ -2,6 +2,7 @@ import type { Check, CheckResult } from '../checks/types.js';
 import { renderByFamily } from '../metrics/exposition.js';
 import type { Sample } from '../metrics/types.js';
 import { cronGapMs } from './scheduler.js';
+import type { SharedOutcome, SharedSamples } from './sharing/shared-result.js';
 
 export type CheckStatus = 'pending' | 'ok' | 'failing';
 
@@ -24,9 +25,12 @@ export class CachedCheck {
   lastDurationSeconds?: number;
   lastSuccessAt?: number;
   lastError?: string;
+  /** Runs by this exporter: with replicas sharing checks, another replica's runs are not counted here. */
   runs = 0;
   errors = 0;
   overruns = 0;
+  /** Results taken from another replica's run (src/runtime/sharing/) instead of running the check here. */
+  peerResults = 0;
   queued = false;
   running = false;
 
@@ -59,6 +63,33 @@ export class CachedCheck {
     this.errors++;
     this.finish(endedAt, durationSeconds);
     return changed;
+  }
+
+  /**
+   * Serves another replica's run of this check as if it were this one's: its outcome, and its samples when it
+   * succeeded (a failed run keeps the last good samples there as here). `samples.aging` holds each growing
+   * sample's age when it was shared plus the time since, so `agingSince` is put on this process's clock.
+   * Not a run of this exporter: `runs` and `errors` stay.
+   */
+  takeShared(outcome: SharedOutcome, samples: SharedSamples | undefined, nowMs: number): void {
+    if (samples) {
+      this.rendered = new Map(Object.entries(samples.rendered));
+      this.aging = samples.aging.map((a) => ({
+        name: a.name,
+        labels: a.labels,
+        value: a.value,
+        agingSince: nowMs - a.ageMs,
+      }));
+    }
+    this.status = outcome.status;
+    this.lastError = outcome.error;
+    this.seriesCount = outcome.series;
+    this.skipped = outcome.skipped;
+    this.lastRunStartedAt = outcome.startedAt;
+    this.lastRunEndedAt = outcome.endedAt;
+    this.lastDurationSeconds = outcome.durationSeconds;
+    this.lastSuccessAt = outcome.lastSuccessAt;
+    this.peerResults++;
   }
 
   /** Carries results over a reload that left this check's definition unchanged. */

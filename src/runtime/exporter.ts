@@ -10,6 +10,7 @@ import { openWarehouse } from '../warehouse/open.js';
 import type { Warehouse } from '../warehouse/types.js';
 import { CachedCheck } from './check-cache.js';
 import { Scheduler } from './scheduler.js';
+import type { CheckSharing } from './sharing/sharing.js';
 
 export interface ExporterOptions {
   log: Logger;
@@ -17,6 +18,8 @@ export interface ExporterOptions {
   openWarehouse?: (config: LoadedConfig) => Warehouse;
   pingIntervalMs?: number;
   withProcessMetrics?: boolean;
+  /** Replicas sharing checks through the state store (src/runtime/sharing/); serve() passes it; stopped here. */
+  sharing?: CheckSharing | undefined;
 }
 
 const PING_TIMEOUT_MS = 5000;
@@ -47,6 +50,8 @@ export class Exporter {
       {
         cached: () => this.cached,
         intervalSeconds: (s) => s.intervalSeconds,
+        // Alone, every check is this exporter's to run.
+        runsHere: (s) => (o.sharing ? o.sharing.runsHere(s) : true),
         warehouseUp: () => this.up,
         reload: () => this.reloadState,
         version: VERSION,
@@ -85,7 +90,10 @@ export class Exporter {
     return this.scheduler.firstRound;
   }
 
-  /** Runs checks now (all, or those with the given ids) and resolves when they have finished. */
+  /**
+   * Runs checks now (all, or those with the given ids) and resolves when they have finished. With replicas
+   * sharing checks, a check another replica runs is not run here: its latest result is taken instead.
+   */
   runNow(ids?: readonly string[]): Promise<void> {
     const cached = ids ? this.cached.filter((s) => ids.includes(s.check.id)) : this.cached;
     return this.scheduler.runNow(cached);
@@ -137,6 +145,8 @@ export class Exporter {
   async stop(graceMs: number): Promise<boolean> {
     clearInterval(this.pingTimer);
     const finished = await this.scheduler.stop(graceMs);
+    // Whatever is still running: the other replicas take this one's checks at their next turn.
+    await this.o.sharing?.stop();
     // pool.end() waits for checked-out clients; in-flight runs past the grace are abandoned with the process.
     if (finished) await this.warehouse.close().catch(() => {});
     return finished;
@@ -153,7 +163,12 @@ export class Exporter {
       const before = byId.get(check.id);
       if (before?.check.fingerprint === check.fingerprint) state.adopt(before);
       else if (before)
-        Object.assign(state, { runs: before.runs, errors: before.errors, overruns: before.overruns });
+        Object.assign(state, {
+          runs: before.runs,
+          errors: before.errors,
+          overruns: before.overruns,
+          peerResults: before.peerResults,
+        });
       return state;
     });
     this.families = new Map<string, FamilyDef>(catalogEntries.map((e) => [e.name, e]));
@@ -165,7 +180,10 @@ export class Exporter {
       jitter: config.defaults.jitter,
       log: this.o.log,
       onWarehouseContact: (up) => this.noteContact(up),
+      sharing: this.o.sharing,
     });
+    const scheduler = this.scheduler;
+    this.o.sharing?.configure(this.cached, (state) => scheduler.noteResult(state));
     void this.scheduler.firstRound.then(() => {
       this.ready = true;
     });

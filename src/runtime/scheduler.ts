@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { describeError, isConnectionError } from '../warehouse/errors.js';
 import type { Warehouse } from '../warehouse/types.js';
 import type { CachedCheck } from './check-cache.js';
+import type { CheckSharing } from './sharing/sharing.js';
 
 export interface SchedulerOptions {
   warehouse: Warehouse;
@@ -17,6 +18,8 @@ export interface SchedulerOptions {
   onWarehouseContact(up: boolean): void;
   /** Called after every run; tests and the landing page use it. */
   onRunFinished?(state: CachedCheck): void;
+  /** Replicas sharing checks (src/runtime/sharing/): asked at each turn whether this one runs the check. */
+  sharing?: CheckSharing | undefined;
 }
 
 /**
@@ -124,8 +127,7 @@ export class Scheduler {
         this.completion.get(state)?.resolve();
         this.completion.delete(state);
         // After the completion entry is gone, so a runNow() right after the first round runs the check anew.
-        if (this.pendingFirstRound.delete(state) && this.pendingFirstRound.size === 0)
-          this.resolveFirstRound();
+        this.noteResult(state);
         this.o.onRunFinished?.(state);
         this.pump();
       });
@@ -133,7 +135,27 @@ export class Scheduler {
     }
   }
 
+  /**
+   * A check has a result, its own or another replica's: the first round is over for it. A turn that followed
+   * another replica before that one shared anything leaves the check pending until its result is taken.
+   */
+  noteResult(state: CachedCheck): void {
+    if (state.status === 'pending') return;
+    if (this.pendingFirstRound.delete(state) && this.pendingFirstRound.size === 0) this.resolveFirstRound();
+  }
+
   private async execute(state: CachedCheck): Promise<void> {
+    // Another replica runs this check: its result reaches the cache through the sharing, not from here.
+    if (this.o.sharing && (await this.o.sharing.turn(state)) === 'follow') return;
+    const reached = await this.run(state);
+    // A run that could not reach the warehouse says nothing about the check: another replica, which may reach
+    // it, gets the check instead of this failure.
+    if (reached) await this.o.sharing?.publish(state);
+    else await this.o.sharing?.release(state);
+  }
+
+  /** Runs the check into its cache; false when the warehouse could not be reached. */
+  private async run(state: CachedCheck): Promise<boolean> {
     const { check } = state;
     const started = performance.now();
     state.lastRunStartedAt = Date.now();
@@ -144,6 +166,7 @@ export class Scheduler {
       state.succeed(result, Date.now(), seconds);
       this.o.onWarehouseContact(true);
       if (recovered) this.o.log.info({ check: check.id }, 'check recovered');
+      return true;
     } catch (err) {
       const seconds = (performance.now() - started) / 1000;
       const reason = describeError(err, check.timeoutMs);
@@ -152,6 +175,7 @@ export class Scheduler {
       // Logged once per state change: a check failing every 15 s for an hour logs one line, not 240.
       if (state.fail(reason, Date.now(), seconds))
         this.o.log.warn({ check: check.id, reason }, 'check failing');
+      return !connection;
     }
   }
 

@@ -76,9 +76,17 @@ export async function serve(o: ServeOptions): Promise<Running> {
       '--web.insecure-actions: anyone who can reach this port may post webhooks and read tickets; use it only on a trusted host',
     );
   }
+  // Replicas of one config share their checks through the state store (src/runtime/sharing/): each check runs
+  // on one of them. Not with a store the caller opened (the demo's and tests' in-process PGlite): none to share.
+  // The store is migrated by the actions, started next: until then, nothing is shared.
+  let storeReady = () => false;
+  const sharing = o.openState
+    ? undefined
+    : openCheckSharing(o.config, { log: o.log, isStoreReady: () => storeReady() });
   const exporter = Exporter.start(o.config, {
     log: o.log,
     ...(o.openWarehouse ? { openWarehouse: o.openWarehouse } : {}),
+    sharing,
   });
   // The ticket log, retraining, rollbacks and the weekly review, on the state store (src/runtime/actions.ts).
   const actions = startActions({
@@ -92,6 +100,7 @@ export async function serve(o: ServeOptions): Promise<Running> {
     report: o.report,
   });
   const { state, retrain, rollbacks, reports } = actions;
+  storeReady = () => state.isReady();
   security.register(exporter.registry);
   let reloading: Promise<{ ok: true } | { ok: false; errors: string }> | undefined;
 

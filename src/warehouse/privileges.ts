@@ -107,8 +107,13 @@ const FUNCTION_GROUPS: FunctionGroup[] = [
   },
 ];
 
-// What the state store calls (src/actions/store/migrations.ts, src/actions/retrain/retrain.ts); also in docs/warehouse-role.sql.
-const STATE_STORE_LOCKS = ['pg_advisory_xact_lock(bigint)', 'pg_advisory_xact_lock(integer,integer)'];
+// What the state store calls (src/actions/store/migrations.ts, src/actions/retrain/retrain.ts, and the session
+// locks of replicas sharing checks, src/runtime/sharing/pg-sharing.ts); also in docs/warehouse-role.sql.
+const STATE_STORE_LOCKS = [
+  'pg_advisory_xact_lock(bigint)',
+  'pg_advisory_xact_lock(integer,integer)',
+  'pg_try_advisory_lock(bigint)',
+];
 
 /**
  * Connects as the configured warehouse role (through `warehouse`, so in a rolled-back read-only transaction)
@@ -305,7 +310,8 @@ function functionFinding(g: FunctionGroup, rows: Row[], superuser: boolean): Fin
   for (const t of targets) fix.push(`REVOKE EXECUTE ON FUNCTION ${signatures.join(', ')} FROM ${t};`);
   if (targets.includes('PUBLIC') && g.kind === 'advisory-locks') {
     fix.push(
-      "-- mlwatch's state store serializes migrations and retraining with these; when it has a role of its own:",
+      "-- mlwatch's state store serializes migrations and retraining and shares checks between replicas with these;",
+      '-- when it has a role of its own:',
       `GRANT EXECUTE ON FUNCTION ${STATE_STORE_LOCKS.join(', ')} TO mlwatch_state;`,
     );
   }

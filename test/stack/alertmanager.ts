@@ -49,21 +49,40 @@ function render(dir: string, recorder: WebhookRecorder, token: string): { file: 
   return { file: join(dir, 'alertmanager.yml'), tokenFile };
 }
 
-/** `webhookToken`: the credential mlwatch's access section gives the webhook role. */
+/** An Alertmanager of a cluster: its gossip address, its peers', and how long it waits on a peer's notification. */
+export interface ClusterMember {
+  listen: string;
+  peers: string[];
+  peerTimeout: string;
+}
+
+/**
+ * `webhookToken`: the credential mlwatch's access section gives the webhook role. `o.cluster`: gossip with other
+ * Alertmanagers (a high-availability pair) instead of running alone; `o.waits` rewrites the shortened waits.
+ */
 export async function startAlertmanager(
   dir: string,
   recorder: WebhookRecorder,
   webhookToken: string,
+  o: { cluster?: ClusterMember; waits?: (file: string) => void; name?: string } = {},
 ): Promise<AlertmanagerRun> {
   const { file, tokenFile } = render(dir, recorder, webhookToken);
   // The bundle's routing and inhibitions as they are; only the waits shrink so a test takes seconds, not minutes.
   shortenWaits(file);
+  o.waits?.(file);
   const port = await freePort();
-  const proc = new Proc('alertmanager', 'prometheus-alertmanager', [
+  const cluster = o.cluster
+    ? [
+        `--cluster.listen-address=${o.cluster.listen}`,
+        ...o.cluster.peers.map((p) => `--cluster.peer=${p}`),
+        `--cluster.peer-timeout=${o.cluster.peerTimeout}`,
+      ]
+    : ['--cluster.listen-address='];
+  const proc = new Proc(o.name ?? 'alertmanager', 'prometheus-alertmanager', [
     `--config.file=${file}`,
     `--storage.path=${join(dir, 'am-data')}`,
     `--web.listen-address=127.0.0.1:${port}`,
-    '--cluster.listen-address=',
+    ...cluster,
   ]);
   const url = `http://127.0.0.1:${port}`;
   // A process that never gets ready is stopped here: the caller has no handle on it yet.

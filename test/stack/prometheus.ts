@@ -44,25 +44,33 @@ export interface MlwatchScrape {
   passwordFile: string;
 }
 
+/** Several replicas of the exporter, scraped over plain http (no web config: /metrics is open). */
+export interface PlainScrape {
+  targets: string[];
+}
+
 export async function startPrometheus(
   dir: string,
-  mlwatch: MlwatchScrape,
-  alertmanagerTarget: string,
+  mlwatch: MlwatchScrape | PlainScrape,
+  alertmanagerTargets: string | string[],
 ): Promise<PrometheusRun> {
   const port = await freePort();
+  const scrape =
+    'targets' in mlwatch
+      ? { static_configs: [{ targets: mlwatch.targets }] }
+      : {
+          // As prometheus/prometheus.yml would with TLS on: the password from a file, never in the config.
+          scheme: 'https',
+          tls_config: { ca_file: mlwatch.caFile },
+          basic_auth: { username: mlwatch.username, password_file: mlwatch.passwordFile },
+          static_configs: [{ targets: [mlwatch.target] }],
+        };
   const config = {
     global: { scrape_interval: '1s', evaluation_interval: '1s' },
     rule_files: [join(dir, 'rules/*.yml')],
-    alerting: { alertmanagers: [{ static_configs: [{ targets: [alertmanagerTarget] }] }] },
+    alerting: { alertmanagers: [{ static_configs: [{ targets: [alertmanagerTargets].flat() }] }] },
     scrape_configs: [
-      {
-        job_name: 'mlwatch',
-        // As prometheus/prometheus.yml would with TLS on: the password from a file, never in the config.
-        scheme: 'https',
-        tls_config: { ca_file: mlwatch.caFile },
-        basic_auth: { username: mlwatch.username, password_file: mlwatch.passwordFile },
-        static_configs: [{ targets: [mlwatch.target] }],
-      },
+      { job_name: 'mlwatch', ...scrape },
       { job_name: 'prometheus', static_configs: [{ targets: [`127.0.0.1:${port}`] }] },
     ],
   };

@@ -13,6 +13,8 @@ export interface Notification {
     fingerprint: string;
   }[];
   groupLabels: Record<string, string>;
+  /** The notification's group: a pager (PagerDuty, Opsgenie) keeps one incident per key. */
+  groupKey: string;
   /** The Authorization header Alertmanager sent (its credentials_file's token), or undefined without one. */
   authorization: string | undefined;
 }

@@ -268,6 +268,32 @@ export const MIGRATIONS: readonly Migration[] = [
          WHERE state = 'open' AND handed_off_at IS NOT NULL`,
     ],
   },
+  {
+    version: 9,
+    name: 'check_results',
+    statements: (s) => [
+      // The last result of each check as the replica that runs it left it (src/runtime/sharing/), so the other
+      // replicas serve it instead of running the check too. One row per check id and definition (a hash of the
+      // check's fingerprint and the warehouse it reads): replicas on different configs during a rollout, or
+      // watching different warehouses, share nothing. `revision` grows with every write; a replica fetches
+      // the rows whose revision it has not seen. `samples` (the rendered exposition, bounded) is replaced only
+      // by a successful run, as a replica keeps its last good samples; `samples_at` dates it on this server's
+      // clock, for the ages that grow between runs. NULL samples with `oversize`: too large to share. json, not
+      // jsonb: the text comes back as written, label order included, so the replicas' expositions stay equal.
+      `CREATE TABLE ${s}.check_results (
+        check_id text NOT NULL,
+        definition text NOT NULL,
+        revision bigint NOT NULL DEFAULT 1,
+        runner text NOT NULL,
+        outcome json NOT NULL,
+        samples json,
+        oversize boolean NOT NULL DEFAULT false,
+        samples_at timestamptz,
+        written_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (check_id, definition)
+      )`,
+    ],
+  },
 ];
 
 // Two exporters starting at once must not both migrate: the first holds this lock until it commits.
