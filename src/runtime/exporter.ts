@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { CheckMemory } from '../checks/types.js';
 import type { LoadedConfig } from '../config/load.js';
 import { catalogEntries } from '../metrics/catalog.js';
 import { familyHeader, renderAging } from '../metrics/exposition.js';
@@ -17,6 +18,8 @@ export interface ExporterOptions {
   openWarehouse?: (config: LoadedConfig) => Warehouse;
   pingIntervalMs?: number;
   withProcessMetrics?: boolean;
+  /** The state store's memory, handed to every check (Check.remember), after each reload too. */
+  memory?: CheckMemory;
 }
 
 const PING_TIMEOUT_MS = 5000;
@@ -150,6 +153,7 @@ export class Exporter {
     const byId = new Map(previous.map((s) => [s.check.id, s]));
     this.cached = config.checks.map((check) => {
       const state = new CachedCheck(check);
+      if (this.o.memory) check.remember?.(this.o.memory);
       const before = byId.get(check.id);
       if (before?.check.fingerprint === check.fingerprint) state.adopt(before);
       else if (before)

@@ -11,6 +11,7 @@ import { WebConfigSource } from '../http/auth/web-config-source.js';
 import type { Warehouse } from '../warehouse/types.js';
 import { type Actions, type ActionsOptions, startActions } from './actions.js';
 import { Exporter } from './exporter.js';
+import { PendingMemory } from './pending-memory.js';
 
 export interface ServeOptions extends Omit<ActionsOptions, 'registry'> {
   /** Loads the config again for /-/reload and SIGHUP; throws ConfigError when it is invalid. */
@@ -74,8 +75,10 @@ export async function serve(o: ServeOptions): Promise<Running> {
       '--web.insecure-actions: anyone who can reach this port may post webhooks and read tickets; use it only on a trusted host',
     );
   }
+  const memory = new PendingMemory();
   const exporter = Exporter.start(o.config, {
     log: o.log,
+    memory,
     ...(o.openWarehouse ? { openWarehouse: o.openWarehouse } : {}),
   });
   // The ticket log, retraining, rollbacks and the weekly review, on the state store (src/runtime/actions.ts).
@@ -90,6 +93,8 @@ export async function serve(o: ServeOptions): Promise<Running> {
     report: o.report,
   });
   const { state, retrain, rollbacks, reports } = actions;
+  // Checks that remember between runs (incremental ones) keep it in the state store.
+  memory.attach(actions.memory);
   security.register(exporter.registry);
   let reloading: Promise<{ ok: true } | { ok: false; errors: string }> | undefined;
 
