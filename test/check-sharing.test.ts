@@ -190,6 +190,17 @@ describe.skipIf(!onRealPostgres)(`two replicas on one state store${NO_PG}`, () =
     );
     for (const p of [pa, pb])
       expect(series(p, 'mlwatch_check_success').map((s) => s.value)).toEqual([1, 1, 1]);
+    // The values themselves reach the follower too (the landing page's key values read them): the same names,
+    // labels and values as the runner's, the growing ages aside.
+    const values = (r: Running) =>
+      (r.exporter.cachedChecks().find((s) => s.check.id === 'dataset:events:scan')?.samples ?? [])
+        .filter((s) => s.agingSince === undefined)
+        .map((s) => `${s.name}${JSON.stringify(s.labels)} ${s.value}`)
+        .sort();
+    const runnerValues = values(a).length > 0 ? values(a) : values(b);
+    expect(runnerValues.length).toBeGreaterThan(0);
+    expect(values(a)).toEqual(runnerValues);
+    expect(values(b)).toEqual(runnerValues);
   });
 
   it('a replica whose state store session is cut runs its checks alone, then shares them again', async () => {

@@ -1,5 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StoreCheckMemory } from '../src/actions/store/check-memory.js';
+import { openStateDb, pgliteStateDb, type StateDb } from '../src/actions/store/db.js';
+import { migrate } from '../src/actions/store/migrations.js';
 import { planRun } from '../src/checks/model/incremental/plan.js';
 import type { Check, CheckResult } from '../src/checks/types.js';
 import { ConfigError } from '../src/config/errors.js';
@@ -49,12 +53,28 @@ function recording(q: Queryable, into: string[]): Queryable {
   };
 }
 
-/** Runs the incremental and the full check in ONE read-only transaction: the same snapshot and now(). */
+/**
+ * Runs the incremental and the full check in ONE read-only transaction: the same snapshot and now(); the
+ * incremental one's memory is read before and saved after, as the scheduler does.
+ */
 async function runBoth(inc: Check, full: Check, statements: string[] = []) {
-  return db.warehouse.readOnly({ timeoutMs: 20_000 }, async (q) => ({
+  await inc.beforeRun?.();
+  const r = await db.warehouse.readOnly({ timeoutMs: 20_000 }, async (q) => ({
     inc: await inc.run(recording(q, statements)),
     full: await full.run(q),
   }));
+  await inc.afterRun?.();
+  return r;
+}
+
+/** The check's memory in a real state store (migrated), on the test database: what a restart starts from. */
+let stateDb: StateDb;
+let memory: StoreCheckMemory;
+let memorySchema: string;
+
+function remembering(check: Check): Check {
+  check.remember?.(memory);
+  return check;
 }
 
 const AUC = new Set(['mlwatch_model_auc', 'mlwatch_model_auc_stderr']);
@@ -73,7 +93,10 @@ function expectSameValues(actual: Map<string, number>, expected: Map<string, num
   expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
   for (const [key, v] of expected) {
     const a = actual.get(key) as number;
-    expect(Math.abs(a - v), `${key}: ${a} vs ${v}`).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(v)));
+    expect(
+      Math.abs(a - v),
+      `round ${(globalThis as { round?: number }).round} ${key}: ${a} vs ${v}`,
+    ).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(v)));
   }
 }
 
@@ -127,31 +150,58 @@ beforeAll(async () => {
   await db.writer.exec(`
     CREATE TABLE ${db.schema}.preds (request_id text, predicted_at timestamptz, score float8, model_version text);
     CREATE TABLE ${db.schema}.labels (request_id text, labeled_at timestamptz, outcome boolean);`);
+  stateDb =
+    db.kind === 'pglite'
+      ? pgliteStateDb(db.pglite as NonNullable<TestDb['pglite']>, false)
+      : openStateDb({ url: db.url as string, applicationName: 'mlwatch-test', connectTimeoutMs: 5000 });
+  memorySchema = `"${db.schema}_memory"`;
+  await migrate(stateDb, memorySchema);
+  memory = new StoreCheckMemory({
+    db: stateDb,
+    schemaSql: memorySchema,
+    isReady: () => true,
+    log: pino({ level: 'silent' }),
+  });
 }, 60_000);
 afterAll(async () => {
+  if (db?.kind === 'pg') {
+    await db.writer.exec(`DROP SCHEMA IF EXISTS ${memorySchema} CASCADE`);
+    await stateDb.close();
+  }
   await db?.close();
 });
 
 describe('incremental classification: equal to a full recomputation', () => {
-  it('over sliding windows, late labels, a reload and a restart; reading only what changed', async () => {
+  it('over sliding windows, late labels, a reload and restarts; reading only what changed', async () => {
     const full = performanceCheck(config('', false));
-    let inc = performanceCheck(config('2s'));
+    let inc = remembering(performanceCheck(config('2s')));
     let lastFullAuc = new Map<string, number>();
     let lastRecomputed: number | undefined;
     let fullRounds = 0;
     let warmCuts = 0;
+    let coldCuts = 0;
+    let lastRecomputedBefore: number | undefined;
     for (let round = 0; round < 18; round++) {
       if (round === 6) {
-        // A reload with the same definition keeps the buckets (adopt); a restart (round 12) starts cold.
+        // A reload with the same definition keeps the buckets (adopt).
+        const reloaded = remembering(performanceCheck(config('2s')));
+        reloaded.adopt?.(inc);
+        inc = reloaded;
+      }
+      // A restart (round 12) starts from the buckets in the state store; one without a store (15) starts cold.
+      if (round === 12) inc = remembering(performanceCheck(config('2s')));
+      if (round === 15) inc = performanceCheck(config('2s'));
+      if (round === 16) {
+        // A reload without a store keeps the buckets in the process (adopt): warm.
         const reloaded = performanceCheck(config('2s'));
         reloaded.adopt?.(inc);
         inc = reloaded;
       }
-      if (round === 12) inc = performanceCheck(config('2s'));
       // Rounds 9 to 11 bring no labels: what a run reads then is the fresh parts and the buckets just completed.
       await arrive(round >= 9 && round <= 11);
       const statements: string[] = [];
       const r = await runBoth(inc, full, statements);
+      (globalThis as { round?: number }).round = round;
       expect(r.inc.skipped.no_labels ?? 0).toBe(r.full.skipped.no_labels ?? 0);
       // Every metric but the AUC, every round.
       expectSameValues(
@@ -167,7 +217,7 @@ describe('incremental classification: equal to a full recomputation', () => {
           values(r.full, () => true),
         );
         expect(r.inc.skipped).toEqual(r.full.skipped);
-        expect(stamp(r.inc, 'mlwatch_model_reconciled_timestamp_seconds')).toBe(recomputed);
+        expect(stamp(r.inc, 'mlwatch_model_reconciled_timestamp_seconds'), `round ${round}`).toBe(recomputed);
         lastFullAuc = values(r.full, (n) => AUC.has(n));
         lastRecomputed = recomputed;
       } else {
@@ -178,10 +228,21 @@ describe('incremental classification: equal to a full recomputation', () => {
         );
         if (round > 8 && round < 12) warmCuts = Math.max(warmCuts, cutsRead(statements));
       }
-      if (round === 0 || round === 12) {
+      if (round === 0 || round === 15) {
         // Cold: every bucket of the 6s window is summed (6 boundaries or more, with the window starts).
         expect(cutsRead(statements)).toBeGreaterThanOrEqual(6);
       }
+      if (round === 16) expect(cutsRead(statements)).toBeLessThan(coldCuts);
+      if (round === 12) {
+        // Restarted with the store: the AUC as of the last recomputation before the restart unless one is due
+        // (a cold start recomputes at once), and the buckets read back, not summed again.
+        const since = (recomputed as number) - (lastRecomputedBefore as number);
+        expect(since === 0 || since >= 2, `recomputed ${since} s after the last one`).toBe(true);
+        expect(cutsRead(statements)).toBeLessThanOrEqual(6);
+        expect(cutsRead(statements)).toBeLessThan(coldCuts);
+      }
+      if (round === 0) coldCuts = cutsRead(statements);
+      if (round === 11) lastRecomputedBefore = lastRecomputed;
       await sleep(350);
     }
     expect(fullRounds).toBeGreaterThanOrEqual(3);
@@ -197,6 +258,57 @@ describe('incremental classification: equal to a full recomputation', () => {
     expect(
       last.inc.samples.some((s) => s.name === 'mlwatch_model_unlabeled_predictions' && s.value > 0),
     ).toBe(true);
+  }, 60_000);
+
+  it('two replicas share the buckets through the store; the one that loses a race reads the winner next', async () => {
+    const full = performanceCheck(config('', false));
+    const a = remembering(performanceCheck(config('2s')));
+    const b = remembering(performanceCheck(config('2s')));
+    const revision = async () =>
+      Number(
+        (
+          await db.writer.query(
+            `SELECT revision FROM ${memorySchema}.check_memory WHERE check_id = 'model:churn:performance'`,
+          )
+        )[0]?.revision,
+      );
+    const notAuc = (r: { inc: CheckResult; full: CheckResult }) =>
+      expectSameValues(
+        values(r.inc, (n) => !AUC.has(n) && !STAMPS.has(n)),
+        values(r.full, (n) => !AUC.has(n)),
+      );
+    for (let round = 0; round < 8; round++) {
+      await arrive();
+      const statements: string[] = [];
+      const before = await revision();
+      // Turns, as a lock moving between replicas would give them: each starts from the other's save.
+      notAuc(await runBoth(round % 2 === 0 ? a : b, full, statements));
+      expect(await revision()).toBe(before + 1);
+      expect(cutsRead(statements)).toBeLessThanOrEqual(6);
+      await sleep(300);
+    }
+    // A race (no lock): both read the same revision and run on one snapshot; the first save wins, the second
+    // is refused and writes nothing.
+    await arrive();
+    await a.beforeRun?.();
+    await b.beforeRun?.();
+    const race = await db.warehouse.readOnly({ timeoutMs: 20_000 }, async (q) => ({
+      a: await a.run(q),
+      b: await b.run(q),
+      full: await full.run(q),
+    }));
+    notAuc({ inc: race.a, full: race.full });
+    notAuc({ inc: race.b, full: race.full });
+    const raced = await revision();
+    await a.afterRun?.();
+    await b.afterRun?.();
+    expect(await revision()).toBe(raced + 1);
+    await sleep(300);
+    await arrive();
+    const statements: string[] = [];
+    notAuc(await runBoth(b, full, statements));
+    expect(await revision()).toBe(raced + 2);
+    expect(cutsRead(statements)).toBeLessThanOrEqual(6);
   }, 60_000);
 
   it('a prediction stamped later than settle is missed until the next full recomputation, which says so', async () => {

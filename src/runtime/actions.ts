@@ -4,14 +4,17 @@ import type { Registry } from 'prom-client';
 import { ReportService, type ReportServiceOptions } from '../actions/report/service.js';
 import { RetrainService, type RetrainServiceOptions } from '../actions/retrain/retrain-service.js';
 import { RollbackService, type RollbackServiceOptions } from '../actions/rollbacks/rollback-service.js';
+import { StoreCheckMemory } from '../actions/store/check-memory.js';
 import { openStateDb, type StateDb } from '../actions/store/db.js';
 import { StoreService, type StoreServiceOptions } from '../actions/store/service.js';
+import type { CheckMemory } from '../checks/types.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { Security } from '../http/auth/security.js';
 import { reportRoutes } from '../http/report-routes.js';
 import { retrainRoutes } from '../http/retrain-routes.js';
 import { rollbackRoutes } from '../http/rollback-routes.js';
 import { ticketRoutes } from '../http/ticket-routes.js';
+import { quoteIdent } from '../sql/identifiers.js';
 
 export interface ActionsOptions {
   config: LoadedConfig;
@@ -36,6 +39,8 @@ export interface Actions {
   retrain: RetrainService;
   rollbacks: RollbackService;
   reports: ReportService;
+  /** Where checks keep what they remember between runs, for restarts and replicas (Check.remember). */
+  memory: CheckMemory;
   /** Takes a reloaded config: models' retrain and rollback settings, approvers and the report follow it. */
   configure(config: LoadedConfig): void;
   /** Mounts the webhooks and APIs of the ticket log, retraining, rollbacks and the report, guarded. */
@@ -79,7 +84,11 @@ export function startActions(o: ActionsOptions): Actions {
   retrain.register(o.registry);
   rollbacks.register(o.registry);
   reports.register(o.registry);
-  void state.start().then(() => Promise.all([retrain.refresh(), rollbacks.refresh()]));
+  const started = state.start();
+  void started.then(() => Promise.all([retrain.refresh(), rollbacks.refresh()]));
+  // Checks read their memory once the store's first migration attempt is over, so the first runs after a
+  // start find the buckets the last process saved instead of racing the migration.
+  const memory = new StoreCheckMemory({ db, schemaSql: quoteIdent(schema), isReady, started, log: o.log });
   retrain.start();
   rollbacks.start();
   reports.start();
@@ -89,6 +98,7 @@ export function startActions(o: ActionsOptions): Actions {
     retrain,
     rollbacks,
     reports,
+    memory,
     configure,
     routes(app, security) {
       ticketRoutes(state, security)(app);

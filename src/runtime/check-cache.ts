@@ -80,6 +80,7 @@ export class CachedCheck {
         value: a.value,
         agingSince: nowMs - a.ageMs,
       }));
+      this.samples = [...(samples.values ?? []), ...this.aging];
     }
     this.status = outcome.status;
     this.lastError = outcome.error;

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { CheckMemory } from '../checks/types.js';
 import type { LoadedConfig } from '../config/load.js';
 import { catalogEntries } from '../metrics/catalog.js';
 import { familyHeader, renderAging } from '../metrics/exposition.js';
@@ -20,6 +21,8 @@ export interface ExporterOptions {
   withProcessMetrics?: boolean;
   /** Replicas sharing checks through the state store (src/runtime/sharing/); serve() passes it; stopped here. */
   sharing?: CheckSharing | undefined;
+  /** The state store's memory, handed to every check (Check.remember), after each reload too. */
+  memory?: CheckMemory;
 }
 
 const PING_TIMEOUT_MS = 5000;
@@ -160,6 +163,7 @@ export class Exporter {
     const byId = new Map(previous.map((s) => [s.check.id, s]));
     this.cached = config.checks.map((check) => {
       const state = new CachedCheck(check);
+      if (this.o.memory) check.remember?.(this.o.memory);
       const before = byId.get(check.id);
       if (before?.check.fingerprint === check.fingerprint) state.adopt(before);
       else if (before)

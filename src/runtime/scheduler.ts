@@ -160,7 +160,9 @@ export class Scheduler {
     const started = performance.now();
     state.lastRunStartedAt = Date.now();
     try {
+      await check.beforeRun?.();
       const result = await this.o.warehouse.readOnly({ timeoutMs: check.timeoutMs }, (q) => check.run(q));
+      await check.afterRun?.();
       const seconds = (performance.now() - started) / 1000;
       const recovered = state.status === 'failing';
       state.succeed(result, Date.now(), seconds);

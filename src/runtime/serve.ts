@@ -12,6 +12,7 @@ import { LandingSources } from '../http/landing/sources.js';
 import type { Warehouse } from '../warehouse/types.js';
 import { type Actions, type ActionsOptions, startActions } from './actions.js';
 import { Exporter } from './exporter.js';
+import { PendingMemory } from './pending-memory.js';
 import { openCheckSharing } from './sharing/open.js';
 
 export interface ServeOptions extends Omit<ActionsOptions, 'registry'> {
@@ -83,8 +84,10 @@ export async function serve(o: ServeOptions): Promise<Running> {
   const sharing = o.openState
     ? undefined
     : openCheckSharing(o.config, { log: o.log, isStoreReady: () => storeReady() });
+  const memory = new PendingMemory();
   const exporter = Exporter.start(o.config, {
     log: o.log,
+    memory,
     ...(o.openWarehouse ? { openWarehouse: o.openWarehouse } : {}),
     sharing,
   });
@@ -101,6 +104,8 @@ export async function serve(o: ServeOptions): Promise<Running> {
   });
   const { state, retrain, rollbacks, reports } = actions;
   storeReady = () => state.isReady();
+  // Checks that remember between runs (incremental ones) keep it in the state store.
+  memory.attach(actions.memory);
   security.register(exporter.registry);
   let reloading: Promise<{ ok: true } | { ok: false; errors: string }> | undefined;
 

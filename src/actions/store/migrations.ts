@@ -294,6 +294,29 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 10,
+    name: 'check_memory',
+    statements: (s) => [
+      // What a check keeps between runs (the incremental classification check's time buckets), so that a
+      // restart or another replica starts from it (src/actions/store/check-memory.ts). One row per check; a
+      // save replaces the header and the parts it changed in one transaction and bumps the revision. json, not
+      // jsonb: the text is kept as written, so every double reads back to the same bits.
+      `CREATE TABLE ${s}.check_memory (
+        check_id text PRIMARY KEY,
+        fingerprint text NOT NULL,
+        revision bigint NOT NULL,
+        header json NOT NULL,
+        saved_at timestamptz NOT NULL DEFAULT now()
+      )`,
+      `CREATE TABLE ${s}.check_memory_parts (
+        check_id text NOT NULL REFERENCES ${s}.check_memory (check_id) ON DELETE CASCADE,
+        part bigint NOT NULL,
+        body json NOT NULL,
+        PRIMARY KEY (check_id, part)
+      )`,
+    ],
+  },
 ];
 
 // Two exporters starting at once must not both migrate: the first holds this lock until it commits.

@@ -25,6 +25,11 @@ export interface SharedOutcome {
 export interface SharedSamples {
   rendered: Record<string, string>;
   aging: { name: string; labels: Record<string, string>; value: number; ageMs: number }[];
+  /**
+   * The other samples as values, for what reads them rather than the exposition: the landing page's key
+   * values (CachedCheck.samples). Absent in rows written before it was shared: no key values then.
+   */
+  values?: { name: string; labels: Record<string, string>; value: number }[];
 }
 
 /**
@@ -64,6 +69,9 @@ export function samplesJson(
       value: s.value,
       ageMs: Math.max(0, nowMs - (s.agingSince ?? nowMs)),
     })),
+    values: state.samples
+      .filter((s) => s.agingSince === undefined)
+      .map((s) => ({ name: s.name, labels: s.labels, value: s.value })),
   };
   const json = JSON.stringify(samples);
   return Buffer.byteLength(json) > maxBytes ? 'oversize' : json;
@@ -76,5 +84,6 @@ export function readSamples(raw: unknown, sinceSharedMs: number): SharedSamples 
   return {
     rendered: s.rendered,
     aging: s.aging.map((a) => ({ ...a, ageMs: a.ageMs + Math.max(0, sinceSharedMs) })),
+    values: s.values ?? [],
   };
 }

@@ -1,13 +1,15 @@
 import type { Sample } from '../../../metrics/types.js';
 import type { Queryable, Row } from '../../../warehouse/types.js';
-import type { Check } from '../../types.js';
+import type { Check, CheckMemory } from '../../types.js';
 import { toSampleValue } from '../../values.js';
 import { type Counts, classificationResult, countsKey, countsOf } from '../classification.js';
 import { classificationStatement } from '../classification-sql.js';
 import { type ModelContext, modelCheck } from '../context.js';
 import { modelFamilies } from '../families.js';
+import { persist, recall, rowKey } from './memory.js';
 import { PART_SUMS, partsStatement, relabeledStatement } from './parts-sql.js';
 import { type BucketOptions, type Part, type Plan, planRun } from './plan.js';
+import type { PartRow, State, Sums } from './state.js';
 
 /**
  * The performance check of a binary classifier with `incremental` set: what a run costs grows with the rows
@@ -29,32 +31,14 @@ import { type BucketOptions, type Part, type Plan, planRun } from './plan.js';
  * and summed again on the next run. Rows that change in place, and predictions or labels stamped more than
  * `settle` before they are written, are caught there and nowhere else.
  *
- * The buckets live in the check object (kept across a reload that does not change the model: adopt); a
- * restart sums them again on its first run, which is then as costly as a full recomputation.
+ * The buckets live in the check object (kept across a reload that does not change the model: adopt) and, in
+ * a running exporter, in the state store (memory.ts): a restart, or another replica taking the check over,
+ * starts from the last saved buckets instead of summing every window again.
  */
 
 export interface IncrementalOptions extends BucketOptions {
   /** How often every window is recomputed in full: the AUC's schedule and the reconciliation's. */
   fullIntervalMs: number;
-}
-
-/** The sums of one version and calibration bin (NULL: no score) in PART_SUMS order. */
-interface PartRow {
-  v: string | null;
-  b: number | null;
-  sums: number[];
-}
-
-/** A part's or bucket's rows by version and bin. */
-type Sums = Map<string, PartRow>;
-
-interface State {
-  /** Sums per complete bucket in the kept state, by bucket index; a bucket without predictions is kept empty. */
-  buckets: Map<number, Sums>;
-  /** The kept state counts the labels stamped before this (ms since the epoch). */
-  keptMs?: number;
-  full?: { atUs: number; counts: Map<string, Counts> };
-  reconciledUs?: number;
 }
 
 /** What each check remembers, for adopt: a reload that keeps the model's definition keeps its buckets. */
@@ -65,7 +49,13 @@ const TOLERANCE = 1e-9;
 
 export function buildIncrementalClassificationCheck(m: ModelContext, o: IncrementalOptions): Check {
   const full = classificationStatement(m);
-  const state: State = { buckets: new Map() };
+  const state: State = {
+    buckets: new Map(),
+    dirty: new Set(),
+    dropped: new Set(),
+    rewrite: false,
+    unsaved: false,
+  };
   const windowsMs = m.windows.map((w) => w.ms);
   const spec = { kind: 'classification', incremental: o, sql: full.text };
   const check = modelCheck(m, 'performance', spec, async (q) => {
@@ -76,7 +66,16 @@ export function buildIncrementalClassificationCheck(m: ModelContext, o: Incremen
     const buckets = keptBuckets(state, plan, keptMs);
     const fresh = await sumFresh(q, m, o, plan);
     const added = await sumNewBuckets(q, m, o, plan, buckets, keptMs);
-    const young = await applyRelabeled(q, m, o, plan, { buckets, added, keptMs, beforeMs: state.keptMs });
+    const moved = new Set<number>();
+    const young = await applyRelabeled(q, m, o, plan, {
+      buckets,
+      added,
+      moved,
+      keptMs,
+      beforeMs: state.keptMs,
+    });
+    // What the store's copy lacks: buckets summed or moved on this run; everything after starting afresh.
+    let rewrite = state.rewrite || (buckets.size === 0 && state.buckets.size > 0);
     const merged = mergeWindows(m, plan, buckets, young, fresh);
     let reconciled = state.reconciledUs;
     let counts = merged.counts;
@@ -85,23 +84,46 @@ export function buildIncrementalClassificationCheck(m: ModelContext, o: Incremen
     if (lastFull === undefined || nowUs - lastFull.atUs >= o.fullIntervalMs * 1000) {
       const exact = fullCounts(m, await q.query(full.text, full.params));
       if (agree(merged.counts, exact.counts)) reconciled = nowUs;
-      else buckets.clear();
+      else {
+        buckets.clear();
+        rewrite = true;
+      }
       lastFull = { atUs: nowUs, counts: exact.counts };
       counts = exact.counts;
       versions = exact.versions;
     }
-    Object.assign(state, { buckets, keptMs, full: lastFull, reconciledUs: reconciled });
+    const dirty = new Set([...state.dirty, ...added, ...moved]);
+    const dropped = new Set([...state.dropped, ...[...state.buckets.keys()].filter((b) => !buckets.has(b))]);
+    Object.assign(state, {
+      buckets,
+      keptMs,
+      full: lastFull,
+      reconciledUs: reconciled,
+      dirty,
+      dropped,
+      rewrite,
+    });
+    state.unsaved = true;
     const result = classificationResult(m, counts, versions, lastFull.counts);
     return { samples: [...result.samples, ...timestamps(m, state)], skipped: result.skipped };
   });
-  states.set(check, state);
-  return {
+  const incremental: Check = {
     ...check,
     adopt(previous: Check) {
       const kept = states.get(previous);
       if (kept !== undefined) Object.assign(state, kept);
     },
+    remember(memory: CheckMemory) {
+      state.memory = memory;
+    },
+    // Outside the run's read-only transaction: the store may be the warehouse's own PGlite session (the demo),
+    // and a warehouse transaction should not wait on another database anyway.
+    beforeRun: () => recall(state, check.id, check.fingerprint),
+    afterRun: () => persist(state, check.id, check.fingerprint),
   };
+  // Keyed by the check the exporter holds (and hands to the next one's adopt), not by the inner one.
+  states.set(incremental, state);
+  return incremental;
 }
 
 /** The warehouse clock of this run's transaction, in µs: every statement of the run sees the same now(). */
@@ -181,7 +203,14 @@ async function applyRelabeled(
   m: ModelContext,
   o: IncrementalOptions,
   plan: Plan,
-  s: { buckets: Map<number, Sums>; added: Set<number>; keptMs: number; beforeMs: number | undefined },
+  s: {
+    buckets: Map<number, Sums>;
+    added: Set<number>;
+    /** Filled with the kept buckets this run moved. */
+    moved: Set<number>;
+    keptMs: number;
+    beforeMs: number | undefined;
+  },
 ): Promise<Map<number, Sums>> {
   const young = new Map<number, Sums>();
   const complete = plan.parts.flatMap((p) => (p.bucket === undefined ? [] : [p.bucket]));
@@ -204,6 +233,7 @@ async function applyRelabeled(
     };
     const kept = s.buckets.get(bucket);
     const moves = kept !== undefined && !s.added.has(bucket);
+    if (moves && row.state !== 'all') s.moved.add(bucket);
     if (row.state === 'before' && moves) add(kept, r, -1);
     if (row.state === 'kept') {
       if (moves) add(kept, r, 1);
@@ -224,7 +254,7 @@ function partRow(row: Row): PartRow {
 
 /** Adds `sign` times a row's sums into the rows of its version and bin. */
 function add(into: Sums, r: PartRow, sign: 1 | -1): void {
-  const key = `${r.v ?? '\u0001'}\u0000${r.b ?? ''}`;
+  const key = rowKey(r);
   const row = into.get(key) ?? { v: r.v, b: r.b, sums: PART_SUMS.map(() => 0) };
   r.sums.forEach((x, j) => {
     row.sums[j] = (row.sums[j] as number) + sign * x;

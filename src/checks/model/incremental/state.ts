@@ -1,0 +1,38 @@
+import type { CheckMemory } from '../../types.js';
+import type { Counts } from '../classification.js';
+
+/** The sums of one version and calibration bin (NULL: no score) in PART_SUMS order. */
+export interface PartRow {
+  v: string | null;
+  b: number | null;
+  sums: number[];
+}
+
+/** A part's or bucket's rows by version and bin. */
+export type Sums = Map<string, PartRow>;
+
+/** What the incremental check remembers between runs: in the process, and in the state store when it has one. */
+export interface State {
+  /** Sums per complete bucket in the kept state, by bucket index; a bucket without predictions is kept empty. */
+  buckets: Map<number, Sums>;
+  /** The kept state counts the labels stamped before this (ms since the epoch). */
+  keptMs?: number;
+  full?: { atUs: number; counts: Map<string, Counts> };
+  reconciledUs?: number;
+  /** The state store's memory, once the running exporter hands it over (Check.remember). */
+  memory?: CheckMemory;
+  /** The revision of the store's copy this state was loaded or last saved as. */
+  revision?: number;
+  /** Buckets changed since the last save that reached the store. */
+  dirty: Set<number>;
+  /**
+   * Buckets let go since the last save that reached the store: those that left the windows, and those a
+   * window's start now splits (summed as fresh parts until it moves on; a copy kept meanwhile would miss the
+   * labels that arrive).
+   */
+  dropped: Set<number>;
+  /** The store's copy must be written anew in full (first save, buckets dropped, clock gone back). */
+  rewrite: boolean;
+  /** Set by a run, cleared by the save after it. */
+  unsaved: boolean;
+}
