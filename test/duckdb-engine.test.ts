@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Check } from '../src/checks/types.js';
 import { ConfigError } from '../src/config/errors.js';
 import { loadConfigText } from '../src/config/load.js';
 import { createDuckdbWarehouse } from '../src/warehouse/duckdb.js';
@@ -18,6 +19,8 @@ import { describeError } from '../src/warehouse/errors.js';
 import { openWarehouse } from '../src/warehouse/open.js';
 import type { Warehouse } from '../src/warehouse/types.js';
 import { ROOT, runCli } from './helpers/cli.js';
+import { seededRandom } from './helpers/model-tables.js';
+import { bruteAuc } from './helpers/oracle.js';
 
 // The DuckDB engine's guarantees, in DuckDB's terms (engine-parity.test.ts holds its values against
 // PostgreSQL's): the database is opened read-only, nothing outside it can be read, written, attached or
@@ -240,5 +243,90 @@ state: { url: pglite:memory }
     );
     expect(load('{ parquet: a.parquet, csv: a.csv }')).toThrow(/give exactly one of parquet, csv or json/);
     expect(load('{ json: a.json, types: { at: varchar } }')).toThrow(/expected one of timestamptz/);
+  });
+});
+
+describe('DuckDB: the exact AUC counts tied scores half, as brute force does', () => {
+  // Scores on a 0.1 grid (many ties), a NULL score, two versions and a segment column, labels 0/1 in a CSV: the
+  // peers' window is spelled differently on DuckDB (src/sql/dialect.ts, peers), so ties are checked here on
+  // DuckDB itself, against the pair count.
+  const { rand, pick } = seededRandom(5);
+  const preds = Array.from({ length: 240 }, (_, i) => ({
+    k: i,
+    s: i % 37 === 0 ? null : Math.round(rand() * 10) / 10,
+    v: pick(['a', 'b']),
+    g: pick(['web', 'app', 'app']),
+    y: rand() < 0.45 ? 1 : 0,
+  }));
+  let tw: Warehouse;
+  let checks: Check[];
+
+  beforeAll(async () => {
+    const ties = join(dir, 'ties');
+    mkdirSync(ties, { recursive: true });
+    const rows = preds
+      .map((p) => `(${p.k}, now() - INTERVAL (${p.k}) MINUTE, ${p.s ?? 'NULL'}::DOUBLE, '${p.v}', '${p.g}')`)
+      .join(', ');
+    const db = await DuckDBInstance.create(':memory:');
+    const c = await db.connect();
+    await c.run(
+      `COPY (SELECT * FROM (VALUES ${rows}) t(k, ts, s, v, g)) TO '${join(ties, 'p.parquet')}' (FORMAT parquet)`,
+    );
+    await c.run(
+      `COPY (SELECT * FROM (VALUES ${preds.map((p) => `(${p.k}, now() - INTERVAL 1 SECOND, ${p.y})`).join(', ')}) t(k, lt, y))
+       TO '${join(ties, 'l.csv')}' (FORMAT csv, HEADER)`,
+    );
+    c.closeSync();
+    db.closeSync();
+    const cfg = loadConfigText(
+      `warehouse:
+  url: duckdb:memory
+  files:
+    p: { parquet: ties/p.parquet }
+    l: { csv: ties/l.csv }
+state: { url: pglite:memory }
+models:
+  - name: m
+    task: binary_classification
+    owner: ds
+    windows: [1d]
+    segments: [g]
+    predictions: { table: files.p, key: k, timestamp: ts, score: s, version: v }
+    labels: { table: files.l, key: k, timestamp: lt, label: y }
+`,
+      join(dir, 'ties.yaml'),
+      {},
+      dir,
+    );
+    tw = openWarehouse(cfg.warehouse);
+    checks = cfg.checks;
+  });
+  afterAll(async () => {
+    await tw?.close();
+  });
+
+  const auc = (rows: typeof preds) =>
+    bruteAuc(rows.filter((p) => p.s !== null).map((p) => ({ s: p.s as number, y: p.y })));
+
+  it('per version and per segment value', async () => {
+    const run = async (id: string) => {
+      const check = checks.find((c) => c.id === id) as Check;
+      return (await tw.readOnly({ timeoutMs: 30_000 }, (q) => check.run(q))).samples;
+    };
+    const perf = await run('model:m:performance');
+    for (const v of ['a', 'b']) {
+      const got = perf.find((s) => s.name === 'mlwatch_model_auc' && s.labels.version === v)?.value;
+      expect(Math.abs((got as number) - auc(preds.filter((p) => p.v === v)))).toBeLessThan(1e-12);
+    }
+    const segments = await run('model:m:segments');
+    for (const g of ['web', 'app']) {
+      const got = segments.find(
+        (s) => s.name === 'mlwatch_model_segment_auc' && s.labels.segment_value === g,
+      )?.value;
+      expect(Math.abs((got as number) - auc(preds.filter((p) => p.g === g)))).toBeLessThan(1e-12);
+    }
+    // The data has what makes the test worth it: ties between a positive and a negative.
+    const tied = preds.filter((p) => p.s === 0.5);
+    expect(tied.some((p) => p.y === 1) && tied.some((p) => p.y === 0)).toBe(true);
   });
 });

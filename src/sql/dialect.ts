@@ -46,6 +46,12 @@ export interface Dialect {
   catalogType(dataType: string): string;
   /** The quotient of two integers, rounded toward zero (PostgreSQL's / on integers; DuckDB's / is a float's). */
   intDiv(dividend: string, divisor: string): string;
+  /**
+   * The window over a row's peers: the rows of its `partition` with the same `order` value (the ties an exact
+   * AUC counts half). Beside a running sum `OVER (PARTITION BY partition ORDER BY order)`, the same rows either
+   * way; each engine gets the spelling it runs fastest (see postgres and duckdb).
+   */
+  peers(partition: string, order: string): string;
 }
 
 export const postgres: Dialect = {
@@ -59,6 +65,8 @@ export const postgres: Dialect = {
   widthBucket: (operand, thresholds) => `width_bucket(${operand}, ${thresholds})`,
   catalogType: (dataType) => dataType,
   intDiv: (dividend, divisor) => `(${dividend}) / (${divisor})`,
+  // A partition of its own: the sort by (partition, order) of the running sum serves it too.
+  peers: (partition, order) => `PARTITION BY ${partition}, ${order}`,
 };
 
 /** DuckDB's catalog type names (upper case, modifiers included) in PostgreSQL's spelling; others kept as read. */
@@ -103,6 +111,12 @@ export const duckdb: Dialect = {
     `CASE WHEN (${operand}) IS NULL THEN NULL ELSE len(list_filter(${thresholds}, e -> e <= (${operand}))) END`,
   catalogType: duckdbCatalogType,
   intDiv: (dividend, divisor) => `(${dividend}) // (${divisor})`,
+  // The running sum's partition and order with a frame of the current row's peers: DuckDB sorts once per
+  // partition-and-order, so this shares the running sum's sort where PARTITION BY (partition, order) sorted
+  // again (the 14-day classification statement on 1,000,000 predictions in Parquet: 3.0 s against 3.6-5.2 s
+  // on a loaded machine). PostgreSQL measured the same either way and keeps the partition.
+  peers: (partition, order) =>
+    `PARTITION BY ${partition} ORDER BY ${order} RANGE BETWEEN CURRENT ROW AND CURRENT ROW`,
 };
 
 /** The dialect of a warehouse URL (already validated by the config schema): PostgreSQL and PGlite alike. */

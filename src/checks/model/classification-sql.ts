@@ -46,7 +46,7 @@ export function classificationStatement(m: ModelContext): Statement {
   const windows = m.windows.map((_, i) => i);
   const ranks = windows.flatMap((i) => [
     `sum(1 - y) FILTER (WHERE w${i}) OVER (PARTITION BY v ORDER BY s) AS le${i}`,
-    `sum(1 - y) FILTER (WHERE w${i}) OVER (PARTITION BY v, s) AS eq${i}`,
+    `sum(1 - y) FILTER (WHERE w${i}) OVER (${m.dialect.peers('v', 's')}) AS eq${i}`,
   ]);
   // What the metrics sum per (version, bin, ring). Windows are nested (they all end at now()), so a row's ring,
   // the number of windows it is in less one, says which: window i sums the rings >= i. Only the Mann-Whitney

@@ -102,7 +102,7 @@ ${body}`);
   const t = b.add(m.threshold, 'float8');
   const ranks = windows.flatMap((i) => [
     `sum(1 - y) FILTER (WHERE w${i}) OVER (PARTITION BY si, g ORDER BY s) AS le${i}`,
-    `sum(1 - y) FILTER (WHERE w${i}) OVER (PARTITION BY si, g, s) AS eq${i}`,
+    `sum(1 - y) FILTER (WHERE w${i}) OVER (${m.dialect.peers('si, g', 's')}) AS eq${i}`,
   ]);
   const body = perWindow(
     ['n_all', 'n_lab', 'n_pos', 'n_neg', 'auc_num', 'tp', 'fp'],

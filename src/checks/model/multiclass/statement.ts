@@ -52,7 +52,7 @@ export function multiclassStatement(m: ModelContext, classes: Classes): Statemen
   const eps = '1e-15::float8';
   const ranks = windows.flatMap((i) => [
     `count(*) FILTER (WHERE w${i} AND neg) OVER (PARTITION BY v, ci ORDER BY s) AS le${i}`,
-    `count(*) FILTER (WHERE w${i} AND neg) OVER (PARTITION BY v, ci, s) AS eq${i}`,
+    `count(*) FILTER (WHERE w${i} AND neg) OVER (${m.dialect.peers('v, ci', 's')}) AS eq${i}`,
   ]);
   const perWindow = windows.flatMap((i) => [
     `count(*) FILTER (WHERE w${i} AND pos)::float8 AS n_pos_${i}`,
