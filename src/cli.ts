@@ -195,12 +195,16 @@ retrain
 program
   .command('report')
   .description('the weekly data-science review as Markdown (docs/report.md)')
-  .requiredOption('-c, --config <file>', 'config file (its report and state sections say where to read)')
+  .option('-c, --config <file>', 'config file (its warehouse, report and state sections say where to read)')
   .option('--since <duration>', 'the period, ending now; also the model window compared', '7d')
   .option('--prometheus <url>', 'the Prometheus with the time series (default: report.prometheus_url)')
+  .option('--exporter <url>', "without Prometheus: the values now from this exporter's /metrics (the demo)")
   .option('--at <time>', 'end the period at this ISO time instead of now, e.g. 2026-11-23T08:00:00Z')
-  .action(async (opts: { config: string } & ReportFlags) => {
-    const result = await report(loadOrExit(opts.config), opts);
+  .action(async (opts: { config?: string } & ReportFlags) => {
+    const config = opts.config === undefined ? undefined : loadOrExit(opts.config);
+    // A one-off run's info lines (warehouse reachable) are noise beside the review; warnings and below stay.
+    const level = program.opts().logLevel;
+    const result = await report(config, opts, { log: createLogger(level === 'info' ? 'warn' : level) });
     for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
     (result.code === 0 ? process.stdout : process.stderr).write(`${result.out}\n`);
     process.exitCode = result.code;

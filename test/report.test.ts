@@ -194,7 +194,7 @@ describe.skipIf(!haveProm)('metric sections from Prometheus', () => {
       prometheus: prometheusClient(url, 10_000),
     });
     expect(r.markdown).toContain(
-      '## Model performance\n\n_No mlwatch_model_auc or mlwatch_model_mae series with window="3d"._',
+      `## Model performance\n\n_From Prometheus at ${url}._\n\n_No mlwatch_model_auc or mlwatch_model_mae series with window="3d"._`,
     );
     // In the 3 days before the end only income's 1d window (0.5, a day before) went above the threshold;
     // loans/amount did 3 days and an hour before.
@@ -235,10 +235,15 @@ describe('without Prometheus', () => {
 
     const file = join(dir, 'down.yaml');
     writeFileSync(file, `warehouse: { url: 'pglite:memory' }\nreport: { prometheus_url: '${down}' }\n`);
+    // The command shows the values now instead (from the warehouse: this config has no checks) and says why.
     const cli = runCli(['report', '--config', file, '--since', '7d']);
     expect(cli.code).toBe(0);
-    expect(cli.stdout).toContain(note);
-    expect(cli.stderr).toContain(`warning: cannot reach Prometheus at ${down} (ECONNREFUSED)`);
+    expect(cli.stdout).toContain(
+      `_Now, from the warehouse. Before, Change and Trend need Prometheus's history: cannot reach Prometheus at ${down} (ECONNREFUSED)._`,
+    );
+    expect(cli.stderr).toContain(
+      `warning: cannot reach Prometheus at ${down} (ECONNREFUSED): the model and data sections show the values now, from the warehouse (the config has no checks)`,
+    );
     const bad = runCli(['report', '--config', file, '--since', 'a week']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("--since: 'a week' is not a duration; write it like 7d or 24h");

@@ -2,6 +2,8 @@ import type { StateDb } from '../store/db.js';
 import { type ActivitySections, activityUnavailable, gatherActivity } from './activity.js';
 import { renderMarkdown } from './markdown.js';
 import { gatherMetrics, type MetricSections, metricsUnavailable } from './metrics.js';
+import { fillFromNow } from './now/fill.js';
+import type { NowSource } from './now/values.js';
 import type { PrometheusClient } from './prometheus.js';
 import type { ReportData, ReportPeriod, Section } from './types.js';
 
@@ -12,6 +14,11 @@ export interface BuildReportOptions {
   /** Absent: the activity sections say why (given in `stateUnavailable`). */
   state?: { db: StateDb; schemaSql: string } | undefined;
   stateUnavailable?: string;
+  /**
+   * Where the values now are read when Prometheus is absent or cannot answer (`mlwatch report`: the checks run
+   * once, or a running exporter's /metrics). Absent (the cadence): those sections say why they are missing.
+   */
+  now?: NowSource | undefined;
 }
 
 export interface BuiltReport {
@@ -31,14 +38,19 @@ export function periodEnding(end: Date, ms: number, window: string): ReportPerio
 
 /** Gathers every section (sources read in parallel) and renders the review; never fails on a missing source. */
 export async function buildReport(o: BuildReportOptions): Promise<BuiltReport> {
-  const [metrics, activity] = await Promise.all([
-    o.prometheus ? gatherMetrics(o.prometheus, o.period) : Promise.resolve(metricsUnavailable(NO_PROMETHEUS)),
+  const [filled, activity] = await Promise.all([
+    (o.prometheus
+      ? gatherMetrics(o.prometheus, o.period)
+      : Promise.resolve(metricsUnavailable(NO_PROMETHEUS))
+    ).then((m) => fillFromNow(m, o.now, o.period)),
     o.state
       ? gatherActivity(o.state.db, o.state.schemaSql, o.period)
       : Promise.resolve(activityUnavailable(o.stateUnavailable ?? 'no state store')),
   ]);
-  const data: ReportData = { period: o.period, ...metrics, ...activity };
-  return { period: o.period, markdown: renderMarkdown(data), data, warnings: warningsOf(metrics, activity) };
+  const { metrics, now } = filled;
+  const data: ReportData = { period: o.period, ...metrics, ...activity, now };
+  const warnings = [...new Set([...filled.warnings, ...warningsOf(metrics, activity)])];
+  return { period: o.period, markdown: renderMarkdown(data), data, warnings };
 }
 
 function warningsOf(m: MetricSections, a: ActivitySections): string[] {

@@ -1,3 +1,4 @@
+import { redactUrl } from '../../redact.js';
 import { type PrometheusClient, PrometheusUnavailable, type Sample } from './prometheus.js';
 import { driftedFeatures, modelMetric } from './promql.js';
 import type { CoverageRow, DriftRow, PerformanceRow, ReportPeriod, Section } from './types.js';
@@ -31,9 +32,9 @@ function compare(previous: Sample[], now: Sample[]): CoverageRow[] {
 }
 
 /** Runs one section's queries; a Prometheus that cannot answer makes the section unavailable, not the report. */
-async function section<T>(gather: () => Promise<T[]>): Promise<Section<T>> {
+async function section<T>(prom: PrometheusClient, gather: () => Promise<T[]>): Promise<Section<T>> {
   try {
-    return { rows: await gather() };
+    return { rows: await gather(), source: { kind: 'prometheus', url: redactUrl(prom.url) } };
   } catch (err) {
     if (err instanceof PrometheusUnavailable) return { unavailable: err.message };
     throw err;
@@ -47,7 +48,7 @@ async function section<T>(gather: () => Promise<T[]>): Promise<Section<T>> {
 export async function gatherMetrics(prom: PrometheusClient, p: ReportPeriod): Promise<MetricSections> {
   const periodMs = p.end.getTime() - p.start.getTime();
   const [performance, coverage, drift] = await Promise.all([
-    section(async () => {
+    section(prom, async () => {
       const [aucThen, aucNow, maeThen, maeNow] = await Promise.all([
         prom.query(modelMetric('mlwatch_model_auc', p.window), p.start),
         prom.query(modelMetric('mlwatch_model_auc', p.window), p.end),
@@ -60,14 +61,14 @@ export async function gatherMetrics(prom: PrometheusClient, p: ReportPeriod): Pr
       ];
       return rows.sort((a, b) => byModelVersion(a, b) || a.metric.localeCompare(b.metric));
     }),
-    section(async () => {
+    section(prom, async () => {
       const [then, now] = await Promise.all([
         prom.query(modelMetric('mlwatch_model_label_coverage_ratio', p.window), p.start),
         prom.query(modelMetric('mlwatch_model_label_coverage_ratio', p.window), p.end),
       ]);
       return compare(then, now);
     }),
-    section(async () => {
+    section(prom, async () => {
       const samples = await prom.query(driftedFeatures(Math.round(periodMs / 1000)), p.end);
       return samples
         .map((s) => ({ dataset: s.labels.dataset ?? '', feature: s.labels.feature ?? '', maxPsi: s.value }))

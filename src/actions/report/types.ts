@@ -8,8 +8,15 @@ export interface ReportPeriod {
   window: string;
 }
 
+/**
+ * Where a metric section's values came from, named in the section so that the review never mixes them
+ * silently: Prometheus's history, or the values now (the checks run once, or a running exporter's /metrics)
+ * because Prometheus could not be read (`why`).
+ */
+export type MetricSource = { kind: 'prometheus'; url: string } | { kind: 'now'; from: string; why: string };
+
 /** A section's rows, or why it could not be gathered (Prometheus down, state store not migrated). */
-export type Section<T> = { rows: T[] } | { unavailable: string };
+export type Section<T> = { rows: T[]; source?: MetricSource } | { unavailable: string };
 
 export interface PerformanceRow {
   model: string;
@@ -30,7 +37,9 @@ export interface CoverageRow {
 export interface DriftRow {
   dataset: string;
   feature: string;
+  /** From Prometheus: the highest PSI of the period, any window. Now: the PSI in `window` now. */
   maxPsi: number;
+  window?: string | undefined;
 }
 
 export interface TicketRow {
@@ -56,8 +65,56 @@ export interface RollbackRow {
   requests: number;
 }
 
+/** A check that failed when the values now were read: its values are missing (or its last good run's). */
+export interface FailedCheck {
+  check: string;
+  error?: string | undefined;
+}
+
+/** A dataset's freshness or a column's null ratio, now. */
+export interface DataNowRow {
+  dataset: string;
+  measure: 'newest row age' | 'null ratio';
+  column?: string | undefined;
+  window?: string | undefined;
+  /** Seconds for the age, 0..1 for the ratio. */
+  value: number;
+}
+
+export interface JobNowRow {
+  job: string;
+  window: string;
+  succeeded: number;
+  failed: number;
+  /** Absent when no run finished in the window. */
+  successRatio?: number | undefined;
+}
+
+export interface KpiNowRow {
+  kpi: string;
+  window: string;
+  value: number;
+  baseline?: number | undefined;
+}
+
+/**
+ * The sections only a review without Prometheus has: the checks' other values now, which Prometheus's review
+ * leaves to the dashboards. `from` and `why` as in MetricSource.
+ */
+export interface NowSections {
+  from: string;
+  detail: string;
+  why: string;
+  failed: FailedCheck[];
+  data: DataNowRow[];
+  jobs: JobNowRow[];
+  kpis: KpiNowRow[];
+}
+
 export interface ReportData {
   period: ReportPeriod;
+  /** Present when a metric section had to be filled from the values now. */
+  now?: NowSections | undefined;
   performance: Section<PerformanceRow>;
   coverage: Section<CoverageRow>;
   drift: Section<DriftRow>;
