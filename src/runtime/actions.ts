@@ -64,6 +64,7 @@ export function startActions(o: ActionsOptions): Actions {
     forward: o.config.raw.state.ticket_forward,
     ticketLabels: o.config.raw.state.ticket_labels,
     handoff: o.config.raw.state.handoff,
+    sharesWarehouse: o.config.raw.state.url === undefined,
     ...(o.ticketForward ? { forwardTiming: o.ticketForward } : {}),
   });
   state.register(o.registry);

@@ -15,6 +15,7 @@ import { knownTicketLabels, type TicketLabelsConfig } from '../tickets/ticket-la
 import { type TicketCount, TicketLog } from '../tickets/tickets.js';
 import type { StateDb } from './db.js';
 import { migrate } from './migrations.js';
+import { isWriteRefused, writeRefusedHint } from './write-refused.js';
 
 export interface StoreServiceOptions {
   db: StateDb;
@@ -32,6 +33,8 @@ export interface StoreServiceOptions {
   forwardTiming?: Pick<TicketForwarderOptions, 'pollMs' | 'backoffMs' | 'backoffCapMs' | 'leaseMarginMs'>;
   /** state.handoff: when unacknowledged pages go to data science by themselves (off without layers). */
   handoff?: HandoffConfig | undefined;
+  /** No state.url of its own: the store is the warehouse's database and role (said when writing is refused). */
+  sharesWarehouse?: boolean;
 }
 
 /**
@@ -212,8 +215,12 @@ export class StoreService {
       this.o.log.info({ schema: this.o.schema, applied }, 'state store ready');
       await this.refresh();
     } catch (err) {
-      const reason = (err as Error).message.split('\n')[0] ?? String(err);
-      if (reason !== this.lastError) {
+      const message = (err as Error).message.split('\n')[0] ?? String(err);
+      const reason = isWriteRefused(err)
+        ? `${message}: ${writeRefusedHint(this.o.schema, this.o.sharesWarehouse ?? false)}`
+        : message;
+      // Logged once per reason: a store down for an hour is one line, not one every retry.
+      if (`state store unavailable: ${reason}` !== this.lastError) {
         this.o.log.error({ err: reason }, 'state store unavailable; webhooks answer 503 until it is back');
       }
       this.lastError = `state store unavailable: ${reason}`;
