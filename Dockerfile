@@ -5,8 +5,8 @@
 #
 # Base: node:22.23.3-bookworm-slim, Node 22 LTS (maintained until April 2027; Node 20 reached end of life on
 # 2026-04-30). Pinned to the patch release so a build is repeatable; a Node update is a change of all three
-# FROM lines. CI still runs the tests on the machine's Node 20, not on this one; 24, the newer LTS line,
-# waits until CI runs the image's Node.
+# FROM lines. CI runs the tests on the machine's Node and the embedded-engine pass again on this one
+# (scripts/install-node-image.sh reads the version from here); 24, the newer LTS line, is one FROM change away.
 
 FROM node:22.23.3-bookworm-slim AS build
 WORKDIR /app
