@@ -19,7 +19,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import type { Check } from '../src/checks/types.js';
 import { loadConfigText } from '../src/config/load.js';
 import { openWarehouse } from '../src/warehouse/open.js';
-import { writeFigures } from './harness.js';
+import { finish, writeFigures } from './harness.js';
 import { peerMissing, runPeer } from './pandas-peer.js';
 import { line, type Stats, stats, x } from './stats.js';
 
@@ -235,10 +235,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(`mlwatch bench: ${(err as Error).stack ?? String(err)}`);
-    process.exit(1);
-  },
-);
+finish(main());

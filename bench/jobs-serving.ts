@@ -22,6 +22,7 @@ import {
   benchConfig,
   connectOrExit,
   count,
+  finish,
   runChecked,
   startBenchExporter,
   startedUp,
@@ -259,10 +260,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(`mlwatch bench: ${(err as Error).stack ?? String(err)}`);
-    process.exit(1);
-  },
-);
+finish(main());

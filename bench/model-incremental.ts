@@ -23,7 +23,7 @@ import type pg from 'pg';
 import type { Check } from '../src/checks/types.js';
 import { createPgWarehouse } from '../src/warehouse/pg.js';
 import type { Warehouse } from '../src/warehouse/types.js';
-import { benchConfig, connectOrExit, count, Watchdog, writeFigures } from './harness.js';
+import { benchConfig, connectOrExit, count, finish, Watchdog, writeFigures } from './harness.js';
 import { line, type Stats, stats, x } from './stats.js';
 
 const URL_ = process.env.MLWATCH_BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
@@ -214,10 +214,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(`mlwatch bench: ${(err as Error).stack ?? String(err)}`);
-    process.exit(1);
-  },
-);
+finish(main());
