@@ -1,16 +1,14 @@
 // Writes docs/dashboard_sketch.png (all dashboards on one page) and docs/dashboard_sketch-<dashboard>.png
-// (each dashboard with its queries in full) from grafana/dashboards/mlwatch/*.json: `npm run sketch`.
-// Run it after `npm run dashboards`; test/dashboard-sketch.test.ts fails while an image is stale.
-// `--svg DIR` also writes the SVG each PNG is rendered from, for a look in a browser.
+// (each dashboard with its queries in full) from grafana/dashboards/mlwatch/*.json: `npm run sketch`, and the
+// last step of `npm run bundle` (scripts/gen-bundle.ts). test/dashboard-sketch.test.ts fails while an image is
+// stale. `--svg DIR` also writes the SVG each PNG is rendered from, for a look in a browser.
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { buildSketches, ROOT } from './sketch/index.js';
 import { renderPng } from './sketch/png.js';
 
-async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const svgDir = args[0] === '--svg' ? args[1] : undefined;
-  if (args.length > 0 && !svgDir) throw new Error('usage: tsx scripts/gen-dashboard-sketch.ts [--svg DIR]');
+export async function writeSketches(svgDir?: string): Promise<void> {
   const sketches = buildSketches();
   const wanted = new Set(sketches.map((s) => basename(s.png)));
   // A dashboard that was removed leaves no sheet behind.
@@ -34,7 +32,16 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(`gen-dashboard-sketch: ${(err as Error).message}`);
-  process.exit(1);
-});
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const svgDir = args[0] === '--svg' ? args[1] : undefined;
+  if (args.length > 0 && !svgDir) throw new Error('usage: tsx scripts/gen-dashboard-sketch.ts [--svg DIR]');
+  await writeSketches(svgDir);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    console.error(`gen-dashboard-sketch: ${(err as Error).message}`);
+    process.exit(1);
+  });
+}

@@ -20,7 +20,7 @@ import {
 import { renderSketch } from '../tools/dashboard-sketch.js';
 import { inspectPromql } from '../tools/promql.js';
 
-const REGENERATE = 'run `npx tsx scripts/gen-dashboards.ts` (npm run dashboards) and commit the result';
+const REGENERATE = 'run `npm run bundle` (scripts/gen-bundle.ts) and commit the result';
 const root = (p: string) => new URL(`../${p}`, import.meta.url);
 
 /** The shape of prometheus/rules/system.rules.yml, small and frozen, for the reader's own tests. */

@@ -27,7 +27,7 @@ import { toolOnPath } from './helpers/tools.js';
 // (Debian's kubernetes-client, installed by scripts/install-stack-deps.sh), every rendered object passes the
 // Kubernetes and prometheus-operator schemas of kubernetes-models, and the objects fit together and fit mlwatch.
 
-const REGENERATE = 'run `npm run kubernetes` (scripts/gen-kubernetes.ts) and commit the result';
+const REGENERATE = 'run `npm run bundle` (scripts/gen-bundle.ts) and commit the result';
 const BASE = join(ROOT, 'deploy/kubernetes');
 const kubectl = toolOnPath('kubectl');
 const log = pino({ level: 'silent' });

@@ -1,8 +1,10 @@
+import { DEFAULT_BUNDLE_CONFIG } from '../bundle/config.js';
 import { ALERT_LAYERS, ALERT_TEAMS } from '../src/actions/tickets/ticket-labels.js';
 
 /** The alert contract shared by the rules, their linter, the dashboards and Alertmanager's routing. */
 
-export const RUNBOOK_BASE = 'https://github.com/mlwatch/mlwatch/blob/main/docs/runbooks/';
+/** The runbook base of the checked-in bundle, which the linters hold it to (bundle/config.ts has it). */
+export const RUNBOOK_BASE = DEFAULT_BUNDLE_CONFIG.runbook_base_url;
 
 export const ALLOWED_LABELS: Record<string, readonly string[]> = {
   severity: ['critical', 'warning', 'info'],

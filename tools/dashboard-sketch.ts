@@ -91,7 +91,7 @@ export function renderSketch(dashboards: DashboardJson[]): string {
   const height = top - GAP + PAD;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}">`,
-    '<!-- Generated from grafana/dashboards by scripts/gen-dashboards.ts; do not edit by hand. -->',
+    '<!-- Generated from grafana/dashboards by scripts/gen-bundle.ts (npm run bundle); do not edit by hand. -->',
     '<style>text{font-family:Helvetica,Arial,sans-serif}.dash{font-size:18px;font-weight:bold;fill:#1f2933}' +
       '.row{font-size:12px;font-weight:bold;fill:#ffffff}.panel{font-size:12px;fill:#1f2933}' +
       '.kind{font-size:10px;fill:#5f6b7a}.expr{font-size:10px;font-family:monospace;fill:#38424f}</style>',

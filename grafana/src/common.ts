@@ -8,7 +8,7 @@ import {
   VariableRefresh,
   VariableSort,
 } from '@grafana/grafana-foundation-sdk/dashboard';
-import { RUNBOOK_BASE } from '../../tools/bundle-contract.js';
+import { bundleConfig, jobMatcher } from './environment.js';
 
 /** What every mlwatch dashboard shares: the datasource, the variables, the alert annotation, the links. */
 
@@ -21,7 +21,7 @@ export const DATASOURCE: DataSourceRef = { type: 'prometheus', uid: '${datasourc
 export const TAGS = ['mlwatch'];
 
 export function runbookUrl(alert: string): string {
-  return `${RUNBOOK_BASE}${alert}.md`;
+  return `${bundleConfig().runbook_base_url}${alert}.md`;
 }
 
 export function datasourceVariable(): DatasourceVariableBuilder {
@@ -55,7 +55,7 @@ export function instanceVariable() {
   return labelVariable(
     'instance',
     'Instance',
-    'up{job="mlwatch"}',
+    `up{${jobMatcher()}}`,
     'The mlwatch exporters Prometheus scrapes.',
   );
 }

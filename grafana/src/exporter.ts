@@ -11,6 +11,7 @@ import {
   runbookLink,
   TAGS,
 } from './common.js';
+import { jobMatcher } from './environment.js';
 import { okMapping, stat, stateTimeline, table, timeseries } from './panels.js';
 import { findAlert, type RuleSet } from './rules.js';
 import { scope } from './scope.js';
@@ -21,7 +22,9 @@ import { ALERT_COLOR, alertSteps, alertThreshold, OK_COLOR } from './thresholds.
 export const EXPORTER_UID = 'mlwatch-exporter';
 
 const BY_CHECK = `check=~"$check",${BY_INSTANCE}`;
-const MLWATCH_JOB = `job="mlwatch",${BY_INSTANCE}`;
+
+// The exporters' own series (up, scrape, process), by the scrape job of the bundle config.
+const exporterSeries = () => `${jobMatcher()},${BY_INSTANCE}`;
 
 export function exporterDashboard(rules: RuleSet): Dashboard {
   const exporterDown = alertThreshold(rules, 'MlwatchExporterDown');
@@ -200,11 +203,11 @@ export function exporterDashboard(rules: RuleSet): Dashboard {
     .withPanel(
       stat({
         title: 'Exporter up',
-        description: `Whether Prometheus could scrape the exporter (up{job="mlwatch"}). ${exporterDown.alert} fires after ${exporterDown.for} down: check the container and its logs.`,
+        description: `Whether Prometheus could scrape the exporter (up{${jobMatcher()}}). ${exporterDown.alert} fires after ${exporterDown.for} down: check the container and its logs.`,
         unit: units.NoUnit,
         w: 6,
         h: 4,
-        queries: [{ expr: `up{${MLWATCH_JOB}}`, legend: '{{instance}}' }],
+        queries: [{ expr: `up{${exporterSeries()}}`, legend: '{{instance}}' }],
         thresholds: alertSteps(exporterDown),
         mappings: okMapping('up', 'down'),
         runbooks: [exporterDown.alert],
@@ -264,7 +267,7 @@ export function exporterDashboard(rules: RuleSet): Dashboard {
         w: 24,
         h: 6,
         queries: [
-          { expr: `up{${MLWATCH_JOB}}`, legend: 'exporter {{instance}}' },
+          { expr: `up{${exporterSeries()}}`, legend: 'exporter {{instance}}' },
           { expr: `mlwatch_warehouse_up{${BY_INSTANCE}}`, legend: 'warehouse {{instance}}' },
           { expr: `mlwatch_config_last_reload_successful{${BY_INSTANCE}}`, legend: 'config {{instance}}' },
         ],
@@ -283,7 +286,7 @@ export function exporterDashboard(rules: RuleSet): Dashboard {
         unit: units.Seconds,
         w: 8,
         h: 8,
-        queries: [{ expr: `scrape_duration_seconds{${MLWATCH_JOB}}`, legend: '{{instance}}' }],
+        queries: [{ expr: `scrape_duration_seconds{${exporterSeries()}}`, legend: '{{instance}}' }],
         min: 0,
       }),
     )
@@ -296,7 +299,7 @@ export function exporterDashboard(rules: RuleSet): Dashboard {
         unit: units.BytesIEC,
         w: 8,
         h: 8,
-        queries: [{ expr: `process_resident_memory_bytes{${MLWATCH_JOB}}`, legend: '{{instance}}' }],
+        queries: [{ expr: `process_resident_memory_bytes{${exporterSeries()}}`, legend: '{{instance}}' }],
         min: 0,
       }),
     )
@@ -311,7 +314,7 @@ export function exporterDashboard(rules: RuleSet): Dashboard {
         h: 8,
         queries: [
           {
-            expr: `rate(process_cpu_seconds_total{${MLWATCH_JOB}}[$__rate_interval])`,
+            expr: `rate(process_cpu_seconds_total{${exporterSeries()}}[$__rate_interval])`,
             legend: '{{instance}}',
           },
         ],

@@ -1,7 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import { type BundleConfig, DEFAULT_BUNDLE_CONFIG } from '../../bundle/config.js';
 import { businessKpisDashboard } from './business-kpis.js';
 import { dataQualityDashboard } from './data-quality.js';
+import { withBundleConfig } from './environment.js';
 import { exporterDashboard } from './exporter.js';
 import { modelPerformanceDashboard } from './model-performance.js';
 import { overviewDashboard } from './overview.js';
@@ -19,15 +21,22 @@ export interface GeneratedDashboard {
   dashboard: Dashboard;
 }
 
-export function buildDashboards(rules: RuleSet = readRules()): GeneratedDashboard[] {
-  return [
+/**
+ * Every dashboard, with its thresholds read from `rules` and its environment (scrape job, runbook links) from
+ * `config`, the bundle config (bundle/config.ts).
+ */
+export function buildDashboards(
+  rules: RuleSet = readRules(),
+  config: BundleConfig = DEFAULT_BUNDLE_CONFIG,
+): GeneratedDashboard[] {
+  return withBundleConfig(config, () => [
     { file: 'overview.json', dashboard: overviewDashboard(rules) },
     { file: 'exporter.json', dashboard: exporterDashboard(rules) },
     { file: 'data-quality.json', dashboard: dataQualityDashboard(rules) },
     { file: 'model-performance.json', dashboard: modelPerformanceDashboard(rules) },
     { file: 'business-kpis.json', dashboard: businessKpisDashboard(rules) },
     { file: 'system.json', dashboard: systemDashboard(rules) },
-  ];
+  ]);
 }
 
 /** The committed form: stable key order as built, two-space indent, final newline. */

@@ -10,6 +10,7 @@ import {
   runbookLink,
   TAGS,
 } from './common.js';
+import { jobMatcher } from './environment.js';
 import { EXPORTER_UID } from './exporter.js';
 import { ANY_IS_BAD, okMapping, stat } from './panels.js';
 import type { RuleSet } from './rules.js';
@@ -115,7 +116,7 @@ export function overviewDashboard(rules: RuleSet): Dashboard {
           unit: units.NoUnit,
           w: 4,
           h: 4,
-          queries: [{ expr: `up{job="mlwatch",${BY_INSTANCE}}`, legend: '{{instance}}' }],
+          queries: [{ expr: `up{${jobMatcher()},${BY_INSTANCE}}`, legend: '{{instance}}' }],
           thresholds: alertSteps(exporterDown),
           mappings: okMapping('up', 'down'),
           runbooks: [exporterDown.alert],

@@ -17,6 +17,7 @@ import {
   runbookLink,
   TAGS,
 } from './common.js';
+import { jobMatcher } from './environment.js';
 import { EXPORTER_UID } from './exporter.js';
 import { OVERVIEW_UID } from './overview.js';
 import { ANY_IS_BAD, stat, table, timeseries } from './panels.js';
@@ -34,7 +35,8 @@ export const SYSTEM_UID = 'mlwatch-system';
 const JOB = `job_name=~"$job_name",${BY_INSTANCE}`;
 const SERVICE = `service_name=~"$service_name",${BY_INSTANCE}`;
 const NODE = 'instance=~"$node"';
-const EXPORTER = `job="mlwatch",${BY_INSTANCE}`;
+// The exporters' own process series, by the scrape job of the bundle config.
+const exporterSeries = () => `${jobMatcher()},${BY_INSTANCE}`;
 
 /** One long/short window pair of a burn-rate alert: `<ratio>{window="1h"} > (14.4 * 0.01)`. */
 export interface BurnPair {
@@ -565,9 +567,9 @@ export function systemDashboard(rules: RuleSet): Dashboard {
         w: 12,
         h: 8,
         queries: [
-          { expr: `process_resident_memory_bytes{${EXPORTER}}`, legend: '{{instance}}' },
+          { expr: `process_resident_memory_bytes{${exporterSeries()}}`, legend: '{{instance}}' },
           {
-            expr: `predict_linear(process_resident_memory_bytes{${EXPORTER}}[1h], 4 * 3600)`,
+            expr: `predict_linear(process_resident_memory_bytes{${exporterSeries()}}[1h], 4 * 3600)`,
             legend: '{{instance}} in 4h',
           },
         ],
@@ -589,7 +591,7 @@ export function systemDashboard(rules: RuleSet): Dashboard {
         unit: units.Seconds,
         w: 12,
         h: 8,
-        queries: [{ expr: `nodejs_eventloop_lag_p99_seconds{${EXPORTER}}`, legend: '{{instance}}' }],
+        queries: [{ expr: `nodejs_eventloop_lag_p99_seconds{${exporterSeries()}}`, legend: '{{instance}}' }],
         thresholds: alertSteps(lag),
         thresholdLine: true,
         min: 0,
