@@ -34,6 +34,7 @@ interface DemoFlags {
   port: string;
   host: string;
   warehouseUrl?: string;
+  engine?: string;
   schema: string;
   batchInterval: string;
   incident: string;
@@ -272,6 +273,7 @@ program
     'seed this Postgres instead of the embedded engine (the schema is replaced)',
   )
   .option('--schema <name>', 'schema the demo tables live in', 'mlwatch_demo')
+  .option('--engine <name>', 'pglite (default), postgres (with --warehouse-url) or duckdb (Parquet files)')
   .option('--batch-interval <seconds>', 'seconds between live batches', '10')
   .option(
     '--incident <names>',
@@ -298,6 +300,7 @@ program
       port,
       host: opts.host,
       warehouseUrl: opts.warehouseUrl,
+      engine: opts.engine,
       schema: opts.schema,
       batchMs: batchSeconds * 1000,
       incidents: incidents.filter(isIncident),

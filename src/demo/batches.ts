@@ -214,9 +214,13 @@ export class DemoFeeder {
     this.#timer.unref();
   }
 
-  /** The `stale` incident: no batches until resume(), which restarts from now and leaves the gap empty. */
-  pause(): void {
+  /**
+   * The `stale` incident: no batches until resume(), which restarts from now and leaves the gap empty. Resolves
+   * once a batch in flight (and its afterBatch) is done, so nothing is written after it.
+   */
+  pause(): Promise<void> {
     this.#paused = true;
+    return this.#inFlight ?? Promise.resolve();
   }
 
   resume(): void {

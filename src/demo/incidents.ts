@@ -67,10 +67,15 @@ export class DemoIncidents {
   private readonly on = new Set<Incident>();
   private readonly s: string;
 
+  /**
+   * `afterSwitch` runs once the warehouse took a switch: the DuckDB demo writes the rows it rewrote to the
+   * Parquet files again (src/demo/lake/lake.ts), and the switch answers only then.
+   */
   constructor(
     private readonly w: SqlWriter,
     schema: string,
     private readonly feeder: DemoFeeder,
+    private readonly afterSwitch?: (name: Incident, enabled: boolean) => Promise<void>,
   ) {
     this.s = quoteSchema(schema);
   }
@@ -100,7 +105,7 @@ export class DemoIncidents {
     );
     switch (name) {
       case 'stale':
-        if (enabled) this.feeder.pause();
+        if (enabled) await this.feeder.pause();
         else this.feeder.resume();
         break;
       case 'schema':
@@ -148,6 +153,7 @@ export class DemoIncidents {
     // Recorded only once the warehouse took the change, so a failed switch can simply be retried.
     if (enabled) this.on.add(name);
     else this.on.delete(name);
+    await this.afterSwitch?.(name, enabled);
   }
 
   /** The feeder's hook: rows of the batch just written get the active incidents too. */

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { Logger } from 'pino';
 import { stringify } from 'yaml';
@@ -15,8 +16,11 @@ import type { SqlWriter } from '../warehouse/types.js';
 import { ActionSink, actionSinkRoutes, sinkPath } from './action-sink.js';
 import { DemoFeeder, MODEL_VERSION } from './batches.js';
 import { DEMO_APPROVERS, DEMO_HANDOFF_AFTER, DEMO_OPERATOR, demoConfig } from './builtin-config.js';
+import { demoEngine } from './engine.js';
 import { incidentRoutes } from './incident-routes.js';
 import { DemoIncidents, INCIDENTS, type Incident } from './incidents.js';
+import { LakeDemo } from './lake/lake-demo.js';
+import { LAKE_SCHEMA, LAKE_TABLES, lakeConfig } from './lake/layout.js';
 import { createDemoSchema } from './schema.js';
 import { seedHistory, warehouseNow } from './seed.js';
 
@@ -25,6 +29,8 @@ export interface DemoOptions {
   host: string;
   /** A Postgres to seed; absent means the embedded PGlite engine. */
   warehouseUrl?: string | undefined;
+  /** --engine: pglite, postgres (the default with warehouseUrl) or duckdb (src/demo/engine.ts). */
+  engine?: string | undefined;
   schema: string;
   batchMs: number;
   /** Incidents switched on from the start; more can be switched at /-/demo/incidents/NAME. */
@@ -42,11 +48,21 @@ export const DEMO_CONFIG_NAME = '<built-in demo config>';
  * a built-in config. The config goes through the same loader as a user's file, so it is validated the same way.
  */
 export async function runDemo(o: DemoOptions): Promise<void> {
+  const chosen = demoEngine(o.engine, o.warehouseUrl);
+  if ('error' in chosen) fail(chosen.error);
   const embedded = o.warehouseUrl === undefined ? new PGlite() : undefined;
   const writer: SqlWriter = embedded
     ? createPgliteWriter(embedded)
     : createPgWriter(o.warehouseUrl as string);
   await embedded?.waitReady;
+  // DuckDB: the embedded PGlite simulates, and the story goes on as Parquet files (src/demo/lake/). Opened
+  // before seeding, so a missing DuckDB driver is said at once.
+  const lake =
+    chosen.engine === 'duckdb' && embedded
+      ? await LakeDemo.open(embedded, o.schema).catch((err: unknown) =>
+          fail(`cannot write the demo's Parquet files: ${(err as Error).message}`),
+        )
+      : undefined;
   const started = performance.now();
   let until = new Date();
   try {
@@ -58,12 +74,18 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       { ...counts, seconds: ((performance.now() - started) / 1000).toFixed(1) },
       'demo warehouse seeded',
     );
+    if (lake) {
+      await lake.lake.seed(until);
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      o.log.info({ files: lake.root, tables: LAKE_TABLES.length, seconds }, 'demo Parquet files written');
+    }
   } catch (err) {
     // A missing role or database gets the commands that create it; any other error is passed on as it is.
     const hint =
       o.warehouseUrl === undefined
         ? undefined
         : loginHint(err, { key: '--warehouse-url', url: o.warehouseUrl, purpose: 'demo' });
+    await lake?.close();
     // The driver's message may quote the URL it was given, password included.
     fail(
       new Redactor()
@@ -75,9 +97,12 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     since: until,
     onError: (err) =>
       o.log.warn({ err: (err as Error).message }, 'demo batch failed; the next one covers the gap'),
-    afterBatch: (from, to) => incidents.afterBatch(from, to),
+    afterBatch: async (from, to) => {
+      await incidents.afterBatch(from, to);
+      await lake?.afterBatch(to);
+    },
   });
-  const incidents = new DemoIncidents(writer, o.schema, feeder);
+  const incidents = new DemoIncidents(writer, o.schema, feeder, lake?.afterSwitch);
   for (const name of o.incidents ?? []) await incidents.set(name, true);
   feeder.start();
 
@@ -90,15 +115,15 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   let port = o.port;
   let scheme = 'http';
   const selfUrl = () => `${scheme}://${self.includes(':') ? `[${self}]` : self}:${port}`;
-  const text = () =>
-    stringify(
-      demoConfig({
-        warehouseUrl: o.warehouseUrl ?? 'pglite:memory',
-        schema: o.schema,
-        retrainWebhook: `${selfUrl()}${sinkPath('retrain')}`,
-        rollbackWebhook: `${selfUrl()}${sinkPath('rollback')}`,
-      }),
-    );
+  const config = () =>
+    demoConfig({
+      warehouseUrl: o.warehouseUrl ?? 'pglite:memory',
+      // The lake's tables are DuckDB's views files.<table>.
+      schema: lake ? LAKE_SCHEMA : o.schema,
+      retrainWebhook: `${selfUrl()}${sinkPath('retrain')}`,
+      rollbackWebhook: `${selfUrl()}${sinkPath('rollback')}`,
+    });
+  const text = () => stringify(lake ? lakeConfig(config(), lake.root) : config());
   const load = () => loadConfigText(text(), DEMO_CONFIG_NAME, process.env, process.cwd());
   // Test hook, absent unless MLWATCH_DEMO_TEST_ROUNDS=1 (test/demo-retrain.test.ts, test/demo-rollback.test.ts set
   // it). Those tests run the demo in a child process, so unlike test/retrain.test.ts and test/rollback.test.ts they
@@ -134,12 +159,17 @@ export async function runDemo(o: DemoOptions): Promise<void> {
           });
         }
       },
-      // The checks read the same in-process database the feeder writes to.
-      ...(embedded ? { openWarehouse: () => createPgliteWarehouse(embedded, false) } : {}),
+      // The checks read the same in-process database the feeder writes to, or the files written from it.
+      ...(lake
+        ? { openWarehouse: (c) => lake.openWarehouse(c) }
+        : embedded
+          ? { openWarehouse: () => createPgliteWarehouse(embedded, false) }
+          : {}),
       // The ticket log lives in the same database too (schema mlwatch), so the demo needs nothing else.
       ...(embedded ? { openState: () => pgliteStateDb(embedded, false) } : {}),
       onShutdown: async () => {
         await feeder.stop();
+        await lake?.close();
         await writer.close();
         await embedded?.close();
       },
@@ -158,7 +188,8 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     const base = `${running.scheme}://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${running.port}`;
     const auth = `-H 'authorization: Bearer ${DEMO_OPERATOR.token}'`;
     process.stderr.write(
-      `mlwatch demo: ${embedded ? 'embedded PGlite' : redactUrl(o.warehouseUrl as string)} schema ${o.schema}, a batch every ${o.batchMs / 1000}s\n` +
+      `mlwatch demo: ${warehouseLine(o, lake)}, a batch every ${o.batchMs / 1000}s\n` +
+        (lake ? lakeLine(lake) : '') +
         `  metrics:  ${base}/metrics\n` +
         `  checks:   ${base}/\n` +
         `  demo operator (DEMO-ONLY token, published in the README; roles viewer, webhook, lifecycle, responder): ${DEMO_OPERATOR.token}\n` +
@@ -172,8 +203,24 @@ export async function runDemo(o: DemoOptions): Promise<void> {
         (incidents.active().length ? `  active incidents: ${incidents.active().join(', ')}\n` : ''),
     );
   } catch (err) {
+    await lake?.close();
     fail(startError(err, o.port));
   }
+}
+
+/** What the start-up line says the checks read. */
+function warehouseLine(o: DemoOptions, lake: LakeDemo | undefined): string {
+  if (lake) return `DuckDB over the Parquet files in ${lake.root}, views ${LAKE_SCHEMA}.<table>`;
+  return `${o.warehouseUrl === undefined ? 'embedded PGlite' : redactUrl(o.warehouseUrl)} schema ${o.schema}`;
+}
+
+/** Where the files are and who writes them. */
+function lakeLine(lake: LakeDemo): string {
+  const glob = join(lake.root, 'applications', '*.parquet');
+  return (
+    `  files:    a folder per table, a file per batch; written from an embedded PGlite that simulates the story and keeps the state store\n` +
+    `            read them: duckdb -c "SELECT count(*) FROM '${glob}'"  (removed when the demo stops)\n`
+  );
 }
 
 /**

@@ -85,7 +85,8 @@ export class DuckdbTimeout extends Error {
   }
 }
 
-async function load(): Promise<typeof import('@duckdb/node-api')> {
+/** The driver, imported on first use; the demo's Parquet writer loads it here too, so this stays its one import. */
+export async function loadDuckdbDriver(): Promise<typeof import('@duckdb/node-api')> {
   try {
     return await import('@duckdb/node-api');
   } catch (err) {
@@ -148,7 +149,7 @@ export function createDuckdbWarehouse(url: string, pool = 2, files: readonly Fil
   let opened: Promise<{ api: typeof import('@duckdb/node-api'); db: DuckDBInstance }> | undefined;
   const open = () => {
     opened ??= (async () => {
-      const api = await load();
+      const api = await loadDuckdbDriver();
       const noExtensions = { autoload_known_extensions: 'false', autoinstall_known_extensions: 'false' };
       if (path !== undefined) {
         const db = await api.DuckDBInstance.create(path, {
