@@ -246,3 +246,53 @@ describe.skipIf(AMTOOLS.length === 0).each(AMTOOLS.length ? AMTOOLS : [{ suite: 
     });
   },
 );
+
+// docs/alertmanager.md, "Native receivers": the example config with Alertmanager's own PagerDuty, Opsgenie,
+// Slack, e-mail and Jira receivers, every secret from a file. Jira needs 0.33; the rest loads from 0.25 on.
+const NATIVE = join(ROOT, 'alertmanager', 'examples', 'native-receivers.yml');
+const debianAmtool = findOnPath('amtool');
+const allAmtools = [...AMTOOLS, ...(debianAmtool ? [{ suite: 'PATH', bin: debianAmtool }] : [])];
+
+describe.skipIf(allAmtools.length === 0)(
+  `the native receivers example${allAmtools.length ? '' : ' [skipped: no amtool]'}`,
+  () => {
+    const doc = parse(readFileSync(NATIVE, 'utf8')) as {
+      receivers: { name: string; [k: string]: unknown }[];
+      route: { routes: { receiver: string }[] };
+    };
+
+    it('names the bundle receivers it stands in for, so routes and inhibitions stay as they are', () => {
+      const names = doc.receivers.map((r) => r.name).filter((n) => n !== 'tracker');
+      for (const n of names) expect(RECEIVERS as readonly string[]).toContain(n);
+      // Every secret comes from a file: no key, URL or password written in the example.
+      const secrets = JSON.stringify(doc).match(
+        /"(routing_key|service_key|api_key|api_url|auth_password|password)":/g,
+      );
+      expect(secrets ?? []).toEqual(['"api_url":']); // Jira's api_url is the site, not a secret
+    });
+
+    it.each(allAmtools)('loads without Jira on amtool from $suite', ({ bin }) => {
+      const dir = mkdtempSync(join(tmp, 'native-'));
+      mkdirSync(join(dir, 'examples'));
+      cpSync(join(AM_DIR, 'templates'), join(dir, 'templates'), { recursive: true });
+      const noJira = {
+        ...doc,
+        receivers: doc.receivers.filter((r) => r.name !== 'tracker'),
+        route: { ...doc.route, routes: doc.route.routes.filter((r) => r.receiver !== 'tracker') },
+      };
+      const file = join(dir, 'examples', 'native.yml');
+      writeFileSync(file, stringify(noJira));
+      const r = run(bin, ['check-config', file]);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toContain(' - 3 receivers');
+      expect(r.stdout).toContain(' - 1 templates');
+    });
+
+    const newest = AMTOOLS.find((a) => a.suite === 'sid');
+    it.skipIf(!newest)('loads whole, Jira included, on the newest amtool', () => {
+      const r = run((newest as { bin: string }).bin, ['check-config', NATIVE]);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toContain(' - 4 receivers');
+    });
+  },
+);
