@@ -1,27 +1,29 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { isMap, isSeq, parseDocument } from 'yaml';
 import { kubernetesFiles, OUT_DIR } from '../scripts/gen-kubernetes.js';
+import { AM_CONFIG_FILE, renderAlertmanagerConfig } from './alertmanager-config.js';
 import type { BundleConfig } from './config.js';
 import type { GeneratedFile } from './files.js';
 
 /**
  * The Kustomize base (deploy/kubernetes) for a bundle config: the generated PrometheusRule and dashboard ConfigMaps
- * from the rules and dashboards just rendered, and, when rendering into a directory of one's own, the hand-written
- * objects copied next to them, so `kubectl kustomize <out>/deploy/kubernetes` renders a complete base.
+ * from the rules and dashboards just rendered, the AlertmanagerConfig from alertmanager/alertmanager.yml, and, when
+ * rendering into a directory of one's own, the hand-written objects copied next to them, so
+ * `kubectl kustomize <out>/deploy/kubernetes` renders a complete base.
  */
 
 /** The Service's name, which prometheus-operator makes the targets' `job` label (the ServiceMonitor has no jobLabel). */
 export const SERVICE_NAME = 'mlwatch';
 const SERVICE_MONITOR = 'servicemonitor.yaml';
-const GENERATED = new Set(['prometheus-rule.yaml', 'dashboards.yaml']);
+const GENERATED = new Set(['prometheus-rule.yaml', 'dashboards.yaml', basename(AM_CONFIG_FILE)]);
 
 export function renderKubernetes(
   root: string,
   config: BundleConfig,
   rendered: { rules: GeneratedFile[]; dashboards: GeneratedFile[]; withBase: boolean },
 ): GeneratedFile[] {
-  const generated = kubernetesFiles(rendered.rules, rendered.dashboards);
+  const generated = [...kubernetesFiles(rendered.rules, rendered.dashboards), renderAlertmanagerConfig(root)];
   if (!rendered.withBase) return generated;
   const base = readdirSync(join(root, OUT_DIR))
     .filter((f) => !GENERATED.has(f))

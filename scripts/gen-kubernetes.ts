@@ -42,7 +42,7 @@ const header = (from: string) =>
 
 // YAML 1.1 quoting: kubectl and kustomize read YAML 1.1, where an unquoted yes, no, on or 1:30 is not a string.
 // No line folding and no aliases, so each value reads back exactly and diffs stay line by line.
-function yamlOf(value: unknown): string {
+export function yamlOf(value: unknown): string {
   return new Document(value, { version: '1.1', aliasDuplicateObjects: false }).toString({
     lineWidth: 0,
     blockQuote: 'literal',

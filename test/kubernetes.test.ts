@@ -6,6 +6,10 @@ import {
   PrometheusRule,
   ServiceMonitor,
 } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
+import {
+  AlertmanagerConfig,
+  Route as AlertmanagerRoute,
+} from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1alpha1';
 import bcrypt from 'bcryptjs';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
@@ -14,6 +18,7 @@ import pino from 'pino';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
+import { renderAlertmanagerConfig } from '../bundle/alertmanager-config.js';
 import { generateKubernetes } from '../scripts/gen-kubernetes.js';
 import { loadConfigText } from '../src/config/load.js';
 import { DEFAULT_PORT } from '../src/defaults.js';
@@ -21,6 +26,7 @@ import { createApp } from '../src/http/app.js';
 import { Security } from '../src/http/auth/security.js';
 import { WebConfigSource } from '../src/http/auth/web-config-source.js';
 import { ROOT } from './helpers/cli.js';
+import { documentedSecrets } from './helpers/kubernetes-docs.js';
 import { toolOnPath } from './helpers/tools.js';
 
 // deploy/kubernetes (docs/kubernetes.md): the generated files are fresh, `kubectl kustomize` renders the base
@@ -36,8 +42,8 @@ const log = pino({ level: 'silent' });
 type Obj = any;
 
 describe('generated manifests', () => {
-  it(`are what scripts/gen-kubernetes.ts writes now (else ${REGENERATE})`, () => {
-    for (const { file, text } of generateKubernetes()) {
+  it(`are what scripts/gen-kubernetes.ts and bundle/alertmanager-config.ts write now (else ${REGENERATE})`, () => {
+    for (const { file, text } of [...generateKubernetes(), renderAlertmanagerConfig(ROOT)]) {
       expect(readFileSync(join(ROOT, file), 'utf8'), `${file} is stale: ${REGENERATE}`).toBe(text);
     }
   });
@@ -65,6 +71,18 @@ const MODELS = {
     model: PrometheusRule,
     module: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule',
     type: 'IPrometheusRule',
+  },
+  AlertmanagerConfig: {
+    model: AlertmanagerConfig,
+    module: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1alpha1/AlertmanagerConfig',
+    type: 'IAlertmanagerConfig',
+  },
+  // Not a kind: the CRD types a route's child routes as free JSON (they nest without end), so validate() and the
+  // unknown-field check stop there. Each child route is checked on its own against the Route schema instead.
+  AlertmanagerConfigRoute: {
+    model: AlertmanagerRoute,
+    module: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1alpha1/Route',
+    type: 'IRoute',
   },
 } as const;
 type Kind = keyof typeof MODELS;
@@ -124,15 +142,36 @@ function unknownKeys(checker: ts.TypeChecker, value: unknown, type: ts.Type, pat
 
 /** Every problem the schemas find in one object: validate()'s message, or the keys no field declares. */
 function schemaProblems(obj: Obj, types: ReturnType<typeof modelTypes>): string[] {
-  const spec = MODELS[obj.kind as Kind];
-  if (!spec) return [`${obj.kind}: no model for this kind`];
+  if (obj.kind === 'AlertmanagerConfig' && obj.spec?.route) {
+    const { top, children } = splitRoutes(obj.spec.route, '.spec.route');
+    const problems = checkAs('AlertmanagerConfig', { ...obj, spec: { ...obj.spec, route: top } }, types);
+    for (const [path, route] of children)
+      problems.push(...checkAs('AlertmanagerConfigRoute', route, types).map((p) => `${path}: ${p}`));
+    return problems;
+  }
+  return checkAs(obj.kind, obj, types);
+}
+
+/** A route without its child routes, and every descendant route (without its own children) by its path. */
+function splitRoutes(route: Obj, path: string): { top: Obj; children: [string, Obj][] } {
+  const { routes = [], ...top } = route;
+  const children = (routes as Obj[]).flatMap((child, i): [string, Obj][] => {
+    const inner = splitRoutes(child, `${path}.routes[${i}]`);
+    return [[`${path}.routes[${i}]`, inner.top], ...inner.children];
+  });
+  return { top, children };
+}
+
+function checkAs(kind: string, obj: Obj, types: ReturnType<typeof modelTypes>): string[] {
+  const spec = MODELS[kind as Kind];
+  if (!spec) return [`${kind}: no model for this kind`];
   const problems: string[] = [];
   try {
     new spec.model(obj).validate();
   } catch (err) {
     problems.push((err as Error).message);
   }
-  const type = types.types.get(obj.kind) as ts.Type;
+  const type = types.types.get(kind) as ts.Type;
   for (const key of unknownKeys(types.checker, obj, type)) problems.push(`${key}: unknown field`);
   return problems;
 }
@@ -154,21 +193,6 @@ const flag = (args: string[], name: string) => {
 };
 const matches = (selector: Record<string, string>, labels: Record<string, string> = {}) =>
   Object.entries(selector).every(([k, v]) => labels[k] === v);
-
-/** The names and keys of the Secrets docs/kubernetes.md creates with `kubectl create secret generic`. */
-function documentedSecrets(): Map<string, Set<string>> {
-  const text = readFileSync(join(ROOT, 'docs/kubernetes.md'), 'utf8').replace(/\\\n/g, ' ');
-  const out = new Map<string, Set<string>>();
-  for (const line of text.split('\n')) {
-    const name = /create secret generic ([a-z0-9-]+)/.exec(line)?.[1];
-    if (!name) continue;
-    out.set(
-      name,
-      new Set([...line.matchAll(/--from-(?:literal|file)=([A-Za-z0-9._-]+)=/g)].map((m) => m[1] as string)),
-    );
-  }
-  return out;
-}
 
 /** The rule groups straight from prometheus/rules, read here without the generator's help. */
 function ruleFileGroups(): unknown[] {
@@ -225,6 +249,7 @@ describe.skipIf(!kubectl)(
         [
           ...Array(dashboards.length + 1).fill('ConfigMap'),
           'Deployment',
+          'AlertmanagerConfig',
           'PodDisruptionBudget',
           'PrometheusRule',
           'Service',
@@ -251,6 +276,21 @@ describe.skipIf(!kubectl)(
       const monitorTypo = structuredClone(monitor);
       monitorTypo.spec.endpoints[0].intervall = '15s';
       expect(schemaProblems(monitorTypo, types)).toEqual(['.spec.endpoints[0].intervall: unknown field']);
+      // Receivers, and child routes too, which the CRD's own schema leaves unchecked (free JSON).
+      const amTypo = structuredClone(one('AlertmanagerConfig'));
+      amTypo.spec.receivers[1].webhookConfigs[0].url_secret =
+        amTypo.spec.receivers[1].webhookConfigs[0].urlSecret;
+      amTypo.spec.route.routes[1].group_by = ['...'];
+      amTypo.spec.route.routes[2].matchers[0].matchType = '==';
+      const amProblems = schemaProblems(amTypo, types);
+      expect(amProblems).toHaveLength(3);
+      expect(amProblems.slice(0, 2)).toEqual([
+        '.spec.receivers[1].webhookConfigs[0].url_secret: unknown field',
+        '.spec.route.routes[1]: .group_by: unknown field',
+      ]);
+      expect(amProblems[2]).toMatch(
+        /^\.spec\.route\.routes\[2\]: .*matchers\/0\/matchType must be equal to one/,
+      );
     });
 
     it('every object fits `kubectl apply`: one namespace, under the 256 KiB last-applied annotation', () => {
