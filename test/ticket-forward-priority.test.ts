@@ -41,7 +41,14 @@ afterAll(async () => {
 
 const alert = (fingerprint: string, severity: string): WebhookAlert => ({
   status: 'firing',
-  labels: { alertname: 'MlwatchModelAucLow', severity, team: 'data-science', layer: 'model' },
+  // One model per alert: Alertmanager's fingerprint is a hash of the labels.
+  labels: {
+    alertname: 'MlwatchModelAucLow',
+    severity,
+    team: 'data-science',
+    layer: 'model',
+    model: fingerprint,
+  },
   annotations: { summary: 'auc low' },
   startsAt: '2026-11-29T01:00:00Z',
   fingerprint,

@@ -229,7 +229,10 @@ describe('forwarding', () => {
     const schema = served.stateSchema();
     await tracker.close();
     const a = await start(schema, forwardTo());
-    await post(a, [firing(), firing({ fingerprint: 'fp-2', status: 'resolved' })]);
+    await post(a, [
+      firing(),
+      firing({ fingerprint: 'fp-2', labels: { ...labels, dataset: 'outcomes' }, status: 'resolved' }),
+    ]);
     await waitFor(
       async () => (await outbox(schema)).every((r) => Number(r.failures) >= 1),
       10_000,
@@ -318,7 +321,10 @@ describe('forwarding', () => {
     const schema = served.stateSchema();
     tracker.status = 503; // events pile up while both replicas retry them
     const [a, b] = [await start(schema, forwardTo()), await start(schema, forwardTo())] as [Running, Running];
-    const alerts = Array.from({ length: 6 }, (_, i) => firing({ fingerprint: `fp-${i}` }));
+    // Six datasets: distinct labels, as Alertmanager's distinct fingerprints come from.
+    const alerts = Array.from({ length: 6 }, (_, i) =>
+      firing({ fingerprint: `fp-${i}`, labels: { ...labels, dataset: `d${i}` } }),
+    );
     // Both receive the same webhook at once (Alertmanager's HA pair): each ticket is opened once.
     await Promise.all([post(a, alerts), post(b, alerts)]);
     await waitFor(() => tracker.calls.length >= 12, 10_000, 'failed attempts by both');

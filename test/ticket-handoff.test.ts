@@ -449,7 +449,8 @@ describe('two replicas running the automatic hand-off at once', () => {
       for (let round = 0; round < 4; round++) {
         await log.ingest(
           Array.from({ length: n }, (_, i) => ({
-            ...alert(`race-${round}-${i}`, MODEL_PAGE),
+            // One model each: distinct labels, as Alertmanager's distinct fingerprints come from.
+            ...alert(`race-${round}-${i}`, { ...MODEL_PAGE, model: `model_${round}_${i}` }),
             startsAt: `2026-11-29T0${round}:00:00Z`,
           })) as never,
         );

@@ -187,8 +187,9 @@ const anyBody = fc.oneof(
 /** The (fingerprint, startsAt) pairs stored as tickets, read on a connection of the test's own. */
 async function storedTickets(fps: string[]): Promise<Set<string>> {
   if (fps.length === 0) return new Set();
+  // Each alert is a copy of a ticket: its own, or the open one of the same labels (another replica's copy).
   const rows = await db.writer.query(
-    `SELECT fingerprint, starts_at FROM ${schema()}.tickets WHERE fingerprint = ANY($1::text[])`,
+    `SELECT fingerprint, starts_at FROM ${schema()}.ticket_copies WHERE fingerprint = ANY($1::text[])`,
     [fps],
   );
   return new Set(rows.map((r) => `${r.fingerprint}@${new Date(r.starts_at as string).getTime()}`));

@@ -35,9 +35,16 @@ export interface TestAlert {
   fingerprint: string;
 }
 
+/** A model alert; each fingerprint its own model, as Alertmanager's fingerprint is a hash of the labels. */
 export const warningAlert = (fingerprint: string): TestAlert => ({
   status: 'firing',
-  labels: { alertname: 'MlwatchModelAucLow', severity: 'warning', team: 'data-science', layer: 'model' },
+  labels: {
+    alertname: 'MlwatchModelAucLow',
+    severity: 'warning',
+    team: 'data-science',
+    layer: 'model',
+    model: fingerprint,
+  },
   annotations: { summary: 'auc low' },
   startsAt: '2026-11-29T01:00:00Z',
   fingerprint,

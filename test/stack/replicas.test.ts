@@ -225,7 +225,7 @@ describe('the live stack: two replicas, two Alertmanagers', () => {
       const stale = (await a.alerts()).filter((x) => x.labels.alertname === 'MlwatchDatasetStale');
       expect(stale.map((x) => x.status.state)).toEqual(['active', 'active']);
     }
-    // The ticket log gets each replica's alert once (one ticket per alert: docs/kubernetes.md says why two).
+    // The ticketing receiver gets each replica's alert once; the ticket log joins the copies (docs/tickets.md).
     const tickets = notifications('ticketing', 'MlwatchDatasetStale', since);
     const keys = tickets.map((n) => `${n.groupKey} ${n.alerts.map((a) => a.fingerprint).join(',')}`);
     expect(new Set(keys).size).toBe(keys.length);

@@ -317,6 +317,29 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 11,
+    name: 'ticket_copies',
+    statements: (s) => [
+      // Replicas serving the same checks fire the same alert twice, once per replica (the labels differ by the
+      // replica's own instance and pod). A ticket is the incident (src/actions/tickets/incident.ts): `incident`
+      // is its labels without those, and each alert that joined it is a copy, (fingerprint, start) with its own
+      // state; the ticket resolves when every copy has. Tickets from before have no incident key: a copy
+      // matches them only by its own fingerprint and start, as before.
+      `ALTER TABLE ${s}.tickets ADD COLUMN incident text`,
+      `CREATE INDEX tickets_open_incident_idx ON ${s}.tickets (incident) WHERE state = 'open'`,
+      `CREATE TABLE ${s}.ticket_copies (
+        fingerprint text NOT NULL,
+        starts_at timestamptz NOT NULL,
+        ticket_id bigint NOT NULL REFERENCES ${s}.tickets (id),
+        state text NOT NULL CHECK (state IN ('open', 'resolved')),
+        PRIMARY KEY (fingerprint, starts_at)
+      )`,
+      `CREATE INDEX ticket_copies_ticket_idx ON ${s}.ticket_copies (ticket_id)`,
+      `INSERT INTO ${s}.ticket_copies (fingerprint, starts_at, ticket_id, state)
+         SELECT fingerprint, starts_at, id, state FROM ${s}.tickets`,
+    ],
+  },
 ];
 
 // Two exporters starting at once must not both migrate: the first holds this lock until it commits.

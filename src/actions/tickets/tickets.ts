@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { StateDb, StateTx } from '../store/db.js';
 import type { WebhookAlert } from './alert-payload.js';
+import { incidentKey } from './incident.js';
 import type { TicketEvent } from './ticket-forward-config.js';
 import { type KnownTicketLabels, knownTicketLabels, OTHER_LABEL_VALUE } from './ticket-labels.js';
 
@@ -92,13 +93,17 @@ function deliveryKey(a: WebhookAlert): string {
 }
 
 /**
- * The alerts in the order their rows are locked: by ticket (fingerprint, then start), then delivery. Two replicas
+ * The alerts in the order their rows are locked: by incident (its advisory lock), then copy (fingerprint, then
+ * start), then delivery. Two replicas
  * handling the same webhook, or overlapping ones listing alerts in another order, then take the row locks of
  * ticket_deliveries and tickets in the same order, so one waits for the other instead of both deadlocking (and
  * one answering 500). This holds as Alertmanager sends it: each fingerprint once per webhook.
  */
 function lockOrder(alerts: readonly WebhookAlert[]): WebhookAlert[] {
-  const keyed = alerts.map((a) => ({ a, key: [a.fingerprint, a.startsAt, deliveryKey(a)] }));
+  const keyed = alerts.map((a) => ({
+    a,
+    key: [incidentKey(a.labels), a.fingerprint, a.startsAt, deliveryKey(a)],
+  }));
   keyed.sort((x, y) => compareKeys(x.key, y.key));
   return keyed.map((k) => k.a);
 }
@@ -112,9 +117,10 @@ function compareKeys(x: readonly string[], y: readonly string[]): number {
 }
 
 /**
- * The shared ticket log behind the `ticketing` receiver. One ticket per alert occurrence: an alert fingerprint
- * with its start time (an alert that resolves and fires again starts again, so it gets a new ticket). A firing
- * notification opens it or counts a repeat; a resolved one closes it. Every alert of a webhook is recorded in
+ * The shared ticket log behind the `ticketing` receiver. One ticket per incident occurrence: an alert fingerprint
+ * with its start time (an alert that resolves and fires again starts again, so it gets a new ticket), joined by
+ * the copies of the same alert that other exporter replicas fire while it is open (incident.ts). A firing
+ * notification opens it or counts a repeat; it closes when every copy's resolved notification came. Every alert of a webhook is recorded in
  * one transaction, so a failed request changes nothing and Alertmanager's retry is safe.
  */
 export class TicketLog {
@@ -150,31 +156,28 @@ export class TicketLog {
 
     const resolved = a.status === 'resolved';
     const endsAt = a.endsAt && a.endsAt !== NO_END ? a.endsAt : null;
-    // A resolved ticket stays resolved: a late firing notification of the same occurrence only counts.
+    const incident = incidentKey(a.labels);
+    // One opener per incident at a time: two mlwatch replicas receiving the two copies of one incident at once
+    // would otherwise each find no open ticket and open one each.
+    await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [incident]);
+    const { ticketId, created } = await this.ticketOf(tx, a, incident, resolved, endsAt);
+    // The ticket: counted (the notification that opened it counted already), seen, and resolved once every
+    // copy is. A resolved ticket stays resolved: a late firing notification of the same occurrence only counts.
     const [row] = await tx.query(
-      `INSERT INTO ${this.s}.tickets AS t
-         (fingerprint, starts_at, alertname, severity, team, layer, state, labels, annotations, resolved_at, assignee)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10, $11)
-       ON CONFLICT (fingerprint, starts_at) DO UPDATE SET
-         notifications = t.notifications + 1,
+      `UPDATE ${this.s}.tickets AS t SET
+         notifications = t.notifications + CASE WHEN $2 THEN 0 ELSE 1 END,
          last_seen_at = now(),
-         annotations = EXCLUDED.annotations,
-         state = CASE WHEN t.state = 'resolved' THEN 'resolved' ELSE EXCLUDED.state END,
-         resolved_at = COALESCE(t.resolved_at, EXCLUDED.resolved_at)
+         annotations = $3::jsonb,
+         state = CASE WHEN t.state = 'resolved' OR NOT EXISTS (
+                   SELECT 1 FROM ${this.s}.ticket_copies c WHERE c.ticket_id = t.id AND c.state = 'open')
+                 THEN 'resolved' ELSE 'open' END,
+         resolved_at = CASE WHEN t.state = 'resolved' THEN t.resolved_at
+                            WHEN NOT EXISTS (SELECT 1 FROM ${this.s}.ticket_copies c
+                                              WHERE c.ticket_id = t.id AND c.state = 'open')
+                            THEN COALESCE($4::timestamptz, now()) END
+       WHERE t.id = $1
        RETURNING *`,
-      [
-        a.fingerprint,
-        a.startsAt,
-        a.labels.alertname ?? '',
-        a.labels.severity ?? null,
-        a.labels.team ?? null,
-        a.labels.layer ?? null,
-        resolved ? 'resolved' : 'open',
-        JSON.stringify(a.labels),
-        JSON.stringify(a.annotations),
-        resolved ? (endsAt ?? new Date().toISOString()) : null,
-        firstAssignee(a.labels),
-      ],
+      [ticketId, created, JSON.stringify(a.annotations), resolved ? endsAt : null],
     );
     if (row && this.forward.size > 0) {
       const ticket = toTicket(row, []);
@@ -184,7 +187,62 @@ export class TicketLog {
       if (ticket.state === 'resolved') await this.enqueue(tx, ticket, 'resolved');
     }
     if (resolved) return 'resolved';
-    return Number(row?.notifications) === 1 ? 'opened' : 'updated';
+    return created ? 'opened' : 'updated';
+  }
+
+  /**
+   * The ticket an alert belongs to, through its copy (fingerprint, start): the one it joined before; else the
+   * open ticket of the same incident (another replica's copy opened it); else a new one. The copy's state
+   * follows the alert's, except that a resolved copy stays resolved.
+   */
+  private async ticketOf(
+    tx: StateTx,
+    a: WebhookAlert,
+    incident: string,
+    resolved: boolean,
+    endsAt: string | null,
+  ): Promise<{ ticketId: number; created: boolean }> {
+    const state = resolved ? 'resolved' : 'open';
+    const [known] = await tx.query(
+      `UPDATE ${this.s}.ticket_copies SET state = CASE WHEN state = 'resolved' THEN 'resolved' ELSE $3 END
+        WHERE fingerprint = $1 AND starts_at = $2 RETURNING ticket_id`,
+      [a.fingerprint, a.startsAt, state],
+    );
+    if (known) return { ticketId: Number(known.ticket_id), created: false };
+    const [open] = await tx.query(
+      `SELECT id FROM ${this.s}.tickets WHERE incident = $1 AND state = 'open' ORDER BY id LIMIT 1`,
+      [incident],
+    );
+    let ticketId = open === undefined ? undefined : Number(open.id);
+    if (ticketId === undefined) {
+      const [row] = await tx.query(
+        `INSERT INTO ${this.s}.tickets
+           (fingerprint, starts_at, alertname, severity, team, layer, state, labels, annotations, resolved_at,
+            assignee, incident)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10, $11, $12)
+         RETURNING id`,
+        [
+          a.fingerprint,
+          a.startsAt,
+          a.labels.alertname ?? '',
+          a.labels.severity ?? null,
+          a.labels.team ?? null,
+          a.labels.layer ?? null,
+          state,
+          JSON.stringify(a.labels),
+          JSON.stringify(a.annotations),
+          resolved ? (endsAt ?? new Date().toISOString()) : null,
+          firstAssignee(a.labels),
+          incident,
+        ],
+      );
+      ticketId = Number(row?.id);
+    }
+    await tx.query(
+      `INSERT INTO ${this.s}.ticket_copies (fingerprint, starts_at, ticket_id, state) VALUES ($1, $2, $3, $4)`,
+      [a.fingerprint, a.startsAt, ticketId, state],
+    );
+    return { ticketId, created: open === undefined };
   }
 
   /** Queues one event of a ticket for the tracker, in the ticket's transaction (src/actions/tickets/ticket-forward.ts). */
