@@ -516,7 +516,9 @@ queries:
         expect(sampleValue(p, 'mlwatch_check_runner', { check: 'query:wide' })).toBe(1);
         expect(series(p, 't_wide')).toHaveLength(50);
       }
-      expect(first.logs().map((l) => l.msg)).toContain(
+      // Whichever replica took the lock first found the result too large (under load it is not always the first
+      // one started).
+      expect([...first.logs(), ...second.logs()].map((l) => l.msg)).toContain(
         'check result too large to share: every replica runs this check',
       );
       const [row] = await db.writer.query(`SELECT oversize, samples FROM ${schema}.check_results`);
