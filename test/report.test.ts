@@ -602,10 +602,17 @@ describe('the weekly cadence', () => {
     const stateUrl = db.kind === 'pg' ? (db.url as string) : 'pglite:memory';
     // timeout: 30s, not 2s: a post the sink answered but the exporter gave up on (a loaded machine) would be a
     // failure the test cannot count from the sink. Prometheus is a closed port: the build does not wait on it.
+    // One dataset, a quarter of its 1d rows without an amount: without Prometheus, the kept review shows this
+    // exporter's own values now.
+    await db.writer.exec(`CREATE TABLE ${db.schema}.served_events AS
+      SELECT now() - i * interval '1 minute' AS at, CASE WHEN i % 4 = 0 THEN NULL ELSE i END AS amount
+      FROM generate_series(1, 40) i`);
     writeFileSync(
       file,
       `warehouse: { url: '${db.configUrl}' }\nstate: { url: '${stateUrl}', schema: ${schema}_serve }\n` +
-        `report: { prometheus_url: '${down}', cron: '*/2 * * * * *', webhook: '${sink.url}', timeout: 30s }\n${ACCESS_YAML}`,
+        `report: { prometheus_url: '${down}', cron: '*/2 * * * * *', webhook: '${sink.url}', timeout: 30s }\n` +
+        `datasets:\n  - name: served_events\n    table: ${db.schema}.served_events\n    timestamp: at\n` +
+        `    checks: { nulls: { columns: [amount], window: 1d } }\n${ACCESS_YAML}`,
     );
     let served: Served | undefined;
     try {
@@ -623,6 +630,11 @@ describe('the weekly cadence', () => {
       const text = await res.text();
       expect(text).toMatch(/^# mlwatch weekly review: /);
       expect(text).toContain(`cannot reach Prometheus at ${down}`);
+      // Its sections fall back on this exporter's values now: on PostgreSQL the null ratio, 10 of 40; the CLI's
+      // own pglite:memory has no such table, and the review names the check that failed there instead.
+      expect(text).toContain('_Now, from this exporter.');
+      if (db.kind === 'pg') expect(text).toMatch(/\| served_events \| [^\n]*amount[^\n]*25(\.0)? ?%/);
+      else expect(text).toContain('`dataset:served_events:scan` (relation');
       await waitFor(() => sink.calls.length > 0, 20_000, 'the first post');
       // The sink reads its status as it records a call (test/helpers/webhook-sink.ts): the calls recorded up to
       // here, and only they, were answered 503. Each is one failed post; every later one is accepted.

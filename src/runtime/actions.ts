@@ -1,6 +1,7 @@
 import type { Express } from 'express';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { NowSource } from '../actions/report/now/values.js';
 import { ReportService, type ReportServiceOptions } from '../actions/report/service.js';
 import { RetrainService, type RetrainServiceOptions } from '../actions/retrain/retrain-service.js';
 import { RollbackService, type RollbackServiceOptions } from '../actions/rollbacks/rollback-service.js';
@@ -29,6 +30,8 @@ export interface ActionsOptions {
   ticketForward?: StoreServiceOptions['forwardTiming'];
   /** Rollbacks' clock, poll and backoff (tests shorten them). */
   rollback?: Pick<RollbackServiceOptions, 'now' | 'pollMs' | 'backoffMs' | 'backoffCapMs' | 'refreshMs'>;
+  /** The checks' values now, for the weekly review's sections that Prometheus cannot give. */
+  reportNow?: NowSource;
   /** The weekly review's clock, poll and backoff (tests shorten them). */
   report?: Pick<ReportServiceOptions, 'now' | 'pollMs' | 'backoffMs' | 'backoffCapMs'>;
 }
@@ -74,7 +77,7 @@ export function startActions(o: ActionsOptions): Actions {
   // Rollbacks too: approvers, expiry and each model's rollback webhook follow reloads.
   const rollbacks = new RollbackService({ ...o.rollback, db, schema, log: o.log, isReady });
   // The weekly review: its cadence and webhook follow reloads (src/actions/report/service.ts).
-  const reports = new ReportService({ ...o.report, db, schema, log: o.log, isReady });
+  const reports = new ReportService({ ...o.report, db, schema, log: o.log, isReady, valuesNow: o.reportNow });
   const configure = (config: LoadedConfig) => {
     retrain.configure(config.raw.models);
     rollbacks.configure(config.raw);

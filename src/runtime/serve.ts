@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
+import { runningNow } from '../actions/report/now/running.js';
 import { ConfigError } from '../config/errors.js';
 import type { LoadedConfig } from '../config/load.js';
 import { createApp } from '../http/app.js';
@@ -15,7 +16,7 @@ import { Exporter } from './exporter.js';
 import { PendingMemory } from './pending-memory.js';
 import { openCheckSharing } from './sharing/open.js';
 
-export interface ServeOptions extends Omit<ActionsOptions, 'registry'> {
+export interface ServeOptions extends Omit<ActionsOptions, 'registry' | 'reportNow'> {
   /** Loads the config again for /-/reload and SIGHUP; throws ConfigError when it is invalid. */
   loadAgain: () => LoadedConfig;
   host: string;
@@ -101,6 +102,8 @@ export async function serve(o: ServeOptions): Promise<Running> {
     ticketForward: o.ticketForward,
     rollback: o.rollback,
     report: o.report,
+    // The weekly review without Prometheus: this exporter's own latest values (src/actions/report/now/).
+    reportNow: runningNow(() => exporter.cachedChecks()),
   });
   const { state, retrain, rollbacks, reports } = actions;
   storeReady = () => state.isReady();

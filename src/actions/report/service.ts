@@ -8,6 +8,7 @@ import type { StateDb } from '../store/db.js';
 import { OutboxDrain, postJson, registerOutboxMetrics } from '../store/outbox.js';
 import { buildReport, periodEnding } from './build.js';
 import type { ReportConfig } from './config.js';
+import type { NowSource } from './now/values.js';
 import { prometheusClient } from './prometheus.js';
 import { type ClaimedReport, ReportLog } from './store.js';
 
@@ -15,6 +16,8 @@ import { type ClaimedReport, ReportLog } from './store.js';
 export interface ReportServiceOptions extends ServiceOptions {
   db: StateDb;
   schema: string;
+  /** The running exporter's values now, for the sections Prometheus cannot give (now/running.ts). */
+  valuesNow?: NowSource | undefined;
 }
 
 // The cadence is weekly, so a report covers the 7 days before its tick and compares the checks' 7d window.
@@ -89,6 +92,7 @@ export class ReportService extends ActionService<ReportServiceOptions> {
         period: periodEnding(end, REPORT_PERIOD.ms, REPORT_PERIOD.window),
         prometheus: prometheusClient(c.prometheus_url, c.timeout),
         state: { db: this.o.db, schemaSql: quoteIdent(this.o.schema) },
+        now: this.o.valuesNow,
       });
       for (const w of built.warnings) this.o.log.warn({ period_end: end }, `weekly review: ${w}`);
       const id = await this.reports.store(built.period, built.markdown, c.webhook !== undefined, this.now());
