@@ -87,6 +87,18 @@ describe('ticket copies from replicas', () => {
     expect((await rows(t)).map((r) => r.state)).toEqual(['resolved', 'open']);
   });
 
+  it('joins only copies from another replica: the same replica firing again is a new occurrence', async () => {
+    const t = await log();
+    await t.log.ingest([copy('a')]);
+    // Replica a's alert starts again while its ticket is open (its resolution was lost): a new ticket, as before.
+    await t.log.ingest([copy('a', { startsAt: '2026-12-06T11:00:00Z', fingerprint: 'fp-applications-a2' })]);
+    expect(await rows(t)).toHaveLength(2);
+    // Alerts without replica labels never join each other.
+    const bare = { ...copy('a'), labels: { ...STALE_LABELS, dataset: 'bare' }, fingerprint: 'fp-bare-1' };
+    await t.log.ingest([bare, { ...bare, fingerprint: 'fp-bare-2', startsAt: '2026-12-06T10:00:30Z' }]);
+    expect(await rows(t)).toHaveLength(4);
+  });
+
   it('copies about different subjects, or in one webhook, stay apart or join as they should', async () => {
     const t = await log();
     await t.log.ingest([

@@ -324,8 +324,9 @@ export const MIGRATIONS: readonly Migration[] = [
       // Replicas serving the same checks fire the same alert twice, once per replica (the labels differ by the
       // replica's own instance and pod). A ticket is the incident (src/actions/tickets/incident.ts): `incident`
       // is its labels without those, and each alert that joined it is a copy, (fingerprint, start) with its own
-      // state; the ticket resolves when every copy has. Tickets from before have no incident key: a copy
-      // matches them only by its own fingerprint and start, as before.
+      // state and `replica` (its instance and pod); a copy joins an open ticket only from a replica it has no
+      // copy from yet, and the ticket resolves when every copy has. Tickets from before have no incident key:
+      // a copy matches them only by its own fingerprint and start, as before.
       `ALTER TABLE ${s}.tickets ADD COLUMN incident text`,
       `CREATE INDEX tickets_open_incident_idx ON ${s}.tickets (incident) WHERE state = 'open'`,
       `CREATE TABLE ${s}.ticket_copies (
@@ -333,11 +334,14 @@ export const MIGRATIONS: readonly Migration[] = [
         starts_at timestamptz NOT NULL,
         ticket_id bigint NOT NULL REFERENCES ${s}.tickets (id),
         state text NOT NULL CHECK (state IN ('open', 'resolved')),
+        replica text NOT NULL,
         PRIMARY KEY (fingerprint, starts_at)
       )`,
       `CREATE INDEX ticket_copies_ticket_idx ON ${s}.ticket_copies (ticket_id)`,
-      `INSERT INTO ${s}.ticket_copies (fingerprint, starts_at, ticket_id, state)
-         SELECT fingerprint, starts_at, id, state FROM ${s}.tickets`,
+      `INSERT INTO ${s}.ticket_copies (fingerprint, starts_at, ticket_id, state, replica)
+         SELECT fingerprint, starts_at, id, state,
+                json_build_array(coalesce(labels->>'instance', ''), coalesce(labels->>'pod', ''))::text
+           FROM ${s}.tickets`,
     ],
   },
 ];

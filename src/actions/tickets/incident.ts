@@ -18,3 +18,16 @@ export function incidentKey(labels: Record<string, string>): string {
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return createHash('sha256').update(JSON.stringify(kept)).digest('hex');
 }
+
+/**
+ * Which replica fired a copy: its replica labels' values. A copy joins an open ticket of its incident only from
+ * a replica the ticket has no copy from: the same replica firing the same alert again (a new start while the
+ * old ticket never got its resolution) is a new occurrence, as it always was, and alerts without replica labels
+ * never join each other.
+ */
+export function replicaOf(labels: Record<string, string>): string {
+  return JSON.stringify(REPLICA_LABELS.map((name) => labels[name] ?? ''));
+}
+
+/** The replica of an alert that names none (no instance, no pod label). */
+export const NO_REPLICA = replicaOf({});

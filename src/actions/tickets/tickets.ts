@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { StateDb, StateTx } from '../store/db.js';
 import type { WebhookAlert } from './alert-payload.js';
-import { incidentKey } from './incident.js';
+import { incidentKey, NO_REPLICA, replicaOf } from './incident.js';
 import type { TicketEvent } from './ticket-forward-config.js';
 import { type KnownTicketLabels, knownTicketLabels, OTHER_LABEL_VALUE } from './ticket-labels.js';
 
@@ -157,10 +157,19 @@ export class TicketLog {
     const resolved = a.status === 'resolved';
     const endsAt = a.endsAt && a.endsAt !== NO_END ? a.endsAt : null;
     const incident = incidentKey(a.labels);
-    // One opener per incident at a time: two mlwatch replicas receiving the two copies of one incident at once
-    // would otherwise each find no open ticket and open one each.
-    await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [incident]);
-    const { ticketId, created } = await this.ticketOf(tx, a, incident, resolved, endsAt);
+    const replica = replicaOf(a.labels);
+    // Only an alert that names its replica can join another replica's ticket. For those, one opener per
+    // incident at a time: two mlwatch replicas receiving the two copies of one incident at once would otherwise
+    // each find no open ticket and open one each. Alerts without replica labels keep a ticket each, unlocked.
+    const joinable = replica !== NO_REPLICA;
+    if (joinable) await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [incident]);
+    const { ticketId, created } = await this.ticketOf(
+      tx,
+      a,
+      { incident, replica, joinable },
+      resolved,
+      endsAt,
+    );
     // The ticket: counted (the notification that opened it counted already), seen, and resolved once every
     // copy is. A resolved ticket stays resolved: a late firing notification of the same occurrence only counts.
     const [row] = await tx.query(
@@ -192,13 +201,14 @@ export class TicketLog {
 
   /**
    * The ticket an alert belongs to, through its copy (fingerprint, start): the one it joined before; else the
-   * open ticket of the same incident (another replica's copy opened it); else a new one. The copy's state
+   * open ticket of the same incident that has no copy from this replica yet (another replica's copy opened
+   * it); else a new one. The copy's state
    * follows the alert's, except that a resolved copy stays resolved.
    */
   private async ticketOf(
     tx: StateTx,
     a: WebhookAlert,
-    incident: string,
+    { incident, replica, joinable }: { incident: string; replica: string; joinable: boolean },
     resolved: boolean,
     endsAt: string | null,
   ): Promise<{ ticketId: number; created: boolean }> {
@@ -209,11 +219,8 @@ export class TicketLog {
       [a.fingerprint, a.startsAt, state],
     );
     if (known) return { ticketId: Number(known.ticket_id), created: false };
-    const [open] = await tx.query(
-      `SELECT id FROM ${this.s}.tickets WHERE incident = $1 AND state = 'open' ORDER BY id LIMIT 1`,
-      [incident],
-    );
-    let ticketId = open === undefined ? undefined : Number(open.id);
+    const open = joinable ? await this.openTicketOf(tx, incident, replica) : undefined;
+    let ticketId = open;
     if (ticketId === undefined) {
       const [row] = await tx.query(
         `INSERT INTO ${this.s}.tickets
@@ -239,10 +246,23 @@ export class TicketLog {
       ticketId = Number(row?.id);
     }
     await tx.query(
-      `INSERT INTO ${this.s}.ticket_copies (fingerprint, starts_at, ticket_id, state) VALUES ($1, $2, $3, $4)`,
-      [a.fingerprint, a.startsAt, ticketId, state],
+      `INSERT INTO ${this.s}.ticket_copies (fingerprint, starts_at, ticket_id, state, replica)
+       VALUES ($1, $2, $3, $4, $5)`,
+      [a.fingerprint, a.startsAt, ticketId, state, replica],
     );
     return { ticketId, created: open === undefined };
+  }
+
+  /** The open ticket of `incident` that has no copy from `replica` yet: the one another replica's copy opened. */
+  private async openTicketOf(tx: StateTx, incident: string, replica: string): Promise<number | undefined> {
+    const [row] = await tx.query(
+      `SELECT t.id FROM ${this.s}.tickets t
+        WHERE t.incident = $1 AND t.state = 'open'
+          AND NOT EXISTS (SELECT 1 FROM ${this.s}.ticket_copies c WHERE c.ticket_id = t.id AND c.replica = $2)
+        ORDER BY t.id LIMIT 1`,
+      [incident, replica],
+    );
+    return row === undefined ? undefined : Number(row.id);
   }
 
   /** Queues one event of a ticket for the tracker, in the ticket's transaction (src/actions/tickets/ticket-forward.ts). */
