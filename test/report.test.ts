@@ -618,16 +618,19 @@ describe('the weekly cadence', () => {
     try {
       served = await startCli(['serve', '--config', file, '--port', '0', '--host', '127.0.0.1']);
       const url = `${served.url}/api/v1/reports/latest`;
-      const res = await waitFor(
+      // A review every 2 s: one built before the first check ran says no check has run yet (a loaded machine);
+      // wait for one built after it.
+      const { res, text } = await waitFor(
         async () => {
           const r = await fetch(url, { headers: VIEWER_HEADERS });
-          return r.status === 200 ? r : undefined;
+          if (r.status !== 200) return undefined;
+          const body = await r.text();
+          return body.includes('no check of this exporter has run yet') ? undefined : { res: r, text: body };
         },
         30_000,
-        'a kept report',
+        'a kept report built after the first check ran',
       );
       expect(res.headers.get('content-type')).toBe('text/markdown; charset=utf-8');
-      const text = await res.text();
       expect(text).toMatch(/^# mlwatch weekly review: /);
       expect(text).toContain(`cannot reach Prometheus at ${down}`);
       // Its sections fall back on this exporter's values now: on PostgreSQL the null ratio, 10 of 40; the CLI's
