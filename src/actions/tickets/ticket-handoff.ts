@@ -128,9 +128,10 @@ export class TicketHandoffs {
 
   /**
    * Hands every open page (critical) of `layers` that nobody acknowledged within `afterMs` of its opening to
-   * `to`, recorded as AUTOMATIC_ACTOR; returns their ids. One conditional UPDATE: when two replicas run it at
-   * once, the second waits for the first's row locks, re-checks `handed_off_at IS NULL` on the committed rows
-   * (PostgreSQL's READ COMMITTED re-evaluation) and skips them, so a ticket is handed off, and recorded, once.
+   * `to`, recorded as AUTOMATIC_ACTOR; returns their ids. One statement: when two replicas run it at once, the
+   * second waits for the first's row locks (taken in id order), re-checks the condition on the committed rows
+   * (PostgreSQL's READ COMMITTED re-evaluation of FOR UPDATE) and skips them, so a ticket is handed off, and
+   * recorded, once.
    * The clock is the store's (opened_at is its now() too), so replicas with skewed clocks agree.
    */
   async handOffUnacknowledged(
@@ -142,14 +143,23 @@ export class TicketHandoffs {
     const reason = `not acknowledged within ${formatDuration(afterMs)} of the page (state.handoff.after)`;
     const rows = await this.db.transaction((tx) =>
       tx.query(
-        `WITH due AS (
-           UPDATE ${this.s}.tickets
-              SET assignee = $1, handed_off_to = $1, handed_off_by = $2, handed_off_at = now(),
-                  handoff_reason = $3
+        `WITH locked AS (
+           -- The rows locked in id order first: two replicas' statements then wait for each other row by row in
+           -- the same order, where an UPDATE's own scan order could differ between them and deadlock.
+           SELECT id FROM ${this.s}.tickets
             WHERE state = 'open' AND severity = 'critical' AND acknowledged_at IS NULL AND handed_off_at IS NULL
               AND layer = ANY($4::text[]) AND assignee IS DISTINCT FROM $1
               AND opened_at <= now() - $5::bigint * interval '1 millisecond'
-           RETURNING id, handed_off_at
+            ORDER BY id
+              FOR UPDATE
+         ),
+         due AS (
+           UPDATE ${this.s}.tickets t
+              SET assignee = $1, handed_off_to = $1, handed_off_by = $2, handed_off_at = now(),
+                  handoff_reason = $3
+             FROM locked
+            WHERE t.id = locked.id AND t.handed_off_at IS NULL
+           RETURNING t.id, t.handed_off_at
          )
          INSERT INTO ${this.s}.ticket_events (ticket_id, at, actor, action, details)
          SELECT id, handed_off_at, $2, 'handed_off',
