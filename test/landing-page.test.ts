@@ -11,7 +11,7 @@ import type { Running } from '../src/runtime/serve.js';
 import { firingAlert, STALE_LABELS } from './helpers/alerts.js';
 import { ACCESS_YAML, bearer, TOKENS, VIEWER_HEADERS, WEBHOOK_HEADERS } from './helpers/credentials.js';
 import { sampleValue } from './helpers/exposition.js';
-import { closedPort, fakePrometheus, type PromAlert } from './helpers/fake-prometheus.js';
+import { aucLowAlert, closedPort, fakePrometheus, type PromAlert } from './helpers/fake-prometheus.js';
 import { card, pageText } from './helpers/landing.js';
 import { modelEntry, serveOn, useServedFixture } from './helpers/served.js';
 import { scrape, waitFor } from './helpers/wait.js';
@@ -25,23 +25,7 @@ const ALICE = 'tok-alice-landing';
 const sha = (t: string) => createHash('sha256').update(t).digest('hex');
 
 const ALERTS: PromAlert[] = [
-  {
-    labels: {
-      alertname: 'MlwatchModelAucLow',
-      severity: 'critical',
-      layer: 'model',
-      team: 'data-science',
-      model: 'credit',
-      window: '14d',
-    },
-    annotations: {
-      summary: 'The AUC of credit <b>fell</b>.',
-      runbook_url: 'https://runbooks.example/MlwatchModelAucLow',
-    },
-    state: 'firing',
-    activeAt: new Date(Date.now() - 12 * 60_000).toISOString(),
-    value: '5e-01',
-  },
+  aucLowAlert('The AUC of credit <b>fell</b>.', 'https://runbooks.example/MlwatchModelAucLow', 12, '5e-01'),
   {
     labels: {
       alertname: 'MlwatchDatasetNullRatioHigh',

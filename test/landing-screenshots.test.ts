@@ -8,7 +8,7 @@ import { loadConfigText } from '../src/config/load.js';
 import type { Running } from '../src/runtime/serve.js';
 import { firingAlert, STALE_LABELS } from './helpers/alerts.js';
 import { ACCESS, WEBHOOK_HEADERS } from './helpers/credentials.js';
-import { fakePrometheus } from './helpers/fake-prometheus.js';
+import { aucLowAlert, fakePrometheus } from './helpers/fake-prometheus.js';
 import { pageText } from './helpers/landing.js';
 import { decodePng } from './helpers/png.js';
 import { modelEntry, serveOn, useServedFixture } from './helpers/served.js';
@@ -74,23 +74,7 @@ beforeAll(async () => {
       (1, now() - interval '1 day', 1), (2, now() - interval '1 day', 0),
       (3, now() - interval '1 day', 0), (4, now() - interval '1 day', 1);`);
   prom = await fakePrometheus([
-    {
-      labels: {
-        alertname: 'MlwatchModelAucLow',
-        severity: 'critical',
-        layer: 'model',
-        team: 'data-science',
-        model: 'credit',
-        window: '14d',
-      },
-      annotations: {
-        summary: 'The AUC of a model fell below its line.',
-        runbook_url: 'https://runbooks.example/auc',
-      },
-      state: 'firing',
-      activeAt: new Date(Date.now() - 25 * 60_000).toISOString(),
-      value: '0.5',
-    },
+    aucLowAlert('The AUC of a model fell below its line.', 'https://runbooks.example/auc', 25, '0.5'),
   ]);
   // The on-call's browser signs in with basic auth; the client of the same name gives that user the viewer role.
   const web = join(dir, 'web.yml');

@@ -10,6 +10,29 @@ export interface PromAlert {
   value: string;
 }
 
+/** The critical AUC alert of model `credit` as Prometheus lists it, firing since `minutesAgo`. */
+export function aucLowAlert(
+  summary: string,
+  runbookUrl: string,
+  minutesAgo: number,
+  value: string,
+): PromAlert {
+  return {
+    labels: {
+      alertname: 'MlwatchModelAucLow',
+      severity: 'critical',
+      layer: 'model',
+      team: 'data-science',
+      model: 'credit',
+      window: '14d',
+    },
+    annotations: { summary, runbook_url: runbookUrl },
+    state: 'firing',
+    activeAt: new Date(Date.now() - minutesAgo * 60_000).toISOString(),
+    value,
+  };
+}
+
 /**
  * A stand-in for Prometheus' alerts API on a free port: answers GET /api/v1/alerts with `alerts`, or, with
  * `hang`, never answers (a Prometheus that accepts connections and stalls). Counts the calls.
