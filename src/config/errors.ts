@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /** Config problems as the user sees them: `file:line path: what is wrong and how to fix it`. */
 
 export interface Problem {
@@ -15,6 +17,21 @@ export class ConfigError extends Error {
     super(problems.map((p) => formatProblem(file, p)).join('\n'));
     this.name = 'ConfigError';
   }
+}
+
+/** Reads a config file, or throws a ConfigError naming it and why ("cannot read the <what>: no such file"). */
+export function readConfigText(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [{ path: '', message: `cannot read the ${what}: ${readErrorText(err)}` }]);
+  }
+}
+
+/** Why a file could not be read, in words (no errno names, no stack). */
+export function readErrorText(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code);
 }
 
 export function formatProblem(file: string, p: Problem): string {

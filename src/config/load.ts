@@ -7,7 +7,7 @@ import { Redactor } from '../redact.js';
 import { dialectOf } from '../sql/dialect.js';
 import type { FileSource } from '../warehouse/duckdb.js';
 import type { WarehouseSettings } from '../warehouse/open.js';
-import { ConfigError, formatPath, type Problem } from './errors.js';
+import { ConfigError, formatPath, type Problem, readConfigText } from './errors.js';
 import { configErrorMap } from './messages.js';
 import { nulProblems } from './nul.js';
 import { configSchema, type RawConfig } from './schema.js';
@@ -40,14 +40,7 @@ function fileSources(files: RawConfig['warehouse']['files'], baseDir: string): F
 
 /** Reads, substitutes, validates and builds a config file. Throws ConfigError listing every problem. */
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code);
-    throw new ConfigError(file, [{ path: '', message: `cannot read the config file: ${why}` }]);
-  }
+  const text = readConfigText(file, 'config file');
   return loadConfigText(text, file, env, dirname(resolve(file)));
 }
 
@@ -83,23 +76,7 @@ export function loadConfigText(
 
   const parsed = configSchema.safeParse(input, { error: configErrorMap });
   if (!parsed.success) {
-    const problems: Problem[] = [];
-    for (const issue of parsed.error.issues) {
-      if (issue.code === 'unrecognized_keys') {
-        const lines = issue.message.split('\n');
-        issue.keys.forEach((key, i) => {
-          const path = [...issue.path, key];
-          problems.push({
-            line: src.lineOf(path),
-            path: formatPath(path),
-            message: lines[i] ?? issue.message,
-          });
-        });
-      } else {
-        problems.push({ line: src.lineOf(issue.path), path: formatPath(issue.path), message: issue.message });
-      }
-    }
-    problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+    const problems = src.schemaProblems(parsed.error.issues);
     return refuse(problems);
   }
   const raw = parsed.data;

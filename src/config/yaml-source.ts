@@ -1,4 +1,5 @@
 import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
+import type { z } from 'zod';
 import type { Problem } from './errors.js';
 import { formatPath } from './errors.js';
 
@@ -40,6 +41,25 @@ export class YamlSource {
     }
     const root = this.doc.contents as { range?: [number, number, number] } | null;
     return root?.range ? this.lines.linePos(root.range[0]).line : undefined;
+  }
+
+  /**
+   * A failed schema parse (run with configErrorMap) as problems at their lines, in file order. An unknown keys
+   * issue holds one message line per key ("did you mean"), so each key gets a problem of its own at its line.
+   */
+  schemaProblems(issues: readonly z.core.$ZodIssue[]): Problem[] {
+    return issues
+      .flatMap((issue) => {
+        if (issue.code !== 'unrecognized_keys') {
+          return [{ line: this.lineOf(issue.path), path: formatPath(issue.path), message: issue.message }];
+        }
+        const lines = issue.message.split('\n');
+        return issue.keys.map((key, i) => {
+          const path = [...issue.path, key];
+          return { line: this.lineOf(path), path: formatPath(path), message: lines[i] ?? issue.message };
+        });
+      })
+      .sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
   }
 
   /**

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseDuration } from '../../config/duration.js';
-import { ConfigError, formatPath, type Problem } from '../../config/errors.js';
+import { ConfigError, formatPath, readConfigText, readErrorText } from '../../config/errors.js';
 import { configErrorMap } from '../../config/messages.js';
 import { YamlSource } from '../../config/yaml-source.js';
 import { GO_CIPHER_SUITES, GO_CURVES } from './tls-names.js';
@@ -220,29 +220,13 @@ export const NO_WEB_CONFIG: WebConfig = { headers: {}, basicAuthUsers: new Map()
 
 /** Reads and validates the web config and the files it names. Throws ConfigError (file:line path: fix). */
 export function loadWebConfigFile(file: string): WebConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(file, [
-      { path: '', message: `cannot read the web config file: ${readError(err)}` },
-    ]);
-  }
+  const text = readConfigText(file, 'web config file');
   const src = new YamlSource(text);
   const syntax = src.syntaxProblems();
   if (syntax.length > 0) throw new ConfigError(file, syntax);
   const parsed = webConfigSchema.safeParse(src.doc.toJS() ?? {}, { error: configErrorMap });
   if (!parsed.success) {
-    const problems: Problem[] = parsed.error.issues.flatMap((issue) => {
-      if (issue.code !== 'unrecognized_keys') {
-        return [{ line: src.lineOf(issue.path), path: formatPath(issue.path), message: issue.message }];
-      }
-      const lines = issue.message.split('\n');
-      return issue.keys.map((key, i) => {
-        const path = [...issue.path, key];
-        return { line: src.lineOf(path), path: formatPath(path), message: lines[i] ?? issue.message };
-      });
-    });
+    const problems = src.schemaProblems(parsed.error.issues);
     throw new ConfigError(file, problems);
   }
   const raw = parsed.data;
@@ -264,7 +248,7 @@ export function loadWebConfigFile(file: string): WebConfig {
           {
             line: src.lineOf(at),
             path: formatPath(at),
-            message: `cannot read ${path}: ${readError(err)}${isAbsolute(path) ? '' : ` (relative to the web config's folder, ${baseDir})`}`,
+            message: `cannot read ${path}: ${readErrorText(err)}${isAbsolute(path) ? '' : ` (relative to the web config's folder, ${baseDir})`}`,
           },
         ]);
       }
@@ -293,9 +277,4 @@ export function loadWebConfigFile(file: string): WebConfig {
         : undefined,
     files,
   };
-}
-
-function readError(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code);
 }
