@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { ConfigError, formatPath, type Problem } from '../src/config/errors.js';
+import { ConfigError, readConfigText } from '../src/config/errors.js';
 import { configErrorMap } from '../src/config/messages.js';
 import { YamlSource } from '../src/config/yaml-source.js';
 import { type BundleConfig, bundleConfigSchema, DEFAULT_BUNDLE_CONFIG } from './config.js';
@@ -11,14 +10,7 @@ import { type BundleConfig, bundleConfigSchema, DEFAULT_BUNDLE_CONFIG } from './
  */
 export function loadBundleConfig(file: string | undefined): BundleConfig {
   if (file === undefined) return DEFAULT_BUNDLE_CONFIG;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code);
-    throw new ConfigError(file, [{ path: '', message: `cannot read the bundle config: ${why}` }]);
-  }
+  const text = readConfigText(file, 'bundle config');
   return parseBundleConfig(text, file);
 }
 
@@ -29,19 +21,5 @@ export function parseBundleConfig(text: string, file: string): BundleConfig {
   const input: unknown = src.doc.toJS() ?? {};
   const parsed = bundleConfigSchema.safeParse(input, { error: configErrorMap });
   if (parsed.success) return parsed.data;
-  const problems: Problem[] = parsed.error.issues.flatMap((issue) => {
-    if (issue.code !== 'unrecognized_keys') {
-      return [{ line: src.lineOf(issue.path), path: formatPath(issue.path), message: issue.message }];
-    }
-    // One message line per unknown key (configErrorMap's "did you mean"), each at that key's line.
-    const lines = issue.message.split('\n');
-    return issue.keys.map((key, i) => {
-      const path = [...issue.path, key];
-      return { line: src.lineOf(path), path: formatPath(path), message: lines[i] ?? issue.message };
-    });
-  });
-  throw new ConfigError(
-    file,
-    problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)),
-  );
+  throw new ConfigError(file, src.schemaProblems(parsed.error.issues));
 }
