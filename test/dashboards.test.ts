@@ -2,7 +2,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { PROVISIONED_DATASOURCE_UID } from '../grafana/src/common.js';
+import {
+  countAlerts,
+  metricsOf,
+  PER_INSTANCE_METRIC,
+  PROVISIONED_DATASOURCE_UID,
+} from '../grafana/src/common.js';
 import { buildDashboards, DASHBOARDS_DIR, dashboardJson } from '../grafana/src/index.js';
 import { parseRules, readRules, recordingRuleNames } from '../grafana/src/rules.js';
 import { scope } from '../grafana/src/scope.js';
@@ -101,8 +106,59 @@ describe('dashboards as code', () => {
     expect(rows.map((r) => r.title?.split(' ')[0])).toEqual(['Data', 'Model', 'System', 'Business']);
     const exprs = panelsOf(overview).flatMap((p) => (p.targets ?? []).map((t) => t.expr));
     for (const layer of ['data', 'model', 'system', 'business']) {
-      expect(exprs).toContain(`count(ALERTS{alertstate="firing",layer="${layer}"}) or vector(0)`);
+      // Each alert once, not once per replica of the exporter that raises it.
+      expect(exprs).toContainEqual(
+        expect.stringMatching(
+          new RegExp(
+            `^count\\(group without \\(instance, pod\\) \\(ALERTS\\{alertstate="firing",layer="${layer}"`,
+          ),
+        ),
+      );
     }
+  });
+
+  // The cheap half of test/dashboard-replicas.test.ts (which runs every query against two replicas in real
+  // Prometheus, and skips without it): a query of check values that keeps `instance` draws each check once per
+  // replica of the exporter.
+  it('every query of check values aggregates the replicas away; per-instance series stay per instance', () => {
+    const keeps: string[] = [];
+    for (const q of allPanelQueries(undefined, { optional: true })) {
+      if (metricsOf(q.expr).some((m) => PER_INSTANCE_METRIC.test(m))) continue;
+      const { groupings } = inspectPromql(q.expr);
+      const dropped = groupings.some(
+        (g) =>
+          (g.modifier === 'without' && g.labels.includes('instance') && g.labels.includes('pod')) ||
+          (g.modifier === 'by' && !g.labels.includes('instance')),
+      );
+      // A selector without instance (a rule's series per job) has nothing to merge.
+      if (!dropped && /\binstance=~/.test(q.expr)) keeps.push(`${q.dashboard} / ${q.panel}: ${q.expr}`);
+    }
+    expect(keeps).toEqual([]);
+    const exporter = allPanelQueries().filter((q) => q.dashboard === 'mlwatch exporter');
+    const up = exporter.find((q) => q.panel === 'Exporter up');
+    expect(up?.expr).toBe('up{job="mlwatch",instance=~".*"}');
+    const runner = exporter.filter((q) => q.panel === 'Which replica runs each check').map((q) => q.expr);
+    expect(runner[0]).toBe('mlwatch_check_runner{check=~".*",instance=~".*"}');
+  });
+
+  it('counts an alert on a check once, and an alert on a replica or a machine once per instance', () => {
+    const rules = parseRules(
+      [
+        `groups: [{name: g, rules: [
+          {alert: CheckFailing, expr: mlwatch_check_success == 0, labels: {layer: system}},
+          {alert: Down, expr: 'up{job="mlwatch"} == 0', labels: {layer: system}},
+          {alert: DiskFull, expr: node_filesystem_avail_bytes < 1, labels: {layer: system}},
+          {alert: Stale, expr: mlwatch_dataset_newest_row_age_seconds > 900, labels: {layer: data}}]}]`,
+      ],
+      'fixture',
+    );
+    expect(countAlerts(rules, 'data', 'firing', 'dataset=~"$dataset"')).toBe(
+      'count(group without (instance, pod) (ALERTS{alertstate="firing",layer="data",dataset=~"$dataset"})) or vector(0)',
+    );
+    expect(countAlerts(rules, 'system', 'pending')).toBe(
+      'count(group without (instance, pod) (ALERTS{alertstate="pending",layer="system",alertname!~"DiskFull|Down"}) ' +
+        'or ALERTS{alertstate="pending",layer="system",alertname=~"DiskFull|Down"}) or vector(0)',
+    );
   });
 
   it('every panel query runs as-is against Prometheus once variables are replaced', () => {

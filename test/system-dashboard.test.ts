@@ -70,7 +70,7 @@ describe('the system dashboard follows the system rules', () => {
     const exprs = panelsOf(d).flatMap((p) => (p.targets ?? []).map((t) => t.expr));
     expect(exprs).toContain('job_name:mlwatch_job_cadence_seconds:effective{job_name=~"$job_name"}');
     expect(exprs).toContain(
-      'mlwatch_serving_latency_objective_seconds{service_name=~"$service_name",instance=~"$instance"}',
+      'max without (instance, pod) (mlwatch_serving_latency_objective_seconds{service_name=~"$service_name",instance=~"$instance"})',
     );
   });
 

@@ -10,6 +10,8 @@ import * as units from '@grafana/grafana-foundation-sdk/units';
 import { parser } from '@prometheus-io/lezer-promql';
 import {
   BY_INSTANCE,
+  countAlerts,
+  countedOnce,
   dashboardLink,
   datasourceVariable,
   finalize,
@@ -121,20 +123,23 @@ const ANY_IS_PENDING: Threshold[] = [
   { value: 1, color: 'orange' },
 ];
 
-function businessAlertCount(state: 'firing' | 'pending') {
+function businessAlertCount(rules: RuleSet, state: 'firing' | 'pending') {
   const firing = state === 'firing';
   return stat({
     title: `Business alerts ${state}`,
-    description: firing
-      ? 'Business-layer alerts firing now for the chosen KPIs. 0 is healthy; otherwise the table next to this ' +
-        'lists them, the red annotations on the graphs mark when they started, and each alert links its ' +
-        "runbook (also in this dashboard's header). A stale dataset holds back the alerts of the KPIs built on it."
-      : 'Business-layer alerts whose condition holds but whose `for` has not passed yet: what will open a ' +
-        'ticket next if nothing changes.',
+    description: countedOnce(
+      firing
+        ? 'Business-layer alerts firing now for the chosen KPIs. 0 is healthy; otherwise the table next to this ' +
+            'lists them, the red annotations on the graphs mark when they started, and each alert links its ' +
+            "runbook (also in this dashboard's header). A stale dataset holds back the alerts of the KPIs built on it."
+        : 'Business-layer alerts whose condition holds but whose `for` has not passed yet: what will open a ' +
+            'ticket next if nothing changes.',
+    ),
     unit: units.Short,
     w: 6,
     h: 8,
-    queries: [{ expr: `count(ALERTS{alertstate="${state}",layer="business",${KPI}}) or vector(0)` }],
+    queries: [{ expr: countAlerts(rules, 'business', state, KPI) }],
+    replicas: 'merged',
     thresholds: firing ? ANY_IS_BAD : ANY_IS_PENDING,
   });
 }
@@ -229,8 +234,8 @@ export function businessKpisDashboard(rules: RuleSet): Dashboard {
 
   builder
     .withRow(new RowBuilder('Alerts'))
-    .withPanel(businessAlertCount('firing'))
-    .withPanel(businessAlertCount('pending'))
+    .withPanel(businessAlertCount(rules, 'firing'))
+    .withPanel(businessAlertCount(rules, 'pending'))
     .withPanel(
       table({
         title: 'Business alerts by KPI',
@@ -244,7 +249,7 @@ export function businessKpisDashboard(rules: RuleSet): Dashboard {
         unit: units.Short,
         w: 12,
         h: 8,
-        labels: ['kpi', 'instance'],
+        labels: ['kpi'],
         columns: alerts.map(stateColumn),
         runbooks: alerts.map((a) => a.alert),
       }).sortBy([new TableSortByFieldStateBuilder().displayName(stateColumn(drop).name).desc(true)]),
@@ -328,7 +333,7 @@ export function businessKpisDashboard(rules: RuleSet): Dashboard {
         unit: units.Short,
         w: 24,
         h: 8,
-        labels: ['kpi', 'window', 'instance'],
+        labels: ['kpi', 'window'],
         columns: [
           { expr: `mlwatch_kpi_value{${SEL}}`, name: 'Value', unit: units.Short },
           { expr: `mlwatch_kpi_baseline{${SEL}}`, name: 'Baseline', unit: units.Short },

@@ -8,7 +8,9 @@ import {
   VariableRefresh,
   VariableSort,
 } from '@grafana/grafana-foundation-sdk/dashboard';
+import { parser } from '@prometheus-io/lezer-promql';
 import { bundleConfig, jobMatcher } from './environment.js';
+import type { RuleSet } from './rules.js';
 
 /** What every mlwatch dashboard shares: the datasource, the variables, the alert annotation, the links. */
 
@@ -62,6 +64,71 @@ export function instanceVariable() {
 
 /** Matchers that narrow a selector to the chosen instances. */
 export const BY_INSTANCE = 'instance=~"$instance"';
+
+/**
+ * The labels that tell the exporter's replicas apart: the scrape target, and the pod under Kubernetes. Replicas
+ * share their checks (docs/kubernetes.md, "Two replicas"): one runs a check, and every replica serves its result,
+ * so each check series reaches Prometheus once per replica, differing only in these labels.
+ */
+export const REPLICA_LABELS = 'instance, pod';
+
+/**
+ * One series per check whatever the number of replicas: the check values of every replica, merged. The replicas
+ * serve the same values (the runner's), so `max` picks that value; where they differ by a scrape's timing (the
+ * age of a dataset's newest row grows on each replica's own clock) it shows the older, the conservative one.
+ * Other labels (cluster, namespace, job) stay, so two deployments never merge.
+ */
+export function acrossReplicas(expr: string): string {
+  return `max without (${REPLICA_LABELS}) (${expr})`;
+}
+
+/**
+ * Series about one exporter process, its scrape, its connections or its machine, rather than a check's
+ * result: each replica has values of its own (up, memory, its warehouse connection and config, which checks it
+ * runs itself, the runs it made and the results it took from the runner), and node_exporter's `instance` is a
+ * machine. Panels show these per instance, or sum the run counters over the replicas (the warehouse's runs).
+ * Every other mlwatch_ series a panel reads is served alike by every replica.
+ */
+export const PER_INSTANCE_METRIC =
+  /^(up|scrape_\w+|process_\w+|nodejs_\w+|node_\w+|mlwatch_(warehouse_up|build_info|config_\w+|web_config_\w+|http_requests_refused_total|check_runner|check_(runs|errors|overruns|peer_results)_total))$/;
+
+/** Metric names an expression reads (every vector selector's). */
+export function metricsOf(expr: string): string[] {
+  const names = new Set<string>();
+  parser.parse(expr).iterate({
+    enter(node) {
+      if (node.name !== 'VectorSelector') return;
+      const id = node.node.getChild('Identifier');
+      if (id) names.add(expr.slice(id.from, id.to));
+    },
+  });
+  return [...names];
+}
+
+/**
+ * How many alerts of a layer are in a state, each counted once: an alert on a check's values is raised by
+ * every replica (the copies differ only in REPLICA_LABELS, and Alertmanager sends them as one notification), so
+ * its copies count as one; an alert on a per-instance series (an exporter down, a machine's disk) counts once
+ * per instance, as each is a problem of its own. `or vector(0)`: a quiet layer shows 0, not "No data".
+ */
+export function countAlerts(rules: RuleSet, layer: string, state: string, matchers = ''): string {
+  const own = rules.rules
+    .filter(
+      (r) =>
+        r.alert && r.labels?.layer === layer && metricsOf(r.expr).some((m) => PER_INSTANCE_METRIC.test(m)),
+    )
+    .map((r) => r.alert as string);
+  const sel = `alertstate="${state}",layer="${layer}"${matchers ? `,${matchers}` : ''}`;
+  const names = [...new Set(own)].sort().join('|');
+  const copies = names ? `ALERTS{${sel},alertname!~"${names}"}` : `ALERTS{${sel}}`;
+  const perInstance = names ? ` or ALERTS{${sel},alertname=~"${names}"}` : '';
+  return `count(group without (${REPLICA_LABELS}) (${copies})${perInstance}) or vector(0)`;
+}
+
+/** The description of a countAlerts panel, saying how copies count. */
+export function countedOnce(description: string): string {
+  return `${description} An alert on a check counts once, however many replicas of the exporter raise it.`;
+}
 
 /** Marks the time ranges where alerts of a layer (or of every layer) were firing. */
 export function firingAlertsAnnotation(layer?: string): AnnotationQueryBuilder {

@@ -12,6 +12,8 @@ import * as units from '@grafana/grafana-foundation-sdk/units';
 import { parser } from '@prometheus-io/lezer-promql';
 import {
   BY_INSTANCE,
+  countAlerts,
+  countedOnce,
   dashboardLink,
   datasourceVariable,
   finalize,
@@ -91,20 +93,23 @@ const ANY_IS_PENDING: Threshold[] = [
   { value: 1, color: 'orange' },
 ];
 
-function dataAlertCount(state: 'firing' | 'pending') {
+function dataAlertCount(rules: RuleSet, state: 'firing' | 'pending') {
   const firing = state === 'firing';
   return stat({
     title: `Data alerts ${state}`,
-    description: firing
-      ? 'Data-layer alerts firing now for the chosen datasets. 0 is healthy; otherwise the red annotations on ' +
-        'the graphs mark when they started, Alertmanager lists them, and each alert links its runbook (also ' +
-        "in this dashboard's header). A stale dataset holds back its other data alerts: fix freshness first."
-      : 'Data-layer alerts whose condition holds but whose `for` has not passed yet: what will open a ticket ' +
-        'or page next if nothing changes. A count that lingers deserves a look at the panels below.',
+    description: countedOnce(
+      firing
+        ? 'Data-layer alerts firing now for the chosen datasets. 0 is healthy; otherwise the red annotations on ' +
+            'the graphs mark when they started, Alertmanager lists them, and each alert links its runbook (also ' +
+            "in this dashboard's header). A stale dataset holds back its other data alerts: fix freshness first."
+        : 'Data-layer alerts whose condition holds but whose `for` has not passed yet: what will open a ticket ' +
+            'or page next if nothing changes. A count that lingers deserves a look at the panels below.',
+    ),
     unit: units.Short,
     w: 6,
     h: 4,
-    queries: [{ expr: `count(ALERTS{alertstate="${state}",layer="data",${SEL}}) or vector(0)` }],
+    queries: [{ expr: countAlerts(rules, 'data', state, SEL) }],
+    replicas: 'merged',
     thresholds: firing ? ANY_IS_BAD : ANY_IS_PENDING,
   });
 }
@@ -159,8 +164,8 @@ export function dataQualityDashboard(rules: RuleSet): Dashboard {
 
   builder
     .withRow(new RowBuilder('Alerts and freshness'))
-    .withPanel(dataAlertCount('firing'))
-    .withPanel(dataAlertCount('pending'))
+    .withPanel(dataAlertCount(rules, 'firing'))
+    .withPanel(dataAlertCount(rules, 'pending'))
     .withPanel(
       stat({
         title: 'Age of the newest row',
@@ -227,7 +232,7 @@ export function dataQualityDashboard(rules: RuleSet): Dashboard {
         unit: units.PercentUnit,
         w: 12,
         h: 8,
-        labels: ['dataset', 'column', 'window', 'instance'],
+        labels: ['dataset', 'column', 'window'],
         columns: [
           {
             expr: scope(nulls.lhs, SEL),
@@ -266,7 +271,7 @@ export function dataQualityDashboard(rules: RuleSet): Dashboard {
         unit: units.PercentUnit,
         w: 12,
         h: 8,
-        labels: ['dataset', 'column', 'window', 'instance'],
+        labels: ['dataset', 'column', 'window'],
         columns: [
           {
             expr: notCheckedDataset(scope(invalid.lhs, SEL)),
@@ -290,7 +295,7 @@ export function dataQualityDashboard(rules: RuleSet): Dashboard {
         unit: units.Short,
         w: 12,
         h: 8,
-        labels: ['dataset', 'window', 'instance'],
+        labels: ['dataset', 'window'],
         columns: [
           {
             expr: notCheckedDataset(scope(duplicates.lhs, SEL)),
@@ -315,7 +320,7 @@ export function dataQualityDashboard(rules: RuleSet): Dashboard {
         unit: units.Short,
         w: 12,
         h: 6,
-        labels: ['dataset', 'hash', 'instance'],
+        labels: ['dataset', 'hash'],
         columns: [
           {
             expr: notCheckedDataset(`mlwatch_dataset_schema_info{${SEL}}`),
@@ -344,7 +349,7 @@ export function dataQualityDashboard(rules: RuleSet): Dashboard {
         unit: units.Short,
         w: 12,
         h: 6,
-        labels: ['dataset', 'instance'],
+        labels: ['dataset'],
         columns: [
           {
             expr: notCheckedDataset(scope(schema.lhs, SEL)),
@@ -428,7 +433,7 @@ export function dataQualityDashboard(rules: RuleSet): Dashboard {
         unit: units.Short,
         w: 24,
         h: 8,
-        labels: ['dataset', 'feature', 'window', 'instance'],
+        labels: ['dataset', 'feature', 'window'],
         columns: [
           {
             expr: `mlwatch_feature_psi{${SEL}}`,

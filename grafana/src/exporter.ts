@@ -1,4 +1,11 @@
-import { type Dashboard, DashboardBuilder, RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import {
+  type Dashboard,
+  DashboardBuilder,
+  MappingType,
+  RowBuilder,
+  type Threshold,
+  type ValueMapping,
+} from '@grafana/grafana-foundation-sdk/dashboard';
 import * as units from '@grafana/grafana-foundation-sdk/units';
 import {
   BY_INSTANCE,
@@ -8,6 +15,7 @@ import {
   firingAlertsAnnotation,
   instanceVariable,
   labelVariable,
+  REPLICA_LABELS,
   runbookLink,
   TAGS,
 } from './common.js';
@@ -15,7 +23,7 @@ import { jobMatcher } from './environment.js';
 import { okMapping, stat, stateTimeline, table, timeseries } from './panels.js';
 import { findAlert, type RuleSet } from './rules.js';
 import { scope } from './scope.js';
-import { ALERT_COLOR, alertSteps, alertThreshold, OK_COLOR } from './thresholds.js';
+import { ALERT_COLOR, type AlertThreshold, alertSteps, alertThreshold, OK_COLOR } from './thresholds.js';
 
 /** mlwatch's own health: are the checks running, on time and succeeding, and can it reach the warehouse. */
 
@@ -26,12 +34,84 @@ const BY_CHECK = `check=~"$check",${BY_INSTANCE}`;
 // The exporters' own series (up, scrape, process), by the scrape job of the bundle config.
 const exporterSeries = () => `${jobMatcher()},${BY_INSTANCE}`;
 
+const runnerMapping: ValueMapping[] = [
+  {
+    type: MappingType.ValueToText,
+    options: {
+      '1': { text: 'runs it', color: 'blue', index: 0 },
+      '0': { text: "serves the runner's", color: 'text', index: 1 },
+    },
+  },
+];
+
+/**
+ * How many replicas run each check over time, counted as MlwatchCheckNotShared counts them: 1 is sharing at
+ * work (and what a single exporter always shows), 0 a check nobody runs, more a check the warehouse runs once
+ * per replica.
+ */
+function runnersTimeline(notShared: AlertThreshold) {
+  if (notShared.op !== '>' || !Number.isInteger(notShared.value)) {
+    throw new Error(`alert ${notShared.alert}: expected \`count (...) > N\`, got \`${notShared.expr}\``);
+  }
+  const runner = `mlwatch_check_runner{${BY_CHECK}}`;
+  const steps: Threshold[] = [
+    { value: null, color: ALERT_COLOR },
+    { value: 1, color: OK_COLOR },
+    { value: notShared.value + 1, color: 'orange' },
+  ];
+  const mappings: ValueMapping[] = [
+    {
+      type: MappingType.ValueToText,
+      options: {
+        '0': { text: 'nobody runs it', color: ALERT_COLOR, index: 0 },
+        '1': { text: 'one replica runs it', color: OK_COLOR, index: 1 },
+      },
+    },
+    {
+      type: MappingType.RangeToText,
+      options: {
+        from: notShared.value + 1,
+        to: null,
+        result: { text: 'not shared', color: 'orange', index: 2 },
+      },
+    },
+  ];
+  return stateTimeline({
+    title: 'Replicas running each check',
+    description:
+      'How many replicas run each check (mlwatch_check_runner = 1), as ' +
+      `${notShared.alert} counts them. Replicas share their checks through the state store: one runs a check and ` +
+      'the others serve its result, so the warehouse sees each check once per interval. Green: one replica runs ' +
+      'it (a single exporter always shows this). Orange: several run it, so the warehouse runs it once per ' +
+      `replica: they cannot share it (the state store out of reach, its lock refused); ${notShared.alert} warns ` +
+      `after ${notShared.for}. Red: nobody runs it, as when its runner has just gone and the other has not taken ` +
+      'it over yet (within two check intervals); longer, its values go stale.',
+    unit: units.NoUnit,
+    w: 24,
+    h: 8,
+    queries: [
+      {
+        // The `or`: a check whose every replica serves someone else's result has no runner, 0 rather than a gap.
+        expr:
+          `count without (${REPLICA_LABELS}) (${runner} == 1) ` +
+          `or 0 * count without (${REPLICA_LABELS}) (${runner})`,
+        legend: '{{check}}',
+      },
+    ],
+    replicas: 'merged',
+    thresholds: steps,
+    mappings,
+    runbooks: [notShared.alert],
+  });
+}
+
 export function exporterDashboard(rules: RuleSet): Dashboard {
   const exporterDown = alertThreshold(rules, 'MlwatchExporterDown');
   const warehouse = alertThreshold(rules, 'MlwatchWarehouseUnreachable');
   const failing = alertThreshold(rules, 'MlwatchCheckFailing');
   const stale = alertThreshold(rules, 'MlwatchCheckStale');
   const reload = alertThreshold(rules, 'MlwatchConfigReloadFailed');
+  const notShared = alertThreshold(rules, 'MlwatchCheckNotShared');
   // No threshold to draw (absent() has none): only its runbook, next to MlwatchExporterDown's.
   const exporterAbsent = findAlert(rules, 'MlwatchExporterAbsent').alert as string;
 
@@ -74,6 +154,7 @@ export function exporterDashboard(rules: RuleSet): Dashboard {
     .link(runbookLink(exporterDown.alert))
     .link(runbookLink(exporterAbsent))
     .link(runbookLink(reload.alert))
+    .link(runbookLink(notShared.alert))
 
     .withRow(new RowBuilder('Checks'))
     .withPanel(
@@ -86,7 +167,7 @@ export function exporterDashboard(rules: RuleSet): Dashboard {
         unit: units.NoUnit,
         w: 24,
         h: 8,
-        labels: ['check', 'instance'],
+        labels: ['check'],
         columns: [
           {
             expr: `mlwatch_check_success{${BY_CHECK}}`,
@@ -114,7 +195,7 @@ export function exporterDashboard(rules: RuleSet): Dashboard {
         unit: units.NoUnit,
         w: 24,
         h: 8,
-        queries: [{ expr: `mlwatch_check_success{${BY_CHECK}}`, legend: '{{check}} {{instance}}' }],
+        queries: [{ expr: `mlwatch_check_success{${BY_CHECK}}`, legend: '{{check}}' }],
         thresholds: alertSteps(failing),
         mappings: okMapping('ok', 'failed'),
         runbooks: [failing.alert],
@@ -150,14 +231,19 @@ export function exporterDashboard(rules: RuleSet): Dashboard {
       timeseries({
         title: 'Check errors',
         description:
-          'Failed runs per second. Any error means a check result is missing for that round; a steady rate ' +
-          `soon becomes ${failing.alert}. The exporter landing page shows the last error.`,
+          'Failed runs per second, summed over the replicas (each counts the runs it made itself). Any error ' +
+          `means a check result is missing for that round; a steady rate soon becomes ${failing.alert}. The ` +
+          'exporter landing page shows the last error.',
         unit: units.OpsPerSecond,
         w: 8,
         h: 8,
         queries: [
-          { expr: `rate(mlwatch_check_errors_total{${BY_CHECK}}[$__rate_interval])`, legend: '{{check}}' },
+          {
+            expr: `sum without (${REPLICA_LABELS}) (rate(mlwatch_check_errors_total{${BY_CHECK}}[$__rate_interval]))`,
+            legend: '{{check}}',
+          },
         ],
+        replicas: 'merged',
         min: 0,
         runbooks: [failing.alert],
       }),
@@ -166,14 +252,19 @@ export function exporterDashboard(rules: RuleSet): Dashboard {
       timeseries({
         title: 'Check overruns',
         description:
-          'Runs skipped per second because the previous run of the check was still queued or running. ' +
+          'Runs skipped per second because the previous run of the check was still queued or running, summed ' +
+          'over the replicas. ' +
           'Raise the interval, speed the query up, or raise warehouse.pool if many checks queue together.',
         unit: units.OpsPerSecond,
         w: 8,
         h: 8,
         queries: [
-          { expr: `rate(mlwatch_check_overruns_total{${BY_CHECK}}[$__rate_interval])`, legend: '{{check}}' },
+          {
+            expr: `sum without (${REPLICA_LABELS}) (rate(mlwatch_check_overruns_total{${BY_CHECK}}[$__rate_interval]))`,
+            legend: '{{check}}',
+          },
         ],
+        replicas: 'merged',
         min: 0,
       }),
     )
@@ -189,13 +280,75 @@ export function exporterDashboard(rules: RuleSet): Dashboard {
         h: 8,
         queries: [
           {
+            // max, not sum: every replica serves the runner's count, which a sum would multiply.
             expr:
-              `sum by (check, reason) (mlwatch_check_skipped_samples{${BY_CHECK}}) ` +
-              `or on (check) sum by (check) (0 * mlwatch_check_success{${BY_CHECK}})`,
+              `max by (check, reason) (mlwatch_check_skipped_samples{${BY_CHECK}}) ` +
+              `or on (check) max by (check) (0 * mlwatch_check_success{${BY_CHECK}})`,
             legend: '{{check}} {{reason}}',
           },
         ],
+        replicas: 'merged',
         min: 0,
+      }),
+    )
+
+    .withRow(new RowBuilder('Replicas: which one runs each check'))
+    .withPanel(runnersTimeline(notShared))
+    .withPanel(
+      table({
+        title: 'Which replica runs each check',
+        description:
+          'One row per check and replica: whether that replica runs the check itself ("runs it") or serves the ' +
+          'result of the replica that does ("serves the runner\'s"), as its last turn at the check decided ' +
+          '(mlwatch_check_runner); the runs it made and the results it took from the runner through the state ' +
+          'store since it started. Sharing works when each check has one "runs it" row. To move a check off a ' +
+          'replica, restart that replica: the other takes its checks over within two check intervals.',
+        unit: units.NoUnit,
+        w: 12,
+        h: 8,
+        labels: ['check', 'instance'],
+        replicas: 'each',
+        columns: [
+          {
+            expr: `mlwatch_check_runner{${BY_CHECK}}`,
+            name: 'Role',
+            unit: units.NoUnit,
+            mappings: runnerMapping,
+          },
+          { expr: `mlwatch_check_runs_total{${BY_CHECK}}`, name: 'Own runs', unit: units.Short },
+          {
+            expr: `mlwatch_check_peer_results_total{${BY_CHECK}}`,
+            name: 'Results from the runner',
+            unit: units.Short,
+          },
+        ],
+        runbooks: [notShared.alert],
+      }),
+    )
+    .withPanel(
+      timeseries({
+        title: 'Own runs and results from the runner, per replica',
+        description:
+          "Per replica, the checks it ran itself and the results it took from another replica's runs instead " +
+          "(through the state store), per second. Shared, the replicas' own runs add up to one per check " +
+          'interval, and a replica that runs no check only takes results. Every replica running everything ' +
+          `and taking nothing means they cannot share (${notShared.alert}); see its runbook.`,
+        unit: units.OpsPerSecond,
+        w: 12,
+        h: 8,
+        queries: [
+          {
+            expr: `sum without (check) (rate(mlwatch_check_runs_total{${BY_CHECK}}[$__rate_interval]))`,
+            legend: '{{instance}} own runs',
+          },
+          {
+            expr: `sum without (check) (rate(mlwatch_check_peer_results_total{${BY_CHECK}}[$__rate_interval]))`,
+            legend: '{{instance}} results from the runner',
+          },
+        ],
+        replicas: 'each',
+        min: 0,
+        runbooks: [notShared.alert],
       }),
     )
 
@@ -207,6 +360,7 @@ export function exporterDashboard(rules: RuleSet): Dashboard {
         unit: units.NoUnit,
         w: 6,
         h: 4,
+        replicas: 'each',
         queries: [{ expr: `up{${exporterSeries()}}`, legend: '{{instance}}' }],
         thresholds: alertSteps(exporterDown),
         mappings: okMapping('up', 'down'),
@@ -220,6 +374,7 @@ export function exporterDashboard(rules: RuleSet): Dashboard {
         unit: units.NoUnit,
         w: 6,
         h: 4,
+        replicas: 'each',
         queries: [{ expr: `mlwatch_warehouse_up{${BY_INSTANCE}}`, legend: '{{instance}}' }],
         thresholds: alertSteps(warehouse),
         mappings: okMapping('up', 'down'),
@@ -233,6 +388,7 @@ export function exporterDashboard(rules: RuleSet): Dashboard {
         unit: units.NoUnit,
         w: 6,
         h: 4,
+        replicas: 'each',
         queries: [{ expr: `mlwatch_config_last_reload_successful{${BY_INSTANCE}}`, legend: '{{instance}}' }],
         thresholds: alertSteps(reload),
         mappings: okMapping('ok', 'refused'),
@@ -248,6 +404,7 @@ export function exporterDashboard(rules: RuleSet): Dashboard {
         unit: units.Seconds,
         w: 6,
         h: 4,
+        replicas: 'each',
         queries: [
           {
             expr: `time() - mlwatch_config_last_reload_success_timestamp_seconds{${BY_INSTANCE}}`,
@@ -266,6 +423,7 @@ export function exporterDashboard(rules: RuleSet): Dashboard {
         unit: units.NoUnit,
         w: 24,
         h: 6,
+        replicas: 'each',
         queries: [
           { expr: `up{${exporterSeries()}}`, legend: 'exporter {{instance}}' },
           { expr: `mlwatch_warehouse_up{${BY_INSTANCE}}`, legend: 'warehouse {{instance}}' },
@@ -286,6 +444,7 @@ export function exporterDashboard(rules: RuleSet): Dashboard {
         unit: units.Seconds,
         w: 8,
         h: 8,
+        replicas: 'each',
         queries: [{ expr: `scrape_duration_seconds{${exporterSeries()}}`, legend: '{{instance}}' }],
         min: 0,
       }),
@@ -299,6 +458,7 @@ export function exporterDashboard(rules: RuleSet): Dashboard {
         unit: units.BytesIEC,
         w: 8,
         h: 8,
+        replicas: 'each',
         queries: [{ expr: `process_resident_memory_bytes{${exporterSeries()}}`, legend: '{{instance}}' }],
         min: 0,
       }),
@@ -312,6 +472,7 @@ export function exporterDashboard(rules: RuleSet): Dashboard {
         unit: units.PercentUnit,
         w: 8,
         h: 8,
+        replicas: 'each',
         queries: [
           {
             expr: `rate(process_cpu_seconds_total{${exporterSeries()}}[$__rate_interval])`,

@@ -14,6 +14,8 @@ import * as units from '@grafana/grafana-foundation-sdk/units';
 import { parser } from '@prometheus-io/lezer-promql';
 import {
   BY_INSTANCE,
+  countAlerts,
+  countedOnce,
   dashboardLink,
   datasourceVariable,
   finalize,
@@ -214,21 +216,24 @@ function thresholdSeries(): DynamicConfigValue[] {
   ];
 }
 
-function modelAlertCount(state: 'firing' | 'pending') {
+function modelAlertCount(rules: RuleSet, state: 'firing' | 'pending') {
   const firing = state === 'firing';
   return stat({
     title: `Model alerts ${state}`,
-    description: firing
-      ? 'Model-layer alerts firing now for the chosen models. 0 is healthy; otherwise the red annotations on ' +
-        'the graphs mark when they started, Alertmanager lists them, and each alert links its runbook (also ' +
-        "in this dashboard's header). Check the labels row first: performance computed from missing or " +
-        'leaking labels is not to be trusted.'
-      : 'Model-layer alerts whose condition holds but whose `for` has not passed yet: what will page or open ' +
-        'a ticket next if nothing changes. A count that lingers deserves a look at the panels below.',
+    description: countedOnce(
+      firing
+        ? 'Model-layer alerts firing now for the chosen models. 0 is healthy; otherwise the red annotations on ' +
+            'the graphs mark when they started, Alertmanager lists them, and each alert links its runbook (also ' +
+            "in this dashboard's header). Check the labels row first: performance computed from missing or " +
+            'leaking labels is not to be trusted.'
+        : 'Model-layer alerts whose condition holds but whose `for` has not passed yet: what will page or open ' +
+            'a ticket next if nothing changes. A count that lingers deserves a look at the panels below.',
+    ),
     unit: units.Short,
     w: 6,
     h: 6,
-    queries: [{ expr: `count(ALERTS{alertstate="${state}",layer="model",${MODEL}}) or vector(0)` }],
+    queries: [{ expr: countAlerts(rules, 'model', state, MODEL) }],
+    replicas: 'merged',
     thresholds: firing ? ANY_IS_BAD : ANY_IS_PENDING,
   });
 }
@@ -346,7 +351,7 @@ export function modelPerformanceDashboard(rules: RuleSet): Dashboard {
         unit: units.NoUnit,
         w: 12,
         h: 6,
-        labels: ['model', 'version', 'model_owner', 'instance'],
+        labels: ['model', 'version', 'model_owner'],
         columns: [
           {
             expr: `mlwatch_model_info{${VERSION}}`,
@@ -357,8 +362,8 @@ export function modelPerformanceDashboard(rules: RuleSet): Dashboard {
         ],
       }),
     )
-    .withPanel(modelAlertCount('firing'))
-    .withPanel(modelAlertCount('pending'))
+    .withPanel(modelAlertCount(rules, 'firing'))
+    .withPanel(modelAlertCount(rules, 'pending'))
 
     .withRow(new RowBuilder('Classification: ranking and calibration'))
     .withPanel(
@@ -418,7 +423,7 @@ export function modelPerformanceDashboard(rules: RuleSet): Dashboard {
         unit: units.NoUnit,
         w: 12,
         h: 8,
-        labels: ['model', 'version', 'window', 'instance'],
+        labels: ['model', 'version', 'window'],
         columns: [
           {
             expr:
@@ -640,7 +645,7 @@ export function modelPerformanceDashboard(rules: RuleSet): Dashboard {
         unit: units.Short,
         w: 24,
         h: 7,
-        labels: ['model', 'version', 'window', 'instance'],
+        labels: ['model', 'version', 'window'],
         columns: [
           {
             expr: regression('mlwatch_model_mae'),
@@ -758,7 +763,7 @@ export function modelPerformanceDashboard(rules: RuleSet): Dashboard {
         unit: units.NoUnit,
         w: 16,
         h: 8,
-        labels: ['model', 'version', 'window', 'class', 'instance'],
+        labels: ['model', 'version', 'window', 'class'],
         columns: [
           {
             expr: `mlwatch_model_class_auc{${SEL}} or on (job, instance, model, window, version, class) (mlwatch_model_class_support{${SEL}} * NaN)`,
@@ -960,7 +965,7 @@ function segmentsTable(aucSteps: Threshold[]) {
     unit: units.NoUnit,
     w: 24,
     h: 9,
-    labels: ['model', 'segment', 'segment_value', 'window', 'instance'],
+    labels: ['model', 'segment', 'segment_value', 'window'],
     columns: [
       {
         expr: orDash('mlwatch_model_segment_auc'),

@@ -1,7 +1,10 @@
 import { type Dashboard, DashboardBuilder, RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import * as units from '@grafana/grafana-foundation-sdk/units';
 import {
+  acrossReplicas,
   BY_INSTANCE,
+  countAlerts,
+  countedOnce,
   dashboardLink,
   datasourceVariable,
   finalize,
@@ -53,8 +56,9 @@ const ANY_IS_PENDING = [
   { value: 1, color: 'orange' },
 ];
 
-/** Counting stats: alerts of a layer in a state, `or vector(0)` so a quiet layer shows 0, not "No data". */
+/** Counting stats: alerts of a layer in a state (countAlerts: each once, however many replicas raise it). */
 function alertCount(
+  rules: RuleSet,
   layer: string,
   state: 'firing' | 'pending',
   w: number,
@@ -63,15 +67,18 @@ function alertCount(
   const firing = state === 'firing';
   return stat({
     title: `${layer[0]?.toUpperCase()}${layer.slice(1)} alerts ${state}`,
-    description: firing
-      ? `Alerts of the ${layer} layer firing now. 0 is healthy; otherwise the alert annotations on this ` +
-        'dashboard and Alertmanager tell which ones, and each alert links its runbook.'
-      : `Alerts of the ${layer} layer whose condition holds but whose \`for\` has not passed yet: what ` +
-        'will page next if nothing changes. Usually 0; a count that lingers deserves a look.',
+    description: countedOnce(
+      firing
+        ? `Alerts of the ${layer} layer firing now. 0 is healthy; otherwise the alert annotations on this ` +
+            'dashboard and Alertmanager tell which ones, and each alert links its runbook.'
+        : `Alerts of the ${layer} layer whose condition holds but whose \`for\` has not passed yet: what ` +
+            'will page next if nothing changes. Usually 0; a count that lingers deserves a look.',
+    ),
     unit: units.NoUnit,
     w,
     h: 4,
-    queries: [{ expr: `count(ALERTS{alertstate="${state}",layer="${layer}"}) or vector(0)` }],
+    queries: [{ expr: countAlerts(rules, layer, state) }],
+    replicas: 'merged',
     thresholds: firing ? ANY_IS_BAD : ANY_IS_PENDING,
     links: [link],
   });
@@ -102,13 +109,15 @@ export function overviewDashboard(rules: RuleSet): Dashboard {
     b.withRow(new RowBuilder(title));
     b.link(dashboardLink(link.title.replace(/ dashboard$/, ''), link.url.replace('/d/', '')));
     if (layer !== 'system') {
-      b.withPanel(alertCount(layer, 'firing', 12, link)).withPanel(alertCount(layer, 'pending', 12, link));
+      b.withPanel(alertCount(rules, layer, 'firing', 12, link)).withPanel(
+        alertCount(rules, layer, 'pending', 12, link),
+      );
       continue;
     }
     // The system row also shows the conditions of the exporter's alerts, without their `for`: the
     // counts use each rule's own expression, so they agree with what will page.
-    b.withPanel(alertCount(layer, 'firing', 4, link))
-      .withPanel(alertCount(layer, 'pending', 4, link))
+    b.withPanel(alertCount(rules, layer, 'firing', 4, link))
+      .withPanel(alertCount(rules, layer, 'pending', 4, link))
       .withPanel(
         stat({
           title: 'Exporter up',
@@ -117,6 +126,7 @@ export function overviewDashboard(rules: RuleSet): Dashboard {
           w: 4,
           h: 4,
           queries: [{ expr: `up{${jobMatcher()},${BY_INSTANCE}}`, legend: '{{instance}}' }],
+          replicas: 'each',
           thresholds: alertSteps(exporterDown),
           mappings: okMapping('up', 'down'),
           runbooks: [exporterDown.alert],
@@ -131,6 +141,7 @@ export function overviewDashboard(rules: RuleSet): Dashboard {
           w: 4,
           h: 4,
           queries: [{ expr: `mlwatch_warehouse_up{${BY_INSTANCE}}`, legend: '{{instance}}' }],
+          replicas: 'each',
           thresholds: alertSteps(warehouse),
           mappings: okMapping('up', 'down'),
           runbooks: [warehouse.alert],
@@ -144,7 +155,9 @@ export function overviewDashboard(rules: RuleSet): Dashboard {
           unit: units.NoUnit,
           w: 4,
           h: 4,
-          queries: [{ expr: `count(${scope(failing.expr, BY_INSTANCE)}) or vector(0)` }],
+          // Each failing check once, not once per replica that serves it.
+          queries: [{ expr: `count(${acrossReplicas(scope(failing.expr, BY_INSTANCE))}) or vector(0)` }],
+          replicas: 'merged',
           thresholds: ANY_IS_BAD,
           runbooks: [failing.alert],
           links: [EXPORTER_LINK],
@@ -157,7 +170,8 @@ export function overviewDashboard(rules: RuleSet): Dashboard {
           unit: units.NoUnit,
           w: 4,
           h: 4,
-          queries: [{ expr: `count(${scope(stale.expr, BY_INSTANCE)}) or vector(0)` }],
+          queries: [{ expr: `count(${acrossReplicas(scope(stale.expr, BY_INSTANCE))}) or vector(0)` }],
+          replicas: 'merged',
           thresholds: ANY_IS_BAD,
           runbooks: [stale.alert],
           links: [EXPORTER_LINK],

@@ -16,16 +16,30 @@ import { PanelBuilder as StatBuilder } from '@grafana/grafana-foundation-sdk/sta
 import { PanelBuilder as StateTimelineBuilder } from '@grafana/grafana-foundation-sdk/statetimeline';
 import { PanelBuilder as TableBuilder } from '@grafana/grafana-foundation-sdk/table';
 import { PanelBuilder as TimeseriesBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
-import { DATASOURCE, runbookLink } from './common.js';
+import { acrossReplicas, DATASOURCE, runbookLink } from './common.js';
 
 /**
  * Panel factories whose signatures demand what the linter checks (a description saying what the panel means
  * and what to do, a unit, the datasource variable on panel and targets), so a new panel cannot forget them.
  */
 
+/**
+ * How a query treats the exporter's replicas, which serve every check alike (common.ts, REPLICA_LABELS):
+ * - `merge` (the default): the expression gives a check's series once per replica, the same on each; the factory
+ *   merges them (`acrossReplicas`), so a panel shows one series per check however many replicas run, and a new
+ *   panel cannot forget it;
+ * - `merged`: the expression aggregates the replicas away itself (a count of checks, a sum of each replica's
+ *   runs), where a merge around the whole would come too late or say nothing;
+ * - `each`: one series per replica, on purpose: the replica's own process, scrape, connections and share of the
+ *   work (PER_INSTANCE_METRIC).
+ */
+export type Replicas = 'merge' | 'merged' | 'each';
+
 export interface Query {
   expr: string;
   legend?: string;
+  /** Overrides the panel's `replicas` for this query. */
+  replicas?: Replicas;
 }
 
 export interface PanelSpec {
@@ -43,6 +57,8 @@ export interface PanelSpec {
   links?: { title: string; url: string }[];
   min?: number;
   max?: number;
+  /** How the queries treat the replicas (see Replicas); `merge` unless said. */
+  replicas?: Replicas;
 }
 
 /** The methods every SDK panel builder shares. */
@@ -81,11 +97,12 @@ export function okMapping(ok: string, bad: string): ValueMapping[] {
   ];
 }
 
-function query(q: Query, i: number, instant: boolean, table = false): DataqueryBuilder {
+function query(q: Query, i: number, instant: boolean, table = false, replicas?: Replicas): DataqueryBuilder {
+  const mode = q.replicas ?? replicas ?? 'merge';
   const b = new DataqueryBuilder()
     .datasource(DATASOURCE)
     .refId(String.fromCharCode(65 + i))
-    .expr(q.expr)
+    .expr(mode === 'merge' ? acrossReplicas(q.expr) : q.expr)
     .editorMode(QueryEditorMode.Code);
   if (q.legend) b.legendFormat(q.legend);
   if (instant) b.instant();
@@ -102,7 +119,7 @@ function apply<B extends Common<B>>(b: B, spec: PanelSpec, instant: boolean, tab
     .height(spec.h)
     .span(spec.w);
   spec.queries.forEach((q, i) => {
-    b.withTarget(query(q, i, instant, table));
+    b.withTarget(query(q, i, instant, table, spec.replicas));
   });
   const links = [
     ...(spec.runbooks ?? []).map(runbookLink),
@@ -174,6 +191,8 @@ export interface Column {
   unit: string;
   thresholds?: Threshold[];
   mappings?: ValueMapping[];
+  /** Overrides the table's `replicas` for this column. */
+  replicas?: Replicas;
 }
 
 /**
@@ -186,7 +205,7 @@ export function table(
 ): TableBuilder {
   const b = apply(
     new TableBuilder(),
-    { ...spec, queries: spec.columns.map((c) => ({ expr: c.expr })) },
+    { ...spec, queries: spec.columns.map((c) => ({ expr: c.expr, replicas: c.replicas })) },
     true,
     true,
   );

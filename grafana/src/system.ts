@@ -8,6 +8,8 @@ import {
 import * as units from '@grafana/grafana-foundation-sdk/units';
 import {
   BY_INSTANCE,
+  countAlerts,
+  countedOnce,
   dashboardLink,
   datasourceVariable,
   finalize,
@@ -139,20 +141,23 @@ function nodeVariable() {
     .definition(definition);
 }
 
-function systemAlertCount(state: 'firing' | 'pending') {
+function systemAlertCount(rules: RuleSet, state: 'firing' | 'pending') {
   const firing = state === 'firing';
   return stat({
     title: `System alerts ${state}`,
-    description: firing
-      ? 'System-layer alerts firing now: the exporter, batch jobs, serving and resources. 0 is healthy; ' +
-        'otherwise the red annotations on the graphs mark when they started, and each alert links its ' +
-        "runbook (also in this dashboard's header)."
-      : 'System-layer alerts whose condition holds but whose `for` has not passed yet: what will page or open ' +
-        'a ticket next if nothing changes.',
+    description: countedOnce(
+      firing
+        ? 'System-layer alerts firing now: the exporter, batch jobs, serving and resources. 0 is healthy; ' +
+            'otherwise the red annotations on the graphs mark when they started, and each alert links its ' +
+            "runbook (also in this dashboard's header)."
+        : 'System-layer alerts whose condition holds but whose `for` has not passed yet: what will page or open ' +
+            'a ticket next if nothing changes.',
+    ),
     unit: units.Short,
     w: 4,
     h: 6,
-    queries: [{ expr: `count(ALERTS{alertstate="${state}",layer="system"}) or vector(0)` }],
+    queries: [{ expr: countAlerts(rules, 'system', state) }],
+    replicas: 'merged',
     thresholds: firing
       ? ANY_IS_BAD
       : [
@@ -242,8 +247,8 @@ export function systemDashboard(rules: RuleSet): Dashboard {
 
   builder
     .withRow(new RowBuilder('Batch jobs'))
-    .withPanel(systemAlertCount('firing'))
-    .withPanel(systemAlertCount('pending'))
+    .withPanel(systemAlertCount(rules, 'firing'))
+    .withPanel(systemAlertCount(rules, 'pending'))
     .withPanel(
       table({
         title: 'Jobs',
@@ -256,7 +261,7 @@ export function systemDashboard(rules: RuleSet): Dashboard {
         unit: units.NoUnit,
         w: 16,
         h: 6,
-        labels: ['job_name', 'instance'],
+        labels: ['job_name'],
         columns: [
           {
             expr: `1 - job_name:mlwatch_job_errors:ratio{window="1d",${JOB}}`,
@@ -378,7 +383,12 @@ export function systemDashboard(rules: RuleSet): Dashboard {
         h: 8,
         queries: [
           { expr: `time() - mlwatch_job_last_success_timestamp_seconds{${JOB}}`, legend: '{{job_name}}' },
-          { expr: `${noSuccess.series}{job_name=~"$job_name"}`, legend: '{{job_name}}: cadence' },
+          // One series per job already: the rule keeps job_name only, whichever exporter watches the job.
+          {
+            expr: `${noSuccess.series}{job_name=~"$job_name"}`,
+            legend: '{{job_name}}: cadence',
+            replicas: 'merged',
+          },
         ],
         min: 0,
         runbooks: ['MlwatchJobNoRecentSuccess'],
@@ -486,6 +496,7 @@ export function systemDashboard(rules: RuleSet): Dashboard {
         unit: units.PercentUnit,
         w: 8,
         h: 8,
+        replicas: 'each',
         queries: [
           {
             expr: `1 - avg without (cpu, mode) (rate(node_cpu_seconds_total{mode="idle",${NODE}}[$__rate_interval]))`,
@@ -508,6 +519,7 @@ export function systemDashboard(rules: RuleSet): Dashboard {
         unit: units.PercentUnit,
         w: 8,
         h: 8,
+        replicas: 'each',
         queries: [
           {
             expr: `node_memory_MemAvailable_bytes{${NODE}} / node_memory_MemTotal_bytes{${NODE}}`,
@@ -531,6 +543,7 @@ export function systemDashboard(rules: RuleSet): Dashboard {
         unit: units.PercentUnit,
         w: 8,
         h: 8,
+        replicas: 'each',
         queries: [
           {
             expr: `node_filesystem_avail_bytes{${FS}} / node_filesystem_size_bytes{${FS}}`,
@@ -566,6 +579,7 @@ export function systemDashboard(rules: RuleSet): Dashboard {
         unit: units.BytesIEC,
         w: 12,
         h: 8,
+        replicas: 'each',
         queries: [
           { expr: `process_resident_memory_bytes{${exporterSeries()}}`, legend: '{{instance}}' },
           {
@@ -591,6 +605,7 @@ export function systemDashboard(rules: RuleSet): Dashboard {
         unit: units.Seconds,
         w: 12,
         h: 8,
+        replicas: 'each',
         queries: [{ expr: `nodejs_eventloop_lag_p99_seconds{${exporterSeries()}}`, legend: '{{instance}}' }],
         thresholds: alertSteps(lag),
         thresholdLine: true,
