@@ -10,7 +10,8 @@ import type { GeneratedFile } from './files.js';
  * v1alpha1), so kube-prometheus-stack's Alertmanager routes mlwatch's alerts as the compose stack's does. One
  * source of routing: this converts that file rather than restating it, and refuses what it cannot convert
  * faithfully instead of dropping it. Every webhook URL and the webhook token come from the Secret AM_SECRET
- * (urlSecret, httpConfig.authorization.credentials); nothing secret is written into the object.
+ * (urlSecret, httpConfig.authorization.credentials), each under the name of the file alertmanager.yml reads it
+ * from (url_file, credentials_file); nothing secret is written into the object.
  */
 
 export const AM_SOURCE = 'alertmanager/alertmanager.yml';
@@ -18,13 +19,20 @@ export const AM_CONFIG_FILE = `${OUT_DIR}/alertmanager-config.yaml`;
 /** The Secret, in the AlertmanagerConfig's namespace, the operator reads the URLs and the token from. */
 export const AM_SECRET = 'mlwatch-alertmanager';
 
-/** The Secret key holding a receiver's webhook URL (one webhook per receiver, as alertmanager.yml has). */
-export const urlKey = (receiver: string) => `${receiver}-url`;
 /**
- * The Secret key holding the token a `credentials_file` holds: the file's name, so the compose secret
- * /run/secrets/mlwatch-webhook-token is the key mlwatch-webhook-token, and two files cannot share a key.
+ * The Secret key holding what a file of alertmanager.yml holds: the file's name. A webhook's `url_file`
+ * /run/secrets/mlwatch-alertmanager/ticketing-url is the key ticketing-url, the `credentials_file`
+ * /run/secrets/mlwatch-webhook-token the key mlwatch-webhook-token: the Secret, mounted as a directory, is the
+ * layout alertmanager.yml reads, and two files cannot share a key.
  */
-export const credentialsKey = (file: string) => basename(file);
+export function secretKey(file: string, path: string): string {
+  const key = basename(file);
+  // Kubernetes' rule for a Secret's keys; a file name outside it could not be created with kubectl.
+  if (!/^[-._a-zA-Z0-9]+$/.test(key) || key === '.' || key === '..') {
+    throw new Unconvertible(path, `${JSON.stringify(file)}: its name is not a valid Secret key`);
+  }
+  return key;
+}
 
 type Yaml = Record<string, unknown>;
 export interface Matcher {
@@ -95,17 +103,20 @@ function convertInhibitRule(rule: Yaml, path: string): Yaml {
 
 const secretRef = (key: string) => ({ name: AM_SECRET, key });
 
-function convertWebhook(receiver: string, hook: Yaml, path: string): Yaml {
+function convertWebhook(hook: Yaml, path: string): Yaml {
   const out: Yaml = {};
   for (const [key, value] of Object.entries(hook)) {
-    // The URL in the file is the compose stack's address or a placeholder: in the cluster it is a Secret key.
-    if (key === 'url') out.urlSecret = secretRef(urlKey(receiver));
+    // The file's name is the Secret key, so the cluster's URL is the one its Secret holds under that name.
+    if (key === 'url_file') out.urlSecret = secretRef(secretKey(String(value), `${path}.url_file`));
+    else if (key === 'url')
+      // An address written in alertmanager.yml would be the same in every cluster, or silently replaced here.
+      throw new Unconvertible(`${path}.url`, 'an inline URL; read it from a file with url_file');
     else if (key === 'send_resolved') out.sendResolved = value;
     else if (key === 'max_alerts') out.maxAlerts = value;
     else if (key === 'http_config') out.httpConfig = convertHttpConfig(value as Yaml, `${path}.http_config`);
     else throw new Unconvertible(`${path}.${key}`, 'not a webhook field this converter knows');
   }
-  if (out.urlSecret === undefined) throw new Unconvertible(path, 'a webhook without url');
+  if (out.urlSecret === undefined) throw new Unconvertible(path, 'a webhook without url_file');
   return out;
 }
 
@@ -116,7 +127,12 @@ function convertHttpConfig(http: Yaml, path: string): Yaml {
   const extra = [...Object.keys(rest), ...Object.keys(authRest).map((k) => `authorization.${k}`)];
   if (extra.length > 0 || typeof file !== 'string')
     throw new Unconvertible(path, `only authorization.credentials_file converts (found ${extra.join(', ')})`);
-  return { authorization: { type: type ?? 'Bearer', credentials: secretRef(credentialsKey(file)) } };
+  return {
+    authorization: {
+      type: type ?? 'Bearer',
+      credentials: secretRef(secretKey(file, `${path}.authorization.credentials_file`)),
+    },
+  };
 }
 
 function convertReceiver(receiver: Yaml, path: string): Yaml {
@@ -125,11 +141,11 @@ function convertReceiver(receiver: Yaml, path: string): Yaml {
     throw new Unconvertible(path, `${Object.keys(rest).join(', ')}: not a webhook`);
   if (hooks === undefined) return { name }; // `null`: the receiver that notifies no one
   const list = hooks as Yaml[];
-  // One URL key per receiver: a second webhook would need a second key, and a naming scheme nobody asked for yet.
+  // One webhook per receiver, as alertmanager.yml has: docs/kubernetes.md's Secret has one URL key per receiver.
   if (list.length !== 1) throw new Unconvertible(`${path}.webhook_configs`, 'expected exactly one webhook');
   return {
     name,
-    webhookConfigs: list.map((h, i) => convertWebhook(String(name), h, `${path}.webhook_configs[${i}]`)),
+    webhookConfigs: list.map((h, i) => convertWebhook(h, `${path}.webhook_configs[${i}]`)),
   };
 }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Fetches current promtool (Prometheus 3.x) and amtool (Alertmanager >= 0.28) next to the Debian 12 ones that
-# scripts/install-stack-deps.sh installs, so the rule bundle and the Alertmanager config are tested against
-# both (test/prometheus3-bundle.test.ts). Debian 12 has only Prometheus 2.42 and Alertmanager 0.25, so the
+# Fetches current promtool (Prometheus 3.x) and Alertmanager (>= 0.28, amtool and server) next to the Debian 12
+# ones that scripts/install-stack-deps.sh installs, so the rule bundle is tested against both promtools
+# (test/prometheus3-bundle.test.ts) and the Alertmanager config, whose webhooks read their URL with `url_file`
+# (0.26 and newer), against trixie's and sid's: test/alertmanager.test.ts and the live stack run trixie's server
+# and amtool (test/helpers/alertmanager.ts). Debian 12 has only Prometheus 2.42 and Alertmanager 0.25, so the
 # packages come from Debian's newer suites: promtool from sid (its own package since 2.53), Alertmanager from
 # trixie (13, stable: 0.28) and from sid (the newest). Nothing is installed: the .deb files are downloaded with
 # a private apt configuration (the system's sources and state are not touched; no root needed), checked by apt
@@ -9,7 +11,7 @@
 #   sid/promtool  sid/amtool  sid/prometheus-alertmanager  trixie/amtool  trixie/prometheus-alertmanager
 # Idempotent: a cache whose binaries pass the version checks is kept as it is (no network); --refresh fetches
 # the suites' current packages again. Fails (non-zero, with the reason) when a download fails or a binary is
-# older than promtool 3.0 / amtool 0.28.
+# older than promtool 3.0 / Alertmanager 0.28.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE=.cache/prometheus-current
@@ -38,18 +40,21 @@ checked_version() {
 
 # Assigned before printing: a failed check in $(...) inside echo's arguments would not stop the script.
 report() {
-  local promtool amtool_trixie amtool_sid
+  local promtool amtool_trixie amtool_sid server_trixie
   promtool=$(checked_version "$CACHE/sid/promtool" 3 0)
   amtool_trixie=$(checked_version "$CACHE/trixie/amtool" 0 28)
   amtool_sid=$(checked_version "$CACHE/sid/amtool" 0 28)
+  server_trixie=$(checked_version "$CACHE/trixie/prometheus-alertmanager" 0 28)
   echo "promtool $promtool ($CACHE/sid/promtool)"
   echo "amtool $amtool_trixie ($CACHE/trixie/amtool)"
   echo "amtool $amtool_sid ($CACHE/sid/amtool)"
+  echo "alertmanager $server_trixie ($CACHE/trixie/prometheus-alertmanager)"
 }
 
 case "${1:-}" in "" | --refresh) ;; *) die "usage: $0 [--refresh]" ;; esac
+# The server too: a cache from before the tests ran trixie's Alertmanager may lack it, and is then fetched again.
 if [ "${1:-}" != --refresh ] && [ -x "$CACHE/sid/promtool" ] && [ -x "$CACHE/trixie/amtool" ] &&
-  [ -x "$CACHE/sid/amtool" ]; then
+  [ -x "$CACHE/sid/amtool" ] && [ -x "$CACHE/trixie/prometheus-alertmanager" ]; then
   report
   exit 0
 fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the stack test and the bundle checks need, from Debian's packages: Prometheus (with promtool),
-# Alertmanager (with amtool), docker-compose (only to validate docker-compose.yml; no engine is needed),
+# Alertmanager 0.25 (its amtool loads the native receivers example; alertmanager.yml's url_file needs the 0.28
+# below), docker-compose (only to validate docker-compose.yml; no engine is needed),
 # openssl (the stack test makes its TLS certificates with it), systemd-analyze (the systemd unit's check) and
 # chromium (the landing page's screenshot tests).
 set -euo pipefail
@@ -30,6 +31,7 @@ amtool --version 2>&1 | head -1
 docker-compose version --short
 openssl version
 chromium --version 2>/dev/null | head -1
-# test/prometheus3-bundle.test.ts: promtool 3.x and amtool >= 0.28 (Debian 12 has 2.42/0.25), unpacked from
-# Debian sid/trixie under .cache/prometheus-current/ without installing anything.
+# promtool 3.x and Alertmanager >= 0.28, server and amtool (Debian 12 has 2.42/0.25), unpacked from Debian
+# sid/trixie under .cache/prometheus-current/ without installing anything: test/prometheus3-bundle.test.ts, and
+# trixie's Alertmanager for test/alertmanager.test.ts and the live stack (alertmanager.yml's url_file).
 bash "$(dirname "$0")/install-prometheus3.sh"

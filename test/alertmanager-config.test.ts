@@ -118,6 +118,9 @@ describe('the AlertmanagerConfig carries the routing of alertmanager.yml', () =>
       from.webhook_configs.forEach((hook: Obj, i: number) => {
         const crd = to.webhookConfigs[i];
         expect(crd.url, from.name).toBeUndefined();
+        // The key is the name of the file alertmanager.yml reads the URL from, `<receiver>-url`, as the Secret
+        // docs/kubernetes.md creates has it.
+        expect(basename(hook.url_file), from.name).toBe(`${from.name}-url`);
         expect(crd.urlSecret, from.name).toEqual({ name: AM_SECRET, key: `${from.name}-url` });
         expect(crd.sendResolved, from.name).toBe(hook.send_resolved);
         expect(crd.maxAlerts, from.name).toBe(hook.max_alerts);
@@ -176,17 +179,24 @@ describe('the converter', () => {
     );
     expect(
       refused(
-        'route: {receiver: a}\nreceivers: [{name: a, webhook_configs: [{url: "http://x/"}, {url: "http://y/"}]}]\n',
+        'route: {receiver: a}\nreceivers: [{name: a, webhook_configs: [{url_file: /s/x}, {url_file: /s/y}]}]\n',
       ),
     ).toThrow(/receivers\[0\]\.webhook_configs: expected exactly one webhook/);
     expect(
       refused(
-        'route: {receiver: a}\nreceivers: [{name: a, webhook_configs: [{url: "http://x/", http_config: {basic_auth: {username: u}}}]}]\n',
+        'route: {receiver: a}\nreceivers: [{name: a, webhook_configs: [{url_file: /s/x, http_config: {basic_auth: {username: u}}}]}]\n',
       ),
     ).toThrow(/http_config: only authorization\.credentials_file converts \(found basic_auth\)/);
     expect(refused('route: {receiver: a}\nreceivers: [{name: a}]\ntime_intervals: []\n')).toThrow(
       /time_intervals: not converted/,
     );
+    // An inline URL would be dropped for a Secret key nobody named; a file name kubectl cannot make a key of.
+    expect(
+      refused('route: {receiver: a}\nreceivers: [{name: a, webhook_configs: [{url: "http://x/"}]}]\n'),
+    ).toThrow(/receivers\[0\]\.webhook_configs\[0\]\.url: an inline URL; read it from a file with url_file/);
+    expect(
+      refused('route: {receiver: a}\nreceivers: [{name: a, webhook_configs: [{url_file: "/s/a url"}]}]\n'),
+    ).toThrow(/webhook_configs\[0\]\.url_file: "\/s\/a url": its name is not a valid Secret key/);
   });
 });
 
@@ -222,7 +232,7 @@ function operatorConfig(): { file: string; prefix: string; dir: string } {
 }
 
 describe.skipIf(!AMTOOL)(
-  'routed through the operator (amtool; install: scripts/install-stack-deps.sh)',
+  'routed through the operator (amtool 0.28; install: scripts/install-prometheus3.sh)',
   () => {
     const { file, prefix, dir } = AMTOOL ? operatorConfig() : { file: '', prefix: '', dir: '' };
     afterAll(() => {

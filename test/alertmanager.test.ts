@@ -1,5 +1,12 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,26 +18,32 @@ import {
   ALERTMANAGER_BIN,
   AM_CONFIG,
   AM_DIR,
-  AM_RENDER,
   AMTOOL,
   amtool,
-  RECEIVER_URL_VARS,
+  COMPOSE_URL_DIR,
+  INSTALL_CURRENT,
+  type MountedConfig,
   RECEIVERS,
   type Receiver,
   type RunningAlertmanager,
   readRoutesTable,
-  renderAlertmanagerConfig,
   shortenWaits,
   startAlertmanager,
+  TOKEN_FILE,
+  URL_DIR,
+  urlFileOf,
+  webhooksOf,
+  writeAlertmanagerConfig,
 } from './helpers/alertmanager.js';
 
-// The Alertmanager bundle: config structure and render.mjs with Node alone; routing, templates and
-// inhibition with amtool and a real Alertmanager when they are installed (CI installs them with
-// scripts/install-stack-deps.sh). Without them those blocks are skipped, and their names say why.
-const NO_AMTOOL = AMTOOL ? '' : ' [skipped: amtool not on PATH; install prometheus-alertmanager]';
+// The Alertmanager bundle: config structure and the receivers' URL files with Node alone; routing, templates,
+// url_file and inhibition with amtool 0.28 and a real Alertmanager 0.28 when they are installed (CI installs
+// them: scripts/install-stack-deps.sh runs scripts/install-prometheus3.sh). Without them those blocks are
+// skipped, and their names say why. Debian 12's 0.25 cannot load the config: it has no webhook url_file.
+const NO_AMTOOL = AMTOOL ? '' : ` [skipped: no amtool 0.28 in .cache/prometheus-current; ${INSTALL_CURRENT}]`;
 const NO_SERVER = ALERTMANAGER_BIN
   ? ''
-  : ' [skipped: neither prometheus-alertmanager nor alertmanager on PATH; install prometheus-alertmanager]';
+  : ` [skipped: no Alertmanager 0.28 in .cache/prometheus-current; ${INSTALL_CURRENT}]`;
 
 const TESTS_DIR = join(AM_DIR, 'tests');
 const GOLDEN_DIR = join(TESTS_DIR, 'golden');
@@ -45,16 +58,6 @@ type Labels = Record<string, string>;
 
 function urlsFor(base: string): Record<Receiver, string> {
   return Object.fromEntries(RECEIVERS.map((r) => [r, `${base}/${r}`])) as Record<Receiver, string>;
-}
-
-function runRender(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MLWATCH_AM_')));
-  const r = spawnSync(process.execPath, [AM_RENDER, ...args], {
-    env: { ...clean, ...env },
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Every key of a parsed YAML tree, with its path. */
@@ -78,7 +81,6 @@ describe('alertmanager.yml structure', () => {
       const r = config.receivers.find((x: { name: string }) => x.name === receiver);
       expect(Object.keys(r).sort(), receiver).toEqual(['name', 'webhook_configs']);
       expect(r.webhook_configs, receiver).toHaveLength(1);
-      expect(() => new URL(r.webhook_configs[0].url), receiver).not.toThrow();
     }
   });
 
@@ -95,13 +97,33 @@ describe('alertmanager.yml structure', () => {
     expect(deprecated).toEqual([]);
   });
 
-  it('sends mlwatch its own endpoints and the human receivers to placeholders by default', () => {
-    const url = (name: string) =>
-      config.receivers.find((r: { name: string }) => r.name === name).webhook_configs[0].url;
-    expect(url('ticketing')).toBe('http://mlwatch:10027/api/v1/alerts');
-    expect(url('retraining')).toBe('http://mlwatch:10027/api/v1/retrain');
-    for (const human of ['platform-oncall', 'data-science', 'business-analysts']) {
-      expect(new URL(url(human)).hostname).toMatch(/\.invalid$/);
+  it('reads every webhook URL from its file in /run/secrets/mlwatch-alertmanager, never inline', () => {
+    // The directory docs/alertmanager.md, docker-compose.yml and the Kubernetes Secret's keys are written for.
+    expect(URL_DIR).toBe('/run/secrets/mlwatch-alertmanager');
+    const hooks = webhooksOf(readFileSync(AM_CONFIG, 'utf8'));
+    for (const receiver of RECEIVERS) {
+      const [hook] = hooks.get(receiver) ?? [];
+      // Absolute: Alertmanager resolves a relative url_file against its working directory, not the config's.
+      expect(hook?.url_file, receiver).toBe(urlFileOf(receiver));
+      expect(hook?.url, receiver).toBeUndefined();
+    }
+    // The token of mlwatch's own endpoints comes from a file of the same secrets directory.
+    for (const receiver of ['ticketing', 'retraining']) {
+      expect(hooks.get(receiver)?.[0]?.http_config?.authorization?.credentials_file, receiver).toBe(
+        TOKEN_FILE,
+      );
+    }
+  });
+
+  it("has development URL files for Compose: mlwatch's own endpoints, and .invalid placeholders for the bridges", () => {
+    // docker-compose.yml mounts secrets/mlwatch-alertmanager at /run/secrets/mlwatch-alertmanager: a file per
+    // receiver, no other (a stray file would be a receiver nobody routes to, or a misspelt name).
+    expect(readdirSync(COMPOSE_URL_DIR).sort()).toEqual(RECEIVERS.map((r) => `${r}-url`).sort());
+    const url = (r: Receiver) => new URL(readFileSync(join(COMPOSE_URL_DIR, `${r}-url`), 'utf8').trim());
+    expect(url('ticketing').href).toBe('http://mlwatch:10027/api/v1/alerts');
+    expect(url('retraining').href).toBe('http://mlwatch:10027/api/v1/retrain');
+    for (const human of ['platform-oncall', 'data-science', 'business-analysts'] as const) {
+      expect(url(human).hostname, human).toBe(`${human}.alert-bridge.invalid`);
     }
   });
 
@@ -128,79 +150,6 @@ describe('alertmanager.yml structure', () => {
   });
 });
 
-describe('render.mjs', () => {
-  it('sets every endpoint from the environment, copies the templates, and changes nothing else', () => {
-    const dir = join(tmp, 'render-env');
-    const file = renderAlertmanagerConfig({ urls: urlsFor("http://127.0.0.1:9/o'k"), dir });
-    const rendered = readFileSync(file, 'utf8');
-    const config = parse(rendered);
-    for (const receiver of RECEIVERS) {
-      const r = config.receivers.find((x: { name: string }) => x.name === receiver);
-      expect(r.webhook_configs[0].url).toBe(`http://127.0.0.1:9/o'k/${receiver}`);
-    }
-    const strip = (text: string) => text.replace(/^(\s*- url: ).*(# endpoint: )/gm, '$1$2');
-    expect(strip(rendered)).toBe(strip(readFileSync(AM_CONFIG, 'utf8')));
-    expect(readdirSync(join(dir, 'templates'))).toEqual(readdirSync(join(AM_DIR, 'templates')));
-  });
-
-  it('reads --env-file, lets the environment win, keeps defaults and warns about placeholders', () => {
-    const envFile = join(tmp, 'endpoints.env');
-    writeFileSync(
-      envFile,
-      [
-        '# comment',
-        'MLWATCH_AM_DATA_SCIENCE_URL="https://hooks.example.com/ds"',
-        'export MLWATCH_AM_RETRAINING_URL=http://file.example/retrain',
-        'MLWATCH_AM_BUSINESS_ANALYSTS_URL=',
-        '',
-      ].join('\n'),
-    );
-    const dir = join(tmp, 'render-file');
-    const r = runRender(['--env-file', envFile, '--out', dir], {
-      MLWATCH_AM_RETRAINING_URL: 'http://env.example/retrain',
-    });
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.trim()).toBe(join(dir, 'alertmanager.yml'));
-    const config = parse(readFileSync(join(dir, 'alertmanager.yml'), 'utf8'));
-    const url = (name: string) =>
-      config.receivers.find((x: { name: string }) => x.name === name).webhook_configs[0].url;
-    expect(url('data-science')).toBe('https://hooks.example.com/ds');
-    expect(url('retraining')).toBe('http://env.example/retrain');
-    expect(url('ticketing')).toBe('http://mlwatch:10027/api/v1/alerts');
-    expect(r.stderr).toContain('warning: MLWATCH_AM_PLATFORM_ONCALL_URL not set');
-    expect(r.stderr).toContain('warning: MLWATCH_AM_BUSINESS_ANALYSTS_URL not set');
-    expect(r.stderr).not.toContain('MLWATCH_AM_DATA_SCIENCE_URL not set');
-  });
-
-  it.each([
-    [{ MLWATCH_AM_PLATFORM_ONCAL_URL: 'http://x/' }, 'unknown variable MLWATCH_AM_PLATFORM_ONCAL_URL'],
-    [
-      { MLWATCH_AM_TICKETING_URL: 'mlwatch:10027/api' },
-      'MLWATCH_AM_TICKETING_URL: must be an http or https URL',
-    ],
-    [{ MLWATCH_AM_TICKETING_URL: 'not a url' }, 'MLWATCH_AM_TICKETING_URL: whitespace or control character'],
-    [{ MLWATCH_AM_TICKETING_URL: 'http://x/\n- url: http://evil/' }, 'whitespace or control character'],
-  ])('refuses %o', (env, message) => {
-    const r = runRender(['--out', join(tmp, 'render-bad')], env);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain(message);
-  });
-
-  it('refuses a config whose url lines lost their endpoint markers, and writing over the source', () => {
-    const broken = join(tmp, 'broken.yml');
-    writeFileSync(
-      broken,
-      readFileSync(AM_CONFIG, 'utf8').replace(' # endpoint: MLWATCH_AM_RETRAINING_URL', ''),
-    );
-    const r = runRender(['--config', broken, '--out', join(tmp, 'render-broken')]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain('no url line marked "# endpoint: MLWATCH_AM_RETRAINING_URL"');
-    const over = runRender(['--out', AM_DIR]);
-    expect(over.code).toBe(2);
-    expect(over.stderr).toContain('--out must not be the directory of the source config');
-  });
-});
-
 describe(`amtool: config, routes and templates${NO_AMTOOL}`, () => {
   const skip = !AMTOOL;
 
@@ -213,14 +162,31 @@ describe(`amtool: config, routes and templates${NO_AMTOOL}`, () => {
     expect(r.stdout).toContain(' - 1 templates');
   });
 
-  it.skipIf(skip)('check-config accepts the rendered copy', () => {
-    const file = renderAlertmanagerConfig({
+  it.skipIf(skip)('check-config accepts the copy with its URL files and token mounted', () => {
+    const { file } = writeAlertmanagerConfig({
       urls: urlsFor('http://127.0.0.1:9'),
-      dir: join(tmp, 'rendered'),
+      dir: join(tmp, 'mounted'),
+      token: 'test-token',
     });
     const r = amtool(['check-config', file]);
     expect(r.code, `${r.stdout}${r.stderr}`).toBe(0);
+    expect(r.stdout).toContain(' - 6 receivers');
     expect(r.stdout).toContain(' - 1 templates');
+  });
+
+  it.skipIf(skip)('check-config refuses a webhook with both url and url_file', () => {
+    // What an operator gets who adds an inline `url:` next to the file instead of writing the file.
+    const file = join(tmp, 'both.yml');
+    writeFileSync(
+      file,
+      readFileSync(AM_CONFIG, 'utf8').replace(
+        `- url_file: "${urlFileOf('data-science')}"`,
+        `- url_file: "${urlFileOf('data-science')}"\n        url: "http://127.0.0.1:9/inline"`,
+      ),
+    );
+    const r = amtool(['check-config', file]);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout + r.stderr).toContain('at most one of url & url_file must be configured');
   });
 
   const rows = skip ? [] : readRoutesTable();
@@ -619,12 +585,10 @@ describe(`inhibition in a real Alertmanager${NO_SERVER}`, () => {
     await new Promise<void>((resolve) => recorder?.listen(0, '127.0.0.1', resolve));
     const base = `http://127.0.0.1:${(recorder.address() as AddressInfo).port}`;
     // The webhooks that carry mlwatch's token read it from a file; without one they could never deliver.
-    const credentialsFile = join(tmp, 'webhook-token');
-    writeFileSync(credentialsFile, 'test-token', { mode: 0o600 });
-    const file = renderAlertmanagerConfig({
+    const { file } = writeAlertmanagerConfig({
       urls: urlsFor(base),
       dir: join(tmp, 'am-live'),
-      credentialsFile,
+      token: 'test-token',
     });
     // Notifications within seconds, so each scenario can wait for its active alerts to be delivered and then
     // check that no inhibited one was: without them, "nothing inhibited was sent" would hold trivially.
@@ -746,10 +710,142 @@ describe(`inhibition in a real Alertmanager${NO_SERVER}`, () => {
   });
 });
 
-// The variable names are part of the documented interface: keep the helper and render.mjs in step.
-describe('receiver URL variables', () => {
-  it('match render.mjs', async () => {
-    const mod = (await import(AM_RENDER)) as { ENDPOINTS: Record<string, string> };
-    expect(mod.ENDPOINTS).toEqual(RECEIVER_URL_VARS);
+// The receivers' URLs come from files (url_file), read by Alertmanager when it notifies: these check that a real
+// Alertmanager 0.28 posts each receiver's notifications to the URL in that receiver's file, reads the file again
+// for every notification, and what a missing file does (docs/alertmanager.md, "Set the receivers' endpoints").
+describe(`url_file in a real Alertmanager${NO_SERVER}`, () => {
+  const skip = !ALERTMANAGER_BIN;
+  let am: RunningAlertmanager | undefined;
+  let recorder: Server | undefined;
+  let mounted: MountedConfig | undefined;
+  let base = '';
+  /** Each notification: the path it was posted to, the receiver it names, and its alerts' names. */
+  const received: { path: string; receiver: string; alertnames: string[] }[] = [];
+
+  beforeAll(async () => {
+    if (skip) return;
+    recorder = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => {
+        body += d;
+      });
+      req.on('end', () => {
+        const msg = JSON.parse(body || '{}') as { receiver?: string; alerts?: { labels: Labels }[] };
+        received.push({
+          path: req.url ?? '',
+          receiver: msg.receiver ?? '',
+          alertnames: (msg.alerts ?? []).map((a) => a.labels.alertname ?? ''),
+        });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => recorder?.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(recorder.address() as AddressInfo).port}`;
+    // A path of its own in each receiver's file: the path a notification reaches says which file it was read from.
+    const urls = Object.fromEntries(RECEIVERS.map((r) => [r, `${base}/${r}/v1`])) as Record<Receiver, string>;
+    mounted = writeAlertmanagerConfig({ urls, dir: join(tmp, 'url-file'), token: 'test-token' });
+    shortenWaits(mounted.file);
+    am = await startAlertmanager(mounted.file);
   });
+
+  afterAll(async () => {
+    await am?.stop();
+    await new Promise<void>((resolve) => (recorder ? recorder.close(() => resolve()) : resolve()));
+  });
+
+  async function post(alerts: Labels[]) {
+    const res = await fetch(`${am?.url}/api/v2/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(alerts.map((labels) => ({ labels }))),
+      signal: AbortSignal.timeout(5_000),
+    });
+    expect(res.status, await res.text()).toBe(200);
+  }
+
+  /** Polls `check` until it holds, at most `timeoutMs`; fails with `what` and what was received. */
+  async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!check()) {
+      if (Date.now() > deadline) {
+        throw new Error(
+          `${what} within ${timeoutMs} ms; received ${JSON.stringify(received)}\n${am?.logs()}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  const reached = (path: string, alertname: string) =>
+    received.some((n) => n.path === path && n.alertnames.includes(alertname));
+
+  /** alertmanager_notifications_failed_total of the webhook integration, summed over its other labels. */
+  async function failedWebhooks(): Promise<number> {
+    const text = await (await fetch(`${am?.url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+    return [...text.matchAll(/^alertmanager_notifications_failed_total\{([^}]*)\} (\S+)$/gm)]
+      .filter((m) => (m[1] ?? '').includes('integration="webhook"'))
+      .reduce((sum, m) => sum + Number(m[2]), 0);
+  }
+
+  it.skipIf(skip)('posts each receiver to the URL in its own file', async () => {
+    // routes.tsv: a critical business retrain alert reaches ticketing, platform-oncall, business-analysts and
+    // retraining; a data-science warning reaches ticketing and data-science. Together, all five.
+    await post([
+      {
+        alertname: 'UrlFileAll',
+        severity: 'critical',
+        layer: 'business',
+        team: 'data-science',
+        action: 'retrain',
+      },
+      { alertname: 'UrlFileDs', severity: 'warning', layer: 'model', team: 'data-science' },
+    ]);
+    const expected: [Receiver, string][] = [
+      ['ticketing', 'UrlFileAll'],
+      ['ticketing', 'UrlFileDs'],
+      ['platform-oncall', 'UrlFileAll'],
+      ['business-analysts', 'UrlFileAll'],
+      ['retraining', 'UrlFileAll'],
+      ['data-science', 'UrlFileDs'],
+    ];
+    await until('every receiver notified at its URL', () =>
+      expected.every(([r, alertname]) => reached(`/${r}/v1`, alertname)),
+    );
+    // And never at another receiver's: the path a notification reached is the one its receiver's file holds.
+    for (const n of received) expect(n.path, n.receiver).toBe(`/${n.receiver}/v1`);
+  });
+
+  it.skipIf(skip)('reads the file for every notification: a new URL needs no reload', async () => {
+    writeFileSync((mounted as MountedConfig).urlFile['platform-oncall'], `${base}/platform-oncall/v2\n`);
+    await post([{ alertname: 'UrlFileMoved', severity: 'critical', layer: 'system', team: 'platform' }]);
+    await until('the page at the new URL', () => reached('/platform-oncall/v2', 'UrlFileMoved'));
+    expect(reached('/platform-oncall/v1', 'UrlFileMoved')).toBe(false);
+    // Loaded once, at the start: the new URL came from the file, not from a reload.
+    expect(am?.logs().match(/Loading configuration file/g)).toHaveLength(1);
+  });
+
+  it.skipIf(skip || !AMTOOL)(
+    "a missing URL file passes check-config, then fails that receiver's notifications, naming the file",
+    async () => {
+      const missing = (mounted as MountedConfig).urlFile['data-science'];
+      unlinkSync(missing);
+      // Not a config error: amtool and Alertmanager load the config without reading the file.
+      const check = amtool(['check-config', (mounted as MountedConfig).file]);
+      expect(check.code, check.stdout + check.stderr).toBe(0);
+      const failedBefore = await failedWebhooks();
+      await post([
+        { alertname: 'UrlFileMissing', severity: 'warning', layer: 'model', team: 'data-science' },
+      ]);
+      // The other receivers of the alert still get it: a missing file fails its own receiver only.
+      await until('the ticket', () => reached('/ticketing/v1', 'UrlFileMissing'));
+      await until('the error naming the file in the log', () =>
+        (am?.logs() ?? '').includes(`read url_file: open ${missing}: no such file or directory`),
+      );
+      expect(am?.logs()).toMatch(/data-science\/webhook\[0\]: notify retry canceled[^\n]*read url_file/);
+      expect(await failedWebhooks()).toBeGreaterThan(failedBefore);
+      expect(
+        received.filter((n) => n.receiver === 'data-science' && n.alertnames.includes('UrlFileMissing')),
+      ).toEqual([]);
+    },
+  );
 });

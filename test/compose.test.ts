@@ -415,6 +415,26 @@ describe.skipIf(!hasCompose)(
       expect(client?.roles).toContain('webhook');
     });
 
+    it('mounts a URL file for every Alertmanager webhook, read-only, at the path its url_file names', () => {
+      const am = parse(readFileSync(resolve(ROOT, 'alertmanager/alertmanager.yml'), 'utf8')) as {
+        receivers: { name: string; webhook_configs?: { url_file?: string }[] }[];
+      };
+      const alertmanager = services().alertmanager as Service;
+      const hooks = am.receivers.flatMap((r) => (r.webhook_configs ?? []).map((h) => [r.name, h] as const));
+      expect(hooks).toHaveLength(5);
+      for (const [receiver, hook] of hooks) {
+        const file = hook.url_file as string;
+        expect(file, receiver).toMatch(/^\/run\/secrets\/mlwatch-alertmanager\/[a-z-]+-url$/);
+        // Mounted from the repository's development files, which must hold a URL Alertmanager can post to.
+        const host = hostPath(alertmanager, file);
+        expect(host, `${receiver}: ${file} is inside a bind mount`).toBeDefined();
+        expect(relative(ROOT, host as string)).toBe(`secrets/mlwatch-alertmanager/${receiver}-url`);
+        expect(['http:', 'https:']).toContain(new URL(readFileSync(host as string, 'utf8').trim()).protocol);
+      }
+      const dir = mounts(alertmanager).find((m) => m.target === '/run/secrets/mlwatch-alertmanager');
+      expect(dir?.readOnly, 'the URL directory is read-only').toBe(true);
+    });
+
     it("has Prometheus scrape mlwatch as a user of mlwatch's web config, with the matching password", () => {
       const prom = parse(readFileSync(resolve(ROOT, 'prometheus/prometheus.yml'), 'utf8')) as {
         scrape_configs: { job_name: string; basic_auth?: { username?: string; password_file?: string } }[];

@@ -1,16 +1,24 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
-import { toolOnPath } from './tools.js';
 
 /** The bundle's Alertmanager files. */
 export const AM_DIR = fileURLToPath(new URL('../../alertmanager/', import.meta.url));
 export const AM_CONFIG = join(AM_DIR, 'alertmanager.yml');
-export const AM_RENDER = join(AM_DIR, 'render.mjs');
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The five receivers that notify someone, in route order; `null` is the root default that notifies no one. */
 export const RECEIVERS = [
@@ -22,48 +30,135 @@ export const RECEIVERS = [
 ] as const;
 export type Receiver = (typeof RECEIVERS)[number];
 
-/** The environment variable render.mjs reads for each receiver's webhook URL. */
-export const RECEIVER_URL_VARS: Record<Receiver, string> = {
-  ticketing: 'MLWATCH_AM_TICKETING_URL',
-  'platform-oncall': 'MLWATCH_AM_PLATFORM_ONCALL_URL',
-  'data-science': 'MLWATCH_AM_DATA_SCIENCE_URL',
-  'business-analysts': 'MLWATCH_AM_BUSINESS_ANALYSTS_URL',
-  retraining: 'MLWATCH_AM_RETRAINING_URL',
-};
-
-/** amtool, and the Alertmanager server (Debian names it prometheus-alertmanager; upstream, alertmanager). */
-export const AMTOOL = toolOnPath('amtool');
-export const ALERTMANAGER_BIN = toolOnPath('prometheus-alertmanager', 'alertmanager');
+/**
+ * Where alertmanager.yml reads the files an operator mounts (docs/alertmanager.md): the secrets directory, under
+ * it the receivers' URL files (`url_file`, one `<receiver>-url` each: the keys of the Kubernetes Secret too) and
+ * the webhook token (`credentials_file`).
+ */
+export const SECRETS_DIR = '/run/secrets';
+export const URL_DIR = `${SECRETS_DIR}/mlwatch-alertmanager`;
+export const urlFileOf = (receiver: Receiver) => `${URL_DIR}/${receiver}-url`;
+export const TOKEN_FILE = `${SECRETS_DIR}/mlwatch-webhook-token`;
+/** The development URL files docker-compose.yml mounts at URL_DIR. */
+export const COMPOSE_URL_DIR = join(ROOT, 'secrets', 'mlwatch-alertmanager');
 
 /**
- * Renders the bundle's Alertmanager config into `dir` with every receiver's webhook pointing at `urls`
- * (through alertmanager/render.mjs, exactly as a user would) and returns the path of the alertmanager.yml
- * to pass to `--config.file`. The templates are copied next to it. Throws with render.mjs' message on error.
- * `credentialsFile`: the token file of the webhooks that carry mlwatch's token (default
- * /run/secrets/mlwatch-webhook-token, which a test machine lacks).
+ * alertmanager.yml's webhooks read their URL with `url_file`, which Alertmanager has from 0.26: Debian 12's 0.25
+ * (`amtool`, `prometheus-alertmanager` on PATH) refuses the file. The tests therefore run trixie's 0.28, which
+ * scripts/install-prometheus3.sh unpacks under .cache/prometheus-current/ (scripts/install-stack-deps.sh runs it).
  */
-export function renderAlertmanagerConfig(opts: {
+export const CURRENT_AM_DIR = join(ROOT, '.cache', 'prometheus-current', 'trixie');
+export const INSTALL_CURRENT = 'run scripts/install-prometheus3.sh (scripts/install-stack-deps.sh runs it)';
+
+/**
+ * A binary of CURRENT_AM_DIR, or undefined; under CI (which .ci/run sets) a missing one fails the test file
+ * instead, as test/helpers/tools.ts does for tools on PATH, so a broken install cannot turn tests into skips.
+ */
+function currentBinary(name: string): string | undefined {
+  const file = join(CURRENT_AM_DIR, name);
+  try {
+    accessSync(file, constants.X_OK);
+    return file;
+  } catch {}
+  if (process.env.CI) throw new Error(`${file} is missing and CI is set: ${INSTALL_CURRENT}`);
+  return undefined;
+}
+
+/** amtool 0.28 and the Alertmanager 0.28 server (Debian names it prometheus-alertmanager). */
+export const AMTOOL = currentBinary('amtool');
+export const ALERTMANAGER_BIN = currentBinary('prometheus-alertmanager');
+
+/** The Alertmanager server's path; throws, saying how to install it, when it is missing. */
+export function requireAlertmanager(): string {
+  if (!ALERTMANAGER_BIN) {
+    throw new Error(`${join(CURRENT_AM_DIR, 'prometheus-alertmanager')} is missing: ${INSTALL_CURRENT}`);
+  }
+  return ALERTMANAGER_BIN;
+}
+
+interface WebhookConfig {
+  url?: string;
+  url_file?: string;
+  http_config?: { authorization?: { credentials_file?: string } };
+}
+
+/** Each receiver's webhook as alertmanager.yml (or another config's text) writes it. */
+export function webhooksOf(text: string): Map<string, WebhookConfig[]> {
+  const config = parse(text) as { receivers: { name: string; webhook_configs?: WebhookConfig[] }[] };
+  return new Map(config.receivers.map((r) => [r.name, r.webhook_configs ?? []]));
+}
+
+/** A copy of the bundle's config with its secrets in place, as `writeAlertmanagerConfig` writes it. */
+export interface MountedConfig {
+  /** The alertmanager.yml to pass to `--config.file`. */
+  file: string;
+  /** The directory standing for /run/secrets. */
+  secrets: string;
+  /** Where the copy reads each receiver's URL. */
+  urlFile: Record<Receiver, string>;
+  /** Where the copy reads the webhook token. */
+  tokenFile: string;
+}
+
+/**
+ * Writes the bundle's Alertmanager config into `dir` as an operator deploys it: alertmanager.yml and its templates
+ * as they are, the receivers' URL files (`urls`) and the webhook token in a secrets directory, `dir`/secrets, laid
+ * out as /run/secrets is (mlwatch-alertmanager/<receiver>-url, mlwatch-webhook-token). A test cannot mount that
+ * directory at /run/secrets, so the copy's `url_file` and `credentials_file` paths have their /run/secrets prefix
+ * replaced by it, and by nothing else: a webhook that read its URL from anywhere else, or inline, is refused here
+ * (naming the receiver), since the deployments would not provide it.
+ */
+export function writeAlertmanagerConfig(opts: {
   urls: Record<Receiver, string>;
   dir: string;
-  credentialsFile?: string;
-}): string {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (!name.startsWith('MLWATCH_AM_')) env[name] = value;
+  token: string;
+}): MountedConfig {
+  const secrets = join(opts.dir, 'secrets');
+  const source = readFileSync(AM_CONFIG, 'utf8');
+  const mounted = (path: string) => join(secrets, posix.relative(SECRETS_DIR, path));
+  const hooks = webhooksOf(source);
+  const urlFile = {} as Record<Receiver, string>;
+  for (const receiver of RECEIVERS) {
+    const [hook, ...more] = hooks.get(receiver) ?? [];
+    const file = hook?.url_file;
+    if (more.length > 0 || file === undefined || hook?.url !== undefined || !file.startsWith(`${URL_DIR}/`)) {
+      throw new Error(
+        `${AM_CONFIG}: receiver ${receiver} must have one webhook reading its URL with url_file from ${URL_DIR}/ ` +
+          `(found ${JSON.stringify(hooks.get(receiver) ?? null)})`,
+      );
+    }
+    const shared = RECEIVERS.find((other) => urlFile[other] === mounted(file));
+    // Each receiver gets a URL of its own here; a shared file would hold only the last one written.
+    if (shared)
+      throw new Error(`${AM_CONFIG}: receivers ${shared} and ${receiver} read the same url_file ${file}`);
+    urlFile[receiver] = mounted(file);
   }
-  for (const receiver of RECEIVERS) env[RECEIVER_URL_VARS[receiver]] = opts.urls[receiver];
-  if (opts.credentialsFile) env.MLWATCH_AM_WEBHOOK_CREDENTIALS_FILE = opts.credentialsFile;
-  const r = spawnSync(process.execPath, [AM_RENDER, '--out', opts.dir], {
-    env,
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
-  if (r.status !== 0) {
+  mkdirSync(join(secrets, basename(URL_DIR)), { recursive: true });
+  for (const receiver of RECEIVERS)
+    writeFileSync(urlFile[receiver], `${opts.urls[receiver]}\n`, { mode: 0o600 });
+  const tokenFile = mounted(TOKEN_FILE);
+  writeFileSync(tokenFile, opts.token, { mode: 0o600 });
+  // Only the values of url_file and credentials_file lines under /run/secrets change; comments, routes,
+  // inhibitions and templates stay byte for byte.
+  let paths = 0;
+  const text = source.replace(
+    /^([ \t]*(?:-[ \t]+)?(?:url_file|credentials_file):[ \t]*)"(\/run\/secrets\/[^"]+)"[ \t]*$/gm,
+    (_line, head: string, path: string) => {
+      paths++;
+      return `${head}${JSON.stringify(mounted(path))}`;
+    },
+  );
+  // Five URL files and the token of ticketing and retraining: a path spelled otherwise would stay /run/secrets.
+  if (paths !== RECEIVERS.length + 2 || text.includes(`"${SECRETS_DIR}/`)) {
     throw new Error(
-      `render.mjs exited ${r.status ?? r.signal}: ${r.stderr}${r.error ? String(r.error) : ''}`,
+      `${AM_CONFIG}: expected ${RECEIVERS.length + 2} double-quoted /run/secrets paths, found ${paths}`,
     );
   }
-  return join(opts.dir, 'alertmanager.yml');
+  mkdirSync(opts.dir, { recursive: true });
+  cpSync(join(AM_DIR, 'templates'), join(opts.dir, 'templates'), { recursive: true });
+  const file = join(opts.dir, 'alertmanager.yml');
+  writeFileSync(file, text);
+  return { file, secrets, urlFile, tokenFile };
 }
 
 interface Route {
@@ -81,7 +176,7 @@ function shorten(route: Route): void {
 }
 
 /**
- * Rewrites a rendered config with every group wait and interval at 1 s (repeats at 1 h): the bundle's routing
+ * Rewrites a copy of the config with every group wait and interval at 1 s (repeats at 1 h): the bundle's routing
  * and inhibitions as they are, with notifications within seconds instead of minutes, so a test can wait for
  * them instead of hoping none came.
  */
@@ -92,9 +187,9 @@ export function shortenWaits(file: string): void {
   writeFileSync(file, stringify(config));
 }
 
-/** Runs amtool with a bounded timeout. */
+/** Runs amtool 0.28 with a bounded timeout. */
 export function amtool(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  if (!AMTOOL) throw new Error('amtool is not on PATH');
+  if (!AMTOOL) throw new Error(`${join(CURRENT_AM_DIR, 'amtool')} is missing: ${INSTALL_CURRENT}`);
   const r = spawnSync(AMTOOL, args, { encoding: 'utf8', timeout: 30_000 });
   return {
     code: r.status,
@@ -130,12 +225,12 @@ export async function startAlertmanager(
   configFile: string,
   timeoutMs = 20_000,
 ): Promise<RunningAlertmanager> {
-  if (!ALERTMANAGER_BIN) throw new Error('neither prometheus-alertmanager nor alertmanager is on PATH');
+  const bin = requireAlertmanager();
   const storage = mkdtempSync(join(tmpdir(), 'mlwatch-am-data-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(
-    ALERTMANAGER_BIN,
+    bin,
     [
       `--config.file=${configFile}`,
       `--storage.path=${storage}`,

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { createPgWriter } from '../../src/warehouse/pg.js';
 import type { SqlWriter } from '../../src/warehouse/types.js';
+import { requireAlertmanager } from '../helpers/alertmanager.js';
 import { type Served, startCli } from '../helpers/cli.js';
 import { type Parsed, parseExposition, sampleValue } from '../helpers/exposition.js';
 import { waitFor } from '../helpers/wait.js';
@@ -69,10 +70,12 @@ const notifications = (receiver: string, alertname: string, since: number): Noti
   );
 
 beforeAll(async () => {
-  for (const bin of ['prometheus', 'prometheus-alertmanager', 'promtool']) {
+  for (const bin of ['prometheus', 'promtool']) {
     if (spawnSync(bin, ['--version']).error)
       throw new Error(`${bin} is not installed: run scripts/install-stack-deps.sh`);
   }
+  // Alertmanager 0.28 from .cache/prometheus-current (alertmanager.yml's url_file is newer than Debian 12's 0.25).
+  requireAlertmanager();
   dir = mkdtempSync(join(tmpdir(), 'mlwatch-replicas-'));
   schema = `replicas_${randomBytes(4).toString('hex')}`;
   writer = createPgWriter(PG_URL);

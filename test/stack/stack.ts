@@ -12,6 +12,7 @@ import { createDemoSchema } from '../../src/demo/schema.js';
 import { seedHistory } from '../../src/demo/seed.js';
 import { createPgWriter } from '../../src/warehouse/pg.js';
 import type { SqlWriter } from '../../src/warehouse/types.js';
+import { requireAlertmanager } from '../helpers/alertmanager.js';
 import { type Served, startCli } from '../helpers/cli.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { type HttpsAnswer, httpsRequest, makePki } from '../helpers/tls.js';
@@ -24,8 +25,8 @@ import { WebhookRecorder } from './recorder.js';
 /**
  * The live stack: real PostgreSQL with the demo data in a fresh schema and live batches, the exporter
  * (`mlwatch serve` with the demo's config, every check on a 1 s interval) reaching it through a TCP proxy the
- * test can cut, Debian's Prometheus and Alertmanager with the bundle's rules and routing, and a webhook
- * recorder standing in for every receiver. `for:` durations are divided by 24 and Alertmanager's waits set to
+ * test can cut, Debian's Prometheus and trixie's Alertmanager 0.28 with the bundle's rules and routing, and a
+ * webhook recorder standing in for every receiver (each receiver's URL in its url_file). `for:` durations are divided by 24 and Alertmanager's waits set to
  * 1 s; the promtool tests own the real timing.
  *
  * Secured as docs/security.md asks of a deployment: the exporter serves https with a certificate from the
@@ -91,10 +92,12 @@ type RequestOptions = { method?: string; headers?: Record<string, string>; body?
 type Undo = () => Promise<unknown> | unknown;
 
 export async function startStack(): Promise<Stack> {
-  for (const bin of ['prometheus', 'prometheus-alertmanager', 'promtool']) {
+  for (const bin of ['prometheus', 'promtool']) {
     if (spawnSync(bin, ['--version']).error)
       throw new Error(`${bin} is not installed: run scripts/install-stack-deps.sh`);
   }
+  // Alertmanager 0.28 from .cache/prometheus-current (alertmanager.yml's url_file is newer than Debian 12's 0.25).
+  requireAlertmanager();
   // What has started, undone in reverse order by stop(), or at once when a later step fails (a refused scrape,
   // a certificate Prometheus rejects): a failed start must not leave the exporter, Alertmanager and Prometheus
   // running, nor the schemas, keys and tokens behind.
