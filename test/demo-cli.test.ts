@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPgWriter } from '../src/warehouse/pg.js';
-import { type Served, startCli } from './helpers/cli.js';
+import { runCli, type Served, startCli } from './helpers/cli.js';
 import { onRealPostgres, TEST_DATABASE_URL } from './helpers/db.js';
 import { type Parsed, sampleValue, series } from './helpers/exposition.js';
 import { scrape, waitFor } from './helpers/wait.js';
@@ -68,8 +68,44 @@ describe('mlwatch demo', () => {
     expect(both.status).toBe(409);
     expect(await both.text()).toContain('rollout is on and rewrites the same scores; switch it off first');
     expect(await (await incident('rollout', 'DELETE', 'demo-operator-token')).json()).toEqual({ active: [] });
+
+    // stale: the freshness check's first run after the switch exports an age past the 900 s line (the newest
+    // application is 20 minutes old at the switch); switched off, the next run's is below it again.
+    const SCAN = 'dataset:applications:scan';
+    const runAfter = (t: number, what: string) =>
+      waitFor(
+        async () => {
+          const m = await scrape(served.url);
+          const end = sampleValue(m, 'mlwatch_check_last_success_timestamp_seconds', { check: SCAN }) * 1000;
+          const took = sampleValue(m, 'mlwatch_check_duration_seconds', { check: SCAN }) * 1000;
+          return end - took - 1 > t && m;
+        },
+        40_000,
+        what,
+      );
+    const age = (m: Parsed) =>
+      sampleValue(m, 'mlwatch_dataset_newest_row_age_seconds', { dataset: 'applications' });
+    const stale = await incident('stale', 'PUT', 'demo-operator-token');
+    const stalled = Date.now();
+    expect(stale.status).toBe(200);
+    const answer = (await stale.json()) as { active: string[]; note: string };
+    expect(answer.active).toEqual(['stale']);
+    expect(answer.note).toContain('stalled 20 minutes ago');
+    expect(answer.note).toContain('fires the alert within about a minute');
+    expect(age(await runAfter(stalled, 'a freshness run on the stalled feed'))).toBeGreaterThan(1200);
+    expect(await (await incident('stale', 'DELETE', 'demo-operator-token')).json()).toEqual({ active: [] });
+    const resumed = Date.now();
+    // Below unless no application arrived in the 15 minutes before the switch (odds about 5e-4).
+    expect(age(await runAfter(resumed, 'a freshness run after the catch-up'))).toBeLessThan(900);
+
+    // The banner names the weekly review of this very demo, on its real port, and the command works as printed.
+    const printed = /npx mlwatch report --exporter (\S+)\n/.exec(served.logs());
+    expect(printed?.[1]).toBe(served.url);
+    const review = runCli(['report', '--exporter', printed?.[1] as string]);
+    expect(review.code, review.stderr).toBe(0);
+    expect(review.stdout).toContain(`_Now, from the exporter at ${served.url}.`);
     expect(await served.stop('SIGTERM')).toBe(0);
-  });
+  }, 150_000);
 
   it.skipIf(!onRealPostgres)('seeds a real Postgres with --warehouse-url', async () => {
     const schema = `demo_${randomBytes(4).toString('hex')}`;

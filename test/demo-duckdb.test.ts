@@ -10,8 +10,9 @@ import { scrape, waitFor } from './helpers/wait.js';
 
 // `mlwatch demo --engine duckdb`, the built CLI end to end: the demo writes its story as Parquet files and
 // serves the checks of its built-in config over them through DuckDB. The values it exports are held against a
-// DuckDB of the test's own reading the same files: with the feed paused (the `stale` incident) nothing is
-// written, so the files the test reads are the files the check read, and a window's row count at the check's
+// DuckDB of the test's own reading the same files: with the feed paused (the `stale` incident, which holds back
+// the last 20 minutes of applications and rewrites their files before it answers) nothing more is written, so
+// the files the test reads are the files the check read, and a window's row count at the check's
 // clock lies between the counts at the start and the end of its run (rows only leave the window then). Then
 // the feed resumes until a new batch file appears, and the `nulls` incident rewrites the last hour's
 // applications: the next values count the new file's rows and the nulls, without a restart.
@@ -137,10 +138,15 @@ describe.skipIf(!duckdb)('mlwatch demo --engine duckdb', () => {
       return { ratio, requests, serving };
     };
 
-    // 1. The feed paused: the exported values are the files'. Nothing is null yet.
+    // 1. The feed paused: the exported values are the files'. Nothing is null yet. The switch took the last 20
+    // minutes of applications out of their files before it answered: the first run is past the 900 s line.
     await incident('stale', 'PUT');
     const paused = Date.now();
-    const first = await expectValuesOfFiles(await runsAfter(url, paused));
+    const stalled = await runsAfter(url, paused);
+    expect(
+      sampleValue(stalled, 'mlwatch_dataset_newest_row_age_seconds', { dataset: 'applications' }),
+    ).toBeGreaterThan(1200);
+    const first = await expectValuesOfFiles(stalled);
     expect(first.ratio).toBe(0);
 
     // 2. The feed resumes until a batch brings requests: a new file, read by the next run without a restart.

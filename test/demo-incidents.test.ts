@@ -6,6 +6,8 @@ import { createDemoSchema } from '../src/demo/schema.js';
 import { seedHistory, warehouseNow } from '../src/demo/seed.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
 import { percentileCont } from './helpers/drift-math.js';
+import { exporterOn } from './helpers/exporter.js';
+import { parseExposition, sampleValue } from './helpers/exposition.js';
 
 // Each incident changes what the checks will see, and switching it off puts the data back exactly.
 let db: TestDb;
@@ -81,19 +83,130 @@ describe('demo incidents', () => {
     expect(await type()).toBe('integer');
   });
 
-  it('stale: no batches while on; batches resume from now when off', async () => {
-    const count = async () => Number((await one(`SELECT count(*)::int AS n FROM ${s}.requests`)).n);
-    await incidents.set('stale', true);
-    const n0 = await count();
-    await new Promise((r) => setTimeout(r, 1200));
-    await feeder.runOnce();
-    expect(await count()).toBe(n0);
-    await incidents.set('stale', false);
-    await new Promise((r) => setTimeout(r, 1200));
-    await feeder.runOnce();
-    // About 10 requests a minute: a 1.2 s batch adds 0 to a few, never the whole paused gap at once.
-    expect(await count()).toBeLessThan(n0 + 10);
-    expect(feeder.paused).toBe(false);
+  // The freshness the exporter exports, from the dataset check the demo's config runs (run here on demand).
+  const freshness = async <T>(fn: (age: () => Promise<number>) => Promise<T>): Promise<T> => {
+    const exporter = exporterOn(
+      db,
+      `warehouse:\n  url: ${db.configUrl}\ndefaults: { interval: 1h }\ndatasets:\n  - name: applications\n    table: ${s}.applications\n    timestamp: ingested_at\n    checks: { freshness: {} }\n`,
+    );
+    try {
+      await exporter.firstRound();
+      return await fn(async () => {
+        await exporter.runNow();
+        const m = parseExposition(await exporter.metricsText());
+        return sampleValue(m, 'mlwatch_dataset_newest_row_age_seconds', { dataset: 'applications' });
+      });
+    } finally {
+      await exporter.stop(1000);
+    }
+  };
+  /** Every application as text, by id: what comes back must be exactly this. */
+  const applications = async (table = 'applications') =>
+    new Map(
+      (
+        await db.writer.query(
+          `SELECT id, (extract(epoch FROM ingested_at) * 1e6)::bigint::text AS us, a::text AS row FROM ${s}.${table} a`,
+        )
+      ).map((r) => [Number(r.id), { us: Number(r.us), row: String(r.row) }]),
+    );
+
+  it('stale: the last 20 minutes of applications are held back, so freshness is past 900 s at once; off, the feed catches up', async () => {
+    const batches: { from: number; to: number }[] = [];
+    const f = new DemoFeeder(db.writer, s, 3_600_000, {
+      onBatch: (_c, from, to) => batches.push({ from: from.getTime(), to: to.getTime() }),
+    });
+    const inc = new DemoIncidents(db.writer, s, f);
+    await freshness(async (age) => {
+      await f.runOnce();
+      expect(batches).toHaveLength(1);
+      const before = await applications();
+      const t0 = (await warehouseNow(db.writer)).getTime();
+      await inc.set('stale', true);
+      const t1 = (await warehouseNow(db.writer)).getTime();
+      expect(inc.active()).toEqual(['stale']);
+
+      // Held back: the rows after the switch's now() minus 20 minutes, which fell between t0 and t1 (so the rows
+      // ingested in that narrow band may be on either side); every other row is visible and unchanged.
+      const visible = await applications();
+      const held = await applications('sim_held_applications');
+      const cut = [t0 - 20 * 60_000, t1 - 20 * 60_000].map((t) => t * 1000);
+      for (const [id, r] of before) {
+        if (r.us <= (cut[0] as number)) expect(visible.get(id), `row ${id}`).toEqual(r);
+        else if (r.us > (cut[1] as number)) expect(visible.has(id), `row ${id}`).toBe(false);
+      }
+      expect(visible.size + held.size).toBe(before.size);
+      // About 10 applications in 20 minutes (one every 2 minutes): none at all would have odds near 5e-5.
+      expect(held.size).toBeGreaterThan(0);
+      const newest = Math.max(...[...visible.values()].map((r) => r.us)) / 1000;
+      expect(newest).toBeLessThanOrEqual(t1 - 20 * 60_000);
+
+      // The freshness check's age right after the switch: the newest visible row's, past the 900 s line already.
+      const w0 = (await warehouseNow(db.writer)).getTime();
+      const onAge = await age();
+      const w1 = (await warehouseNow(db.writer)).getTime();
+      expect(onAge).toBeGreaterThan(1200);
+      expect(onAge).toBeGreaterThanOrEqual((w0 - newest) / 1000 - 0.05);
+      expect(onAge).toBeLessThanOrEqual((w1 - newest) / 1000 + 0.05);
+
+      // No batch while on.
+      await new Promise((r) => setTimeout(r, 1200));
+      await f.runOnce();
+      expect(batches).toHaveLength(1);
+      expect((await applications()).size).toBe(visible.size);
+
+      await inc.set('stale', false);
+      expect(inc.active()).toEqual([]);
+      expect(f.paused).toBe(false);
+      // Every held row is back as it was, and the switch ran the catch-up batch: from where the feed stopped
+      // (the end of the batch before the switch) to now, so nothing that happened meanwhile is missing.
+      const after = await applications();
+      for (const [id, r] of before) expect(after.get(id), `row ${id}`).toEqual(r);
+      expect((await applications('sim_held_applications')).size).toBe(0);
+      expect(batches).toHaveLength(2);
+      expect(batches[1]?.from).toBe(batches[0]?.to);
+      expect(batches[1]?.to).toBeGreaterThanOrEqual(t1 + 1200);
+      // The newest row is the newest before the switch or a later one: fresh again at the next check (below 900 s
+      // unless no application arrived in the 15 minutes before the switch, odds about 5e-4).
+      const latest = Math.max(...[...after.values()].map((r) => r.us)) / 1000;
+      expect(latest).toBeGreaterThanOrEqual(Math.max(...[...before.values()].map((r) => r.us)) / 1000);
+      const v0 = (await warehouseNow(db.writer)).getTime();
+      const offAge = await age();
+      const v1 = (await warehouseNow(db.writer)).getTime();
+      expect(offAge).toBeGreaterThanOrEqual((v0 - latest) / 1000 - 0.05);
+      expect(offAge).toBeLessThanOrEqual((v1 - latest) / 1000 + 0.05);
+      expect(offAge).toBeLessThan(900);
+    });
+  });
+
+  it('stale with nulls, drift and schema switched meanwhile: the held rows get them too, and all comes back exactly', async () => {
+    const f = new DemoFeeder(db.writer, s, 3_600_000);
+    const inc = new DemoIncidents(db.writer, s, f);
+    await f.runOnce();
+    const before = await applications();
+    const held = async () => [...(await applications('sim_held_applications')).keys()];
+    // nulls before the stall: some held rows leave with a NULL income, and nulls is switched off while they are away.
+    await inc.set('nulls', true);
+    await inc.set('stale', true);
+    const away = await held();
+    expect(away.length).toBeGreaterThan(0);
+    await inc.set('nulls', false);
+    // drift and schema while stalled: they reach the held rows as well.
+    await inc.set('drift', true);
+    await inc.set('schema', true);
+    expect(await held()).toEqual(away);
+    const incomes = await db.writer.query(
+      `SELECT id, income::float8 AS income FROM ${s}.sim_held_applications ORDER BY id`,
+    );
+    for (const r of incomes) {
+      const original = /^\((\d+),[^,]*,([^,]*),/.exec(before.get(Number(r.id))?.row ?? '');
+      expect(Number(r.income), `row ${r.id}`).toBe(Math.round(Number(original?.[2]) * 2.5));
+    }
+    await inc.set('stale', false);
+    await inc.set('schema', false);
+    await inc.set('drift', false);
+    const after = await applications();
+    for (const [id, r] of before) expect(after.get(id), `row ${id}`).toEqual(r);
+    expect(inc.active()).toEqual([]);
   });
 
   it('new batches carry the active incidents', async () => {

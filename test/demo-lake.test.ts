@@ -240,6 +240,43 @@ describe.skipIf(!duckdb)("the DuckDB demo's Parquet files", () => {
     await incidents.set('schema', false);
     expect(await ageTypes()).toEqual(['INT32']);
   });
+
+  it('stale takes the last 20 minutes of applications out of their files at once; off, they and the catch-up batch are written', async () => {
+    // A feeder of the demo's kind, continuing from the last file, and switches that drive it.
+    const since = demo.lake.ranges('requests').at(-1)?.hi as Date;
+    const feeder: DemoFeeder = new DemoFeeder(w, SCHEMA, HOUR, {
+      since,
+      afterBatch: async (_from, to) => demo.afterBatch(to),
+    });
+    const stale = new DemoIncidents(w, SCHEMA, feeder, demo.afterSwitch);
+    const newest = async () => {
+      const [r] = await duckRows(
+        reader,
+        `SELECT epoch_ms(max(ingested_at)) AS ms, count(*) AS n FROM read_parquet('${join(demo.root, 'applications', '*.parquet')}')`,
+      );
+      return { ms: Number(r?.ms), n: Number(r?.n) };
+    };
+    const before = await newest();
+    const others = inodes('requests');
+    const switched = Date.now();
+    await stale.set('stale', true);
+    const on = await newest();
+    // The files hold no application of the last 20 minutes: the freshness check over them is past 15 minutes.
+    expect(on.ms).toBeLessThanOrEqual(Date.now() - 20 * 60_000);
+    expect(on.n).toBeLessThan(before.n);
+    for (const [f, ino] of others) expect(inodes('requests').get(f), f).toBe(ino);
+    await expectFilesEqualSimulator();
+
+    await stale.set('stale', false);
+    const off = await newest();
+    expect(off.ms).toBeGreaterThanOrEqual(before.ms);
+    expect(off.n).toBeGreaterThanOrEqual(before.n);
+    // The catch-up batch's file, from where the files ended to now.
+    const last = demo.lake.ranges('requests').at(-1);
+    expect(last?.lo?.getTime()).toBe(since.getTime());
+    expect(last?.hi.getTime()).toBeGreaterThanOrEqual(switched);
+    await expectFilesEqualSimulator();
+  });
 });
 
 describe('the gate between the demo writer and its checks', () => {

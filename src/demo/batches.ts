@@ -215,18 +215,20 @@ export class DemoFeeder {
   }
 
   /**
-   * The `stale` incident: no batches until resume(), which restarts from now and leaves the gap empty. Resolves
-   * once a batch in flight (and its afterBatch) is done, so nothing is written after it.
+   * The `stale` incident: no batches until resume(). Resolves once a batch in flight (and its afterBatch) is
+   * done, so nothing is written after it.
    */
   pause(): Promise<void> {
     this.#paused = true;
     return this.#inFlight ?? Promise.resolve();
   }
 
+  /**
+   * The next batch starts where the last one ended, so it brings everything that happened while paused: a
+   * stalled feed catching up, which leaves no window of the checks with a gap.
+   */
   resume(): void {
-    if (!this.#paused) return;
     this.#paused = false;
-    this.#lastBatchAt = new Date();
   }
 
   get paused(): boolean {

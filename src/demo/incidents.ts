@@ -1,3 +1,4 @@
+import { MARKS } from '../http/landing/marks.js';
 import type { SqlWriter } from '../warehouse/types.js';
 import type { DemoFeeder } from './batches.js';
 import { ROLLOUT_BACKUP_SQL, rollBackRollout, rollOut, rollOutBatch } from './rollout-incident.js';
@@ -14,7 +15,10 @@ import {
 
 /**
  * Faults the demo can inject, each reversible, so alerts fire for real and resolve again:
- * - stale: batches stop (the feeder pauses); freshness ages past the 15-minute line.
+ * - stale: the applications feed stalled STALE_MINUTES (20) minutes ago: the feeder pauses, and the applications
+ *   of the last 20 minutes are held back, so the newest row is past the 15-minute freshness line at the next check
+ *   rather than 15 minutes later. Switching off is the feed catching up: the held rows arrive, then one batch
+ *   brings what happened while it was paused, so no window is left with a gap.
  * - nulls: a feature (income) goes 20 % NULL in the last hour and in every new batch.
  * - schema: a column is retyped (age: integer -> bigint); the schema check sees type_changed.
  * - drift: income shifts (x 2.5) over the last day and in every new batch; its PSI jumps.
@@ -53,6 +57,40 @@ export const INCIDENTS = [
 ] as const;
 export type Incident = (typeof INCIDENTS)[number];
 
+/**
+ * How long ago the `stale` incident's feed stalled: its rows since then are held back. Five minutes past
+ * MlwatchDatasetStale's 15-minute line (MARKS.staleSeconds, held to the rule by test/landing-format.test.ts), so
+ * the newest row is over it at once, whatever the gap between the last two applications (2 minutes on average).
+ */
+export const STALE_MINUTES = 20;
+
+/** The columns of applications, which the `stale` incident moves to sim_held_applications and back. */
+const APPLICATION_COLUMNS =
+  'id, ingested_at, income, age, employment_years, purpose, region, requested_amount';
+
+/**
+ * Incidents that rewrite applications. While `stale` holds rows back, each of them is switched with the held rows
+ * in place: nulls and drift cover them like any row of their window and, switched off, restore them from their
+ * backups (which only reach rows in the table); schema retypes the column the rows are written back into.
+ */
+const REWRITE_APPLICATIONS: readonly Incident[] = ['nulls', 'drift', 'schema'];
+
+/**
+ * What switching an incident on means for its alert, when that needs saying: the switch's answer and the demo's
+ * start-up lines carry it.
+ */
+export function incidentNote(name: Incident): string | undefined {
+  if (name !== 'stale') return undefined;
+  const line = MARKS.staleSeconds / 60;
+  return (
+    `the applications feed stalled ${STALE_MINUTES} minutes ago: its newest row is already past MlwatchDatasetStale's ${line}-minute line. ` +
+    `The freshness check exports the age at its next run (every 15 s; the checks page flags it then); ` +
+    `a Prometheus with the bundled rules (docker compose up) fires the alert within about a minute ` +
+    `(15 s scrapes and evaluations, then the rule's for: 15s), and Alertmanager pages after its group_wait. ` +
+    `Switched off, the feed catches up: the held rows and the missed batches arrive.`
+  );
+}
+
 /** Incidents that rewrite the same rows: each restores what it saw, so one must be off before the other is on. */
 const EXCLUSIVE: readonly (readonly Incident[])[] = [['auc', 'rollout']];
 
@@ -66,6 +104,8 @@ export function isIncident(name: string): name is Incident {
 export class DemoIncidents {
   private readonly on = new Set<Incident>();
   private readonly s: string;
+  /** While `stale` is on: where the held rows begin, as the warehouse printed it (exact to the microsecond). */
+  private staleSince: string | undefined;
 
   /**
    * `afterSwitch` runs once the warehouse took a switch: the DuckDB demo writes the rows it rewrote to the
@@ -100,13 +140,34 @@ export class DemoIncidents {
        CREATE TABLE IF NOT EXISTS ${this.s}.sim_backup_labels
          (application_id bigint PRIMARY KEY, observed_at timestamptz, defaulted boolean);
        CREATE TABLE IF NOT EXISTS ${this.s}.sim_backup_leakage (application_id bigint PRIMARY KEY, observed_at timestamptz);
+       -- age bigint: it holds the column as the schema incident leaves it, either type.
+       CREATE TABLE IF NOT EXISTS ${this.s}.sim_held_applications (id bigint PRIMARY KEY,
+         ingested_at timestamptz NOT NULL, income numeric, age bigint, employment_years numeric, purpose text,
+         region text, requested_amount numeric);
        ${ROLLOUT_BACKUP_SQL(this.s)}
        ${BACKUP_TABLES_SQL(this.s)}`,
     );
+    const heldBack = this.staleSince !== undefined && REWRITE_APPLICATIONS.includes(name);
+    if (heldBack) await this.releaseApplications();
+    try {
+      await this.apply(name, enabled);
+    } finally {
+      if (heldBack) await this.holdApplications();
+    }
+    // Recorded only once the warehouse took the change, so a failed switch can simply be retried.
+    if (enabled) this.on.add(name);
+    else this.on.delete(name);
+    await this.afterSwitch?.(name, enabled);
+    // The catch-up batch now rather than at the feeder's next tick, so the switch answers with the feed fresh.
+    // After afterSwitch: the held rows are back in their files before the batch's files are added.
+    if (name === 'stale' && !enabled) await this.feeder.runOnce();
+  }
+
+  private async apply(name: Incident, enabled: boolean): Promise<void> {
     switch (name) {
       case 'stale':
-        if (enabled) await this.feeder.pause();
-        else this.feeder.resume();
+        if (enabled) await this.stall();
+        else await this.catchUp();
         break;
       case 'schema':
         await this.w.exec(
@@ -150,10 +211,55 @@ export class DemoIncidents {
         else await restoreSystem(this.w, this.s, 'kpi');
         break;
     }
-    // Recorded only once the warehouse took the change, so a failed switch can simply be retried.
-    if (enabled) this.on.add(name);
-    else this.on.delete(name);
-    await this.afterSwitch?.(name, enabled);
+  }
+
+  /**
+   * stale on: no batch after the one in flight, and the applications of the last STALE_MINUTES held back, as if
+   * the feed had stopped then. Only applications, the dataset whose freshness is checked: the scoring service
+   * logs its predictions and decisions on its own path, so they stay.
+   */
+  private async stall(): Promise<void> {
+    await this.feeder.pause();
+    try {
+      const rows = await this.w.query(`SELECT (now() - interval '${STALE_MINUTES} minutes')::text AS since`);
+      this.staleSince = String(rows[0]?.since);
+      await this.holdApplications();
+    } catch (err) {
+      // Not switched on: the feed goes on as before, and the switch can be retried.
+      this.staleSince = undefined;
+      this.feeder.resume();
+      throw err;
+    }
+  }
+
+  /**
+   * stale off: the held rows arrive late and the feeder resumes from where it paused (set() runs that batch at
+   * once), so every row the stall kept back is delivered, as a pipeline that catches up delivers them.
+   */
+  private async catchUp(): Promise<void> {
+    await this.releaseApplications();
+    this.staleSince = undefined;
+    this.feeder.resume();
+  }
+
+  /** Moves the applications since staleSince into sim_held_applications (the feeder is paused: no new ones). */
+  private async holdApplications(): Promise<void> {
+    await this.w.query(
+      `WITH held AS (
+         DELETE FROM ${this.s}.applications WHERE ingested_at > $1::timestamptz
+         RETURNING ${APPLICATION_COLUMNS})
+       INSERT INTO ${this.s}.sim_held_applications (${APPLICATION_COLUMNS})
+       SELECT ${APPLICATION_COLUMNS} FROM held`,
+      [this.staleSince as string],
+    );
+  }
+
+  /** Puts every held application back, as it was held. */
+  private async releaseApplications(): Promise<void> {
+    await this.w.exec(
+      `WITH back AS (DELETE FROM ${this.s}.sim_held_applications RETURNING ${APPLICATION_COLUMNS})
+       INSERT INTO ${this.s}.applications (${APPLICATION_COLUMNS}) SELECT ${APPLICATION_COLUMNS} FROM back;`,
+    );
   }
 
   /** The feeder's hook: rows of the batch just written get the active incidents too. */

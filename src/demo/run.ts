@@ -18,7 +18,7 @@ import { DemoFeeder, MODEL_VERSION } from './batches.js';
 import { DEMO_APPROVERS, DEMO_HANDOFF_AFTER, DEMO_OPERATOR, demoConfig } from './builtin-config.js';
 import { demoEngine } from './engine.js';
 import { incidentRoutes } from './incident-routes.js';
-import { DemoIncidents, INCIDENTS, type Incident } from './incidents.js';
+import { DemoIncidents, INCIDENTS, type Incident, incidentNote } from './incidents.js';
 import { LakeDemo } from './lake/lake-demo.js';
 import { LAKE_SCHEMA, LAKE_TABLES, lakeConfig } from './lake/layout.js';
 import { createDemoSchema } from './schema.js';
@@ -200,7 +200,15 @@ export async function runDemo(o: DemoOptions): Promise<void> {
         `  retrain:  curl ${auth} ${base}/api/v1/retrain/requests  (the retraining receiver: POST ${base}/api/v1/retrain)\n` +
         `  credit_default's retraining service (a recording sink): curl ${auth} ${base}${sinkPath('retrain')}\n` +
         rollbackWalkthrough(base, selfUrl()) +
-        (incidents.active().length ? `  active incidents: ${incidents.active().join(', ')}\n` : ''),
+        // selfUrl: the address a CLI on this machine reaches, the wildcard addresses included.
+        `  weekly review, no Prometheus needed (the values now, from this demo's /metrics): npx mlwatch report --exporter ${selfUrl()}\n` +
+        (incidents.active().length ? `  active incidents: ${incidents.active().join(', ')}\n` : '') +
+        incidents
+          .active()
+          .map((i) => [i, incidentNote(i)])
+          .filter(([, note]) => note)
+          .map(([i, note]) => `    ${i}: ${note}\n`)
+          .join(''),
     );
   } catch (err) {
     await lake?.close();

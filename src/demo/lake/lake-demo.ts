@@ -45,11 +45,10 @@ export class LakeDemo {
   }
 
   /**
-   * The incident switches' hook: the files whose rows the switch rewrote, before the switch answers. `stale`
-   * rewrites nothing (it pauses the feeder), so it costs no read of the simulator.
+   * The incident switches' hook: the files whose rows the switch rewrote, before the switch answers (`stale`
+   * takes the held-back applications out of their files, and puts them back).
    */
   afterSwitch = async (name: Incident, enabled: boolean): Promise<void> => {
-    if (name === 'stale') return;
     try {
       await this.lake.reconcile();
     } catch (err) {
