@@ -8,12 +8,13 @@ import { parse } from 'yaml';
 import { Chooser } from '../src/init/choose.js';
 import { Cancelled, Prompter } from '../src/init/prompt.js';
 import { splitPassword } from '../src/init/secrets.js';
-import { CLI, runCli } from './helpers/cli.js';
+import { CLI, runCli, startCli } from './helpers/cli.js';
 import { onRealPostgres, TEST_DATABASE_URL } from './helpers/db.js';
 import { type DemoWarehouse, openDemoWarehouse } from './helpers/demo-warehouse.js';
 import { parseExposition, sampleValue, series } from './helpers/exposition.js';
 import { bruteAuc } from './helpers/oracle.js';
 import { findOnPath } from './helpers/tools.js';
+import { waitFor } from './helpers/wait.js';
 
 /**
  * `mlwatch init` against the demo's warehouse, on the engine the environment selects, through the built CLI:
@@ -501,4 +502,77 @@ describe('questions in a terminal', () => {
     expect(asked).toEqual(['the score column of t']);
     expect(chooser.problems).toEqual([]);
   });
+});
+
+// A warehouse role that may only read (docs/warehouse-role.md) cannot hold the default state store, the
+// warehouse's own database: init sees that in the catalog and gives this one instance an embedded store, which
+// `serve` then migrates and uses. The same file with the default store is the control: its migration is refused.
+describe.skipIf(!onRealPostgres)('mlwatch init with a warehouse role that may only read', () => {
+  const role = `mlwatch_init_reader_${process.pid}`;
+  const file = join(tmp, 'reader.yaml');
+  let url: string;
+
+  beforeAll(async () => {
+    await wh.exec(`CREATE ROLE ${role} LOGIN;
+      GRANT USAGE ON SCHEMA ${wh.schema} TO ${role};
+      GRANT SELECT ON ALL TABLES IN SCHEMA ${wh.schema} TO ${role};`);
+    const u = new URL(wh.url);
+    u.username = role;
+    u.password = '';
+    url = u.toString();
+  });
+  afterAll(async () => {
+    await wh.exec(`DROP OWNED BY ${role}; DROP ROLE IF EXISTS ${role};`);
+  });
+
+  const storeUp = async (config: string) => {
+    // Insecure actions: the file init writes has no access clients yet, and only the store is under test here.
+    const served = await startCli([
+      'serve',
+      '--config',
+      config,
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--web.insecure-actions',
+    ]);
+    try {
+      return await waitFor(
+        async () => {
+          const m = parseExposition(await (await fetch(`${served.url}/metrics`)).text());
+          // The first attempt is over once either way is said: up, or the refusal in the log.
+          const up = sampleValue(m, 'mlwatch_state_store_up');
+          if (up === 1) return { up, logs: served.logs() };
+          if (/state\.url is not set/.test(served.logs())) return { up, logs: served.logs() };
+          return undefined;
+        },
+        30_000,
+        'the state store to be migrated or refused',
+        () => served.logs(),
+      );
+    } finally {
+      await served.stop();
+    }
+  };
+
+  it('proposes an embedded state store, which serve migrates, where the default store is refused', async () => {
+    const r = runCli(['init', '--warehouse-url', url, '--schema', wh.schema, '--output', file, '--yes']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('The warehouse role may only read (it cannot create schema mlwatch)');
+    const cfg = parse(readFileSync(file, 'utf8'));
+    expect(cfg.state).toEqual({ url: `pglite:${join(tmp, 'reader-state')}`, schema: 'mlwatch' });
+    expect(runCli(['check-config', file]).code).toBe(0);
+
+    const own = await storeUp(file);
+    expect(own.up, own.logs).toBe(1);
+
+    const defaultStore = join(tmp, 'reader-default-store.yaml');
+    writeFileSync(defaultStore, readFileSync(file, 'utf8').replace(/^ {2}url: .*pglite:.*\n/m, ''));
+    expect(parse(readFileSync(defaultStore, 'utf8')).state).toEqual({ schema: 'mlwatch' });
+    const refused = await storeUp(defaultStore);
+    expect(refused.up).toBe(0);
+    expect(refused.logs).toMatch(/permission denied/);
+  }, 120_000);
 });

@@ -126,6 +126,7 @@ async function run(flags: InitFlags, io: InitIo, prompter: Prompter | undefined)
       schemas,
       exclude: [STATE_SCHEMA],
       timeoutMs: 30_000,
+      stateSchema: STATE_SCHEMA,
     });
   } catch (err) {
     const hint = loginHint(err, {
@@ -152,7 +153,7 @@ async function run(flags: InitFlags, io: InitIo, prompter: Prompter | undefined)
     );
   }
 
-  const state = planState(split.url, `${output.replace(/\.ya?ml$/, '')}-state`);
+  const state = planState(split.url, `${output.replace(/\.ya?ml$/, '')}-state`, inspected.stateWritable);
   const text = renderConfig({
     proposal,
     file: flags.output,

@@ -8,7 +8,10 @@ import { redactUrl } from '../redact.js';
  * words follow the loader's default rather than repeating it.
  *
  * An embedded warehouse gets a store of its own: a PGlite directory is opened by one instance at a time, and
- * the store would be a second one beside the checks'; a DuckDB file is opened read-only.
+ * the store would be a second one beside the checks'; a DuckDB file is opened read-only. So does a PostgreSQL
+ * warehouse whose role may only read (`writable` false): the default store there would refuse its first
+ * migration, and an embedded directory serves a single instance; replicas need a shared PostgreSQL, said in
+ * the description.
  */
 
 export interface StatePlan {
@@ -18,8 +21,9 @@ export interface StatePlan {
   description: string;
 }
 
-export function planState(warehouseUrl: string, stateDir: string): StatePlan {
-  const own = /^(pglite|duckdb):/.test(warehouseUrl) ? `pglite:${stateDir}` : undefined;
+export function planState(warehouseUrl: string, stateDir: string, writable: boolean | undefined): StatePlan {
+  const embedded = /^(pglite|duckdb):/.test(warehouseUrl);
+  const own = embedded || writable === false ? `pglite:${stateDir}` : undefined;
   const text = stringify({ warehouse: { url: warehouseUrl }, ...(own ? { state: { url: own } } : {}) });
   let state: { url: string; schema: string };
   try {
@@ -36,6 +40,17 @@ export function planState(warehouseUrl: string, stateDir: string): StatePlan {
         `The state store (tickets, retraining requests, rollbacks) lives in the warehouse's own database, schema ${schema}:`,
         `\`mlwatch serve\` creates it there and writes to it with the warehouse's role. Checks only read; to keep`,
         'that role read-only, give the store a database or role of its own with state.url (docs/tickets.md).',
+      ].join(' '),
+    };
+  }
+  if (!embedded) {
+    return {
+      url: own,
+      description: [
+        `The warehouse role may only read (it cannot create schema ${schema}), so the state store (tickets,`,
+        `retraining requests, rollbacks) lives in ${redactUrl(url)}, an embedded store for this one instance:`,
+        '`mlwatch serve` writes there, never to the warehouse. Two replicas share their state only through one',
+        'PostgreSQL: set state.url to a role that owns schema mlwatch there (docs/tickets.md).',
       ].join(' '),
     };
   }
