@@ -124,13 +124,25 @@ datasets:
     checks: { freshness: {}, volume: { window: 1h }, nulls: { columns: [amount], window: 1h } }
 `;
 
-  it('refuses duckdb:memory without files, files with a database file, and a warehouse without a state store', () => {
+  it('refuses duckdb:memory without files, files beside a server, a file attached under a taken name, and no state store', () => {
     expect(() => loadConfigText(text('duckdb:memory'), 'm.yaml', {}, '/')).toThrow(
       /duckdb:memory holds nothing but warehouse.files/,
     );
     const files = '\n  files: { orders: { parquet: /data/orders.parquet } }\nstate: { url: pglite:memory }';
-    expect(() => loadConfigText(text('duckdb:/data/w.duckdb', files), 'm.yaml', {}, '/')).toThrow(
-      /files are read through an in-memory DuckDB: set warehouse.url to duckdb:memory/,
+    expect(() => loadConfigText(text('postgresql://u@h/db', files), 'm.yaml', {}, '/')).toThrow(
+      /files are read through DuckDB: set warehouse.url to duckdb:memory, or to a DuckDB file/,
+    );
+    // Beside files, a database file is attached under its name up to the first dot (a catalog).
+    expect(() => loadConfigText(text('duckdb:/data/w.duckdb', files), 'm.yaml', {}, '/')).not.toThrow();
+    for (const taken of ['files', 'memory', 'Temp.v2']) {
+      expect(() => loadConfigText(text(`duckdb:/data/${taken}.duckdb`, files), 'm.yaml', {}, '/')).toThrow(
+        new RegExp(
+          `warehouse.url: the database file is attached under its name up to the first dot, '${taken.split('.')[0]}', which DuckDB or the files' schema`,
+        ),
+      );
+    }
+    expect(() => loadConfigText(text('duckdb:/data/my "db".duckdb', files), 'm.yaml', {}, '/')).toThrow(
+      /must be letters, digits, _ or -: rename the file/,
     );
     const noState = () => loadConfigText(text('duckdb:/data/w.duckdb', ''), 'm.yaml', {}, '/');
     expect(noState).toThrow(ConfigError);
@@ -230,7 +242,7 @@ state: { url: pglite:memory }
     );
   });
 
-  it('refuses a remote path and a source that names no format or two', () => {
+  it('refuses a source that names no format or two, or a type off the list (remote paths: duckdb-remote.test.ts)', () => {
     const load = (source: string) => () =>
       loadConfigText(
         `warehouse:\n  url: duckdb:memory\n  files:\n    p: ${source}\nstate: { url: pglite:memory }\n`,
@@ -238,11 +250,171 @@ state: { url: pglite:memory }
         {},
         '/',
       );
-    expect(load('{ parquet: s3://bucket/p/*.parquet }')).toThrow(
-      /not a local path: remote files .* need DuckDB's httpfs/,
-    );
     expect(load('{ parquet: a.parquet, csv: a.csv }')).toThrow(/give exactly one of parquet, csv or json/);
     expect(load('{ json: a.json, types: { at: varchar } }')).toThrow(/expected one of timestamptz/);
+  });
+});
+
+describe('DuckDB: a database file together with files', () => {
+  // analytics.duckdb holds main.predictions (90 rows, one a minute, half a minute off the minute so an hour's
+  // window holds 60 of them however long the test takes, up to 30 s) and shop.orders; events are Parquet files.
+  let both: string;
+  let dbFile: string;
+  let cfgFile: string;
+  let bw: Warehouse;
+  let fileBytes: Buffer;
+
+  const configYaml = (url: string) => `warehouse:
+  url: ${url}
+  files:
+    events: { parquet: events/*.parquet }
+state: { url: pglite:memory }
+datasets:
+  - name: predictions
+    table: main.predictions
+    timestamp: ts
+    checks: { volume: { window: 1h }, nulls: { columns: [s], window: 1h }, schema: { expect: { k: bigint, ts: timestamptz, s: double } } }
+  - name: bare
+    table: predictions
+    timestamp: ts
+    checks: { volume: { window: 1h } }
+  - name: events
+    table: files.events
+    timestamp: at
+    checks: { volume: { window: 1h }, nulls: { columns: [amount], window: 1h }, schema: { expect: { id: bigint, at: timestamptz, amount: double } } }
+`;
+
+  beforeAll(async () => {
+    both = join(dir, 'both');
+    mkdirSync(join(both, 'events'), { recursive: true });
+    dbFile = join(both, 'analytics.duckdb');
+    const db = await DuckDBInstance.create(dbFile);
+    const c = await db.connect();
+    await c.run(`CREATE TABLE main.predictions AS
+      SELECT i::BIGINT AS k, now() - INTERVAL (i * 60 + 30) SECOND AS ts, CASE WHEN i % 7 = 0 THEN NULL ELSE i / 100.0 END::DOUBLE AS s
+      FROM range(90) t(i);
+      CREATE SCHEMA shop; CREATE TABLE shop.orders AS SELECT i AS id FROM range(12) t(i)`);
+    c.closeSync();
+    db.closeSync();
+    const w2 = await DuckDBInstance.create(':memory:');
+    const c2 = await w2.connect();
+    for (const [part, from, to] of [
+      [0, 0, 40],
+      [1, 40, 100],
+    ] as const) {
+      await c2.run(`COPY (SELECT i::BIGINT AS id, now() - INTERVAL (i * 60 + 30) SECOND AS at, CASE WHEN i % 5 = 0 THEN NULL ELSE i * 2.5 END::DOUBLE AS amount
+        FROM range(${from}, ${to}) t(i)) TO '${join(both, 'events', `part-${part}.parquet`)}' (FORMAT parquet)`);
+    }
+    c2.closeSync();
+    w2.closeSync();
+    fileBytes = readFileSync(dbFile);
+    cfgFile = join(both, 'mlwatch.yaml');
+    writeFileSync(cfgFile, configYaml(`duckdb:${dbFile}`));
+    const cfg = loadConfigText(readFileSync(cfgFile, 'utf8'), cfgFile, {}, both);
+    bw = openWarehouse(cfg.warehouse);
+  }, 60_000);
+  afterAll(async () => {
+    await bw?.close();
+  });
+
+  const one = async (sql: string) => (await bw.readOnly({ timeoutMs: 10_000 }, (q) => q.query(sql)))[0];
+
+  it('names the file’s tables as when it is opened alone, and the views as files.<name>', async () => {
+    expect(await one('SELECT count(*) AS n FROM main.predictions')).toEqual({ n: 90 });
+    expect(await one('SELECT count(*) AS n FROM predictions')).toEqual({ n: 90 });
+    expect(await one('SELECT count(*) AS n FROM analytics.main.predictions')).toEqual({ n: 90 });
+    expect(await one('SELECT count(*) AS n FROM shop.orders')).toEqual({ n: 12 });
+    expect(await one('SELECT count(*) AS n FROM files.events')).toEqual({ n: 100 });
+    expect(await one('SELECT current_database() AS db, current_schema() AS s')).toEqual({
+      db: 'analytics',
+      s: 'main',
+    });
+  });
+
+  it('mlwatch once exports the values an independent DuckDB reads from the file and the Parquet files', async () => {
+    const r = runCli(['once', '--config', cfgFile]);
+    expect(r.code, r.stderr).toBe(0);
+    const db = await DuckDBInstance.create(':memory:');
+    const c = await db.connect();
+    await c.run(`ATTACH '${dbFile}' AS a (READ_ONLY)`);
+    const expected = async (from: string, ts: string, col: string) =>
+      (
+        await c.runAndReadAll(`SELECT count(*)::DOUBLE AS n, (count(*) - count(${col}))::DOUBLE / count(*) AS nulls
+          FROM ${from} WHERE ${ts} >= now() - INTERVAL 1 HOUR`)
+      ).getRowObjectsJS()[0] as { n: number; nulls: number };
+    const preds = await expected('a.main.predictions', 'ts', 's');
+    const events = await expected(`read_parquet('${join(both, 'events', '*.parquet')}')`, '"at"', 'amount');
+    c.closeSync();
+    db.closeSync();
+    const metric = (re: RegExp) => Number(re.exec(r.stdout)?.[1]);
+    // Rows 0..59 of each: 60 in the hour, of which every 7th (predictions) or 5th (events) has no value.
+    expect(preds).toEqual({ n: 60, nulls: 9 / 60 });
+    expect(events).toEqual({ n: 60, nulls: 12 / 60 });
+    for (const [name, want] of [
+      ['predictions', preds],
+      ['bare', preds],
+      ['events', events],
+    ] as const) {
+      expect(
+        metric(new RegExp(`^mlwatch_dataset_rows\\{dataset="${name}",window="1h"\\} (\\S+)$`, 'm')),
+      ).toBe(want.n);
+    }
+    expect(
+      metric(/^mlwatch_dataset_null_ratio\{dataset="predictions",column="s",window="1h"\} (\S+)$/m),
+    ).toBeCloseTo(preds.nulls, 12);
+    expect(
+      metric(/^mlwatch_dataset_null_ratio\{dataset="events",column="amount",window="1h"\} (\S+)$/m),
+    ).toBeCloseTo(events.nulls, 12);
+    // The catalog reads each table's own columns: none missing, none added (memory.main or a view mixed in).
+    expect(r.stdout).not.toMatch(/^mlwatch_dataset_schema_changes\{.*\} [1-9]/m);
+    expect(r.stdout).toMatch(/^mlwatch_dataset_schema_changes\{dataset="events",change="added"\} 0$/m);
+    expect(r.stdout).toMatch(/^mlwatch_dataset_schema_changes\{dataset="predictions",change="removed"\} 0$/m);
+  }, 60_000);
+
+  it('writes nothing: not the attached file, no table anywhere, no file; reads nothing outside', async () => {
+    const refusedHere = (sql: string) => outcome(bw, sql);
+    const copyTarget = join(both, 'events', 'copied.parquet');
+    for (const [sql, type] of [
+      ['INSERT INTO main.predictions (k) VALUES (1)', 'INSERT'],
+      ['UPDATE shop.orders SET id = 0', 'UPDATE'],
+      ['CREATE TABLE main.x AS SELECT 1', 'CREATE'],
+      ['CREATE TABLE memory.main.x AS SELECT 1', 'CREATE'],
+      ['CREATE TABLE files.x AS SELECT 1', 'CREATE'],
+      ['CREATE TEMP TABLE x AS SELECT 1', 'CREATE'],
+      [`COPY (SELECT 1) TO '${copyTarget}'`, 'COPY'],
+      ['DETACH analytics', 'DETACH'],
+      [`ATTACH '${dbFile}' AS rw`, 'ATTACH'],
+      ['SET enable_external_access = true', 'SET'],
+    ] as const) {
+      expect(await refusedHere(sql)).toBe(`a check only reads; this is a ${type} statement`);
+    }
+    expect(existsSync(copyTarget)).toBe(false);
+    expect(await refusedHere(`SELECT * FROM read_csv('${join(dir, 'outside.csv')}')`)).toMatch(
+      /file system operations are disabled by configuration/,
+    );
+    // Behind the one-SELECT rule, DuckDB's own: the file attached read-only, access off, the settings locked.
+    expect(
+      await one(`SELECT (SELECT readonly FROM duckdb_databases() WHERE database_name = 'analytics') AS ro,
+        current_setting('enable_external_access') AS ext, current_setting('lock_configuration') AS locked`),
+    ).toEqual({ ro: true, ext: false, locked: true });
+    expect(readFileSync(dbFile).equals(fileBytes)).toBe(true);
+  });
+
+  it('opens again at the next check when the file is missing at first', async () => {
+    const later = join(both, 'later.duckdb');
+    const cfg = loadConfigText(configYaml(`duckdb:${later}`), cfgFile, {}, both);
+    const lw = openWarehouse(cfg.warehouse);
+    try {
+      expect(await outcome(lw, 'SELECT count(*) FROM predictions')).toMatch(/later\.duckdb/);
+      const db = await DuckDBInstance.create(later);
+      const c = await db.connect();
+      await c.run('CREATE TABLE predictions AS SELECT 1 AS k');
+      c.closeSync();
+      db.closeSync();
+      expect(await outcome(lw, 'SELECT count(*) FROM predictions')).toBe('ran');
+    } finally {
+      await lw.close();
+    }
   });
 });
 

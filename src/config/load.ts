@@ -6,6 +6,7 @@ import type { Check } from '../checks/types.js';
 import { Redactor } from '../redact.js';
 import { dialectOf } from '../sql/dialect.js';
 import type { FileSource } from '../warehouse/duckdb.js';
+import { isRemotePath } from '../warehouse/duckdb-paths.js';
 import type { WarehouseSettings } from '../warehouse/open.js';
 import { ConfigError, formatPath, type Problem, readConfigText } from './errors.js';
 import { configErrorMap } from './messages.js';
@@ -24,14 +25,14 @@ export interface LoadedConfig {
   checks: Check[];
 }
 
-/** warehouse.files with each path made absolute against the config file's folder. */
+/** warehouse.files with each local path made absolute against the config file's folder; URLs as written. */
 function fileSources(files: RawConfig['warehouse']['files'], baseDir: string): FileSource[] {
   return Object.entries(files ?? {}).map(([name, f]) => {
     const format = f.parquet !== undefined ? 'parquet' : f.csv !== undefined ? 'csv' : 'json';
     return {
       name,
       format,
-      path: resolve(baseDir, f[format] as string),
+      path: isRemotePath(f[format] as string) ? (f[format] as string) : resolve(baseDir, f[format] as string),
       hivePartitioning: f.hive_partitioning,
       types: f.types ?? {},
     };

@@ -6,6 +6,7 @@ import { ticketForwardConfig } from '../actions/tickets/ticket-forward-config.js
 import { ticketLabelsConfig } from '../actions/tickets/ticket-labels.js';
 import { sectionShapes } from '../checks/registry.js';
 import { accessConfig } from '../http/auth/access-config.js';
+import { attachedNameProblem, remotePathProblem } from '../warehouse/duckdb-paths.js';
 import { duration, subjectName } from './types.js';
 
 /**
@@ -24,7 +25,8 @@ const FILE_COLUMN_TYPES = [
   'text',
 ] as const;
 
-// One file source: exactly one of parquet, csv or json, naming a local file or glob (relative to the config).
+// One file source: exactly one of parquet, csv or json, naming a local file or glob (relative to the config), or
+// a remote one read through DuckDB's httpfs extension (s3://, gs://, r2://, https://: duckdb-paths.ts says which).
 const fileSource = z
   .strictObject({
     parquet: z.string().min(1).optional(),
@@ -51,13 +53,8 @@ const fileSource = z
       return;
     }
     const path = f[given[0] as 'parquet'] as string;
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [given[0] as string],
-        message: `'${path}' is not a local path: remote files (s3://, gs://, https://) need DuckDB's httpfs extension, which mlwatch does not load; copy them to a local directory`,
-      });
-    }
+    const problem = remotePathProblem(path);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', path: [given[0] as string], message: problem });
   });
 
 const warehouse = z.strictObject({
@@ -81,7 +78,8 @@ const warehouse = z.strictObject({
     .max(100, { error: 'at most 100 connections; checks are aggregates, a handful is plenty' })
     .default(4),
   application_name: z.string().min(1).default('mlwatch'),
-  // DuckDB only (url: duckdb:memory): files read as views files.<name> (src/warehouse/duckdb.ts, docs/engines.md).
+  // DuckDB only (duckdb:memory, or beside a database file): files read as views files.<name> (src/warehouse/duckdb.ts,
+  // docs/engines.md).
   files: z.record(subjectName('file source'), fileSource).optional(),
 });
 
@@ -142,12 +140,21 @@ export const configSchema = z
   })
   .superRefine((c, ctx) => {
     const memory = c.warehouse.url === 'duckdb:memory';
-    if (c.warehouse.files !== undefined && !memory) {
+    const duckdbFile = c.warehouse.url.startsWith('duckdb:') && !memory;
+    if (c.warehouse.files !== undefined && !c.warehouse.url.startsWith('duckdb:')) {
       ctx.addIssue({
         code: 'custom',
         path: ['warehouse', 'files'],
-        message: 'files are read through an in-memory DuckDB: set warehouse.url to duckdb:memory',
+        message:
+          'files are read through DuckDB: set warehouse.url to duckdb:memory, or to a DuckDB file (duckdb:/path/to/file.duckdb) to read both',
       });
+    }
+    const attachProblem =
+      duckdbFile && c.warehouse.files !== undefined
+        ? attachedNameProblem(c.warehouse.url.slice('duckdb:'.length))
+        : undefined;
+    if (attachProblem !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['warehouse', 'url'], message: attachProblem });
     }
     if (memory && c.warehouse.files === undefined) {
       ctx.addIssue({
