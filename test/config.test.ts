@@ -220,6 +220,12 @@ describe('mlwatch check-config', () => {
     expect(r.stderr).toBe('nope.yaml: cannot read the config file: no such file\n');
   });
 
+  it('says a directory is not a config file, without an errno name', () => {
+    const r = runCli(['check-config', 'docs']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('docs: cannot read the config file: it is a directory, not a file\n');
+  });
+
   it('serve refuses a bad config before listening', () => {
     const r = runCli(['serve', '--config', `${dir}/04-bad-url.yaml`, '--port', '0']);
     expect(r.code).toBe(1);

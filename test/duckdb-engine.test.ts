@@ -256,8 +256,9 @@ state: { url: pglite:memory }
 });
 
 describe('DuckDB: a database file together with files', () => {
-  // analytics.duckdb holds main.predictions (90 rows, one a minute, half a minute off the minute so an hour's
-  // window holds 60 of them however long the test takes, up to 30 s) and shop.orders; events are Parquet files.
+  // analytics.duckdb holds main.predictions (90 rows, one every 4 minutes, the first 2 minutes old, so an hour's
+  // window holds 15 of them however long the test takes, up to 2 minutes) and shop.orders; events are Parquet
+  // files spaced alike.
   let both: string;
   let dbFile: string;
   let cfgFile: string;
@@ -291,7 +292,7 @@ datasets:
     const db = await DuckDBInstance.create(dbFile);
     const c = await db.connect();
     await c.run(`CREATE TABLE main.predictions AS
-      SELECT i::BIGINT AS k, now() - INTERVAL (i * 60 + 30) SECOND AS ts, CASE WHEN i % 7 = 0 THEN NULL ELSE i / 100.0 END::DOUBLE AS s
+      SELECT i::BIGINT AS k, now() - INTERVAL (i * 240 + 120) SECOND AS ts, CASE WHEN i % 7 = 0 THEN NULL ELSE i / 100.0 END::DOUBLE AS s
       FROM range(90) t(i);
       CREATE SCHEMA shop; CREATE TABLE shop.orders AS SELECT i AS id FROM range(12) t(i)`);
     c.closeSync();
@@ -302,7 +303,7 @@ datasets:
       [0, 0, 40],
       [1, 40, 100],
     ] as const) {
-      await c2.run(`COPY (SELECT i::BIGINT AS id, now() - INTERVAL (i * 60 + 30) SECOND AS at, CASE WHEN i % 5 = 0 THEN NULL ELSE i * 2.5 END::DOUBLE AS amount
+      await c2.run(`COPY (SELECT i::BIGINT AS id, now() - INTERVAL (i * 240 + 120) SECOND AS at, CASE WHEN i % 5 = 0 THEN NULL ELSE i * 2.5 END::DOUBLE AS amount
         FROM range(${from}, ${to}) t(i)) TO '${join(both, 'events', `part-${part}.parquet`)}' (FORMAT parquet)`);
     }
     c2.closeSync();
@@ -347,9 +348,11 @@ datasets:
     c.closeSync();
     db.closeSync();
     const metric = (re: RegExp) => Number(re.exec(r.stdout)?.[1]);
-    // Rows 0..59 of each: 60 in the hour, of which every 7th (predictions) or 5th (events) has no value.
-    expect(preds).toEqual({ n: 60, nulls: 9 / 60 });
-    expect(events).toEqual({ n: 60, nulls: 12 / 60 });
+    // A row every 4 minutes, the first 2 minutes old: rows 0..14 of each are in the hour, whatever the test's
+    // pace (the nearest edge is 2 minutes away on either side), and every 7th (predictions) or 5th (events) of
+    // them has no value.
+    expect(preds).toEqual({ n: 15, nulls: 3 / 15 });
+    expect(events).toEqual({ n: 15, nulls: 3 / 15 });
     for (const [name, want] of [
       ['predictions', preds],
       ['bare', preds],

@@ -28,10 +28,17 @@ export function readConfigText(file: string, what: string): string {
   }
 }
 
-/** Why a file could not be read, in words (no errno names, no stack). */
+const READ_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EISDIR: 'it is a directory, not a file',
+  ENOTDIR: 'a part of the path is not a directory',
+};
+
+/** Why a file could not be read, in words: the usual causes spelled out, else the system's own message. */
 export function readErrorText(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code);
+  return (code && READ_ERRORS[code]) || (err as Error).message || String(err);
 }
 
 export function formatProblem(file: string, p: Problem): string {

@@ -8,7 +8,7 @@ import { dialectOf } from '../sql/dialect.js';
 import type { FileSource } from '../warehouse/duckdb.js';
 import { isRemotePath } from '../warehouse/duckdb-paths.js';
 import type { WarehouseSettings } from '../warehouse/open.js';
-import { ConfigError, formatPath, type Problem, readConfigText } from './errors.js';
+import { ConfigError, formatPath, type Problem, readConfigText, readErrorText } from './errors.js';
 import { configErrorMap } from './messages.js';
 import { nulProblems } from './nul.js';
 import { configSchema, type RawConfig } from './schema.js';
@@ -148,12 +148,11 @@ function readPassword(
     return readFileSync(target, 'utf8').replace(/\r?\n$/, '');
   } catch (err) {
     const path = [name, 'password_file'];
-    const code = (err as NodeJS.ErrnoException).code;
     return refuse([
       {
         line: src.lineOf(path),
         path: formatPath(path),
-        message: `cannot read ${password_file}: ${code === 'ENOENT' ? 'no such file' : code}; create it or fix the path${isAbsolute(password_file) ? '' : ` (relative to the config file's folder, ${baseDir})`}`,
+        message: `cannot read ${password_file}: ${readErrorText(err)}; create it or fix the path${isAbsolute(password_file) ? '' : ` (relative to the config file's folder, ${baseDir})`}`,
       },
     ]);
   }

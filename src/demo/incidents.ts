@@ -124,7 +124,22 @@ export class DemoIncidents {
     return INCIDENTS.filter((i) => this.on.has(i));
   }
 
-  async set(name: Incident, enabled: boolean): Promise<void> {
+  /** The switch in progress; the next one waits for it (see set). */
+  private switching: Promise<void> = Promise.resolve();
+
+  /**
+   * Switches one incident. Switches run one at a time, in the order asked: two at once would each read the
+   * other's half-done state (a nulls switch during stale's would miss the rows stale is holding back, and its
+   * backup would never cover them).
+   */
+  set(name: Incident, enabled: boolean): Promise<void> {
+    const next = this.switching.then(() => this.switchNow(name, enabled));
+    // A failed switch is its caller's error; the queue goes on.
+    this.switching = next.catch(() => {});
+    return next;
+  }
+
+  private async switchNow(name: Incident, enabled: boolean): Promise<void> {
     if (enabled === this.on.has(name)) return;
     const other =
       enabled && EXCLUSIVE.find((g) => g.includes(name))?.find((i) => i !== name && this.on.has(i));
