@@ -116,6 +116,18 @@ describe('DuckDB remote files: the config', () => {
     for (const secret of ['Hunter2Password', 't0ken5ecret', SIGNATURE]) expect(message).not.toContain(secret);
   });
 
+  it('sees a password written with a ? unencoded as userinfo, refuses it and never shows it', () => {
+    let message = '';
+    try {
+      load(`    r: { csv: 'https://reader:Pass?w0rd@data.example.com/l.csv' }`)();
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/carries credentials in the URL/);
+    expect(message).toContain("'https://<redacted>@data.example.com/l.csv'");
+    expect(message).not.toContain('w0rd');
+  });
+
   it('allows DuckDB the directory of each remote source, never a whole store, without the query string', () => {
     expect(baseDirectory('s3://ml-logs/predictions/*/*.parquet')).toBe('s3://ml-logs/predictions/');
     expect(baseDirectory('s3://ml-logs/p.parquet?s3_region=eu-west-1')).toBe('s3://ml-logs/');

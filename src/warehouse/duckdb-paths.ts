@@ -30,13 +30,22 @@ export function isRemotePath(path: string): boolean {
 /** A remote path's parts: what is before the query string is a bucket or host and a key or file path. */
 function parts(path: string): { authority: string; key: string; query: string | undefined } {
   const rest = path.slice((SCHEME.exec(path)?.[0] ?? '').length);
-  // The first ? starts the query: httpfs reads s3:// parameters (s3_region=...) from it, and https:// sends
-  // it, so a ? is never a wildcard in a remote path.
-  const q = rest.indexOf('?');
+  // A web URL's userinfo ends at its last @, whatever a password written unencoded holds: a / (before the
+  // query) or a ? (before the first /). Either way it is still seen, refused and redacted. A bucket's key may
+  // hold an @, so only https:// reads it so.
+  let at = -1;
+  if (schemeOf(path) === 'https') {
+    const q0 = rest.indexOf('?');
+    const s0 = rest.indexOf('/');
+    at = Math.max(
+      (q0 < 0 ? rest : rest.slice(0, q0)).lastIndexOf('@'),
+      (s0 < 0 ? rest : rest.slice(0, s0)).lastIndexOf('@'),
+    );
+  }
+  // The first ? after the userinfo starts the query: httpfs reads s3:// parameters (s3_region=...) from it, and
+  // https:// sends it, so a ? is never a wildcard in a remote path.
+  const q = rest.indexOf('?', at + 1);
   const beforeQuery = q < 0 ? rest : rest.slice(0, q);
-  // A web URL's userinfo ends at its last @, even with a / in the password (which DuckDB would send as a path):
-  // so it is still seen, refused and redacted. A bucket's key may hold an @, so only https:// reads it so.
-  const at = schemeOf(path) === 'https' ? beforeQuery.lastIndexOf('@') : -1;
   const slash = beforeQuery.indexOf('/', Math.max(at, 0));
   return {
     authority: slash < 0 ? beforeQuery : beforeQuery.slice(0, slash),
@@ -93,8 +102,15 @@ export function credentialScrubber(paths: readonly string[]): (err: unknown) => 
     if (!(err instanceof Error)) return err;
     const message = redactor.redact(err.message);
     if (message === err.message) return err;
-    const code = (err as { code?: unknown }).code;
-    return Object.assign(new Error(message), code === undefined ? {} : { code });
+    // The same error with its message replaced: its class and code stay, so whatever classifies it still can.
+    const scrubbed = Object.create(Object.getPrototypeOf(err)) as Error;
+    for (const key of Object.getOwnPropertyNames(err)) {
+      if (key !== 'message' && key !== 'stack')
+        Object.defineProperty(scrubbed, key, Object.getOwnPropertyDescriptor(err, key) as PropertyDescriptor);
+    }
+    scrubbed.message = message;
+    scrubbed.stack = `${err.name}: ${message}`;
+    return scrubbed;
   };
 }
 
