@@ -74,8 +74,9 @@ export const REPLICA_LABELS = 'instance, pod';
 
 /**
  * One series per check whatever the number of replicas: the check values of every replica, merged. The replicas
- * serve the same values (the runner's), so `max` picks that value; where they differ by a scrape's timing (the
- * age of a dataset's newest row grows on each replica's own clock) it shows the older, the conservative one.
+ * serve the same values (the runner's), so `max` picks that value; where they differ for a moment (a scrape
+ * between the runner's new result and the other replica taking it, or a dataset's age growing on each replica's
+ * own clock) it shows the higher: the older age, but also the better of two AUCs, for at most one check interval.
  * Other labels (cluster, namespace, job) stay, so two deployments never merge.
  */
 export function acrossReplicas(expr: string): string {
