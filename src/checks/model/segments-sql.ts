@@ -12,31 +12,59 @@ export interface SegmentSpec {
 export const NULL_SEGMENT = '(null)';
 export const OTHER_SEGMENT = 'other';
 
+/** 2^40: a bucket's share of the sort key (`key` below); the score's image stays under it. */
+const BUCKET_STRIDE = '1099511627776';
+/** 2^37: atan(s) + 2 lies in [0.43, 3.58], so its scaled floor stays under 2^39 < BUCKET_STRIDE. */
+const SCORE_SCALE = '137438953472';
+
 /**
  * The one statement of a model's segments check: every window and every segment column from one pass over
  * `joined` (which carries the segment columns as text, g0..gK). Rows (wi, si, g, ...): one per window for every
  * (column, reported value) of the widest window, with zero counts where the window has none of it.
  *
  * Shape:
- * - `sliced`: each prediction once per segment column (LATERAL VALUES: column index si, its value as text, NULL
- *   as '(null)'), so K columns cost one scan of `joined`, not K.
+ * - `narrow`: `joined` with only what the rest reads (the values as text, NULL as '(null)'; the score, NaN as
+ *   NULL; and for a classifier one int `f` = ring + 4 * label, ring being the number of windows the prediction
+ *   is in less one, label 2 for none yet). Read twice per column (its counts, its sort), so it is materialized:
+ *   narrower than `joined`, and 1,000,000 rows where the statement expanded to 2,000,000 (column, value) rows
+ *   before and hash-joined them to the tops on the text.
+ * - `counted`: per column, a hashed aggregate of the rows by (value, cell): the counts (and regression's sums)
+ *   every metric needs, by value. A few hundred rows; every count of the result comes from here.
  * - `tops`: per column, its values ranked by predictions in the widest window (every prediction of `joined`),
- *   most first, ties broken by the value in byte order (COLLATE "C", the same on every database); the first
- *   max_segments keep their value, the rest are reported as 'other'.
- * - `member`: each (prediction, column) with its reported value as a number (its rank r among the tops, or
- *   max_segments + 1 for 'other'), its window flags and NULL for a NaN score. Sorting and grouping 2,000,000
- *   rows of two columns by (column, number, score) instead of (column, text, score) took the statement from
- *   10.2-12.0 s to 8.5-9.1 s (bench/peer-kinds.ts's tables); the names are joined back on the last rows. A real
+ *   most first, ties broken by the value in byte order (COLLATE "C", the same on every database); `bucket`:
+ *   the first max_segments keep their rank as their number g, the rest take max_segments + 1 ('other'). A real
  *   value spelled 'other' among the tops takes the number of 'other', so it merges with that bucket instead of
  *   duplicating a series (a value spelled '(null)' is NULL's bucket already).
- * - classification: one sort by (column, value, score) for two window aggregates per window over its labeled
- *   negatives, FILTERed on the window's flag (as classificationStatement): those scored <= s (le_i) and = s
- *   (eq_i); AUC numerator = sum over scored positives of le_i - eq_i / 2, exactly the whole-model AUC's
- *   Mann-Whitney with ties counted half; confusion counts at the threshold.
- * - regression: MAE and RMSE over labeled predictions with a predicted value.
- * Both also return every prediction (n_all) and the labeled ones (n_lab), whatever their score. Each window
- * is a set of FILTERed aggregates over the same rows; the final SELECT turns a (column, value)'s row into one
+ * - classification, `ranked`: the exact AUC per bucket (Mann-Whitney, ties counted half) needs each bucket's
+ *   labeled scored rows in score order, so per column one sort of them and one window aggregate: per window i,
+ *   le_i = its negatives scored <= s and lp_i = its positives scored <= s (a RANGE frame: ties included). Summed
+ *   over the window's positives (le) and negatives (lp): sum le = #(n < p) + T and sum lp = #(p < n) + T, where
+ *   T counts tied pairs, and n_pos * n_neg = #(n < p) + #(p < n) + T, so the Mann-Whitney numerator
+ *   #(n < p) + T / 2 = (sum le - sum lp + n_pos * n_neg) / 2: no second window over the peers (the eq_i
+ *   running sums this statement had, which needed a second WindowAgg).
+ * - The sort key: sorting by (bucket, score) compared the buckets first, equal for almost every pair, and fell
+ *   to the second key each time (1.3-2.4 s for 1,000,000 rows against 0.7-1.0 s by the score alone, psql, load
+ *   7). So the key is one bigint, g * 2^40 + a monotone image of the score (floor((atan(s) + 2) * 2^37)), then
+ *   the score for the rare pairs that image cannot tell apart (0.7-1.1 s). Equal scores of a bucket have
+ *   equal keys, so the RANGE peers are exactly the ties. With no PARTITION BY, the running counts go on across
+ *   the buckets of a column in order of g: `scored` takes off what the buckets before each one add (its
+ *   positives times their negatives, its negatives times their positives).
+ * - regression: MAE and RMSE from `counted`'s sums; no sort.
+ * Each window is a set of FILTERed sums over the cells; the final SELECT turns a (column, value)'s row into one
  * row per window (LATERAL VALUES).
+ *
+ * Why this shape (bench/peer-kinds.ts's tables: 1,000,000 predictions, [channel, region], windows [1d, 7d,
+ * 14d], max_segments 10; psql with jit off, the statements alternated; CPU of the server process, load 5-9 on 2
+ * CPUs, so only the ratios hold): against the statement that expanded every prediction once per column,
+ * hash-joined the 2,000,000 rows to the tops on the text, sorted them by (column, rank, score) and ran two
+ * window aggregates and 21 FILTERed aggregates over them (6.8-9.2 s of CPU): one sort per column of 1,000,000
+ * rows and a hashed count per column, 5.7-6.4 s; the counts moved to `counted` and the sums grouped by
+ * cell after a union of the columns, 4.3-4.6 s; one window instead of two and the sorted rows narrowed to
+ * (g, f, score), 3.9-4.0 s; the single bigint sort key, 3.7-4.5 s against 6.8-9.2 s for the old statement
+ * in the same rounds (0.48x-0.57x). Mapping values to buckets by an array of the tops (array_position) or
+ * by a hash join measured the same; the join is plainer. The whole bench at load 5-7: 6,299 ms against the
+ * pandas peer's 10,826 ms (0.58x; the old statement 14,807 against 13,383, 1.11x, an hour earlier);
+ * bench/README.md has the plan.
  *
  * Parameters: the window lengths (from joinedCte), max_segments, and the threshold (classification only).
  */
@@ -44,87 +72,132 @@ export function segmentsStatement(m: ModelContext, spec: SegmentSpec): Statement
   const b = new SqlBuilder(m.dialect);
   const cte = joinedCte(m, b, spec.columns.map(quoteIdent));
   const max = b.add(spec.maxSegments, 'int');
-  const slices = spec.columns.map((_, i) => `(${i}, j.g${i})`).join(', ');
+  const regression = m.task === 'regression';
+  const t = regression ? '' : b.add(m.threshold, 'float8');
+  const cols = spec.columns.map((_, c) => c);
   const windows = m.windows.map((_, i) => i);
-  const flags = windows.map((i) => `w${i}`).join(', ');
+  const ring = `${windows.map((i) => `w${i}::int`).join(' + ')} - 1`;
+  // What `counted` groups by besides the value, and what it sums: for a classifier f (ring and label) and
+  // whether the score reaches the threshold (NULL: no score); for regression the ring and whether labeled.
+  const cells = regression ? ['ring', 'y IS NOT NULL AS lab'] : ['f', `s >= ${t} AS hit`];
+  const sums = regression
+    ? [
+        'count(*) AS n',
+        'count(s) FILTER (WHERE y IS NOT NULL) AS ns',
+        'sum(abs(s - y)) AS ae',
+        'sum((s - y) * (s - y)) AS se',
+      ]
+    : ['count(*) AS n'];
+  const counted = cols.map(
+    (c) => `SELECT ${c} AS si, g${c} AS val, ${cells.join(', ')}, ${sums.join(', ')}
+  FROM narrow
+  GROUP BY g${c}, ${cells.map((e) => e.replace(/ AS \w+$/, '')).join(', ')}`,
+  );
+  const values = cols.map((c) => `coalesce(g${c}, '${NULL_SEGMENT}') AS g${c}`).join(', ');
   const head = `WITH ${cte},
-sliced AS (
-  SELECT c.si, coalesce(c.val, '${NULL_SEGMENT}') AS val, j.s, j.y, ${windows.map((i) => `j.w${i}`).join(', ')}
-  FROM joined j CROSS JOIN LATERAL (VALUES ${slices}) AS c(si, val)
+narrow AS (
+  SELECT ${values}, ${regression ? `s, y, ${ring} AS ring` : `nullif(s, 'NaN'::float8) AS s, ${ring} + 4 * coalesce(y::int, 2) AS f`}
+  FROM joined
+),
+counted AS (
+  ${counted.join('\n  UNION ALL\n  ')}
 ),
 tops AS (
-  SELECT si, val, row_number() OVER (PARTITION BY si ORDER BY count(*) DESC, val COLLATE "C") AS r
-  FROM sliced
+  SELECT si, val, row_number() OVER (PARTITION BY si ORDER BY sum(n) DESC, val COLLATE "C") AS r
+  FROM counted
   GROUP BY si, val
 ),
-member AS (
-  SELECT x.si, CASE WHEN t.r <= ${max} AND x.val <> '${OTHER_SEGMENT}' THEN t.r ELSE ${max} + 1 END AS g,
-         ${m.task === 'regression' ? 'x.s' : "nullif(x.s, 'NaN'::float8)"} AS s, x.y, ${windows.map((i) => `x.w${i}`).join(', ')}
-  FROM sliced x
-  JOIN tops t ON t.si = x.si AND t.val = x.val
+bucket AS (
+  SELECT si, val, CASE WHEN r <= ${max} AND val <> '${OTHER_SEGMENT}' THEN r ELSE ${max} + 1 END AS g
+  FROM tops
 )`;
-  // One row per (column, value), columns suffixed per window; then one row per window.
-  const perWindow = (names: string[], exprs: (i: number) => string[], from: string) => {
-    const cols = windows.flatMap((i) => exprs(i).map((e, k) => `${e} AS ${names[k]}_${i}`));
-    const rows = windows.map((i) => `(${i}, ${names.map((n) => `t.${n}_${i}`).join(', ')})`);
-    return `per_value AS (
-  SELECT si, g,
-         ${cols.join(',\n         ')}
-  FROM ${from}
-  GROUP BY si, g
-)
-SELECT x.wi, t.si, coalesce(n.val, '${OTHER_SEGMENT}') AS g, ${names.map((n) => `x.${n}`).join(', ')}
-FROM per_value t
+  // One row per (column, bucket) with its sums per window (suffixed _i) from the cells of its values.
+  const perValue = (names: string[], exprs: (i: number) => string[]) => `per_value AS (
+  SELECT k.si, k.g,
+         ${windows.flatMap((i) => exprs(i).map((e, n) => `${e} AS ${names[n]}_${i}`)).join(',\n         ')}
+  FROM counted c
+  JOIN bucket k ON k.si = c.si AND k.val = c.val
+  GROUP BY k.si, k.g
+)`;
+  const result = (
+    names: string[],
+    from: string,
+  ) => `SELECT x.wi, t.si, coalesce(n.val, '${OTHER_SEGMENT}') AS g, ${names.map((n) => `x.${n}`).join(', ')}
+FROM ${from}
 LEFT JOIN tops n ON n.si = t.si AND n.r = t.g AND t.g <= ${max}
 CROSS JOIN LATERAL (VALUES
-  ${rows.join(',\n  ')}
+  ${windows.map((i) => `(${i}, ${names.map((n) => `t.${n}_${i}::float8`).join(', ')})`).join(',\n  ')}
 ) AS x(wi, ${names.join(', ')})
 ORDER BY 1, 2, 3`;
-  };
-  if (m.task === 'regression') {
-    const body = perWindow(
-      ['n_all', 'n_lab', 'n', 'mae', 'rmse'],
-      (i) => {
-        const f = `FILTER (WHERE w${i} AND y IS NOT NULL AND s IS NOT NULL)`;
-        return [
-          `count(*) FILTER (WHERE w${i})::float8`,
-          `count(*) FILTER (WHERE w${i} AND y IS NOT NULL)::float8`,
-          `count(*) ${f}::float8`,
-          `avg(abs(s - y)) ${f}`,
-          `sqrt(avg((s - y) * (s - y)) ${f})`,
-        ];
-      },
-      'member',
-    );
-    return b.statement(`${head},
-${body}`);
-  }
-  const t = b.add(m.threshold, 'float8');
-  const ranks = windows.flatMap((i) => [
-    `sum(1 - y) FILTER (WHERE w${i}) OVER (PARTITION BY si, g ORDER BY s) AS le${i}`,
-    `sum(1 - y) FILTER (WHERE w${i}) OVER (${m.dialect.peers('si, g', 's')}) AS eq${i}`,
-  ]);
-  const body = perWindow(
-    ['n_all', 'n_lab', 'n_pos', 'n_neg', 'auc_num', 'tp', 'fp'],
-    (i) => {
-      const scored = `w${i} AND s IS NOT NULL`;
+
+  if (regression) {
+    const names = ['n_all', 'n_lab', 'n', 'mae', 'rmse'];
+    const body = perValue(names, (i) => {
+      const f = `FILTER (WHERE lab AND ring >= ${i})`;
       return [
-        `count(*) FILTER (WHERE w${i})::float8`,
-        `count(*) FILTER (WHERE w${i} AND y IS NOT NULL)::float8`,
-        `count(*) FILTER (WHERE ${scored} AND y = 1)::float8`,
-        `count(*) FILTER (WHERE ${scored} AND y = 0)::float8`,
-        `coalesce(sum(le${i} - eq${i} * 0.5) FILTER (WHERE ${scored} AND y = 1), 0)`,
-        `count(*) FILTER (WHERE ${scored} AND y = 1 AND s >= ${t})::float8`,
-        `count(*) FILTER (WHERE ${scored} AND y = 0 AND s >= ${t})::float8`,
+        `coalesce(sum(n) FILTER (WHERE ring >= ${i}), 0)`,
+        `coalesce(sum(n) ${f}, 0)`,
+        `coalesce(sum(ns) ${f}, 0)`,
+        `sum(ae) ${f} / nullif(sum(ns) ${f}, 0)`,
+        `sqrt(sum(se) ${f} / nullif(sum(ns) ${f}, 0))`,
       ];
-    },
-    'ranked',
+    });
+    return b.statement(`${head},
+${body}
+${result(names, 'per_value t')}`);
+  }
+
+  // f = ring + 4 * label: a negative of window i has i <= f <= 3, a positive 4 + i <= f <= 7, an unlabeled
+  // prediction f >= 8; window i holds the rings >= i (windows all end at now(), so they are nested).
+  const counts = perValue(['n_all', 'n_lab', 'n_pos', 'n_neg', 'tp', 'fp'], (i) => {
+    const neg = `f BETWEEN ${i} AND 3 AND hit IS NOT NULL`;
+    const pos = `f BETWEEN ${4 + i} AND 7 AND hit IS NOT NULL`;
+    return [
+      `coalesce(sum(n) FILTER (WHERE f % 4 >= ${i}), 0)`,
+      `coalesce(sum(n) FILTER (WHERE f % 4 >= ${i} AND f < 8), 0)`,
+      `coalesce(sum(n) FILTER (WHERE ${pos}), 0)`,
+      `coalesce(sum(n) FILTER (WHERE ${neg}), 0)`,
+      `coalesce(sum(n) FILTER (WHERE ${pos} AND hit), 0)`,
+      `coalesce(sum(n) FILTER (WHERE ${neg} AND hit), 0)`,
+    ];
+  });
+  const running = windows.flatMap((i) => [
+    `count(*) FILTER (WHERE f BETWEEN ${i} AND 3) OVER w AS le${i}`,
+    `count(*) FILTER (WHERE f >= ${4 + i}) OVER w AS lp${i}`,
+  ]);
+  const key = `g::int8 * ${BUCKET_STRIDE} + floor((atan(s) + 2) * ${SCORE_SCALE})::int8`;
+  // OFFSET 0 keeps the bucket lookup below the sort: computed once per row, and the sorted rows are (g, f, s).
+  const ranked = cols.map(
+    (c) => `SELECT ${c} AS si, g,
+         ${windows.map((i) => `sum(CASE WHEN f >= 4 THEN le${i} ELSE -lp${i} END) FILTER (WHERE f % 4 >= ${i}) AS u${i}`).join(', ')}
+  FROM (
+    SELECT g, f, ${running.join(', ')}
+    FROM (
+      SELECT k.g, x.f, x.s FROM narrow x JOIN bucket k ON k.si = ${c} AND k.val = x.g${c}
+      WHERE x.s IS NOT NULL AND x.f < 8
+      OFFSET 0
+    ) AS x
+    WINDOW w AS (ORDER BY ${key}, s)
+  ) AS r
+  GROUP BY g`,
+  );
+  // What the buckets before g (in the sort) add to its running counts: their negatives or positives.
+  const before = (col: string, i: number) =>
+    `(sum(t.${col}_${i}) OVER (PARTITION BY t.si ORDER BY t.g) - t.${col}_${i})`;
+  const auc = windows.map(
+    (i) =>
+      `(coalesce(u.u${i}, 0) - t.n_pos_${i} * ${before('n_neg', i)} + t.n_neg_${i} * ${before('n_pos', i)} + t.n_pos_${i} * t.n_neg_${i}) * 0.5 AS auc_num_${i}`,
   );
   return b.statement(`${head},
+${counts},
 ranked AS (
-  SELECT si, g, s, y, ${flags},
-         ${ranks.join(',\n         ')}
-  FROM member
+  ${ranked.join('\n  UNION ALL\n  ')}
 ),
-${body}`);
+scored AS (
+  SELECT t.*,
+         ${auc.join(',\n         ')}
+  FROM per_value t
+  LEFT JOIN ranked u ON u.si = t.si AND u.g = t.g
+)
+${result(['n_all', 'n_lab', 'n_pos', 'n_neg', 'auc_num', 'tp', 'fp'], 'scored t')}`);
 }
