@@ -20,9 +20,14 @@ import {
 
 const H = 3600;
 const D = 86_400;
+// Five windows, more than the statement's default three: it packs a row's windows and label into one int per
+// window count. The extra edges (6d, 28h, 22h) fall in the gaps the ages below leave (21-30 h, 126-192 h).
 const WINDOWS = [
   { label: '7d', s: 7 * D },
+  { label: '6d', s: 6 * D },
+  { label: '28h', s: 28 * H },
   { label: '1d', s: D },
+  { label: '22h', s: 22 * H },
 ];
 
 const { rand, pick } = seededRandom(11);
@@ -251,7 +256,7 @@ async function seedTables(): Promise<void> {
 const modelYaml = (model: Model) => `  - name: ${model.name}
     task: ${model.task}
     owner: data-science
-    windows: [7d, 1d]
+    windows: [${WINDOWS.map((w) => w.label).join(', ')}]
     threshold: ${model.threshold}
     segments: [${model.columns.join(', ')}]
     max_segments: ${model.maxSegments}

@@ -24,8 +24,9 @@ const SCORE_SCALE = '137438953472';
  *
  * Shape:
  * - `narrow`: `joined` with only what the rest reads (the values as text, NULL as '(null)'; the score, NaN as
- *   NULL; and for a classifier one int `f` = ring + 4 * label, ring being the number of windows the prediction
- *   is in less one, label 2 for none yet). Read twice per column (its counts, its sort), so it is materialized:
+ *   NULL; and for a classifier one int `f` = ring + W * label, W the number of windows, ring the number of
+ *   windows the prediction is in less one, label 2 for none yet). Read twice per column (its counts, its sort),
+ *   so it is materialized:
  *   narrower than `joined`, and 1,000,000 rows where the statement expanded to 2,000,000 (column, value) rows
  *   before and hash-joined them to the tops on the text.
  * - `counted`: per column, a hashed aggregate of the rows by (value, cell): the counts (and regression's sums)
@@ -77,6 +78,9 @@ export function segmentsStatement(m: ModelContext, spec: SegmentSpec): Statement
   const cols = spec.columns.map((_, c) => c);
   const windows = m.windows.map((_, i) => i);
   const ring = `${windows.map((i) => `w${i}::int`).join(' + ')} - 1`;
+  // f = ring + W * label code (0 negative, 1 positive, 2 none yet): W, the number of windows, is one more than
+  // the largest ring, so f tells both apart for any number of windows.
+  const W = windows.length;
   // What `counted` groups by besides the value, and what it sums: for a classifier f (ring and label) and
   // whether the score reaches the threshold (NULL: no score); for regression the ring and whether labeled.
   const cells = regression ? ['ring', 'y IS NOT NULL AS lab'] : ['f', `s >= ${t} AS hit`];
@@ -96,7 +100,7 @@ export function segmentsStatement(m: ModelContext, spec: SegmentSpec): Statement
   const values = cols.map((c) => `coalesce(g${c}, '${NULL_SEGMENT}') AS g${c}`).join(', ');
   const head = `WITH ${cte},
 narrow AS (
-  SELECT ${values}, ${regression ? `s, y, ${ring} AS ring` : `nullif(s, 'NaN'::float8) AS s, ${ring} + 4 * coalesce(y::int, 2) AS f`}
+  SELECT ${values}, ${regression ? `s, y, ${ring} AS ring` : `nullif(s, 'NaN'::float8) AS s, ${ring} + ${W} * coalesce(y::int, 2) AS f`}
   FROM joined
 ),
 counted AS (
@@ -147,14 +151,15 @@ ${body}
 ${result(names, 'per_value t')}`);
   }
 
-  // f = ring + 4 * label: a negative of window i has i <= f <= 3, a positive 4 + i <= f <= 7, an unlabeled
-  // prediction f >= 8; window i holds the rings >= i (windows all end at now(), so they are nested).
+  // f = ring + W * label: a negative of window i has i <= f <= W - 1, a positive W + i <= f <= 2W - 1, an
+  // unlabeled prediction f >= 2W; window i holds the rings >= i (windows all end at now(), so they are nested).
+  // With the default three windows: 0..2, 3..5, 6 and up.
   const counts = perValue(['n_all', 'n_lab', 'n_pos', 'n_neg', 'tp', 'fp'], (i) => {
-    const neg = `f BETWEEN ${i} AND 3 AND hit IS NOT NULL`;
-    const pos = `f BETWEEN ${4 + i} AND 7 AND hit IS NOT NULL`;
+    const neg = `f BETWEEN ${i} AND ${W - 1} AND hit IS NOT NULL`;
+    const pos = `f BETWEEN ${W + i} AND ${2 * W - 1} AND hit IS NOT NULL`;
     return [
-      `coalesce(sum(n) FILTER (WHERE f % 4 >= ${i}), 0)`,
-      `coalesce(sum(n) FILTER (WHERE f % 4 >= ${i} AND f < 8), 0)`,
+      `coalesce(sum(n) FILTER (WHERE f % ${W} >= ${i}), 0)`,
+      `coalesce(sum(n) FILTER (WHERE f % ${W} >= ${i} AND f < ${2 * W}), 0)`,
       `coalesce(sum(n) FILTER (WHERE ${pos}), 0)`,
       `coalesce(sum(n) FILTER (WHERE ${neg}), 0)`,
       `coalesce(sum(n) FILTER (WHERE ${pos} AND hit), 0)`,
@@ -162,19 +167,19 @@ ${result(names, 'per_value t')}`);
     ];
   });
   const running = windows.flatMap((i) => [
-    `count(*) FILTER (WHERE f BETWEEN ${i} AND 3) OVER w AS le${i}`,
-    `count(*) FILTER (WHERE f >= ${4 + i}) OVER w AS lp${i}`,
+    `count(*) FILTER (WHERE f BETWEEN ${i} AND ${W - 1}) OVER w AS le${i}`,
+    `count(*) FILTER (WHERE f >= ${W + i}) OVER w AS lp${i}`,
   ]);
   const key = `g::int8 * ${BUCKET_STRIDE} + floor((atan(s) + 2) * ${SCORE_SCALE})::int8`;
   // OFFSET 0 keeps the bucket lookup below the sort: computed once per row, and the sorted rows are (g, f, s).
   const ranked = cols.map(
     (c) => `SELECT ${c} AS si, g,
-         ${windows.map((i) => `sum(CASE WHEN f >= 4 THEN le${i} ELSE -lp${i} END) FILTER (WHERE f % 4 >= ${i}) AS u${i}`).join(', ')}
+         ${windows.map((i) => `sum(CASE WHEN f >= ${W} THEN le${i} ELSE -lp${i} END) FILTER (WHERE f % ${W} >= ${i}) AS u${i}`).join(', ')}
   FROM (
     SELECT g, f, ${running.join(', ')}
     FROM (
       SELECT k.g, x.f, x.s FROM narrow x JOIN bucket k ON k.si = ${c} AND k.val = x.g${c}
-      WHERE x.s IS NOT NULL AND x.f < 8
+      WHERE x.s IS NOT NULL AND x.f < ${2 * W}
       OFFSET 0
     ) AS x
     WINDOW w AS (ORDER BY ${key}, s)
