@@ -18,7 +18,7 @@ import { parseBundleConfig } from '../bundle/load.js';
 import { RULES_DIR, RULES_SOURCE_DIR, renderRules, renderRuleText } from '../bundle/rules.js';
 import { buildDashboards, dashboardJson } from '../grafana/src/index.js';
 import { parseRules } from '../grafana/src/rules.js';
-import { ConfigError } from '../src/config/errors.js';
+import { bundleProblems } from './helpers/bundle-config.js';
 import { ROOT } from './helpers/cli.js';
 import { toolOnPath } from './helpers/tools.js';
 
@@ -42,15 +42,7 @@ const promtools = [promtool, promtool3].filter((p): p is string => p !== undefin
 
 const config = (yaml: string): BundleConfig => parseBundleConfig(yaml, 'my-bundle.yaml');
 
-function problems(text: string): string[] {
-  try {
-    parseBundleConfig(text, 'my-bundle.yaml');
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).message.split('\n');
-  }
-  throw new Error('expected the config to be refused');
-}
+const problems = bundleProblems;
 
 describe('thresholds and keep_labels in the bundle config file', () => {
   it('default to the values the checked-in rules were written with; a key given alone keeps the others', () => {

@@ -8,8 +8,8 @@ import { DEFAULT_BUNDLE_CONFIG } from '../bundle/config.js';
 import { parseBundleConfig } from '../bundle/load.js';
 import { renderBundle } from '../bundle/render.js';
 import { RULES_DIR, RULES_SOURCE_DIR, renderRuleText } from '../bundle/rules.js';
-import { ConfigError } from '../src/config/errors.js';
 import { knownMetrics, lintDashboards, readCommittedDashboards } from '../tools/dashboard-lint.js';
+import { bundleProblems } from './helpers/bundle-config.js';
 import { ROOT } from './helpers/cli.js';
 import { toolOnPath } from './helpers/tools.js';
 
@@ -53,15 +53,7 @@ describe('the checked-in bundle', () => {
 });
 
 describe('the bundle config file', () => {
-  const problems = (text: string): string[] => {
-    try {
-      parseBundleConfig(text, 'my-bundle.yaml');
-    } catch (err) {
-      expect(err).toBeInstanceOf(ConfigError);
-      return (err as ConfigError).message.split('\n');
-    }
-    throw new Error('expected the config to be refused');
-  };
+  const problems = bundleProblems;
 
   it('is the defaults when empty, and takes each key on its own', () => {
     expect(parseBundleConfig('', 'x.yaml')).toEqual(DEFAULT_BUNDLE_CONFIG);
