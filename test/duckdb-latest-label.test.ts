@@ -60,6 +60,29 @@ for (let k = 1; k <= N; k++) {
   }
 }
 
+// Label stamps far from now, where DuckDB's integer ordering key (dialect.ts: microseconds since 1970, clamped
+// to +/-2^60) must still order as PostgreSQL does: two in the 100th century (the later wins), two before 1970
+// (negative microseconds; the later wins), one before 1970 beside a NULL stamp (the NULL wins).
+const YEAR = 365.25 * D;
+for (const [k, pair] of [
+  [
+    [-7_900 * YEAR, false],
+    [-7_800 * YEAR, true],
+  ],
+  [
+    [124 * YEAR, true],
+    [125 * YEAR, false],
+  ],
+  [
+    [124 * YEAR, false],
+    [null, true],
+  ],
+].entries()) {
+  const key = N + 1 + k;
+  preds.push({ k: key, age: 3 * H, s: 0.5, v: 'a' });
+  for (const [a, y] of pair as [number | null, boolean][]) labs.push({ k: key, age: a, y, r: 1 });
+}
+
 /** PostgreSQL's ORDER BY lt DESC, y DESC (NULLS FIRST): the label row each key's predictions read. */
 function latest<T>(k: number, value: (l: Lab) => T | null, num: (x: T) => number): Lab | undefined {
   const rank = (l: Lab): [number, number] => {

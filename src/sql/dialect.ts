@@ -61,13 +61,13 @@ export interface Dialect {
   latestLabel(q: LatestLabelQuery): string;
   /**
    * The exact AUC's Mann-Whitney sum of window `i` over the rows of `ordered` (columns v, s with NaN as NULL,
-   * y, w0..wN): `columns`, window functions over `partition` ordered by s; `term`, what the window's labeled,
+   * y, w0..wN): `columns`, window functions over `partition` (none: all rows are one) ordered by s; `term`, what the window's labeled,
    * scored positives sum (their per-row share); `numerator`, the sum over negatives below each positive plus
    * half the tied ones, from `sum` (of the term over them) and `positives` (their count).
    */
   mannWhitney(
     i: number,
-    partition: string,
+    partition: string | undefined,
   ): { columns: string[]; term: string; numerator(sum: string, positives: string): string };
 }
 
@@ -122,8 +122,8 @@ export const postgres: Dialect = {
   // sort (bench/model-auc.ts: the 14-day check from 4.4 s to 2.1 s, [1d, 7d, 14d] from 5.4 s to 2.4 s).
   mannWhitney: (i, partition) => ({
     columns: [
-      `sum(1 - y) FILTER (WHERE w${i}) OVER (PARTITION BY ${partition} ORDER BY s) AS le${i}`,
-      `sum(1 - y) FILTER (WHERE w${i}) OVER (${postgres.peers(partition, 's')}) AS eq${i}`,
+      `sum(1 - y) FILTER (WHERE w${i}) OVER (${partition ? `PARTITION BY ${partition} ` : ''}ORDER BY s) AS le${i}`,
+      `sum(1 - y) FILTER (WHERE w${i}) OVER (PARTITION BY ${partition ? `${partition}, ` : ''}s) AS eq${i}`,
     ],
     term: `le${i} - eq${i} * 0.5`,
     numerator: (sum) => sum,
@@ -181,15 +181,18 @@ export const duckdb: Dialect = {
   // The join, then one GROUP BY the prediction that both keeps one row per prediction and picks its latest
   // label with an aggregate: DuckDB runs DISTINCT ON as a sort of the joined rows, which alone took 382 ms of
   // the 14-day check's 1,134 ms on 1,000,000 predictions in Parquet (bench/duckdb.ts, quiet machine). A
-  // binary label is 0, 1 or NULL, so the order `lt DESC NULLS FIRST, y DESC NULLS FIRST` is one integer,
-  // arg_max_null's key: the timestamp in microseconds (PostgreSQL's resolution), a NULL one above every other
-  // and +/-infinity (whose epoch_us is NULL) next to it or below all, times 4, plus 3 for a NULL label, 2 for
-  // 1, 1 for 0. Other labels take max() of a struct (timestamp, label), which DuckDB orders NULL above any
-  // value field by field, as the sort does, NaN above numbers included; it costs more than the integer key:
-  // the whole check took 1.3 times the CPU with it (1,424 ms against 1,081 ms, loaded machine).
+  // binary label is 0, 1 or NULL, so the order `lt DESC NULLS FIRST, y DESC NULLS FIRST` is one BIGINT,
+  // arg_max_null's key: the timestamp in microseconds (PostgreSQL's resolution) clamped to +/-2^60 (36,000
+  // years either side of 1970; two labels of one key past that tie on time), a NULL one above every other and
+  // +/-infinity (whose epoch_us is NULL) next to it or below all, times 4, plus 3 for a NULL label, 2 for 1,
+  // 1 for 0. A HUGEINT key without the clamp cost the join 10 % more CPU. Other labels take max() of a struct
+  // (timestamp, label), which DuckDB orders NULL above any value field by field, as the sort does, NaN above
+  // numbers included; it costs more than the integer key: the whole check took 1.3 times the CPU with it
+  // (1,424 ms against 1,081 ms, loaded machine).
   latestLabel: (q) => {
-    const top = '18446744073709551616::hugeint';
-    const at = `coalesce(epoch_us(${q.lt})::hugeint, CASE WHEN ${q.lt} IS NULL THEN ${top} WHEN ${q.lt} > '1970-01-01' THEN ${top} - 1 ELSE -${top} END)`;
+    const edge = 1152921504606846976n; // 2^60
+    // CASE, not coalesce: DuckDB's greatest and least skip a NULL, so they never give one back.
+    const at = `CASE WHEN epoch_us(${q.lt}) IS NOT NULL THEN least(greatest(epoch_us(${q.lt}), -${edge}), ${edge}) WHEN ${q.lt} IS NULL THEN ${edge + 2n} WHEN ${q.lt} > '1970-01-01' THEN ${edge + 1n} ELSE -${edge + 1n} END`;
     const key = `${at} * 4 + coalesce((${q.y})::int + 1, 3)`;
     const latest = q.binary
       ? `arg_max_null(${q.lt}, ${key}) AS lt, arg_max_null(${q.y}, ${key}) AS y`
@@ -209,7 +212,7 @@ export const duckdb: Dialect = {
   // with the sums' one sort at [1d, 7d, 14d] (2,278 against 2,244 ms CPU, lower wall-clock minimum).
   mannWhitney: (i, partition) => {
     const ranked = `(w${i} AND y IS NOT NULL AND s IS NOT NULL)`;
-    const over = `OVER (PARTITION BY ${partition}, ${ranked} ORDER BY s)`;
+    const over = `OVER (PARTITION BY ${partition ? `${partition}, ` : ''}${ranked} ORDER BY s)`;
     return {
       columns: [`CASE WHEN ${ranked} THEN (rank() ${over} + count(*) ${over}) * 0.5 END AS ar${i}`],
       term: `ar${i}`,

@@ -164,7 +164,13 @@ export function latestLabelJoin(
   return m.dialect.latestLabel({
     name: q.name,
     columns: q.columns,
-    prediction: [`p.${p.keySql}`, `p.${p.timestampSql}`, ...q.identity],
+    // A constant (NULL::text for a model without versions) tells no rows apart; grouped by anyway, it cost DuckDB
+    // a hashed column per row.
+    prediction: [
+      `p.${p.keySql}`,
+      `p.${p.timestampSql}`,
+      ...q.identity.filter((e) => !e.startsWith('NULL::')),
+    ],
     from: `${p.tableSql} p LEFT JOIN ${l.tableSql} lab ON lab.${l.keySql} = p.${p.keySql}${q.labelsWhere ? ` AND ${q.labelsWhere}` : ''}`,
     where: q.where,
     lt: `lab.${l.timestampSql}`,
