@@ -90,6 +90,11 @@ describe('dataset scan: freshness, volume, nulls, validity in one statement', ()
           age_years: { min: 18, max: 100 }
           region: { allowed: [eu, us, apac] }
       duplicates: { key: [id], window: 3h }
+  - name: pairs
+    table: ${t}
+    timestamp: at
+    checks:
+      duplicates: { key: [region, id], window: 3h }
 `));
   });
 
@@ -163,6 +168,21 @@ describe('dataset scan: freshness, volume, nulls, validity in one statement', ()
     const dupes = [...counts.values()].filter((n) => n > 1).length;
     expect(dupes).toBeGreaterThan(0);
     expect(sampleValue(m, 'mlwatch_dataset_duplicate_keys', { dataset: 'events', window: '3h' })).toBe(dupes);
+  });
+
+  it('a key of two columns counts the pairs held by more than one row, NULL in either left out', () => {
+    const kept = rows.filter((x) => inWindow(x, 10_800) && x.id !== null && x.region !== null);
+    const repeated = (key: (r: Row) => string) => {
+      const counts = new Map<string, number>();
+      for (const r of kept) counts.set(key(r), (counts.get(key(r)) ?? 0) + 1);
+      return [...counts.values()].filter((n) => n > 1).length;
+    };
+    const dupes = repeated((r) => `${r.region} ${r.id}`);
+    // Neither column alone gives it: a GROUP BY that dropped one would fail here.
+    expect(dupes).toBeGreaterThan(0);
+    expect(dupes).not.toBe(repeated((r) => `${r.id}`));
+    expect(dupes).not.toBe(repeated((r) => `${r.region}`));
+    expect(sampleValue(m, 'mlwatch_dataset_duplicate_keys', { dataset: 'pairs', window: '3h' })).toBe(dupes);
   });
 });
 
