@@ -1,22 +1,20 @@
 import { z } from 'zod';
 import { catalogEntries } from '../src/metrics/catalog.js';
+import { LABEL_VALUE } from './label-value.js';
+import { DEFAULT_OWNERS, LAYERS, ownersSchema } from './owners-config.js';
 
 /**
  * The bundle's one configuration, like a monitoring mixin's `_config`: the values that differ between the places
  * the bundle runs (how Prometheus names the exporter's scrape job, where Grafana and the runbooks are, the labels
- * a scrape adds that the alerts keep) and the alert thresholds a team may want elsewhere. The rule sources
- * (prometheus/src), the dashboards (grafana/src) and the Kubernetes base are rendered from it by `npm run bundle`
+ * a scrape adds that the alerts keep, who owns each layer's alerts and where they reach them) and the alert
+ * thresholds a team may want elsewhere. The rule sources (prometheus/src), Alertmanager's routing
+ * (alertmanager/src), the dashboards (grafana/src) and the Kubernetes base are rendered from it by `npm run bundle`
  * (docs/bundle.md). The defaults are the values the checked-in outputs were written with: the docker-compose
  * stack's, so rendering with no config file changes nothing.
  *
- * Keys are snake_case, as in mlwatch.yaml. Not parameterised yet (issue 16): owners and receivers per layer
- * (alertmanager/alertmanager.yml, whose inhibitions also still name `cluster` and `namespace`), and the
- * thresholds not listed under `thresholds` (they stay written into the rule sources).
+ * Keys are snake_case, as in mlwatch.yaml. Not parameterised yet (issue 16): the thresholds not listed under
+ * `thresholds` (they stay written into the rule sources).
  */
-
-// A label value we write between double quotes in PromQL (`job="..."`) and in YAML plain scalars: keep to the
-// characters of a Kubernetes Service name and the usual job names, so no quoting or escaping is ever needed.
-const LABEL_VALUE = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
 
 // A URL written into YAML plain scalars and JSON strings as is: http(s), no whitespace, no quote, no '#' after a
 // space (there is no space), and no `${` (the placeholder syntax of the rule sources).
@@ -161,6 +159,11 @@ export const bundleConfigSchema = z.strictObject({
     .default(['cluster', 'namespace']),
   /** Alert thresholds (docs/bundle.md lists which alert reads each); a missing key keeps its default. */
   thresholds: thresholdsSchema.prefault({}),
+  /**
+   * Who owns each layer's alerts (their `team` label) and which Alertmanager receiver each owner's alerts reach
+   * (bundle/owners-config.ts has the rules); a missing layer or key keeps its default.
+   */
+  owners: ownersSchema,
 });
 
 export type BundleConfig = z.infer<typeof bundleConfigSchema>;
@@ -172,6 +175,9 @@ export const DEFAULT_BUNDLE_CONFIG: BundleConfig = Object.freeze({
   ...parsedDefaults,
   keep_labels: Object.freeze([...parsedDefaults.keep_labels]) as string[],
   thresholds: Object.freeze({ ...parsedDefaults.thresholds }),
+  owners: Object.freeze(
+    Object.fromEntries(LAYERS.map((l) => [l, Object.freeze({ ...DEFAULT_OWNERS[l] })])),
+  ) as BundleConfig['owners'],
 });
 
 /** The top-level keys of the config. */

@@ -8,7 +8,7 @@ import type { GeneratedFile } from './files.js';
 
 /**
  * The Kustomize base (deploy/kubernetes) for a bundle config: the generated PrometheusRule and dashboard ConfigMaps
- * from the rules and dashboards just rendered, the AlertmanagerConfig from alertmanager/alertmanager.yml, and, when
+ * from the rules and dashboards just rendered, the AlertmanagerConfig from the alertmanager.yml just rendered, and, when
  * rendering into a directory of one's own, the hand-written objects copied next to them, so
  * `kubectl kustomize <out>/deploy/kubernetes` renders a complete base.
  */
@@ -21,9 +21,12 @@ const GENERATED = new Set(['prometheus-rule.yaml', 'dashboards.yaml', basename(A
 export function renderKubernetes(
   root: string,
   config: BundleConfig,
-  rendered: { rules: GeneratedFile[]; dashboards: GeneratedFile[]; withBase: boolean },
+  rendered: { rules: GeneratedFile[]; dashboards: GeneratedFile[]; alertmanager: string; withBase: boolean },
 ): GeneratedFile[] {
-  const generated = [...kubernetesFiles(rendered.rules, rendered.dashboards), renderAlertmanagerConfig(root)];
+  const generated = [
+    ...kubernetesFiles(rendered.rules, rendered.dashboards),
+    renderAlertmanagerConfig(rendered.alertmanager),
+  ];
   if (!rendered.withBase) return generated;
   const base = readdirSync(join(root, OUT_DIR))
     .filter((f) => !GENERATED.has(f))

@@ -30,6 +30,11 @@ describe('the checked-in bundle', () => {
 
   it(`is the default config's render (else ${REGENERATE})`, () => {
     expect(rendered.length).toBeGreaterThan(10);
+    // alertmanager.yml is rendered from alertmanager/src with the owners and kept labels, and the
+    // AlertmanagerConfig converted from that render: both are held to it too.
+    expect(rendered.map((r) => r.file)).toEqual(
+      expect.arrayContaining(['alertmanager/alertmanager.yml', 'deploy/kubernetes/alertmanager-config.yaml']),
+    );
     for (const { file, text } of rendered) {
       expect(readFileSync(join(ROOT, file), 'utf8'), `${file} is stale: ${REGENERATE}`).toBe(text);
     }
@@ -48,7 +53,22 @@ describe('the checked-in bundle', () => {
       expect(text, f).not.toContain(DEFAULT_BUNDLE_CONFIG.runbook_base_url);
       expect(text, f).not.toContain(DEFAULT_BUNDLE_CONFIG.grafana_url);
       expect(text, f).not.toMatch(/\bjob\s*=~?\s*"mlwatch"/);
+      // Every alert's owner is the bundle config's (owners.<layer>.team), never a team written in.
+      const teams = [...text.matchAll(/^\s+team:\s*(.*)$/gm)].map((m) => m[1]);
+      expect(teams.length, f).toBeGreaterThan(0);
+      for (const team of teams) expect(team, f).toMatch(/^\$\{owners\.(system|data|model|business)\.team\}$/);
     }
+  });
+
+  it('alertmanager/src names the owners and the kept labels by placeholder only', () => {
+    const text = readFileSync(join(ROOT, 'alertmanager/src/alertmanager.yml'), 'utf8');
+    const routing = text
+      .split('\n')
+      .filter((l) => !/^\s*#/.test(l))
+      .join('\n');
+    expect(routing).not.toMatch(/platform-oncall|business-analysts|receiver: data-science|data-science-url/);
+    expect(routing).not.toMatch(/team="(platform|data-science|business)"/);
+    expect(routing).not.toContain('[cluster, namespace, job, instance]');
   });
 });
 

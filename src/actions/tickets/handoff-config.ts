@@ -10,9 +10,10 @@ import { knownTicketLabels, type TicketLabelsConfig } from './ticket-labels.js';
  */
 
 /**
- * The teams a ticket can be handed off to: those Alertmanager has a hand-off route for (MlwatchTicketHandedOff
- * with team="data-science" reaches the data-science receiver). A hand-off to a team without one would be
- * recorded and reach nobody, so it is refused instead.
+ * The teams a ticket can be handed off to: those Alertmanager has a hand-off route for (MlwatchTicketHandedOff,
+ * which matches handed_off_to="data-science", reaches the model owner's receiver: the bundle config's
+ * owners.model, data science by default). A hand-off to a team without one would be recorded and reach nobody, so
+ * it is refused instead. These are role names: they stay whatever the bundle calls the model owner's team.
  */
 export const HANDOFF_TEAMS = ['data-science'] as const;
 export type HandoffTeam = (typeof HANDOFF_TEAMS)[number];
