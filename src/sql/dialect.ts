@@ -205,8 +205,11 @@ export const duckdb: Dialect = {
     // CASE, not coalesce: DuckDB's greatest and least skip a NULL, so they never give one back.
     const at = `CASE WHEN epoch_us(${q.lt}) IS NOT NULL THEN least(greatest(epoch_us(${q.lt}), -${edge}), ${edge}) WHEN ${q.lt} IS NULL THEN ${edge + 2n} WHEN ${q.lt} > '1970-01-01' THEN ${edge + 1n} ELSE -${edge + 1n} END`;
     const key = `${at} * 4 + coalesce((${q.y})::int + 1, 3)`;
+    // The label is the key's two low bits, so max(key) gives it without carrying a value: less CPU than
+    // arg_max_null (the join and its GROUP BY 485-531 ms against 548-587 ms, quiet machine). `& 3`, not `% 4`:
+    // a key before 1970 is negative, and % keeps the sign.
     const latest = q.binary
-      ? `arg_max_null(${q.lt}, ${key}) AS lt, arg_max_null(${q.y}, ${key}) AS y`
+      ? `arg_max_null(${q.lt}, ${key}) AS lt, CASE max(${key}) & 3 WHEN 2 THEN 1::float8 WHEN 1 THEN 0::float8 END AS y`
       : `max({'t': ${q.lt}, 'y': ${q.y}}).t AS lt, max({'t': ${q.lt}, 'y': ${q.y}}).y AS y`;
     return `${q.name} AS (
   SELECT ${q.columns}, ${latest}
