@@ -66,9 +66,10 @@ export interface Dialect {
   latestLabel(q: LatestLabelQuery): string;
   /**
    * The exact AUC's Mann-Whitney sum of window `i` over the rows of `ordered` (columns v, s with NaN as NULL,
-   * y, w0..wN): `columns`, window functions over `partition` (none: all rows are one) ordered by s; `term`, what the window's labeled,
-   * scored positives sum (their per-row share); `numerator`, the sum over negatives below each positive plus
-   * half the tied ones, from `sum` (of the term over them) and `positives` (their count).
+   * y, w0..wN): `columns`, window functions over `partition` (undefined: all rows are one) ordered by s;
+   * `term`, what the window's labeled, scored positives sum (their per-row share); `numerator`, the sum over
+   * negatives below each positive plus half the tied ones, from `sum` (of the term over them) and `positives`
+   * (their count).
    */
   mannWhitney(
     i: number,
@@ -192,8 +193,8 @@ export const duckdb: Dialect = {
   // The join, then one GROUP BY the prediction that both keeps one row per prediction and picks its latest
   // label with an aggregate: DuckDB runs DISTINCT ON as a sort of the joined rows, which alone took 382 ms of
   // the 14-day check's 1,134 ms on 1,000,000 predictions in Parquet (bench/duckdb.ts, quiet machine). A
-  // binary label is 0, 1 or NULL, so the order `lt DESC NULLS FIRST, y DESC NULLS FIRST` is one BIGINT,
-  // arg_max_null's key: the timestamp in microseconds (PostgreSQL's resolution) clamped to +/-2^60 (36,000
+  // binary label is 0, 1 or NULL, so the order `lt DESC NULLS FIRST, y DESC NULLS FIRST` is one BIGINT key
+  // (arg_max_null's for the label's timestamp; its max() holds the label itself): the timestamp in microseconds (PostgreSQL's resolution) clamped to +/-2^60 (36,000
   // years either side of 1970; two labels of one key past that tie on time), a NULL one above every other and
   // +/-infinity (whose epoch_us is NULL) next to it or below all, times 4, plus 3 for a NULL label, 2 for 1,
   // 1 for 0. A HUGEINT key without the clamp cost the join 10 % more CPU. Other labels take max() of a struct
