@@ -9,7 +9,7 @@ import {
   alertmanagerConfigObject,
   parseMatcher,
 } from '../bundle/alertmanager-config.js';
-import { AM_CONFIG, AMTOOL, amtool, readRoutesTable } from './helpers/alertmanager.js';
+import { AM_CONFIG, AMTOOL, amtool, amtoolRoutes, readRoutesTable } from './helpers/alertmanager.js';
 import { ROOT } from './helpers/cli.js';
 import { documentedSecrets } from './helpers/kubernetes-docs.js';
 
@@ -238,15 +238,7 @@ describe.skipIf(!AMTOOL)(
     afterAll(() => {
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
-    const route = (labels: string[], receivers: string) =>
-      amtool([
-        'config',
-        'routes',
-        'test',
-        `--config.file=${file}`,
-        `--verify.receivers=${receivers}`,
-        ...labels,
-      ]);
+    const route = (labels: string[], receivers: string) => amtoolRoutes(file, receivers, labels);
 
     it('amtool accepts the operator-shaped config', () => {
       const r = amtool(['check-config', file]);

@@ -13,7 +13,7 @@ import { parseBundleConfig } from '../bundle/load.js';
 import { renderBundle } from '../bundle/render.js';
 import { renderRuleText } from '../bundle/rules.js';
 import { ALERT_TEAMS } from '../src/actions/tickets/ticket-labels.js';
-import { AMTOOL, amtool, INSTALL_CURRENT } from './helpers/alertmanager.js';
+import { AMTOOL, amtool, amtoolRoutes, INSTALL_CURRENT } from './helpers/alertmanager.js';
 import { bundleProblems } from './helpers/bundle-config.js';
 import { ROOT } from './helpers/cli.js';
 import { toolOnPath } from './helpers/tools.js';
@@ -74,15 +74,8 @@ function renderInto(dir: string, bundle: BundleConfig): Rendered {
 
 /** What amtool 0.28 routes `labels` to in `file`: the receivers in route order, comma-separated. */
 function routed(file: string, labels: Labels, expected: string) {
-  const r = amtool([
-    'config',
-    'routes',
-    'test',
-    `--config.file=${file}`,
-    `--verify.receivers=${expected}`,
-    ...Object.entries(labels).map(([k, v]) => `${k}=${v}`),
-  ]);
-  return { code: r.code, receivers: r.stdout.trim() };
+  const { code, receivers } = amtoolRoutes(file, expected, labels);
+  return { code, receivers };
 }
 
 const MINE = [

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type PromRule, readRules } from '../grafana/src/rules.js';
-import { AM_CONFIG, AM_DIR, AMTOOL, amtool } from './helpers/alertmanager.js';
+import { AM_CONFIG, AM_DIR, AMTOOL, amtoolRoutes } from './helpers/alertmanager.js';
 import { ROOT } from './helpers/cli.js';
 
 // docs/monitoring-design.md maps each risk to its metric, alert, threshold, owner, receivers, runbook and
@@ -215,14 +215,7 @@ describe('docs/monitoring-design.md', () => {
         const rule = ruleOf(row)[0];
         if (!rule) continue; // reported by the row's own test
         const receivers = spans(row.cells.Receivers as string).join(',');
-        const r = amtool([
-          'config',
-          'routes',
-          'test',
-          `--config.file=${AM_CONFIG}`,
-          `--verify.receivers=${receivers}`,
-          ...Object.entries(labelsOf(rule)).map(([k, v]) => `${k}=${v}`),
-        ]);
+        const r = amtoolRoutes(AM_CONFIG, receivers, labelsOf(rule));
         expect({ line: row.line, code: r.code, out: r.stdout.trim() }).toEqual({
           line: row.line,
           code: 0,

@@ -187,6 +187,30 @@ export function shortenWaits(file: string): void {
   writeFileSync(file, stringify(config));
 }
 
+/**
+ * `amtool config routes test` of `file`: where an alert with `labels` (name=value strings, or a map) is routed,
+ * verified against `receivers` (comma-separated, in route order; amtool exits non-zero when they differ).
+ * `receivers` in the answer is what amtool printed, trimmed.
+ */
+export function amtoolRoutes(
+  file: string,
+  receivers: string,
+  labels: readonly string[] | Readonly<Record<string, string>>,
+): { code: number | null; receivers: string; stdout: string } {
+  const pairs = Array.isArray(labels)
+    ? labels
+    : Object.entries(labels as Record<string, string>).map(([k, v]) => `${k}=${v}`);
+  const r = amtool([
+    'config',
+    'routes',
+    'test',
+    `--config.file=${file}`,
+    `--verify.receivers=${receivers}`,
+    ...pairs,
+  ]);
+  return { code: r.code, receivers: r.stdout.trim(), stdout: r.stdout };
+}
+
 /** Runs amtool 0.28 with a bounded timeout. */
 export function amtool(args: string[]): { code: number | null; stdout: string; stderr: string } {
   if (!AMTOOL) throw new Error(`${join(CURRENT_AM_DIR, 'amtool')} is missing: ${INSTALL_CURRENT}`);
