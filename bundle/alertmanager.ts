@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { BundleConfig } from './config.js';
 import type { GeneratedFile } from './files.js';
-import { type OwnerRouting, ownerRouting } from './owner-routing.js';
+import { layerList, type OwnerRouting, ownerRouting } from './owner-routing.js';
 import { fillPlaceholders, generatedHeader, placeholderValues } from './placeholders.js';
 
 /**
@@ -57,7 +57,7 @@ function warningRoutes(r: OwnerRouting): string[] {
       ...(w.notBusiness ? ['layer!="business"'] : []),
     ];
     const notes = [
-      `Team ${w.team}, owner of the ${w.layers.join(' and ')} layer${w.layers.length === 1 ? '' : 's'}.`,
+      `Team ${w.team}, owner of the ${layerList(w.layers)}.`,
       ...(w.notBusiness
         ? [
             `layer!="business": ${w.receiver} is the business owner's receiver too, and gets that layer's alerts ` +
@@ -74,10 +74,9 @@ function warningRoutes(r: OwnerRouting): string[] {
   });
   const owned = r.systemOwned.filter((l) => l !== 'business');
   if (owned.length > 0) {
-    const layers = `${owned.join(' and ')} layer${owned.length === 1 ? '' : 's'}`;
     routes.push(
       comment(
-        `Team ${r.pager.team}, the system owner, owns the ${layers} too: no route here, its warnings are tickets only.`,
+        `Team ${r.pager.team}, the system owner, owns the ${layerList(owned)} too: no route here, its warnings are tickets only.`,
         4,
       ).join('\n'),
     );

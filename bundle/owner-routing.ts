@@ -55,7 +55,8 @@ export interface OwnerRouting {
   receivers: OwnerReceiver[];
 }
 
-const layerList = (layers: readonly Layer[]) =>
+/** `data and model layers`, `data layer`: layers as the comments name them. */
+export const layerList = (layers: readonly Layer[]) =>
   `${layers.join(' and ')} layer${layers.length === 1 ? '' : 's'}`;
 
 export function ownerRouting(owners: Owners): OwnerRouting {
