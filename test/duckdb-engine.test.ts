@@ -423,8 +423,8 @@ datasets:
 
 describe('DuckDB: the exact AUC counts tied scores half, as brute force does', () => {
   // Scores on a 0.1 grid (many ties), a NULL score, two versions and a segment column, labels 0/1 in a CSV: the
-  // peers' window is spelled differently on DuckDB (src/sql/dialect.ts, peers), so ties are checked here on
-  // DuckDB itself, against the pair count.
+  // exact AUC is shaped differently on DuckDB (src/sql/dialect.ts, mannWhitney: ranks, not running counts), so
+  // ties are checked here on DuckDB itself, against the pair count.
   const { rand, pick } = seededRandom(5);
   const preds = Array.from({ length: 240 }, (_, i) => ({
     k: i,

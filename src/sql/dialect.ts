@@ -1,3 +1,5 @@
+import { windowCount } from './window-count.js';
+
 /**
  * What differs between SQL engines in the statements the check kinds build: how a bound value is written
  * (placeholder and cast), how a duration is bound, and the statement's clock. The kinds never write these
@@ -47,12 +49,6 @@ export interface Dialect {
   /** The quotient of two integers, rounded toward zero (PostgreSQL's / on integers; DuckDB's / is a float's). */
   intDiv(dividend: string, divisor: string): string;
   /**
-   * The window over a row's peers: the rows of its `partition` with the same `order` value (the ties an exact
-   * AUC counts half). Beside a running sum `OVER (PARTITION BY partition ORDER BY order)`, the same rows either
-   * way; each engine gets the spelling it runs fastest (see postgres and duckdb).
-   */
-  peers(partition: string, order: string): string;
-  /**
    * `select` (a SELECT of the columns to group by, nothing else) as a FROM item whose rows a GROUP BY `keys`
    * groups fastest on this engine: sorted by the keys first, or as it is.
    */
@@ -66,15 +62,19 @@ export interface Dialect {
   latestLabel(q: LatestLabelQuery): string;
   /**
    * The exact AUC's Mann-Whitney sum of window `i` over the rows of `ordered` (columns v, s with NaN as NULL,
-   * y, w0..wN): `columns`, window functions over `partition` (undefined: all rows are one) ordered by s;
-   * `term`, what the window's labeled, scored positives sum (their per-row share); `numerator`, the sum over
-   * negatives below each positive plus half the tied ones, from `sum` (of the term over them) and `positives`
-   * (their count).
+   * y, w0..wN): `columns`, window functions over `partition` (undefined: all rows are one) ordered by s; `sum`,
+   * an aggregate over those rows (grouped by anything finer than the partition, so the groups' sums add up);
+   * `numerator`, the sum over the window's positives of the negatives below plus half the tied ones, from the
+   * added-up `sum` and the window's scored `positives` and `negatives`.
    */
   mannWhitney(
     i: number,
     partition: string | undefined,
-  ): { columns: string[]; term: string; numerator(sum: string, positives: string): string };
+  ): {
+    columns: string[];
+    sum: string;
+    numerator(sum: string, positives: string, negatives: string): string;
+  };
 }
 
 /** What a dialect's latestLabel joins, every part already SQL (the predictions are `p`, the labels `lab`). */
@@ -108,8 +108,6 @@ export const postgres: Dialect = {
   widthBucket: (operand, thresholds) => `width_bucket(${operand}, ${thresholds})`,
   catalogType: (dataType) => dataType,
   intDiv: (dividend, divisor) => `(${dividend}) / (${divisor})`,
-  // A partition of its own: the sort by (partition, order) of the running sum serves it too.
-  peers: (partition, order) => `PARTITION BY ${partition}, ${order}`,
   // Sorted, behind OFFSET 0 so the planner keeps the sort and groups in order: hashing a million distinct keys
   // in the default 4 MB work_mem spills in batches (bench/peer-kinds.ts's duplicates: 670-750 ms hashed,
   // 320-365 ms sorted, the sort alone 205 ms; a larger work_mem made the hash slower still, 1.2-1.4 s).
@@ -127,17 +125,25 @@ export const postgres: Dialect = {
   ORDER BY ${prediction}, ${q.lt} DESC, ${q.y} DESC
 )`;
   },
-  // One sort by (partition, s) for two window sums per window, each FILTERed on the window's labeled
-  // negatives: those scored <= s (le) and = s (eq); a positive's term is le - eq / 2. Nested windows share the
-  // sort (bench/model-auc.ts: the 14-day check from 4.4 s to 2.1 s, [1d, 7d, 14d] from 5.4 s to 2.4 s).
-  mannWhitney: (i, partition) => ({
-    columns: [
-      `sum(1 - y) FILTER (WHERE w${i}) OVER (${partition ? `PARTITION BY ${partition} ` : ''}ORDER BY s) AS le${i}`,
-      `sum(1 - y) FILTER (WHERE w${i}) OVER (PARTITION BY ${partition ? `${partition}, ` : ''}s) AS eq${i}`,
-    ],
-    term: `le${i} - eq${i} * 0.5`,
-    numerator: (sum) => sum,
-  }),
+  // One sort by (partition, s), shared by nested windows, and one window aggregate over it with two running
+  // counts per window (a RANGE frame: ties included): at each row, the window's negatives scored <= s (le) and
+  // its positives scored <= s (lp). Summed over the window's positives (le) and negatives (lp):
+  // sum le = #(n < p) + T and sum lp = #(p < n) + T, T the tied pairs; as n_pos * n_neg = #(n < p) + #(p < n) + T,
+  // the numerator #(n < p) + T / 2 is (sum le - sum lp + n_pos * n_neg) / 2. Against a running sum of negatives
+  // and a second window aggregate over each score's peers (le - eq / 2), which spooled every row through a second
+  // WindowAgg: the 14-day statement on 1,000,000 predictions 1.86-1.88 s against 2.20-2.25 s (psql, jit off,
+  // min of 5, the values equal to the bit), bench/model-auc.ts for the check.
+  mannWhitney: (i, partition) => {
+    const over = `(${partition ? `PARTITION BY ${partition} ` : ''}ORDER BY s)`;
+    return {
+      columns: [
+        `${windowCount(`w${i} AND y = 0`, over)} AS le${i}`,
+        `${windowCount(`w${i} AND y = 1`, over)} AS lp${i}`,
+      ],
+      sum: `sum(CASE WHEN y = 1 THEN le${i} ELSE -lp${i} END) FILTER (WHERE w${i} AND y IS NOT NULL)`,
+      numerator: (sum, positives, negatives) => `(${sum} + ${positives} * ${negatives}) * 0.5`,
+    };
+  },
 };
 
 /** DuckDB's catalog type names (upper case, modifiers included) in PostgreSQL's spelling; others kept as read. */
@@ -182,12 +188,6 @@ export const duckdb: Dialect = {
     `CASE WHEN (${operand}) IS NULL THEN NULL ELSE len(list_filter(${thresholds}, e -> e <= (${operand}))) END`,
   catalogType: duckdbCatalogType,
   intDiv: (dividend, divisor) => `(${dividend}) // (${divisor})`,
-  // The running sum's partition and order with a frame of the current row's peers: DuckDB sorts once per
-  // partition-and-order, so this shares the running sum's sort where PARTITION BY (partition, order) sorted
-  // again (the 14-day classification statement on 1,000,000 predictions in Parquet: 3.0 s against 3.6-5.2 s
-  // on a loaded machine). PostgreSQL measured the same either way and keeps the partition.
-  peers: (partition, order) =>
-    `PARTITION BY ${partition} ORDER BY ${order} RANGE BETWEEN CURRENT ROW AND CURRENT ROW`,
   // As it is: DuckDB's hash aggregate groups a million distinct keys in 50-60 ms, a sort first took 90-150.
   groupable: (select) => `(${select})`,
   // The join, then one GROUP BY the prediction that both keeps one row per prediction and picks its latest
@@ -224,13 +224,14 @@ export const duckdb: Dialect = {
   // n_pos (n_pos + 1) / 2, is the sum over positives of the negatives below plus half the tied ones
   // (Mann-Whitney). DuckDB runs the two FILTERed window sums slower: the 14-day check took 1.26 times the
   // CPU with them (1,365 ms against 1,081 ms, loaded machine). Each window sorts its own rows, and still ties
-  // with the sums' one sort at [1d, 7d, 14d] (2,278 against 2,244 ms CPU, lower wall-clock minimum).
+  // with the sums' one sort at [1d, 7d, 14d] (2,278 against 2,244 ms CPU, lower wall-clock minimum). PostgreSQL's
+  // running counts in one window aggregate measured no faster here (bench/duckdb.ts: 563 ms median against 531).
   mannWhitney: (i, partition) => {
     const ranked = `(w${i} AND y IS NOT NULL AND s IS NOT NULL)`;
     const over = `OVER (PARTITION BY ${partition ? `${partition}, ` : ''}${ranked} ORDER BY s)`;
     return {
       columns: [`CASE WHEN ${ranked} THEN (rank() ${over} + count(*) ${over}) * 0.5 END AS ar${i}`],
-      term: `ar${i}`,
+      sum: `sum(ar${i}) FILTER (WHERE w${i} AND y = 1)`,
       numerator: (sum, positives) => `${sum} - ${positives} * (${positives} + 1) * 0.5`,
     };
   },

@@ -1,6 +1,7 @@
 import { type Bound, SqlBuilder, type Statement } from '../../sql/builder.js';
 import { type Dialect, postgres } from '../../sql/dialect.js';
 import { quoteIdent } from '../../sql/identifiers.js';
+import { windowCount } from '../../sql/window-count.js';
 import { strictThresholds } from './drift-bins.js';
 
 /**
@@ -237,7 +238,7 @@ export function ksStatement(
        (SELECT ${counts} FROM ${cur.from} WHERE ${cur.where}) AS c,
        LATERAL (VALUES ${sizes}) AS z(f, nr, nc)
 ), e AS (
-  SELECT f, count(*) FILTER (WHERE NOT cur) OVER w AS cr, count(*) FILTER (WHERE cur) OVER w AS cc
+  SELECT f, ${windowCount('NOT cur', 'w')} AS cr, ${windowCount('cur', 'w')} AS cc
   FROM s
   WINDOW w AS (PARTITION BY f ORDER BY x)
 )

@@ -1,5 +1,6 @@
 import { SqlBuilder, type Statement } from '../../sql/builder.js';
 import { quoteIdent } from '../../sql/identifiers.js';
+import { windowCount } from '../../sql/window-count.js';
 import { joinedCte, type ModelContext } from './context.js';
 
 /** The segment columns of a model (names as configured) and how many values of each keep their own series. */
@@ -167,8 +168,8 @@ ${result(names, 'per_value t')}`);
     ];
   });
   const running = windows.flatMap((i) => [
-    `count(*) FILTER (WHERE f BETWEEN ${i} AND ${W - 1}) OVER w AS le${i}`,
-    `count(*) FILTER (WHERE f >= ${W + i}) OVER w AS lp${i}`,
+    `${windowCount(`f BETWEEN ${i} AND ${W - 1}`, 'w')} AS le${i}`,
+    `${windowCount(`f >= ${W + i}`, 'w')} AS lp${i}`,
   ]);
   const key = `g::int8 * ${BUCKET_STRIDE} + floor((atan(s) + 2) * ${SCORE_SCALE})::int8`;
   // OFFSET 0 keeps the bucket lookup below the sort: computed once per row, and the sorted rows are (g, f, s).

@@ -1,6 +1,7 @@
 import type { Window } from '../../../config/types.js';
 import { SqlBuilder, type Statement } from '../../../sql/builder.js';
 import { quoteIdent } from '../../../sql/identifiers.js';
+import { windowCount } from '../../../sql/window-count.js';
 import { latestLabelJoin, type ModelContext } from '../context.js';
 import type { Classes } from './task.js';
 
@@ -22,12 +23,16 @@ import type { Classes } from './task.js';
  * - `per_class`: a known row once per class (a LATERAL VALUES list), with the class's probability s and whether
  *   the class is the row's label (pos), is not (neg), and is its prediction (pred); any other row once, as
  *   class 0 with neither (so unlabeled rows cost one row, not K, and versions without labels still appear).
- * - `ranked`: one sort by (version, class, s) for every window: per window, the class's negatives in the window
- *   with a probability <= s (le) and = s (eq), as window aggregates with FILTER on the window's flag.
+ * - `ranked`: one sort by (version, class, s) for every window, and one window aggregate over it: per window,
+ *   the class's negatives (le) and positives (lp) in the window with a probability <= s (a RANGE frame: ties
+ *   included), as running counts with FILTER on the window's flag. Summed over the positives (le) and the
+ *   negatives (lp), sum le = #(n < p) + T and sum lp = #(p < n) + T, T the tied pairs, and n_pos * n_neg =
+ *   #(n < p) + #(p < n) + T; so the Mann-Whitney numerator #(n < p) + T / 2 = (sum le - sum lp + n_pos * n_neg)
+ *   / 2, with no second window aggregate over each probability's peers (the binary check's, Dialect.mannWhitney).
  * - the final aggregate per (version, class) and window i:
- *     n_pos_i (the class's support); auc_num_i, the sum over the positives of le - eq / 2 (negatives below, ties
- *       counted half): Mann-Whitney, exactly scikit-learn's roc_auc_score of (y == class, p_class) once divided
- *       by n_pos * n_neg;
+ *     n_pos_i (the class's support); auc_num_i, over the positives the negatives below plus half the tied ones
+ *       (from le and lp, above): Mann-Whitney, exactly scikit-learn's roc_auc_score of (y == class, p_class)
+ *       once divided by n_pos * n_neg;
  *     n_pred_i (rows predicted as the class) and tp_i (of them, rows labeled the class);
  *     log_loss_sum_i over the rows labeled the class of -ln(p), p clipped to [1e-15, 1 - 1e-15] as float8 (as
  *       scikit-learn's log_loss with eps=1e-15); the probabilities are not renormalised per row, as
@@ -51,12 +56,14 @@ export function multiclassStatement(m: ModelContext, classes: Classes): Statemen
   const argmax = classes.map((_, c) => `WHEN c.s${c} = c.top_s THEN ${c}`).join(' ');
   const eps = '1e-15::float8';
   const ranks = windows.flatMap((i) => [
-    `count(*) FILTER (WHERE w${i} AND neg) OVER (PARTITION BY v, ci ORDER BY s) AS le${i}`,
-    `count(*) FILTER (WHERE w${i} AND neg) OVER (${m.dialect.peers('v, ci', 's')}) AS eq${i}`,
+    `${windowCount(`w${i} AND neg`, '(PARTITION BY v, ci ORDER BY s)')} AS le${i}`,
+    `${windowCount(`w${i} AND pos`, '(PARTITION BY v, ci ORDER BY s)')} AS lp${i}`,
   ]);
   const perWindow = windows.flatMap((i) => [
     `count(*) FILTER (WHERE w${i} AND pos)::float8 AS n_pos_${i}`,
-    `coalesce(sum(le${i} - eq${i} * 0.5) FILTER (WHERE w${i} AND pos), 0)::float8 AS auc_num_${i}`,
+    // (sum le over positives - sum lp over negatives + n_pos * n_neg) / 2: see `ranked` above.
+    `(coalesce(sum(CASE WHEN pos THEN le${i} ELSE -lp${i} END) FILTER (WHERE w${i} AND (pos OR neg)), 0)
+      + count(*) FILTER (WHERE w${i} AND pos) * count(*) FILTER (WHERE w${i} AND neg))::float8 * 0.5 AS auc_num_${i}`,
     `count(*) FILTER (WHERE w${i} AND pred)::float8 AS n_pred_${i}`,
     `count(*) FILTER (WHERE w${i} AND pred AND pos)::float8 AS tp_${i}`,
     `coalesce(sum(-ln(greatest(${eps}, least(1::float8 - ${eps}, s)))) FILTER (WHERE w${i} AND pos), 0) AS log_loss_sum_${i}`,
@@ -89,7 +96,7 @@ per_class AS (
   WHERE j.known OR x.ci = 0
 ),
 ranked AS (
-  SELECT v, ci, s, ${w}, pos, pred, unknown,
+  SELECT v, ci, s, ${w}, pos, neg, pred, unknown,
          ${ranks.join(',\n         ')}
   FROM per_class
 )
