@@ -45,7 +45,9 @@ runs in, so both see the same now()) and take `windows`, {label: seconds}, where
 With "files" ({"predictions": csv, "labels": csv}) instead of "url" and "sql" (bench/duckdb.ts), kind
 classification reads the two CSV files with pandas.read_csv (columns key, ts, s and key, lt, y), keeps the
 predictions of the last `window_s` seconds, joins each the latest label of its key (ties: the larger label)
-and computes as above: what users do with files when pandas has no Parquet engine (no pyarrow here).
+and computes as above: what users do with files when pandas has no Parquet engine (no pyarrow here). Kind
+segments reads them the same way (the predictions with the `columns` too), keeps every prediction of the
+widest of `windows`, labeled or not, and computes as the segments kind above.
 
 Run by the bench, not by hand: `python3 bench/pandas-peer.py < request.json`.
 """
@@ -94,6 +96,20 @@ def pull_files(req):
     latest = labs.sort_values(["key", "lt", "y"]).drop_duplicates("key", keep="last")
     df = preds.merge(latest[["key", "y"]], on="key", how="inner")
     return df.dropna(subset=["s", "y"])[["s", "y"]].astype({"y": int})
+
+
+def pull_segment_files(req):
+    """Every prediction of the widest window with the latest label of its key (NULL without one), from CSV
+    files, as (pt, s, y, columns...) with pt in epoch seconds; and now, in epoch seconds."""
+    preds = pd.read_csv(req["files"]["predictions"], parse_dates=["ts"], dtype={c: str for c in req["columns"]})
+    labs = pd.read_csv(req["files"]["labels"], parse_dates=["lt"])
+    now = pd.Timestamp.now(tz="UTC")
+    widest = max(req["windows"].values())
+    preds = preds[(preds["ts"] >= now - pd.Timedelta(seconds=widest)) & (preds["ts"] < now)]
+    latest = labs.sort_values(["key", "lt", "y"]).drop_duplicates("key", keep="last")
+    df = preds.merge(latest[["key", "y"]], on="key", how="left")
+    df["pt"] = (df["ts"] - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
+    return df[["pt", "s", "y", *req["columns"]]], now.timestamp()
 
 
 def classification(df, req):
@@ -315,9 +331,14 @@ def main():
     req = json.load(sys.stdin)
     if "files" in req:
         t0 = time.perf_counter()
-        df = pull_files(req)
-        t1 = time.perf_counter()
-        values = classification(df, req)
+        if req["kind"] == "segments":
+            df, now = pull_segment_files(req)
+            t1 = time.perf_counter()
+            values = segments(df, None, req, now)
+        else:
+            df = pull_files(req)
+            t1 = time.perf_counter()
+            values = classification(df, req)
         t2 = time.perf_counter()
         print(json.dumps({"pullMs": (t1 - t0) * 1000, "computeMs": (t2 - t1) * 1000, "rows": len(df), "values": values}))
         return

@@ -11,7 +11,7 @@ const PYTHON = process.env.MLWATCH_BENCH_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('./pandas-peer.py', import.meta.url));
 
 export interface PeerRequest {
-  /** PostgreSQL, where `sql` pulls the rows; or, for classification, `files` (CSV paths) instead of both. */
+  /** PostgreSQL, where `sql` pulls the rows; or, for classification and segments, `files` (CSV paths) instead of both. */
   url?: string;
   kind:
     | 'classification'
