@@ -2,8 +2,8 @@
  * mlwatch bench: a binary classifier's performance check (exact AUC and the rest, windows [14d], latest-label
  * join) on DuckDB over Parquet files, against the pandas/scikit-learn path on the same rows (issue 15's targets:
  * at least 10x faster, and the exact AUC on 1,000,000 predictions under 0.5 s), with the same check on
- * PostgreSQL beside it from bench/model-auc.ts's last saved figures; then the segments check the same way
- * (bench/duckdb-segments.ts).
+ * PostgreSQL beside it from bench/model-auc.ts's last saved figures; then segments, regression and prediction
+ * drift the same way (bench/duckdb-model-kinds.ts).
  *
  * 1,000,000 predictions over the 13 days before the run, each labeled 1 to 24 hours later, as the model bench
  * generates them, written by DuckDB as Parquet (what the check reads, through warehouse.files) and as CSV (what
@@ -20,7 +20,13 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import type { Check } from '../src/checks/types.js';
 import { loadConfigText } from '../src/config/load.js';
 import { openWarehouse } from '../src/warehouse/open.js';
-import { compareSegments, segmentsCheck, segmentsPeerRequest, writeSegmentFiles } from './duckdb-segments.js';
+import {
+  compareKind,
+  MODEL_KINDS,
+  type ModelKind,
+  modelKindCheck,
+  writeModelFiles,
+} from './duckdb-model-kinds.js';
 import { finish, writeFigures } from './harness.js';
 import { peerMissing, runPeer } from './pandas-peer.js';
 import { line, type Stats, stats, x } from './stats.js';
@@ -57,7 +63,7 @@ async function generate(): Promise<void> {
         : "key, strftime(lt, '%Y-%m-%dT%H:%M:%S.%fZ') AS lt, y::int AS y";
     await c.run(`COPY (SELECT ${cols} FROM ${t}) TO '${DIR}${name}.csv' (FORMAT csv, HEADER)`);
   }
-  await writeSegmentFiles(c, DIR, ROWS);
+  await writeModelFiles(c, DIR, ROWS);
   c.closeSync();
   db.closeSync();
 }
@@ -224,7 +230,8 @@ async function main(): Promise<void> {
           `  beside it, the same check on PostgreSQL (bench/model-auc.ts, last saved run): median ${postgres.toFixed(0)} ms`,
         );
     }
-    const segments = await segmentRounds(why);
+    const kinds: Record<string, unknown> = {};
+    for (const [i, kind] of MODEL_KINDS.entries()) kinds[kind.name] = await kindRounds(kind, i + 2, why);
     writeFigures(OUT_FILE, {
       rows: ROWS,
       rounds: R,
@@ -233,27 +240,27 @@ async function main(): Promise<void> {
       ratioToPeer: ratio,
       postgresMs: postgres,
       values,
-      segments,
+      kinds,
     });
   } finally {
     await side.close();
   }
 }
 
-/** Section 2: the segments check against the peer's per-segment scikit-learn, in alternating rounds. */
-async function segmentRounds(why: string | undefined): Promise<Record<string, unknown>> {
-  const side = segmentsCheck(DIR);
+/** Sections 2 and on: each further model kind against its peer, in alternating rounds. */
+async function kindRounds(kind: ModelKind, section: number, why: string | undefined) {
+  const side = modelKindCheck(DIR, kind);
   const samples: Record<string, number[]> = { check: [] };
   let peerValues: Record<string, number> | undefined;
   try {
-    await side.run(); // warm-up, as for the binary check
+    await side.run(); // warm-up, as for the binary check (and prediction drift's reference bins, cached after)
     if (why === undefined) samples.peer = [];
     for (let r = 0; r < R; r++) {
       const order = r % 2 === 0 ? ['check', 'peer'] : ['peer', 'check'];
       for (const n of order) {
         if (n === 'check') samples.check?.push(await side.run());
         else if (why === undefined) {
-          const p = await runPeer(segmentsPeerRequest(DIR));
+          const p = await runPeer(kind.peer(DIR));
           peerValues = p.values;
           samples.peer?.push(p.pullMs + p.computeMs);
         }
@@ -265,22 +272,20 @@ async function segmentRounds(why: string | undefined): Promise<Record<string, un
   const s: Record<string, Stats> = {};
   for (const [n, v] of Object.entries(samples)) s[n] = stats(v);
   console.log(
-    `\n2. segments [channel, region] of a classifier, windows [1d, 7d, 14d], ${ROWS.toLocaleString('en-US')} predictions, ${R} rounds`,
+    `\n${section}. ${kind.what}, windows [1d, 7d, 14d], ${ROWS.toLocaleString('en-US')} predictions, ${R} rounds`,
   );
   console.log(`  DuckDB check over Parquet   ${line(s.check as Stats)}`);
   let ratio: number | undefined;
   if (s.peer && peerValues) {
-    console.log(`  pandas read_csv + sklearn   ${line(s.peer)}`);
+    console.log(`  pandas read_csv + numpy/sklearn   ${line(s.peer)}`);
     ratio = stats(
       (samples.check as number[]).map((v, i) => v / ((samples.peer as number[])[i] as number)),
     ).median;
     console.log(
       `  check = ${x(ratio)} the peer per round (target <= 0.1x: ${ratio <= 0.1 ? 'PASS' : 'FAIL'})`,
     );
-    const n = compareSegments(side.samples(), peerValues);
-    console.log(
-      `  the check's ${n} values (counts, AUC, accuracy, positive rates per segment) equal the peer's`,
-    );
+    const n = compareKind(kind, side.samples(), peerValues);
+    console.log(`  the check's ${n} values equal the peer's`);
   } else console.log(`  pandas peer: not run: ${why}`);
   return { stats: s, samples, ratioToPeer: ratio };
 }

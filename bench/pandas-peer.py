@@ -45,9 +45,10 @@ runs in, so both see the same now()) and take `windows`, {label: seconds}, where
 With "files" ({"predictions": csv, "labels": csv}) instead of "url" and "sql" (bench/duckdb.ts), kind
 classification reads the two CSV files with pandas.read_csv (columns key, ts, s and key, lt, y), keeps the
 predictions of the last `window_s` seconds, joins each the latest label of its key (ties: the larger label)
-and computes as above: what users do with files when pandas has no Parquet engine (no pyarrow here). Kind
-segments reads them the same way (the predictions with the `columns` too), keeps every prediction of the
-widest of `windows`, labeled or not, and computes as the segments kind above.
+and computes as above: what users do with files when pandas has no Parquet engine (no pyarrow here). The
+model kinds among the clocked ones below (segments, regression, prediction_psi) read them the same way, with
+"value" and "label" naming the columns and "files" a "reference" too for prediction_psi (bench/duckdb.ts,
+pull_model_files), and compute as with a pull.
 
 Run by the bench, not by hand: `python3 bench/pandas-peer.py < request.json`.
 """
@@ -98,18 +99,31 @@ def pull_files(req):
     return df.dropna(subset=["s", "y"])[["s", "y"]].astype({"y": int})
 
 
-def pull_segment_files(req):
-    """Every prediction of the widest window with the latest label of its key (NULL without one), from CSV
-    files, as (pt, s, y, columns...) with pt in epoch seconds; and now, in epoch seconds."""
-    preds = pd.read_csv(req["files"]["predictions"], parse_dates=["ts"], dtype={c: str for c in req["columns"]})
-    labs = pd.read_csv(req["files"]["labels"], parse_dates=["lt"])
+def pull_model_files(req):
+    """A clocked model kind's rows from CSV files, as its `sql` would pull them (bench/duckdb-model-kinds.ts):
+    the predictions of the widest window as (pt in epoch seconds, s = the `value` column, the `columns`), with
+    the latest label of their key as y (the `label` column; NULL without one; ties: the larger label) unless
+    the kind reads none; regression keeps the labeled, valued rows only. Also the reference (the `reference`
+    file, if any) and now, in epoch seconds. Only the columns the kind reads are parsed."""
+    files, kind, cols = req["files"], req["kind"], req.get("columns", [])
+    value, label = req["value"], req.get("label")
+    preds = pd.read_csv(
+        files["predictions"], usecols=["key", "ts", value, *cols], parse_dates=["ts"], dtype={c: str for c in cols}
+    )
     now = pd.Timestamp.now(tz="UTC")
     widest = max(req["windows"].values())
     preds = preds[(preds["ts"] >= now - pd.Timedelta(seconds=widest)) & (preds["ts"] < now)]
-    latest = labs.sort_values(["key", "lt", "y"]).drop_duplicates("key", keep="last")
-    df = preds.merge(latest[["key", "y"]], on="key", how="left")
-    df["pt"] = (df["ts"] - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
-    return df[["pt", "s", "y", *req["columns"]]], now.timestamp()
+    df = pd.DataFrame({"pt": (preds["ts"] - pd.Timestamp(0, tz="UTC")).dt.total_seconds(), "s": preds[value]})
+    for c in cols:
+        df[c] = preds[c]
+    if label is not None:
+        labs = pd.read_csv(files["labels"], usecols=["key", "lt", label], parse_dates=["lt"])
+        latest = labs.sort_values(["key", "lt", label]).drop_duplicates("key", keep="last")
+        df["y"] = preds[["key"]].merge(latest[["key", label]], on="key", how="left")[label].to_numpy()
+    if kind == "regression":
+        df = df.dropna(subset=["s", "y"])
+    ref = pd.read_csv(files["reference"]) if "reference" in files else None
+    return df, ref, now.timestamp()
 
 
 def classification(df, req):
@@ -331,10 +345,10 @@ def main():
     req = json.load(sys.stdin)
     if "files" in req:
         t0 = time.perf_counter()
-        if req["kind"] == "segments":
-            df, now = pull_segment_files(req)
+        if req["kind"] in CLOCKED:
+            df, ref, now = pull_model_files(req)
             t1 = time.perf_counter()
-            values = segments(df, None, req, now)
+            values = CLOCKED[req["kind"]](df, ref, req, now)
         else:
             df = pull_files(req)
             t1 = time.perf_counter()
