@@ -5,8 +5,9 @@ import { MODEL_VERSION } from '../../src/demo/batches.js';
 import { ROLLOUT_VERSION } from '../../src/demo/rollout-incident.js';
 import { waitFor } from '../helpers/wait.js';
 import { runIncident } from './incident.js';
+import { scaledFor } from './prometheus.js';
 import { dispatchedAlertRequests } from './retrain-requests.js';
-import { FOR_FACTOR, HANDOFF_AFTER_S, type Stack, startStack } from './stack.js';
+import { HANDOFF_AFTER_S, type Stack, startStack } from './stack.js';
 
 // The demo's model incidents injected into a live warehouse: each alert reaches exactly its receivers and
 // resolves when the incident ends. MlwatchModelAucLow and MlwatchModelLabelCoverageLow hold for 1h, 150 s here,
@@ -144,7 +145,7 @@ describe('the live stack: model layer', () => {
         off = Date.now();
       },
     );
-    expect(timings['auc:MlwatchModelAucLow']).toBeGreaterThanOrEqual(3_600_000 / FOR_FACTOR);
+    expect(timings['auc:MlwatchModelAucLow']).toBeGreaterThanOrEqual(scaledFor(3_600_000));
     // The ticket closed with its alert: the hand-off's notice resolves at data science too.
     await waitFor(
       () => s.recorder.receiversOf(handedOff, 'resolved', off).length > 0,
@@ -205,7 +206,7 @@ describe('the live stack: model layer', () => {
         );
       },
     );
-    expect(timings['rollout:MlwatchModelVersionWorse']).toBeGreaterThanOrEqual(3_600_000 / FOR_FACTOR);
+    expect(timings['rollout:MlwatchModelVersionWorse']).toBeGreaterThanOrEqual(scaledFor(3_600_000));
   }, 600_000);
 
   it('labels: MlwatchModelLabelCoverageLow goes to data science and the ticket log', async () => {
@@ -213,6 +214,6 @@ describe('the live stack: model layer', () => {
       'data-science',
       'ticketing',
     ]);
-    expect(timings['labels:MlwatchModelLabelCoverageLow']).toBeGreaterThanOrEqual(3_600_000 / FOR_FACTOR);
+    expect(timings['labels:MlwatchModelLabelCoverageLow']).toBeGreaterThanOrEqual(scaledFor(3_600_000));
   }, 600_000);
 });

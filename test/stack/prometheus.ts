@@ -5,11 +5,23 @@ import { formatDuration, parseDuration } from '../../src/config/duration.js';
 import { ROOT } from '../helpers/cli.js';
 import { freePort, Proc, waitHttpOk } from './process.js';
 
+/** Up to this `for:` the stack divides by 24; beyond it, by 240 (scaledFor). */
+const KNEE_MS = 15 * 60_000;
+
 /**
- * The bundle's rules with every `for:` divided by `factor` (at least 1 s). Dividing keeps their order, so an
- * inhibiting alert (warehouse down after 2m) still fires before the alerts it silences (a check after 10m).
+ * How long the stack's rules wait for a rule's `for:` of `ms`: a 24th up to 15 minutes (37.5 s), and a 240th of
+ * the rest beyond, so the hour-long model alerts fire after 49 s where a 24th of an hour (150 s) made the
+ * model-layer file wait 7.5 of its 9 minutes. The map only grows, so the rules keep their order: an inhibiting
+ * alert (warehouse down after 2m) still fires before the alerts it silences (a check after 10m), and every
+ * alert after every alert with a shorter `for:`. At least 1 s, in whole seconds.
  */
-export function scaledRules(dstDir: string, factor: number): Record<string, number> {
+export function scaledFor(ms: number): number {
+  const scaled = ms <= KNEE_MS ? ms / 24 : KNEE_MS / 24 + (ms - KNEE_MS) / 240;
+  return Math.max(1000, Math.round(scaled / 1000) * 1000);
+}
+
+/** The bundle's rules with every `for:` shortened by scaledFor; returns the scaled durations by alert (ms). */
+export function scaledRules(dstDir: string): Record<string, number> {
   mkdirSync(dstDir, { recursive: true });
   const fors: Record<string, number> = {};
   const src = join(ROOT, 'prometheus/rules');
@@ -20,7 +32,7 @@ export function scaledRules(dstDir: string, factor: number): Record<string, numb
     for (const g of doc.groups) {
       for (const r of g.rules) {
         if (!r.for) continue;
-        const ms = Math.max(1000, Math.round((parseDuration(r.for) ?? 0) / factor / 1000) * 1000);
+        const ms = scaledFor(parseDuration(r.for) ?? 0);
         r.for = formatDuration(ms);
         if (r.alert) fors[r.alert] = ms;
       }

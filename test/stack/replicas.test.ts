@@ -15,7 +15,7 @@ import { type AlertmanagerRun, startAlertmanager } from './alertmanager.js';
 import { freePort } from './process.js';
 import { type PrometheusRun, scaledRules, startPrometheus } from './prometheus.js';
 import { type Notification, WebhookRecorder } from './recorder.js';
-import { FOR_FACTOR, PG_URL } from './stack.js';
+import { PG_URL } from './stack.js';
 
 // Two replicas of the exporter on one config and one state store (docs/kubernetes.md, "Two replicas"), scraped by
 // Prometheus, which alerts two Alertmanagers gossiping as a high-availability pair. What the replicas promise:
@@ -128,7 +128,7 @@ beforeAll(async () => {
       });
     }),
   );
-  scaledRules(join(dir, 'rules'), FOR_FACTOR);
+  scaledRules(join(dir, 'rules'));
   prom = await startPrometheus(
     dir,
     { targets: exporters.map(target) },

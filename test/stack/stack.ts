@@ -26,7 +26,7 @@ import { WebhookRecorder } from './recorder.js';
  * The live stack: real PostgreSQL with the demo data in a fresh schema and live batches, the exporter
  * (`mlwatch serve` with the demo's config, every check on a 1 s interval) reaching it through a TCP proxy the
  * test can cut, Debian's Prometheus and trixie's Alertmanager 0.28 with the bundle's rules and routing, and a
- * webhook recorder standing in for every receiver (each receiver's URL in its url_file). `for:` durations are divided by 24 and Alertmanager's waits set to
+ * webhook recorder standing in for every receiver (each receiver's URL in its url_file). `for:` durations are shortened (scaledFor: a 24th up to 15 minutes, a 240th beyond) and Alertmanager's waits set to
  * 1 s; the promtool tests own the real timing.
  *
  * Secured as docs/security.md asks of a deployment: the exporter serves https with a certificate from the
@@ -37,7 +37,6 @@ import { WebhookRecorder } from './recorder.js';
  */
 
 export const PG_URL = process.env.MLWATCH_TEST_DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/test';
-export const FOR_FACTOR = 24;
 /**
  * state.handoff.after in the stack: a model page nobody acknowledges goes to data science this many seconds
  * after its ticket opened (15 minutes in production; long enough here to see that nothing reaches data science
@@ -234,7 +233,7 @@ async function build(undo: Undo[], unwind: () => Promise<void>): Promise<Stack> 
   recorder.forwardTo('retraining', `${exporter.url}/api/v1/retrain`, pki.ca);
   const am = await startAlertmanager(dir, recorder, webhookToken);
   undo.push(() => am.proc.stop());
-  scaledRules(join(dir, 'rules'), FOR_FACTOR);
+  scaledRules(join(dir, 'rules'));
   const prom = await startPrometheus(
     dir,
     { target: `127.0.0.1:${exporter.port}`, caFile: pki.caFile, ...scrape },
