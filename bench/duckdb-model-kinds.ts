@@ -179,13 +179,14 @@ models:
 `;
 }
 
-/** A kind's check on DuckDB: run() times one run; samples() are the last run's. */
-export function modelKindCheck(
+/** A check on DuckDB, by id, from a config's text: run() times one run; samples() are the last run's. */
+export function timedCheck(
+  configText: string,
   dir: string,
-  kind: ModelKind,
+  checkId: string,
 ): { close: () => Promise<void>; run: () => Promise<number>; samples: () => Sample[] } {
-  const cfg = loadConfigText(config(dir), 'bench.yaml', {}, dir);
-  const check = cfg.checks.find((k) => k.id === kind.checkId) as Check;
+  const cfg = loadConfigText(configText, 'bench.yaml', {}, dir);
+  const check = cfg.checks.find((k) => k.id === checkId) as Check;
   const w = openWarehouse(cfg.warehouse);
   let last: Sample[] = [];
   return {
@@ -200,6 +201,9 @@ export function modelKindCheck(
     },
   };
 }
+
+/** A kind's check on DuckDB over the model files. */
+export const modelKindCheck = (dir: string, kind: ModelKind) => timedCheck(config(dir), dir, kind.checkId);
 
 /**
  * Every value of the peer against the check's series with the same labels (counts exactly, the rest to 1e-9

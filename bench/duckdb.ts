@@ -17,14 +17,12 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
-import type { Check } from '../src/checks/types.js';
-import { loadConfigText } from '../src/config/load.js';
-import { openWarehouse } from '../src/warehouse/open.js';
 import {
   compareKind,
   MODEL_KINDS,
   type ModelKind,
   modelKindCheck,
+  timedCheck,
   writeModelFiles,
 } from './duckdb-model-kinds.js';
 import { finish, writeFigures } from './harness.js';
@@ -68,13 +66,13 @@ async function generate(): Promise<void> {
   db.closeSync();
 }
 
-/** The check on its warehouse: run() times one run, values() gives the last run's values by family. */
+/** The binary check on its warehouse: run() times one run, values() gives the last run's values by family. */
 function check(): {
   close: () => Promise<void>;
   run: () => Promise<number>;
   values: () => Record<string, number>;
 } {
-  const cfg = loadConfigText(
+  const side = timedCheck(
     `warehouse:
   url: duckdb:memory
   statement_timeout: 120s
@@ -91,24 +89,38 @@ models:
     windows: [14d]
     threshold: ${THRESHOLD}
 `,
-    'bench.yaml',
-    {},
     DIR,
+    'model:bench:performance',
   );
-  const perf = cfg.checks.find((k) => k.id === 'model:bench:performance') as Check;
-  const w = openWarehouse(cfg.warehouse);
-  let last: Record<string, number> = {};
   return {
-    close: () => w.close(),
-    values: () => last,
-    async run() {
-      const t0 = performance.now();
-      const r = await w.readOnly({ timeoutMs: 120_000 }, (q) => perf.run(q));
-      const t = performance.now() - t0;
-      last = Object.fromEntries(r.samples.map((s) => [s.name.replace('mlwatch_model_', ''), s.value]));
-      return t;
-    },
+    close: side.close,
+    run: side.run,
+    values: () =>
+      Object.fromEntries(side.samples().map((s) => [s.name.replace('mlwatch_model_', ''), s.value])),
   };
+}
+
+/**
+ * R rounds alternating the check and the peer (the peer left out when `peer` is undefined), after one warm-up run
+ * of the check: their times by side, and the per-round ratio check / peer (its median) when the peer ran.
+ */
+async function alternate(
+  run: () => Promise<number>,
+  peer: (() => Promise<number>) | undefined,
+): Promise<{ samples: Record<string, number[]>; ratio: number | undefined }> {
+  const samples: Record<string, number[]> = { check: [], ...(peer ? { peer: [] } : {}) };
+  await run(); // warm-up: DuckDB reads the files' metadata, the OS caches them
+  for (let r = 0; r < R; r++) {
+    const order = r % 2 === 0 ? ['check', 'peer'] : ['peer', 'check'];
+    for (const n of order) {
+      if (n === 'check') samples.check?.push(await run());
+      else if (peer) samples.peer?.push(await peer());
+    }
+  }
+  const ratio = peer
+    ? stats((samples.check as number[]).map((v, i) => v / ((samples.peer as number[])[i] as number))).median
+    : undefined;
+  return { samples, ratio };
 }
 
 /**
@@ -156,7 +168,6 @@ async function main(): Promise<void> {
   );
   const side = check();
   const why = await peerMissing();
-  const samples: Record<string, number[]> = { check: [] };
   let peerValues: Record<string, number> | undefined;
   const peer = async () => {
     const r = await runPeer({
@@ -170,15 +181,7 @@ async function main(): Promise<void> {
     return r.pullMs + r.computeMs;
   };
   try {
-    await side.run(); // warm-up: DuckDB reads the files' metadata, the OS caches them
-    if (why === undefined) samples.peer = [];
-    for (let r = 0; r < R; r++) {
-      const order = r % 2 === 0 ? ['check', 'peer'] : ['peer', 'check'];
-      for (const n of order) {
-        if (n === 'check') samples.check?.push(await side.run());
-        else if (why === undefined) samples.peer?.push(await peer());
-      }
-    }
+    const { samples, ratio } = await alternate(side.run, why === undefined ? peer : undefined);
     const values = side.values();
     const s: Record<string, Stats> = {};
     for (const [n, v] of Object.entries(samples)) s[n] = stats(v);
@@ -188,12 +191,8 @@ async function main(): Promise<void> {
     console.log(
       `  DuckDB check over Parquet   ${line(s.check as Stats)}   (target: exact AUC under 500 ms: ${(s.check as Stats).median < 500 ? 'PASS' : 'FAIL'})`,
     );
-    let ratio: number | undefined;
-    if (s.peer && peerValues) {
+    if (s.peer && peerValues && ratio !== undefined) {
       console.log(`  pandas read_csv + sklearn   ${line(s.peer)}`);
-      ratio = stats(
-        (samples.check as number[]).map((v, i) => v / ((samples.peer as number[])[i] as number)),
-      ).median;
       console.log(
         `  check = ${x(ratio)} the peer per round (target <= 0.1x: ${ratio <= 0.1 ? 'PASS' : 'FAIL'})`,
       );
@@ -250,37 +249,28 @@ async function main(): Promise<void> {
 /** Sections 2 and on: each further model kind against its peer, in alternating rounds. */
 async function kindRounds(kind: ModelKind, section: number, why: string | undefined) {
   const side = modelKindCheck(DIR, kind);
-  const samples: Record<string, number[]> = { check: [] };
   let peerValues: Record<string, number> | undefined;
+  const peer = async () => {
+    const p = await runPeer(kind.peer(DIR));
+    peerValues = p.values;
+    return p.pullMs + p.computeMs;
+  };
+  let rounds: Awaited<ReturnType<typeof alternate>>;
   try {
-    await side.run(); // warm-up, as for the binary check (and prediction drift's reference bins, cached after)
-    if (why === undefined) samples.peer = [];
-    for (let r = 0; r < R; r++) {
-      const order = r % 2 === 0 ? ['check', 'peer'] : ['peer', 'check'];
-      for (const n of order) {
-        if (n === 'check') samples.check?.push(await side.run());
-        else if (why === undefined) {
-          const p = await runPeer(kind.peer(DIR));
-          peerValues = p.values;
-          samples.peer?.push(p.pullMs + p.computeMs);
-        }
-      }
-    }
+    // Prediction drift's reference bins are computed in the warm-up run and cached after, as in a served exporter.
+    rounds = await alternate(side.run, why === undefined ? peer : undefined);
   } finally {
     await side.close();
   }
+  const { samples, ratio } = rounds;
   const s: Record<string, Stats> = {};
   for (const [n, v] of Object.entries(samples)) s[n] = stats(v);
   console.log(
     `\n${section}. ${kind.what}, windows [1d, 7d, 14d], ${ROWS.toLocaleString('en-US')} predictions, ${R} rounds`,
   );
   console.log(`  DuckDB check over Parquet   ${line(s.check as Stats)}`);
-  let ratio: number | undefined;
-  if (s.peer && peerValues) {
+  if (s.peer && peerValues && ratio !== undefined) {
     console.log(`  pandas read_csv + numpy/sklearn   ${line(s.peer)}`);
-    ratio = stats(
-      (samples.check as number[]).map((v, i) => v / ((samples.peer as number[])[i] as number)),
-    ).median;
     console.log(
       `  check = ${x(ratio)} the peer per round (target <= 0.1x: ${ratio <= 0.1 ? 'PASS' : 'FAIL'})`,
     );
