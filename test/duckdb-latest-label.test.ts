@@ -122,7 +122,7 @@ function config(url: string, schema: string): string {
 ${extra}`;
   return `warehouse: { url: '${url}' }
 ${url.startsWith('duckdb:') ? 'state: { url: pglite:memory }\n' : ''}models:
-${model('bin', 'binary_classification', 'score', 'y')}${model('bin_inc', 'binary_classification', 'score', 'y', '    incremental: {}\n')}${model('reg', 'regression', 'prediction', 'r')}`;
+${model('bin', 'binary_classification', 'score', 'y')}${model('bin_inc', 'binary_classification', 'score', 'y', '    incremental: {}\n')}${model('reg', 'regression', 'prediction', 'r')}${model('reg_inc', 'regression', 'prediction', 'r', '    incremental: {}\n')}`;
 }
 
 beforeAll(async () => {

@@ -1,15 +1,21 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StoreCheckMemory } from '../src/actions/store/check-memory.js';
-import { openStateDb, pgliteStateDb, type StateDb } from '../src/actions/store/db.js';
-import { migrate } from '../src/actions/store/migrations.js';
+import type { StoreCheckMemory } from '../src/actions/store/check-memory.js';
 import { planRun } from '../src/checks/model/incremental/plan.js';
 import type { Check, CheckResult } from '../src/checks/types.js';
 import { ConfigError } from '../src/config/errors.js';
 import { loadConfigText } from '../src/config/load.js';
-import type { Queryable } from '../src/warehouse/types.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
+import {
+  checkOf,
+  cutsRead,
+  expectSameValues,
+  openMemory,
+  runBoth as runBothOn,
+  STAMPS,
+  stamp,
+  values,
+} from './helpers/incremental.js';
 import { seededRandom } from './helpers/model-tables.js';
 
 // The incremental performance check against the full one, on the same snapshot, on the real clock: windows of
@@ -35,42 +41,14 @@ models:
     labels: { table: ${db.schema}.labels${suffix}, key: request_id, timestamp: labeled_at, label: outcome }
 ${incremental ? `    incremental: { bucket: 1s, settle: ${SETTLE_MS}ms, full_interval: ${fullInterval} }\n` : ''}`;
 
-function performanceCheck(text: string): Check {
-  const check = loadConfigText(text, 'incremental.yaml', {}, '/').checks.find(
-    (c) => c.id === 'model:churn:performance',
-  );
-  if (check === undefined) throw new Error('no performance check');
-  return check;
-}
+const performanceCheck = (text: string): Check => checkOf(text, 'model:churn:performance');
 
-/** A Queryable that records every statement, to see what a run read. */
-function recording(q: Queryable, into: string[]): Queryable {
-  return {
-    query(sql, params) {
-      into.push(sql);
-      return q.query(sql, params);
-    },
-  };
-}
-
-/**
- * Runs the incremental and the full check in ONE read-only transaction: the same snapshot and now(); the
- * incremental one's memory is read before and saved after, as the scheduler does.
- */
-async function runBoth(inc: Check, full: Check, statements: string[] = []) {
-  await inc.beforeRun?.();
-  const r = await db.warehouse.readOnly({ timeoutMs: 20_000 }, async (q) => ({
-    inc: await inc.run(recording(q, statements)),
-    full: await full.run(q),
-  }));
-  await inc.afterRun?.();
-  return r;
-}
+const runBoth = (inc: Check, full: Check, statements: string[] = []) => runBothOn(db, inc, full, statements);
 
 /** The check's memory in a real state store (migrated), on the test database: what a restart starts from. */
-let stateDb: StateDb;
 let memory: StoreCheckMemory;
 let memorySchema: string;
+let closeMemory: () => Promise<void>;
 
 function remembering(check: Check): Check {
   check.remember?.(memory);
@@ -78,31 +56,6 @@ function remembering(check: Check): Check {
 }
 
 const AUC = new Set(['mlwatch_model_auc', 'mlwatch_model_auc_stderr']);
-const STAMPS = new Set([
-  'mlwatch_model_recomputed_timestamp_seconds',
-  'mlwatch_model_reconciled_timestamp_seconds',
-]);
-
-function values(r: CheckResult, keep: (name: string) => boolean): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const s of r.samples) if (keep(s.name)) out.set(`${s.name}${JSON.stringify(s.labels)}`, s.value);
-  return out;
-}
-
-function expectSameValues(actual: Map<string, number>, expected: Map<string, number>) {
-  expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
-  for (const [key, v] of expected) {
-    const a = actual.get(key) as number;
-    expect(
-      Math.abs(a - v),
-      `round ${(globalThis as { round?: number }).round} ${key}: ${a} vs ${v}`,
-    ).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(v)));
-  }
-}
-
-function stamp(r: CheckResult, name: string): number | undefined {
-  return r.samples.find((s) => s.name === name)?.value;
-}
 
 let keys = 0;
 /**
@@ -135,39 +88,15 @@ async function arrive(quiet = false): Promise<void> {
   }
 }
 
-/** The starts of the parts a run summed (fresh parts and new buckets): the ARRAY of each parts statement. */
-function cutsRead(statements: string[]): number {
-  let n = 0;
-  for (const sql of statements) {
-    const array = /width_bucket\([^,]*, ARRAY\[([^\]]*)\]/.exec(sql)?.[1];
-    if (array !== undefined) n += array.split(',').length;
-  }
-  return n;
-}
-
 beforeAll(async () => {
   db = await openTestDb();
   await db.writer.exec(`
     CREATE TABLE ${db.schema}.preds (request_id text, predicted_at timestamptz, score float8, model_version text);
     CREATE TABLE ${db.schema}.labels (request_id text, labeled_at timestamptz, outcome boolean);`);
-  stateDb =
-    db.kind === 'pglite'
-      ? pgliteStateDb(db.pglite as NonNullable<TestDb['pglite']>, false)
-      : openStateDb({ url: db.url as string, applicationName: 'mlwatch-test', connectTimeoutMs: 5000 });
-  memorySchema = `"${db.schema}_memory"`;
-  await migrate(stateDb, memorySchema);
-  memory = new StoreCheckMemory({
-    db: stateDb,
-    schemaSql: memorySchema,
-    isReady: () => true,
-    log: pino({ level: 'silent' }),
-  });
+  ({ memory, schema: memorySchema, close: closeMemory } = await openMemory(db, 'memory'));
 }, 60_000);
 afterAll(async () => {
-  if (db?.kind === 'pg') {
-    await db.writer.exec(`DROP SCHEMA IF EXISTS ${memorySchema} CASCADE`);
-    await stateDb.close();
-  }
+  await closeMemory?.();
   await db?.close();
 });
 
@@ -201,12 +130,12 @@ describe('incremental classification: equal to a full recomputation', () => {
       await arrive(round >= 9 && round <= 11);
       const statements: string[] = [];
       const r = await runBoth(inc, full, statements);
-      (globalThis as { round?: number }).round = round;
       expect(r.inc.skipped.no_labels ?? 0).toBe(r.full.skipped.no_labels ?? 0);
       // Every metric but the AUC, every round.
       expectSameValues(
         values(r.inc, (n) => !AUC.has(n) && !STAMPS.has(n)),
         values(r.full, (n) => !AUC.has(n)),
+        round,
       );
       const recomputed = stamp(r.inc, 'mlwatch_model_recomputed_timestamp_seconds');
       if (recomputed !== lastRecomputed) {
@@ -215,6 +144,7 @@ describe('incremental classification: equal to a full recomputation', () => {
         expectSameValues(
           values(r.inc, (n) => !STAMPS.has(n)),
           values(r.full, () => true),
+          round,
         );
         expect(r.inc.skipped).toEqual(r.full.skipped);
         expect(stamp(r.inc, 'mlwatch_model_reconciled_timestamp_seconds'), `round ${round}`).toBe(recomputed);
@@ -399,21 +329,27 @@ models:
   - name: m
     task: ${task}
     owner: ds
-    predictions: { table: p, key: k, timestamp: t, ${column}: s }
+    predictions: { table: p, key: k, timestamp: t, ${column}: ${column === 'scores' ? '{ a: sa, b: sb }' : 's'} }
     labels: { table: l, key: k, timestamp: t, label: y }
     incremental: ${incremental}
 `;
     const load = (task: string, column: string, incremental: string) => () =>
       loadConfigText(text(task, column, incremental), 'm.yaml', {}, '/');
+    // A multiclass model maps each class to its probability column.
     const ok = load('binary_classification', 'score', '{}')();
     expect(ok.raw.models?.[0]?.incremental).toEqual({
       bucket: 3_600_000,
       settle: 300_000,
       full_interval: 3_600_000,
     });
-    const refused = load('regression', 'prediction', '{}');
+    expect(load('regression', 'prediction', '{ bucket: 10m }')().raw.models?.[0]?.incremental).toMatchObject({
+      bucket: 600_000,
+    });
+    const refused = load('multiclass_classification', 'scores', '{}');
     expect(refused).toThrow(ConfigError);
-    expect(refused).toThrow(/incremental is supported for binary_classification models only so far/);
+    expect(refused).toThrow(
+      /incremental is supported for binary_classification and regression models only so far/,
+    );
     const bad = load('binary_classification', 'score', '{ bucket: 1hour }');
     expect(bad).toThrow(/'1hour' is not a bucket length/);
   });

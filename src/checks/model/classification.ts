@@ -5,7 +5,8 @@ import { toSampleValue } from '../values.js';
 import { classificationStatement, hanleyMcNeilStderr } from './classification-sql.js';
 import { type ModelContext, modelCheck } from './context.js';
 import { modelFamilies } from './families.js';
-import { buildIncrementalClassificationCheck } from './incremental/check.js';
+import { buildIncrementalCheck, incrementalOptions } from './incremental/check.js';
+import { classificationIncremental } from './incremental/classification-task.js';
 import { column, type ModelTask } from './task.js';
 
 /** `task: binary_classification`: the score column is P(positive); the label a boolean (or 0/1, or their text). */
@@ -16,11 +17,7 @@ export const binaryClassificationTask = {
   performance: (m, entry) =>
     entry.incremental === undefined
       ? buildClassificationCheck(m)
-      : buildIncrementalClassificationCheck(m, {
-          bucketMs: entry.incremental.bucket,
-          settleMs: entry.incremental.settle,
-          fullIntervalMs: entry.incremental.full_interval,
-        }),
+      : buildIncrementalCheck(m, incrementalOptions(entry.incremental), classificationIncremental(m)),
 } satisfies ModelTask;
 
 /**

@@ -86,7 +86,7 @@ export const modelEntry = subjectEntry('model', {
     .min(1, { error: 'max_segments is a whole number from 1 to 100' })
     .max(100, { error: 'max_segments is a whole number from 1 to 100' })
     .optional(),
-  // Optional, binary classification only: keep the performance check's sums per time bucket so a run reads only
+  // Optional, binary classification and regression: keep the performance check's sums per time bucket so a run reads only
   // what arrived since the last one (src/checks/model/incremental/, docs/performance.md).
   incremental: z
     .strictObject({
@@ -116,13 +116,6 @@ export const modelEntry = subjectEntry('model', {
       path: ['reference_interval'],
       message:
         'reference_interval needs a reference to recompute; add reference (e.g. {window: 14d}) or remove it',
-    });
-  }
-  if (m.incremental !== undefined && m.task !== 'binary_classification') {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['incremental'],
-      message: `incremental is supported for binary_classification models only so far, not ${m.task}; remove it`,
     });
   }
   const columns = new Set<string>();

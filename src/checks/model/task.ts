@@ -24,7 +24,7 @@ export interface TaskEntry {
   reference?: ModelReference | undefined;
   reference_interval?: number | undefined;
   segments?: string[] | undefined;
-  /** Binary classification only: the incremental check's buckets, settle period and full interval, in ms. */
+  /** Binary classification and regression: the incremental check's buckets, settle period and full interval, in ms. */
   incremental?: { bucket: number; settle: number; full_interval: number } | undefined;
 }
 

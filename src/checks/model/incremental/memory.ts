@@ -1,4 +1,3 @@
-import type { Counts } from '../classification.js';
 import type { PartRow, State, Sums } from './state.js';
 
 /**
@@ -10,16 +9,25 @@ import type { PartRow, State, Sums } from './state.js';
  */
 
 /** A bucket as stored: its rows as [version, bin, sums]. */
-type StoredBucket = Array<[string | null, number | null, number[]]>;
+type StoredBucket = Array<[string | null, number | null, Array<number | null>]>;
 
 interface StoredHeader {
   keptMs?: number;
-  full?: { atUs: number; counts: Array<[string, Counts]> };
+  full?: { atUs: number; counts: Array<[string, unknown]> };
   reconciledUs?: number;
+  shift?: number;
 }
 
-/** Replaces the state with the store's copy when the store holds another revision (or this process has none). */
-export async function recall(state: State, id: string, fingerprint: string): Promise<void> {
+/**
+ * Replaces the state with the store's copy when the store holds another revision (or this process has none).
+ * `empty` is the task's value of a row holding nothing, which JSON stores as null where it is not finite.
+ */
+export async function recall(
+  state: State,
+  id: string,
+  fingerprint: string,
+  empty: readonly number[],
+): Promise<void> {
   if (state.memory === undefined) return;
   let saved: Awaited<ReturnType<typeof state.memory.load>>;
   try {
@@ -30,11 +38,12 @@ export async function recall(state: State, id: string, fingerprint: string): Pro
   if (saved === undefined || saved === 'unchanged') return;
   const header = saved.header as StoredHeader;
   const buckets = new Map<number, Sums>();
-  for (const [bucket, body] of saved.parts) buckets.set(bucket, decodeBucket(body as StoredBucket));
+  for (const [bucket, body] of saved.parts) buckets.set(bucket, decodeBucket(body as StoredBucket, empty));
   state.buckets = buckets;
   state.keptMs = header.keptMs;
-  state.full = header.full && { atUs: header.full.atUs, counts: new Map(header.full.counts) };
+  state.full = header.full && { atUs: header.full.atUs, values: new Map(header.full.counts) };
   state.reconciledUs = header.reconciledUs;
+  state.shift = header.shift;
   state.revision = saved.revision;
   state.dirty = new Set();
   state.dropped = new Set();
@@ -49,8 +58,9 @@ export async function persist(state: State, id: string, fingerprint: string): Pr
   const changed = rewrite ? [...state.buckets.keys()] : [...state.dirty].filter((b) => state.buckets.has(b));
   const header: StoredHeader = {
     ...(state.keptMs === undefined ? {} : { keptMs: state.keptMs }),
-    ...(state.full === undefined ? {} : { full: { atUs: state.full.atUs, counts: [...state.full.counts] } }),
+    ...(state.full === undefined ? {} : { full: { atUs: state.full.atUs, counts: [...state.full.values] } }),
     ...(state.reconciledUs === undefined ? {} : { reconciledUs: state.reconciledUs }),
+    ...(state.shift === undefined ? {} : { shift: state.shift }),
   };
   const parts = new Map(changed.map((b) => [b, encodeBucket(state.buckets.get(b) as Sums)]));
   let revision: number | 'conflict';
@@ -81,9 +91,11 @@ function encodeBucket(sums: Sums): StoredBucket {
   return [...sums.values()].map((r) => [r.v, r.b, r.sums]);
 }
 
-function decodeBucket(body: StoredBucket): Sums {
+function decodeBucket(body: StoredBucket, empty: readonly number[]): Sums {
   const out: Sums = new Map();
-  for (const [v, b, sums] of body) {
+  for (const [v, b, stored] of body) {
+    // JSON has no infinities: a regression row's minimum of no labels comes back null.
+    const sums = stored.map((x, j) => (x === null ? (empty[j] as number) : x));
     const row: PartRow = { v, b, sums };
     out.set(rowKey(row), row);
   }

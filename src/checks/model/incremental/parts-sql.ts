@@ -1,16 +1,21 @@
 import { SqlBuilder, type Statement } from '../../../sql/builder.js';
-import { CALIBRATION_BIN, classificationSums, SCORE_SUM } from '../classification-sql.js';
 import { latestLabelJoin, type ModelContext } from '../context.js';
 import { type Cut, type Part, runsOf } from './plan.js';
+import type { IncrementalTask } from './task.js';
 
 /**
- * The statements of the incremental classification check (check.ts). Both read predictions with their latest
- * label exactly as the full statement does (latestLabelJoin, the same identity), so a part's sums are the sums
- * the full statement would take over the same rows.
+ * The statements of the incremental check (check.ts). Both read predictions with their latest label exactly as
+ * the full statement does (latestLabelJoin, the same identity), so a part's sums are the sums the full
+ * statement would take over the same rows. What is summed is the task's (IncrementalTask.sums), about the
+ * offset `shift` where the task keeps one (0 where it does not).
  */
 
-/** The classification sums (classificationSums) under these names, in this order, per part, version and bin. */
-export const PART_SUMS = [...classificationSums('').map(([name]) => name), 'score_sum'];
+/** What the statements need of the check: its model, its task and the offset its sums are kept about. */
+export interface Summing {
+  m: ModelContext;
+  task: IncrementalTask<unknown>;
+  shift: number;
+}
 
 /** A boundary as SQL: a bucket start bound as a timestamp, or now() less a bound duration. */
 function cutSql(b: SqlBuilder, c: Cut, bucketMs: number, bound: Map<number, string>): string {
@@ -39,28 +44,27 @@ function predictionColumns(m: ModelContext): { s: string; v: string } {
   };
 }
 
-/** The sums every part, bucket and state is reduced to, from rows with columns s and y (this file's joins). */
-function sumColumns(b: SqlBuilder, m: ModelContext): string {
-  const t = b.add(m.threshold, 'float8');
-  const sums = classificationSums(t).map(([name, expr]) => `${expr} AS ${name}`);
-  return `${CALIBRATION_BIN} AS b,
-       ${sums.join(',\n       ')},
-       ${SCORE_SUM} AS score_sum`;
+/** The bin and the sums every part, bucket and state is reduced to, from rows with columns s and y (this file's joins). */
+function sumColumns(b: SqlBuilder, s: Summing): string {
+  const sums = s.task.sums(b, s.shift).map(([name, expr]) => `${expr} AS ${name}`);
+  return `${s.task.bin} AS b,
+       ${sums.join(',\n       ')}`;
 }
 
 /**
- * The sums of every part in `parts` (disjoint), one row per (part, version, calibration bin): columns part (the
- * index of the part in `parts`, 0-based), v, b (NULL for rows without a score, which count in no metric but
- * still say the version is there) and PART_SUMS. The rows are read where the parts are (an OR of their ranges,
+ * The sums of every part in `parts` (disjoint), one row per (part, version, bin): columns part (the index of the
+ * part in `parts`, 0-based), v, b (the task's bin: NULL for rows that count in no metric but still say the
+ * version is there) and the task's sums. The rows are read where the parts are (an OR of their ranges,
  * adjacent parts merged) and each is placed by width_bucket over the parts' sorted starts. With `labelsBeforeMs`,
  * only labels stamped before it count (the state kept buckets are summed in: check.ts).
  */
 export function partsStatement(
-  m: ModelContext,
+  sum: Summing,
   parts: readonly Part[],
   bucketMs: number,
   labelsBeforeMs?: number,
 ): Statement {
+  const m = sum.m;
   const b = new SqlBuilder(m.dialect);
   const bound = new Map<number, string>();
   const ts = `p.${m.predictions.timestampSql}`;
@@ -85,8 +89,8 @@ export function partsStatement(
       : { labelsWhere: `lab.${m.labels.timestampSql} < ${at(b, labelsBeforeMs)}` }),
   });
   return b.statement(`WITH ${cte}
-SELECT CASE slot ${slotToPart} END AS part, v, ${sumColumns(b, m)}
-FROM (SELECT slot, v, nullif(s, 'NaN'::float8) AS s, y FROM joined) r
+SELECT CASE slot ${slotToPart} END AS part, v, ${sumColumns(b, sum)}
+FROM (SELECT slot, v, ${sum.task.score} AS s, y FROM joined) r
 GROUP BY slot, v, 3`);
 }
 
@@ -98,11 +102,12 @@ GROUP BY slot, v, 3`);
  * adding the difference, and adds `all` less `kept` for this run only: labels younger than the settle period.
  */
 export function relabeledStatement(
-  m: ModelContext,
+  sum: Summing,
   buckets: { first: number; end: number },
   bucketMs: number,
   labelsMs: { sinceMs: number; beforeMs?: number; keptMs: number },
 ): Statement {
+  const m = sum.m;
   const b = new SqlBuilder(m.dialect);
   const p = m.predictions;
   const l = m.labels;
@@ -129,12 +134,10 @@ export function relabeledStatement(
     }),
   );
   const union = states
-    .map(
-      ([state]) => `SELECT '${state}' AS state, bucket, v, nullif(s, 'NaN'::float8) AS s, y FROM j_${state}`,
-    )
+    .map(([state]) => `SELECT '${state}' AS state, bucket, v, ${sum.task.score} AS s, y FROM j_${state}`)
     .join('\n  UNION ALL ');
   return b.statement(`WITH ${ctes.join(',\n')}
-SELECT state, bucket, v, ${sumColumns(b, m)}
+SELECT state, bucket, v, ${sumColumns(b, sum)}
 FROM (
   ${union}
 ) r

@@ -1,7 +1,6 @@
 import type { CheckMemory } from '../../types.js';
-import type { Counts } from '../classification.js';
 
-/** The sums of one version and calibration bin (NULL: no score) in PART_SUMS order. */
+/** The sums of one version and bin (NULL: counts in no metric) in the order of the task's sums (task.ts). */
 export interface PartRow {
   v: string | null;
   b: number | null;
@@ -17,7 +16,10 @@ export interface State {
   buckets: Map<number, Sums>;
   /** The kept state counts the labels stamped before this (ms since the epoch). */
   keptMs?: number;
-  full?: { atUs: number; counts: Map<string, Counts> };
+  /** The last full run: when, and its values per (window, version) (the task's: Counts, RegressionSums). */
+  full?: { atUs: number; values: Map<string, unknown> };
+  /** The offset the kept sums are taken about, where the task keeps one (IncrementalTask.shiftFrom). */
+  shift?: number;
   reconciledUs?: number;
   /** The state store's memory, once the running exporter hands it over (Check.remember). */
   memory?: CheckMemory;

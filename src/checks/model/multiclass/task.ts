@@ -74,6 +74,11 @@ export const multiclassTask = {
         'reference',
         'prediction drift (reference) is not supported for multiclass_classification models yet; remove reference',
       );
+    if (m.incremental !== undefined)
+      refuse(
+        'incremental',
+        'incremental is supported for binary_classification and regression models only so far; remove it',
+      );
   },
   performance(m, entry) {
     const s = entry.predictions.scores as z.output<typeof scores>;

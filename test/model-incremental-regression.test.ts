@@ -1,0 +1,182 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StoreCheckMemory } from '../src/actions/store/check-memory.js';
+import type { Check } from '../src/checks/types.js';
+import { openTestDb, type TestDb } from './helpers/db.js';
+import {
+  checkOf,
+  cutsRead,
+  expectSameValues,
+  openMemory,
+  runBoth as runBothOn,
+  STAMPS,
+  stamp,
+  values,
+} from './helpers/incremental.js';
+import { seededRandom } from './helpers/model-tables.js';
+
+// The incremental regression check against the full one, on the same snapshot, on the real clock (windows of
+// seconds, buckets of one second), as test/model-incremental.test.ts does for a classifier: rows arrive in a
+// seeded random order, predictions stamped at most `settle` before they are written, labels for old and new
+// keys, keys labeled again with another value (a changed label, which the kept minimum and maximum cannot take
+// back), zero actuals (MAPE leaves them out), NULL predicted values, rows written twice and versions.
+
+const { rand, pick } = seededRandom(23);
+let db: TestDb;
+let memory: StoreCheckMemory;
+let closeMemory: () => Promise<void>;
+
+const config = (table: string, incremental: boolean) => `warehouse:
+  url: ${db.configUrl}
+models:
+  - name: price
+    task: regression
+    owner: data-science
+    windows: [6s, 2500ms]
+    predictions: { table: ${db.schema}.${table}_preds, key: request_id, timestamp: predicted_at, prediction: value, version: model_version }
+    labels: { table: ${db.schema}.${table}_labels, key: request_id, timestamp: labeled_at, label: actual }
+${incremental ? '    incremental: { bucket: 1s, settle: 500ms, full_interval: 2s }\n' : ''}`;
+
+const check = (table: string, incremental = true, remember = true): Check => {
+  const c = checkOf(config(table, incremental), 'model:price:performance');
+  if (remember) c.remember?.(memory);
+  return c;
+};
+
+const runBoth = (inc: Check, full: Check, statements: string[] = []) => runBothOn(db, inc, full, statements);
+
+const keys = new Map<string, number>();
+/**
+ * Predictions and labels for table `table`: values `offset` + a quarter in [0, 10]; unless `noZeros`, one label
+ * in 20 is exactly 0.
+ */
+async function arrive(table: string, offset: number, noZeros = false): Promise<void> {
+  const next = keys.get(table) ?? 0;
+  let n = next;
+  const value = () => String(offset + Math.round(rand() * 40) / 4);
+  const preds: string[] = [];
+  for (let i = 0, count = 10 + Math.floor(rand() * 20); i < count; i++) {
+    const predicted = rand() < 0.05 ? 'NULL' : value();
+    const version = pick(["'a'", "'b'", "'b'", 'NULL']);
+    const row = `('k${n++}', now() - interval '${Math.floor(rand() * 400)} milliseconds', ${predicted}, ${version})`;
+    preds.push(row);
+    if (rand() < 0.05) preds.push(row);
+  }
+  keys.set(table, n);
+  await db.writer.query(
+    `INSERT INTO ${db.schema}.${table}_preds (request_id, predicted_at, value, model_version) VALUES ${preds.join(', ')}`,
+  );
+  const labels: string[] = [];
+  for (let i = 0, count = Math.floor(rand() * 15); i < count; i++) {
+    const actual = !noZeros && rand() < 0.05 ? '0' : value();
+    labels.push(
+      `('k${Math.floor(rand() * n)}', now() - interval '${Math.floor(rand() * 300)} milliseconds', ${actual})`,
+    );
+  }
+  if (labels.length > 0) {
+    await db.writer.query(
+      `INSERT INTO ${db.schema}.${table}_labels (request_id, labeled_at, actual) VALUES ${labels.join(', ')}`,
+    );
+  }
+}
+
+beforeAll(async () => {
+  db = await openTestDb();
+  for (const table of ['r', 'far']) {
+    await db.writer.exec(`
+      CREATE TABLE ${db.schema}.${table}_preds (request_id text, predicted_at timestamptz, value float8, model_version text);
+      CREATE TABLE ${db.schema}.${table}_labels (request_id text, labeled_at timestamptz, actual float8);`);
+  }
+  ({ memory, close: closeMemory } = await openMemory(db, 'rmemory'));
+}, 60_000);
+afterAll(async () => {
+  await closeMemory?.();
+  await db?.close();
+});
+
+describe('incremental regression: equal to a full recomputation', () => {
+  it('over sliding windows, late and changed labels, a reload and restarts; reading only what changed', async () => {
+    const full = check('r', false, false);
+    let inc = check('r');
+    let lastRecomputed: number | undefined;
+    let fullRounds = 0;
+    let warmCuts = 0;
+    let coldCuts = 0;
+    const seen = new Set<string>();
+    for (let round = 0; round < 14; round++) {
+      if (round === 5) {
+        // A reload with the same definition keeps the buckets (adopt).
+        const reloaded = check('r');
+        reloaded.adopt?.(inc);
+        inc = reloaded;
+      }
+      // A restart from the state store (round 9) reads the buckets back; one without a store (11) starts cold.
+      if (round === 9) inc = check('r');
+      if (round === 11) inc = check('r', true, false);
+      await arrive('r', 100);
+      const statements: string[] = [];
+      const r = await runBoth(inc, full, statements);
+      // Every metric, every round: between full runs too, as nothing of a regression waits for one.
+      expectSameValues(
+        values(r.inc, (n) => !STAMPS.has(n)),
+        values(r.full, () => true),
+        round,
+      );
+      expect(r.inc.skipped, `round ${round}`).toEqual(r.full.skipped);
+      for (const s of r.inc.samples) if (s.value !== 0) seen.add(`${s.name}${s.labels.version ?? ''}`);
+      const recomputed = stamp(r.inc, 'mlwatch_model_recomputed_timestamp_seconds');
+      if (recomputed !== lastRecomputed) {
+        // A full run: the kept sums agreed with it, changed labels and all.
+        fullRounds++;
+        expect(stamp(r.inc, 'mlwatch_model_reconciled_timestamp_seconds'), `round ${round}`).toBe(recomputed);
+        lastRecomputed = recomputed;
+      } else if (round > 1 && round !== 9 && round !== 11)
+        warmCuts = Math.max(warmCuts, cutsRead(statements));
+      if (round === 0) coldCuts = cutsRead(statements);
+      if (round === 11) expect(cutsRead(statements)).toBeGreaterThanOrEqual(6);
+      // Restarted with the store: the buckets read back, not summed again.
+      if (round === 9) expect(cutsRead(statements)).toBeLessThan(coldCuts);
+      await sleep(350);
+    }
+    expect(fullRounds).toBeGreaterThanOrEqual(3);
+    expect(coldCuts).toBeGreaterThanOrEqual(6);
+    expect(warmCuts).toBeGreaterThan(0);
+    expect(warmCuts).toBeLessThanOrEqual(6);
+    // The data covered what it should: versions, zero actuals left out of MAPE, R² and the rest.
+    for (const name of ['mlwatch_model_r2a', 'mlwatch_model_maeb', 'mlwatch_model_mapea'])
+      expect([...seen]).toContain(name);
+    expect(
+      [...seen].some((name) => name.startsWith('mlwatch_model_mape_excluded')),
+      [...seen].join(),
+    ).toBe(true);
+  }, 60_000);
+
+  it('keeps R² exact for labels far from 0 that vary little, where a plain sum of squares would not', async () => {
+    // Labels about 1.7e9 (a timestamp, say) spread over 10: their sum of squares is about 3e18 a row, so a
+    // difference of plain sums (sum y² - (sum y)² / n) loses every digit of a spread of about 8 a row.
+    const OFFSET = 1.7e9;
+    const full = check('far', false, false);
+    const inc = check('far', true, false);
+    for (let round = 0; round < 8; round++) {
+      await arrive('far', OFFSET, true);
+      const r = await runBoth(inc, full);
+      expectSameValues(
+        values(r.inc, (n) => !STAMPS.has(n)),
+        values(r.full, () => true),
+        round,
+      );
+      await sleep(350);
+    }
+    const r2 = (await runBoth(inc, full)).inc.samples.filter((s) => s.name === 'mlwatch_model_r2');
+    expect(r2.length).toBeGreaterThan(0);
+    // What the plain sums give for the same labels: far from the labels' own sum of squares about their mean.
+    const rows = await db.writer.query(
+      `SELECT actual::float8 AS y FROM ${db.schema}.far_labels WHERE actual IS NOT NULL`,
+    );
+    const ys = rows.map((x) => Number(x.y));
+    const mean = ys.reduce((a, y) => a + y, 0) / ys.length;
+    const exact = ys.reduce((a, y) => a + (y - mean) * (y - mean), 0);
+    const plain = ys.reduce((a, y) => a + y * y, 0) - ys.reduce((a, y) => a + y, 0) ** 2 / ys.length;
+    expect(Math.abs(plain - exact) / exact).toBeGreaterThan(1e-3);
+  }, 30_000);
+});
