@@ -25,6 +25,7 @@ import {
   timedCheck,
   writeModelFiles,
 } from './duckdb-model-kinds.js';
+import { alternate } from './duckdb-rounds.js';
 import { finish, writeFigures } from './harness.js';
 import { peerMissing, runPeer } from './pandas-peer.js';
 import { line, type Stats, stats, x } from './stats.js';
@@ -101,29 +102,6 @@ models:
 }
 
 /**
- * R rounds alternating the check and the peer (the peer left out when `peer` is undefined), after one warm-up run
- * of the check: their times by side, and the per-round ratio check / peer (its median) when the peer ran.
- */
-async function alternate(
-  run: () => Promise<number>,
-  peer: (() => Promise<number>) | undefined,
-): Promise<{ samples: Record<string, number[]>; ratio: number | undefined }> {
-  const samples: Record<string, number[]> = { check: [], ...(peer ? { peer: [] } : {}) };
-  await run(); // warm-up: DuckDB reads the files' metadata, the OS caches them
-  for (let r = 0; r < R; r++) {
-    const order = r % 2 === 0 ? ['check', 'peer'] : ['peer', 'check'];
-    for (const n of order) {
-      if (n === 'check') samples.check?.push(await run());
-      else if (peer) samples.peer?.push(await peer());
-    }
-  }
-  const ratio = peer
-    ? stats((samples.check as number[]).map((v, i) => v / ((samples.peer as number[])[i] as number))).median
-    : undefined;
-  return { samples, ratio };
-}
-
-/**
  * The floor: the exact AUC alone over the same files, with the latest label per prediction by arg_max in a
  * GROUP BY and the ranks by rank() (ties averaged from the ranks of the tied block), the shape DuckDB runs
  * fastest; and the latest-label join alone as the check writes it (DISTINCT ON). Each, in ms, after a warm-up.
@@ -181,7 +159,7 @@ async function main(): Promise<void> {
     return r.pullMs + r.computeMs;
   };
   try {
-    const { samples, ratio } = await alternate(side.run, why === undefined ? peer : undefined);
+    const { samples, ratio } = await alternate(side.run, why === undefined ? peer : undefined, R);
     const values = side.values();
     const s: Record<string, Stats> = {};
     for (const [n, v] of Object.entries(samples)) s[n] = stats(v);
@@ -258,7 +236,7 @@ async function kindRounds(kind: ModelKind, section: number, why: string | undefi
   let rounds: Awaited<ReturnType<typeof alternate>>;
   try {
     // Prediction drift's reference bins are computed in the warm-up run and cached after, as in a served exporter.
-    rounds = await alternate(side.run, why === undefined ? peer : undefined);
+    rounds = await alternate(side.run, why === undefined ? peer : undefined, R);
   } finally {
     await side.close();
   }
