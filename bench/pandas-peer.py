@@ -50,6 +50,15 @@ model kinds among the clocked ones below (segments, regression, prediction_psi) 
 "value" and "label" naming the columns and "files" a "reference" too for prediction_psi (bench/duckdb.ts,
 pull_model_files), and compute as with a pull.
 
+With "files" and "data": true (bench/duckdb-data-kinds.ts), the other kinds read CSV files the same way (FILES):
+scan (`table`: every column, the window's rows, the one before it, the newest timestamp, each NULL share),
+duplicates (the window's `key` columns), psi and ks (`table`'s current window and `reference`, the `numeric`
+features binned at the reference's quantiles, the others by its top categories; PSI, Jensen-Shannon distance,
+sample sizes; ks_2samp), labels (`predictions` of the widest window with the latest label of their key, per
+window), job (`runs` as the job check reads them), serving (`requests` of the widest window) and kpi (`table`'s
+timestamp and numerator: the ratio per window now and in each of the last `weeks` weeks, baseline, volumes,
+standard error).
+
 Run by the bench, not by hand: `python3 bench/pandas-peer.py < request.json`.
 """
 
@@ -62,6 +71,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import psycopg2
+from scipy.spatial.distance import jensenshannon
 from scipy.stats import ks_2samp
 from sklearn.metrics import (
     accuracy_score,
@@ -161,7 +171,8 @@ def labels(df, _req):
 
 def serving(df, req):
     """Rows (age in seconds before now(), latency_ms, status): per window of `windows` (seconds), requests,
-    errors (status >= 500), slow ones (latency above `objective_ms`) and the latency percentiles in seconds."""
+    errors (status >= 500), slow ones (latency above `objective_ms`) among those with a latency (timed), and the
+    latency percentiles in seconds."""
     age = df["age"].to_numpy(dtype=float)
     latency = df["latency_ms"].to_numpy(dtype=float) / 1000
     errors = df["status"].to_numpy(dtype=float) >= 500
@@ -172,6 +183,7 @@ def serving(df, req):
         values[f"requests_{w}"] = int(inside.sum())
         values[f"errors_{w}"] = int((inside & errors).sum())
         values[f"slow_{w}"] = int((timed > req["objective_ms"] / 1000).sum())
+        values[f"timed_{w}"] = int(len(timed))
         if len(timed):
             for q, v in zip((50, 95, 99), np.percentile(timed, [50, 95, 99])):
                 values[f"p{q}_{w}"] = float(v)
@@ -341,8 +353,206 @@ CLOCKED = {
 }
 
 
+# ---------------------------------------------------------------------------------------------------------
+# the kinds of bench/duckdb-data-kinds.ts: the rows read from CSV files with pandas.read_csv (no Parquet engine
+# here), each pull giving (rows, reference rows or None, now, the reference's read in ms or None)
+
+EPOCH = pd.Timestamp(0, tz="UTC")
+
+
+def epoch_s(t):
+    """Epoch seconds of a timestamp (or a column of them; NaT as NaN), from its whole microseconds."""
+    return ((t - EPOCH) // pd.Timedelta(microseconds=1)) / 1e6
+
+
+def within(t, now, seconds):
+    """The window [now - seconds, now), as the checks read it."""
+    return (t >= now - pd.Timedelta(seconds=seconds)) & (t < now)
+
+
+def pull_table(req):
+    ts = req["timestamp"]
+    return pd.read_csv(req["files"]["table"], usecols=req.get("columns"), parse_dates=[ts]), None, pd.Timestamp.now(tz="UTC"), None
+
+
+def scan_window(df, _ref, req, now):
+    """The scan check's figures: rows of the window and of the one before it (volume), the newest timestamp
+    not in the future (freshness), and every column's NULL share in the window, the timestamp's included."""
+    ts, w = req["timestamp"], req["window_s"]
+    t = df[ts]
+    inside = df[within(t, now, w)]
+    past = t[t < now]
+    values = {"rows": int(len(inside)), "baseline": int(within(t, now - pd.Timedelta(seconds=w), w).sum())}
+    if len(past):
+        values["newest"] = float(epoch_s(past.max()))
+    if len(inside):
+        for c in df.columns:
+            values[f"null_ratio|{c}"] = float(inside[c].isna().mean())
+    return values
+
+
+def pull_window(req):
+    """The key columns of the rows in the window (duplicates)."""
+    df, _, now, _ = pull_table({**req, "columns": [*req["key"], req["timestamp"]]})
+    return df[within(df[req["timestamp"]], now, req["window_s"])], None, now, None
+
+
+def pull_drift(req):
+    """The current window's features and, read apart (refPullMs), the reference's; text features as str."""
+    ts, features = req["timestamp"], req["features"]
+    text = {f: str for f in features if f not in req["numeric"]}
+    df = pd.read_csv(req["files"]["table"], usecols=[ts, *features], parse_dates=[ts], dtype=text)
+    now = pd.Timestamp.now(tz="UTC")
+    df = df[within(df[ts], now, req["window_s"])][features]
+    r0 = time.perf_counter()
+    ref = pd.read_csv(req["files"]["reference"], usecols=features, dtype=text)
+    return df, ref, now, (time.perf_counter() - r0) * 1000
+
+
+def drift_bins(ref, cur, numeric, req):
+    """Counts per bin of the reference and the current sample (NULLs dropped), binned as the drift check bins:
+    numeric values by the reference's `bins`-quantiles (numpy.quantile, linear like percentile_cont), a value in
+    bin #{edges < x}; text values by the reference's `max_categories` most frequent (ties by the value's bytes),
+    any other value in one more bin."""
+    if numeric:
+        r, c = ref.to_numpy(dtype=float), cur.to_numpy(dtype=float)
+        edges = np.unique(np.quantile(r, np.arange(1, req["bins"]) / req["bins"]))
+        n = len(edges) + 1
+        return tuple(np.bincount(np.searchsorted(edges, x, side="left"), minlength=n) for x in (r, c))
+    ranked = sorted(ref.value_counts().items(), key=lambda kv: (-kv[1], kv[0].encode()))
+    cats = pd.Index([v for v, _ in ranked[: req["max_categories"]]])
+    return tuple(np.bincount(cats.get_indexer(x) + 1, minlength=len(cats) + 1) for x in (ref, cur))
+
+
+def drift(df, ref, req, _now):
+    """Per feature: both samples' sizes, PSI (proportions floored at 1e-4) and the Jensen-Shannon distance (base 2,
+    scipy)."""
+    out = {}
+    for f in req["features"]:
+        r, c = ref[f].dropna(), df[f].dropna()
+        out[f"n_cur|{f}"], out[f"n_ref|{f}"] = int(len(c)), int(len(r))
+        if not (len(r) and len(c)):
+            continue
+        ref_n, cur_n = drift_bins(r, c, f in req["numeric"], req)
+        ref_p, cur_p = ref_n / ref_n.sum(), cur_n / cur_n.sum()
+        rf, cf = np.maximum(ref_p, 1e-4), np.maximum(cur_p, 1e-4)
+        out[f"psi|{f}"] = float(np.sum((cf - rf) * np.log(cf / rf)))
+        out[f"js|{f}"] = float(jensenshannon(ref_p, cur_p, base=2))
+    return out
+
+
+def pull_labels(req):
+    """The predictions of the widest window, each with the latest label of its key (ties: the larger label) or
+    none: (ts, lt, y)."""
+    files, widest = req["files"], max(req["windows"].values())
+    preds = pd.read_csv(files["predictions"], usecols=["key", "ts"], parse_dates=["ts"])
+    labs = pd.read_csv(files["labels"], usecols=["key", "lt", "y"], parse_dates=["lt"])
+    now = pd.Timestamp.now(tz="UTC")
+    preds = preds[within(preds["ts"], now, widest)]
+    latest = labs.sort_values(["key", "lt", "y"]).drop_duplicates("key", keep="last")
+    return preds.merge(latest, on="key", how="left"), None, now, None
+
+
+def label_windows(df, _ref, req, now):
+    """Per window: predictions, labeled ones, coverage, leakage (label before prediction) and the delay
+    percentiles (numpy.percentile, linear as percentile_cont) of the labeled ones, in seconds."""
+    delay = ((df["lt"] - df["ts"]) / pd.Timedelta(seconds=1)).to_numpy()
+    labeled = df["y"].notna().to_numpy()
+    out = {}
+    for label, w in req["windows"].items():
+        inside = (df["ts"] >= now - pd.Timedelta(seconds=w)).to_numpy()
+        d = delay[inside & labeled]
+        n, k = int(inside.sum()), len(d)
+        out[f"n|{label}"], out[f"labeled|{label}"], out[f"leak|{label}"] = n, k, int((d < 0).sum())
+        if n:
+            out[f"coverage|{label}"] = k / n
+        if k:
+            out[f"d50|{label}"], out[f"d95|{label}"] = (float(v) for v in np.percentile(d, [50, 95]))
+    return out
+
+
+def pull_runs(req):
+    """The job's runs as the job check reads them (started before now, and in the widest window or ended in it
+    or still running): (status, s, f), times as epoch seconds."""
+    runs = pd.read_csv(
+        req["files"]["runs"],
+        usecols=["job", "status", "started_at", "finished_at"],
+        parse_dates=["started_at", "finished_at"],
+        dtype={"job": str, "status": str},
+    )
+    now = pd.Timestamp.now(tz="UTC")
+    span = now - pd.Timedelta(seconds=max(86400, *req["windows"].values()))
+    s, f = runs["started_at"], runs["finished_at"]
+    runs = runs[(runs["job"] == req["job"]) & (s < now) & ((s >= span) | (f >= span) | f.isna())]
+    df = pd.DataFrame({"status": runs["status"], "s": epoch_s(runs["started_at"]), "f": epoch_s(runs["finished_at"])})
+    return df, None, epoch_s(now), None
+
+
+def pull_requests(req):
+    """The widest window's requests as (age before now in seconds, latency_ms, status)."""
+    df = pd.read_csv(req["files"]["requests"], usecols=["at", "latency_ms", "status"], parse_dates=["at"])
+    now = pd.Timestamp.now(tz="UTC")
+    df = df[within(df["at"], now, max(req["windows"]))]
+    age = (now - df["at"]) / pd.Timedelta(seconds=1)
+    return pd.DataFrame({"age": age, "latency_ms": df["latency_ms"], "status": df["status"]}), None, now, None
+
+
+def kpi(df, _ref, req, now):
+    """The ratio KPI per window: the share of rows whose `numerator` holds in [now - w, now) and in the same
+    window 1..`weeks` weeks earlier; the baseline, the median of the earlier weeks' shares (those with rows); the
+    volumes (the current one, and the median of those weeks'); the standard error of value - baseline from the
+    rate pooled over those periods, sqrt(p (1 - p) (1 / n0 + c / n~)), c the variance of a median of m weeks as
+    the check defines it (`median_variance`)."""
+    t = df[req["timestamp"]]
+    hit = df[req["numerator"]].to_numpy(dtype=bool)
+    out = {}
+    for label, w in req["windows"].items():
+        periods = []
+        for k in range(req["weeks"] + 1):
+            inside = within(t, now - pd.Timedelta(weeks=k), w).to_numpy()
+            periods.append((int(inside.sum()), int((inside & hit).sum())))
+        (n0, k0), weeks = periods[0], periods[1:]
+        behind = [(n, k) for n, k in weeks if n > 0]
+        out[f"volume_current|{label}"] = n0
+        if n0:
+            out[f"value|{label}"] = k0 / n0
+        out[f"volume_baseline|{label}"] = float(np.median([n for n, _ in (behind or weeks)]))
+        if behind:
+            out[f"baseline|{label}"] = float(np.median([k / n for n, k in behind]))
+        if n0 and behind:
+            p = (k0 + sum(k for _, k in behind)) / (n0 + sum(n for n, _ in behind))
+            c = req["median_variance"][len(behind) - 1]
+            nb = float(np.median([n for n, _ in behind]))
+            out[f"se|{label}"] = float(np.sqrt(p * (1 - p) * (1 / n0 + c / nb)))
+    return out
+
+
+FILES = {
+    "scan": (pull_table, scan_window),
+    "duplicates": (pull_window, duplicates),
+    "psi": (pull_drift, drift),
+    "ks": (pull_drift, lambda df, ref, req, _now: ks(df, ref, req)),
+    "labels": (pull_labels, label_windows),
+    "job": (pull_runs, job),
+    "serving": (pull_requests, lambda df, _ref, req, _now: serving(df, req)),
+    "kpi": (pull_table, kpi),
+}
+
+
 def main():
     req = json.load(sys.stdin)
+    if "files" in req and req.get("data"):
+        t0 = time.perf_counter()
+        pull_rows, compute = FILES[req["kind"]]
+        df, ref, now, ref_ms = pull_rows(req)
+        t1 = time.perf_counter()
+        values = compute(df, ref, req, now)
+        t2 = time.perf_counter()
+        result = {"pullMs": (t1 - t0) * 1000, "computeMs": (t2 - t1) * 1000, "rows": len(df), "values": values}
+        if ref_ms is not None:
+            result["refPullMs"] = ref_ms
+        print(json.dumps(result))
+        return
     if "files" in req:
         t0 = time.perf_counter()
         if req["kind"] in CLOCKED:

@@ -11,7 +11,10 @@ const PYTHON = process.env.MLWATCH_BENCH_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('./pandas-peer.py', import.meta.url));
 
 export interface PeerRequest {
-  /** PostgreSQL, where `sql` pulls the rows; or, for classification and segments, `files` (CSV paths) instead of both. */
+  /**
+   * PostgreSQL, where `sql` pulls the rows; or `files` (CSV paths) instead of both: for classification and the
+   * model kinds (bench/duckdb.ts), and with `data: true` for the kinds of bench/duckdb-data-kinds.ts.
+   */
   url?: string;
   kind:
     | 'classification'
@@ -24,7 +27,8 @@ export interface PeerRequest {
     | 'regression'
     | 'segments'
     | 'prediction_psi'
-    | 'job';
+    | 'job'
+    | 'kpi';
   sql?: string;
   params?: readonly unknown[];
   [extra: string]: unknown;
