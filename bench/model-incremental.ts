@@ -1,6 +1,7 @@
 /**
- * mlwatch bench: the incremental classification check (models[].incremental) in steady state, against the same
- * check over the last hour alone, in the same run (issue 14's target: at most 2x).
+ * mlwatch bench: the incremental performance checks (models[].incremental) of a binary classifier and of a
+ * regression model in steady state, each against the same check over the last hour alone, in the same run
+ * (issue 14's target: at most 2x).
  *
  * 1,000,000 predictions over the 13 days before the load, each labeled 1 to 24 hours after it was made, the
  * labels not yet due left out. Each round is a minute of traffic: 77 predictions stamped in the last minute and
@@ -9,7 +10,9 @@
  * - `incremental 14d`: the check of windows [14d] with incremental {} (buckets of 1h, settle 5m), warm: its
  *   first run (every bucket summed, and the full statement for the exact AUC) is timed apart;
  * - `check 1h`: the same model's check without incremental over windows [1h];
- * - `full 14d`: the check without incremental over windows [14d], what the incremental one replaces.
+ * - `full 14d`: the check without incremental over windows [14d], what the incremental one replaces;
+ * and the same three for a regression model on the same predictions (the score as its predicted value, the
+ * labels' `amount` as its label).
  * The tables have the indexes an incremental model wants (docs/architecture.md, "Incremental checks"):
  * predictions (predicted_at), (key); labels (key), (observed_at). After the rounds, the incremental check's
  * values are held against the full check's, run in the same snapshot.
@@ -36,6 +39,13 @@ const DEADLINE_MS = 300_000;
 const APP = `mlwatch-bench-incremental-${process.pid}`;
 const OUT_FILE = fileURLToPath(new URL('../.bench/model-incremental.json', import.meta.url));
 const TARGET = 2;
+/** The regression model's label: its predicted value (the score) plus noise of up to 0.2 either way. */
+const AMOUNT = 'score + (random() - 0.5) * 0.4';
+const KINDS = {
+  classification: { task: 'binary_classification', predicted: 'score', label: 'label' },
+  regression: { task: 'regression', predicted: 'prediction', label: 'amount' },
+} as const;
+type Kind = keyof typeof KINDS;
 
 async function load(db: pg.Client): Promise<void> {
   await db.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
@@ -43,7 +53,7 @@ async function load(db: pg.Client): Promise<void> {
   await db.query(`CREATE UNLOGGED TABLE ${SCHEMA}.predictions (key bigint NOT NULL, predicted_at timestamptz NOT NULL,
     score float8 NOT NULL) WITH (autovacuum_enabled = off)`);
   await db.query(`CREATE UNLOGGED TABLE ${SCHEMA}.labels (key bigint NOT NULL, observed_at timestamptz NOT NULL,
-    label boolean NOT NULL) WITH (autovacuum_enabled = off)`);
+    label boolean NOT NULL, amount float8 NOT NULL) WITH (autovacuum_enabled = off)`);
   await db.query('SELECT setseed(0.14)');
   await db.query(
     `INSERT INTO ${SCHEMA}.predictions
@@ -51,9 +61,10 @@ async function load(db: pg.Client): Promise<void> {
      FROM generate_series(1, $1::bigint) AS i`,
     [ROWS],
   );
-  // Labels due before the load, observed 1 to 24 hours after the prediction; positive with probability = score.
+  // Labels due before the load, observed 1 to 24 hours after the prediction; positive with probability = score;
+  // the regression model's label the score plus noise.
   await db.query(`INSERT INTO ${SCHEMA}.labels
-    SELECT key, observed_at, random() < score FROM (
+    SELECT key, observed_at, random() < score, ${AMOUNT} FROM (
       SELECT key, score, predicted_at + interval '1 hour' + interval '23 hours' * random() AS observed_at
       FROM ${SCHEMA}.predictions) p
     WHERE observed_at < now() - interval '10 minutes'`);
@@ -83,7 +94,7 @@ async function minute(db: pg.Client): Promise<void> {
   nextKey += PER_MINUTE;
   await db.query(
     `INSERT INTO ${SCHEMA}.labels
-     SELECT p.key, now() - interval '1 minute' * random(), random() < p.score
+     SELECT p.key, now() - interval '1 minute' * random(), random() < p.score, ${AMOUNT}
      FROM ${SCHEMA}.predictions p
      WHERE p.predicted_at BETWEEN now() - interval '24 hours' AND now() - interval '1 hour'
        AND NOT EXISTS (SELECT 1 FROM ${SCHEMA}.labels l WHERE l.key = p.key)
@@ -92,30 +103,70 @@ async function minute(db: pg.Client): Promise<void> {
   );
 }
 
-function checks(): Record<'incremental' | 'hour' | 'full', Check> {
-  const model = (name: string, windows: string, extra = '') => `  - name: ${name}
-    task: binary_classification
+type Sides = Record<'incremental' | 'hour' | 'full', Check>;
+
+function checks(): Record<Kind, Sides> {
+  const model = (name: string, kind: Kind, windows: string, extra = '') => `  - name: ${name}
+    task: ${KINDS[kind].task}
     owner: bench
-    predictions: { table: ${SCHEMA}.predictions, key: key, timestamp: predicted_at, score: score }
-    labels: { table: ${SCHEMA}.labels, key: key, timestamp: observed_at, label: label }
+    predictions: { table: ${SCHEMA}.predictions, key: key, timestamp: predicted_at, ${KINDS[kind].predicted}: score }
+    labels: { table: ${SCHEMA}.labels, key: key, timestamp: observed_at, label: ${KINDS[kind].label} }
     windows: ${windows}
 ${extra}`;
+  const models = (Object.keys(KINDS) as Kind[]).map(
+    (k) =>
+      `${model(`${k}_incremental`, k, '[14d]', '    incremental: {}\n')}${model(`${k}_hour`, k, '[1h]')}${model(`${k}_full`, k, '[14d]')}`,
+  );
   const cfg = benchConfig(
     { url: URL_, app: APP, statementTimeout: '120s' },
     `models:
-${model('incremental', '[14d]', '    incremental: {}\n')}${model('hour', '[1h]')}${model('full', '[14d]')}`,
+${models.join('')}`,
   );
   const find = (name: string) => {
     const c = cfg.checks.find((k) => k.id === `model:${name}:performance`);
     if (c === undefined) throw new Error(`no check model:${name}:performance`);
     return c;
   };
-  return { incremental: find('incremental'), hour: find('hour'), full: find('full') };
+  const sides = (k: Kind): Sides => ({
+    incremental: find(`${k}_incremental`),
+    hour: find(`${k}_hour`),
+    full: find(`${k}_full`),
+  });
+  return { classification: sides('classification'), regression: sides('regression') };
 }
 
-async function timed(w: Warehouse, check: Check): Promise<number> {
+/**
+ * Where a run's time went, by statement: the clock, the setting that keeps the rest serial, the parts, the
+ * relabeled predictions, the full statement.
+ */
+type Split = Record<string, number>;
+
+function statementKind(sql: string): string {
+  if (/\bnow_us\b/.test(sql)) return 'clock';
+  if (/set_config/.test(sql)) return 'serial';
+  if (/'before' AS state|'kept' AS state/.test(sql)) return 'relabeled';
+  if (/AS part, v\b/.test(sql)) return 'parts';
+  return 'full';
+}
+
+/** One run of `check` in its own read-only transaction, in ms; each statement's time added to `split`. */
+async function timed(w: Warehouse, check: Check, split?: Split): Promise<number> {
   const t0 = performance.now();
-  await w.readOnly({ timeoutMs: 120_000 }, (q) => check.run(q));
+  await w.readOnly({ timeoutMs: 120_000 }, (q) =>
+    check.run({
+      async query(sql, params) {
+        const s0 = performance.now();
+        try {
+          return await q.query(sql, params);
+        } finally {
+          if (split !== undefined) {
+            const kind = statementKind(sql);
+            split[kind] = (split[kind] ?? 0) + performance.now() - s0;
+          }
+        }
+      },
+    }),
+  );
   return performance.now() - t0;
 }
 
@@ -123,7 +174,7 @@ async function timed(w: Warehouse, check: Check): Promise<number> {
  * The incremental check's values against the full check's, in one snapshot: every family but the AUC's to 1e-9;
  * the AUC, as of the incremental check's last full run, within 2 standard errors of the current one.
  */
-async function verify(w: Warehouse, c: ReturnType<typeof checks>): Promise<string> {
+async function verify(w: Warehouse, c: Sides): Promise<string> {
   const [inc, full] = await w.readOnly({ timeoutMs: 120_000 }, async (q) => [
     await c.incremental.run(q),
     await c.full.run(q),
@@ -148,7 +199,11 @@ async function verify(w: Warehouse, c: ReturnType<typeof checks>): Promise<strin
       throw new Error(`the incremental check's ${key} is ${got}, the full check's ${want}`);
     n++;
   }
-  return `${n} series equal to the full check's to 1e-9; the AUC, as of the first run, ${aucGap.toExponential(1)} from the current one`;
+  if (n === 0) throw new Error('no series to compare');
+  const auc = b.has(`mlwatch_model_auc${JSON.stringify({ model: '', window: '14d' })}`)
+    ? `; the AUC, as of the first run, ${aucGap.toExponential(1)} from the current one`
+    : '';
+  return `${n} series equal to the full check's to 1e-9${auc}`;
 }
 
 async function main(): Promise<void> {
@@ -156,7 +211,7 @@ async function main(): Promise<void> {
   const db = await connectOrExit(URL_, APP);
   const version = String((await db.query('SHOW server_version')).rows[0]?.server_version ?? '?');
   console.log(
-    `mlwatch bench: incremental classification (Postgres ${version}, node ${process.version}, ${os.availableParallelism()} CPUs)`,
+    `mlwatch bench: incremental classification and regression (Postgres ${version}, node ${process.version}, ${os.availableParallelism()} CPUs)`,
   );
   const w = createPgWarehouse({ url: URL_, pool: 2, applicationName: APP, connectTimeoutMs: 5000 });
   try {
@@ -164,16 +219,24 @@ async function main(): Promise<void> {
     await load(db);
     console.log(`loaded ${count(ROWS)} predictions in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const c = checks();
-    const cold = await timed(w, c.incremental);
-    const sides = { 'incremental 14d': c.incremental, 'check 1h': c.hour, 'full 14d': c.full };
-    const names = Object.keys(sides) as Array<keyof typeof sides>;
-    for (const n of names) await timed(w, sides[n]); // warm-up
+    const kinds = Object.keys(KINDS) as Kind[];
+    const cold: Record<string, number> = {};
+    for (const k of kinds) cold[k] = await timed(w, c[k].incremental);
+    const sides: Record<string, Check> = {};
+    for (const k of kinds) {
+      sides[`${k} incremental 14d`] = c[k].incremental;
+      sides[`${k} check 1h`] = c[k].hour;
+      sides[`${k} full 14d`] = c[k].full;
+    }
+    const names = Object.keys(sides);
+    for (const n of names) await timed(w, sides[n] as Check); // warm-up
     const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+    const splits: Record<string, Split> = Object.fromEntries(names.map((n) => [n, {}]));
     for (let r = 0; r < R; r++) {
       await minute(db);
       for (let k = 0; k < names.length; k++) {
-        const n = names[(r + k) % names.length] as keyof typeof sides;
-        samples[n]?.push(await timed(w, sides[n]));
+        const n = names[(r + k) % names.length] as string;
+        samples[n]?.push(await timed(w, sides[n] as Check, splits[n]));
       }
     }
     const s: Record<string, Stats> = {};
@@ -182,30 +245,38 @@ async function main(): Promise<void> {
     );
     for (const n of names) {
       s[n] = stats(samples[n] as number[]);
-      console.log(`  ${n.padEnd(18)} ${line(s[n] as Stats)}`);
+      console.log(`  ${n.padEnd(30)} ${line(s[n] as Stats)}`);
     }
     const perRound = (a: string, b: string) =>
       stats((samples[a] as number[]).map((v, i) => v / ((samples[b] as number[])[i] as number))).median;
-    const toHour = perRound('incremental 14d', 'check 1h');
-    const toFull = perRound('incremental 14d', 'full 14d');
-    console.log(
-      `  incremental 14d = ${x(toHour)} check 1h (per round; target <= ${TARGET}x: ${toHour <= TARGET ? 'PASS' : 'FAIL'}), ${x(toFull)} full 14d`,
-    );
-    console.log(
-      `  first run of the incremental check (every bucket, and the full statement): ${cold.toFixed(0)} ms`,
-    );
-    const verified = await verify(w, c);
-    console.log(`  ${verified}`);
+    const ratios: Record<string, { toHour: number; toFull: number }> = {};
+    for (const k of kinds) {
+      const toHour = perRound(`${k} incremental 14d`, `${k} check 1h`);
+      const toFull = perRound(`${k} incremental 14d`, `${k} full 14d`);
+      ratios[k] = { toHour, toFull };
+      console.log(
+        `  ${k}: incremental 14d = ${x(toHour)} check 1h (per round; target <= ${TARGET}x: ${toHour <= TARGET ? 'PASS' : 'FAIL'}), ${x(toFull)} full 14d`,
+      );
+      console.log(
+        `  ${k}: first run of the incremental check (every bucket, and the full statement): ${(cold[k] as number).toFixed(0)} ms`,
+      );
+      const split = Object.entries(splits[`${k} incremental 14d`] as Split)
+        .map(([kind, ms]) => `${kind} ${(ms / R).toFixed(1)}`)
+        .join(', ');
+      console.log(`  ${k}: the incremental check's statements, mean ms per run: ${split}`);
+      console.log(`  ${k}: ${await verify(w, c[k])}`);
+    }
     dog.clear();
     writeFigures(OUT_FILE, {
       version,
       rows: ROWS,
       rounds: R,
       perMinute: PER_MINUTE,
-      coldMs: Math.round(cold),
+      coldMs: cold,
       stats: s,
       samples,
-      ratios: { incrementalToHour: toHour, incrementalToFull: toFull, target: TARGET },
+      splits,
+      ratios: { ...ratios, target: TARGET },
     });
   } finally {
     await w.close();

@@ -37,6 +37,12 @@ export interface Dialect {
    */
   readonly nowMicros: string;
   /**
+   * A statement that makes the rest of the run's transaction plan without parallel workers, for statements small
+   * by design (the incremental checks' fresh parts and relabeled predictions); undefined where an engine has
+   * nothing to start (DuckDB's threads are in the process).
+   */
+  readonly serialRest?: string;
+  /**
    * How many of `thresholds` (an array, sorted ascending) are <= `operand`; NULL for a NULL operand. PostgreSQL's
    * width_bucket(operand, thresholds), a binary search.
    */
@@ -105,6 +111,10 @@ export const postgres: Dialect = {
   now: 'now()',
   // extract returns numeric since PostgreSQL 14: exact to the microsecond.
   nowMicros: '(extract(epoch FROM now()) * 1000000)::bigint::text',
+  // PostgreSQL prices starting a worker at parallel_setup_cost (1000, about a thousand page reads) and chose
+  // workers for statements of a few hundred rows; starting them took 30 to 40 ms on 2 CPUs, where the work
+  // serially took 8 to 15 ms (bench/model-incremental.ts). A transaction-local setting: the next run's own.
+  serialRest: "SELECT set_config('max_parallel_workers_per_gather', '0', true)",
   widthBucket: (operand, thresholds) => `width_bucket(${operand}, ${thresholds})`,
   catalogType: (dataType) => dataType,
   intDiv: (dividend, divisor) => `(${dividend}) / (${divisor})`,

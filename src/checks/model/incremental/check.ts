@@ -85,6 +85,9 @@ export function buildIncrementalCheck<V>(
       buckets = new Map();
     }
     const sum: Summing = { m, task: task as IncrementalTask<unknown>, shift: shift ?? 0 };
+    // What follows reads a bucket or two and the predictions relabeled since the last run: too little for the
+    // parallel workers a planner may choose to start to pay off (the full statement above keeps them).
+    if (m.dialect.serialRest !== undefined) await q.query(m.dialect.serialRest);
     const fresh = await sumFresh(q, sum, o, plan);
     const added = await sumNewBuckets(q, sum, o, plan, buckets, keptMs);
     const moved = new Set<number>();
