@@ -21,16 +21,27 @@ export function buildLabelsCheck(m: ModelContext): Check {
     `count(*) FILTER (WHERE w${i}) AS n_${i}`,
     `count(*) FILTER (WHERE w${i} AND y IS NOT NULL) AS labeled_${i}`,
     `count(*) FILTER (WHERE w${i} AND y IS NOT NULL AND lt < pt) AS leak_${i}`,
-    `percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM lt - pt)) FILTER (WHERE w${i} AND y IS NOT NULL) AS d50_${i}`,
-    `percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM lt - pt)) FILTER (WHERE w${i} AND y IS NOT NULL) AS d95_${i}`,
+    // Both percentiles from one aggregate, subscripted outside: PostgreSQL sorts each ordered-set aggregate's
+    // rows on its own, even over the same rows.
+    `percentile_cont(${b.add([0.5, 0.95], 'float8[]')}) WITHIN GROUP (ORDER BY extract(epoch FROM lt - pt)) FILTER (WHERE w${i} AND y IS NOT NULL) AS d_${i}`,
+  ]);
+  const outputs = m.windows.flatMap((_, i) => [
+    `n_${i}`,
+    `labeled_${i}`,
+    `leak_${i}`,
+    `d_${i}[1] AS d50_${i}`,
+    `d_${i}[2] AS d95_${i}`,
   ]);
   const byVersion = m.predictions.versionSql !== undefined;
   // The first prediction in the widest window (every row of `joined` is in it): orders the versions.
   const st = b.statement(`WITH ${cte}
-SELECT ${byVersion ? 'GROUPING(v) AS all_versions, v' : '1 AS all_versions, NULL::text AS v'}, ${perWindow.join(',\n  ')},
-  extract(epoch FROM min(pt))::float8 AS first_pt
-FROM joined
-${byVersion ? 'GROUP BY GROUPING SETS ((v), ())' : ''}`);
+SELECT all_versions, v, ${outputs.join(', ')}, first_pt
+FROM (
+  SELECT ${byVersion ? 'GROUPING(v) AS all_versions, v' : '1 AS all_versions, NULL::text AS v'}, ${perWindow.join(',\n    ')},
+    extract(epoch FROM min(pt))::float8 AS first_pt
+  FROM joined
+  ${byVersion ? 'GROUP BY GROUPING SETS ((v), ())' : ''}
+) per_version`);
   return modelCheck(m, 'labels', 'labels', async (q) => toResult(m, await q.query(st.text, st.params)));
 }
 

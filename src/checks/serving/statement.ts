@@ -48,25 +48,34 @@ export function servingStatement(s: ServingEntry, dialect: Dialect = postgres): 
     'float8[]',
   );
   const widest = Math.max(...s.windows.map((w) => w.ms));
-  const perWindow = s.windows.flatMap((w, i) => {
+  const aggregates: string[] = [];
+  const outputs: string[] = [];
+  s.windows.forEach((w, i) => {
     // The widest window is the statement's own WHERE: no filter needed.
     const inW = w.ms === widest ? 'true' : `t >= ${p.cutoff(w.ms)}`;
-    const pct = `percentile_cont(${fractions}) WITHIN GROUP (ORDER BY l) FILTER (WHERE ${inW})`;
-    return [
+    aggregates.push(
       `count(*) FILTER (WHERE ${inW}) AS requests_${i}`,
       `count(*) FILTER (WHERE ${inW} AND err) AS errors_${i}`,
       `count(l) FILTER (WHERE ${inW}) AS timed_${i}`,
       `count(*) FILTER (WHERE ${inW} AND l > ${objective}) AS slow_${i}`,
-      // The same aggregate three times: Postgres computes identical aggregates once.
-      ...PERCENTILES.map(([label], k) => `(${pct})[${k + 1}] AS p${label}_${i}`),
-    ];
+      // Once per window, subscripted outside: PostgreSQL does not share identical ordered-set aggregates, and
+      // spelled out per percentile it sorted each window three times (1.0-1.1 s against 0.6 s, 1,000,000 rows).
+      `percentile_cont(${fractions}) WITHIN GROUP (ORDER BY l) FILTER (WHERE ${inW}) AS pct_${i}`,
+    );
+    outputs.push(
+      ...['requests', 'errors', 'timed', 'slow'].map((c) => `${c}_${i}`),
+      ...PERCENTILES.map(([label], k) => `pct_${i}[${k + 1}] AS p${label}_${i}`),
+    );
   });
-  const text = `SELECT
-  ${perWindow.join(',\n  ')}
+  const text = `SELECT ${outputs.join(', ')}
 FROM (
-  SELECT r.${ts} AS t, ${latency} AS l, ${error} AS err
-  FROM ${table} r
-  WHERE r.${ts} >= ${p.cutoff(widest)} AND r.${ts} < now()
-) requests`;
+  SELECT
+    ${aggregates.join(',\n    ')}
+  FROM (
+    SELECT r.${ts} AS t, ${latency} AS l, ${error} AS err
+    FROM ${table} r
+    WHERE r.${ts} >= ${p.cutoff(widest)} AND r.${ts} < now()
+  ) requests
+) per_window`;
   return { text, params: p.params, windows: s.windows, hasStatus: s.status !== undefined };
 }
