@@ -82,7 +82,7 @@ async function arrive(table: string, offset: number, noZeros = false): Promise<v
 
 beforeAll(async () => {
   db = await openTestDb();
-  for (const table of ['r', 'far']) {
+  for (const table of ['r', 'far', 'nan']) {
     await db.writer.exec(`
       CREATE TABLE ${db.schema}.${table}_preds (request_id text, predicted_at timestamptz, value float8, model_version text);
       CREATE TABLE ${db.schema}.${table}_labels (request_id text, labeled_at timestamptz, actual float8);`);
@@ -150,6 +150,29 @@ describe('incremental regression: equal to a full recomputation', () => {
       [...seen].join(),
     ).toBe(true);
   }, 60_000);
+
+  it('a NaN predicted value in a kept bucket stays NaN across a restart from the store', async () => {
+    // Labeled predictions 4.5 to 1 s old, one of them NaN and 4 s old: its bucket is complete, more than a second
+    // from either window's start (a bucket a start splits is not kept), kept, and saved to the store.
+    await db.writer.exec(`
+      INSERT INTO ${db.schema}.nan_preds
+        SELECT 'n' || i, now() - i * interval '100 milliseconds', CASE WHEN i = 40 THEN 'NaN'::float8 ELSE i END, 'a'
+        FROM generate_series(10, 45) i;
+      INSERT INTO ${db.schema}.nan_labels SELECT 'n' || i, now() - interval '1 second', i + 1 FROM generate_series(10, 45) i;`);
+    await sleep(600);
+    const full = check('nan', false, false);
+    const first = await runBoth(check('nan'), full);
+    // Every metric of the 6 s window is NaN, so not exported: skipped as undefined, as the full check does.
+    expect(first.inc.skipped.undefined ?? 0).toBeGreaterThan(0);
+    expect(first.inc.skipped).toEqual(first.full.skipped);
+    // A restart reads the bucket back from the store: still NaN, not a 0 that JSON would have made of it.
+    const restarted = await runBoth(check('nan'), full);
+    expectSameValues(
+      values(restarted.inc, (n) => !STAMPS.has(n)),
+      values(restarted.full, () => true),
+    );
+    expect(restarted.inc.skipped).toEqual(restarted.full.skipped);
+  }, 30_000);
 
   it('keeps R² exact for labels far from 0 that vary little, where a plain sum of squares would not', async () => {
     // Labels about 1.7e9 (a timestamp, say) spread over 10: their sum of squares is about 3e18 a row, so a

@@ -143,7 +143,7 @@ export function buildIncrementalCheck<V>(
     },
     // Outside the run's read-only transaction: the store may be the warehouse's own PGlite session (the demo),
     // and a warehouse transaction should not wait on another database anyway.
-    beforeRun: () => recall(state, check.id, check.fingerprint, task.empty),
+    beforeRun: () => recall(state, check.id, check.fingerprint),
     afterRun: () => persist(state, check.id, check.fingerprint),
   };
   // Keyed by the check the exporter holds (and hands to the next one's adopt), not by the inner one.

@@ -8,8 +8,11 @@ import type { PartRow, State, Sums } from './state.js';
  * from what the process remembers, and the next save that works writes what changed meanwhile.
  */
 
-/** A bucket as stored: its rows as [version, bin, sums]. */
-type StoredBucket = Array<[string | null, number | null, Array<number | null>]>;
+/**
+ * A bucket as stored: its rows as [version, bin, sums], a sum that JSON cannot hold as a number (NaN from a NaN
+ * value in the rows, a regression minimum of no labels: Infinity) as its text.
+ */
+type StoredBucket = Array<[string | null, number | null, Array<number | string>]>;
 
 interface StoredHeader {
   keptMs?: number;
@@ -18,16 +21,8 @@ interface StoredHeader {
   shift?: number;
 }
 
-/**
- * Replaces the state with the store's copy when the store holds another revision (or this process has none).
- * `empty` is the task's value of a row holding nothing, which JSON stores as null where it is not finite.
- */
-export async function recall(
-  state: State,
-  id: string,
-  fingerprint: string,
-  empty: readonly number[],
-): Promise<void> {
+/** Replaces the state with the store's copy when the store holds another revision (or this process has none). */
+export async function recall(state: State, id: string, fingerprint: string): Promise<void> {
   if (state.memory === undefined) return;
   let saved: Awaited<ReturnType<typeof state.memory.load>>;
   try {
@@ -38,7 +33,7 @@ export async function recall(
   if (saved === undefined || saved === 'unchanged') return;
   const header = saved.header as StoredHeader;
   const buckets = new Map<number, Sums>();
-  for (const [bucket, body] of saved.parts) buckets.set(bucket, decodeBucket(body as StoredBucket, empty));
+  for (const [bucket, body] of saved.parts) buckets.set(bucket, decodeBucket(body as StoredBucket));
   state.buckets = buckets;
   state.keptMs = header.keptMs;
   state.full = header.full && { atUs: header.full.atUs, values: new Map(header.full.counts) };
@@ -88,15 +83,13 @@ export async function persist(state: State, id: string, fingerprint: string): Pr
 }
 
 function encodeBucket(sums: Sums): StoredBucket {
-  return [...sums.values()].map((r) => [r.v, r.b, r.sums]);
+  return [...sums.values()].map((r) => [r.v, r.b, r.sums.map((x) => (Number.isFinite(x) ? x : String(x)))]);
 }
 
-function decodeBucket(body: StoredBucket, empty: readonly number[]): Sums {
+function decodeBucket(body: StoredBucket): Sums {
   const out: Sums = new Map();
   for (const [v, b, stored] of body) {
-    // JSON has no infinities: a regression row's minimum of no labels comes back null.
-    const sums = stored.map((x, j) => (x === null ? (empty[j] as number) : x));
-    const row: PartRow = { v, b, sums };
+    const row: PartRow = { v, b, sums: stored.map(Number) };
     out.set(rowKey(row), row);
   }
   return out;
