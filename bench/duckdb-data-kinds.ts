@@ -3,8 +3,8 @@
  * files (`duckdb:memory` with `warehouse.files`), against the pandas path on the same rows (pandas.read_csv of CSV
  * copies: no Parquet engine here; then numpy or scipy), issue 15's target being 0.1x the peer: the dataset scan,
  * duplicates, drift PSI and exact KS, labels, a job's runs, a service's requests and the ratio KPI
- * (bench/duckdb-data-defs.ts, bench/duckdb-system-defs.ts), on 1,000,000 rows each in the shape of the
- * PostgreSQL bench whose saved figures are printed beside them.
+ * (bench/duckdb-data-defs.ts, duckdb-drift-defs.ts, duckdb-system-defs.ts), on 1,000,000 rows each in the
+ * shape of the PostgreSQL bench whose saved figures are printed beside them.
  *
  * Per kind: its files are written (bench/duckdb-data-files.ts), the check runs once and the peer once, and every
  * value of the peer must equal the check's series (counts exactly, times to a microsecond, the rest to 1e-9)
@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { Sample } from '../src/metrics/types.js';
 import { configText, DATASET_KINDS, type DataKind } from './duckdb-data-defs.js';
+import { DRIFT_KINDS } from './duckdb-drift-defs.js';
 import { timedCheck } from './duckdb-model-kinds.js';
 import { alternate } from './duckdb-rounds.js';
 import { GAP_S, SYSTEM_KINDS } from './duckdb-system-defs.js';
@@ -33,7 +34,7 @@ const TARGET = 0.1;
 const DIR = fileURLToPath(new URL('../.bench/duckdb-data-kinds/', import.meta.url));
 const BENCH = fileURLToPath(new URL('../.bench/', import.meta.url));
 const OUT_FILE = `${BENCH}duckdb-data-kinds.json`;
-const KINDS = [...DATASET_KINDS, ...SYSTEM_KINDS];
+const KINDS = [...DATASET_KINDS, ...DRIFT_KINDS, ...SYSTEM_KINDS];
 const loadAverage = () =>
   os
     .loadavg()
@@ -93,6 +94,7 @@ async function runKind(k: DataKind, section: number, why: string | undefined) {
     if (r.refPullMs !== undefined) parts.refPull.push(r.refPullMs);
     return r.pullMs - ref + r.computeMs;
   };
+  const loads: Record<string, string> = {};
   let compared: number | undefined;
   let again: number | string = 'not compared again';
   let rounds: Awaited<ReturnType<typeof alternate>>;
@@ -108,7 +110,9 @@ async function runKind(k: DataKind, section: number, why: string | undefined) {
       compared = verify(k, side.samples(), last as PeerResult);
       for (const p of Object.values(parts)) p.length = 0;
     }
+    loads.rounds = loadAverage();
     rounds = await alternate(side.run, why === undefined ? peer : undefined, R);
+    loads.end = loadAverage();
     if (compared !== undefined)
       again = holds(k, written)
         ? verify(k, side.samples(), last as PeerResult)
@@ -119,7 +123,9 @@ async function runKind(k: DataKind, section: number, why: string | undefined) {
   const s: Record<string, Stats> = {};
   for (const [n, v] of Object.entries(rounds.samples)) s[n] = stats(v);
   const check = s.check as Stats;
-  console.log(`\n${section}. ${k.name}: ${k.what}; ${R} rounds`);
+  console.log(
+    `\n${section}. ${k.name}: ${k.what}; ${R} rounds (load average ${loads.rounds} -> ${loads.end})`,
+  );
   console.log(`  DuckDB check over Parquet      ${line(check)}`);
   const pass = rounds.ratio !== undefined && rounds.ratio <= TARGET;
   if (s.peer && rounds.ratio !== undefined) {
@@ -145,6 +151,7 @@ async function runKind(k: DataKind, section: number, why: string | undefined) {
     checkId: k.checkId,
     compared,
     comparedAfter: again,
+    loadAverage: loads,
     stats: Object.fromEntries(Object.entries(s).map(([n, v]) => [n, rounded(v)])),
     peerPullMs: parts.pull.length ? rounded(stats(parts.pull)) : undefined,
     peerComputeMs: parts.compute.length ? rounded(stats(parts.compute)) : undefined,
