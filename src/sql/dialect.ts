@@ -42,6 +42,10 @@ export interface Dialect {
    * nothing to start (DuckDB's threads are in the process).
    */
   readonly serialRest?: string;
+  /** A timestamp as seconds since the epoch, float8. */
+  epochSeconds(ts: string): string;
+  /** The seconds from `earlier` to `later` (timestamps), float8: exact to the microsecond before the cast. */
+  secondsBetween(later: string, earlier: string): string;
   /**
    * How many of `thresholds` (an array, sorted ascending) are <= `operand`; NULL for a NULL operand. PostgreSQL's
    * width_bucket(operand, thresholds), a binary search.
@@ -115,6 +119,8 @@ export const postgres: Dialect = {
   // workers for statements of a few hundred rows; starting them took 30 to 40 ms on 2 CPUs, where the work
   // serially took 8 to 15 ms (bench/model-incremental.ts). A transaction-local setting: the next run's own.
   serialRest: "SELECT set_config('max_parallel_workers_per_gather', '0', true)",
+  epochSeconds: (ts) => `extract(epoch FROM ${ts})::float8`,
+  secondsBetween: (later, earlier) => `extract(epoch FROM ${later} - ${earlier})::float8`,
   widthBucket: (operand, thresholds) => `width_bucket(${operand}, ${thresholds})`,
   catalogType: (dataType) => dataType,
   intDiv: (dividend, divisor) => `(${dividend}) / (${divisor})`,
@@ -195,6 +201,11 @@ export const duckdb: Dialect = {
   interval: postgres.interval,
   now: 'now()',
   nowMicros: 'epoch_us(now())::text',
+  // Whole microseconds, then one division: the same float8 as PostgreSQL's exact numeric cast. The difference of
+  // two timestamptz is an interval that DuckDB builds through ICU row by row: the labels check's delays took
+  // 1,190 ms that way on 1,000,000 predictions, 394 ms as microseconds (bench/duckdb-data-kinds.ts).
+  epochSeconds: (ts) => `epoch_us(${ts})::float8 / 1000000`,
+  secondsBetween: (later, earlier) => `(epoch_us(${later}) - epoch_us(${earlier}))::float8 / 1000000`,
   widthBucket: (operand, thresholds) =>
     `CASE WHEN (${operand}) IS NULL THEN NULL ELSE len(list_filter(${thresholds}, e -> e <= (${operand}))) END`,
   catalogType: duckdbCatalogType,

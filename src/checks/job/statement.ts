@@ -55,7 +55,8 @@ export function jobStatement(j: JobEntry, dialect: Dialect = postgres): JobState
   // The same job, further back: only reached when the rows read hold no finished run (or no success).
   const older = (what: string, where: string, order = '') =>
     `(SELECT ${what} FROM ${table} t WHERE ${jobFilter('t')}t.${started} < now() AND t.${finished} < now()${where}${order})`;
-  const epoch = (x: string) => `extract(epoch FROM ${x})::float8`;
+  const epoch = (x: string) => dialect.epochSeconds(x);
+  const seconds = (later: string, earlier: string) => dialect.secondsBetween(later, earlier);
 
   const text = `SELECT
   count(*) FILTER (WHERE f IS NULL) AS in_progress,
@@ -64,16 +65,16 @@ export function jobStatement(j: JobEntry, dialect: Dialect = postgres): JobState
            ${older(`max(${epoch(`t.${finished}`)})`, ` AND ${ok('t')}`)}) AS last_success,
   -- The newest end as [end, duration]: max() over arrays picks the newest run in the same pass, no sort.
   -- Only over the last day's ends (the p95's rows): building an array per row is not free.
-  coalesce((max(ARRAY[${epoch('f')}, ${epoch('f - s')}]) FILTER (WHERE ${lastDay}))[2],
+  coalesce((max(ARRAY[${epoch('f')}, ${seconds('f', 's')}]) FILTER (WHERE ${lastDay}))[2],
            ${older(
-             epoch(`t.${finished} - t.${started}`),
+             seconds(`t.${finished}`, `t.${started}`),
              '',
              ` ORDER BY t.${finished} DESC, t.${finished} - t.${started} DESC LIMIT 1`,
            )}) AS last_duration,
   -- A scalar sub-select (an InitPlan), not an aggregate of this pass: percentile_cont cannot be split into
   -- partial aggregates, and beside it every other aggregate would run in one process. Apart, the pass runs in
   -- parallel workers and the percentile sorts only the last day's durations.
-  (SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY ${epoch(`d.${finished} - d.${started}`)})
+  (SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY ${seconds(`d.${finished}`, `d.${started}`)})
    FROM ${table} d
    WHERE ${jobFilter('d')}d.${started} < now() AND d.${finished} >= ${p.cutoff(P95_SPAN_MS)} AND d.${finished} < now()
   ) AS p95_duration

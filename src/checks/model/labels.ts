@@ -23,7 +23,7 @@ export function buildLabelsCheck(m: ModelContext): Check {
     `count(*) FILTER (WHERE w${i} AND y IS NOT NULL AND lt < pt) AS leak_${i}`,
     // Both percentiles from one aggregate, subscripted outside: PostgreSQL sorts each ordered-set aggregate's
     // rows on its own, even over the same rows.
-    `percentile_cont(${b.add([0.5, 0.95], 'float8[]')}) WITHIN GROUP (ORDER BY extract(epoch FROM lt - pt)) FILTER (WHERE w${i} AND y IS NOT NULL) AS d_${i}`,
+    `percentile_cont(${b.add([0.5, 0.95], 'float8[]')}) WITHIN GROUP (ORDER BY ${m.dialect.secondsBetween('lt', 'pt')}) FILTER (WHERE w${i} AND y IS NOT NULL) AS d_${i}`,
   ]);
   const outputs = m.windows.flatMap((_, i) => [
     `n_${i}`,
@@ -38,7 +38,7 @@ export function buildLabelsCheck(m: ModelContext): Check {
 SELECT all_versions, v, ${outputs.join(', ')}, first_pt
 FROM (
   SELECT ${byVersion ? 'GROUPING(v) AS all_versions, v' : '1 AS all_versions, NULL::text AS v'}, ${perWindow.join(',\n    ')},
-    extract(epoch FROM min(pt))::float8 AS first_pt
+    ${m.dialect.epochSeconds('min(pt)')} AS first_pt
   FROM joined
   ${byVersion ? 'GROUP BY GROUPING SETS ((v), ())' : ''}
 ) per_version`);
