@@ -64,6 +64,11 @@ export interface Dialect {
    */
   groupable(select: string, keys: string): string;
   /**
+   * Whether the engine reads a column at a time (DuckDB), so that a statement per column of a row's values
+   * costs that column's read: then drift counts each feature's distinct values apart (drift-sql.ts).
+   */
+  readonly columnar: boolean;
+  /**
    * A CTE (`name AS (...)`) of the predictions matching `where`, each with the LATEST label of its key (see
    * latestLabelJoin in src/checks/model/context.ts, which builds `q`): rows equal in `prediction` (key,
    * timestamp, identity) count once, and among a key's label rows the one that sorts first by `lt DESC, y DESC`
@@ -128,6 +133,7 @@ export const postgres: Dialect = {
   // in the default 4 MB work_mem spills in batches (bench/peer-kinds.ts's duplicates: 670-750 ms hashed,
   // 320-365 ms sorted, the sort alone 205 ms; a larger work_mem made the hash slower still, 1.2-1.4 s).
   groupable: (select, keys) => `(${select} ORDER BY ${keys} OFFSET 0)`,
+  columnar: false,
   // A join followed by DISTINCT ON the prediction: the planner runs the scans, the hash join and the sort in
   // parallel workers and reads each table once (a per-key `latest` joined back needs the window's keys as a
   // semi-join, which read the predictions twice and sorted every label serially: 1.4 s of the 14-day check's
@@ -212,6 +218,7 @@ export const duckdb: Dialect = {
   intDiv: (dividend, divisor) => `(${dividend}) // (${divisor})`,
   // As it is: DuckDB's hash aggregate groups a million distinct keys in 50-60 ms, a sort first took 90-150.
   groupable: (select) => `(${select})`,
+  columnar: true,
   // The join, then one GROUP BY the prediction that both keeps one row per prediction and picks its latest
   // label with an aggregate: DuckDB runs DISTINCT ON as a sort of the joined rows, which alone took 382 ms of
   // the 14-day check's 1,134 ms on 1,000,000 predictions in Parquet (bench/duckdb.ts, quiet machine). A

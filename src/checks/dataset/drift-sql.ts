@@ -139,6 +139,7 @@ export function binCountsStatement(
   features: BinnedFeature[],
   dialect: Dialect = postgres,
 ): Statement {
+  if (dialect.columnar) return binCountsPerFeature(src, features, dialect);
   const p = new SqlBuilder(dialect);
   const { from, where } = fromWhere(src, p);
   const numeric: { i: number; code: string }[] = [];
@@ -197,6 +198,29 @@ SELECT u.f, u.b, sum(u.n) AS n FROM (
 ) AS u(f, b, n)
 GROUP BY u.f, u.b`;
   return p.statement(text);
+}
+
+/**
+ * binCountsStatement on a columnar engine (DuckDB): the same rows (f, b, n), from each feature's non-NULL values
+ * counted per distinct value first (a hash aggregate over one column), then binned by the same expressions,
+ * distinct values only. The zipped `unnest` above spent 1.5 s of 2.3 s of DuckDB's CPU on 1,000,000 rows of 10
+ * features; this shape 322 ms against 799 ms (bench/README.md, "The other kinds"), reading the 10 columns alone 49.
+ */
+function binCountsPerFeature(src: Source, features: BinnedFeature[], dialect: Dialect): Statement {
+  const p = new SqlBuilder(dialect);
+  const { from, where } = fromWhere(src, p);
+  const perFeature = features.map((f, i) => {
+    const bin =
+      f.kind === 'categorical'
+        ? `coalesce(array_position(${p.add(f.categories, 'text[]')}, g.x::text), 0)`
+        : p.dialect.widthBucket('g.x::float8', p.add(strictThresholds(f.edges), 'float8[]'));
+    return `SELECT ${i} AS f, ${bin} AS b, g.n
+  FROM (SELECT ${col(f.name)} AS x, count(*) AS n FROM ${from} WHERE ${where} AND ${col(f.name)} IS NOT NULL GROUP BY 1) AS g`;
+  });
+  return p.statement(`SELECT u.f, u.b, sum(u.n) AS n FROM (
+  ${perFeature.join('\n  UNION ALL\n  ')}
+) AS u
+GROUP BY u.f, u.b`);
 }
 
 /**
