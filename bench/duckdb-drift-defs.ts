@@ -21,6 +21,14 @@ const DRIFT_BODY = `datasets:
         current: 1h
         reference: { table: files.reference }
 `;
+/** Both drift kinds read the same events and reference through the same dataset config. */
+const SAME_ROWS = {
+  write: writeEvents,
+  holdS: EVENTS_HOLD_S,
+  files: { events: 'events', reference: 'reference' },
+  body: DRIFT_BODY,
+};
+
 const driftPeer = (dir: string, kind: 'psi' | 'ks', features: string[]): PeerRequest => ({
   kind,
   data: true,
@@ -37,10 +45,7 @@ const drift: DataKind = {
   id: 'drift',
   name: 'drift (PSI, JS)',
   what: `PSI, Jensen-Shannon distance and sample sizes of ${FEATURES.length} features, current 1h against a cached 100,000-row reference`,
-  write: writeEvents,
-  holdS: EVENTS_HOLD_S,
-  files: { events: 'events', reference: 'reference' },
-  body: DRIFT_BODY,
+  ...SAME_ROWS,
   checkId: 'dataset:events:drift',
   peer: (dir) => driftPeer(dir, 'psi', FEATURES),
   cachedReference: true,
@@ -81,10 +86,7 @@ const ks: DataKind = {
   id: 'drift_ks',
   name: 'exact KS',
   what: `the exact two-sample KS statistic of ${NUMERIC.length} numeric features, current 1h against the raw 100,000-row reference`,
-  write: writeEvents,
-  holdS: EVENTS_HOLD_S,
-  files: { events: 'events', reference: 'reference' },
-  body: DRIFT_BODY,
+  ...SAME_ROWS,
   checkId: 'dataset:events:drift_ks',
   peer: (dir) => driftPeer(dir, 'ks', NUMERIC),
   // The peer's keys are the features (scipy.stats.ks_2samp per column).
