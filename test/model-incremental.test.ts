@@ -323,6 +323,7 @@ describe('incremental: the plan and the config', () => {
   });
 
   it('applies the defaults and refuses incremental where it does not apply', () => {
+    // A multiclass model maps each class to its probability column (`scores`); the others name one column.
     const text = (task: string, column: string, incremental: string) => `warehouse:
   url: pglite:memory
 models:
@@ -335,7 +336,6 @@ models:
 `;
     const load = (task: string, column: string, incremental: string) => () =>
       loadConfigText(text(task, column, incremental), 'm.yaml', {}, '/');
-    // A multiclass model maps each class to its probability column.
     const ok = load('binary_classification', 'score', '{}')();
     expect(ok.raw.models?.[0]?.incremental).toEqual({
       bucket: 3_600_000,
