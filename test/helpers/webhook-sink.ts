@@ -11,6 +11,8 @@ export interface SinkCall {
 /**
  * A local HTTP server standing in for a webhook (a retraining service): records every call and answers with
  * `status` (200 by default), after `holdMs` (0: at once; a long hold stands for a receiver that hangs).
+ * `next` holds the statuses of the next calls, in order, taken before `status`: a test that must know which
+ * calls were refused sets them before the first call arrives rather than racing the exporter to flip `status`.
  * `close()` and `open()` take it down and bring it back on the same port.
  */
 export async function webhookSink() {
@@ -20,6 +22,7 @@ export async function webhookSink() {
   const sink = {
     calls,
     status: 200,
+    next: [] as number[],
     holdMs: 0,
     get url() {
       return `http://127.0.0.1:${port}`;
@@ -37,7 +40,7 @@ export async function webhookSink() {
             body: JSON.parse(text || '{}'),
             at: Date.now(),
           });
-          const { status } = sink;
+          const status = sink.next.shift() ?? sink.status;
           setTimeout(() => {
             res.statusCode = status;
             res.end(status < 300 ? 'ok' : 'retraining service unavailable');
