@@ -2,10 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { datasetContext } from '../src/checks/dataset/context.js';
 import { buildDriftChecks, driftSpec } from '../src/checks/dataset/drift.js';
 import { nextUp, strictThresholds } from '../src/checks/dataset/drift-bins.js';
-import { binCountsStatement } from '../src/checks/dataset/drift-sql.js';
+import { binCountsStatement, ksStatement, type Source } from '../src/checks/dataset/drift-sql.js';
 import type { Check, CheckResult } from '../src/checks/types.js';
 import { ConfigError } from '../src/config/errors.js';
 import { loadConfigText } from '../src/config/load.js';
+import { postgres } from '../src/sql/dialect.js';
 import type { Queryable } from '../src/warehouse/types.js';
 import { seeded } from '../tools/kpi-traffic.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
@@ -446,7 +447,7 @@ describe('drift check: values against an independent TypeScript computation', ()
     const { drift, ks } = buildBoth('quiet', spec, 'quiet');
     const statements: string[] = [];
     expect((await runCheck(drift, statements)).skipped).toEqual({ empty_window: 16 });
-    expect(statements.some((s) => s.startsWith('WITH s AS'))).toBe(false);
+    expect(statements.some((s) => s.startsWith('WITH n AS'))).toBe(false);
     expect(await runCheck(ks)).toEqual({ samples: [], skipped: { empty_window: 6 } });
   });
 });
@@ -534,6 +535,81 @@ describe('drift check: bin edges and odd shapes', () => {
     expect(got).toEqual(numericCounts(edges, curValues));
   });
 
+  it('KS spelled by row and by value: the same statistic, sample sizes and distinct values', async () => {
+    // The events of the first test: quarters with ties, specials (0, the subnormal 5e-324, +-1e300), a feature
+    // with one value, a mostly distinct one (Risk "band") and two with an empty side (no row).
+    const numeric = FEATURES.filter(([, k]) => k === 'numeric').map(([f]) => f);
+    const table = `${db.schema}.events`;
+    const at = (fromS: number, toS: number): Source => ({
+      tableSql: table,
+      timestampSql: 'ts',
+      from: { agoMs: fromS * 1000 },
+      to: { agoMs: toS * 1000 },
+    });
+    const [ref, cur] = [at(35 * DAY, 7 * DAY), at(DAY, 0)];
+    const run = async (byValue: string[]) => {
+      const st = ksStatement(ref, cur, numeric, postgres, new Set(byValue));
+      const got = await db.warehouse.readOnly({ timeoutMs: 20_000 }, (q) => q.query(st.text, st.params));
+      return new Map(
+        got.map((r) => [numeric[Number(r.f)], [Number(r.d), Number(r.nr), Number(r.nc), Number(r.nd)]]),
+      );
+    };
+    const want = new Map<string, number[]>();
+    for (const f of numeric) {
+      const values = (region: Region) =>
+        inRegion(region)
+          .map((r) => featureValue(r, f, 'numeric') as number | null)
+          .filter((v): v is number => v !== null);
+      const [r, c] = [values('reference'), values('current')];
+      if (r.length > 0 && c.length > 0)
+        want.set(f, [ksStatistic(r, c), r.length, c.length, new Set([...r, ...c]).size]);
+    }
+    expect([...want.keys()].sort()).toEqual(['age', 'constant', 'income', WEIRD].sort());
+    const halves = [numeric.filter((_, i) => i % 2 === 0), numeric.filter((_, i) => i % 2 === 1)];
+    for (const byValue of [[], numeric, ...halves]) {
+      const got = await run(byValue);
+      expect([...got.keys()].sort(), byValue.join()).toEqual([...want.keys()].sort());
+      for (const [f, [d, nr, nc, nd]] of want) {
+        const [gd, gnr, gnc, gnd] = got.get(f) as number[];
+        expectClose(gd as number, d as number, `KS of ${f} with ${byValue.join() || 'none'} by value`);
+        expect([gnr, gnc, gnd], f).toEqual([nr, nc, nd]);
+      }
+    }
+  });
+
+  it('the KS check spells by value, from its second run, the features whose values repeat 3 times or more', async () => {
+    const { ks } = buildBoth('events', {
+      features: FEATURES.map(([f]) => f),
+      reference: { window: '28d', offset: '7d' },
+    });
+    const want = oracle('events', '1d', FEATURES, inRegion('reference'), inRegion('current'), 10, 5);
+    const ksOnly = new Map([...want.values].filter(([k]) => k.startsWith('mlwatch_feature_ks_statistic')));
+    // Which features repeat: distinct values over values of both samples, from the rows.
+    const share = (f: string) => {
+      const v = [...inRegion('reference'), ...inRegion('current')]
+        .map((r) => featureValue(r, f, 'numeric'))
+        .filter((x) => x !== null);
+      return new Set(v).size / v.length;
+    };
+    expect(['age', 'constant', 'income'].map(share).every((x) => x <= 1 / 3)).toBe(true);
+    expect(share(WEIRD)).toBeGreaterThan(1 / 3);
+    // The part of a statement that spells by value, or '' without one.
+    const byValuePart = (sql: string) => sql.split('by_value AS (')[1]?.split('\n)')[0] ?? '';
+    for (const round of [1, 2, 3]) {
+      const statements: string[] = [];
+      expectMatches(await runCheck(ks, statements), { values: ksOnly, skipped: 2 });
+      // The features' kinds (no drift run has cached the reference), then KS.
+      expect(statements).toHaveLength(2);
+      const part = byValuePart(statements[1] as string);
+      if (round === 1) expect(part).toBe('');
+      else {
+        for (const f of ['age', 'constant', 'income']) expect(part, f).toContain(`t."${f}"`);
+        // Risk "band" mostly distinct, and sparse and refnull with no row to tell, stay by row.
+        for (const f of ['Risk ""band""', 'sparse', 'refnull']) expect(part, f).not.toContain(`"${f}"`);
+      }
+    }
+  });
+
   it('only categorical features, one numeric feature, and an odd number of numeric ones', async () => {
     for (const features of [
       [
@@ -618,7 +694,7 @@ describe('drift check: reference cache and statements', () => {
     const ksStatements: string[] = [];
     const ksResult = await runCheck(both.ks, ksStatements);
     expect(ksStatements).toHaveLength(1);
-    expect(ksStatements[0]).toMatch(/^WITH s AS/);
+    expect(ksStatements[0]).toMatch(/^WITH n AS/);
     const ks = ksResult.samples.find((s) => s.name === 'mlwatch_feature_ks_statistic')?.value as number;
     const income = (list: EventRow[]) => list.map((r) => r.income).filter((v) => v !== null);
     expectClose(

@@ -6,6 +6,9 @@ import type { DriftSpec } from './drift.js';
 import { type FeatureKind, ksStatement, type Source } from './drift-sql.js';
 import { datasetFamilies } from './families.js';
 
+/** Distinct values per value at or under which a feature's running counts go by value (ksStatement). */
+const BY_VALUE_BELOW = 1 / 3;
+
 /**
  * The exact two-sample Kolmogorov-Smirnov statistic of every numeric drift feature, as a check of its own:
  * `dataset:<name>:drift_ks`, scheduled every `ks_interval` (default 1h) rather than with the dataset.
@@ -20,6 +23,10 @@ import { datasetFamilies } from './families.js';
  *
  * A feature whose current or live reference sample is empty gets no row from the statement: its KS series is
  * counted as skipped (empty_window), never exported as NaN or 0.
+ *
+ * Each run also learns how often each feature's values repeat (distinct values over values, both samples), and
+ * the next run spells a feature whose values repeat at least 3 times on average by value rather than by row
+ * (ksStatement says why and what each costs). Same D either way; until a run has told, by row.
  */
 export function buildKsCheck(
   ds: DatasetContext,
@@ -28,15 +35,21 @@ export function buildKsCheck(
   current: Source,
   kinds: (q: Queryable) => Promise<{ name: string; kind: FeatureKind }[]>,
 ): Check {
+  // Features whose last run found one distinct value per 3 values or fewer (distinct / values <= BY_VALUE_BELOW).
+  const byValue = new Set<string>();
   const check = datasetCheck(ds, 'drift_ks', spec, async (q): Promise<CheckResult> => {
     const numeric = (await kinds(q)).filter((f) => f.kind === 'numeric').map((f) => f.name);
     const samples: Sample[] = [];
     if (numeric.length === 0) return { samples, skipped: {} };
-    const st = ksStatement(reference, current, numeric, ds.dialect);
+    const st = ksStatement(reference, current, numeric, ds.dialect, byValue);
     const ks = new Map<string, number>();
     for (const r of await q.query(st.text, st.params)) {
+      const name = numeric[Number(r.f)] as string;
       const d = r.d === null || r.d === undefined ? null : Number(r.d);
-      if (d !== null && Number.isFinite(d)) ks.set(numeric[Number(r.f)] as string, d);
+      if (d !== null && Number.isFinite(d)) ks.set(name, d);
+      const share = Number(r.nd) / (Number(r.nr) + Number(r.nc));
+      if (share <= BY_VALUE_BELOW) byValue.add(name);
+      else byValue.delete(name);
     }
     let empty = 0;
     for (const feature of numeric) {

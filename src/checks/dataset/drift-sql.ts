@@ -7,11 +7,13 @@ import { strictThresholds } from './drift-bins.js';
 /**
  * The statements of the drift check. Identifiers go into the text quoted (quoteIdent / quoteQualified);
  * every value (windows, timestamps, percentiles, bin edges, categories) is a bound parameter. The text of a
- * statement depends only on the dataset, the feature names and kinds, never on data.
+ * statement depends only on the dataset, the feature names and kinds (and, for KS, which spelling each feature
+ * takes), never on a value.
  *
  * Every statement reads its sample through the alias `t`, once for all features; `f` in the rows returned is the
- * feature's position in the list handed to the builder. The categories and KS statements unpivot the features
- * with `CROSS JOIN LATERAL (VALUES (0, <feature 0>), ...)`; the bin counts, which run on every check, do not.
+ * feature's position in the list handed to the builder. The categories statement, and the KS statement for the
+ * features it spells by row, unpivot the features with `CROSS JOIN LATERAL (VALUES (0, <feature 0>), ...)`; the
+ * bin counts, which run on every check, do not.
  *
  * Independent of test/helpers/drift-math.ts on purpose (that module is the tests' oracle).
  */
@@ -224,75 +226,102 @@ GROUP BY u.f, u.b`);
 }
 
 /**
- * The exact two-sample Kolmogorov-Smirnov statistic of every listed numeric feature, in one statement:
- * the non-NULL values of both samples with a source flag (`cur`), one sort by (feature, value) for window
- * counts over the rows: the reference and current rows with a value <= x (cr, cc; the default RANGE frame takes
- * every row equal to x, so each ECDF is evaluated after all its ties, exactly); each sample's size (nr, nc)
- * from plain counts of one more scan of each table (cheaper than a window over the whole partition, which
- * buffers it, or than counting the unpivoted rows again); D = max |cr/nr - cc/nc|. Rows (f, d, nr, nc); a feature with an empty sample on either side yields no row.
- * Rows, not distinct values first, on PostgreSQL: grouping by (feature, value) before the window hashed or
- * sorted every value twice (3.7 s against 2.4 s for 7 features of 200,000 rows a side, JIT off). A columnar
- * engine (DuckDB) is the other way round: each feature's column read apart, the pairs counted first, running
- * sums over the distinct values (e, below).
+ * The exact two-sample Kolmogorov-Smirnov statistic of every listed numeric feature, in one statement. For each
+ * feature, running counts over its values in order: the reference and current values <= x (cr, cc; each ECDF is
+ * evaluated after all the ties of x, exactly); each sample's size (nr, nc) from plain counts of one more scan of
+ * each table (cheaper than a window over the whole partition, which buffers it, or than counting the values
+ * again); D = max |cr/nr - cc/nc|. Rows (f, d, nr, nc, nd), nd the feature's distinct values over both samples;
+ * a feature with an empty sample on either side yields no row.
+ *
+ * Two spellings of the running counts, chosen per feature (`byValue`), the same D:
+ * - by row: the features unpivoted into (f, x, cur) rows, one sort by (feature, value), and counts over a RANGE
+ *   frame (the peers of x are its ties). Cost grows with the values, whatever they repeat.
+ * - by value: each feature's column read apart, its values counted per distinct value (a hashed aggregate, in
+ *   parallel on PostgreSQL), running sums of a ROWS frame over the distinct values only.
+ * Which is cheaper depends on how often values repeat (PostgreSQL 15, 2 CPUs, 7 features of 1,000,000 rows
+ * against 100,000, jit off, psql): with a distinct value per 11 to 110 values (the data-scan bench's amounts and
+ * counts) by value takes 2.5 s against 6.7 s by row; one per 5 values 4.4 against 7.0 s; one per 2.4 values
+ * the same (6.9 s); all distinct 11.8 against 6.7 s (the hashed aggregate spills, then sorts as many values).
+ * So the check spells a feature by value when its last run found at most one distinct value per 3 values
+ * (buildKsCheck), and by row until a run has told. A columnar engine (DuckDB) spells every feature by value:
+ * its running counts over 7,300,000 unpivoted rows took 1.8 to 9.4 s (bench/README.md, "The other kinds").
  */
 export function ksStatement(
   reference: Source,
   current: Source,
   features: string[],
   dialect: Dialect = postgres,
+  byValue: ReadonlySet<string> = new Set(),
 ): Statement {
   const p = new SqlBuilder(dialect);
   const ref = fromWhere(reference, p);
   const cur = fromWhere(current, p);
-  const rows = features.map((f, i) => `(${i}, ${col(f)}::float8)`);
+  const indexed = features.map((name, i) => ({ name, i }));
+  const valued = indexed.filter((f) => dialect.columnar || byValue.has(f.name));
+  const rowed = indexed.filter((f) => !valued.includes(f));
   // Each sample's size per feature: plain counts of one scan per table (no unpivot, no sort).
   const counts = features.map((f, i) => `count(${col(f)}) AS n${i}`).join(', ');
   const sizes = features.map((_, i) => `(${i}, r.n${i}::float8, c.n${i}::float8)`).join(', ');
-  // PostgreSQL: running counts over the rows, ties taken by the RANGE frame (see above). DuckDB spent 1.8 to 9.4 s
-  // on those over 7,300,000 unpivoted rows; there the (feature, value) pairs are counted first, and the running
-  // sums of a ROWS frame over the distinct values are the same counts (bench/README.md, "The other kinds").
-  const perRow = `
-  SELECT f, ${windowCount('NOT cur', 'w')} AS cr, ${windowCount('cur', 'w')} AS cc
-  FROM s
-  WINDOW w AS (PARTITION BY f ORDER BY x)`;
-  const grouped = `
-  SELECT f, sum(r) OVER w AS cr, sum(c) OVER w AS cc
-  FROM (SELECT f, x, count(1) FILTER (WHERE NOT cur) AS r, count(1) FILTER (WHERE cur) AS c FROM s GROUP BY f, x) AS g
-  WINDOW w AS (PARTITION BY f ORDER BY x ROWS UNBOUNDED PRECEDING)`;
-  const unpivoted = `
-  SELECT v.f, v.x, false AS cur
-  FROM ${ref.from}
-  ${unpivot(rows)} AS v(f, x)
-  WHERE ${ref.where} AND v.x IS NOT NULL
-  UNION ALL
-  SELECT v.f, v.x, true AS cur
-  FROM ${cur.from}
-  ${unpivot(rows)} AS v(f, x)
-  WHERE ${cur.where} AND v.x IS NOT NULL`;
-  // A columnar engine reads each feature's column apart, where unpivoting makes a tuple per (row, feature).
   const samples = [
     { at: ref, cur: 'false' },
     { at: cur, cur: 'true' },
   ];
-  const perColumn = features
-    .flatMap((f, i) =>
-      samples.map(
-        (x) =>
-          `SELECT ${i} AS f, ${col(f)}::float8 AS x, ${x.cur} AS cur FROM ${x.at.from} WHERE ${x.at.where} AND ${col(f)} IS NOT NULL`,
-      ),
-    )
-    .join('\n  UNION ALL ');
-  const text = `WITH s AS (${dialect.columnar ? `\n  ${perColumn}` : unpivoted}
-), n AS (
+  const ctes = [
+    `n AS (
   SELECT z.f, z.nr, z.nc
   FROM (SELECT ${counts} FROM ${ref.from} WHERE ${ref.where}) AS r,
        (SELECT ${counts} FROM ${cur.from} WHERE ${cur.where}) AS c,
        LATERAL (VALUES ${sizes}) AS z(f, nr, nc)
-), e AS (${dialect.columnar ? grouped : perRow}
-)
-SELECT e.f, max(abs(cr / n.nr - cc / n.nc)) AS d, max(n.nr) AS nr, max(n.nc) AS nc
-FROM e JOIN n ON n.f = e.f
+)`,
+  ];
+  // D, sizes and distinct values per feature from running counts e(f, cr, cc); `last` marks one row per value.
+  const ks = (
+    e: string,
+    last: string,
+  ) => `SELECT e.f, max(abs(e.cr / n.nr - e.cc / n.nc)) AS d, max(n.nr) AS nr,
+       max(n.nc) AS nc, count(*) FILTER (WHERE ${last}) AS nd
+FROM ${e} AS e JOIN n ON n.f = e.f
 WHERE n.nr > 0 AND n.nc > 0
 GROUP BY e.f`;
-  return p.statement(text);
+  const parts: string[] = [];
+  if (rowed.length > 0) {
+    const rows = rowed.map((f) => `(${f.i}, ${col(f.name)}::float8)`);
+    const unpivoted = samples.map(
+      (x) => `SELECT v.f, v.x, ${x.cur} AS cur
+  FROM ${x.at.from}
+  ${unpivot(rows)} AS v(f, x)
+  WHERE ${x.at.where} AND v.x IS NOT NULL`,
+    );
+    // A value's last row is where the rows so far (row_number) reach the rows up to its ties (cr + cc).
+    ctes.push(`by_row AS (
+  SELECT f, ${windowCount('NOT cur', 'w')} AS cr, ${windowCount('cur', 'w')} AS cc, row_number() OVER w AS rn
+  FROM (
+  ${unpivoted.join('\n  UNION ALL\n  ')}
+  ) AS s
+  WINDOW w AS (PARTITION BY f ORDER BY x)
+)`);
+    parts.push(ks('by_row', 'e.rn = e.cr + e.cc'));
+  }
+  if (valued.length > 0) {
+    const perColumn = valued.flatMap((f) =>
+      samples.map(
+        (x) =>
+          `SELECT ${f.i} AS f, ${col(f.name)}::float8 AS x, ${x.cur} AS cur FROM ${x.at.from} WHERE ${x.at.where} AND ${col(f.name)} IS NOT NULL`,
+      ),
+    );
+    ctes.push(`by_value AS (
+  SELECT f, sum(r) OVER w AS cr, sum(c) OVER w AS cc
+  FROM (
+    SELECT f, x, count(1) FILTER (WHERE NOT cur) AS r, count(1) FILTER (WHERE cur) AS c
+    FROM (
+  ${perColumn.join('\n  UNION ALL ')}
+    ) AS s
+    GROUP BY f, x
+  ) AS g
+  WINDOW w AS (PARTITION BY f ORDER BY x ROWS UNBOUNDED PRECEDING)
+)`);
+    parts.push(ks('by_value', 'TRUE'));
+  }
+  return p.statement(`WITH ${ctes.join(', ')}
+${parts.join('\nUNION ALL\n')}`);
 }
