@@ -209,8 +209,10 @@ def psi(current, reference, _req):
             ref = ref_col.to_numpy(dtype=float)
             cur = cur_col.to_numpy(dtype=float)
             edges = np.unique(np.quantile(ref, np.linspace(0.1, 0.9, 9)))
-            ref_n = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=len(edges) + 1)
-            cur_n = np.bincount(np.searchsorted(edges, cur, side="right"), minlength=len(edges) + 1)
+            # side="left": a value's bin is the number of edges below it, so a value on an edge falls in the bin
+            # under it, as the check bins it (src/checks/dataset/drift-sql.ts).
+            ref_n = np.bincount(np.searchsorted(edges, ref, side="left"), minlength=len(edges) + 1)
+            cur_n = np.bincount(np.searchsorted(edges, cur, side="left"), minlength=len(edges) + 1)
         ref_p = np.maximum(ref_n / ref_n.sum(), 1e-4)
         cur_p = np.maximum(cur_n / cur_n.sum(), 1e-4)
         out[c] = float(np.sum((cur_p - ref_p) * np.log(cur_p / ref_p)))
