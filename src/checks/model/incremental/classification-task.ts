@@ -7,7 +7,7 @@ import {
   SCORE_SUM,
 } from '../classification-sql.js';
 import type { ModelContext } from '../context.js';
-import { close, type IncrementalTask } from './task.js';
+import { close, type IncrementalTask, predictedValue } from './task.js';
 
 /**
  * A binary classifier's incremental performance check: every metric but the AUC is a ratio of sums
@@ -24,10 +24,11 @@ export function classificationIncremental(m: ModelContext): IncrementalTask<Coun
   return {
     kind: 'classification',
     names,
+    predicted: predictedValue(m),
+    // A NaN score is no score, as in the full statement.
+    rows: (_, from, keep) => `SELECT ${keep.join(', ')}, nullif(s, 'NaN'::float8) AS s, y FROM ${from}`,
     sums: (b) => [...classificationSums(b.add(m.threshold, 'float8')), ['score_sum', SCORE_SUM]],
     bin: CALIBRATION_BIN,
-    // A NaN score is no score, as in the full statement.
-    score: "nullif(s, 'NaN'::float8)",
     empty: names.map(() => 0),
     combine(into, x, sign) {
       x.forEach((v, j) => {

@@ -35,14 +35,24 @@ function at(b: SqlBuilder, ms: number): string {
   return b.add(new Date(ms).toISOString(), 'timestamptz');
 }
 
-/** The prediction columns every statement here groups by, and the identity latestLabelJoin tells rows apart by. */
-function predictionColumns(m: ModelContext): { s: string; v: string } {
+/**
+ * What the joined rows carry of each prediction (the task's predicted columns and the version) and the identity
+ * latestLabelJoin tells rows apart by.
+ */
+function predictionColumns(
+  m: ModelContext,
+  task: IncrementalTask<unknown>,
+): { columns: string; identity: string[] } {
   const p = m.predictions;
+  const v = p.versionSql ? `p.${p.versionSql}::text` : 'NULL::text';
   return {
-    s: p.valueSql ? `p.${p.valueSql}::float8` : 'NULL::float8',
-    v: p.versionSql ? `p.${p.versionSql}::text` : 'NULL::text',
+    columns: [...task.predicted.map(([e, name]) => `${e} AS ${name}`), `${v} AS v`].join(', '),
+    identity: [...task.predicted.map(([e]) => e), v],
   };
 }
+
+/** The names the joined rows carry the task's predicted columns by. */
+const predictedNames = (task: IncrementalTask<unknown>) => task.predicted.map(([, name]) => name).join(', ');
 
 /** The bin and the sums every part, bucket and state is reduced to, from rows with columns s and y (this file's joins). */
 function sumColumns(b: SqlBuilder, s: Summing): string {
@@ -78,11 +88,11 @@ export function partsStatement(
   // last part, as the WHERE keeps only rows inside some part. A gap between runs has no start of its own.
   const starts = sorted.map((part) => cutSql(b, part.lo, bucketMs, bound));
   const slotToPart = sorted.map((part, i) => `WHEN ${i + 1} THEN ${parts.indexOf(part)}`).join(' ');
-  const { s, v } = predictionColumns(m);
+  const read = predictionColumns(m, sum.task);
   const cte = latestLabelJoin(m, {
     name: 'joined',
-    columns: `${b.dialect.widthBucket(ts, `ARRAY[${starts.join(', ')}]`)} AS slot, ${s} AS s, ${v} AS v`,
-    identity: [s, v],
+    columns: `${b.dialect.widthBucket(ts, `ARRAY[${starts.join(', ')}]`)} AS slot, ${read.columns}`,
+    identity: read.identity,
     where: where === '' ? 'false' : where,
     ...(labelsBeforeMs === undefined
       ? {}
@@ -90,7 +100,7 @@ export function partsStatement(
   });
   return b.statement(`WITH ${cte}
 SELECT CASE slot ${slotToPart} END AS part, v, ${sumColumns(b, sum)}
-FROM (SELECT slot, v, ${sum.task.score} AS s, y FROM joined) r
+FROM (${sum.task.rows(b, 'joined', ['slot', 'v'])}) r
 GROUP BY slot, v, 3`);
 }
 
@@ -117,8 +127,8 @@ export function relabeledStatement(
   const starts = b.add(bounds, 'timestamptz[]');
   const where = `${ts} >= ${at(b, buckets.first * bucketMs)} AND ${ts} < ${at(b, buckets.end * bucketMs)}
     AND p.${p.keySql} IN (SELECT ${l.keySql} FROM ${l.tableSql} WHERE ${l.timestampSql} >= ${at(b, labelsMs.sinceMs)})`;
-  const { s, v } = predictionColumns(m);
-  const columns = `${b.dialect.widthBucket(ts, starts)} - 1 + ${buckets.first} AS bucket, ${s} AS s, ${v} AS v`;
+  const read = predictionColumns(m, sum.task);
+  const columns = `${b.dialect.widthBucket(ts, starts)} - 1 + ${buckets.first} AS bucket, ${read.columns}`;
   const states: Array<[string, number | undefined]> = [
     ...(labelsMs.beforeMs === undefined ? [] : ([['before', labelsMs.beforeMs]] as Array<[string, number]>)),
     ['kept', labelsMs.keptMs],
@@ -128,18 +138,16 @@ export function relabeledStatement(
     latestLabelJoin(m, {
       name: `j_${state}`,
       columns,
-      identity: [s, v],
+      identity: read.identity,
       where,
       ...(beforeMs === undefined ? {} : { labelsWhere: `lab.${l.timestampSql} < ${at(b, beforeMs)}` }),
     }),
   );
   const union = states
-    .map(([state]) => `SELECT '${state}' AS state, bucket, v, ${sum.task.score} AS s, y FROM j_${state}`)
+    .map(([state]) => `SELECT '${state}' AS state, bucket, v, ${predictedNames(sum.task)}, y FROM j_${state}`)
     .join('\n  UNION ALL ');
   return b.statement(`WITH ${ctes.join(',\n')}
 SELECT state, bucket, v, ${sumColumns(b, sum)}
-FROM (
-  ${union}
-) r
+FROM (${sum.task.rows(b, `(\n  ${union}\n) AS u`, ['state', 'bucket', 'v'])}) r
 GROUP BY state, bucket, v, 4`);
 }

@@ -2,7 +2,7 @@ import { countsKey } from '../classification.js';
 import type { ModelContext } from '../context.js';
 import { regressionStatement, regressionValues } from '../regression.js';
 import { type RegressionSums, regressionResult } from '../regression-sums.js';
-import { close, type IncrementalTask } from './task.js';
+import { close, type IncrementalTask, predictedValue } from './task.js';
 
 /**
  * A regression model's incremental performance check. Every metric is a ratio of sums but R², whose
@@ -60,8 +60,9 @@ export function regressionIncremental(m: ModelContext): IncrementalTask<Regressi
       ];
     },
     bin: 'CASE WHEN s IS NOT NULL AND y IS NOT NULL THEN 0 END',
+    predicted: predictedValue(m),
     // A NaN predicted value counts, as in the full statement (its metrics are then NaN, and not exported).
-    score: 's',
+    rows: (_, from, keep) => `SELECT ${keep.join(', ')}, s, y FROM ${from}`,
     empty: NAMES.map((_, j) =>
       j === MIN ? Number.POSITIVE_INFINITY : j === MAX ? Number.NEGATIVE_INFINITY : 0,
     ),

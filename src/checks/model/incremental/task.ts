@@ -1,6 +1,7 @@
 import type { SqlBuilder, Statement } from '../../../sql/builder.js';
 import type { Row } from '../../../warehouse/types.js';
 import type { CheckResult } from '../../types.js';
+import type { ModelContext } from '../context.js';
 
 /**
  * What the incremental check (check.ts) needs to know of a model task: which values it keeps per time bucket,
@@ -17,15 +18,24 @@ export interface IncrementalTask<V> {
   /** The names of a kept row's values, in order: the names `sums` gives them. */
   names: readonly string[];
   /**
-   * Each kept value's name and its aggregate over rows with columns s (the predicted score or value, as `score`
-   * reads it) and y (the latest label or NULL), in a fixed order; values are bound on `b`, `shift` included
-   * where the task keeps its sums about an offset (shiftFrom).
+   * What the joined rows carry of a prediction besides its version: each an expression over the predictions
+   * table `p` and the name the rows read it by. With the version, the identity the latest-label join tells
+   * predictions apart by.
+   */
+  predicted: ReadonlyArray<readonly [string, string]>;
+  /**
+   * The rows the sums are taken over, as a SELECT from `from`, whose rows carry the columns `keep`, the
+   * `predicted` ones and y (the latest label or NULL): `keep` first, then what `sums` and `bin` read. Values
+   * are bound on `b`.
+   */
+  rows(b: SqlBuilder, from: string, keep: readonly string[]): string;
+  /**
+   * Each kept value's name and its aggregate over the rows of `rows`, in a fixed order; values are bound on
+   * `b`, `shift` included where the task keeps its sums about an offset (shiftFrom).
    */
   sums(b: SqlBuilder, shift: number): Array<[string, string]>;
   /** The bin a row is kept under: NULL for a row that counts in no metric but says its version is there. */
   bin: string;
-  /** The predicted column as the parts read it, from the joined rows' s. */
-  score: string;
   /** Each value of a row that holds nothing yet. */
   empty: readonly number[];
   /** Adds `x` into `into` (sign 1), or takes it away (-1): the rows of predictions whose label changed. */
@@ -48,6 +58,12 @@ export interface IncrementalTask<V> {
     versions: ReadonlySet<string>,
     lastFull: ReadonlyMap<string, V>,
   ): CheckResult;
+}
+
+/** The predicted value of a one-column task (a binary classifier's score, a regression model's value) as `s`. */
+export function predictedValue(m: ModelContext): Array<[string, string]> {
+  const p = m.predictions;
+  return [[p.valueSql ? `p.${p.valueSql}::float8` : 'NULL::float8', 's']];
 }
 
 /** Relative tolerance of the reconciliation: sums of the same rows in another order differ in the last bits. */
