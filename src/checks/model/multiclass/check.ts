@@ -2,6 +2,7 @@ import type { Row } from '../../../warehouse/types.js';
 import { ResultBuilder } from '../../result.js';
 import type { Check, CheckResult } from '../../types.js';
 import { toSampleValue } from '../../values.js';
+import { countsKey } from '../classification.js';
 import { type ModelContext, modelCheck } from '../context.js';
 import { multiclassFamilies } from './families.js';
 import { multiclassStatement } from './statement.js';
@@ -31,12 +32,14 @@ import type { Classes } from './task.js';
  */
 export function buildMulticlassCheck(m: ModelContext, classes: Classes): Check {
   const st = multiclassStatement(m, classes);
-  return modelCheck(m, 'performance', { kind: 'multiclass', classes, sql: st.text }, async (q) =>
-    toResult(m, classes, await q.query(st.text, st.params)),
-  );
+  return modelCheck(m, 'performance', { kind: 'multiclass', classes, sql: st.text }, async (q) => {
+    const { values, versions } = multiclassValues(m, classes, await q.query(st.text, st.params));
+    return multiclassResult(m, classes, values, versions);
+  });
 }
 
-interface ClassCounts {
+/** One class's one-vs-rest sums in one (window, version). */
+export interface ClassCounts {
   pos: number;
   aucNum: number;
   pred: number;
@@ -45,7 +48,7 @@ interface ClassCounts {
   unknown: number;
 }
 
-const EMPTY: ClassCounts = { pos: 0, aucNum: 0, pred: 0, tp: 0, logLossSum: 0, unknown: 0 };
+export const EMPTY_CLASS: ClassCounts = { pos: 0, aucNum: 0, pred: 0, tp: 0, logLossSum: 0, unknown: 0 };
 
 function classCounts(row: Row, i: number): ClassCounts {
   const num = (col: string) => toSampleValue(row[`${col}_${i}`], `${col}_${i}`) ?? 0;
@@ -59,32 +62,57 @@ function classCounts(row: Row, i: number): ClassCounts {
   };
 }
 
+/**
+ * The full statement's rows (one per version and class, the windows in columns) as each (window, version)'s
+ * sums per class, keyed by countsKey, and every version the statement saw.
+ */
+export function multiclassValues(
+  m: ModelContext,
+  classes: Classes,
+  rows: Row[],
+): { values: Map<string, ClassCounts[]>; versions: Set<string> } {
+  const byVersion = m.predictions.versionSql !== undefined;
+  const values = new Map<string, ClassCounts[]>();
+  const versions = new Set<string>(byVersion ? [] : ['']);
+  for (const row of rows) {
+    const version = byVersion && row.v !== null && row.v !== undefined ? String(row.v) : '';
+    versions.add(version);
+    const ci = toSampleValue(row.ci, 'ci') as number;
+    m.windows.forEach((_, i) => {
+      const key = countsKey(i, version);
+      const perClass = values.get(key) ?? classes.map(() => EMPTY_CLASS);
+      perClass[ci] = classCounts(row, i);
+      values.set(key, perClass);
+    });
+  }
+  return { values, versions };
+}
+
 /** Series of a (window, version) besides the per-class ones: accuracy, log loss, macro and weighted F1, macro AUC. */
 const MODEL_SERIES = 5;
 /** Per class: precision, recall, F1, support, AUC. */
 const CLASS_SERIES = 5;
 
-function toResult(m: ModelContext, classes: Classes, rows: Row[]): CheckResult {
+/**
+ * The samples of a multiclass model from its sums per (window, version) (countsKey), for each version in
+ * `versions` and each window. A version present in the widest window but without labels in a narrower one is
+ * reported there as skipped, like a window without predictions. The AUCs come from `auc`, the sums of the last
+ * full recomputation (the same map unless the check is incremental: incremental/check.ts); a (window,
+ * version) it does not hold yet has its AUCs skipped as `awaiting_recompute`.
+ */
+export function multiclassResult(
+  m: ModelContext,
+  classes: Classes,
+  found: ReadonlyMap<string, readonly ClassCounts[]>,
+  versions: ReadonlySet<string>,
+  auc: ReadonlyMap<string, readonly ClassCounts[]> = found,
+): CheckResult {
   const out = new ResultBuilder();
   const byVersion = m.predictions.versionSql !== undefined;
-  // Every version the statement saw (one row per version and class, the windows in columns); a version present
-  // in the widest window but without labels in a narrower one is reported there as skipped, like a window
-  // without predictions.
-  const found = new Map<string, ClassCounts[][]>();
-  const versions = new Set<string>(byVersion ? [] : ['']);
-  for (const row of rows) {
-    const version = byVersion && row.v !== null && row.v !== undefined ? String(row.v) : '';
-    versions.add(version);
-    const perWindow = found.get(version) ?? m.windows.map(() => classes.map(() => EMPTY));
-    const ci = toSampleValue(row.ci, 'ci') as number;
-    m.windows.forEach((_, i) => {
-      (perWindow[i] as ClassCounts[])[ci] = classCounts(row, i);
-    });
-    found.set(version, perWindow);
-  }
   for (const version of [...versions].sort()) {
     m.windows.forEach((w, i) => {
-      const perClass = found.get(version)?.[i] ?? classes.map(() => EMPTY);
+      const perClass = found.get(countsKey(i, version)) ?? classes.map(() => EMPTY_CLASS);
+      const full = auc.get(countsKey(i, version));
       const labels: Record<string, string> = {
         model: m.name,
         window: w.label,
@@ -107,6 +135,8 @@ function toResult(m: ModelContext, classes: Classes, rows: Row[]): CheckResult {
       const f1s: number[] = [];
       let weighted = 0;
       const aucs: number[] = [];
+      // The AUCs' counts are the full run's: its every counted prediction is a positive or a negative of each class.
+      const fullN = full?.reduce((a, c) => a + c.pos, 0) ?? 0;
       classes.forEach((cls, ci) => {
         const c = perClass[ci] as ClassCounts;
         const at = { class: cls.name };
@@ -123,12 +153,12 @@ function toResult(m: ModelContext, classes: Classes, rows: Row[]): CheckResult {
           weighted += c.pos * f1;
         } else out.skip('undefined');
         put(multiclassFamilies.modelClassSupport.name, c.pos, at);
-        // Every counted prediction is a positive or a negative of each class.
-        const neg = n - c.pos;
-        if (c.pos > 0 && neg > 0) {
-          const auc = c.aucNum / (c.pos * neg);
-          put(multiclassFamilies.modelClassAuc.name, auc, at);
-          aucs.push(auc);
+        const a = full?.[ci];
+        if (a === undefined || fullN === 0) out.skip('awaiting_recompute');
+        else if (a.pos > 0 && fullN - a.pos > 0) {
+          const value = a.aucNum / (a.pos * (fullN - a.pos));
+          put(multiclassFamilies.modelClassAuc.name, value, at);
+          aucs.push(value);
         } else out.skip('one_class');
       });
       put(multiclassFamilies.modelMulticlassF1.name, f1s.reduce((a, f) => a + f, 0) / f1s.length, {
@@ -139,7 +169,7 @@ function toResult(m: ModelContext, classes: Classes, rows: Row[]): CheckResult {
         put(multiclassFamilies.modelMulticlassAuc.name, aucs.reduce((a, x) => a + x, 0) / aucs.length, {
           average: 'macro',
         });
-      else out.skip('one_class');
+      else out.skip(full === undefined || fullN === 0 ? 'awaiting_recompute' : 'one_class');
     });
   }
   return out.result();

@@ -15,21 +15,21 @@ import type { Classes } from './task.js';
  * - `joined`: the predictions of the widest window, with a flag per window (w0..wN), the probability of each
  *   class (s0..sK, float8, NaN read as NULL) and the latest label of the key, as text (latestLabelJoin in
  *   context.ts).
- * - `classed`, `judged`: the label's class index `yi` (NULL without a label, or for a label that is none of the
- *   classes) and the predicted class `top`: the FIRST class whose probability equals the row's maximum, as
- *   numpy's argmax (and so scikit-learn's predict) breaks ties. A row counts in the metrics (`known`) when it
- *   has a label of one of the classes and a probability for every class; a labeled row whose label is none of
- *   them counts as `unknown` only, whatever its probabilities.
- * - `per_class`: a known row once per class (a LATERAL VALUES list), with the class's probability s and whether
- *   the class is the row's label (pos), is not (neg), and is its prediction (pred); any other row once, as
- *   class 0 with neither (so unlabeled rows cost one row, not K, and versions without labels still appear).
+ * - `per_class` (perClassRows, shared with the incremental check): the label's class index `yi` (NULL without
+ *   a label, or for a label that is none of the classes) and the predicted class `top`: the FIRST class whose
+ *   probability equals the row's maximum, as numpy's argmax (and so scikit-learn's predict) breaks ties. A row
+ *   counts in the metrics (`known`) when it has a label of one of the classes and a probability for every
+ *   class; a labeled row whose label is none of them counts as `unknown` only, whatever its probabilities.
+ *   Then a known row once per class (a LATERAL VALUES list), with the class's probability s and whether the
+ *   class is the row's label (pos), is not (neg), and is its prediction (pred); any other row once, as class 0
+ *   with neither (so unlabeled rows cost one row, not K, and versions without labels still appear).
  * - `ranked`: one sort by (version, class, s) for every window, and one window aggregate over it: per window,
  *   the class's negatives (le) and positives (lp) in the window with a probability <= s (a RANGE frame: ties
  *   included), as running counts with FILTER on the window's flag. Summed over the positives (le) and the
  *   negatives (lp), sum le = #(n < p) + T and sum lp = #(p < n) + T, T the tied pairs, and n_pos * n_neg =
  *   #(n < p) + #(p < n) + T; so the Mann-Whitney numerator #(n < p) + T / 2 = (sum le - sum lp + n_pos * n_neg)
  *   / 2, with no second window aggregate over each probability's peers (the binary check's, Dialect.mannWhitney).
- * - the final aggregate per (version, class) and window i:
+ * - the final aggregate per (version, class) and window i (classSums, but for the AUC):
  *     n_pos_i (the class's support); auc_num_i, over the positives the negatives below plus half the tied ones
  *       (from le and lp, above): Mann-Whitney, exactly scikit-learn's roc_auc_score of (y == class, p_class)
  *       once divided by n_pos * n_neg;
@@ -49,51 +49,29 @@ export function multiclassStatement(m: ModelContext, classes: Classes): Statemen
   const flags = m.windows.map((w, i) => `p.${p.timestampSql} >= ${b.cutoff(w.ms)} AS w${i}`).join(', ');
   const widest = (m.windows[0] as Window).ms;
   const windows = m.windows.map((_, i) => i);
-  const s = classes.map((_, c) => `s${c}`);
-  const probabilities = classes.map((cls) => `nullif(p.${quoteIdent(cls.column)}::float8, 'NaN'::float8)`);
   const v = p.versionSql ? `p.${p.versionSql}::text` : 'NULL::text';
-  const labelIndex = classes.map((cls, c) => `WHEN ${b.add(cls.name, 'text')} THEN ${c}`).join(' ');
-  const argmax = classes.map((_, c) => `WHEN c.s${c} = c.top_s THEN ${c}`).join(' ');
-  const eps = '1e-15::float8';
   const ranks = windows.flatMap((i) => [
     `${windowCount(`w${i} AND neg`, '(PARTITION BY v, ci ORDER BY s)')} AS le${i}`,
     `${windowCount(`w${i} AND pos`, '(PARTITION BY v, ci ORDER BY s)')} AS lp${i}`,
   ]);
   const perWindow = windows.flatMap((i) => [
-    `count(*) FILTER (WHERE w${i} AND pos)::float8 AS n_pos_${i}`,
     // (sum le over positives - sum lp over negatives + n_pos * n_neg) / 2: see `ranked` above.
     `(coalesce(sum(CASE WHEN pos THEN le${i} ELSE -lp${i} END) FILTER (WHERE w${i} AND (pos OR neg)), 0)
       + count(*) FILTER (WHERE w${i} AND pos) * count(*) FILTER (WHERE w${i} AND neg))::float8 * 0.5 AS auc_num_${i}`,
-    `count(*) FILTER (WHERE w${i} AND pred)::float8 AS n_pred_${i}`,
-    `count(*) FILTER (WHERE w${i} AND pred AND pos)::float8 AS tp_${i}`,
-    `coalesce(sum(-ln(greatest(${eps}, least(1::float8 - ${eps}, s)))) FILTER (WHERE w${i} AND pos), 0) AS log_loss_sum_${i}`,
-    `count(*) FILTER (WHERE w${i} AND unknown)::float8 AS n_unknown_${i}`,
+    ...classSums(`w${i}`).map(([name, expr]) => `${expr} AS ${name}_${i}`),
   ]);
   const w = windows.map((i) => `w${i}`).join(', ');
   const joined = latestLabelJoin(m, {
     name: 'joined',
-    columns: [`${v} AS v`, flags, ...probabilities.map((e, c) => `${e} AS s${c}`)].join(', '),
-    identity: [v, ...probabilities],
+    columns: [`${v} AS v`, flags, ...classProbabilities(classes).map(([e, name]) => `${e} AS ${name}`)].join(
+      ', ',
+    ),
+    identity: [v, ...classProbabilities(classes).map(([e]) => e)],
     where: `p.${p.timestampSql} >= ${b.ago(widest)} AND p.${p.timestampSql} < ${b.dialect.now}`,
   });
   return b.statement(`WITH ${joined},
-classed AS (
-  SELECT j.v, ${windows.map((i) => `j.w${i}`).join(', ')}, ${s.map((x) => `j.${x}`).join(', ')},
-         j.y IS NOT NULL AS labeled, CASE j.y ${labelIndex} END AS yi,
-         ${s.map((x) => `j.${x} IS NOT NULL`).join(' AND ')} AS complete,
-         greatest(${s.map((x) => `j.${x}`).join(', ')}) AS top_s
-  FROM joined j
-),
-judged AS (
-  SELECT c.*, c.yi IS NOT NULL AND c.complete AS known, c.labeled AND c.yi IS NULL AS unknown,
-         CASE ${argmax} END AS top
-  FROM classed c
-),
 per_class AS (
-  SELECT j.v, ${windows.map((i) => `j.w${i}`).join(', ')}, x.ci, x.s, j.unknown,
-         j.known AND j.yi = x.ci AS pos, j.known AND j.yi <> x.ci AS neg, j.known AND j.top = x.ci AS pred
-  FROM judged j CROSS JOIN LATERAL (VALUES ${s.map((x, c) => `(${c}, j.${x})`).join(', ')}) AS x(ci, s)
-  WHERE j.known OR x.ci = 0
+  ${perClassRows(b, classes, 'joined', ['v', ...windows.map((i) => `w${i}`)])}
 ),
 ranked AS (
   SELECT v, ci, s, ${w}, pos, neg, pred, unknown,
@@ -105,4 +83,55 @@ SELECT v, ci,
 FROM ranked
 GROUP BY v, ci
 ORDER BY v, ci`);
+}
+
+/** Each class's probability as the statements read it (float8, NaN as NULL) and the name rows carry it by (s0..sK). */
+export function classProbabilities(classes: Classes): Array<[string, string]> {
+  return classes.map((cls, c) => [`nullif(p.${quoteIdent(cls.column)}::float8, 'NaN'::float8)`, `s${c}`]);
+}
+
+/**
+ * Rows of `from` (with the columns `keep`, the probabilities s0..sK and the latest label y, as text) as the rows
+ * every count is taken over (`classed`, `judged` and `per_class` above): `keep`, then ci, s, pos, neg, pred and
+ * unknown. The class names are bound on `b`.
+ */
+export function perClassRows(b: SqlBuilder, classes: Classes, from: string, keep: readonly string[]): string {
+  const s = classes.map((_, c) => `s${c}`);
+  const labelIndex = classes.map((cls, c) => `WHEN ${b.add(cls.name, 'text')} THEN ${c}`).join(' ');
+  const argmax = classes.map((_, c) => `WHEN c.s${c} = c.top_s THEN ${c}`).join(' ');
+  return `SELECT ${keep.map((k) => `j.${k}`).join(', ')}, x.ci, x.s, j.unknown,
+         j.known AND j.yi = x.ci AS pos, j.known AND j.yi <> x.ci AS neg, j.known AND j.top = x.ci AS pred
+  FROM (
+    SELECT c.*, c.yi IS NOT NULL AND c.complete AS known, c.labeled AND c.yi IS NULL AS unknown,
+           CASE ${argmax} END AS top
+    FROM (
+      SELECT ${keep.map((k) => `f.${k}`).join(', ')}, ${s.map((x) => `f.${x}`).join(', ')},
+             f.y IS NOT NULL AS labeled, CASE f.y ${labelIndex} END AS yi,
+             ${s.map((x) => `f.${x} IS NOT NULL`).join(' AND ')} AS complete,
+             greatest(${s.map((x) => `f.${x}`).join(', ')}) AS top_s
+      FROM ${from} f
+    ) AS c
+  ) AS j
+  CROSS JOIN LATERAL (VALUES ${s.map((x, c) => `(${c}, j.${x})`).join(', ')}) AS x(ci, s)
+  WHERE j.known OR x.ci = 0`;
+}
+
+/**
+ * What the metrics sum per class over the rows of perClassRows within `within` (a window's flag, or TRUE), each
+ * its name and aggregate: the class's support, predictions, true positives, log loss over its positives
+ * (-ln(p), p clipped to [1e-15, 1 - 1e-15] as float8, as scikit-learn's log_loss), and the labeled rows whose
+ * label is none of the classes (on class 0's row only).
+ */
+export function classSums(within: string): Array<[string, string]> {
+  const eps = '1e-15::float8';
+  return [
+    ['n_pos', `count(*) FILTER (WHERE ${within} AND pos)::float8`],
+    ['n_pred', `count(*) FILTER (WHERE ${within} AND pred)::float8`],
+    ['tp', `count(*) FILTER (WHERE ${within} AND pred AND pos)::float8`],
+    [
+      'log_loss_sum',
+      `coalesce(sum(-ln(greatest(${eps}, least(1::float8 - ${eps}, s)))) FILTER (WHERE ${within} AND pos), 0)`,
+    ],
+    ['n_unknown', `count(*) FILTER (WHERE ${within} AND unknown)::float8`],
+  ];
 }
