@@ -17,7 +17,8 @@ import { bruteAuc } from './helpers/oracle.js';
 // labels of a key at one timestamp (the larger wins), a NULL label tied at the latest timestamp (it wins: the
 // prediction is unlabeled), a label with a NULL timestamp (it wins over any), tied scores across positives and
 // negatives, NULL and NaN scores, two versions, nested windows. The checks' values on DuckDB must equal this run's
-// engine's (PostgreSQL, or PGlite), and the AUCs a brute-force pair count over the latest labels computed here.
+// engine's (PostgreSQL, or PGlite), and the AUCs a brute-force pair count over the latest labels computed here. Each
+// task runs as a full and as an incremental check (multiclass with a second probability column, q).
 
 const N = 300;
 const { rand, pick, age } = seededRandom(15);
@@ -30,6 +31,9 @@ interface Pred {
   s: number | null;
   v: string;
 }
+
+/** A second probability per key for the multiclass models (from the key, so the seeded draws stay as they were). */
+const q = (k: number) => (k % 17 === 0 ? 'NULL' : String(((k * 7) % 11) / 10));
 interface Lab {
   k: number;
   age: number | null;
@@ -117,25 +121,25 @@ function config(url: string, schema: string): string {
     task: ${task}
     owner: ds
     windows: [1d, 7d]
-    predictions: { table: ${schema}.preds, key: k, timestamp: ts, ${value}: s, version: v }
+    predictions: { table: ${schema}.preds, key: k, timestamp: ts, ${value}: ${value === 'scores' ? "{ 'true': s, 'false': q }" : 's'}, version: v }
     labels: { table: ${schema}.labs, key: k, timestamp: lt, label: ${label} }
 ${extra}`;
   return `warehouse: { url: '${url}' }
 ${url.startsWith('duckdb:') ? 'state: { url: pglite:memory }\n' : ''}models:
-${model('bin', 'binary_classification', 'score', 'y')}${model('bin_inc', 'binary_classification', 'score', 'y', '    incremental: {}\n')}${model('reg', 'regression', 'prediction', 'r')}${model('reg_inc', 'regression', 'prediction', 'r', '    incremental: {}\n')}`;
+${model('bin', 'binary_classification', 'score', 'y')}${model('bin_inc', 'binary_classification', 'score', 'y', '    incremental: {}\n')}${model('reg', 'regression', 'prediction', 'r')}${model('reg_inc', 'regression', 'prediction', 'r', '    incremental: {}\n')}${model('mc', 'multiclass_classification', 'scores', 'y')}${model('mc_inc', 'multiclass_classification', 'scores', 'y', '    incremental: {}\n')}`;
 }
 
 beforeAll(async () => {
   db = await openTestDb();
   const t = (n: string) => `"${db.schema}".${n}`;
-  await db.writer.exec(`CREATE TABLE ${t('preds')} (k int, ts timestamptz, s float8, v text);
+  await db.writer.exec(`CREATE TABLE ${t('preds')} (k int, ts timestamptz, s float8, v text, q float8);
     CREATE TABLE ${t('labs')} (k int, lt timestamptz, y boolean, r float8)`);
   // Stamps whole seconds before one instant, so the copy and both engines read the same rows.
   await db.writer.exec(
     `INSERT INTO ${t('preds')} VALUES ${preds
       .map(
         (p) =>
-          `(${p.k}, date_trunc('second', ${seconds(p.age)}), ${p.s === null ? 'NULL' : Number.isNaN(p.s) ? "'NaN'" : p.s}, '${p.v}')`,
+          `(${p.k}, date_trunc('second', ${seconds(p.age)}), ${p.s === null ? 'NULL' : Number.isNaN(p.s) ? "'NaN'" : p.s}, '${p.v}', ${q(p.k)})`,
       )
       .join(', ')}`,
   );

@@ -86,8 +86,8 @@ export const modelEntry = subjectEntry('model', {
     .min(1, { error: 'max_segments is a whole number from 1 to 100' })
     .max(100, { error: 'max_segments is a whole number from 1 to 100' })
     .optional(),
-  // Optional, binary classification and regression: keep the performance check's sums per time bucket so a run reads only
-  // what arrived since the last one (src/checks/model/incremental/, docs/performance.md).
+  // Optional, every task: keep the performance check's sums per time bucket so a run reads only
+  // what arrived since the last one (src/checks/model/incremental/, docs/architecture.md "Incremental checks").
   incremental: z
     .strictObject({
       // Buckets of this length are summed once complete, and kept.

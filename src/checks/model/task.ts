@@ -24,7 +24,7 @@ export interface TaskEntry {
   reference?: ModelReference | undefined;
   reference_interval?: number | undefined;
   segments?: string[] | undefined;
-  /** Binary classification and regression: the incremental check's buckets, settle period and full interval, in ms. */
+  /** With `incremental` set: the incremental check's buckets, settle period and full interval, in ms. */
   incremental?: { bucket: number; settle: number; full_interval: number } | undefined;
 }
 

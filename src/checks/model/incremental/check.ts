@@ -13,14 +13,13 @@ import type { PartRow, State, Sums } from './state.js';
 import type { IncrementalTask } from './task.js';
 
 /**
- * A model's performance check with `incremental` set (binary classification and regression: the task's part
- * is an IncrementalTask): what a run costs grows with the rows that arrived since the last run, not with the
- * windows' length.
+ * A model's performance check with `incremental` set (the task's part is an IncrementalTask): what a run costs
+ * grows with the rows that arrived since the last run, not with the windows' length.
  *
- * The task's metrics are ratios of sums (classification-task.ts, regression-task.ts), and sums of disjoint rows
- * add up. So the check keeps, per complete time bucket (plan.ts), the sums of the bucket's predictions per
- * version and bin, with the labels stamped before the last run's now() - settle: the KEPT state, the same for
- * every bucket. A run then reads only:
+ * The task's metrics are ratios of sums (classification-task.ts, regression-task.ts, multiclass-task.ts), and
+ * sums of disjoint rows add up. So the check keeps, per complete time bucket (plan.ts), the sums of the bucket's
+ * predictions per version and bin, with the labels stamped before the last run's now() - settle: the KEPT
+ * state, the same for every bucket. A run then reads only:
  * - the fresh parts (each window's edge, the head), with every label, as the full statement would;
  * - the buckets that became complete since the last run, with the labels of the kept state;
  * - the predictions of kept buckets whose key got a label stamped since the last kept state: from them, what

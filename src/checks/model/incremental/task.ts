@@ -24,9 +24,9 @@ export interface IncrementalTask<V> {
    */
   predicted: ReadonlyArray<readonly [string, string]>;
   /**
-   * The rows the sums are taken over, as a SELECT from `from`, whose rows carry the columns `keep`, the
-   * `predicted` ones and y (the latest label or NULL): `keep` first, then what `sums` and `bin` read. Values
-   * are bound on `b`.
+   * The rows the sums are taken over, as a SELECT from `from` (a FROM item: a CTE's name, or a subquery with its
+   * alias), whose rows carry the columns `keep`, the `predicted` ones and y (the latest label or NULL): `keep`
+   * first, then what `sums` and `bin` read. Values are bound on `b`.
    */
   rows(b: SqlBuilder, from: string, keep: readonly string[]): string;
   /**

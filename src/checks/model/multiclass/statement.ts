@@ -91,7 +91,8 @@ export function classProbabilities(classes: Classes): Array<[string, string]> {
 }
 
 /**
- * Rows of `from` (with the columns `keep`, the probabilities s0..sK and the latest label y, as text) as the rows
+ * Rows of `from` (a FROM item: a CTE's name, or a subquery with its alias; with the columns `keep`, the
+ * probabilities s0..sK and the latest label y, as text) as the rows
  * every count is taken over (`classed`, `judged` and `per_class` above): `keep`, then ci, s, pos, neg, pred and
  * unknown. The class names are bound on `b`.
  */
@@ -105,11 +106,10 @@ export function perClassRows(b: SqlBuilder, classes: Classes, from: string, keep
     SELECT c.*, c.yi IS NOT NULL AND c.complete AS known, c.labeled AND c.yi IS NULL AS unknown,
            CASE ${argmax} END AS top
     FROM (
-      SELECT ${keep.map((k) => `f.${k}`).join(', ')}, ${s.map((x) => `f.${x}`).join(', ')},
-             f.y IS NOT NULL AS labeled, CASE f.y ${labelIndex} END AS yi,
-             ${s.map((x) => `f.${x} IS NOT NULL`).join(' AND ')} AS complete,
-             greatest(${s.map((x) => `f.${x}`).join(', ')}) AS top_s
-      FROM ${from} f
+      SELECT ${keep.join(', ')}, ${s.join(', ')},
+             y IS NOT NULL AS labeled, CASE y ${labelIndex} END AS yi,
+             ${s.map((x) => `${x} IS NOT NULL`).join(' AND ')} AS complete, greatest(${s.join(', ')}) AS top_s
+      FROM ${from}
     ) AS c
   ) AS j
   CROSS JOIN LATERAL (VALUES ${s.map((x, c) => `(${c}, j.${x})`).join(', ')}) AS x(ci, s)

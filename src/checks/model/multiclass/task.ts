@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { buildIncrementalCheck, incrementalOptions } from '../incremental/check.js';
+import { multiclassIncremental } from '../incremental/multiclass-task.js';
 import { column, type ModelTask } from '../task.js';
 import { buildMulticlassCheck } from './check.js';
 import { multiclassFamilies } from './families.js';
@@ -74,17 +76,12 @@ export const multiclassTask = {
         'reference',
         'prediction drift (reference) is not supported for multiclass_classification models yet; remove reference',
       );
-    if (m.incremental !== undefined)
-      refuse(
-        'incremental',
-        'incremental is supported for binary_classification and regression models only so far; remove it',
-      );
   },
   performance(m, entry) {
     const s = entry.predictions.scores as z.output<typeof scores>;
-    return buildMulticlassCheck(
-      m,
-      Object.entries(s).map(([name, col]) => ({ name, column: col })),
-    );
+    const classes = Object.entries(s).map(([name, col]) => ({ name, column: col }));
+    return entry.incremental === undefined
+      ? buildMulticlassCheck(m, classes)
+      : buildIncrementalCheck(m, incrementalOptions(entry.incremental), multiclassIncremental(m, classes));
   },
 } satisfies ModelTask;
