@@ -54,7 +54,7 @@ function predictionColumns(
 /** The names the joined rows carry the task's predicted columns by. */
 const predictedNames = (task: IncrementalTask<unknown>) => task.predicted.map(([, name]) => name).join(', ');
 
-/** The bin and the sums every part, bucket and state is reduced to, from rows with columns s and y (this file's joins). */
+/** The bin and the sums every part, bucket and state is reduced to, over the task's rows (IncrementalTask.rows). */
 function sumColumns(b: SqlBuilder, s: Summing): string {
   const sums = s.task.sums(b, s.shift).map(([name, expr]) => `${expr} AS ${name}`);
   return `${s.task.bin} AS b,

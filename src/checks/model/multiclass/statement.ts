@@ -61,12 +61,11 @@ export function multiclassStatement(m: ModelContext, classes: Classes): Statemen
     ...classSums(`w${i}`).map(([name, expr]) => `${expr} AS ${name}_${i}`),
   ]);
   const w = windows.map((i) => `w${i}`).join(', ');
+  const probabilities = classProbabilities(classes);
   const joined = latestLabelJoin(m, {
     name: 'joined',
-    columns: [`${v} AS v`, flags, ...classProbabilities(classes).map(([e, name]) => `${e} AS ${name}`)].join(
-      ', ',
-    ),
-    identity: [v, ...classProbabilities(classes).map(([e]) => e)],
+    columns: [`${v} AS v`, flags, ...probabilities.map(([e, name]) => `${e} AS ${name}`)].join(', '),
+    identity: [v, ...probabilities.map(([e]) => e)],
     where: `p.${p.timestampSql} >= ${b.ago(widest)} AND p.${p.timestampSql} < ${b.dialect.now}`,
   });
   return b.statement(`WITH ${joined},
