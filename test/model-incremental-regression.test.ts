@@ -5,12 +5,11 @@ import type { Check } from '../src/checks/types.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
 import {
   checkOf,
-  cutsRead,
   expectSameValues,
   openMemory,
+  roundsAgainstFull,
   runBoth as runBothOn,
   STAMPS,
-  stamp,
   values,
 } from './helpers/incremental.js';
 import { seededRandom } from './helpers/model-tables.js';
@@ -96,52 +95,11 @@ afterAll(async () => {
 
 describe('incremental regression: equal to a full recomputation', () => {
   it('over sliding windows, late and changed labels, a reload and restarts; reading only what changed', async () => {
-    const full = check('r', false, false);
-    let inc = check('r');
-    let lastRecomputed: number | undefined;
-    let fullRounds = 0;
-    let warmCuts = 0;
-    let coldCuts = 0;
-    const seen = new Set<string>();
-    for (let round = 0; round < 14; round++) {
-      if (round === 5) {
-        // A reload with the same definition keeps the buckets (adopt).
-        const reloaded = check('r');
-        reloaded.adopt?.(inc);
-        inc = reloaded;
-      }
-      // A restart from the state store (round 9) reads the buckets back; one without a store (11) starts cold.
-      if (round === 9) inc = check('r');
-      if (round === 11) inc = check('r', true, false);
-      await arrive('r', 100);
-      const statements: string[] = [];
-      const r = await runBoth(inc, full, statements);
-      // Every metric, every round: between full runs too, as nothing of a regression waits for one.
-      expectSameValues(
-        values(r.inc, (n) => !STAMPS.has(n)),
-        values(r.full, () => true),
-        round,
-      );
-      expect(r.inc.skipped, `round ${round}`).toEqual(r.full.skipped);
-      for (const s of r.inc.samples) if (s.value !== 0) seen.add(`${s.name}${s.labels.version ?? ''}`);
-      const recomputed = stamp(r.inc, 'mlwatch_model_recomputed_timestamp_seconds');
-      if (recomputed !== lastRecomputed) {
-        // A full run: the kept sums agreed with it, changed labels and all.
-        fullRounds++;
-        expect(stamp(r.inc, 'mlwatch_model_reconciled_timestamp_seconds'), `round ${round}`).toBe(recomputed);
-        lastRecomputed = recomputed;
-      } else if (round > 1 && round !== 9 && round !== 11)
-        warmCuts = Math.max(warmCuts, cutsRead(statements));
-      if (round === 0) coldCuts = cutsRead(statements);
-      if (round === 11) expect(cutsRead(statements)).toBeGreaterThanOrEqual(6);
-      // Restarted with the store: the buckets read back, not summed again.
-      if (round === 9) expect(cutsRead(statements)).toBeLessThan(coldCuts);
-      await sleep(350);
-    }
-    expect(fullRounds).toBeGreaterThanOrEqual(3);
-    expect(coldCuts).toBeGreaterThanOrEqual(6);
-    expect(warmCuts).toBeGreaterThan(0);
-    expect(warmCuts).toBeLessThanOrEqual(6);
+    // Every metric, every round: between full runs too, as nothing of a regression waits for one.
+    const seen = await roundsAgainstFull(db, {
+      check: (incremental: boolean, remember: boolean) => check('r', incremental, remember),
+      arrive: () => arrive('r', 100),
+    });
     // The data covered what it should: versions, zero actuals left out of MAPE, R² and the rest.
     for (const name of ['mlwatch_model_r2a', 'mlwatch_model_maeb', 'mlwatch_model_mapea'])
       expect([...seen]).toContain(name);

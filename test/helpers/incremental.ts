@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { expect } from 'vitest';
 import { StoreCheckMemory } from '../../src/actions/store/check-memory.js';
@@ -105,4 +106,88 @@ export function cutsRead(statements: string[]): number {
     if (array !== undefined) n += array.split(',').length;
   }
   return n;
+}
+
+export interface RoundsOptions {
+  /** The model's performance check: incremental or not, remembering the state store or not. */
+  check(incremental: boolean, remember: boolean): Check;
+  /** A round's arrivals: new predictions and labels. */
+  arrive(): Promise<void>;
+  /** The families exported as of the last full run (a classifier's AUCs); none for a regression model. */
+  asOfFull?: ReadonlySet<string>;
+}
+
+/**
+ * 14 rounds of arrivals, each followed by a run of the incremental check and of the full one in one snapshot
+ * (runBoth), with a reload that keeps the buckets (round 5), a restart from the state store (9) and one
+ * without (11). Every round, every metric but the `asOfFull` ones equals the full check's; on a round where the
+ * incremental check ran its full statement, everything does and the kept sums agreed with it; between full runs
+ * the `asOfFull` values stay as of the last one. Also what each run read (cutsRead): cold, every bucket of the
+ * widest window; warm, the fresh parts and a bucket or two; restarted from the store, less than cold. The
+ * windows are seconds and the buckets one second (the caller's config). Returns each family seen with a value
+ * other than 0, with its version label appended.
+ */
+export async function roundsAgainstFull(db: TestDb, o: RoundsOptions): Promise<Set<string>> {
+  const asOfFull = o.asOfFull ?? new Set<string>();
+  // Skips only the as-of-full families cause: the full check's current AUCs are not the exported ones.
+  const ownSkips = (r: CheckResult) =>
+    Object.fromEntries(
+      Object.entries(r.skipped).filter(
+        ([why]) => asOfFull.size === 0 || (why !== 'awaiting_recompute' && why !== 'one_class'),
+      ),
+    );
+  const full = o.check(false, false);
+  let inc = o.check(true, true);
+  let lastRecomputed: number | undefined;
+  let lastFull = new Map<string, number>();
+  let fullRounds = 0;
+  let warmCuts = 0;
+  let coldCuts = 0;
+  const seen = new Set<string>();
+  for (let round = 0; round < 14; round++) {
+    if (round === 5) {
+      const reloaded = o.check(true, true);
+      reloaded.adopt?.(inc);
+      inc = reloaded;
+    }
+    if (round === 9) inc = o.check(true, true);
+    if (round === 11) inc = o.check(true, false);
+    await o.arrive();
+    const statements: string[] = [];
+    const r = await runBoth(db, inc, full, statements);
+    expectSameValues(
+      values(r.inc, (n) => !asOfFull.has(n) && !STAMPS.has(n)),
+      values(r.full, (n) => !asOfFull.has(n)),
+      round,
+    );
+    expect(ownSkips(r.inc), `round ${round}`).toEqual(ownSkips(r.full));
+    for (const s of r.inc.samples) if (s.value !== 0) seen.add(`${s.name}${s.labels.version ?? ''}`);
+    const recomputed = stamp(r.inc, 'mlwatch_model_recomputed_timestamp_seconds');
+    if (recomputed !== lastRecomputed) {
+      // A full run: everything equal, and the kept sums agreed with it, changed labels and all.
+      fullRounds++;
+      expectSameValues(
+        values(r.inc, (n) => !STAMPS.has(n)),
+        values(r.full, () => true),
+        round,
+      );
+      expect(r.inc.skipped, `round ${round}`).toEqual(r.full.skipped);
+      expect(stamp(r.inc, 'mlwatch_model_reconciled_timestamp_seconds'), `round ${round}`).toBe(recomputed);
+      lastFull = values(r.full, (n) => asOfFull.has(n));
+      lastRecomputed = recomputed;
+    } else {
+      const kept = values(r.inc, (n) => asOfFull.has(n));
+      expectSameValues(kept, new Map([...lastFull].filter(([k]) => kept.has(k))), round);
+      if (round > 1 && round !== 9 && round !== 11) warmCuts = Math.max(warmCuts, cutsRead(statements));
+    }
+    if (round === 0) coldCuts = cutsRead(statements);
+    if (round === 11) expect(cutsRead(statements)).toBeGreaterThanOrEqual(6);
+    if (round === 9) expect(cutsRead(statements)).toBeLessThan(coldCuts);
+    await sleep(350);
+  }
+  expect(fullRounds).toBeGreaterThanOrEqual(3);
+  expect(coldCuts).toBeGreaterThanOrEqual(6);
+  expect(warmCuts).toBeGreaterThan(0);
+  expect(warmCuts).toBeLessThanOrEqual(6);
+  return seen;
 }
