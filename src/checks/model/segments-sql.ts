@@ -1,4 +1,5 @@
 import { SqlBuilder, type Statement } from '../../sql/builder.js';
+import { groupScoreKey } from '../../sql/group-score-key.js';
 import { quoteIdent } from '../../sql/identifiers.js';
 import { windowCount } from '../../sql/window-count.js';
 import { joinedCte, type ModelContext } from './context.js';
@@ -12,11 +13,6 @@ export interface SegmentSpec {
 /** What a NULL segment value and the values beyond the top max_segments are reported as. */
 export const NULL_SEGMENT = '(null)';
 export const OTHER_SEGMENT = 'other';
-
-/** 2^40: a bucket's share of the sort key (`key` below); the score's image stays under it. */
-const BUCKET_STRIDE = '1099511627776';
-/** 2^37: atan(s) + 2 lies in [0.43, 3.58], so its scaled floor stays under 2^39 < BUCKET_STRIDE. */
-const SCORE_SCALE = '137438953472';
 
 /**
  * The one statement of a model's segments check: every window and every segment column from one pass over
@@ -171,7 +167,7 @@ ${result(names, 'per_value t')}`);
     `${windowCount(`f BETWEEN ${i} AND ${W - 1}`, 'w')} AS le${i}`,
     `${windowCount(`f >= ${W + i}`, 'w')} AS lp${i}`,
   ]);
-  const key = `g::int8 * ${BUCKET_STRIDE} + floor((atan(s) + 2) * ${SCORE_SCALE})::int8`;
+  const key = groupScoreKey('g', 's');
   // OFFSET 0 keeps the bucket lookup below the sort: computed once per row, and the sorted rows are (g, f, s).
   const ranked = cols.map(
     (c) => `SELECT ${c} AS si, g,

@@ -1,5 +1,6 @@
 import type { Window } from '../../../config/types.js';
 import { SqlBuilder, type Statement } from '../../../sql/builder.js';
+import { groupScoreKey } from '../../../sql/group-score-key.js';
 import { quoteIdent } from '../../../sql/identifiers.js';
 import { windowCount } from '../../../sql/window-count.js';
 import { latestLabelJoin, type ModelContext } from '../context.js';
@@ -23,12 +24,17 @@ import type { Classes } from './task.js';
  *   Then a known row once per class (a LATERAL VALUES list), with the class's probability s and whether the
  *   class is the row's label (pos), is not (neg), and is its prediction (pred); any other row once, as class 0
  *   with neither (so unlabeled rows cost one row, not K, and versions without labels still appear).
- * - `ranked`: one sort by (version, class, s) for every window, and one window aggregate over it: per window,
- *   the class's negatives (le) and positives (lp) in the window with a probability <= s (a RANGE frame: ties
- *   included), as running counts with FILTER on the window's flag. Summed over the positives (le) and the
- *   negatives (lp), sum le = #(n < p) + T and sum lp = #(p < n) + T, T the tied pairs, and n_pos * n_neg =
- *   #(n < p) + #(p < n) + T; so the Mann-Whitney numerator #(n < p) + T / 2 = (sum le - sum lp + n_pos * n_neg)
- *   / 2, with no second window aggregate over each probability's peers (the binary check's, Dialect.mannWhitney).
+ * - `ranked`: one sort for every window and class (per version when the model has versions), by one bigint
+ *   that orders by (class, s) (groupScoreKey) and then s, and one window aggregate over it: per window, the
+ *   negatives (le) and positives (lp) in the window with a probability <= s (a RANGE frame: ties included), as
+ *   running counts with FILTER on the window's flag. Summed over a class's positives (le) and negatives (lp),
+ *   sum le = #(n < p) + T and sum lp = #(p < n) + T, T the tied pairs, and n_pos * n_neg = #(n < p) + #(p < n)
+ *   + T; so the Mann-Whitney numerator #(n < p) + T / 2 = (sum le - sum lp + n_pos * n_neg) / 2, with no second
+ *   window aggregate over each probability's peers (the binary check's, Dialect.mannWhitney). The counts run on
+ *   across the classes, so the final SELECT takes off what the classes before add: each positive counted every
+ *   negative of those classes, each negative every positive. Why one ordering: partitioned by (version, class)
+ *   and ordered by s, the sort compared the partition columns first, equal for almost every pair, and the
+ *   statement took 8.6 s on 1,000,000 predictions of 3 classes against 6.1 s (psql, jit off, the values equal).
  * - the final aggregate per (version, class) and window i (classSums, but for the AUC):
  *     n_pos_i (the class's support); auc_num_i, over the positives the negatives below plus half the tied ones
  *       (from le and lp, above): Mann-Whitney, exactly scikit-learn's roc_auc_score of (y == class, p_class)
@@ -50,15 +56,26 @@ export function multiclassStatement(m: ModelContext, classes: Classes): Statemen
   const widest = (m.windows[0] as Window).ms;
   const windows = m.windows.map((_, i) => i);
   const v = p.versionSql ? `p.${p.versionSql}::text` : 'NULL::text';
+  // One ordering for every class (per version when the model has versions): see `ranked` above.
+  const over = `(${p.versionSql ? 'PARTITION BY v ' : ''}ORDER BY ${groupScoreKey('ci', 's')}, s)`;
   const ranks = windows.flatMap((i) => [
-    `${windowCount(`w${i} AND neg`, '(PARTITION BY v, ci ORDER BY s)')} AS le${i}`,
-    `${windowCount(`w${i} AND pos`, '(PARTITION BY v, ci ORDER BY s)')} AS lp${i}`,
+    `${windowCount(`w${i} AND neg`, over)} AS le${i}`,
+    `${windowCount(`w${i} AND pos`, over)} AS lp${i}`,
   ]);
+  const names = classSums('TRUE').map(([name]) => name);
   const perWindow = windows.flatMap((i) => [
-    // (sum le over positives - sum lp over negatives + n_pos * n_neg) / 2: see `ranked` above.
+    // (sum le over positives - sum lp over negatives + n_pos * n_neg) / 2, the classes before counted in: see
+    // `ranked` above.
     `(coalesce(sum(CASE WHEN pos THEN le${i} ELSE -lp${i} END) FILTER (WHERE w${i} AND (pos OR neg)), 0)
-      + count(*) FILTER (WHERE w${i} AND pos) * count(*) FILTER (WHERE w${i} AND neg))::float8 * 0.5 AS auc_num_${i}`,
+      + count(*) FILTER (WHERE w${i} AND pos) * count(*) FILTER (WHERE w${i} AND neg))::float8 * 0.5 AS running_${i}`,
+    `count(*) FILTER (WHERE w${i} AND neg)::float8 AS n_neg_${i}`,
     ...classSums(`w${i}`).map(([name, expr]) => `${expr} AS ${name}_${i}`),
+  ]);
+  // What the classes before ci (in the ordering) add to its running counts: their negatives or positives.
+  const before = (col: string) => `(sum(t.${col}) OVER c - t.${col})`;
+  const columns = windows.flatMap((i) => [
+    `t.running_${i} - 0.5 * (t.n_pos_${i} * ${before(`n_neg_${i}`)} - t.n_neg_${i} * ${before(`n_pos_${i}`)}) AS auc_num_${i}`,
+    ...names.map((name) => `t.${name}_${i}`),
   ]);
   const w = windows.map((i) => `w${i}`).join(', ');
   const probabilities = classProbabilities(classes);
@@ -77,11 +94,16 @@ ranked AS (
          ${ranks.join(',\n         ')}
   FROM per_class
 )
-SELECT v, ci,
-       ${perWindow.join(',\n       ')}
-FROM ranked
-GROUP BY v, ci
-ORDER BY v, ci`);
+SELECT t.v, t.ci,
+       ${columns.join(',\n       ')}
+FROM (
+  SELECT v, ci,
+         ${perWindow.join(',\n         ')}
+  FROM ranked
+  GROUP BY v, ci
+) AS t
+WINDOW c AS (PARTITION BY t.v ORDER BY t.ci)
+ORDER BY t.v, t.ci`);
 }
 
 /** Each class's probability as the statements read it (float8, NaN as NULL) and the name rows carry it by (s0..sK). */
@@ -92,7 +114,7 @@ export function classProbabilities(classes: Classes): Array<[string, string]> {
 /**
  * Rows of `from` (a FROM item: a CTE's name, or a subquery with its alias; with the columns `keep`, the
  * probabilities s0..sK and the latest label y, as text) as the rows
- * every count is taken over (`classed`, `judged` and `per_class` above): `keep`, then ci, s, pos, neg, pred and
+ * every count is taken over (`per_class` above): `keep`, then ci, s, pos, neg, pred and
  * unknown. The class names are bound on `b`.
  */
 export function perClassRows(b: SqlBuilder, classes: Classes, from: string, keep: readonly string[]): string {
