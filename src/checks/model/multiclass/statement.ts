@@ -113,9 +113,8 @@ export function classProbabilities(classes: Classes): Array<[string, string]> {
 
 /**
  * Rows of `from` (a FROM item: a CTE's name, or a subquery with its alias; with the columns `keep`, the
- * probabilities s0..sK and the latest label y, as text) as the rows
- * every count is taken over (`per_class` above): `keep`, then ci, s, pos, neg, pred and
- * unknown. The class names are bound on `b`.
+ * probabilities s0..sK and the latest label y, as text) as the rows every count is taken over (`per_class`
+ * above): `keep`, then ci, s, pos, neg, pred and unknown. The class names are bound on `b`.
  */
 export function perClassRows(b: SqlBuilder, classes: Classes, from: string, keep: readonly string[]): string {
   const s = classes.map((_, c) => `s${c}`);
@@ -123,8 +122,8 @@ export function perClassRows(b: SqlBuilder, classes: Classes, from: string, keep
   const argmax = classes.map((_, c) => `WHEN c.s${c} = c.top_s THEN ${c}`).join(' ');
   const kept = keep.join(', ');
   // One SELECT per class over the judged rows (materialized once: each reads it), where a LATERAL VALUES list
-  // of the classes per row took 5.7-6.1 s against 4.2 s for the whole statement (1,000,000 predictions, 3 classes,
-  // psql, jit off): PostgreSQL sets the list up again on every row.
+  // of the classes per row took 5.7-6.1 s against 4.2 s for the whole statement (1,000,000 predictions, 3
+  // classes, psql, jit off): PostgreSQL sets the list up again on every row.
   const perClass = classes.map(
     (_, c) => `SELECT ${kept}, ${c} AS ci, s${c} AS s, unknown, known AND yi = ${c} AS pos,
          known AND yi <> ${c} AS neg, known AND top = ${c} AS pred
