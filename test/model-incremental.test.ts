@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoreCheckMemory } from '../src/actions/store/check-memory.js';
-import { planRun } from '../src/checks/model/incremental/plan.js';
+import { planRun } from '../src/checks/buckets/plan.js';
 import type { Check, CheckResult } from '../src/checks/types.js';
 import { loadConfigText } from '../src/config/load.js';
 import { openTestDb, type TestDb } from './helpers/db.js';

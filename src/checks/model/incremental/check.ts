@@ -1,15 +1,15 @@
 import type { Sample } from '../../../metrics/types.js';
 import type { Queryable, Row } from '../../../warehouse/types.js';
+import { persist, recall, rowKey } from '../../buckets/memory.js';
+import { type BucketOptions, type Part, type Plan, planRun } from '../../buckets/plan.js';
+import type { PartRow, State, Sums } from '../../buckets/state.js';
 import type { Check, CheckMemory } from '../../types.js';
 import { toSampleValue } from '../../values.js';
 import { countsKey } from '../classification.js';
 import { type ModelContext, modelCheck } from '../context.js';
 import { modelFamilies } from '../families.js';
 import type { TaskEntry } from '../task.js';
-import { persist, recall, rowKey } from './memory.js';
 import { partsStatement, relabeledStatement, type Summing } from './parts-sql.js';
-import { type BucketOptions, type Part, type Plan, planRun } from './plan.js';
-import type { PartRow, State, Sums } from './state.js';
 import type { IncrementalTask } from './task.js';
 
 /**
@@ -17,7 +17,7 @@ import type { IncrementalTask } from './task.js';
  * grows with the rows that arrived since the last run, not with the windows' length.
  *
  * The task's metrics are ratios of sums (classification-task.ts, regression-task.ts, multiclass-task.ts), and
- * sums of disjoint rows add up. So the check keeps, per complete time bucket (plan.ts), the sums of the bucket's
+ * sums of disjoint rows add up. So the check keeps, per complete time bucket (../../buckets/plan.ts), the sums of the bucket's
  * predictions per version and bin, with the labels stamped before the last run's now() - settle: the KEPT
  * state, the same for every bucket. A run then reads only:
  * - the fresh parts (each window's edge, the head), with every label, as the full statement would;
@@ -33,7 +33,7 @@ import type { IncrementalTask } from './task.js';
  * caught there and nowhere else.
  *
  * The buckets live in the check object (kept across a reload that does not change the model: adopt) and, in
- * a running exporter, in the state store (memory.ts): a restart, or another replica taking the check over,
+ * a running exporter, in the state store (../../buckets/memory.ts): a restart, or another replica taking the check over,
  * starts from the last saved buckets instead of summing every window again.
  */
 

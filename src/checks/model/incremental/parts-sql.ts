@@ -1,6 +1,7 @@
 import { SqlBuilder, type Statement } from '../../../sql/builder.js';
+import { partsSql } from '../../buckets/cuts-sql.js';
+import type { Part } from '../../buckets/plan.js';
 import { latestLabelJoin, type ModelContext } from '../context.js';
-import { type Cut, type Part, runsOf } from './plan.js';
 import type { IncrementalTask } from './task.js';
 
 /**
@@ -15,19 +16,6 @@ export interface Summing {
   m: ModelContext;
   task: IncrementalTask<unknown>;
   shift: number;
-}
-
-/** A boundary as SQL: a bucket start bound as a timestamp, or now() less a bound duration. */
-function cutSql(b: SqlBuilder, c: Cut, bucketMs: number, bound: Map<number, string>): string {
-  let sql = bound.get(c.at);
-  if (sql === undefined) {
-    sql =
-      'bucket' in c.sql
-        ? b.add(new Date(c.sql.bucket * bucketMs).toISOString(), 'timestamptz')
-        : b.ago(c.sql.agoMs);
-    bound.set(c.at, sql);
-  }
-  return sql;
 }
 
 /** A point in time in ms, bound as a timestamp. */
@@ -76,30 +64,20 @@ export function partsStatement(
 ): Statement {
   const m = sum.m;
   const b = new SqlBuilder(m.dialect);
-  const bound = new Map<number, string>();
   const ts = `p.${m.predictions.timestampSql}`;
-  const sorted = [...parts].sort((x, y) => x.lo.at - y.lo.at);
-  const where = runsOf(sorted)
-    .map(
-      (r) => `(${ts} >= ${cutSql(b, r.lo, bucketMs, bound)} AND ${ts} < ${cutSql(b, r.hi, bucketMs, bound)})`,
-    )
-    .join(' OR ');
-  // width_bucket returns i when starts[i] <= ts < starts[i + 1] (1-based); rows past the last start are in the
-  // last part, as the WHERE keeps only rows inside some part. A gap between runs has no start of its own.
-  const starts = sorted.map((part) => cutSql(b, part.lo, bucketMs, bound));
-  const slotToPart = sorted.map((part, i) => `WHEN ${i + 1} THEN ${parts.indexOf(part)}`).join(' ');
+  const placed = partsSql(b, ts, parts, bucketMs);
   const read = predictionColumns(m, sum.task);
   const cte = latestLabelJoin(m, {
     name: 'joined',
-    columns: `${b.dialect.widthBucket(ts, `ARRAY[${starts.join(', ')}]`)} AS slot, ${read.columns}`,
+    columns: `${placed.slot} AS slot, ${read.columns}`,
     identity: read.identity,
-    where: where === '' ? 'false' : where,
+    where: placed.where,
     ...(labelsBeforeMs === undefined
       ? {}
       : { labelsWhere: `lab.${m.labels.timestampSql} < ${at(b, labelsBeforeMs)}` }),
   });
   return b.statement(`WITH ${cte}
-SELECT CASE slot ${slotToPart} END AS part, v, ${sumColumns(b, sum)}
+SELECT ${placed.part('slot')} AS part, v, ${sumColumns(b, sum)}
 FROM (${sum.task.rows(b, 'joined', ['slot', 'v'])}) r
 GROUP BY slot, v, 3`);
 }

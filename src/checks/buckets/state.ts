@@ -1,4 +1,4 @@
-import type { CheckMemory } from '../../types.js';
+import type { CheckMemory } from '../types.js';
 
 /** The sums of one version and bin (NULL: counts in no metric) in the order of the task's sums (task.ts). */
 export interface PartRow {
