@@ -19,6 +19,7 @@ interface StoredHeader {
   full?: { atUs: number; counts: Array<[string, unknown]> };
   reconciledUs?: number;
   shift?: number;
+  shape?: string;
 }
 
 /** Replaces the state with the store's copy when the store holds another revision (or this process has none). */
@@ -39,6 +40,7 @@ export async function recall(state: State, id: string, fingerprint: string): Pro
   state.full = header.full && { atUs: header.full.atUs, values: new Map(header.full.counts) };
   state.reconciledUs = header.reconciledUs;
   state.shift = header.shift;
+  state.shape = header.shape;
   state.revision = saved.revision;
   state.dirty = new Set();
   state.dropped = new Set();
@@ -56,6 +58,7 @@ export async function persist(state: State, id: string, fingerprint: string): Pr
     ...(state.full === undefined ? {} : { full: { atUs: state.full.atUs, counts: [...state.full.values] } }),
     ...(state.reconciledUs === undefined ? {} : { reconciledUs: state.reconciledUs }),
     ...(state.shift === undefined ? {} : { shift: state.shift }),
+    ...(state.shape === undefined ? {} : { shape: state.shape }),
   };
   const parts = new Map(changed.map((b) => [b, encodeBucket(state.buckets.get(b) as Sums)]));
   let revision: number | 'conflict';

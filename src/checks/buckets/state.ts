@@ -21,6 +21,8 @@ export interface State {
   /** The offset the kept sums are taken about, where the task keeps one (IncrementalTask.shiftFrom). */
   shift?: number;
   reconciledUs?: number;
+  /** What the kept sums are taken over where it is read at run time (a dataset's `nulls: all` columns). */
+  shape?: string;
   /** The state store's memory, once the running exporter hands it over (Check.remember). */
   memory?: CheckMemory;
   /** The revision of the store's copy this state was loaded or last saved as. */

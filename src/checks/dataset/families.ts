@@ -30,6 +30,13 @@ export const datasetFamilies = {
     ['dataset', 'window'],
     'Rows in the same window one period earlier: [now() - 2 x window, now() - window). Lets a volume drop alert on a fresh Prometheus.',
   ),
+  datasetReconciled: family(
+    'data',
+    'mlwatch_dataset_reconciled_timestamp_seconds',
+    'gauge',
+    ['dataset'],
+    "Datasets with incremental set only: when the scan's counts kept per time bucket last equalled a full scan (warehouse clock). Behind the last full scan (every incremental.full_interval) when rows changed in place or arrived stamped more than the settle period late since the one before.",
+  ),
   datasetNullRatio: family(
     'data',
     'mlwatch_dataset_null_ratio',

@@ -52,6 +52,22 @@ export const validitySpec = z.strictObject({
   window: window().default({ label: '1h', ms: 3_600_000 }),
 });
 
+export type ValidityRule = z.output<typeof rule>;
+
+/** A value of column `c` that breaks its rule. NOT (x in range) is NULL for a NULL x, so NULLs drop out without their own test. */
+export function outOfRange(p: SqlBuilder, c: string, r: ValidityRule): string {
+  const col = quoteIdent(c);
+  const inRange = r.allowed
+    ? `${col}::text = ANY(${p.add(r.allowed.map(String), 'text[]')})`
+    : [
+        r.min !== undefined ? `${col} >= ${p.add(r.min, 'float8')}` : '',
+        r.max !== undefined ? `${col} <= ${p.add(r.max, 'float8')}` : '',
+      ]
+        .filter(Boolean)
+        .join(' AND ');
+  return `NOT (${inRange})`;
+}
+
 export interface ScanSpecs {
   freshness?: z.output<typeof freshnessSpec> | undefined;
   volume?: z.output<typeof volumeSpec> | undefined;
@@ -92,28 +108,41 @@ function num(row: Row, alias: string): number | null {
   return toSampleValue(row[alias], alias);
 }
 
+/** The scan check, every window read in full on every run (scan-incremental.ts keeps counts per time bucket). */
 export function buildScanCheck(ds: DatasetContext, specs: ScanSpecs): Check {
   return datasetCheck(ds, 'scan', specs, async (q) => {
-    const nullColumns = specs.nulls ? await resolveColumns(q, ds, specs.nulls.columns) : [];
-    return runScan(q, ds, specs, nullColumns);
+    const nullColumns = await nullColumnsOf(q, ds, specs);
+    const scan = await fullScan(q, ds, specs, nullColumns);
+    return scanResult(ds, specs, nullColumns, scan.row, scan.measuredAt);
   });
 }
 
-async function resolveColumns(
-  q: Queryable,
-  ds: DatasetContext,
-  columns: 'all' | string[],
-): Promise<string[]> {
-  if (columns !== 'all') return columns;
+/** The columns the nulls check counts: those listed, or every column of the table for `all`. */
+export async function nullColumnsOf(q: Queryable, ds: DatasetContext, specs: ScanSpecs): Promise<string[]> {
+  if (specs.nulls === undefined) return [];
+  if (specs.nulls.columns !== 'all') return specs.nulls.columns;
   return (await requireColumns(q, ds)).map((c) => c.name);
 }
 
-async function runScan(
+/** The length of every span the windowed checks count rows in: volume's window and the one before, nulls', validity's. */
+export function windowedSpans(specs: ScanSpecs): number[] {
+  return [
+    ...(specs.volume ? [specs.volume.window.ms, 2 * specs.volume.window.ms] : []),
+    ...(specs.nulls ? [specs.nulls.window.ms] : []),
+    ...(specs.validity ? [specs.validity.window.ms] : []),
+  ];
+}
+
+/**
+ * Every value of the scan from ONE statement over the widest span: the row toResult reads (vol_rows, vol_base,
+ * null_rows, null_<i>, valid_n_<i>, valid_bad_<i>, last_update, age), and when the age held (measuredAt).
+ */
+export async function fullScan(
   q: Queryable,
   ds: DatasetContext,
   specs: ScanSpecs,
   nullColumns: string[],
-): Promise<CheckResult> {
+): Promise<{ row: Row; measuredAt: number }> {
   const st = new ScanStatement(ds);
   const t = ds.timestampSql;
   let spanMs = 0;
@@ -150,21 +179,8 @@ async function runScan(
     const w = specs.validity.window;
     spanMs = Math.max(spanMs, w.ms);
     validity.forEach(([c, r], i) => {
-      const col = quoteIdent(c);
-      const inRange = r.allowed
-        ? `${col}::text = ANY(${st.p.add(r.allowed.map(String), 'text[]')})`
-        : [
-            r.min !== undefined ? `${col} >= ${st.p.add(r.min, 'float8')}` : '',
-            r.max !== undefined ? `${col} <= ${st.p.add(r.max, 'float8')}` : '',
-          ]
-            .filter(Boolean)
-            .join(' AND ');
-      st.select(`count(${col}) FILTER (WHERE ${st.within(w)})`, `valid_n_${i}`);
-      st.select(
-        // NOT (x in range) is NULL for a NULL x, so NULLs drop out without their own test.
-        `count(*) FILTER (WHERE NOT (${inRange}) AND ${st.within(w)})`,
-        `valid_bad_${i}`,
-      );
+      st.select(`count(${quoteIdent(c)}) FILTER (WHERE ${st.within(w)})`, `valid_n_${i}`);
+      st.select(`count(*) FILTER (WHERE ${outOfRange(st.p, c, r)} AND ${st.within(w)})`, `valid_bad_${i}`);
     });
   }
   // Freshness alone still scans nothing beyond the empty span; the InitPlan answers it.
@@ -175,24 +191,18 @@ async function runScan(
   // of the exporter's wall clock (NTP) cannot move the age either.
   const measuredAt = performance.now();
   const [row] = await q.query(text, params);
-  return toResult(
-    ds,
-    specs,
-    nullColumns,
-    validity.map(([c]) => c),
-    row ?? {},
-    measuredAt,
-  );
+  return { row: row ?? {}, measuredAt };
 }
 
-function toResult(
+/** The samples of a scan's values (fullScan's row, or the same values merged from kept buckets). */
+export function scanResult(
   ds: DatasetContext,
   specs: ScanSpecs,
   nullColumns: string[],
-  validityColumns: string[],
   row: Row,
   measuredAt: number,
 ): CheckResult {
+  const validityColumns = Object.keys(specs.validity?.columns ?? {});
   const samples: Sample[] = [];
   const skipped: Record<string, number> = {};
   const skip = (reason: string) => {

@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { uniqueNames } from '../../config/types.js';
+import { incrementalOptions, incrementalSpec } from '../buckets/config.js';
 import { scheduleOf, subjectEntry, tableName } from '../config-fields.js';
 import type { BuildContext, Check } from '../types.js';
 import { datasetContext } from './context.js';
 import { buildDriftChecks, driftSpec } from './drift.js';
 import { buildDuplicatesCheck, duplicatesSpec } from './duplicates.js';
-import { buildScanCheck, freshnessSpec, nullsSpec, validitySpec, volumeSpec } from './scan.js';
+import { buildScanCheck, freshnessSpec, nullsSpec, validitySpec, volumeSpec, windowedSpans } from './scan.js';
+import { buildIncrementalScanCheck } from './scan-incremental.js';
 import { buildSchemaCheck, schemaSpec } from './schema.js';
 
 /**
@@ -31,6 +33,10 @@ export const datasetEntry = subjectEntry('dataset', {
   table: tableName,
   timestamp: z.string({ error: 'expected the name of the timestamp column' }).min(1),
   checks,
+  // Optional: keep the scan's counts (volume, nulls, validity, the newest row) per time bucket so a run reads
+  // only what arrived since the last one (scan-incremental.ts, docs/architecture.md "Incremental checks").
+  // Every count is exact at every run; the full scan reconciles them daily by default.
+  incremental: incrementalSpec(86_400_000).optional(),
 });
 
 export type DatasetEntry = z.output<typeof datasetEntry>;
@@ -45,8 +51,12 @@ export function buildDatasetChecks(d: DatasetEntry, ctx: BuildContext): Check[] 
   const c = d.checks;
   const out: Check[] = [];
   if (c.freshness || c.volume || c.nulls || c.validity) {
+    const specs = { freshness: c.freshness, volume: c.volume, nulls: c.nulls, validity: c.validity };
+    // Freshness alone reads no window: nothing to keep.
     out.push(
-      buildScanCheck(ds, { freshness: c.freshness, volume: c.volume, nulls: c.nulls, validity: c.validity }),
+      d.incremental !== undefined && windowedSpans(specs).length > 0
+        ? buildIncrementalScanCheck(ds, specs, incrementalOptions(d.incremental))
+        : buildScanCheck(ds, specs),
     );
   }
   if (c.duplicates) out.push(buildDuplicatesCheck(ds, c.duplicates));

@@ -1,11 +1,12 @@
 import type { Sample } from '../../metrics/types.js';
 import type { Row } from '../../warehouse/types.js';
+import { incrementalOptions } from '../buckets/config.js';
 import type { Check, CheckResult } from '../types.js';
 import { toSampleValue } from '../values.js';
 import { classificationStatement, hanleyMcNeilStderr } from './classification-sql.js';
 import { type ModelContext, modelCheck } from './context.js';
 import { modelFamilies } from './families.js';
-import { buildIncrementalCheck, incrementalOptions } from './incremental/check.js';
+import { buildIncrementalCheck } from './incremental/check.js';
 import { classificationIncremental } from './incremental/classification-task.js';
 import { column, type ModelTask } from './task.js';
 

@@ -1,10 +1,11 @@
 import { SqlBuilder, type Statement } from '../../sql/builder.js';
 import type { Row } from '../../warehouse/types.js';
+import { incrementalOptions } from '../buckets/config.js';
 import type { Check } from '../types.js';
 import { toSampleValue } from '../values.js';
 import { countsKey } from './classification.js';
 import { joinedCte, type ModelContext, modelCheck } from './context.js';
-import { buildIncrementalCheck, incrementalOptions } from './incremental/check.js';
+import { buildIncrementalCheck } from './incremental/check.js';
 import { regressionIncremental } from './incremental/regression-task.js';
 import { buildReferencePerformanceCheck } from './reference-performance.js';
 import { type RegressionSums, regressionResult } from './regression-sums.js';

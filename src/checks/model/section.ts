@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { retrainConfig } from '../../actions/retrain/retrain-config.js';
 import { rollbackConfig } from '../../actions/rollbacks/rollback-config.js';
 import { duration, subjectName, uniqueNames, window } from '../../config/types.js';
+import { incrementalSpec } from '../buckets/config.js';
 import { scheduleOf, subjectEntry, tableName } from '../config-fields.js';
 import type { BuildContext, Check } from '../types.js';
 import { modelContext } from './context.js';
@@ -88,16 +89,8 @@ export const modelEntry = subjectEntry('model', {
     .optional(),
   // Optional, every task: keep the performance check's sums per time bucket so a run reads only
   // what arrived since the last one (src/checks/model/incremental/, docs/architecture.md "Incremental checks").
-  incremental: z
-    .strictObject({
-      // Buckets of this length are summed once complete, and kept.
-      bucket: duration('a bucket length').default(3_600_000),
-      // How late a prediction or label may be stamped before it is written and still be counted on the next run.
-      settle: duration('a settle period').default(300_000),
-      // How often every window is recomputed in full: the exact AUC and the reconciliation of the buckets.
-      full_interval: duration('an interval').default(3_600_000),
-    })
-    .optional(),
+  // The AUC is exact as of the last full run: hourly by default.
+  incremental: incrementalSpec(3_600_000).optional(),
   // Optional: where and when retraining is requested (src/actions/retrain/retrain-config.ts, docs/retraining.md).
   retrain: retrainConfig.optional(),
   // Optional: where a jointly approved rollback is executed (src/actions/rollbacks/rollback-config.ts, docs/rollbacks.md).

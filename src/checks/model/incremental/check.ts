@@ -1,14 +1,15 @@
 import type { Sample } from '../../../metrics/types.js';
 import type { Queryable, Row } from '../../../warehouse/types.js';
+import { warehouseClockUs } from '../../buckets/clock.js';
+import type { IncrementalOptions } from '../../buckets/config.js';
 import { persist, recall, rowKey } from '../../buckets/memory.js';
-import { type BucketOptions, type Part, type Plan, planRun } from '../../buckets/plan.js';
+import { type Part, type Plan, planRun } from '../../buckets/plan.js';
 import type { PartRow, State, Sums } from '../../buckets/state.js';
 import type { Check, CheckMemory } from '../../types.js';
 import { toSampleValue } from '../../values.js';
 import { countsKey } from '../classification.js';
 import { type ModelContext, modelCheck } from '../context.js';
 import { modelFamilies } from '../families.js';
-import type { TaskEntry } from '../task.js';
 import { partsStatement, relabeledStatement, type Summing } from './parts-sql.js';
 import type { IncrementalTask } from './task.js';
 
@@ -37,16 +38,6 @@ import type { IncrementalTask } from './task.js';
  * starts from the last saved buckets instead of summing every window again.
  */
 
-export interface IncrementalOptions extends BucketOptions {
-  /** How often every window is recomputed in full: the AUC's schedule and the reconciliation's. */
-  fullIntervalMs: number;
-}
-
-/** A model entry's `incremental` (durations in ms, defaults applied by the section's schema) as options. */
-export function incrementalOptions(i: NonNullable<TaskEntry['incremental']>): IncrementalOptions {
-  return { bucketMs: i.bucket, settleMs: i.settle, fullIntervalMs: i.full_interval };
-}
-
 /** What each check remembers, for adopt: a reload that keeps the model's definition keeps its buckets. */
 const states = new WeakMap<Check, State>();
 
@@ -66,7 +57,7 @@ export function buildIncrementalCheck<V>(
   const windowsMs = m.windows.map((w) => w.ms);
   const spec = { kind: task.kind, incremental: o, sql: full.text };
   const check = modelCheck(m, 'performance', spec, async (q) => {
-    const nowUs = await clockOf(q, m);
+    const nowUs = await warehouseClockUs(q, m.dialect);
     const plan = planRun(nowUs, windowsMs, o);
     const keptMs = Math.floor((nowUs - o.settleMs * 1000) / 1000);
     let lastFull = state.full as { atUs: number; values: Map<string, V> } | undefined;
@@ -148,15 +139,6 @@ export function buildIncrementalCheck<V>(
   // Keyed by the check the exporter holds (and hands to the next one's adopt), not by the inner one.
   states.set(incremental, state);
   return incremental;
-}
-
-/** The warehouse clock of this run's transaction, in µs: every statement of the run sees the same now(). */
-async function clockOf(q: Queryable, m: ModelContext): Promise<number> {
-  const rows = await q.query(`SELECT ${m.dialect.nowMicros} AS now_us`);
-  const us = Number(rows[0]?.now_us);
-  if (!Number.isSafeInteger(us))
-    throw new Error(`expected the warehouse clock in µs, got ${String(rows[0]?.now_us)}`);
-  return us;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { buildIncrementalCheck, incrementalOptions } from '../incremental/check.js';
+import { incrementalOptions } from '../../buckets/config.js';
+import { buildIncrementalCheck } from '../incremental/check.js';
 import { multiclassIncremental } from '../incremental/multiclass-task.js';
 import { column, type ModelTask } from '../task.js';
 import { buildMulticlassCheck } from './check.js';
