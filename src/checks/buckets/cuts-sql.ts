@@ -44,7 +44,9 @@ export function partsSql(b: SqlBuilder, ts: string, parts: readonly Part[], buck
   const cases = sorted.map((p, i) => `WHEN ${i + 1} THEN ${parts.indexOf(p)}`).join(' ');
   return {
     where: where === '' ? 'false' : where,
-    slot: b.dialect.widthBucket(ts, `ARRAY[${starts.join(', ')}]`),
+    // A scalar subquery, computed once: `now() - $n` is not a constant, so a bare ARRAY of the starts was built
+    // again for every row (2,000,000 rows against 336 hourly starts: 6.4 s, where the scan took 0.3 s).
+    slot: b.dialect.widthBucket(ts, `(SELECT ARRAY[${starts.join(', ')}])`),
     part: (slot) => `CASE ${slot} ${cases} END`,
   };
 }

@@ -64,8 +64,10 @@ export function scanPartsStatement(
     `extract(epoch FROM max(${t}))::float8 AS last_update`,
     `extract(epoch FROM now() - max(${t}))::float8 AS age`,
   ];
+  // Grouped by the slot, mapped to the part once per group: a CASE of one branch per part (336 for 14 days of
+  // hourly buckets) evaluated per row made a first run 30 times the full scan.
   return b.statement(
-    `SELECT ${placed.part(placed.slot)} AS part,\n  ${counts.join(',\n  ')}\nFROM ${ds.tableSql}\nWHERE ${placed.where}\nGROUP BY 1`,
+    `SELECT ${placed.part(placed.slot)} AS part,\n  ${counts.join(',\n  ')}\nFROM ${ds.tableSql}\nWHERE ${placed.where}\nGROUP BY ${placed.slot}`,
   );
 }
 
