@@ -34,8 +34,8 @@ export const datasetFamilies = {
     'data',
     'mlwatch_dataset_reconciled_timestamp_seconds',
     'gauge',
-    ['dataset'],
-    "Datasets with incremental set only: when the scan's counts kept per time bucket last equalled a full scan (warehouse clock). Behind the last full scan (every incremental.full_interval) when rows changed in place or arrived stamped more than the settle period late since the one before.",
+    ['dataset', 'check'],
+    'Datasets with incremental set only, per check that keeps counts per time bucket (the scan, the drift bins): when the kept counts last equalled a full recomputation (warehouse clock). Behind the last full recomputation (every incremental.full_interval) when rows changed in place or arrived stamped more than the settle period late since the one before.',
   ),
   datasetNullRatio: family(
     'data',

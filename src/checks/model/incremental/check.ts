@@ -2,10 +2,11 @@ import type { Sample } from '../../../metrics/types.js';
 import type { Queryable, Row } from '../../../warehouse/types.js';
 import { warehouseClockUs } from '../../buckets/clock.js';
 import type { IncrementalOptions } from '../../buckets/config.js';
-import { persist, recall, rowKey } from '../../buckets/memory.js';
+import { keepingState, newState } from '../../buckets/kept-counts.js';
+import { rowKey } from '../../buckets/memory.js';
 import { type Part, type Plan, planRun } from '../../buckets/plan.js';
 import type { PartRow, State, Sums } from '../../buckets/state.js';
-import type { Check, CheckMemory } from '../../types.js';
+import type { Check } from '../../types.js';
 import { toSampleValue } from '../../values.js';
 import { countsKey } from '../classification.js';
 import { type ModelContext, modelCheck } from '../context.js';
@@ -18,9 +19,9 @@ import type { IncrementalTask } from './task.js';
  * grows with the rows that arrived since the last run, not with the windows' length.
  *
  * The task's metrics are ratios of sums (classification-task.ts, regression-task.ts, multiclass-task.ts), and
- * sums of disjoint rows add up. So the check keeps, per complete time bucket (../../buckets/plan.ts), the sums of the bucket's
- * predictions per version and bin, with the labels stamped before the last run's now() - settle: the KEPT
- * state, the same for every bucket. A run then reads only:
+ * sums of disjoint rows add up. So the check keeps, per complete time bucket (../../buckets/plan.ts), the sums
+ * of the bucket's predictions per version and bin, with the labels stamped before the last run's now() - settle:
+ * the KEPT state, the same for every bucket. A run then reads only:
  * - the fresh parts (each window's edge, the head), with every label, as the full statement would;
  * - the buckets that became complete since the last run, with the labels of the kept state;
  * - the predictions of kept buckets whose key got a label stamped since the last kept state: from them, what
@@ -34,12 +35,10 @@ import type { IncrementalTask } from './task.js';
  * caught there and nowhere else.
  *
  * The buckets live in the check object (kept across a reload that does not change the model: adopt) and, in
- * a running exporter, in the state store (../../buckets/memory.ts): a restart, or another replica taking the check over,
- * starts from the last saved buckets instead of summing every window again.
+ * a running exporter, in the state store (../../buckets/memory.ts, kept-counts.ts's keepingState): a restart,
+ * or another replica taking the check over, starts from the last saved buckets instead of summing every window
+ * again.
  */
-
-/** What each check remembers, for adopt: a reload that keeps the model's definition keeps its buckets. */
-const states = new WeakMap<Check, State>();
 
 export function buildIncrementalCheck<V>(
   m: ModelContext,
@@ -47,13 +46,7 @@ export function buildIncrementalCheck<V>(
   task: IncrementalTask<V>,
 ): Check {
   const full = task.full;
-  const state: State = {
-    buckets: new Map(),
-    dirty: new Set(),
-    dropped: new Set(),
-    rewrite: false,
-    unsaved: false,
-  };
+  const state = newState();
   const windowsMs = m.windows.map((w) => w.ms);
   const spec = { kind: task.kind, incremental: o, sql: full.text };
   const check = modelCheck(m, 'performance', spec, async (q) => {
@@ -122,23 +115,7 @@ export function buildIncrementalCheck<V>(
     const result = task.result(values, versions, (lastFull as { values: Map<string, V> }).values);
     return { samples: [...result.samples, ...timestamps(m, state)], skipped: result.skipped };
   });
-  const incremental: Check = {
-    ...check,
-    adopt(previous: Check) {
-      const kept = states.get(previous);
-      if (kept !== undefined) Object.assign(state, kept);
-    },
-    remember(memory: CheckMemory) {
-      state.memory = memory;
-    },
-    // Outside the run's read-only transaction: the store may be the warehouse's own PGlite session (the demo),
-    // and a warehouse transaction should not wait on another database anyway.
-    beforeRun: () => recall(state, check.id, check.fingerprint),
-    afterRun: () => persist(state, check.id, check.fingerprint),
-  };
-  // Keyed by the check the exporter holds (and hands to the next one's adopt), not by the inner one.
-  states.set(incremental, state);
-  return incremental;
+  return keepingState(check, state);
 }
 
 /**
