@@ -56,10 +56,12 @@ const check = (
 };
 
 /** 10 to 30 rows stamped 0 to 250 ms ago: NULLs in every column but ts, amounts and statuses out of range. */
-async function arrive(table: string): Promise<void> {
+async function arrive(table: string, spread = false): Promise<void> {
   const rows: string[] = [];
   for (let i = 0, n = 10 + Math.floor(rand() * 20); i < n; i++) {
-    const amount = pick(['NULL', '-5', '150', String(Math.round(rand() * 100)), '42', '7']);
+    // Spread: mostly distinct amounts, so every new reference has bins of its own.
+    const value = spread ? String(Math.round(rand() * 10_000) / 100) : String(Math.round(rand() * 100));
+    const amount = pick(['NULL', '-5', '150', value, value, '42', '7']);
     const status = pick(["'ok'", "'late'", "'bad'", 'NULL', "'ok'"]);
     const note = rand() < 0.5 ? 'NULL' : "'n'";
     rows.push(`(now() - interval '${Math.floor(rand() * 250)} milliseconds', ${amount}, ${status}, ${note})`);
@@ -76,7 +78,7 @@ const rowsIn = (r: CheckResult) => r.samples.find((s) => s.name === 'mlwatch_dat
 
 beforeAll(async () => {
   db = await openTestDb();
-  for (const table of ['ev', 'late', 'cols', 'old'])
+  for (const table of ['ev', 'late', 'cols', 'old', 'drift'])
     await db.writer.exec(
       `CREATE TABLE ${db.schema}.${table} (ts timestamptz, amount float8, status text, note text)`,
     );
@@ -200,4 +202,57 @@ describe('incremental dataset scan: equal to the full scan', () => {
       ?.value as number;
     expect(age).toBeGreaterThanOrEqual(60);
   }, 30_000);
+});
+
+/** A drift check over `table`: the current window 6 s; the reference the 4 s before it, binned again every second. */
+const driftConfig = (table: string, incremental: boolean) => `warehouse:
+  url: ${db.configUrl}
+datasets:
+  - name: events
+    table: ${db.schema}.${table}
+    timestamp: ts
+    checks:
+      drift:
+        features: [amount, status]
+        current: 6s
+        reference: { window: 4s }
+        bins: 5
+        reference_interval: 1s
+${incremental ? '    incremental: { bucket: 1s, settle: 300ms, full_interval: 2s }\n' : ''}`;
+
+describe('incremental drift bins: equal to the full count', () => {
+  it('every round, while a sliding reference moves the bins; reading parts, not the window', async () => {
+    const drift = (incremental: boolean, remember: boolean) => {
+      const c = checkOf(driftConfig('drift', incremental), 'dataset:events:drift');
+      if (remember) c.remember?.(memory);
+      return c;
+    };
+    const full = drift(false, false);
+    let inc = drift(true, true);
+    let kept = 0;
+    let recounted = 0;
+    for (let round = 0; round < 24; round++) {
+      if (round === 12) inc = drift(true, true); // a restart from the store
+      await arrive('drift', true);
+      const statements: string[] = [];
+      const r = await runBoth(db, inc, full, statements);
+      expectSameValues(own(r.inc), own(r.full), round);
+      expect(r.inc.skipped, `round ${round}`).toEqual(r.full.skipped);
+      // A run that merged kept counts read every part apart, none of them the whole window.
+      // Bin counts statements: one per part read, and the whole window's when the full count is due.
+      const counted = statements.filter((s) => s.startsWith('WITH a AS')).length;
+      if (round === 0) expect(counted).toBeGreaterThanOrEqual(7);
+      else if (counted <= 4) kept++;
+      else recounted++;
+      await sleep(350);
+    }
+    // The reference holds rows by now: PSI (and JS) of both features, compared above on the last rounds.
+    const psi = [...own((await runBoth(db, inc, full)).inc).keys()].filter((k) => k.includes('psi'));
+    expect(psi.length).toBe(2);
+    // Warm runs (12 to 16 seen) counted the edge, the head and a new bucket (2 to 4 parts, the full count when
+    // due); once reference rows arrived, each new reference's bins made the next run count every bucket again
+    // (3 seen). The restart read its buckets from the store (a warm run).
+    expect(kept).toBeGreaterThanOrEqual(10);
+    expect(recounted).toBeGreaterThanOrEqual(1);
+  }, 60_000);
 });

@@ -6,9 +6,12 @@ import type { Statement } from '../../sql/builder.js';
 import type { Dialect } from '../../sql/dialect.js';
 import { quoteIdent, quoteQualified } from '../../sql/identifiers.js';
 import type { Queryable, Row } from '../../warehouse/types.js';
+import type { IncrementalOptions } from '../buckets/config.js';
+import { keepingState, newState } from '../buckets/kept-counts.js';
 import type { Check, CheckResult } from '../types.js';
 import { readColumns } from './columns.js';
 import { type DatasetContext, datasetCheck } from './context.js';
+import { keptBinCounts } from './drift-incremental.js';
 import { buildKsCheck } from './drift-ks.js';
 import {
   type BinnedFeature,
@@ -20,6 +23,7 @@ import {
   type Source,
 } from './drift-sql.js';
 import { datasetFamilies } from './families.js';
+import { reconciledAt } from './reconciled.js';
 
 /**
  * Drift of feature distributions: the current window of a dataset against a reference sample (an earlier
@@ -317,6 +321,8 @@ export interface DriftOptions {
    * Date.now, so mocking Date.now would move the warehouse clock too.
    */
   clock?: () => number;
+  /** The dataset's `incremental`: the current window's bin counts kept per time bucket (drift-incremental.ts). */
+  incremental?: IncrementalOptions | undefined;
 }
 
 export function buildDriftChecks(ds: DatasetContext, spec: DriftSpec, opts: DriftOptions = {}): Check[] {
@@ -329,13 +335,22 @@ export function buildDriftChecks(ds: DatasetContext, spec: DriftSpec, opts: Drif
   };
   const refSource = referenceSource(ds, spec);
   let cached: Reference | undefined;
+  const incremental = opts.incremental;
+  const state = newState();
+  const drift = datasetCheck(ds, 'drift', incremental ? { spec, incremental } : spec, async (q) => {
+    if (cached === undefined || clock() - cached.at >= spec.reference_interval) {
+      cached = await computeReference(q, ds, spec, refSource, clock());
+    }
+    const counts = (src: Source, features: BinnedFeature[]) => binCounts(q, src, features, ds.dialect);
+    if (incremental === undefined)
+      return driftResult(ds, spec, cached, await counts(current, cached.features));
+    const o = { ds, currentMs: spec.current.ms, incremental, state };
+    const kept = await keptBinCounts(q, o, cached.features, counts);
+    const result = driftResult(ds, spec, cached, kept);
+    return { ...result, samples: [...result.samples, ...reconciledAt(drift.id, ds, state)] };
+  });
   return [
-    datasetCheck(ds, 'drift', spec, async (q) => {
-      if (cached === undefined || clock() - cached.at >= spec.reference_interval) {
-        cached = await computeReference(q, ds, spec, refSource, clock());
-      }
-      return runCurrent(q, ds, spec, cached, current);
-    }),
+    incremental === undefined ? drift : keepingState(drift, state),
     // KS uses the kinds of the cached reference when there is one (read with it, every reference_interval), so
     // that its runs send the KS statement only.
     buildKsCheck(ds, spec, refSource, current, async (q) =>
@@ -344,14 +359,13 @@ export function buildDriftChecks(ds: DatasetContext, spec: DriftSpec, opts: Drif
   ];
 }
 
-async function runCurrent(
-  q: Queryable,
+/** PSI and JS of each feature's current counts (`curCounts`, indexed like ref.features) against the reference. */
+function driftResult(
   ds: DatasetContext,
   spec: DriftSpec,
   ref: Reference,
-  current: Source,
-): Promise<CheckResult> {
-  const curCounts = await binCounts(q, current, ref.features, ds.dialect);
+  curCounts: number[][],
+): CheckResult {
   const nCur = curCounts.map((c) => c.reduce((a, b) => a + b, 0));
 
   const samples: Sample[] = [];

@@ -1,14 +1,12 @@
-import type { Sample } from '../../metrics/types.js';
 import type { Queryable } from '../../warehouse/types.js';
 import { warehouseClockUs } from '../buckets/clock.js';
 import type { IncrementalOptions } from '../buckets/config.js';
 import { countParts, fullDue, keepingState, newState } from '../buckets/kept-counts.js';
 import { type Part, planRun } from '../buckets/plan.js';
-import type { State } from '../buckets/state.js';
 import type { Check } from '../types.js';
 import { toSampleValue } from '../values.js';
 import { type DatasetContext, datasetCheck } from './context.js';
-import { datasetFamilies } from './families.js';
+import { reconciledAt } from './reconciled.js';
 import { fullScan, nullColumnsOf, type ScanSpecs, scanResult, windowedSpans } from './scan.js';
 import {
   emptyPart,
@@ -90,16 +88,4 @@ async function newestRow(q: Queryable, ds: DatasetContext): Promise<{ last_updat
   const last = toSampleValue(row?.last_update, 'last_update');
   const age = toSampleValue(row?.age, 'age');
   return last === null || age === null ? {} : { last_update: last, age };
-}
-
-/** When the kept counts last equalled a full recomputation: one series per check that keeps counts. */
-export function reconciledAt(check: string, ds: DatasetContext, state: State): Sample[] {
-  if (state.reconciledUs === undefined) return [];
-  return [
-    {
-      name: datasetFamilies.datasetReconciled.name,
-      labels: { dataset: ds.name, check },
-      value: state.reconciledUs / 1e6,
-    },
-  ];
 }

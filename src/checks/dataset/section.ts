@@ -61,6 +61,9 @@ export function buildDatasetChecks(d: DatasetEntry, ctx: BuildContext): Check[] 
   }
   if (c.duplicates) out.push(buildDuplicatesCheck(ds, c.duplicates));
   if (c.schema) out.push(...buildSchemaCheck(ds, c.schema, ctx.baseDir, ctx.configFile));
-  if (c.drift) out.push(...buildDriftChecks(ds, c.drift));
+  if (c.drift) {
+    const incremental = d.incremental === undefined ? undefined : incrementalOptions(d.incremental);
+    out.push(...buildDriftChecks(ds, c.drift, { incremental }));
+  }
   return out;
 }

@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import type { Bound } from '../../sql/builder.js';
+import type { Queryable } from '../../warehouse/types.js';
+import { warehouseClockUs } from '../buckets/clock.js';
+import type { IncrementalOptions } from '../buckets/config.js';
+import { countParts, fullDue } from '../buckets/kept-counts.js';
+import { type Cut, type Part, planRun } from '../buckets/plan.js';
+import type { State } from '../buckets/state.js';
+import type { DatasetContext } from './context.js';
+import type { BinnedFeature, Source } from './drift-sql.js';
+
+/**
+ * The drift check's current-window bin counts kept per time bucket (datasets[].incremental): a feature's count
+ * per bin over a window is the sum of its counts over the window's parts, so complete buckets are counted once
+ * and kept, and a run counts the window's edge, the head and the buckets completed since (one statement per part,
+ * each a range of the timestamp). The bins are the reference's: when a new reference moves them (a sliding
+ * reference window does, on every reference_interval), the kept counts no longer fit and every bucket is counted
+ * again. Every full_interval the whole window is counted too, exported, and compared with the merged counts.
+ */
+
+/** The bin counts of `features` over `src` (drift.ts's binCounts), per feature, bin 0 first. */
+type CountBins = (src: Source, features: BinnedFeature[]) => Promise<number[][]>;
+
+/** The current window's counts per feature: merged from the parts, or the full count's when one ran. */
+export async function keptBinCounts(
+  q: Queryable,
+  o: { ds: DatasetContext; currentMs: number; incremental: IncrementalOptions; state: State },
+  features: BinnedFeature[],
+  countBins: CountBins,
+): Promise<number[][]> {
+  const { ds, incremental, state } = o;
+  const nowUs = await warehouseClockUs(q, ds.dialect);
+  const plan = planRun(nowUs, [o.currentMs], incremental);
+  const current: Source = {
+    tableSql: ds.tableSql,
+    timestampSql: ds.timestampSql,
+    from: { agoMs: o.currentMs },
+    to: { agoMs: 0 },
+  };
+  const exact = fullDue(state, nowUs, incremental) ? await countBins(current, features) : undefined;
+  if (ds.dialect.serialRest !== undefined) await q.query(ds.dialect.serialRest);
+  const bound = (c: Cut): Bound =>
+    'bucket' in c.sql
+      ? { at: new Date(c.sql.bucket * incremental.bucketMs).toISOString() }
+      : { agoMs: c.sql.agoMs };
+  const run = await countParts(state, plan, binsKey(features), async (parts: Part[]) => {
+    const out: number[][] = [];
+    for (const p of parts) {
+      const src = { ...current, from: bound(p.lo), to: bound(p.hi) };
+      out.push((await countBins(src, features)).flat());
+    }
+    return out;
+  });
+  const merged = new Array<number>(features.reduce((n, f) => n + width(f), 0)).fill(0);
+  plan.parts.forEach((_, i) => {
+    run.partAt(i).forEach((n, j) => {
+      merged[j] = (merged[j] as number) + n;
+    });
+  });
+  const flat = exact?.flat();
+  run.commit(nowUs, flat === undefined ? undefined : flat.every((n, j) => n === merged[j]));
+  return exact ?? unflatten(merged, features);
+}
+
+/** A feature's bins: one per edge or category, and one more (above the last edge; categories off the list). */
+function width(f: BinnedFeature): number {
+  return (f.kind === 'numeric' ? f.edges.length : f.categories.length) + 1;
+}
+
+function unflatten(flat: number[], features: BinnedFeature[]): number[][] {
+  let at = 0;
+  return features.map((f) => {
+    const part = flat.slice(at, at + width(f));
+    at += width(f);
+    return part;
+  });
+}
+
+/**
+ * What the counts are taken over: the features' bins, nothing else (the reference's own counts change on every
+ * reference_interval without moving a bin). A digest, as the store keeps it with the state.
+ */
+function binsKey(features: BinnedFeature[]): string {
+  const bins = features.map((f) => [f.name, f.kind === 'numeric' ? f.edges : f.categories]);
+  return createHash('sha256').update(JSON.stringify(bins)).digest('hex');
+}
