@@ -59,7 +59,7 @@ describe('incremental check across a restart of the exporter', () => {
     const schema = served.stateSchema();
     const first = await served.serve(configOf(schema), { ownState: db.kind === 'pg' });
     const before = await firstRun(first);
-    const recomputed = sampleValue(before, RECOMPUTED, { model: 'churn' });
+    const recomputed = sampleValue(before, RECOMPUTED, { model: 'churn', check: 'model:churn:performance' });
     expect(sampleValue(before, 'mlwatch_model_predictions', { model: 'churn', window: '2h' })).toBe(360);
     // The first run saved: one row per check, the buckets as parts (2 h of 10 min buckets: 11 or 12 complete).
     const [saved] = await db.writer.query(
@@ -77,7 +77,7 @@ describe('incremental check across a restart of the exporter', () => {
     const second = await served.serve(configOf(schema), { ownState: db.kind === 'pg' });
     const after = await firstRun(second);
     // Not recomputed: a cold start would have run the full statement at once (and stamped a new time).
-    expect(sampleValue(after, RECOMPUTED, { model: 'churn' })).toBe(recomputed);
+    expect(sampleValue(after, RECOMPUTED, { model: 'churn', check: 'model:churn:performance' })).toBe(recomputed);
     // And yet every count is today's, from the buckets read back plus the new rows.
     const [expected] = await db.writer.query(
       `SELECT count(*) AS n, count(o.id) AS labeled, count(*) FILTER (WHERE o.label = 1) AS pos

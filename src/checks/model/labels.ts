@@ -1,5 +1,5 @@
 import type { Sample } from '../../metrics/types.js';
-import { SqlBuilder } from '../../sql/builder.js';
+import { SqlBuilder, type Statement } from '../../sql/builder.js';
 import type { Row } from '../../warehouse/types.js';
 import type { Check, CheckResult } from '../types.js';
 import { toSampleValue } from '../values.js';
@@ -13,7 +13,18 @@ import { modelFamilies } from './families.js';
  * in the widest window). One statement: GROUPING SETS give the per-version counts and the all-versions figures
  * from the same scan.
  */
+/** The labels check, every window read in full on every run (incremental/labels-task.ts keeps counts per bucket). */
 export function buildLabelsCheck(m: ModelContext): Check {
+  const st = labelsStatement(m);
+  return modelCheck(m, 'labels', 'labels', async (q) => labelsResult(m, await q.query(st.text, st.params)));
+}
+
+/**
+ * Every window's counts, leakage and delay percentiles, per version and over all versions (all_versions 1), and
+ * each version's first prediction in the widest window (first_pt): columns n_<i>, labeled_<i>, leak_<i>,
+ * d50_<i>, d95_<i> for window i.
+ */
+export function labelsStatement(m: ModelContext): Statement {
   const b = new SqlBuilder(m.dialect);
   const cte = joinedCte(m, b);
   // A label row whose value is NULL is not a label: delay and leakage count labeled predictions, like coverage.
@@ -42,10 +53,11 @@ FROM (
   FROM joined
   ${byVersion ? 'GROUP BY GROUPING SETS ((v), ())' : ''}
 ) per_version`);
-  return modelCheck(m, 'labels', 'labels', async (q) => toResult(m, await q.query(st.text, st.params)));
+  return st;
 }
 
-function toResult(m: ModelContext, rows: Row[]): CheckResult {
+/** The samples of labelsStatement's rows (or the same rows from kept sums: incremental/labels-task.ts). */
+export function labelsResult(m: ModelContext, rows: Row[]): CheckResult {
   const samples: Sample[] = [];
   const skipped: Record<string, number> = {};
   const skip = (why: string) => {

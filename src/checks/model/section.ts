@@ -2,11 +2,13 @@ import { z } from 'zod';
 import { retrainConfig } from '../../actions/retrain/retrain-config.js';
 import { rollbackConfig } from '../../actions/rollbacks/rollback-config.js';
 import { duration, subjectName, uniqueNames, window } from '../../config/types.js';
-import { incrementalSpec } from '../buckets/config.js';
+import { incrementalOptions, incrementalSpec } from '../buckets/config.js';
 import { scheduleOf, subjectEntry, tableName } from '../config-fields.js';
 import type { BuildContext, Check } from '../types.js';
 import { modelContext } from './context.js';
 import { modelFamilies, segmentFamilies } from './families.js';
+import { buildIncrementalCheck } from './incremental/check.js';
+import { labelsIncremental } from './incremental/labels-task.js';
 import { buildLabelsCheck } from './labels.js';
 import { buildPredictionDriftCheck } from './prediction-drift.js';
 import { modelReference } from './reference.js';
@@ -143,7 +145,11 @@ export function buildModelChecks(entry: ModelEntry, ctx: BuildContext): Check[] 
   const schedule = scheduleOf(entry, ctx.defaultIntervalMs);
   const m = modelContext(entry, schedule, entry.timeout ?? ctx.defaultTimeoutMs, ctx.dialect);
   const task = modelTasks[entry.task];
-  const checks = [buildLabelsCheck(m), task.performance(m, entry)];
+  const labels =
+    entry.incremental === undefined
+      ? buildLabelsCheck(m)
+      : buildIncrementalCheck(m, incrementalOptions(entry.incremental), labelsIncremental(m));
+  const checks = [labels, task.performance(m, entry)];
   const referenceInterval = { intervalMs: entry.reference_interval ?? 3_600_000 };
   if (entry.reference !== undefined) {
     checks.push(buildPredictionDriftCheck(m, entry.reference, referenceInterval));

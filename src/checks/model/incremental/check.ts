@@ -49,7 +49,7 @@ export function buildIncrementalCheck<V>(
   const state = newState();
   const windowsMs = m.windows.map((w) => w.ms);
   const spec = { kind: task.kind, incremental: o, sql: full.text };
-  const check = modelCheck(m, 'performance', spec, async (q) => {
+  const check = modelCheck(m, task.part ?? 'performance', spec, async (q) => {
     const nowUs = await warehouseClockUs(q, m.dialect);
     const plan = planRun(nowUs, windowsMs, o);
     const keptMs = Math.floor((nowUs - o.settleMs * 1000) / 1000);
@@ -113,7 +113,7 @@ export function buildIncrementalCheck<V>(
     });
     state.unsaved = true;
     const result = task.result(values, versions, (lastFull as { values: Map<string, V> }).values);
-    return { samples: [...result.samples, ...timestamps(m, state)], skipped: result.skipped };
+    return { samples: [...result.samples, ...timestamps(m, check.id, state)], skipped: result.skipped };
   });
   return keepingState(check, state);
 }
@@ -286,9 +286,10 @@ function mergeWindows<V>(
   return { values, versions };
 }
 
-function timestamps(m: ModelContext, state: State): Sample[] {
+/** When the check last recomputed in full, and last agreed with it: one series per incremental check of the model. */
+function timestamps(m: ModelContext, check: string, state: State): Sample[] {
   const at = (us: number | undefined, name: string): Sample[] =>
-    us === undefined ? [] : [{ name, labels: { model: m.name }, value: us / 1e6 }];
+    us === undefined ? [] : [{ name, labels: { model: m.name, check }, value: us / 1e6 }];
   return [
     ...at(state.full?.atUs, modelFamilies.modelRecomputed.name),
     ...at(state.reconciledUs, modelFamilies.modelReconciled.name),

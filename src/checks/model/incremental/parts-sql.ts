@@ -122,7 +122,10 @@ export function relabeledStatement(
     }),
   );
   const union = states
-    .map(([state]) => `SELECT '${state}' AS state, bucket, v, ${predictedNames(sum.task)}, y FROM j_${state}`)
+    .map(
+      ([state]) =>
+        `SELECT '${state}' AS state, bucket, v, ${predictedNames(sum.task)}, y, lt FROM j_${state}`,
+    )
     .join('\n  UNION ALL ');
   return b.statement(`WITH ${ctes.join(',\n')}
 SELECT state, bucket, v, ${sumColumns(b, sum)}

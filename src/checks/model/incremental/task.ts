@@ -15,6 +15,8 @@ import type { ModelContext } from '../context.js';
 export interface IncrementalTask<V> {
   /** The task, for the check's fingerprint. */
   kind: string;
+  /** The check's part of its id, model:<name>:<part>: `performance` unless given (the labels check's `labels`). */
+  part?: string;
   /** The names of a kept row's values, in order: the names `sums` gives them. */
   names: readonly string[];
   /**
@@ -25,7 +27,8 @@ export interface IncrementalTask<V> {
   predicted: ReadonlyArray<readonly [string, string]>;
   /**
    * The rows the sums are taken over, as a SELECT from `from` (a FROM item: a CTE's name, or a subquery with its
-   * alias), whose rows carry the columns `keep`, the `predicted` ones and y (the latest label or NULL): `keep`
+   * alias), whose rows carry the columns `keep`, the `predicted` ones, y (the latest label or NULL) and lt (its
+   * timestamp): `keep`
    * first, then what `sums` and `bin` read. Values are bound on `b`.
    */
   rows(b: SqlBuilder, from: string, keep: readonly string[]): string;
