@@ -77,7 +77,9 @@ describe('incremental check across a restart of the exporter', () => {
     const second = await served.serve(configOf(schema), { ownState: db.kind === 'pg' });
     const after = await firstRun(second);
     // Not recomputed: a cold start would have run the full statement at once (and stamped a new time).
-    expect(sampleValue(after, RECOMPUTED, { model: 'churn', check: 'model:churn:performance' })).toBe(recomputed);
+    expect(sampleValue(after, RECOMPUTED, { model: 'churn', check: 'model:churn:performance' })).toBe(
+      recomputed,
+    );
     // And yet every count is today's, from the buckets read back plus the new rows.
     const [expected] = await db.writer.query(
       `SELECT count(*) AS n, count(o.id) AS labeled, count(*) FILTER (WHERE o.label = 1) AS pos
