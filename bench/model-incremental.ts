@@ -1,6 +1,6 @@
 /**
  * mlwatch bench: the incremental performance checks (models[].incremental) of a binary classifier, a regression
- * model and a multiclass model in steady state, each against the same check over the last hour alone, in the
+ * model and a multiclass model, and the classifier's labels check, in steady state, each against the same check over the last hour alone, in the
  * same run (issue 14's target: at most 2x).
  *
  * 1,000,000 predictions over the 13 days before the load, each labeled 1 to 24 hours after it was made, the
@@ -124,7 +124,7 @@ async function minute(db: pg.Client): Promise<void> {
 
 type Sides = Record<'incremental' | 'hour' | 'full', Check>;
 
-function checks(): Record<Kind, Sides> {
+function checks(): Record<Kind | 'labels', Sides> {
   const model = (name: string, kind: Kind, windows: string, extra = '') => `  - name: ${name}
     task: ${KINDS[kind].task}
     owner: bench
@@ -141,20 +141,22 @@ ${extra}`;
     `models:
 ${models.join('')}`,
   );
-  const find = (name: string) => {
-    const c = cfg.checks.find((k) => k.id === `model:${name}:performance`);
-    if (c === undefined) throw new Error(`no check model:${name}:performance`);
+  const find = (name: string, part: string) => {
+    const c = cfg.checks.find((k) => k.id === `model:${name}:${part}`);
+    if (c === undefined) throw new Error(`no check model:${name}:${part}`);
     return c;
   };
-  const sides = (k: Kind): Sides => ({
-    incremental: find(`${k}_incremental`),
-    hour: find(`${k}_hour`),
-    full: find(`${k}_full`),
+  const sides = (k: Kind, part = 'performance'): Sides => ({
+    incremental: find(`${k}_incremental`, part),
+    hour: find(`${k}_hour`, part),
+    full: find(`${k}_full`, part),
   });
   return {
     classification: sides('classification'),
     regression: sides('regression'),
     multiclass: sides('multiclass'),
+    // The classifier's labels check (every model has one; with incremental set, it keeps its counts too).
+    labels: sides('classification', 'labels'),
   };
 }
 
@@ -195,6 +197,8 @@ async function timed(w: Warehouse, check: Check, split?: Split): Promise<number>
 
 /** A multiclass model's AUC families: as of the incremental check's last full run, with no standard error. */
 const CLASS_AUC = /^mlwatch_model_(class|multiclass)_auc\{/;
+/** How far a label delay percentile as of the first run may be from the current one, relative. */
+const DELAY_GAP = 1e-3;
 /** How far a multiclass AUC as of the first run may be from the current one: a few hundred of 1,000,000 rows moved. */
 const CLASS_AUC_GAP = 1e-3;
 
@@ -224,6 +228,13 @@ async function verify(w: Warehouse, c: Sides): Promise<string> {
       continue;
     }
     if (key.startsWith('mlwatch_model_auc_stderr{')) continue;
+    if (key.startsWith('mlwatch_model_label_delay_seconds{')) {
+      // As of the first run: a few hundred delays among 1,000,000 moved since.
+      const gap = Math.abs((got ?? Number.NaN) - want) / want;
+      if (!(gap <= DELAY_GAP))
+        throw new Error(`the incremental check's ${key} is ${got}, the current one ${want}`);
+      continue;
+    }
     if (CLASS_AUC.test(key)) {
       aucGap = Math.max(aucGap, Math.abs((got ?? Number.NaN) - want));
       if (!(aucGap <= CLASS_AUC_GAP))
@@ -254,7 +265,7 @@ async function main(): Promise<void> {
     await load(db);
     console.log(`loaded ${count(ROWS)} predictions in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const c = checks();
-    const kinds = Object.keys(KINDS) as Kind[];
+    const kinds = [...(Object.keys(KINDS) as Kind[]), 'labels' as const];
     const cold: Record<string, number> = {};
     for (const k of kinds) cold[k] = await timed(w, c[k].incremental);
     const sides: Record<string, Check> = {};
