@@ -1,7 +1,7 @@
 /**
  * mlwatch bench: the incremental performance checks (models[].incremental) of a binary classifier, a regression
- * model and a multiclass model, and the classifier's labels check, in steady state, each against the same check over the last hour alone, in the
- * same run (issue 14's target: at most 2x).
+ * model and a multiclass model, and the classifier's labels check, in steady state, each against the same check
+ * over the last hour alone, in the same run (issue 14's target: at most 2x).
  *
  * 1,000,000 predictions over the 13 days before the load, each labeled 1 to 24 hours after it was made, the
  * labels not yet due left out. Each round is a minute of traffic: 77 predictions stamped in the last minute and
