@@ -81,6 +81,7 @@ from sklearn.metrics import (
     mean_absolute_error,
     mean_absolute_percentage_error,
     mean_squared_error,
+    precision_recall_fscore_support,
     precision_score,
     r2_score,
     recall_score,
@@ -300,6 +301,57 @@ def segments(df, _ref, req, now):
     return out
 
 
+def multiclass(df, _ref, req, now):
+    """Rows (pt, one probability column per class in config order, y the label's text or None), as the oracle of
+    test/model-multiclass.test.ts computes them (scripts/gen-multiclass-oracle.py): per window, the predictions
+    labeled one of the classes with every probability a number count; a label of no class is counted apart."""
+    classes = req["classes"]
+    pt = df["pt"].to_numpy(dtype=float)
+    probs = df[classes].to_numpy(dtype=float)
+    y_all = df["y"].to_numpy(dtype=object)
+    known = np.isin(y_all, classes)
+    unknown = pd.notna(df["y"]).to_numpy() & ~known
+    counted = known & np.isfinite(probs).all(axis=1)
+    out = {}
+    for label, w in req["windows"].items():
+        inside = pt >= now - w
+        out[f"unknown|{label}"] = int((inside & unknown).sum())
+        rows = inside & counted
+        if not rows.any():
+            continue
+        y = y_all[rows].astype(str)
+        p = probs[rows]
+        # numpy's argmax: the first class of highest probability, in config order.
+        predicted = np.asarray(classes)[p.argmax(axis=1)]
+        out[f"accuracy|{label}"] = accuracy_score(y, predicted)
+        # log_loss and the multiclass AUC read the columns in the sorted labels' order.
+        order = np.argsort(classes)
+        ordered = [classes[i] for i in order]
+        out[f"log_loss|{label}"] = log_loss(y, np.clip(p[:, order], 1e-15, 1 - 1e-15), labels=ordered)
+        precision, recall, f1, support = precision_recall_fscore_support(
+            y, predicted, labels=classes, zero_division=0
+        )
+        seen = set(y) | set(predicted)
+        for i, c in enumerate(classes):
+            if c in set(predicted):
+                out[f"precision|{label}|{c}"] = float(precision[i])
+            if c in set(y):
+                out[f"recall|{label}|{c}"] = float(recall[i])
+            if c in seen:
+                out[f"f1|{label}|{c}"] = float(f1[i])
+            out[f"support|{label}|{c}"] = int(support[i])
+            positive = y == c
+            if 0 < positive.sum() < len(y):
+                out[f"auc|{label}|{c}"] = roc_auc_score(positive, p[:, i])
+        out[f"f1_macro|{label}"] = f1_score(y, predicted, average="macro")
+        out[f"f1_weighted|{label}"] = f1_score(y, predicted, average="weighted")
+        if all(f"auc|{label}|{c}" in out for c in classes):
+            out[f"auc_macro|{label}"] = roc_auc_score(
+                y, p[:, order], multi_class="ovr", average="macro", labels=ordered
+            )
+    return out
+
+
 def prediction_psi(df, ref, req, now):
     r = ref.iloc[:, 0].to_numpy(dtype=float)
     r = r[~np.isnan(r)]
@@ -352,6 +404,7 @@ CLOCKED = {
     "segments": segments,
     "prediction_psi": prediction_psi,
     "job": job,
+    "multiclass": multiclass,
 }
 
 

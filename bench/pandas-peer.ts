@@ -28,6 +28,7 @@ export interface PeerRequest {
     | 'segments'
     | 'prediction_psi'
     | 'job'
+    | 'multiclass'
     | 'kpi';
   sql?: string;
   params?: readonly unknown[];

@@ -44,6 +44,8 @@ const MODEL_WINDOWS: Window[] = [
 ];
 const windowSeconds = (ws: readonly Window[]) => Object.fromEntries(ws.map((w) => [w.label, w.ms / 1000]));
 const THRESHOLD = 0.5;
+/** The multiclass model's classes, in `scores` order (its argmax's ties go to the first). */
+const CLASSES = ['low', 'mid', 'high'];
 const MAX_SEGMENTS = 10;
 const SEGMENTS = ['channel', 'region'];
 
@@ -74,6 +76,13 @@ models:
     max_segments: ${MAX_SEGMENTS}
     reference: { table: ${t.reference} }
     interval: 1h
+  - name: mc
+    task: multiclass_classification
+    owner: bench
+    predictions: { table: ${t.predictions}, key: key, timestamp: predicted_at, scores: { ${CLASSES.map((c) => `${c}: p_${c}`).join(', ')} } }
+    labels: { table: ${t.labels}, key: key, timestamp: observed_at, label: tier }
+    windows: [${MODEL_WINDOWS.map((w) => w.label).join(', ')}]
+    interval: 1h
   - name: reg
     task: regression
     owner: bench
@@ -99,21 +108,27 @@ jobs:
  */
 function joined(
   t: Tables,
-  value: 'score' | 'amount_pred',
-  label: 'defaulted' | 'amount',
+  value: 'score' | 'amount_pred' | 'scores',
+  label: 'defaulted' | 'amount' | 'tier',
   carry: string[] = [],
 ): { cte: string; params: unknown[] } {
   const b = new SqlBuilder();
+  const task = {
+    score: 'binary_classification',
+    amount_pred: 'regression',
+    scores: 'multiclass_classification',
+  } as const;
   const m = modelContext(
     {
       name: 'bench',
-      task: value === 'score' ? 'binary_classification' : 'regression',
+      task: task[value],
       owner: 'bench',
       predictions: {
         table: t.predictions,
         key: 'key',
         timestamp: 'predicted_at',
-        ...(value === 'score' ? { score: value } : { prediction: value }),
+        // A multiclass model reads its probabilities as `carry` columns (g0, g1, ... as text).
+        ...(value === 'score' ? { score: value } : value === 'amount_pred' ? { prediction: value } : {}),
       },
       labels: { table: t.labels, key: 'key', timestamp: 'observed_at', label },
       windows: MODEL_WINDOWS,
@@ -263,6 +278,64 @@ SELECT count(*) FROM (
   };
 }
 
+function multiclass(t: Tables): Kind {
+  const j = joined(
+    t,
+    'scores',
+    'tier',
+    CLASSES.map((c) => `p_${c}`),
+  );
+  const families = {
+    unknown: ['mlwatch_model_unknown_class_predictions', {}, EXACT],
+    accuracy: ['mlwatch_model_multiclass_accuracy', {}, CLOSE],
+    log_loss: ['mlwatch_model_multiclass_log_loss', {}, CLOSE],
+    f1_macro: ['mlwatch_model_multiclass_f1', { average: 'macro' }, CLOSE],
+    f1_weighted: ['mlwatch_model_multiclass_f1', { average: 'weighted' }, CLOSE],
+    auc_macro: ['mlwatch_model_multiclass_auc', { average: 'macro' }, CLOSE],
+    precision: ['mlwatch_model_class_precision', {}, CLOSE],
+    recall: ['mlwatch_model_class_recall', {}, CLOSE],
+    f1: ['mlwatch_model_class_f1', {}, CLOSE],
+    support: ['mlwatch_model_class_support', {}, EXACT],
+    auc: ['mlwatch_model_class_auc', {}, CLOSE],
+  } satisfies Record<string, [string, Record<string, string>, Expected['tolerance']]>;
+  return {
+    name: 'multiclass',
+    what: `multiclass performance, ${CLASSES.length} classes (accuracy, log loss, F1, per-class precision, recall, one-vs-rest AUC), windows [1d, 7d, 14d]`,
+    checkId: 'model:mc:performance',
+    peer: {
+      kind: 'multiclass',
+      windows: windowSeconds(MODEL_WINDOWS),
+      classes: CLASSES,
+      // The probabilities travel as text in the check's join (carry): read back as float8, exactly.
+      sql: `WITH ${j.cte}
+SELECT extract(epoch FROM pt)::float8 AS pt, ${CLASSES.map((c, i) => `g${i}::float8 AS ${c}`).join(', ')}, y FROM joined`,
+      params: j.params,
+    },
+    expected: (v) =>
+      perWindow(
+        v,
+        { model: 'mc' },
+        families,
+        ([cls]): Record<string, string> => (cls === undefined ? {} : { class: cls }),
+      ),
+    families: [...new Set(Object.values(families).map((f) => f[0]))],
+    subject: { model: 'mc' },
+    floors: [
+      { name: 'the joined rows alone', sql: `WITH ${j.cte}\nSELECT count(*) FROM joined`, params: j.params },
+      {
+        // Each class's one-vs-rest AUC needs the predictions in order of that class's probability.
+        name: 'the joined rows, once per class, sorted by (class, probability)',
+        sql: `WITH ${j.cte}
+SELECT count(*) FROM (
+  SELECT c.ci, c.p FROM joined j CROSS JOIN LATERAL (VALUES ${CLASSES.map((_, i) => `(${i}, j.g${i}::float8)`).join(', ')}) AS c(ci, p)
+  ORDER BY 1, 2 OFFSET 0
+) t`,
+        params: j.params,
+      },
+    ],
+  };
+}
+
 function predictionDrift(t: Tables): Kind {
   const window = `predicted_at >= now() - interval '14 days' AND predicted_at < now()`;
   return {
@@ -370,6 +443,7 @@ export const kindsOf = (t: Tables): Kind[] => [
   duplicates(t),
   regression(t),
   segments(t),
+  multiclass(t),
   predictionDrift(t),
   job(t),
 ];

@@ -89,27 +89,42 @@ async function loadEvents(db: pg.Client, t: Tables): Promise<void> {
  * predictions, most of them in the last day, have none): positive with probability equal to the score (a
  * calibrated model, AUC about 0.83), and an actual amount near the predicted one, 0 for every 1,000th key.
  */
+/**
+ * The multiclass model's probabilities from the score s (a column of the row): low (1 - s)², mid 2 s (1 - s),
+ * high s²; NULL on every 500th prediction (left out by the check). Its label, `tier`, drawn from them (a
+ * calibrated model), is `other` (no class: counted apart) for every 997th key and NULL (no label) for every
+ * 1,009th.
+ */
+const CLASS_PROBABILITIES = `CASE WHEN r.i % 500 = 0 THEN NULL ELSE (1 - r.s) * (1 - r.s) END, 2 * r.s * (1 - r.s), r.s * r.s`;
+const TIER = `CASE WHEN key % 997 = 0 THEN 'other' WHEN key % 1009 = 0 THEN NULL
+              ELSE (SELECT CASE WHEN u < coalesce(p_low, 0) THEN 'low' WHEN u < coalesce(p_low, 0) + p_mid THEN 'mid' ELSE 'high' END
+                    FROM (SELECT random() AS u) AS d) END`;
+
 async function loadModel(db: pg.Client, t: Tables, gapS: number): Promise<void> {
   await db.query(`CREATE UNLOGGED TABLE ${t.predictions} (key bigint NOT NULL, predicted_at timestamptz NOT NULL,
-    score float8 NOT NULL, amount_pred float8, channel text, region text) ${UNLOGGED}`);
+    score float8 NOT NULL, amount_pred float8, channel text, region text,
+    p_low float8, p_mid float8, p_high float8) ${UNLOGGED}`);
   await db.query(`CREATE UNLOGGED TABLE ${t.labels} (key bigint NOT NULL, observed_at timestamptz NOT NULL,
-    defaulted boolean NOT NULL, amount float8) ${UNLOGGED}`);
+    defaulted boolean NOT NULL, amount float8, tier text) ${UNLOGGED}`);
   const age = ageAvoiding('r.u', 1, 13 * DAY, gapsBelow([DAY, 7 * DAY], gapS));
   await db.query(
     `INSERT INTO ${t.predictions}
-     SELECT r.i, now() - make_interval(secs => ${age}), ((r.i * 7919) % ${SCORE_MOD} + 0.5) / ${SCORE_MOD}::float8,
+     SELECT r.i, now() - make_interval(secs => ${age}), r.s,
             50 + 450 * random(),
             CASE WHEN r.i % 200 = 0 THEN NULL
                  ELSE (ARRAY['web', 'app', 'branch', 'partner', 'phone'])[1 + floor(5 * random() ^ 2)::int] END,
-            'r' || lpad(floor(40 * random() ^ 3)::int::text, 2, '0')
-     FROM (SELECT i, random() AS u FROM generate_series(1, $1::bigint) AS i OFFSET 0) AS r`,
+            'r' || lpad(floor(40 * random() ^ 3)::int::text, 2, '0'),
+            ${CLASS_PROBABILITIES}
+     FROM (SELECT i, random() AS u, ((i * 7919) % ${SCORE_MOD} + 0.5) / ${SCORE_MOD}::float8 AS s
+           FROM generate_series(1, $1::bigint) AS i OFFSET 0) AS r`,
     [ROWS],
   );
   await db.query(
     `INSERT INTO ${t.labels}
      SELECT key, lt, random() < score,
-            CASE WHEN key % 1000 = 0 THEN 0 ELSE greatest(0, amount_pred * (0.8 + 0.4 * random()) + 10 * (random() - 0.5)) END
-     FROM (SELECT key, score, amount_pred, predicted_at + interval '1 hour' + interval '23 hours' * random() AS lt
+            CASE WHEN key % 1000 = 0 THEN 0 ELSE greatest(0, amount_pred * (0.8 + 0.4 * random()) + 10 * (random() - 0.5)) END,
+            ${TIER}
+     FROM (SELECT key, score, amount_pred, p_low, p_mid, predicted_at + interval '1 hour' + interval '23 hours' * random() AS lt
            FROM ${t.predictions} OFFSET 0) AS p
      WHERE lt < now()`,
   );
