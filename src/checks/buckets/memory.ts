@@ -4,8 +4,9 @@ import type { PartRow, State, Sums } from './state.js';
  * The incremental check's state in the state store (CheckMemory): a restart, or the other replica, starts from
  * the buckets the last run kept instead of summing 14 days again. Loaded at the start of every run when the
  * store holds a newer revision than the process (another replica ran the check since), saved at the end with
- * the buckets that changed; both outside the run's transaction (Check.beforeRun, afterRun). The store is an optimisation, never a dependency: when it fails, the run goes on
- * from what the process remembers, and the next save that works writes what changed meanwhile.
+ * the buckets that changed; both outside the run's transaction (Check.beforeRun, afterRun). The store is an
+ * optimisation, never a dependency: when it fails, the run goes on from what the process remembers, and the
+ * next save that works writes what changed meanwhile.
  */
 
 /**

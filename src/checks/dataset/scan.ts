@@ -54,7 +54,10 @@ export const validitySpec = z.strictObject({
 
 export type ValidityRule = z.output<typeof rule>;
 
-/** A value of column `c` that breaks its rule. NOT (x in range) is NULL for a NULL x, so NULLs drop out without their own test. */
+/**
+ * A value of column `c` that breaks its rule. NOT (x in range) is NULL for a NULL x, so NULLs drop out without
+ * their own test.
+ */
 export function outOfRange(p: SqlBuilder, c: string, r: ValidityRule): string {
   const col = quoteIdent(c);
   const inRange = r.allowed
@@ -124,7 +127,10 @@ export async function nullColumnsOf(q: Queryable, ds: DatasetContext, specs: Sca
   return (await requireColumns(q, ds)).map((c) => c.name);
 }
 
-/** The length of every span the windowed checks count rows in: volume's window and the one before, nulls', validity's. */
+/**
+ * The length of every span the windowed checks count rows in: volume's window and the one before it, nulls'
+ * window, validity's.
+ */
 export function windowedSpans(specs: ScanSpecs): number[] {
   return [
     ...(specs.volume ? [specs.volume.window.ms, 2 * specs.volume.window.ms] : []),
