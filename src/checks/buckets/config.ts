@@ -3,8 +3,9 @@ import { duration } from '../../config/types.js';
 import type { BucketOptions } from './plan.js';
 
 /**
- * `incremental:` as config writes it, for every check that keeps time buckets (a model's performance check, a
- * dataset's scan): the same fields everywhere; only how often the full recomputation runs by default differs.
+ * `incremental:` as config writes it, for every check that keeps time buckets (a model's performance and labels
+ * checks, a dataset's scan and drift bins): the same fields everywhere; only how often the full recomputation
+ * runs by default differs.
  */
 export function incrementalSpec(fullIntervalDefaultMs: number) {
   return z.strictObject({

@@ -89,7 +89,7 @@ export const modelEntry = subjectEntry('model', {
     .min(1, { error: 'max_segments is a whole number from 1 to 100' })
     .max(100, { error: 'max_segments is a whole number from 1 to 100' })
     .optional(),
-  // Optional, every task: keep the performance check's sums per time bucket so a run reads only
+  // Optional, every task: keep the performance and labels checks' sums per time bucket so a run reads only
   // what arrived since the last one (src/checks/model/incremental/, docs/architecture.md "Incremental checks").
   // The AUC is exact as of the last full run: hourly by default.
   incremental: incrementalSpec(3_600_000).optional(),
