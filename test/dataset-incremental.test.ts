@@ -27,21 +27,32 @@ let db: TestDb;
 let memory: StoreCheckMemory;
 let closeMemory: () => Promise<void>;
 
-/** The windows 4 s (volume: 8 s with the one before), 12 s (nulls, validity); with `long`, 30 s each. */
-const config = (table: string, incremental: boolean, fullInterval: string, long: boolean) => `warehouse:
+/**
+ * Dataset `events` over `table` with `checks` (YAML, indented under `checks:`), and with `fullInterval` given,
+ * incremental in buckets of 1 s, settling 300 ms.
+ */
+const datasetConfig = (table: string, checks: string, fullInterval?: string) => `warehouse:
   url: ${db.configUrl}
 datasets:
   - name: events
     table: ${db.schema}.${table}
     timestamp: ts
     checks:
-      freshness: {}
+${checks}
+${fullInterval ? `    incremental: { bucket: 1s, settle: 300ms, full_interval: ${fullInterval} }\n` : ''}`;
+
+/** The windows 4 s (volume: 8 s with the one before), 12 s (nulls, validity); with `long`, 30 s each. */
+const config = (table: string, incremental: boolean, fullInterval: string, long: boolean) =>
+  datasetConfig(
+    table,
+    `      freshness: {}
       volume: { window: ${long ? '30s' : '4s'} }
       nulls: { columns: all, window: ${long ? '30s' : '12s'} }
       validity:
         window: ${long ? '30s' : '12s'}
-        columns: { amount: { min: 0, max: 100 }, status: { allowed: [ok, late] } }
-${incremental ? `    incremental: { bucket: 1s, settle: 300ms, full_interval: ${fullInterval} }\n` : ''}`;
+        columns: { amount: { min: 0, max: 100 }, status: { allowed: [ok, late] } }`,
+    incremental ? fullInterval : undefined,
+  );
 
 const check = (
   table: string,
@@ -205,20 +216,17 @@ describe('incremental dataset scan: equal to the full scan', () => {
 });
 
 /** A drift check over `table`: the current window 6 s; the reference the 4 s before it, binned again every second. */
-const driftConfig = (table: string, incremental: boolean) => `warehouse:
-  url: ${db.configUrl}
-datasets:
-  - name: events
-    table: ${db.schema}.${table}
-    timestamp: ts
-    checks:
-      drift:
+const driftConfig = (table: string, incremental: boolean) =>
+  datasetConfig(
+    table,
+    `      drift:
         features: [amount, status]
         current: 6s
         reference: { window: 4s }
         bins: 5
-        reference_interval: 1s
-${incremental ? '    incremental: { bucket: 1s, settle: 300ms, full_interval: 2s }\n' : ''}`;
+        reference_interval: 1s`,
+    incremental ? '2s' : undefined,
+  );
 
 describe('incremental drift bins: equal to the full count', () => {
   it('every round, while a sliding reference moves the bins; reading parts, not the window', async () => {

@@ -1,4 +1,4 @@
-import type { SqlBuilder } from '../../sql/builder.js';
+import type { Bound, SqlBuilder } from '../../sql/builder.js';
 import { type Cut, type Part, runsOf } from './plan.js';
 
 /**
@@ -7,14 +7,16 @@ import { type Cut, type Part, runsOf } from './plan.js';
  * keeps time buckets, so each places a row on a boundary the same way.
  */
 
-/** A boundary as SQL: a bucket start bound as a timestamp, or now() less a bound duration. */
+/** A boundary as a Bound: a bucket's start as a timestamp, or now() less a duration. */
+export function cutBound(c: Cut, bucketMs: number): Bound {
+  return 'bucket' in c.sql ? { at: new Date(c.sql.bucket * bucketMs).toISOString() } : { agoMs: c.sql.agoMs };
+}
+
+/** A boundary as SQL, each bound once per statement. */
 function cutSql(b: SqlBuilder, c: Cut, bucketMs: number, bound: Map<number, string>): string {
   let sql = bound.get(c.at);
   if (sql === undefined) {
-    sql =
-      'bucket' in c.sql
-        ? b.add(new Date(c.sql.bucket * bucketMs).toISOString(), 'timestamptz')
-        : b.ago(c.sql.agoMs);
+    sql = b.at(cutBound(c, bucketMs));
     bound.set(c.at, sql);
   }
   return sql;

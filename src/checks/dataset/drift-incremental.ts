@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { Bound } from '../../sql/builder.js';
 import type { Queryable } from '../../warehouse/types.js';
 import { warehouseClockUs } from '../buckets/clock.js';
 import type { IncrementalOptions } from '../buckets/config.js';
+import { cutBound } from '../buckets/cuts-sql.js';
 import { countParts, fullDue } from '../buckets/kept-counts.js';
-import { type Cut, type Part, planRun } from '../buckets/plan.js';
+import { type Part, planRun } from '../buckets/plan.js';
 import type { State } from '../buckets/state.js';
 import type { DatasetContext } from './context.js';
 import type { BinnedFeature, Source } from './drift-sql.js';
@@ -24,29 +24,29 @@ type CountBins = (src: Source, features: BinnedFeature[]) => Promise<number[][]>
 /** The current window's counts per feature: merged from the parts, or the full count's when one ran. */
 export async function keptBinCounts(
   q: Queryable,
-  o: { ds: DatasetContext; currentMs: number; incremental: IncrementalOptions; state: State },
+  o: {
+    ds: DatasetContext;
+    current: Source;
+    currentMs: number;
+    incremental: IncrementalOptions;
+    state: State;
+  },
   features: BinnedFeature[],
   countBins: CountBins,
 ): Promise<number[][]> {
-  const { ds, incremental, state } = o;
+  const { ds, current, incremental, state } = o;
   const nowUs = await warehouseClockUs(q, ds.dialect);
   const plan = planRun(nowUs, [o.currentMs], incremental);
-  const current: Source = {
-    tableSql: ds.tableSql,
-    timestampSql: ds.timestampSql,
-    from: { agoMs: o.currentMs },
-    to: { agoMs: 0 },
-  };
   const exact = fullDue(state, nowUs, incremental) ? await countBins(current, features) : undefined;
   if (ds.dialect.serialRest !== undefined) await q.query(ds.dialect.serialRest);
-  const bound = (c: Cut): Bound =>
-    'bucket' in c.sql
-      ? { at: new Date(c.sql.bucket * incremental.bucketMs).toISOString() }
-      : { agoMs: c.sql.agoMs };
   const run = await countParts(state, plan, binsKey(features), async (parts: Part[]) => {
     const out: number[][] = [];
     for (const p of parts) {
-      const src = { ...current, from: bound(p.lo), to: bound(p.hi) };
+      const src = {
+        ...current,
+        from: cutBound(p.lo, incremental.bucketMs),
+        to: cutBound(p.hi, incremental.bucketMs),
+      };
       out.push((await countBins(src, features)).flat());
     }
     return out;

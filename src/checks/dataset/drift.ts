@@ -344,7 +344,7 @@ export function buildDriftChecks(ds: DatasetContext, spec: DriftSpec, opts: Drif
     const counts = (src: Source, features: BinnedFeature[]) => binCounts(q, src, features, ds.dialect);
     if (incremental === undefined)
       return driftResult(ds, spec, cached, await counts(current, cached.features));
-    const o = { ds, currentMs: spec.current.ms, incremental, state };
+    const o = { ds, current, currentMs: spec.current.ms, incremental, state };
     const kept = await keptBinCounts(q, o, cached.features, counts);
     const result = driftResult(ds, spec, cached, kept);
     return { ...result, samples: [...result.samples, ...reconciledAt(drift.id, ds, state)] };

@@ -2,7 +2,7 @@ import type { Sample } from '../../../metrics/types.js';
 import type { Queryable, Row } from '../../../warehouse/types.js';
 import { warehouseClockUs } from '../../buckets/clock.js';
 import type { IncrementalOptions } from '../../buckets/config.js';
-import { keepingState, newState } from '../../buckets/kept-counts.js';
+import { fullDue, keepingState, newState } from '../../buckets/kept-counts.js';
 import { rowKey } from '../../buckets/memory.js';
 import { type Part, type Plan, planRun } from '../../buckets/plan.js';
 import type { PartRow, State, Sums } from '../../buckets/state.js';
@@ -57,8 +57,7 @@ export function buildIncrementalCheck<V>(
     // The full run first when due: where the task keeps its sums about an offset, a check with no buckets yet
     // takes it from this run.
     let exact: { values: Map<string, V>; versions: Set<string> } | undefined;
-    if (lastFull === undefined || nowUs - lastFull.atUs >= o.fullIntervalMs * 1000)
-      exact = task.fullValues(await q.query(full.text, full.params));
+    if (fullDue(state, nowUs, o)) exact = task.fullValues(await q.query(full.text, full.params));
     let shift = state.shift;
     // The next kept state, built aside: a run that fails half-way leaves the last one as it was.
     let buckets = keptBuckets(state, plan, keptMs);
