@@ -629,9 +629,11 @@ describe('the weekly cadence', () => {
           const body = await r.text();
           return body.includes('no check of this exporter has run yet') ? undefined : { res: r, text: body };
         },
-        // 60 s: alone on a quiet machine this takes about 18 s (the CLI's start, its embedded stores, the first
-        // check, the next 2 s review); the PGlite pass of a CI run once went past 30 s.
-        60_000,
+        // The review is kept once per minute (its period ends at the tick's minute): one built in the minute the
+        // exporter started, before the first check ran, stands until the next minute's. So the wait is up to a
+        // minute plus the start and a build: alone it took 15 to 42 s; under a CI run's PGlite pass it once went
+        // past 60 s. 90 s covers the minute and 30 s of start and build.
+        90_000,
         'a kept report built after the first check ran',
       );
       expect(res.headers.get('content-type')).toBe('text/markdown; charset=utf-8');
@@ -675,5 +677,6 @@ describe('the weekly cadence', () => {
       await sink.close();
       if (db.kind === 'pg') await db.writer.exec(`DROP SCHEMA IF EXISTS ${schema}_serve CASCADE`);
     }
-  }, 150_000);
+    // The waits above in turn (90 s, 20 s, 45 s), and the exporter's start.
+  }, 180_000);
 });
