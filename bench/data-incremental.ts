@@ -24,16 +24,8 @@ import type pg from 'pg';
 import type { Check } from '../src/checks/types.js';
 import { createPgWarehouse } from '../src/warehouse/pg.js';
 import type { Warehouse } from '../src/warehouse/types.js';
-import {
-  benchConfig,
-  count,
-  finish,
-  openBench,
-  pairedRatio,
-  pass,
-  Watchdog,
-  writeFigures,
-} from './harness.js';
+import { benchConfig, count, finish, openBench, pass, Watchdog, writeFigures } from './harness.js';
+import { incrementalRatios, rotatingRounds, type Side, type Sides } from './incremental-rounds.js';
 import { line, type Stats, stats, x } from './stats.js';
 
 const URL_ = process.env.MLWATCH_BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
@@ -77,7 +69,6 @@ async function minute(db: pg.Client): Promise<void> {
 /** Each group's three sides: the incremental check, the same over the last hour, the full one it replaces. */
 const GROUPS = ['scan', 'drift'] as const;
 type Group = (typeof GROUPS)[number];
-type Sides = Record<'incremental' | 'hour' | 'full', Check>;
 
 function checks(): Record<Group, Sides> {
   // The week before the current day, fixed: a sliding reference's cached bins differ between checks that cached
@@ -156,31 +147,21 @@ async function main(dog: Watchdog): Promise<void> {
     await load(db);
     console.log(`loaded ${count(ROWS)} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const c = checks();
-    const label = (g: Group, side: keyof Sides) =>
+    const label = (g: Group, side: Side) =>
       `${g} ${side === 'incremental' ? 'incremental' : side === 'hour' ? '1h' : 'full'}`;
-    const cold: Record<string, number> = {};
-    for (const g of GROUPS) cold[g] = await timed(w, c[g].incremental);
-    const sides = new Map<string, Check>();
-    for (const g of GROUPS)
-      for (const side of ['incremental', 'hour', 'full'] as const) sides.set(label(g, side), c[g][side]);
-    const names = [...sides.keys()];
-    for (const n of names) await timed(w, sides.get(n) as Check); // warm-up
-    const samples = Object.fromEntries(names.map((n) => [n, [] as number[]]));
-    for (let r = 0; r < R; r++) {
-      await minute(db);
-      for (let k = 0; k < names.length; k++) {
-        const n = names[(r + k) % names.length] as string;
-        samples[n]?.push(await timed(w, sides.get(n) as Check));
-      }
-    }
+    const run = await rotatingRounds(c, {
+      rounds: R,
+      name: label,
+      arrive: () => minute(db),
+      time: (check) => timed(w, check),
+    });
+    const { cold, names, samples } = run;
     console.log(`\n1. a minute of traffic (${PER_MINUTE} rows) then each check, ${R} rounds`);
     const s = Object.fromEntries(names.map((n) => [n, stats(samples[n] as number[])]));
     for (const n of names) console.log(`  ${n.padEnd(18)} ${line(s[n] as Stats)}`);
     const ratios: Record<string, { toHour: number; toFull: number }> = {};
     for (const g of GROUPS) {
-      const inc = samples[label(g, 'incremental')] as number[];
-      const toHour = pairedRatio(inc, samples[label(g, 'hour')] as number[]).median;
-      const toFull = pairedRatio(inc, samples[label(g, 'full')] as number[]).median;
+      const { toHour, toFull } = incrementalRatios(run, g, label);
       ratios[g] = { toHour, toFull };
       console.log(
         `  ${g}: incremental = ${x(toHour)} the same over 1h (per round; target <= ${TARGET}x: ${pass(toHour <= TARGET)}), ${x(toFull)} full`,

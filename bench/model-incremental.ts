@@ -1,7 +1,7 @@
 /**
  * mlwatch bench: the incremental performance checks (models[].incremental) of a binary classifier, a regression
- * model and a multiclass model, and the classifier's labels check, in steady state, each against the same check
- * over the last hour alone, in the same run (issue 14's target: at most 2x).
+ * model and a multiclass model, and the classifier's labels and prediction-drift checks, in steady state, each
+ * against the same check over the last hour alone, in the same run (issue 14's target: at most 2x).
  *
  * 1,000,000 predictions over the 13 days before the load, each labeled 1 to 24 hours after it was made, the
  * labels not yet due left out. Each round is a minute of traffic: 77 predictions stamped in the last minute and
@@ -13,7 +13,8 @@
  * - `full 14d`: the check without incremental over windows [14d], what the incremental one replaces;
  * and the same three for a regression model on the same predictions (the score as its predicted value, the
  * labels' `amount` as its label) and for a multiclass model (three classes, low, mid and high, with
- * probabilities (1 - score)², 2 score (1 - score) and score², the labels' `tier` drawn from them).
+ * probabilities (1 - score)², 2 score (1 - score) and score², the labels' `tier` drawn from them). The
+ * classifier's prediction drift compares its windows with a fixed reference, its first 3 days.
  * The tables have the indexes an incremental model wants (docs/architecture.md, "Incremental checks"):
  * predictions (predicted_at), (key); labels (key), (observed_at). After the rounds, the incremental check's
  * values are held against the full check's, run in the same snapshot.
@@ -28,6 +29,7 @@ import type { Check } from '../src/checks/types.js';
 import { createPgWarehouse } from '../src/warehouse/pg.js';
 import type { Warehouse } from '../src/warehouse/types.js';
 import { benchConfig, connectOrExit, count, finish, Watchdog, writeFigures } from './harness.js';
+import { incrementalRatios, rotatingRounds, type Side, type Sides } from './incremental-rounds.js';
 import { line, type Stats, stats, x } from './stats.js';
 
 const URL_ = process.env.MLWATCH_BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
@@ -122,9 +124,7 @@ async function minute(db: pg.Client): Promise<void> {
   );
 }
 
-type Sides = Record<'incremental' | 'hour' | 'full', Check>;
-
-function checks(): Record<Kind | 'labels', Sides> {
+function checks(): Record<Kind | 'labels' | 'prediction drift', Sides> {
   const model = (name: string, kind: Kind, windows: string, extra = '') => `  - name: ${name}
     task: ${KINDS[kind].task}
     owner: bench
@@ -132,9 +132,15 @@ function checks(): Record<Kind | 'labels', Sides> {
     labels: { table: ${SCHEMA}.labels, key: key, timestamp: observed_at, label: ${KINDS[kind].label} }
     windows: ${windows}
 ${extra}`;
+  // The classifier's prediction drift against a fixed range of its first 3 days: every side bins alike.
+  const day = 86_400_000;
+  const reference = (k: Kind) =>
+    k === 'classification'
+      ? `    reference: { from: '${new Date(Date.now() - 13 * day).toISOString()}', to: '${new Date(Date.now() - 10 * day).toISOString()}' }\n`
+      : '';
   const models = (Object.keys(KINDS) as Kind[]).map(
     (k) =>
-      `${model(`${k}_incremental`, k, '[14d]', '    incremental: {}\n')}${model(`${k}_hour`, k, '[1h]')}${model(`${k}_full`, k, '[14d]')}`,
+      `${model(`${k}_incremental`, k, '[14d]', `    incremental: {}\n${reference(k)}`)}${model(`${k}_hour`, k, '[1h]', reference(k))}${model(`${k}_full`, k, '[14d]', reference(k))}`,
   );
   const cfg = benchConfig(
     { url: URL_, app: APP, statementTimeout: '120s' },
@@ -157,6 +163,8 @@ ${models.join('')}`,
     multiclass: sides('multiclass'),
     // The classifier's labels check (every model has one; with incremental set, it keeps its counts too).
     labels: sides('classification', 'labels'),
+    // Its prediction drift (PSI of the scores against the reference's deciles; incremental: bin counts kept).
+    'prediction drift': sides('classification', 'prediction_drift'),
   };
 }
 
@@ -170,7 +178,7 @@ function statementKind(sql: string): string {
   if (/\bnow_us\b/.test(sql)) return 'clock';
   if (/set_config/.test(sql)) return 'serial';
   if (/'before' AS state|'kept' AS state/.test(sql)) return 'relabeled';
-  if (/AS part, v\b/.test(sql)) return 'parts';
+  if (/ AS part, /.test(sql)) return 'parts';
   return 'full';
 }
 
@@ -257,7 +265,7 @@ async function main(): Promise<void> {
   const db = await connectOrExit(URL_, APP);
   const version = String((await db.query('SHOW server_version')).rows[0]?.server_version ?? '?');
   console.log(
-    `mlwatch bench: incremental classification, regression and multiclass (Postgres ${version}, node ${process.version}, ${os.availableParallelism()} CPUs)`,
+    `mlwatch bench: incremental classification, regression, multiclass, labels and prediction drift (Postgres ${version}, node ${process.version}, ${os.availableParallelism()} CPUs)`,
   );
   const w = createPgWarehouse({ url: URL_, pool: 2, applicationName: APP, connectTimeoutMs: 5000 });
   try {
@@ -265,26 +273,22 @@ async function main(): Promise<void> {
     await load(db);
     console.log(`loaded ${count(ROWS)} predictions in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const c = checks();
-    const kinds = [...(Object.keys(KINDS) as Kind[]), 'labels' as const];
-    const cold: Record<string, number> = {};
-    for (const k of kinds) cold[k] = await timed(w, c[k].incremental);
-    const sides: Record<string, Check> = {};
-    for (const k of kinds) {
-      sides[`${k} incremental 14d`] = c[k].incremental;
-      sides[`${k} check 1h`] = c[k].hour;
-      sides[`${k} full 14d`] = c[k].full;
-    }
-    const names = Object.keys(sides);
-    for (const n of names) await timed(w, sides[n] as Check); // warm-up
-    const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
-    const splits: Record<string, Split> = Object.fromEntries(names.map((n) => [n, {}]));
-    for (let r = 0; r < R; r++) {
-      await minute(db);
-      for (let k = 0; k < names.length; k++) {
-        const n = names[(r + k) % names.length] as string;
-        samples[n]?.push(await timed(w, sides[n] as Check, splits[n]));
-      }
-    }
+    const kinds = Object.keys(c) as Array<keyof typeof c>;
+    const label = (k: string, side: Side) =>
+      `${k} ${side === 'incremental' ? 'incremental 14d' : side === 'hour' ? 'check 1h' : 'full 14d'}`;
+    const splits: Record<string, Split> = {};
+    const run = await rotatingRounds(c, {
+      rounds: R,
+      name: label,
+      arrive: () => minute(db),
+      // Only the timed rounds' statements are split: the first run reads every bucket.
+      time: (check, name, phase) => {
+        if (phase !== 'round') return timed(w, check);
+        splits[name] ??= {};
+        return timed(w, check, splits[name]);
+      },
+    });
+    const { cold, names, samples } = run;
     const s: Record<string, Stats> = {};
     console.log(
       `\n1. a minute of traffic (${PER_MINUTE} predictions, ${PER_MINUTE} labels due) then each check, ${R} rounds`,
@@ -293,12 +297,9 @@ async function main(): Promise<void> {
       s[n] = stats(samples[n] as number[]);
       console.log(`  ${n.padEnd(30)} ${line(s[n] as Stats)}`);
     }
-    const perRound = (a: string, b: string) =>
-      stats((samples[a] as number[]).map((v, i) => v / ((samples[b] as number[])[i] as number))).median;
     const ratios: Record<string, { toHour: number; toFull: number }> = {};
     for (const k of kinds) {
-      const toHour = perRound(`${k} incremental 14d`, `${k} check 1h`);
-      const toFull = perRound(`${k} incremental 14d`, `${k} full 14d`);
+      const { toHour, toFull } = incrementalRatios(run, k, label);
       ratios[k] = { toHour, toFull };
       console.log(
         `  ${k}: incremental 14d = ${x(toHour)} check 1h (per round; target <= ${TARGET}x: ${toHour <= TARGET ? 'PASS' : 'FAIL'}), ${x(toFull)} full 14d`,

@@ -21,6 +21,13 @@ export function toSampleValue(v: unknown, column: string): number | null {
   );
 }
 
+/** A count read from a statement's row (a bigint arrives as a string from pg): finite and >= 0, or an error. */
+export function toCount(v: unknown, what: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`expected a count for ${what}, got ${String(v)}`);
+  return n;
+}
+
 export function toLabelValue(v: unknown): string {
   if (v === null || v === undefined) return '';
   if (v instanceof Date) return v.toISOString();

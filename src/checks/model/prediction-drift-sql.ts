@@ -1,5 +1,7 @@
 import { type Bound, SqlBuilder, type Statement } from '../../sql/builder.js';
 import { type Dialect, postgres } from '../../sql/dialect.js';
+import { partsSql } from '../buckets/cuts-sql.js';
+import type { Part } from '../buckets/plan.js';
 import { type ModelContext, valueColumn } from './context.js';
 
 /**
@@ -66,7 +68,7 @@ edges AS (
 )
 SELECT edges.e AS edges, c.b, c.n
 FROM edges LEFT JOIN (
-  SELECT ${p.dialect.widthBucket('r.s', 'x.e')} - (r.s = ANY (x.e))::int AS b, count(*) AS n
+  SELECT ${binOf('r.s', 'x.e', p.dialect)} AS b, count(*) AS n
   FROM (SELECT ${value} AS s FROM ${src.tableSql} AS t WHERE ${where}) AS r CROSS JOIN edges AS x
   WHERE r.s IS NOT NULL
   GROUP BY 1
@@ -86,14 +88,49 @@ export function currentStatement(m: ModelContext, edges: readonly number[]): Sta
   const e = p.add([...edges], 'float8[]');
   const ts = `t.${m.predictions.timestampSql}`;
   const counts = cutoffs.map((c, i) => `count(*) FILTER (WHERE x.pt >= ${c}) AS n${i}`);
-  const text = `SELECT ${p.dialect.widthBucket('x.s', e)} - (x.s = ANY (${e}))::int AS b,
+  const text = `SELECT ${binOf('x.s', e, p.dialect)} AS b,
   ${counts.join(',\n  ')}
 FROM (
-  SELECT ${ts} AS pt, nullif(t.${valueColumn(m)}::float8, 'NaN'::float8) AS s
+  SELECT ${ts} AS pt, ${predictedValue(m)} AS s
   FROM ${m.predictions.tableSql} AS t
   WHERE ${ts} >= ${p.ago((m.windows[0] as { ms: number }).ms)} AND ${ts} < ${p.dialect.now}
 ) AS x
 WHERE x.s IS NOT NULL
 GROUP BY 1`;
   return p.statement(text);
+}
+
+/**
+ * Bin counts of the given parts of the windows (../buckets/plan.ts) in one statement, for the counts kept per time
+ * bucket (prediction-drift-incremental.ts): rows (part, b, n), part the index in `parts`. Grouped by the row's
+ * slot among the parts, mapped to the part once per group. Parameters: the parts' bounds, then the edges.
+ */
+export function partsStatement(
+  m: ModelContext,
+  edges: readonly number[],
+  parts: readonly Part[],
+  bucketMs: number,
+): Statement {
+  const p = new SqlBuilder(m.dialect);
+  const placed = partsSql(p, `t.${m.predictions.timestampSql}`, parts, bucketMs);
+  const e = p.add([...edges], 'float8[]');
+  const text = `SELECT ${placed.part('x.slot')} AS part, ${binOf('x.s', e, p.dialect)} AS b, count(*) AS n
+FROM (
+  SELECT ${placed.slot} AS slot, ${predictedValue(m)} AS s
+  FROM ${m.predictions.tableSql} AS t
+  WHERE ${placed.where}
+) AS x
+WHERE x.s IS NOT NULL
+GROUP BY x.slot, 2`;
+  return p.statement(text);
+}
+
+/** The value a row contributes (NaN read as NULL, in no sample). */
+function predictedValue(m: ModelContext): string {
+  return `nullif(t.${valueColumn(m)}::float8, 'NaN'::float8)`;
+}
+
+/** The bin of `x` among the sorted, distinct `edges`: #{e_i < x}. */
+function binOf(x: string, edges: string, dialect: Dialect): string {
+  return `${dialect.widthBucket(x, edges)} - (${x} = ANY (${edges}))::int`;
 }

@@ -1,8 +1,14 @@
 import type { Sample } from '../../metrics/types.js';
-import type { Queryable, Row } from '../../warehouse/types.js';
+import type { Queryable } from '../../warehouse/types.js';
+import type { IncrementalOptions } from '../buckets/config.js';
+import { keepingState, newState } from '../buckets/kept-counts.js';
+import type { State } from '../buckets/state.js';
 import type { Check, CheckResult } from '../types.js';
+import { toCount } from '../values.js';
 import { type ModelContext, modelCheck } from './context.js';
 import { modelFamilies } from './families.js';
+import { incrementalStamps } from './incremental/check.js';
+import { keptWindowCounts } from './prediction-drift-incremental.js';
 import { currentStatement, referenceStatement } from './prediction-drift-sql.js';
 import { type ModelReference, referenceSource } from './reference.js';
 
@@ -14,8 +20,9 @@ import { type ModelReference, referenceSource } from './reference.js';
  *
  * The reference (edges and counts, one statement) is computed on the first run and every `intervalMs`
  * after, and cached in the check object; every run is then one scan of the widest window for the counts of
- * every window. PSI is taken here from the handful of counts. A window or reference without a value exports
- * no PSI: skipped `empty_window` or `empty_reference`, never NaN or 0.
+ * every window, or, with the model's `incremental` set, counts kept per time bucket
+ * (prediction-drift-incremental.ts). PSI is taken here from the handful of counts. A window or reference without
+ * a value exports no PSI: skipped `empty_window` or `empty_reference`, never NaN or 0.
  */
 
 /** Floor of the proportions, so that a bin empty on one side keeps PSI finite. */
@@ -26,6 +33,8 @@ export interface PredictionDriftOptions {
   intervalMs: number;
   /** The clock that ages the cached reference (default Date.now; PGlite's now() follows Date.now). */
   clock?: () => number;
+  /** The model's `incremental`: the windows' counts kept per time bucket. */
+  incremental?: IncrementalOptions | undefined;
 }
 
 interface Reference {
@@ -34,12 +43,6 @@ interface Reference {
   /** Count per bin, bin 0 first (edges.length + 1 bins). */
   counts: number[];
   n: number;
-}
-
-function count(v: unknown, what: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`expected a count for ${what}, got ${String(v)}`);
-  return n;
 }
 
 function edgesOf(v: unknown): number[] {
@@ -55,7 +58,7 @@ async function computeReference(q: Queryable, st: { text: string; params: unknow
     if (r.b === null || r.b === undefined) continue;
     const b = Number(r.b);
     if (!(b >= 0 && b < counts.length)) throw new Error(`reference bin ${String(r.b)} out of range`);
-    counts[b] = count(r.n, `reference bin ${b}`);
+    counts[b] = toCount(r.n, `reference bin ${b}`);
   }
   return { at, edges, counts, n: counts.reduce((a, c) => a + c, 0) } satisfies Reference;
 }
@@ -81,41 +84,51 @@ export function buildPredictionDriftCheck(
   const clock = opts.clock ?? Date.now;
   const refStatement = referenceStatement(referenceSource(m, reference), m.dialect);
   let cached: Reference | undefined;
-  const spec = { kind: 'prediction_drift', reference, intervalMs: opts.intervalMs };
-  return modelCheck(m, 'prediction_drift', spec, async (q) => {
+  const incremental = opts.incremental;
+  const state: State = newState();
+  const spec = { kind: 'prediction_drift', reference, intervalMs: opts.intervalMs, incremental };
+  const check = modelCheck(m, 'prediction_drift', spec, async (q) => {
     if (cached === undefined || clock() - cached.at >= opts.intervalMs) {
       cached = await computeReference(q, refStatement, clock());
     }
-    return runCurrent(q, m, cached);
+    // No reference distribution: nothing to compare with, and no need to read the windows.
+    if (cached.n === 0) {
+      const skipped: Record<string, number> = {};
+      skipped.empty_reference = m.windows.length;
+      return { samples: [], skipped };
+    }
+    const ref = cached;
+    if (incremental === undefined) return psiResult(m, ref, await windowCounts(q, m, ref.edges));
+    const counts = await keptWindowCounts(q, { m, edges: ref.edges, incremental, state }, windowCounts);
+    const result = psiResult(m, ref, counts);
+    return { ...result, samples: [...result.samples, ...incrementalStamps(m, check.id, state)] };
   });
+  return incremental === undefined ? check : keepingState(check, state);
 }
 
-async function runCurrent(q: Queryable, m: ModelContext, ref: Reference): Promise<CheckResult> {
-  const samples: Sample[] = [];
-  const skipped: Record<string, number> = {};
-  const skip = (reason: string) => {
-    skipped[reason] = (skipped[reason] ?? 0) + 1;
-  };
-  // No reference distribution: nothing to compare with, and no need to scan the windows.
-  if (ref.n === 0) {
-    for (const _ of m.windows) skip('empty_reference');
-    return { samples, skipped };
-  }
-  const st = currentStatement(m, ref.edges);
-  const rows: Row[] = await q.query(st.text, st.params);
-  const bins = ref.counts.length;
+/** Each window's count per bin of the reference's `edges` (bin 0 first), from one scan of the widest window. */
+async function windowCounts(q: Queryable, m: ModelContext, edges: readonly number[]): Promise<number[][]> {
+  const st = currentStatement(m, edges);
+  const bins = edges.length + 1;
   const cur = m.windows.map(() => new Array<number>(bins).fill(0));
-  for (const r of rows) {
+  for (const r of await q.query(st.text, st.params)) {
     const b = Number(r.b);
     if (!(b >= 0 && b < bins)) throw new Error(`bin ${String(r.b)} out of range`);
     m.windows.forEach((_, i) => {
-      (cur[i] as number[])[b] = count(r[`n${i}`], `bin ${b}`);
+      (cur[i] as number[])[b] = toCount(r[`n${i}`], `bin ${b}`);
     });
   }
+  return cur;
+}
+
+/** PSI of each window's counts against the reference's; a window without a value is skipped. */
+function psiResult(m: ModelContext, ref: Reference, cur: number[][]): CheckResult {
+  const samples: Sample[] = [];
+  const skipped: Record<string, number> = {};
   m.windows.forEach((w, i) => {
     const counts = cur[i] as number[];
     if (counts.every((c) => c === 0)) {
-      skip('empty_window');
+      skipped.empty_window = (skipped.empty_window ?? 0) + 1;
       return;
     }
     samples.push({

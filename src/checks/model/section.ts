@@ -89,8 +89,8 @@ export const modelEntry = subjectEntry('model', {
     .min(1, { error: 'max_segments is a whole number from 1 to 100' })
     .max(100, { error: 'max_segments is a whole number from 1 to 100' })
     .optional(),
-  // Optional, every task: keep the performance and labels checks' sums per time bucket so a run reads only
-  // what arrived since the last one (src/checks/model/incremental/, docs/architecture.md "Incremental checks").
+  // Optional, every task: keep the performance, labels and prediction-drift checks' sums per time bucket so a run
+  // reads only what arrived since the last one (src/checks/model/incremental/, docs/architecture.md "Incremental checks").
   // The AUC is exact as of the last full run: hourly by default.
   incremental: incrementalSpec(3_600_000).optional(),
   // Optional: where and when retraining is requested (src/actions/retrain/retrain-config.ts, docs/retraining.md).
@@ -145,14 +145,15 @@ export function buildModelChecks(entry: ModelEntry, ctx: BuildContext): Check[] 
   const schedule = scheduleOf(entry, ctx.defaultIntervalMs);
   const m = modelContext(entry, schedule, entry.timeout ?? ctx.defaultTimeoutMs, ctx.dialect);
   const task = modelTasks[entry.task];
+  const incremental = entry.incremental === undefined ? undefined : incrementalOptions(entry.incremental);
   const labels =
-    entry.incremental === undefined
+    incremental === undefined
       ? buildLabelsCheck(m)
-      : buildIncrementalCheck(m, incrementalOptions(entry.incremental), labelsIncremental(m));
+      : buildIncrementalCheck(m, incremental, labelsIncremental(m));
   const checks = [labels, task.performance(m, entry)];
   const referenceInterval = { intervalMs: entry.reference_interval ?? 3_600_000 };
   if (entry.reference !== undefined) {
-    checks.push(buildPredictionDriftCheck(m, entry.reference, referenceInterval));
+    checks.push(buildPredictionDriftCheck(m, entry.reference, { ...referenceInterval, incremental }));
   }
   if ('moreChecks' in task) checks.push(...task.moreChecks(m, entry, referenceInterval));
   if (entry.segments !== undefined) {

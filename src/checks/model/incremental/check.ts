@@ -112,7 +112,10 @@ export function buildIncrementalCheck<V>(
     });
     state.unsaved = true;
     const result = task.result(values, versions, (lastFull as { values: Map<string, V> }).values);
-    return { samples: [...result.samples, ...timestamps(m, check.id, state)], skipped: result.skipped };
+    return {
+      samples: [...result.samples, ...incrementalStamps(m, check.id, state)],
+      skipped: result.skipped,
+    };
   });
   return keepingState(check, state);
 }
@@ -285,8 +288,11 @@ function mergeWindows<V>(
   return { values, versions };
 }
 
-/** When the check last recomputed in full, and last agreed with it: one series per incremental check of the model. */
-function timestamps(m: ModelContext, check: string, state: State): Sample[] {
+/**
+ * When the check last recomputed in full, and last agreed with it: one series per incremental check of the model
+ * (this one's, the labels check's, the prediction drift's: prediction-drift-incremental.ts).
+ */
+export function incrementalStamps(m: ModelContext, check: string, state: State): Sample[] {
   const at = (us: number | undefined, name: string): Sample[] =>
     us === undefined ? [] : [{ name, labels: { model: m.name, check }, value: us / 1e6 }];
   return [

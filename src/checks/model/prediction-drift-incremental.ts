@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import type { Queryable } from '../../warehouse/types.js';
+import { warehouseClockUs } from '../buckets/clock.js';
+import type { IncrementalOptions } from '../buckets/config.js';
+import { countParts, fullDue } from '../buckets/kept-counts.js';
+import { type Part, planRun } from '../buckets/plan.js';
+import type { State } from '../buckets/state.js';
+import { toCount } from '../values.js';
+import type { ModelContext } from './context.js';
+import { partsStatement } from './prediction-drift-sql.js';
+
+/**
+ * A model's prediction-drift counts kept per time bucket (the model's `incremental`): a window's count per bin is
+ * the sum of its parts' counts, so complete buckets are counted once and kept, and a run counts the windows'
+ * edges, the head and the buckets completed since, in one statement grouped by the part. The bins are the
+ * reference's: a new reference that moves an edge (a sliding reference does, on every reference_interval) makes
+ * every bucket count again; one with the same edges keeps them. Every full_interval every window is counted in
+ * full too (the statement without buckets), exported, and compared with the merged counts: on a difference the
+ * buckets are dropped and counted again on the next run.
+ */
+
+/** Each window's counts per bin (bin 0 first): read in full, or merged from the parts. */
+type WindowCounts = (q: Queryable, m: ModelContext, edges: readonly number[]) => Promise<number[][]>;
+
+export async function keptWindowCounts(
+  q: Queryable,
+  o: { m: ModelContext; edges: readonly number[]; incremental: IncrementalOptions; state: State },
+  full: WindowCounts,
+): Promise<number[][]> {
+  const { m, edges, incremental, state } = o;
+  const bins = edges.length + 1;
+  const nowUs = await warehouseClockUs(q, m.dialect);
+  const plan = planRun(
+    nowUs,
+    m.windows.map((w) => w.ms),
+    incremental,
+  );
+  const exact = fullDue(state, nowUs, incremental) ? await full(q, m, edges) : undefined;
+  // A bucket or two and the head: too little for parallel workers to pay off (the full count above keeps them).
+  if (m.dialect.serialRest !== undefined) await q.query(m.dialect.serialRest);
+  const run = await countParts(state, plan, edgesKey(edges), (parts) =>
+    readParts(q, m, edges, parts, incremental),
+  );
+  const merged = m.windows.map(() => new Array<number>(bins).fill(0));
+  plan.parts.forEach((p, i) => {
+    const counts = run.partAt(i);
+    plan.starts.forEach((start, wi) => {
+      if (p.lo.at < start) return;
+      const into = merged[wi] as number[];
+      counts.forEach((n, b) => {
+        into[b] = (into[b] as number) + n;
+      });
+    });
+  });
+  const flat = merged.flat();
+  run.commit(nowUs, exact === undefined ? undefined : exact.flat().every((n, j) => n === flat[j]));
+  return exact ?? merged;
+}
+
+/** Each part's count per bin, in the order of `parts`. */
+async function readParts(
+  q: Queryable,
+  m: ModelContext,
+  edges: readonly number[],
+  parts: readonly Part[],
+  incremental: IncrementalOptions,
+): Promise<number[][]> {
+  const out = parts.map(() => new Array<number>(edges.length + 1).fill(0));
+  if (parts.length === 0) return out;
+  const st = partsStatement(m, edges, parts, incremental.bucketMs);
+  for (const r of await q.query(st.text, st.params)) {
+    const part = out[Number(r.part)];
+    const b = Number(r.b);
+    if (part === undefined || !(b >= 0 && b <= edges.length))
+      throw new Error(`part ${String(r.part)} bin ${String(r.b)} out of range`);
+    part[b] = toCount(r.n, `part ${String(r.part)} bin ${b}`);
+  }
+  return out;
+}
+
+/** What the kept counts are taken over: the reference's edges (a digest, as the store keeps it with the state). */
+function edgesKey(edges: readonly number[]): string {
+  return createHash('sha256').update(JSON.stringify(edges)).digest('hex');
+}
