@@ -22,6 +22,7 @@ import { seededRandom } from './helpers/model-tables.js';
 // every window.
 
 const RECONCILED = 'mlwatch_dataset_reconciled_timestamp_seconds';
+const RECOMPUTED = 'mlwatch_dataset_recomputed_timestamp_seconds';
 const { rand, pick } = seededRandom(31);
 let db: TestDb;
 let memory: StoreCheckMemory;
@@ -84,7 +85,7 @@ async function arrive(table: string, spread = false): Promise<void> {
 
 /** How the incremental scan's statement for the table's newest row starts (scan-incremental.ts, newestRow). */
 const NEWEST_OF_TABLE = 'SELECT extract(epoch FROM max(';
-const own = (r: CheckResult) => values(r, (n) => n !== RECONCILED);
+const own = (r: CheckResult) => values(r, (n) => n !== RECONCILED && n !== RECOMPUTED);
 const rowsIn = (r: CheckResult) => r.samples.find((s) => s.name === 'mlwatch_dataset_rows')?.value;
 
 beforeAll(async () => {
@@ -129,6 +130,8 @@ describe('incremental dataset scan: equal to the full scan', () => {
       ).toEqual([]);
       for (const s of r.inc.samples) if (s.value !== 0) seen.add(`${s.name}${s.labels.column ?? ''}`);
       const reconciled = stamp(r.inc, RECONCILED);
+      // Every full scan agreed: the last one's time is the last agreement's.
+      expect(reconciled, `round ${round}`).toBe(stamp(r.inc, RECOMPUTED));
       if (reconciled !== lastReconciled) reconciledRounds++;
       else if (round !== 9) warmCuts = Math.max(warmCuts, cutsRead(statements));
       lastReconciled = reconciled;
@@ -178,6 +181,8 @@ describe('incremental dataset scan: equal to the full scan', () => {
     const recon = await runBoth(db, inc, full);
     expectSameValues(own(recon.inc), own(recon.full));
     expect(stamp(recon.inc, RECONCILED)).toBe(before);
+    // The full scan's time moved past the last agreement: what MlwatchDatasetIncrementalMismatch reads.
+    expect(stamp(recon.inc, RECOMPUTED) as number).toBeGreaterThan(before as number);
     // Counted again from the table: equal without waiting for another full scan.
     const after = await runBoth(db, inc, full);
     expectSameValues(own(after.inc), own(after.full));

@@ -30,12 +30,19 @@ export const datasetFamilies = {
     ['dataset', 'window'],
     'Rows in the same window one period earlier: [now() - 2 x window, now() - window). Lets a volume drop alert on a fresh Prometheus.',
   ),
+  datasetRecomputed: family(
+    'data',
+    'mlwatch_dataset_recomputed_timestamp_seconds',
+    'gauge',
+    ['dataset', 'check'],
+    'Datasets with incremental set only, per check that keeps counts per time bucket (the scan, the drift bins): when it last counted every window in full (warehouse clock), every incremental.full_interval.',
+  ),
   datasetReconciled: family(
     'data',
     'mlwatch_dataset_reconciled_timestamp_seconds',
     'gauge',
     ['dataset', 'check'],
-    'Datasets with incremental set only, per check that keeps counts per time bucket (the scan, the drift bins): when the kept counts last equalled a full recomputation (warehouse clock). Behind the last full recomputation (every incremental.full_interval) when rows changed in place or arrived stamped more than the settle period late since the one before.',
+    'Datasets with incremental set only, per check that keeps counts per time bucket (the scan, the drift bins): when the kept counts last equalled a full recomputation (warehouse clock). Behind mlwatch_dataset_recomputed_timestamp_seconds when rows changed in place or arrived stamped more than the settle period late since the one before (MlwatchDatasetIncrementalMismatch).',
   ),
   datasetNullRatio: family(
     'data',

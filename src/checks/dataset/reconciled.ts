@@ -3,14 +3,15 @@ import type { State } from '../buckets/state.js';
 import type { DatasetContext } from './context.js';
 import { datasetFamilies } from './families.js';
 
-/** When the kept counts last equalled a full recomputation: one series per check that keeps counts. */
+/**
+ * When the check last counted in full, and when the kept counts last equalled a full count: one series each per
+ * check that keeps counts. The second behind the first says the last full count disagreed.
+ */
 export function reconciledAt(check: string, ds: DatasetContext, state: State): Sample[] {
-  if (state.reconciledUs === undefined) return [];
+  const at = (us: number | undefined, name: string): Sample[] =>
+    us === undefined ? [] : [{ name, labels: { dataset: ds.name, check }, value: us / 1e6 }];
   return [
-    {
-      name: datasetFamilies.datasetReconciled.name,
-      labels: { dataset: ds.name, check },
-      value: state.reconciledUs / 1e6,
-    },
+    ...at(state.full?.atUs, datasetFamilies.datasetRecomputed.name),
+    ...at(state.reconciledUs, datasetFamilies.datasetReconciled.name),
   ];
 }

@@ -171,7 +171,7 @@ export const modelFamilies = {
     'mlwatch_model_reconciled_timestamp_seconds',
     'gauge',
     ['model', 'check'],
-    'Models with incremental set only, per incremental check: when the sums kept per time bucket last equalled a full recomputation. Behind mlwatch_model_recomputed_timestamp_seconds when rows changed in place, or predictions or labels arrived stamped more than the settle period late, since the recomputation before.',
+    'Models with incremental set only, per incremental check: when the sums kept per time bucket last equalled a full recomputation. Behind mlwatch_model_recomputed_timestamp_seconds when rows changed in place, or predictions or labels arrived stamped more than the settle period late, since the recomputation before (MlwatchModelIncrementalMismatch).',
   ),
   modelMae: family(
     'model',
