@@ -431,7 +431,7 @@ FROM ${t.runs} WHERE ${rows}`,
       {
         // The one sort the statement cannot avoid (jobs-serving.ts's floor too).
         name: 'the p95 duration alone',
-        sql: `SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at))
+        sql: `SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY date_part('epoch', finished_at - started_at))
 FROM ${t.runs} WHERE job = 'bench' AND finished_at >= now() - interval '1 day' AND finished_at < now()`,
         params: [],
       },
