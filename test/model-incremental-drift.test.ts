@@ -1,10 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoreCheckMemory } from '../src/actions/store/check-memory.js';
+import { incrementalOptions } from '../src/checks/buckets/config.js';
+import { modelContext } from '../src/checks/model/context.js';
+import { buildPredictionDriftCheck } from '../src/checks/model/prediction-drift.js';
+import { modelEntry } from '../src/checks/model/section.js';
 import type { Check } from '../src/checks/types.js';
 import { openTestDb, type TestDb } from './helpers/db.js';
 import {
-  checkOf,
   cutsRead,
   expectSameValues,
   openMemory,
@@ -18,9 +21,10 @@ import { seededRandom } from './helpers/model-tables.js';
 // A model's prediction-drift check with `incremental` set against the same check without, on one snapshot, on
 // the real clock (windows of seconds, buckets of one second): predictions arrive stamped up to 250 ms before
 // they are written (inside the settle period), some NULL or NaN, on values spread so that the sliding reference
-// ([now() - 6 s, now() - 2 s), binned again every 2 s) moves its edges on every recomputation; a reload
+// ([now() - 6 s, now() - 2 s), binned again every other round) moves its edges on every recomputation; a reload
 // that keeps the buckets, a restart from the state store and one without. Every round, the PSI of both windows
-// (or the skip) equals the full check's, and the kept counts agreed with every full count.
+// (or the skip) equals the full check's, and the kept counts agreed with every full count. The windows, the
+// buckets and the full counts run on the warehouse's clock; only the reference's cache ages on the test's.
 
 const { rand } = seededRandom(43);
 const PSI = 'mlwatch_model_prediction_psi';
@@ -30,21 +34,38 @@ let db: TestDb;
 let memory: StoreCheckMemory;
 let closeMemory: () => Promise<void>;
 
-const config = (incremental: boolean) => `warehouse:
-  url: ${db.configUrl}
-models:
-  - name: price
-    task: regression
-    owner: data-science
-    windows: [6s, 2500ms]
-    predictions: { table: ${db.schema}.d_preds, key: request_id, timestamp: predicted_at, prediction: value }
-    labels: { table: ${db.schema}.d_labels, key: request_id, timestamp: labeled_at, label: actual }
-    reference: { window: 4s, offset: 2s }
-    reference_interval: 2s
-${incremental ? '    incremental: { bucket: 1s, settle: 300ms, full_interval: 2s }\n' : ''}`;
-
+/**
+ * The check as the model section builds it, but on a logical clock shared by both sides: each caches its
+ * reference from its first run and recomputes it once the clock moved reference_interval (2 s) on, so the
+ * incremental and the full check always bin with the same edges (on the real clock, the two runs of a round
+ * lie a few milliseconds apart and could fall on either side of the interval).
+ */
+let tick = 0;
 const check = (incremental: boolean, remember: boolean): Check => {
-  const c = checkOf(config(incremental), 'model:price:prediction_drift');
+  const entry = modelEntry.parse({
+    name: 'price',
+    task: 'regression',
+    owner: 'data-science',
+    windows: ['6s', '2500ms'],
+    predictions: {
+      table: `${db.schema}.d_preds`,
+      key: 'request_id',
+      timestamp: 'predicted_at',
+      prediction: 'value',
+    },
+    labels: { table: `${db.schema}.d_labels`, key: 'request_id', timestamp: 'labeled_at', label: 'actual' },
+    reference: { window: '4s', offset: '2s' },
+    ...(incremental ? { incremental: { bucket: '1s', settle: '300ms', full_interval: '2s' } } : {}),
+  });
+  const c = buildPredictionDriftCheck(
+    modelContext(entry, { everyMs: 60_000 }, 20_000),
+    entry.reference as NonNullable<typeof entry.reference>,
+    {
+      intervalMs: 2000,
+      clock: () => tick,
+      incremental: entry.incremental && incrementalOptions(entry.incremental),
+    },
+  );
   if (remember) c.remember?.(memory);
   return c;
 };
@@ -96,9 +117,10 @@ describe('incremental prediction drift: equal to the full count', () => {
       }
       if (round === 14) inc = check(true, true); // a restart from the store
       if (round === 19) inc = check(true, false); // a restart without one
-      // Each check caches its reference from its first run on: a new one beside a new full check, so both
-      // recompute theirs on the same runs (bins from the same rows) and only the counts can differ.
+      // A new check bins its reference on its first run: a new full check beside it, so both bin alike.
       if (round === 8 || round === 14 || round === 19) full = check(false, false);
+      // A round is a second on the reference's clock: bins again every other round.
+      tick += 1000;
       await arrive(round);
       const statements: string[] = [];
       const r = await runBoth(db, inc, full, statements);
