@@ -1,7 +1,11 @@
+import { createHash } from 'node:crypto';
+import type { Dialect } from '../../sql/dialect.js';
+import type { Queryable } from '../../warehouse/types.js';
 import type { Check, CheckMemory } from '../types.js';
+import { warehouseClockUs } from './clock.js';
 import type { IncrementalOptions } from './config.js';
 import { persist, recall, rowKey } from './memory.js';
-import type { Part, Plan } from './plan.js';
+import { type Part, type Plan, planRun } from './plan.js';
 import type { State, Sums } from './state.js';
 
 /**
@@ -86,6 +90,54 @@ export async function countParts(
       });
     },
   };
+}
+
+/**
+ * Counts over windows that all end at now(), kept per bucket, for the checks whose values are such counts and
+ * nothing else (a dataset's drift bins, a model's prediction drift bins): each window's counts (`width` numbers),
+ * merged from the parts of the run's plan (`read`: each part's counts, in order), or counted in full (`full`:
+ * every window's, in the order of `windowsMs`) when a full count is due, which the merged counts are then
+ * compared with. `shape` names what the counts are taken over (shapeKey): kept buckets of another are counted
+ * afresh.
+ */
+export async function keptWindowCounts(
+  q: Queryable,
+  o: {
+    dialect: Dialect;
+    state: State;
+    incremental: IncrementalOptions;
+    windowsMs: readonly number[];
+    width: number;
+    shape: string;
+    full: () => Promise<number[][]>;
+    read: (parts: Part[]) => Promise<number[][]>;
+  },
+): Promise<number[][]> {
+  const nowUs = await warehouseClockUs(q, o.dialect);
+  const plan = planRun(nowUs, o.windowsMs, o.incremental);
+  const exact = fullDue(o.state, nowUs, o.incremental) ? await o.full() : undefined;
+  // A bucket or two and the head: too little for parallel workers to pay off (the full count above keeps them).
+  if (o.dialect.serialRest !== undefined) await q.query(o.dialect.serialRest);
+  const run = await countParts(o.state, plan, o.shape, o.read);
+  const merged = o.windowsMs.map(() => new Array<number>(o.width).fill(0));
+  plan.parts.forEach((p, i) => {
+    const counts = run.partAt(i);
+    plan.starts.forEach((start, wi) => {
+      if (p.lo.at < start) return;
+      const into = merged[wi] as number[];
+      counts.forEach((n, j) => {
+        into[j] = (into[j] as number) + n;
+      });
+    });
+  });
+  const flat = merged.flat();
+  run.commit(nowUs, exact === undefined ? undefined : exact.flat().every((n, j) => n === flat[j]));
+  return exact ?? merged;
+}
+
+/** A digest of what kept counts are taken over (bins, edges), as the store keeps it with the state. */
+export function shapeKey(what: unknown): string {
+  return createHash('sha256').update(JSON.stringify(what)).digest('hex');
 }
 
 /** What each check remembers, for adopt: a reload that keeps the check's definition keeps its buckets. */

@@ -1,10 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { Queryable } from '../../warehouse/types.js';
-import { warehouseClockUs } from '../buckets/clock.js';
 import type { IncrementalOptions } from '../buckets/config.js';
 import { cutBound } from '../buckets/cuts-sql.js';
-import { countParts, fullDue } from '../buckets/kept-counts.js';
-import { type Part, planRun } from '../buckets/plan.js';
+import { keptWindowCounts, shapeKey } from '../buckets/kept-counts.js';
+import type { Part } from '../buckets/plan.js';
 import type { State } from '../buckets/state.js';
 import type { DatasetContext } from './context.js';
 import type { BinnedFeature, Source } from './drift-sql.js';
@@ -34,32 +32,29 @@ export async function keptBinCounts(
   features: BinnedFeature[],
   countBins: CountBins,
 ): Promise<number[][]> {
-  const { ds, current, incremental, state } = o;
-  const nowUs = await warehouseClockUs(q, ds.dialect);
-  const plan = planRun(nowUs, [o.currentMs], incremental);
-  const exact = fullDue(state, nowUs, incremental) ? await countBins(current, features) : undefined;
-  if (ds.dialect.serialRest !== undefined) await q.query(ds.dialect.serialRest);
-  const run = await countParts(state, plan, binsKey(features), async (parts: Part[]) => {
-    const out: number[][] = [];
-    for (const p of parts) {
-      const src = {
-        ...current,
-        from: cutBound(p.lo, incremental.bucketMs),
-        to: cutBound(p.hi, incremental.bucketMs),
-      };
-      out.push((await countBins(src, features)).flat());
-    }
-    return out;
+  const { ds, current, incremental } = o;
+  const [counts] = await keptWindowCounts(q, {
+    dialect: ds.dialect,
+    state: o.state,
+    incremental,
+    windowsMs: [o.currentMs],
+    width: features.reduce((n, f) => n + width(f), 0),
+    shape: binsKey(features),
+    full: async () => [(await countBins(current, features)).flat()],
+    read: async (parts: Part[]) => {
+      const out: number[][] = [];
+      for (const p of parts) {
+        const src = {
+          ...current,
+          from: cutBound(p.lo, incremental.bucketMs),
+          to: cutBound(p.hi, incremental.bucketMs),
+        };
+        out.push((await countBins(src, features)).flat());
+      }
+      return out;
+    },
   });
-  const merged = new Array<number>(features.reduce((n, f) => n + width(f), 0)).fill(0);
-  plan.parts.forEach((_, i) => {
-    run.partAt(i).forEach((n, j) => {
-      merged[j] = (merged[j] as number) + n;
-    });
-  });
-  const flat = exact?.flat();
-  run.commit(nowUs, flat === undefined ? undefined : flat.every((n, j) => n === merged[j]));
-  return exact ?? unflatten(merged, features);
+  return unflatten(counts as number[], features);
 }
 
 /** A feature's bins: one per edge or category, and one more (above the last edge; categories off the list). */
@@ -81,6 +76,5 @@ function unflatten(flat: number[], features: BinnedFeature[]): number[][] {
  * reference_interval without moving a bin). A digest, as the store keeps it with the state.
  */
 function binsKey(features: BinnedFeature[]): string {
-  const bins = features.map((f) => [f.name, f.kind === 'numeric' ? f.edges : f.categories]);
-  return createHash('sha256').update(JSON.stringify(bins)).digest('hex');
+  return shapeKey(features.map((f) => [f.name, f.kind === 'numeric' ? f.edges : f.categories]));
 }

@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { Queryable } from '../../warehouse/types.js';
-import { warehouseClockUs } from '../buckets/clock.js';
 import type { IncrementalOptions } from '../buckets/config.js';
-import { countParts, fullDue } from '../buckets/kept-counts.js';
-import { type Part, planRun } from '../buckets/plan.js';
+import { keptWindowCounts, shapeKey } from '../buckets/kept-counts.js';
+import type { Part } from '../buckets/plan.js';
 import type { State } from '../buckets/state.js';
 import { toCount } from '../values.js';
 import type { ModelContext } from './context.js';
@@ -19,42 +17,27 @@ import { partsStatement } from './prediction-drift-sql.js';
  * buckets are dropped and counted again on the next run.
  */
 
-/** Each window's counts per bin (bin 0 first): read in full, or merged from the parts. */
+/** Each window's counts per bin (bin 0 first), read in full. */
 type WindowCounts = (q: Queryable, m: ModelContext, edges: readonly number[]) => Promise<number[][]>;
 
-export async function keptWindowCounts(
+/** Each window's counts per bin: merged from the parts, or the full count's when one ran. */
+export function keptDriftCounts(
   q: Queryable,
   o: { m: ModelContext; edges: readonly number[]; incremental: IncrementalOptions; state: State },
   full: WindowCounts,
 ): Promise<number[][]> {
-  const { m, edges, incremental, state } = o;
-  const bins = edges.length + 1;
-  const nowUs = await warehouseClockUs(q, m.dialect);
-  const plan = planRun(
-    nowUs,
-    m.windows.map((w) => w.ms),
+  const { m, edges, incremental } = o;
+  return keptWindowCounts(q, {
+    dialect: m.dialect,
+    state: o.state,
     incremental,
-  );
-  const exact = fullDue(state, nowUs, incremental) ? await full(q, m, edges) : undefined;
-  // A bucket or two and the head: too little for parallel workers to pay off (the full count above keeps them).
-  if (m.dialect.serialRest !== undefined) await q.query(m.dialect.serialRest);
-  const run = await countParts(state, plan, edgesKey(edges), (parts) =>
-    readParts(q, m, edges, parts, incremental),
-  );
-  const merged = m.windows.map(() => new Array<number>(bins).fill(0));
-  plan.parts.forEach((p, i) => {
-    const counts = run.partAt(i);
-    plan.starts.forEach((start, wi) => {
-      if (p.lo.at < start) return;
-      const into = merged[wi] as number[];
-      counts.forEach((n, b) => {
-        into[b] = (into[b] as number) + n;
-      });
-    });
+    windowsMs: m.windows.map((w) => w.ms),
+    width: edges.length + 1,
+    // What the counts are taken over: the reference's edges.
+    shape: shapeKey(edges),
+    full: () => full(q, m, edges),
+    read: (parts) => readParts(q, m, edges, parts, incremental),
   });
-  const flat = merged.flat();
-  run.commit(nowUs, exact === undefined ? undefined : exact.flat().every((n, j) => n === flat[j]));
-  return exact ?? merged;
 }
 
 /** Each part's count per bin, in the order of `parts`. */
@@ -76,9 +59,4 @@ async function readParts(
     part[b] = toCount(r.n, `part ${String(r.part)} bin ${b}`);
   }
   return out;
-}
-
-/** What the kept counts are taken over: the reference's edges (a digest, as the store keeps it with the state). */
-function edgesKey(edges: readonly number[]): string {
-  return createHash('sha256').update(JSON.stringify(edges)).digest('hex');
 }

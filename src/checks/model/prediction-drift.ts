@@ -8,7 +8,7 @@ import { toCount } from '../values.js';
 import { type ModelContext, modelCheck } from './context.js';
 import { modelFamilies } from './families.js';
 import { incrementalStamps } from './incremental/check.js';
-import { keptWindowCounts } from './prediction-drift-incremental.js';
+import { keptDriftCounts } from './prediction-drift-incremental.js';
 import { currentStatement, referenceStatement } from './prediction-drift-sql.js';
 import { type ModelReference, referenceSource } from './reference.js';
 
@@ -99,7 +99,7 @@ export function buildPredictionDriftCheck(
     }
     const ref = cached;
     if (incremental === undefined) return psiResult(m, ref, await windowCounts(q, m, ref.edges));
-    const counts = await keptWindowCounts(q, { m, edges: ref.edges, incremental, state }, windowCounts);
+    const counts = await keptDriftCounts(q, { m, edges: ref.edges, incremental, state }, windowCounts);
     const result = psiResult(m, ref, counts);
     return { ...result, samples: [...result.samples, ...incrementalStamps(m, check.id, state)] };
   });
