@@ -14,13 +14,15 @@ import { Exporter } from '../src/runtime/exporter.js';
 import { allPanelQueries } from '../tools/dashboard-lint.js';
 import { openTestDb } from './helpers/db.js';
 import { memoryLogger } from './helpers/exporter.js';
+import { withIncrementalModel } from './helpers/incremental-demo.js';
 import { toolOnPath } from './helpers/tools.js';
 import { freePort, Proc, waitHttpOk } from './stack/process.js';
 
 // The dashboards with two replicas of the exporter behind them (issue 16), against real Prometheus and the
 // bundle's rules. Both replicas serve every check with the same values (one of them ran it); a user looking at
 // "All" instances must see each check once, with the numbers one replica alone gives. The exposition is the
-// demo exporter's own, after a round over 8 days of seeded history: every check the dashboards draw has data.
+// demo exporter's own, after a round over 8 days of seeded history: every check the dashboards draw has data
+// (risk_tier made incremental for the incremental checks table: helpers/incremental-demo.ts).
 //
 // Two Prometheus servers scrape it: one scrapes replica A only, the other A and B, a copy of A as the replica
 // that runs no check (runner 0, no runs of its own, A's runs taken as results from the runner). Every panel
@@ -143,7 +145,10 @@ beforeAll(async () => {
   try {
     await createDemoSchema(db.writer, db.schema);
     await seedHistory(db.writer, db.schema, { days: 8 });
-    const config = stringify(demoConfig({ warehouseUrl: db.configUrl, schema: db.schema }));
+    const demo = demoConfig({ warehouseUrl: db.configUrl, schema: db.schema }) as {
+      models: Record<string, unknown>[];
+    };
+    const config = stringify(withIncrementalModel(demo));
     const exporter = Exporter.start(loadConfigText(config, 'test.yaml', {}, '/'), {
       log: memoryLogger().log,
       openWarehouse: () => db.newWarehouse(),

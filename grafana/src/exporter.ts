@@ -20,6 +20,7 @@ import {
   TAGS,
 } from './common.js';
 import { jobMatcher } from './environment.js';
+import { DATASET_MISMATCH, incrementalChecksTable, MODEL_MISMATCH } from './incremental.js';
 import { okMapping, stat, stateTimeline, table, timeseries } from './panels.js';
 import { findAlert, type RuleSet } from './rules.js';
 import { scope } from './scope.js';
@@ -155,6 +156,8 @@ export function exporterDashboard(rules: RuleSet): Dashboard {
     .link(runbookLink(exporterAbsent))
     .link(runbookLink(reload.alert))
     .link(runbookLink(notShared.alert))
+    .link(runbookLink(DATASET_MISMATCH))
+    .link(runbookLink(MODEL_MISMATCH))
 
     .withRow(new RowBuilder('Checks'))
     .withPanel(
@@ -351,6 +354,9 @@ export function exporterDashboard(rules: RuleSet): Dashboard {
         runbooks: [notShared.alert],
       }),
     )
+
+    .withRow(new RowBuilder('Incremental checks'))
+    .withPanel(incrementalChecksTable(rules, BY_CHECK))
 
     .withRow(new RowBuilder('Exporter and warehouse'))
     .withPanel(

@@ -14,6 +14,7 @@ import { createPgWriter } from '../../src/warehouse/pg.js';
 import type { SqlWriter } from '../../src/warehouse/types.js';
 import { requireAlertmanager } from '../helpers/alertmanager.js';
 import { type Served, startCli } from '../helpers/cli.js';
+import { withIncrementalModel } from '../helpers/incremental-demo.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { type HttpsAnswer, httpsRequest, makePki } from '../helpers/tls.js';
 import { waitFor } from '../helpers/wait.js';
@@ -171,16 +172,19 @@ async function build(undo: Undo[], unwind: () => Promise<void>): Promise<Stack> 
   // request and dispatches it here.
   const retrainSink = await webhookSink();
   undo.push(() => retrainSink.close());
-  const config = demoConfig({
-    warehouseUrl: viaProxy.toString(),
-    schema,
-    retrainWebhook: `${retrainSink.url}/retrain/credit_default`,
-  }) as {
-    warehouse: Record<string, unknown>;
-    defaults: Record<string, unknown>;
-    models: Record<string, unknown>[];
-    queries: Record<string, unknown>[];
-  };
+  // risk_tier incremental: rows for the exporter dashboard's incremental checks table (helpers/incremental-demo.ts).
+  const config = withIncrementalModel(
+    demoConfig({
+      warehouseUrl: viaProxy.toString(),
+      schema,
+      retrainWebhook: `${retrainSink.url}/retrain/credit_default`,
+    }) as {
+      warehouse: Record<string, unknown>;
+      defaults: Record<string, unknown>;
+      models: Record<string, unknown>[];
+      queries: Record<string, unknown>[];
+    },
+  );
   // The demo's prediction-drift reference (14 days ending 14 days ago) lies before these 8 days of history;
   // 4 days ending 3 days ago lie inside them. Only where the demo has one: a multiclass model refuses it.
   for (const m of config.models) if (m.reference !== undefined) m.reference = { window: '4d', offset: '3d' };
