@@ -37,6 +37,11 @@ const input = [
     series(DS.replace('%', 'recomputed'), `instance="${instance}",dataset="d",check="dataset:d:scan"`, 100),
     series(DS.replace('%', 'reconciled'), `instance="${instance}",dataset="d",check="dataset:d:scan"`, 100),
   ]),
+  // Replicas apart for a scrape: one holds the runner's newer, disagreeing count, the other the last agreement.
+  series(DS.replace('%', 'recomputed'), 'instance="a",dataset="d",check="dataset:d:nulls"', 300),
+  series(DS.replace('%', 'reconciled'), 'instance="a",dataset="d",check="dataset:d:nulls"', 120),
+  series(DS.replace('%', 'recomputed'), 'instance="b",dataset="d",check="dataset:d:nulls"', 120),
+  series(DS.replace('%', 'reconciled'), 'instance="b",dataset="d",check="dataset:d:nulls"', 120),
   // The last full count disagreed: the agreement before it stays.
   series(DS.replace('%', 'recomputed'), 'instance="a",dataset="d",check="dataset:d:drift"', 250),
   series(DS.replace('%', 'reconciled'), 'instance="a",dataset="d",check="dataset:d:drift"', 40),
@@ -79,10 +84,14 @@ describe.skipIf(!promtool)('the incremental checks table on the exporter dashboa
               row('dataset:d:scan', 1),
               row('model:m:labels', 1),
               row('dataset:d:drift', 0),
+              // Red while one replica's alert fires, though the other still serves the agreement.
+              row('dataset:d:nulls', 0),
               row('model:m:performance', 0),
             ]),
             expr(`sort_desc(${c.recomputed})`, [
               row('dataset:d:scan', 200),
+              // The older of the replicas' ages, as every check value merges (grafana/src/common.ts).
+              row('dataset:d:nulls', 180),
               row('model:m:labels', 150),
               row('model:m:performance', 100),
               row('dataset:d:drift', 50),
@@ -94,6 +103,7 @@ describe.skipIf(!promtool)('the incremental checks table on the exporter dashboa
             expr(`sort_desc(${c.agreed} == ${c.agreed})`, [
               row('dataset:d:drift', 260),
               row('dataset:d:scan', 200),
+              row('dataset:d:nulls', 180),
               row('model:m:labels', 150),
             ]),
             // The alerts themselves (no `for`: firing from the first evaluation), on the same stamps.
@@ -102,6 +112,10 @@ describe.skipIf(!promtool)('the incremental checks table on the exporter dashboa
               [
                 {
                   labels: '{alertname="MlwatchDatasetIncrementalMismatch",check="dataset:d:drift"}',
+                  value: 1,
+                },
+                {
+                  labels: '{alertname="MlwatchDatasetIncrementalMismatch",check="dataset:d:nulls"}',
                   value: 1,
                 },
                 {

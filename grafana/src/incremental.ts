@@ -5,7 +5,7 @@ import {
   type ValueMapping,
 } from '@grafana/grafana-foundation-sdk/dashboard';
 import * as units from '@grafana/grafana-foundation-sdk/units';
-import { metricsOf } from './common.js';
+import { metricsOf, REPLICA_LABELS } from './common.js';
 import { table } from './panels.js';
 import { findAlert, type RuleSet } from './rules.js';
 import { scope } from './scope.js';
@@ -89,11 +89,14 @@ export function incrementalChecksTable(rules: RuleSet, sel: string) {
     labels: ['check'],
     columns: [
       {
-        expr: anyOf((s) => `0 * (${scope(s.expr, sel)}) or 1 + 0 * ${at(s.recomputed)}`),
+        // min, not the factory's max: a replica whose alert fires (it holds the runner's newer result a scrape
+        // before the other) shows red, as the alert does.
+        expr: `min without (${REPLICA_LABELS}) (${anyOf((s) => `0 * (${scope(s.expr, sel)}) or 1 + 0 * ${at(s.recomputed)}`)})`,
         name: 'Kept counts',
         unit: units.NoUnit,
         thresholds: AGREEMENT_STEPS,
         mappings: AGREEMENT,
+        replicas: 'merged',
       },
       {
         expr: anyOf((s) => `time() - ${at(s.recomputed)}`),
