@@ -80,6 +80,26 @@ async function arrive(table: string, offset: number, noZeros = false): Promise<v
   }
 }
 
+/**
+ * 8 rounds of arrivals (labels `offset` + 0 to 10, no zeros) into `table`, the incremental check's values equal
+ * to the full check's every round; then one more run of both.
+ */
+async function equalRounds(table: string, offset: number) {
+  const full = check(table, false, false);
+  const inc = check(table, true, false);
+  for (let round = 0; round < 8; round++) {
+    await arrive(table, offset, true);
+    const r = await runBoth(inc, full);
+    expectSameValues(
+      values(r.inc, (n) => !STAMPS.has(n)),
+      values(r.full, () => true),
+      round,
+    );
+    await sleep(350);
+  }
+  return runBoth(inc, full);
+}
+
 beforeAll(async () => {
   db = await openTestDb();
   for (const table of ['r', 'far', 'nan', 'outlier']) {
@@ -137,19 +157,7 @@ describe('incremental regression: equal to a full recomputation', () => {
     // Labels about 1.7e9 (a timestamp, say) spread over 10: their sum of squares is about 3e18 a row, so a
     // difference of plain sums (sum y² - (sum y)² / n) loses every digit of a spread of about 8 a row.
     const OFFSET = 1.7e9;
-    const full = check('far', false, false);
-    const inc = check('far', true, false);
-    for (let round = 0; round < 8; round++) {
-      await arrive('far', OFFSET, true);
-      const r = await runBoth(inc, full);
-      expectSameValues(
-        values(r.inc, (n) => !STAMPS.has(n)),
-        values(r.full, () => true),
-        round,
-      );
-      await sleep(350);
-    }
-    const r2 = (await runBoth(inc, full)).inc.samples.filter((s) => s.name === 'mlwatch_model_r2');
+    const r2 = (await equalRounds('far', OFFSET)).inc.samples.filter((s) => s.name === 'mlwatch_model_r2');
     expect(r2.length).toBeGreaterThan(0);
     // What the plain sums give for the same labels: far from the labels' own sum of squares about their mean.
     const rows = await db.writer.query(
@@ -170,19 +178,7 @@ describe('incremental regression: equal to a full recomputation', () => {
     await db.writer.query(
       `INSERT INTO ${db.schema}.outlier_labels (request_id, labeled_at, actual) VALUES ('never-predicted', now() - interval '1 day', 1e9)`,
     );
-    const full = check('outlier', false, false);
-    const inc = check('outlier', true, false);
-    for (let round = 0; round < 8; round++) {
-      await arrive('outlier', 0, true);
-      const r = await runBoth(inc, full);
-      expectSameValues(
-        values(r.inc, (n) => !STAMPS.has(n)),
-        values(r.full, () => true),
-        round,
-      );
-      await sleep(350);
-    }
-    const r = await runBoth(inc, full);
+    const r = await equalRounds('outlier', 0);
     expect(r.full.samples.filter((s) => s.name === 'mlwatch_model_r2').length).toBeGreaterThan(0);
     // Every full recomputation agreed with the kept sums: no mismatch to alert on.
     const [recomputed, reconciled] = [...STAMPS].map((name) => stamp(r.inc, name));
