@@ -6,7 +6,7 @@ import {
 } from '@grafana/grafana-foundation-sdk/dashboard';
 import * as units from '@grafana/grafana-foundation-sdk/units';
 import { metricsOf, REPLICA_LABELS } from './common.js';
-import { table } from './panels.js';
+import { okMapping, table } from './panels.js';
 import { findAlert, type RuleSet } from './rules.js';
 import { scope } from './scope.js';
 import { ALERT_COLOR, OK_COLOR } from './thresholds.js';
@@ -36,15 +36,6 @@ const STAMPS = [
   },
 ] as const;
 
-const AGREEMENT: ValueMapping[] = [
-  {
-    type: MappingType.ValueToText,
-    options: {
-      '1': { text: 'agreed', color: OK_COLOR, index: 0 },
-      '0': { text: 'disagreed', color: ALERT_COLOR, index: 1 },
-    },
-  },
-];
 const AGREEMENT_STEPS: Threshold[] = [
   { value: null, color: ALERT_COLOR },
   { value: 1, color: OK_COLOR },
@@ -95,7 +86,7 @@ export function incrementalChecksTable(rules: RuleSet, sel: string) {
         name: 'Kept counts',
         unit: units.NoUnit,
         thresholds: AGREEMENT_STEPS,
-        mappings: AGREEMENT,
+        mappings: okMapping('agreed', 'disagreed'),
         replicas: 'merged',
       },
       {
