@@ -1,6 +1,6 @@
 /**
  * mlwatch bench: the incremental performance checks (models[].incremental) of a binary classifier, a regression
- * model and a multiclass model, and the classifier's labels and prediction-drift checks, in steady state, each
+ * model and a multiclass model, and the classifier's labels, prediction-drift and segments checks, in steady state, each
  * against the same check over the last hour alone, in the same run (issue 14's target: at most 2x).
  *
  * 1,000,000 predictions over the 13 days before the load, each labeled 1 to 24 hours after it was made, the
@@ -14,7 +14,8 @@
  * and the same three for a regression model on the same predictions (the score as its predicted value, the
  * labels' `amount` as its label) and for a multiclass model (three classes, low, mid and high, with
  * probabilities (1 - score)², 2 score (1 - score) and score², the labels' `tier` drawn from them). The
- * classifier's prediction drift compares its windows with a fixed reference, its first 3 days.
+ * classifier's prediction drift compares its windows with a fixed reference, its first 3 days; its segments check
+ * slices it by `channel` (5 values) and `region` (12), as a scoring service would log them.
  * The tables have the indexes an incremental model wants (docs/architecture.md, "Incremental checks"):
  * predictions (predicted_at), (key); labels (key), (observed_at). After the rounds, the incremental check's
  * values are held against the full check's, run in the same snapshot.
@@ -38,7 +39,7 @@ const ROWS = 1_000_000;
 const SPAN_DAYS = 13;
 const PER_MINUTE = Math.round(ROWS / (SPAN_DAYS * 24 * 60)); // 53
 const R = 9; // timed rounds, after one untimed warm-up of every side
-const DEADLINE_MS = 300_000;
+const DEADLINE_MS = 420_000;
 const APP = `mlwatch-bench-incremental-${process.pid}`;
 const OUT_FILE = fileURLToPath(new URL('../.bench/model-incremental.json', import.meta.url));
 const TARGET = 2;
@@ -50,6 +51,8 @@ const CLASSES = {
   p_mid: '2 * score * (1 - score)',
   p_high: 'score * score',
 } as const;
+/** The classifier's segment columns, from the key: 5 channels and 12 regions of unequal sizes. */
+const SEGMENTS = `(ARRAY['web', 'web', 'app', 'app', 'branch', 'phone', 'kiosk'])[1 + key % 7], 'r' || (key * 31 % 12)`;
 /** The multiclass model's label, drawn from its probabilities (columns of `p`). */
 const TIER = `(SELECT CASE WHEN u < p.p_low THEN 'low' WHEN u < p.p_low + p.p_mid THEN 'mid' ELSE 'high' END FROM (SELECT random() AS u) r)`;
 const KINDS = {
@@ -67,14 +70,15 @@ async function load(db: pg.Client): Promise<void> {
   await db.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
   await db.query(`CREATE SCHEMA ${SCHEMA}`);
   await db.query(`CREATE UNLOGGED TABLE ${SCHEMA}.predictions (key bigint NOT NULL, predicted_at timestamptz NOT NULL,
-    score float8 NOT NULL, p_low float8 NOT NULL, p_mid float8 NOT NULL, p_high float8 NOT NULL)
+    score float8 NOT NULL, p_low float8 NOT NULL, p_mid float8 NOT NULL, p_high float8 NOT NULL,
+    channel text NOT NULL, region text NOT NULL)
     WITH (autovacuum_enabled = off)`);
   await db.query(`CREATE UNLOGGED TABLE ${SCHEMA}.labels (key bigint NOT NULL, observed_at timestamptz NOT NULL,
     label boolean NOT NULL, amount float8 NOT NULL, tier text NOT NULL) WITH (autovacuum_enabled = off)`);
   await db.query('SELECT setseed(0.14)');
   await db.query(
     `INSERT INTO ${SCHEMA}.predictions
-     SELECT key, predicted_at, score, ${Object.values(CLASSES).join(', ')}
+     SELECT key, predicted_at, score, ${Object.values(CLASSES).join(', ')}, ${SEGMENTS}
      FROM (SELECT i AS key, now() - interval '1 second' - interval '${SPAN_DAYS} days' * random() AS predicted_at,
                   ((i * 7919) % 10000000 + 0.5) / 10000000 AS score
            FROM generate_series(1, $1::bigint) AS i) AS s`,
@@ -107,7 +111,7 @@ let nextKey = ROWS + 1;
 async function minute(db: pg.Client): Promise<void> {
   await db.query(
     `INSERT INTO ${SCHEMA}.predictions
-     SELECT key, predicted_at, score, ${Object.values(CLASSES).join(', ')}
+     SELECT key, predicted_at, score, ${Object.values(CLASSES).join(', ')}, ${SEGMENTS}
      FROM (SELECT i AS key, now() - interval '1 minute' * random() AS predicted_at, random() AS score
            FROM generate_series($1::bigint, $2::bigint) AS i) AS s`,
     [nextKey, nextKey + PER_MINUTE - 1],
@@ -124,7 +128,7 @@ async function minute(db: pg.Client): Promise<void> {
   );
 }
 
-function checks(): Record<Kind | 'labels' | 'prediction drift', Sides> {
+function checks(): Record<Kind | 'labels' | 'prediction drift' | 'segments', Sides> {
   const model = (name: string, kind: Kind, windows: string, extra = '') => `  - name: ${name}
     task: ${KINDS[kind].task}
     owner: bench
@@ -136,7 +140,8 @@ ${extra}`;
   const day = 86_400_000;
   const reference = (k: Kind) =>
     k === 'classification'
-      ? `    reference: { from: '${new Date(Date.now() - 13 * day).toISOString()}', to: '${new Date(Date.now() - 10 * day).toISOString()}' }\n`
+      ? `    reference: { from: '${new Date(Date.now() - 13 * day).toISOString()}', to: '${new Date(Date.now() - 10 * day).toISOString()}' }
+    segments: [channel, region]\n`
       : '';
   const models = (Object.keys(KINDS) as Kind[]).map(
     (k) =>
@@ -165,6 +170,8 @@ ${models.join('')}`,
     labels: sides('classification', 'labels'),
     // Its prediction drift (PSI of the scores against the reference's deciles; incremental: bin counts kept).
     'prediction drift': sides('classification', 'prediction_drift'),
+    // Its segments (counts, accuracy and rates per channel and region; incremental: counts kept per value).
+    segments: sides('classification', 'segments'),
   };
 }
 
@@ -203,17 +210,23 @@ async function timed(w: Warehouse, check: Check, split?: Split): Promise<number>
   return performance.now() - t0;
 }
 
-/** A multiclass model's AUC families: as of the incremental check's last full run, with no standard error. */
-const CLASS_AUC = /^mlwatch_model_(class|multiclass)_auc\{/;
+/**
+ * A multiclass model's AUC families and the AUC per segment: as of the incremental check's last full run, with
+ * no standard error.
+ */
+const CLASS_AUC = /^mlwatch_model_(class|multiclass|segment)_auc\{/;
 /** How far a label delay percentile as of the first run may be from the current one, relative. */
 const DELAY_GAP = 1e-3;
-/** How far a multiclass AUC as of the first run may be from the current one: a few hundred of 1,000,000 rows moved. */
+/**
+ * How far a multiclass AUC, or a segment's, as of the first run may be from the current one: a few hundred of
+ * 1,000,000 rows moved.
+ */
 const CLASS_AUC_GAP = 1e-3;
 
 /**
  * The incremental check's values against the full check's, in one snapshot: every family but the AUCs to 1e-9;
  * the AUC, as of the incremental check's last full run, within 2 standard errors of the current one (a
- * multiclass model's AUCs within CLASS_AUC_GAP).
+ * multiclass model's AUCs and the AUCs per segment within CLASS_AUC_GAP).
  */
 async function verify(w: Warehouse, c: Sides): Promise<string> {
   const [inc, full] = await w.readOnly({ timeoutMs: 120_000 }, async (q) => [
@@ -265,7 +278,7 @@ async function main(): Promise<void> {
   const db = await connectOrExit(URL_, APP);
   const version = String((await db.query('SHOW server_version')).rows[0]?.server_version ?? '?');
   console.log(
-    `mlwatch bench: incremental classification, regression, multiclass, labels and prediction drift (Postgres ${version}, node ${process.version}, ${os.availableParallelism()} CPUs)`,
+    `mlwatch bench: incremental classification, regression, multiclass, labels, prediction drift and segments (Postgres ${version}, node ${process.version}, ${os.availableParallelism()} CPUs)`,
   );
   const w = createPgWarehouse({ url: URL_, pool: 2, applicationName: APP, connectTimeoutMs: 5000 });
   try {

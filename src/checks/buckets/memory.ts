@@ -13,7 +13,7 @@ import type { PartRow, State, Sums } from './state.js';
  * A bucket as stored: its rows as [version, bin, sums], a sum that JSON cannot hold as a number (NaN from a NaN
  * value in the rows, a regression minimum of no labels: Infinity) as its text.
  */
-type StoredBucket = Array<[string | null, number | null, Array<number | string>]>;
+type StoredBucket = Array<[string | null, number | string | null, Array<number | string>]>;
 
 interface StoredHeader {
   keptMs?: number;

@@ -3,7 +3,8 @@ import type { CheckMemory } from '../types.js';
 /** The sums of one version and bin (NULL: counts in no metric) in the order of the task's sums (task.ts). */
 export interface PartRow {
   v: string | null;
-  b: number | null;
+  /** A number (a calibration bin, a class), or text where the task's bins are values (a segment's). */
+  b: number | string | null;
   sums: number[];
 }
 
@@ -37,6 +38,11 @@ export interface State {
   dropped: Set<number>;
   /** The store's copy must be written anew in full (first save, buckets dropped, clock gone back). */
   rewrite: boolean;
+  /**
+   * When the kept rows last outgrew the task's cap (IncrementalTask.rowCap): until fullIntervalMs later, every run
+   * recomputes in full and keeps nothing. Not saved: a restart tries keeping once more.
+   */
+  overCapUs?: number;
   /** Set by a run, cleared by the save after it. */
   unsaved: boolean;
 }

@@ -164,7 +164,7 @@ export const modelFamilies = {
     'mlwatch_model_recomputed_timestamp_seconds',
     'gauge',
     ['model', 'check'],
-    'Models with incremental set only, per incremental check (check: the id of the performance, labels or prediction drift check): when it last recomputed every window in full (warehouse clock). The AUC and its standard error, and the label delay percentiles, are as of then; the other metrics (prediction PSI included) are as of the last run.',
+    'Models with incremental set only, per incremental check (check: the id of the performance, labels, segments or prediction drift check): when it last recomputed every window in full (warehouse clock). The AUC and its standard error, the AUC per segment, and the label delay percentiles, are as of then; the other metrics (prediction PSI included) are as of the last run.',
   ),
   modelReconciled: family(
     'model',

@@ -9,6 +9,7 @@ import { modelContext } from './context.js';
 import { modelFamilies, segmentFamilies } from './families.js';
 import { buildIncrementalCheck } from './incremental/check.js';
 import { labelsIncremental } from './incremental/labels-task.js';
+import { segmentsIncremental } from './incremental/segments-task.js';
 import { buildLabelsCheck } from './labels.js';
 import { buildPredictionDriftCheck } from './prediction-drift.js';
 import { modelReference } from './reference.js';
@@ -157,7 +158,12 @@ export function buildModelChecks(entry: ModelEntry, ctx: BuildContext): Check[] 
   }
   if ('moreChecks' in task) checks.push(...task.moreChecks(m, entry, referenceInterval));
   if (entry.segments !== undefined) {
-    checks.push(buildSegmentsCheck(m, { columns: entry.segments, maxSegments: entry.max_segments ?? 10 }));
+    const spec = { columns: entry.segments, maxSegments: entry.max_segments ?? 10 };
+    checks.push(
+      incremental === undefined
+        ? buildSegmentsCheck(m, spec)
+        : buildIncrementalCheck(m, incremental, segmentsIncremental(m, spec)),
+    );
   }
   return checks;
 }

@@ -21,56 +21,95 @@ import { type SegmentSpec, segmentsStatement } from './segments-sql.js';
  */
 export function buildSegmentsCheck(m: ModelContext, spec: SegmentSpec): Check {
   const st = segmentsStatement(m, spec);
-  return modelCheck(m, 'segments', { kind: 'segments', spec, sql: st.text }, async (q) =>
-    toResult(m, spec, await q.query(st.text, st.params)),
-  );
+  return modelCheck(m, 'segments', { kind: 'segments', spec, sql: st.text }, async (q) => {
+    const table = segmentTable(await q.query(st.text, st.params));
+    return segmentsResult(m, spec, table, table);
+  });
 }
 
-function toResult(m: ModelContext, spec: SegmentSpec, rows: Row[]): CheckResult {
-  const out = new ResultBuilder();
-  const num = (row: Row | undefined, col: string) => (row ? (toSampleValue(row[col], col) ?? 0) : 0);
-  const found = new Map<string, Row>();
-  // Every (column, value) of the widest window: each is reported in every window.
-  const values = new Map<number, Set<string>>();
+/**
+ * What the segments check exports, per (window, column, reported value): the full statement's figures by name
+ * (n_all, n_lab, then n_pos, n_neg, auc_num, tp, fp for a classifier or n, mae, rmse for regression).
+ */
+export interface SegmentTable {
+  /** Per column index, the values reported in every window: those of the widest window. */
+  values: Map<number, Set<string>>;
+  /** Per segmentKey(wi, si, g). */
+  rows: Map<string, Row>;
+}
+
+export const segmentKey = (wi: number, si: number, g: string) => `${wi}\u0000${si}\u0000${g}`;
+
+/** The full statement's rows (segmentsStatement) as a table. */
+export function segmentTable(rows: Row[]): SegmentTable {
+  const num = (row: Row, col: string) => toSampleValue(row[col], col) ?? 0;
+  const table: SegmentTable = { values: new Map(), rows: new Map() };
   for (const row of rows) {
     const wi = num(row, 'wi');
     const si = num(row, 'si');
     const g = String(row.g);
-    found.set(`${wi}\u0000${si}\u0000${g}`, row);
+    table.rows.set(segmentKey(wi, si, g), row);
     if (wi === 0) {
-      const set = values.get(si) ?? new Set<string>();
+      const set = table.values.get(si) ?? new Set<string>();
       set.add(g);
-      values.set(si, set);
+      table.values.set(si, set);
     }
   }
+  return table;
+}
+
+/**
+ * The samples of `table`. The AUCs come from `aucs`, a full statement's table: `table` itself, or the last full
+ * recomputation's where `table` was merged from kept counts (incremental, which cannot merge an AUC); a
+ * (window, column, value) the last one did not report is skipped as `awaiting_recompute`.
+ */
+export function segmentsResult(
+  m: ModelContext,
+  spec: SegmentSpec,
+  table: SegmentTable,
+  aucs: SegmentTable,
+): CheckResult {
+  const out = new ResultBuilder();
+  const num = (row: Row | undefined, col: string) => (row ? (toSampleValue(row[col], col) ?? 0) : 0);
   spec.columns.forEach((column, si) => {
-    for (const g of [...(values.get(si) ?? [])].sort()) {
+    for (const g of [...(table.values.get(si) ?? [])].sort()) {
       m.windows.forEach((w, wi) => {
-        const row = found.get(`${wi}\u0000${si}\u0000${g}`);
+        const key = segmentKey(wi, si, g);
+        const row = table.rows.get(key);
         const labels = { model: m.name, window: w.label, segment: column, segment_value: g };
         out.add(segmentFamilies.modelSegmentPredictions.name, labels, num(row, 'n_all'));
         out.add(segmentFamilies.modelSegmentLabeledPredictions.name, labels, num(row, 'n_lab'));
         if (m.task === 'regression') putRegression(out, labels, row);
-        else putClassification(out, labels, row);
+        else putClassification(out, labels, row, aucs.rows.get(key));
       });
     }
   });
   return out.result();
 }
 
-function putClassification(out: ResultBuilder, labels: Record<string, string>, row: Row | undefined): void {
-  const num = (col: string) => (row ? (toSampleValue(row[col], col) ?? 0) : 0);
-  const nPos = num('n_pos');
-  const nNeg = num('n_neg');
+function putClassification(
+  out: ResultBuilder,
+  labels: Record<string, string>,
+  row: Row | undefined,
+  aucRow: Row | undefined,
+): void {
+  const num = (r: Row | undefined, col: string) => (r ? (toSampleValue(r[col], col) ?? 0) : 0);
+  const nPos = num(row, 'n_pos');
+  const nNeg = num(row, 'n_neg');
   const n = nPos + nNeg;
   if (n === 0) {
     out.skip('no_labels', 4);
     return;
   }
+  // The AUC's own counts: the row's, or the last full recomputation's (aucRow) where the row was merged.
+  const aPos = num(aucRow, 'n_pos');
+  const aNeg = num(aucRow, 'n_neg');
   if (nPos === 0 || nNeg === 0) out.skip('one_class');
-  else out.add(segmentFamilies.modelSegmentAuc.name, labels, num('auc_num') / (nPos * nNeg));
-  const tp = num('tp');
-  const fp = num('fp');
+  else if (aucRow === undefined) out.skip('awaiting_recompute');
+  else if (aPos === 0 || aNeg === 0) out.skip('one_class');
+  else out.add(segmentFamilies.modelSegmentAuc.name, labels, num(aucRow, 'auc_num') / (aPos * aNeg));
+  const tp = num(row, 'tp');
+  const fp = num(row, 'fp');
   out.add(segmentFamilies.modelSegmentAccuracy.name, labels, (tp + nNeg - fp) / n);
   out.add(segmentFamilies.modelSegmentPositiveRate.name, { ...labels, source: 'predicted' }, (tp + fp) / n);
   out.add(segmentFamilies.modelSegmentPositiveRate.name, { ...labels, source: 'actual' }, nPos / n);

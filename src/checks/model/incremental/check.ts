@@ -11,7 +11,7 @@ import { toSampleValue } from '../../values.js';
 import { countsKey } from '../classification.js';
 import { type ModelContext, modelCheck } from '../context.js';
 import { modelFamilies } from '../families.js';
-import { partsStatement, relabeledStatement, type Summing } from './parts-sql.js';
+import { type CappedStatement, partsStatement, relabeledStatement, type Summing } from './parts-sql.js';
 import type { IncrementalTask } from './task.js';
 
 /**
@@ -32,7 +32,9 @@ import type { IncrementalTask } from './task.js';
  * other), so it stays exact and is exported as of that run. That run also reconciles: its sums must equal the
  * merged ones in the same snapshot, else the kept buckets are dropped and summed again on the next run. Rows
  * that change in place, and predictions or labels stamped more than `settle` before they are written, are
- * caught there and nowhere else.
+ * caught there and nowhere else. A task whose bins are a column's values bounds the rows it keeps
+ * (IncrementalTask.rowCap): past that, the check keeps nothing and runs the full statement on every run until
+ * `fullIntervalMs` has passed (keepNothing).
  *
  * The buckets live in the check object (kept across a reload that does not change the model: adopt) and, in
  * a running exporter, in the state store (../../buckets/memory.ts, kept-counts.ts's keepingState): a restart,
@@ -51,6 +53,9 @@ export function buildIncrementalCheck<V>(
   const spec = { kind: task.kind, incremental: o, sql: full.text };
   const check = modelCheck(m, task.part ?? 'performance', spec, async (q) => {
     const nowUs = await warehouseClockUs(q, m.dialect);
+    if (state.overCapUs !== undefined && nowUs - state.overCapUs < o.fullIntervalMs * 1000) {
+      return keepNothing(task.fullValues(await q.query(full.text, full.params)), nowUs, state.overCapUs);
+    }
     const plan = planRun(nowUs, windowsMs, o);
     const keptMs = Math.floor((nowUs - o.settleMs * 1000) / 1000);
     let lastFull = state.full as { atUs: number; values: Map<string, V> } | undefined;
@@ -70,16 +75,24 @@ export function buildIncrementalCheck<V>(
     // What follows reads a bucket or two and the predictions relabeled since the last run: too little for the
     // parallel workers a planner may choose to start to pay off (the full statement above keeps them).
     if (m.dialect.serialRest !== undefined) await q.query(m.dialect.serialRest);
-    const fresh = await sumFresh(q, sum, o, plan);
-    const added = await sumNewBuckets(q, sum, o, plan, buckets, keptMs);
     const moved = new Set<number>();
-    const young = await applyRelabeled(q, sum, o, plan, {
-      buckets,
-      added,
-      moved,
-      keptMs,
-      beforeMs: state.keptMs,
-    });
+    let fresh: Map<number, Sums>;
+    let added: Set<number>;
+    let young: Map<number, Sums>;
+    try {
+      fresh = await sumFresh(q, sum, o, plan);
+      added = await sumNewBuckets(q, sum, o, plan, buckets, keptMs);
+      young = await applyRelabeled(q, sum, o, plan, {
+        buckets,
+        added,
+        moved,
+        keptMs,
+        beforeMs: state.keptMs,
+      });
+    } catch (e) {
+      if (!(e instanceof OverCap)) throw e;
+      return keepNothing(exact ?? task.fullValues(await q.query(full.text, full.params)), nowUs, nowUs);
+    }
     // What the store's copy lacks: buckets summed or moved on this run; everything after starting afresh.
     let rewrite = state.rewrite || (buckets.size === 0 && state.buckets.size > 0) || shift !== state.shift;
     const merged = mergeWindows(m, task, plan, { buckets, young, fresh }, shift ?? 0);
@@ -117,7 +130,44 @@ export function buildIncrementalCheck<V>(
       skipped: result.skipped,
     };
   });
+  /**
+   * A run past the task's cap (IncrementalTask.rowCap) keeps nothing and exports the full statement's values,
+   * which agree with themselves: reconciled now, so no mismatch alert for values that are exact. `since`: when
+   * the cap was last passed; keeping is tried again fullIntervalMs after it.
+   */
+  function keepNothing(
+    exact: { values: Map<string, V>; versions: Set<string> },
+    nowUs: number,
+    since: number,
+  ) {
+    Object.assign(state, {
+      buckets: new Map(),
+      keptMs: undefined,
+      full: { atUs: nowUs, values: exact.values },
+      reconciledUs: nowUs,
+      overCapUs: since,
+      dirty: new Set(),
+      dropped: new Set(),
+      rewrite: true,
+      unsaved: true,
+    });
+    const result = task.result(exact.values, exact.versions, exact.values);
+    return {
+      samples: [...result.samples, ...incrementalStamps(m, check.id, state)],
+      skipped: result.skipped,
+    };
+  }
   return keepingState(check, state);
+}
+
+/** A statement returned more rows than the task keeps (IncrementalTask.rowCap). */
+class OverCap extends Error {}
+
+/** The statement's rows; throws OverCap past its cap. */
+async function readCapped(q: Queryable, st: CappedStatement): Promise<Row[]> {
+  const rows = await q.query(st.text, st.params);
+  if (st.cap !== undefined && rows.length > st.cap) throw new OverCap(`more than ${st.cap} rows`);
+  return rows;
 }
 
 /**
@@ -174,7 +224,7 @@ async function sumParts(
   const out = parts.map((): Sums => new Map());
   if (parts.length === 0) return out;
   const st = partsStatement(sum, parts, o.bucketMs, labelsBeforeMs);
-  for (const row of await q.query(st.text, st.params))
+  for (const row of await readCapped(q, st))
     add(sum.task, out[Number(row.part)] as Sums, partRow(sum.task, row), 1);
   return out;
 }
@@ -210,7 +260,7 @@ async function applyRelabeled(
     keptMs: s.keptMs,
   };
   const st = relabeledStatement(sum, range, o.bucketMs, labelsMs);
-  for (const row of await q.query(st.text, st.params)) {
+  for (const row of await readCapped(q, st)) {
     const bucket = Number(row.bucket);
     const r = partRow(sum.task, row);
     const into = (map: Map<number, Sums>) => {
@@ -233,7 +283,7 @@ async function applyRelabeled(
 function partRow(task: IncrementalTask<unknown>, row: Row): PartRow {
   return {
     v: row.v === null || row.v === undefined ? null : String(row.v),
-    b: row.b === null || row.b === undefined ? null : Number(row.b),
+    b: row.b === null || row.b === undefined ? null : task.textBins ? String(row.b) : Number(row.b),
     // NULL: an aggregate over no rows (a minimum, say), which is the task's empty value.
     sums: task.names.map((name, j) => toSampleValue(row[name], name) ?? (task.empty[j] as number)),
   };
@@ -263,7 +313,7 @@ function mergeWindows<V>(
   const values = new Map<string, V>();
   plan.starts.forEach((start, wi) => {
     // version -> bin -> sums
-    const bins = new Map<string, Map<number, number[]>>();
+    const bins = new Map<string, Map<number | string, number[]>>();
     plan.parts.forEach((part, i) => {
       if (part.lo.at < start) return;
       const sources =
@@ -276,7 +326,7 @@ function mergeWindows<V>(
           versions.add(version);
           if (!bins.has(version)) bins.set(version, new Map());
           if (r.b === null) continue;
-          const into = bins.get(version) as Map<number, number[]>;
+          const into = bins.get(version) as Map<number | string, number[]>;
           const sums = into.get(r.b) ?? [...task.empty];
           task.combine(sums, r.sums, 1);
           into.set(r.b, sums);

@@ -42,6 +42,21 @@ function predictionColumns(
 /** The names the joined rows carry the task's predicted columns by. */
 const predictedNames = (task: IncrementalTask<unknown>) => task.predicted.map(([, name]) => name).join(', ');
 
+/** A statement of the incremental check, with the most rows it may return (IncrementalTask.rowCap) if bounded. */
+export interface CappedStatement extends Statement {
+  cap?: number;
+}
+
+/**
+ * A statement whose rows over `parts` parts or buckets stop one past the task's cap (IncrementalTask.rowCap), so a
+ * column with more values than can be kept costs the check one row too many, not every value.
+ */
+function capped(b: SqlBuilder, s: Summing, parts: number, text: string): CappedStatement {
+  const cap = s.task.rowCap?.(parts);
+  if (cap === undefined) return b.statement(text);
+  return { ...b.statement(`${text}\nLIMIT ${Math.floor(cap) + 1}`), cap: Math.floor(cap) };
+}
+
 /** The bin and the sums every part, bucket and state is reduced to, over the task's rows (IncrementalTask.rows). */
 function sumColumns(b: SqlBuilder, s: Summing): string {
   const sums = s.task.sums(b, s.shift).map(([name, expr]) => `${expr} AS ${name}`);
@@ -61,7 +76,7 @@ export function partsStatement(
   parts: readonly Part[],
   bucketMs: number,
   labelsBeforeMs?: number,
-): Statement {
+): CappedStatement {
   const m = sum.m;
   const b = new SqlBuilder(m.dialect);
   const ts = `p.${m.predictions.timestampSql}`;
@@ -76,10 +91,15 @@ export function partsStatement(
       ? {}
       : { labelsWhere: `lab.${m.labels.timestampSql} < ${at(b, labelsBeforeMs)}` }),
   });
-  return b.statement(`WITH ${cte}
+  return capped(
+    b,
+    sum,
+    parts.length,
+    `WITH ${cte}
 SELECT ${placed.part('slot')} AS part, v, ${sumColumns(b, sum)}
 FROM (${sum.task.rows(b, 'joined', ['slot', 'v'])}) r
-GROUP BY slot, v, 3`);
+GROUP BY slot, v, 3`,
+  );
 }
 
 /**
@@ -94,7 +114,7 @@ export function relabeledStatement(
   buckets: { first: number; end: number },
   bucketMs: number,
   labelsMs: { sinceMs: number; beforeMs?: number; keptMs: number },
-): Statement {
+): CappedStatement {
   const m = sum.m;
   const b = new SqlBuilder(m.dialect);
   const p = m.predictions;
@@ -127,8 +147,13 @@ export function relabeledStatement(
         `SELECT '${state}' AS state, bucket, v, ${predictedNames(sum.task)}, y, lt FROM j_${state}`,
     )
     .join('\n  UNION ALL ');
-  return b.statement(`WITH ${ctes.join(',\n')}
+  return capped(
+    b,
+    sum,
+    states.length * (buckets.end - buckets.first),
+    `WITH ${ctes.join(',\n')}
 SELECT state, bucket, v, ${sumColumns(b, sum)}
 FROM (${sum.task.rows(b, `(\n  ${union}\n) AS u`, ['state', 'bucket', 'v'])}) r
-GROUP BY state, bucket, v, 4`);
+GROUP BY state, bucket, v, 4`,
+  );
 }

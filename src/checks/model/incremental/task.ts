@@ -39,12 +39,20 @@ export interface IncrementalTask<V> {
   sums(b: SqlBuilder, shift: number): Array<[string, string]>;
   /** The bin a row is kept under: NULL for a row that counts in no metric but says its version is there. */
   bin: string;
+  /** Whether `bin` is text (a segment column's value, segments-task.ts); a number otherwise. */
+  textBins?: boolean;
+  /**
+   * At most how many rows a statement over `parts` parts or buckets may return. Where the bins are values of a
+   * column, what is kept grows with the values, not the rows: past the cap the check keeps nothing and
+   * recomputes in full (check.ts). Unbounded unless given.
+   */
+  rowCap?(parts: number): number;
   /** Each value of a row that holds nothing yet. */
   empty: readonly number[];
   /** Adds `x` into `into` (sign 1), or takes it away (-1): the rows of predictions whose label changed. */
   combine(into: number[], x: readonly number[], sign: 1 | -1): void;
   /** One (window, version)'s value from its rows per bin, each already combined over the window's parts. */
-  value(bins: ReadonlyMap<number, readonly number[]>, shift: number): V;
+  value(bins: ReadonlyMap<number | string, readonly number[]>, shift: number): V;
   /** The full statement: what the check without `incremental` runs, every window in full. */
   full: Statement;
   fullValues(rows: Row[]): { values: Map<string, V>; versions: Set<string> };
