@@ -51,8 +51,12 @@ const CLASSES = {
   p_mid: '2 * score * (1 - score)',
   p_high: 'score * score',
 } as const;
-/** The classifier's segment columns, from the key: 5 channels and 12 regions of unequal sizes. */
-const SEGMENTS = `(ARRAY['web', 'web', 'app', 'app', 'branch', 'phone', 'kiosk'])[1 + key % 7], 'r' || (key * 31 % 12)`;
+/**
+ * The classifier's segment columns, from the key: 5 channels, and 12 regions of sizes 1, 3, 5 ... 23 in 144, so
+ * that the top 10 regions are the same in every run (of equal sizes they would trade places with each minute of
+ * traffic, and a region that joins the top between full runs has no AUC until the next one).
+ */
+const SEGMENTS = `(ARRAY['web', 'web', 'app', 'app', 'branch', 'phone', 'kiosk'])[1 + key % 7], 'r' || floor(sqrt(key * 31 % 144))::int`;
 /** The multiclass model's label, drawn from its probabilities (columns of `p`). */
 const TIER = `(SELECT CASE WHEN u < p.p_low THEN 'low' WHEN u < p.p_low + p.p_mid THEN 'mid' ELSE 'high' END FROM (SELECT random() AS u) r)`;
 const KINDS = {
