@@ -192,3 +192,12 @@ export async function roundsAgainstFull(db: TestDb, o: RoundsOptions): Promise<S
   expect(warmCuts).toBeLessThanOrEqual(6);
   return seen;
 }
+
+/** Every family in `names` was seen with a value other than 0 (roundsAgainstFull's answer): the data covered it. */
+export function expectSeen(seen: ReadonlySet<string>, names: readonly string[]): void {
+  for (const name of names)
+    expect(
+      [...seen].some((k) => k.startsWith(name)),
+      name,
+    ).toBe(true);
+}
