@@ -42,6 +42,11 @@ export interface Dialect {
    * nothing to start (DuckDB's threads are in the process).
    */
   readonly serialRest?: string;
+  /**
+   * Undoes serialRest for the rest of the transaction (the setting's value before it: the session's), for a
+   * heavy statement that comes after all (an incremental check that gives up keeping and runs its full statement).
+   */
+  readonly parallelAgain?: string;
   /** A timestamp as seconds since the epoch, float8. */
   epochSeconds(ts: string): string;
   /**
@@ -127,6 +132,8 @@ export const postgres: Dialect = {
   // workers for statements of a few hundred rows; starting them took 30 to 40 ms on 2 CPUs, where the work
   // serially took 8 to 15 ms (bench/model-incremental.ts). A transaction-local setting: the next run's own.
   serialRest: "SELECT set_config('max_parallel_workers_per_gather', '0', true)",
+  parallelAgain:
+    "SELECT set_config(name, reset_val, true) FROM pg_settings WHERE name = 'max_parallel_workers_per_gather'",
   // date_part as below: the microseconds since the epoch divided once in float8, the same float8 as extract's
   // numeric cast (both correctly rounded; equal on 1,000,000 random timestamps), without a numeric per row (the
   // job statement reads each run's end).

@@ -21,6 +21,7 @@ interface StoredHeader {
   reconciledUs?: number;
   shift?: number;
   shape?: string;
+  overCapUs?: number;
 }
 
 /** Replaces the state with the store's copy when the store holds another revision (or this process has none). */
@@ -42,6 +43,7 @@ export async function recall(state: State, id: string, fingerprint: string): Pro
   state.reconciledUs = header.reconciledUs;
   state.shift = header.shift;
   state.shape = header.shape;
+  state.overCapUs = header.overCapUs;
   state.revision = saved.revision;
   state.dirty = new Set();
   state.dropped = new Set();
@@ -60,6 +62,7 @@ export async function persist(state: State, id: string, fingerprint: string): Pr
     ...(state.reconciledUs === undefined ? {} : { reconciledUs: state.reconciledUs }),
     ...(state.shift === undefined ? {} : { shift: state.shift }),
     ...(state.shape === undefined ? {} : { shape: state.shape }),
+    ...(state.overCapUs === undefined ? {} : { overCapUs: state.overCapUs }),
   };
   const parts = new Map(changed.map((b) => [b, encodeBucket(state.buckets.get(b) as Sums)]));
   let revision: number | 'conflict';

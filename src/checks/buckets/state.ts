@@ -40,7 +40,7 @@ export interface State {
   rewrite: boolean;
   /**
    * When the kept rows last outgrew the task's cap (IncrementalTask.rowCap): until fullIntervalMs later, every run
-   * recomputes in full and keeps nothing. Not saved: a restart tries keeping once more.
+   * recomputes in full and keeps nothing. Saved, so that a restart or the other replica does not try again sooner.
    */
   overCapUs?: number;
   /** Set by a run, cleared by the save after it. */

@@ -50,7 +50,12 @@ export function buildIncrementalCheck<V>(
   const full = task.full;
   const state = newState();
   const windowsMs = m.windows.map((w) => w.ms);
-  const spec = { kind: task.kind, incremental: o, sql: full.text };
+  const spec = {
+    kind: task.kind,
+    incremental: o,
+    sql: full.text,
+    ...(task.definition === undefined ? {} : { definition: task.definition }),
+  };
   const check = modelCheck(m, task.part ?? 'performance', spec, async (q) => {
     const nowUs = await warehouseClockUs(q, m.dialect);
     if (state.overCapUs !== undefined && nowUs - state.overCapUs < o.fullIntervalMs * 1000) {
@@ -91,6 +96,8 @@ export function buildIncrementalCheck<V>(
       });
     } catch (e) {
       if (!(e instanceof OverCap)) throw e;
+      if (exact === undefined && m.dialect.parallelAgain !== undefined)
+        await q.query(m.dialect.parallelAgain);
       return keepNothing(exact ?? task.fullValues(await q.query(full.text, full.params)), nowUs, nowUs);
     }
     // What the store's copy lacks: buckets summed or moved on this run; everything after starting afresh.
@@ -116,6 +123,7 @@ export function buildIncrementalCheck<V>(
     Object.assign(state, {
       buckets,
       keptMs,
+      overCapUs: undefined,
       full: lastFull,
       reconciledUs: reconciled,
       shift,

@@ -16,10 +16,12 @@ export type SegmentValues =
   | { reported: Array<[string, Record<string, number>]> };
 
 /**
- * How many (version, value) pairs of a column one part or bucket may hold on average before the check stops
- * keeping counts (IncrementalTask.rowCap). Segments are meant for a handful of values (a channel, a region, a
- * country): at this cap the kept rows of 14 days of 1-hour buckets and two columns are 672,000 rows of 6 numbers.
- * Past it the check recomputes in full on every run, as without `incremental`.
+ * The cap on kept rows (IncrementalTask.rowCap): a statement over n parts or buckets may return at most
+ * n x (segment columns) x this many rows, one per (version, column, value) of a part. So on a steady run, which
+ * reads a bucket or two and the fresh parts, one hour with more than that many (version, value) pairs over its
+ * columns trips it. Segments are meant for a handful of values (a channel, a region, a country): at the cap the
+ * kept rows of 14 days of 1-hour buckets and two columns would be 672,000 rows of 6 numbers. Past it the check
+ * recomputes in full on every run for full_interval, as without `incremental`, then tries keeping again.
  */
 export const KEPT_VALUES_PER_PART = 1000;
 
@@ -47,6 +49,7 @@ export function segmentsIncremental(m: ModelContext, spec: SegmentSpec): Increme
   return {
     kind: 'segments',
     part: 'segments',
+    definition: spec,
     names,
     // The same expressions as the full statement's `joined` (joinedCte), so that both tell the same rows apart.
     predicted: [

@@ -15,6 +15,11 @@ import type { ModelContext } from '../context.js';
 export interface IncrementalTask<V> {
   /** The task, for the check's fingerprint. */
   kind: string;
+  /**
+   * What else defines the task, for the fingerprint, where the model and the full statement's text do not
+   * (segments' max_segments is a bound parameter): a change starts the kept state afresh.
+   */
+  definition?: unknown;
   /** The check's part of its id, model:<name>:<part>: `performance` unless given (the labels check's `labels`). */
   part?: string;
   /** The names of a kept row's values, in order: the names `sums` gives them. */
