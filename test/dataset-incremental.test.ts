@@ -89,7 +89,8 @@ async function arrive(table: string, spread = false): Promise<void> {
 
 /** How the incremental scan's statement for the table's newest row starts (scan-incremental.ts, newestRow). */
 const NEWEST_OF_TABLE = 'SELECT extract(epoch FROM max(';
-const own = (r: CheckResult) => values(r, (n) => n !== RECONCILED && n !== RECOMPUTED);
+const KEPT = 'mlwatch_dataset_kept_buckets';
+const own = (r: CheckResult) => values(r, (n) => n !== RECONCILED && n !== RECOMPUTED && n !== KEPT);
 const rowsIn = (r: CheckResult) => r.samples.find((s) => s.name === 'mlwatch_dataset_rows')?.value;
 
 beforeAll(async () => {
@@ -185,12 +186,16 @@ describe('incremental dataset scan: equal to the full scan', () => {
     const recon = await runBoth(db, inc, full);
     expectSameValues(own(recon.inc), own(recon.full));
     expect(stamp(recon.inc, RECONCILED)).toBe(before);
+    // Dropped: none kept until the next run counts them again.
+    expect(stamp(missed.inc, KEPT)).toBeGreaterThan(0);
+    expect(stamp(recon.inc, KEPT)).toBe(0);
     // The full scan's time moved past the last agreement: what MlwatchDatasetIncrementalMismatch reads.
     expect(stamp(recon.inc, RECOMPUTED) as number).toBeGreaterThan(before as number);
     // Counted again from the table: equal without waiting for another full scan.
     const after = await runBoth(db, inc, full);
     expectSameValues(own(after.inc), own(after.full));
     expect(stamp(after.inc, RECONCILED)).toBe(before);
+    expect(stamp(after.inc, KEPT)).toBeGreaterThan(0);
   }, 30_000);
 
   it('counts afresh when `nulls: all` finds another set of columns', async () => {

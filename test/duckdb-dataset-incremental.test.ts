@@ -20,6 +20,7 @@ import { seededRandom } from './helpers/model-tables.js';
 const STAMPS = new Set([
   'mlwatch_dataset_recomputed_timestamp_seconds',
   'mlwatch_dataset_reconciled_timestamp_seconds',
+  'mlwatch_dataset_kept_buckets',
 ]);
 const { rand, pick } = seededRandom(41);
 let db: TestDb;

@@ -20,7 +20,7 @@ function columns(rules = readRules()): Record<string, string> {
   const d = JSON.parse(dashboardJson(exporterDashboard(rules))) as DashboardJson;
   const panel = panelsOf(d).find((p) => p.title === TITLE);
   if (panel === undefined) throw new Error(`no panel "${TITLE}" on the exporter dashboard`);
-  const names = ['status', 'recomputed', 'agreed'];
+  const names = ['status', 'recomputed', 'agreed', 'kept'];
   return Object.fromEntries((panel.targets ?? []).map((t, i) => [names[i], concreteQuery(t.expr ?? '')]));
 }
 
@@ -49,6 +49,14 @@ const input = [
   series(MODEL.replace('%', 'recomputed'), 'instance="a",model="m",check="model:m:performance"', 200),
   series(MODEL.replace('%', 'recomputed'), 'instance="a",model="m",check="model:m:labels"', 150),
   series(MODEL.replace('%', 'reconciled'), 'instance="a",model="m",check="model:m:labels"', 150),
+  // Buckets kept: 24 on both replicas; 336 on one and none on the other (it just dropped them); none at all
+  // (a segments check over its cap).
+  ...['a', 'b'].map((instance) =>
+    series('mlwatch_dataset_kept_buckets', `instance="${instance}",dataset="d",check="dataset:d:scan"`, 24),
+  ),
+  series('mlwatch_model_kept_buckets', 'instance="a",model="m",check="model:m:labels"', 336),
+  series('mlwatch_model_kept_buckets', 'instance="b",model="m",check="model:m:labels"', 0),
+  series('mlwatch_model_kept_buckets', 'instance="a",model="m",check="model:m:segments"', 0),
 ];
 const row = (check: string, value: number) => {
   const [kind, name] = check.split(':') as [string, string];
@@ -105,6 +113,11 @@ describe.skipIf(!promtool)('the incremental checks table on the exporter dashboa
               row('dataset:d:scan', 200),
               row('dataset:d:nulls', 180),
               row('model:m:labels', 150),
+            ]),
+            expr(c.kept as string, [
+              row('dataset:d:scan', 24),
+              row('model:m:labels', 0),
+              row('model:m:segments', 0),
             ]),
             // The alerts themselves (no `for`: firing from the first evaluation), on the same stamps.
             expr(

@@ -168,6 +168,8 @@ describe('incremental segments: equal to a full recomputation', () => {
       const recomputed = r.inc.samples.find((s) => s.name === 'mlwatch_model_recomputed_timestamp_seconds');
       const reconciled = r.inc.samples.find((s) => s.name === 'mlwatch_model_reconciled_timestamp_seconds');
       expect(reconciled?.value).toBe(recomputed?.value);
+      // What the dashboard shows of it: nothing kept.
+      expect(r.inc.samples.find((s) => s.name === 'mlwatch_model_kept_buckets')?.value).toBe(0);
       if (round === 0) passedAt = Date.now();
       if (round === 3) expect(statements.some((s) => s.includes('reset_val'))).toBe(true);
     }

@@ -285,8 +285,12 @@ describe('incremental classification: equal to a full recomputation', () => {
       values(recomputed.full, () => true),
     );
     expect(stamp(recomputed.inc, 'mlwatch_model_reconciled_timestamp_seconds')).toBe(recomputed0);
+    // Dropped: none kept until the next run sums them again.
+    expect(stamp(missed.inc, 'mlwatch_model_kept_buckets')).toBeGreaterThan(0);
+    expect(stamp(recomputed.inc, 'mlwatch_model_kept_buckets')).toBe(0);
     // The buckets were summed again: the next run agrees with the full check without a recomputation.
     const after = await runBoth(inc, full);
+    expect(stamp(after.inc, 'mlwatch_model_kept_buckets')).toBeGreaterThan(0);
     expectSameValues(
       values(after.inc, (n) => !AUC.has(n) && !STAMPS.has(n)),
       values(after.full, (n) => !AUC.has(n)),

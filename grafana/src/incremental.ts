@@ -28,11 +28,13 @@ const STAMPS = [
     alert: DATASET_MISMATCH,
     recomputed: 'mlwatch_dataset_recomputed_timestamp_seconds',
     reconciled: 'mlwatch_dataset_reconciled_timestamp_seconds',
+    kept: 'mlwatch_dataset_kept_buckets',
   },
   {
     alert: MODEL_MISMATCH,
     recomputed: 'mlwatch_model_recomputed_timestamp_seconds',
     reconciled: 'mlwatch_model_reconciled_timestamp_seconds',
+    kept: 'mlwatch_model_kept_buckets',
   },
 ] as const;
 
@@ -73,7 +75,10 @@ export function incrementalChecksTable(rules: RuleSet, sel: string) {
       'kept counts ("never": none has). "Kept counts" is red while the last recomputation disagreed, exactly ' +
       `when ${alerts.map((s) => s.alert).join(' or ')} fires: rows arrived later than incremental.settle ` +
       'after their timestamp, or changed in place. The values are right again from the run after it (the ' +
-      'counts are rebuilt by themselves); raise settle or stamp rows when they are written, as the runbooks say.',
+      'counts are rebuilt by themselves); raise settle or stamp rows when they are written, as the runbooks say. ' +
+      '"Buckets kept" is how many time buckets the check keeps counts for (about the widest window over ' +
+      'incremental.bucket): 0 for a run right after a disagreement, and while a segments check has more values ' +
+      'than it keeps, when it recomputes in full on every run (docs/architecture.md, "Incremental checks").',
     unit: units.NoUnit,
     w: 24,
     h: 6,
@@ -99,6 +104,13 @@ export function incrementalChecksTable(rules: RuleSet, sel: string) {
         name: 'Counts last agreed',
         unit: units.Seconds,
         mappings: NEVER,
+      },
+      {
+        // min: a replica that keeps nothing shows, as in the status column.
+        expr: `min without (${REPLICA_LABELS}) (${anyOf((s) => at(s.kept))})`,
+        name: 'Buckets kept',
+        unit: units.NoUnit,
+        replicas: 'merged',
       },
     ],
     runbooks: alerts.map((s) => s.alert),

@@ -71,9 +71,11 @@ export async function openMemory(
   };
 }
 
+/** The incremental checks' own series, which the full checks have no counterpart of. */
 export const STAMPS = new Set([
   'mlwatch_model_recomputed_timestamp_seconds',
   'mlwatch_model_reconciled_timestamp_seconds',
+  'mlwatch_model_kept_buckets',
 ]);
 
 /** The samples whose family `keep` accepts, by family and labels. */
@@ -165,6 +167,8 @@ export async function roundsAgainstFull(db: TestDb, o: RoundsOptions): Promise<S
     );
     expect(ownSkips(r.inc), `round ${round}`).toEqual(ownSkips(r.full));
     for (const s of r.inc.samples) if (s.value !== 0) seen.add(`${s.name}${s.labels.version ?? ''}`);
+    // Every full run agrees here, so the buckets summed on the first run stay kept (empty ones included).
+    expect(stamp(r.inc, 'mlwatch_model_kept_buckets'), `round ${round}`).toBeGreaterThan(0);
     const recomputed = stamp(r.inc, 'mlwatch_model_recomputed_timestamp_seconds');
     if (recomputed !== lastRecomputed) {
       // A full run: everything equal, and the kept sums agreed with it, changed labels and all.

@@ -37,6 +37,13 @@ export const datasetFamilies = {
     ['dataset', 'check'],
     'Datasets with incremental set only, per check that keeps counts per time bucket (the scan, the drift bins): when it last counted every window in full (warehouse clock), every incremental.full_interval.',
   ),
+  datasetKeptBuckets: family(
+    'data',
+    'mlwatch_dataset_kept_buckets',
+    'gauge',
+    ['dataset', 'check'],
+    'Datasets with incremental set only, per check that keeps counts per time bucket: how many complete buckets it keeps (about the widest window over the bucket length). 0 right after a full recomputation disagreed: the counts are taken afresh on the next run.',
+  ),
   datasetReconciled: family(
     'data',
     'mlwatch_dataset_reconciled_timestamp_seconds',

@@ -5,7 +5,8 @@ import { datasetFamilies } from './families.js';
 
 /**
  * When the check last counted in full, and when the kept counts last equalled a full count: one series each per
- * check that keeps counts. The second behind the first says the last full count disagreed.
+ * check that keeps counts. The second behind the first says the last full count disagreed. With them, how many
+ * buckets the check keeps.
  */
 export function reconciledAt(check: string, ds: DatasetContext, state: State): Sample[] {
   const at = (us: number | undefined, name: string): Sample[] =>
@@ -13,5 +14,10 @@ export function reconciledAt(check: string, ds: DatasetContext, state: State): S
   return [
     ...at(state.full?.atUs, datasetFamilies.datasetRecomputed.name),
     ...at(state.reconciledUs, datasetFamilies.datasetReconciled.name),
+    {
+      name: datasetFamilies.datasetKeptBuckets.name,
+      labels: { dataset: ds.name, check },
+      value: state.buckets.size,
+    },
   ];
 }

@@ -166,6 +166,13 @@ export const modelFamilies = {
     ['model', 'check'],
     'Models with incremental set only, per incremental check (check: the id of the performance, labels, segments or prediction drift check): when it last recomputed every window in full (warehouse clock). The AUC and its standard error, the AUC per segment, and the label delay percentiles, are as of then; the other metrics (prediction PSI included) are as of the last run.',
   ),
+  modelKeptBuckets: family(
+    'model',
+    'mlwatch_model_kept_buckets',
+    'gauge',
+    ['model', 'check'],
+    'Models with incremental set only, per incremental check: how many complete time buckets it keeps sums for (about the widest window over the bucket length). 0 right after a full recomputation disagreed (summed afresh on the next run), and while a segment column has more values than the segments check keeps: it then recomputes in full on every run, as without incremental.',
+  ),
   modelReconciled: family(
     'model',
     'mlwatch_model_reconciled_timestamp_seconds',

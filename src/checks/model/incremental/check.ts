@@ -347,7 +347,8 @@ function mergeWindows<V>(
 }
 
 /**
- * When the check last recomputed in full, and last agreed with it: one series per incremental check of the model
+ * When the check last recomputed in full, and last agreed with it, and how many buckets it keeps: one series per
+ * incremental check of the model
  * (this one's, the labels check's, the prediction drift's: prediction-drift-incremental.ts).
  */
 export function incrementalStamps(m: ModelContext, check: string, state: State): Sample[] {
@@ -356,5 +357,10 @@ export function incrementalStamps(m: ModelContext, check: string, state: State):
   return [
     ...at(state.full?.atUs, modelFamilies.modelRecomputed.name),
     ...at(state.reconciledUs, modelFamilies.modelReconciled.name),
+    {
+      name: modelFamilies.modelKeptBuckets.name,
+      labels: { model: m.name, check },
+      value: state.buckets.size,
+    },
   ];
 }
