@@ -43,8 +43,9 @@ export interface Dialect {
    */
   readonly serialRest?: string;
   /**
-   * Undoes serialRest for the rest of the transaction (the setting's value before it: the session's), for a
-   * heavy statement that comes after all (an incremental check that gives up keeping and runs its full statement).
+   * Undoes serialRest for the rest of the transaction (back to the value RESET gives: the server's, role's or
+   * connection's; mlwatch sets none of its own), for a heavy statement that comes after all (an incremental
+   * check that gives up keeping and runs its full statement).
    */
   readonly parallelAgain?: string;
   /** A timestamp as seconds since the epoch, float8. */
