@@ -147,12 +147,16 @@ describe('incremental segments: equal to a full recomputation', () => {
     // Whether each round tried keeping (a statement with the cap's LIMIT): the first; not the next, nor a
     // restart from the store (round 2), which reads that the cap was passed; again once full_interval (2s) has
     // passed since round 0 (round 3, where the rows are in complete buckets by then), then not (round 4). Round 3
-    // comes less than 2s after round 2, so its full statement is not due when it starts keeping: it runs after
-    // the cap is passed, with parallel workers allowed again (Dialect.parallelAgain).
+    // comes less than 2s after round 2 (which waits 0.5 s, however quick the rounds before), so its full
+    // statement is not due when it starts keeping: it runs after the cap is passed, with parallel workers allowed
+    // again (Dialect.parallelAgain).
     const tries = [true, false, false, true, false];
     let passedAt = 0;
     for (let round = 0; round < tries.length; round++) {
-      if (round === 2) inc = check(true, true);
+      if (round === 2) {
+        await sleep(500);
+        inc = check(true, true);
+      }
       if (round === 3) await sleep(passedAt + 2100 - Date.now());
       const statements: string[] = [];
       const r = await runBoth(db, inc, full, statements);
